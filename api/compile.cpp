@@ -1,0 +1,124 @@
+// api/compile.cpp — compile(), bind(), and the diagnostics bridge.
+//
+// Pipeline: text → frontend::parse_module → ir::lower_ast. A parse error
+// stops before sema (a half-parsed module would only add noise). Program
+// keeps the AST so bind() can re-run sema with new dim values: extent checks
+// depend on the values, so a binding can reveal a conflict.
+#include <fstream>
+#include <sstream>
+
+#include "api/program_impl.h"
+#include "frontend/parser.h"
+#include "ir/lower_ast.h"
+
+namespace einc {
+
+CompileError::CompileError(std::vector<Diagnostic> diagnostics)
+    : std::runtime_error(diagnostics.empty() ? std::string("compilation failed")
+                                             : diagnostics.front().rendered),
+      diagnostics_(std::move(diagnostics)) {}
+
+namespace detail {
+
+void DiagnosticCollector::operator()(const frontend::SourceFile& source, const frontend::Diagnostic& d) {
+  Diagnostic out;
+  out.severity = d.severity == frontend::Severity::error     ? Severity::error
+                 : d.severity == frontend::Severity::warning ? Severity::warning
+                                                             : Severity::note;
+  out.file = source.name();
+  if (d.span) {
+    auto lc = source.line_col(d.span->begin);
+    out.line = lc.line;
+    out.column = lc.column;
+  }
+  out.message = d.message;
+  out.rendered = frontend::render_diagnostic(source, d);
+  if (out.severity == Severity::error) ++errors_;
+  if (handler_) handler_(out);
+  diagnostics_.push_back(std::move(out));
+}
+
+void DiagnosticCollector::throw_if_errors() {
+  if (errors_ > 0) throw CompileError(take());
+}
+
+}  // namespace detail
+
+namespace {
+
+std::shared_ptr<const Program::Impl> analyze(std::shared_ptr<const frontend::SourceFile> source,
+                                             std::shared_ptr<const ast::Module> module, CompileOptions options) {
+  detail::DiagnosticCollector collector(options.on_diagnostic);
+  frontend::DiagnosticSink sink(*source, std::ref(collector));
+  ir::LowerOptions lower_options;
+  for (const auto& [name, value] : options.dims) lower_options.dims.push_back({name, value});
+  auto impl = std::make_shared<Program::Impl>();
+  impl->program = ir::lower_ast(*module, sink, lower_options);
+  collector.throw_if_errors();
+  impl->source = std::move(source);
+  impl->module = std::move(module);
+  impl->options = std::move(options);
+  return impl;
+}
+
+}  // namespace
+
+Program compile(std::string_view text, const CompileOptions& options) {
+  auto source = std::make_shared<frontend::SourceFile>(options.filename, std::string(text));
+  detail::DiagnosticCollector collector(options.on_diagnostic);
+  frontend::DiagnosticSink sink(*source, std::ref(collector));
+  auto module = std::make_shared<ast::Module>(frontend::parse_module(*source, sink));
+  collector.throw_if_errors();
+  return Program(analyze(std::move(source), std::move(module), options));
+}
+
+Program compile_file(const std::string& path, CompileOptions options) {
+  if (options.filename == "<input>") options.filename = path;
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    Diagnostic d;
+    d.file = path;
+    d.message = "cannot read '" + path + "'";
+    d.rendered = path + ": error: " + d.message + "\n";
+    if (options.on_diagnostic) options.on_diagnostic(d);
+    throw CompileError({d});
+  }
+  return compile(text.str(), options);
+}
+
+const std::string& Program::file() const { return impl_->options.filename; }
+
+std::vector<Program::DimInfo> Program::dims() const {
+  std::vector<DimInfo> out;
+  for (const ir::Dim& d : impl_->program.dims) {
+    const char* kind = d.kind == ir::Dim::Kind::given ? "given" : d.kind == ir::Dim::Kind::derived ? "derived"
+                                                                                                     : "symbolic";
+    out.push_back({d.name, d.value.has_value(), d.value.value_or(0), kind});
+  }
+  return out;
+}
+
+std::vector<std::string> Program::outputs() const {
+  std::vector<std::string> out;
+  for (int id : impl_->program.outputs) out.push_back(impl_->program.tensors[id].name);
+  return out;
+}
+
+Program Program::bind(const DimBindings& dims) const {
+  CompileOptions options = impl_->options;
+  for (const auto& [name, value] : dims) {
+    bool replaced = false;
+    for (auto& binding : options.dims)
+      if (binding.first == name) binding.second = value, replaced = true;
+    if (!replaced) options.dims.emplace_back(name, value);
+  }
+  return Program(analyze(impl_->source, impl_->module, std::move(options)));
+}
+
+std::string Program::dump_ir() const { return ir::print_program(impl_->program); }
+
+std::string version() { return EINC_VERSION; }
+
+}  // namespace einc

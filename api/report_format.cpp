@@ -1,0 +1,316 @@
+// api/report_format.cpp — format_report / format_sweep (einc/report.h): the
+// dispatch on ReportFormat, the helpers every format shares, and the two
+// formats for tools, JSON and CSV. The table for people lives in
+// report_table.cpp and Markdown in report_markdown.cpp.
+//
+// Formatting is a pure function of the data: counts are printed exactly as
+// the cost model computed them (already multiplied by `repeat` in the
+// totals), never recomputed here. JSON uses nlohmann::ordered_json so keys
+// keep the order written below, counts stay exact JSON integers, and
+// intensity is rounded to 4 significant digits. Strings that are not valid
+// UTF-8 (a comment in Latin-1 inside `source`) are written with U+FFFD
+// instead of throwing. CSV follows RFC 4180 quoting but ends lines with LF,
+// like every other einc output; readers accept both.
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "einc/report.h"
+#include "format_numbers.h"
+#include "report_format_internal.h"
+
+namespace einc {
+namespace detail {
+
+std::string bracketed(const std::vector<std::int64_t>& items) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += std::to_string(items[i]);
+  }
+  return text + "]";
+}
+
+std::string bracketed(const std::vector<std::string>& items) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += items[i];
+  }
+  return text + "]";
+}
+
+std::string contraction_summary(const ContractionReport& contraction) {
+  std::string text = "sum(";
+  for (std::size_t i = 0; i < contraction.summed.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += contraction.summed[i];
+  }
+  text += "): ";
+  if (!contraction.order.empty()) return text + contraction.order;
+  for (std::size_t i = 0; i < contraction.operands.size(); ++i) {
+    if (i > 0) text += " * ";
+    text += contraction.operands[i];
+  }
+  return text;
+}
+
+std::string target_label(const StatementReport& statement) {
+  return statement.accumulate ? statement.target + " +=" : statement.target;
+}
+
+}  // namespace detail
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// ---------------------------------------------------------------- JSON
+
+Json intensity_json(double intensity) {
+  if (!std::isfinite(intensity)) return nullptr;
+  return detail::round_significant(intensity, detail::kIntensityDigits);
+}
+
+// Adds each count's value to `object` and its formula to `formula`.
+template <typename Owner, std::size_t N>
+void add_counts(Json& object, Json& formula, const Owner& owner,
+                const std::array<detail::CountField<Owner>, N>& fields) {
+  for (const auto& field : fields) {
+    const Count& count = owner.*field.member;
+    object[std::string(field.key)] = count.value;
+    formula[std::string(field.key)] = count.formula;
+  }
+}
+
+Json contraction_json(const ContractionReport& contraction) {
+  Json object = Json::object();
+  object["expression"] = contraction.expression;
+  object["operands"] = contraction.operands;
+  object["summed"] = contraction.summed;
+  Json formula = Json::object();
+  add_counts(object, formula, contraction, detail::contraction_counts());
+  Json path = Json::array();
+  for (const auto& [first, second] : contraction.path) {
+    path.push_back(Json::array({first, second}));
+  }
+  object["path"] = std::move(path);
+  object["order"] = contraction.order;
+  object["formula"] = std::move(formula);
+  return object;
+}
+
+Json statement_json(const StatementReport& statement) {
+  Json object = Json::object();
+  object["line"] = statement.line;
+  object["column"] = statement.column;
+  object["source"] = statement.source;
+  object["target"] = statement.target;
+  object["accumulate"] = statement.accumulate;
+  object["kind"] = statement.kind;
+  object["shape"] = statement.shape;
+  object["dtype"] = statement.dtype;
+  Json formula = Json::object();
+  formula["shape"] = statement.shape_formula;
+  add_counts(object, formula, statement, detail::statement_counts());
+  object["intensity"] = intensity_json(statement.intensity);
+  object["formula"] = std::move(formula);
+  Json contractions = Json::array();
+  for (const auto& contraction : statement.contractions) {
+    contractions.push_back(contraction_json(contraction));
+  }
+  object["contractions"] = std::move(contractions);
+  return object;
+}
+
+Json tensor_json(const TensorReport& tensor) {
+  Json object = Json::object();
+  object["name"] = tensor.name;
+  object["role"] = tensor.role;
+  object["dtype"] = tensor.dtype;
+  object["shape"] = tensor.shape;
+  Json formula = Json::object();
+  formula["shape"] = tensor.shape_formula;
+  add_counts(object, formula, tensor, detail::tensor_counts());
+  object["formula"] = std::move(formula);
+  return object;
+}
+
+Json totals_json(const TotalsReport& totals) {
+  Json object = Json::object();
+  Json formula = Json::object();
+  add_counts(object, formula, totals, detail::totals_counts());
+  object["intensity"] = intensity_json(totals.intensity);
+  object["formula"] = std::move(formula);
+  return object;
+}
+
+std::string dump(const Json& json) {
+  return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+std::string report_json(const Report& report) {
+  Json root = Json::object();
+  root["file"] = report.file;
+  Json dims = Json::object();
+  for (const auto& [name, value] : report.dims) dims[name] = value;
+  root["dims"] = std::move(dims);
+  Json tensors = Json::array();
+  for (const auto& tensor : report.tensors)
+    tensors.push_back(tensor_json(tensor));
+  root["tensors"] = std::move(tensors);
+  Json statements = Json::array();
+  for (const auto& statement : report.statements) {
+    statements.push_back(statement_json(statement));
+  }
+  root["statements"] = std::move(statements);
+  root["repeat"] = report.repeat;
+  root["totals"] = totals_json(report.totals);
+  return dump(root);
+}
+
+std::string sweep_json(const SweepReport& sweep) {
+  Json root = Json::object();
+  root["file"] = sweep.file;
+  root["dim"] = sweep.dim;
+  root["repeat"] = sweep.repeat;
+  Json rows = Json::array();
+  for (const auto& [value, totals] : sweep.rows) {
+    Json row = Json::object();
+    row["value"] = value;
+    row["totals"] = totals_json(totals);
+    rows.push_back(std::move(row));
+  }
+  root["rows"] = std::move(rows);
+  return dump(root);
+}
+
+// ----------------------------------------------------------------- CSV
+
+std::string intensity_text(double intensity) {
+  return detail::significant(intensity, detail::kIntensityDigits);
+}
+
+std::string report_csv(const Report& report) {
+  const auto counts = detail::statement_counts();
+  std::vector<std::string> header = {"line", "column", "target", "accumulate",
+                                     "kind", "shape",  "dtype"};
+  for (const auto& field : counts) header.emplace_back(field.key);
+  header.emplace_back("intensity");
+  header.emplace_back("shape_formula");
+  for (const auto& field : counts) {
+    header.push_back(std::string(field.key) + "_formula");
+  }
+  header.insert(header.end(), {"contractions", "repeat", "source"});
+  std::string text = detail::csv_row(header);
+
+  for (const auto& statement : report.statements) {
+    std::vector<std::string> row = {std::to_string(statement.line),
+                                    std::to_string(statement.column),
+                                    statement.target,
+                                    statement.accumulate ? "true" : "false",
+                                    statement.kind,
+                                    detail::bracketed(statement.shape),
+                                    statement.dtype};
+    for (const auto& field : counts) {
+      row.push_back(std::to_string((statement.*field.member).value));
+    }
+    row.push_back(intensity_text(statement.intensity));
+    row.push_back(detail::bracketed(statement.shape_formula));
+    for (const auto& field : counts) {
+      row.push_back((statement.*field.member).formula);
+    }
+    std::string contractions;
+    for (const auto& contraction : statement.contractions) {
+      if (!contractions.empty()) contractions += "; ";
+      contractions += detail::contraction_summary(contraction);
+    }
+    row.insert(row.end(), {contractions, "", statement.source});
+    text += detail::csv_row(row);
+  }
+
+  // TOTAL: the statement columns that totals do not have stay empty.
+  const TotalsReport& totals = report.totals;
+  auto total_count = [&](std::string_view key) -> const Count* {
+    for (const auto& field : detail::totals_counts()) {
+      if (field.key == key) return &(totals.*field.member);
+    }
+    return nullptr;
+  };
+  std::vector<std::string> row = {"", "", "TOTAL", "", "", "", ""};
+  for (const auto& field : counts) {
+    const Count* count = total_count(field.key);
+    row.push_back(count ? std::to_string(count->value) : "");
+  }
+  row.push_back(intensity_text(totals.intensity));
+  row.emplace_back();
+  for (const auto& field : counts) {
+    const Count* count = total_count(field.key);
+    row.push_back(count ? count->formula : "");
+  }
+  row.insert(row.end(), {"", std::to_string(report.repeat), ""});
+  text += detail::csv_row(row);
+  return text;
+}
+
+std::string sweep_csv(const SweepReport& sweep) {
+  const auto counts = detail::totals_counts();
+  std::vector<std::string> header = {"dim", "value"};
+  for (const auto& field : counts) header.emplace_back(field.key);
+  header.emplace_back("intensity");
+  for (const auto& field : counts) {
+    header.push_back(std::string(field.key) + "_formula");
+  }
+  header.emplace_back("repeat");
+  std::string text = detail::csv_row(header);
+  for (const auto& [value, totals] : sweep.rows) {
+    std::vector<std::string> row = {sweep.dim, std::to_string(value)};
+    for (const auto& field : counts) {
+      row.push_back(std::to_string((totals.*field.member).value));
+    }
+    row.push_back(intensity_text(totals.intensity));
+    for (const auto& field : counts) {
+      row.push_back((totals.*field.member).formula);
+    }
+    row.push_back(std::to_string(sweep.repeat));
+    text += detail::csv_row(row);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string format_report(const Report& report, ReportFormat format) {
+  switch (format) {
+    case ReportFormat::json:
+      return report_json(report);
+    case ReportFormat::csv:
+      return report_csv(report);
+    case ReportFormat::markdown:
+      return detail::report_markdown(report);
+    case ReportFormat::table:
+      break;
+  }
+  return detail::report_table(report);
+}
+
+std::string format_sweep(const SweepReport& sweep, ReportFormat format) {
+  switch (format) {
+    case ReportFormat::json:
+      return sweep_json(sweep);
+    case ReportFormat::csv:
+      return sweep_csv(sweep);
+    case ReportFormat::markdown:
+      return detail::sweep_markdown(sweep);
+    case ReportFormat::table:
+      break;
+  }
+  return detail::sweep_table(sweep);
+}
+
+}  // namespace einc

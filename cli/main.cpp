@@ -1,0 +1,119 @@
+// cli/main.cpp — the `einc` command: check and report (LANGUAGE.md,
+// "Command line"). A thin client of the public API (einc/einc.h).
+//
+// Exit codes: 0 success; 1 a user error (bad script, unreadable file,
+// unbound dim, overflow); 2 a usage error (unknown command or flag,
+// malformed option value), which prints the usage on stderr. A failing
+// command prints nothing on stdout: output is formatted in full first.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <map>
+
+#include "cli/options.h"
+#include "einc/einc.h"
+
+namespace {
+
+constexpr int kExitUserError = 1;
+constexpr int kExitUsageError = 2;
+
+struct CommonOptions {
+  std::string file;
+  std::vector<std::string> dims;
+};
+
+void add_common(CLI::App* command, CommonOptions& options) {
+  command->add_option("FILE", options.file, "The .ein script")->required();
+  command->add_option("--dim", options.dims, "Bind or override a dim: --dim K=V (repeatable)")
+      ->type_name("K=V")
+      ->take_last()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+einc::Program compile(const CommonOptions& options) {
+  einc::CompileOptions compile_options;
+  for (const std::string& d : options.dims) compile_options.dims.push_back(einc::cli::parse_dim_binding(d));
+  compile_options.on_diagnostic = [](const einc::Diagnostic& d) { std::cerr << d.rendered; };
+  return einc::compile_file(options.file, compile_options);
+}
+
+einc::ReportFormat parse_format(const std::string& name) {
+  static const std::map<std::string, einc::ReportFormat> formats = {{"table", einc::ReportFormat::table},
+                                                                   {"json", einc::ReportFormat::json},
+                                                                   {"csv", einc::ReportFormat::csv},
+                                                                   {"markdown", einc::ReportFormat::markdown}};
+  return formats.at(name);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"einc — a tensor-expression compiler for .ein index-notation scripts.\n"
+               "Checks scripts and reports their shapes and costs (MACs, FLOPs, bytes) exactly."};
+  app.name("einc");
+  app.set_version_flag("--version", "einc " + einc::version() + " (frontend: Boost.Spirit X3)");
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 success, 1 user error (script, data, file), 2 usage error.\n"
+             "Run `einc COMMAND --help` for the options of a command.");
+
+  CommonOptions check_options;
+  bool dump_ir = false;
+  CLI::App* check = app.add_subcommand("check", "Parse and check a script; print diagnostics only");
+  add_common(check, check_options);
+  check->add_flag("--dump-ir", dump_ir, "Print the IR after semantic analysis (sums made explicit)");
+
+  CommonOptions report_options;
+  std::string format = "table";
+  std::int64_t repeat = 1;
+  std::string sweep_text;
+  CLI::App* report = app.add_subcommand("report", "Print the shapes and costs of every statement, with totals");
+  add_common(report, report_options);
+  report->add_option("--format", format, "Output format")
+      ->check(CLI::IsMember({"table", "json", "csv", "markdown"}))
+      ->capture_default_str();
+  report->add_option("--repeat", repeat, "Multiply the totals by N (N layers of one block)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  report->add_option("--sweep", sweep_text, "Totals against one dim: --sweep T=1,128,1024,8192")
+      ->type_name("K=v1,v2,...");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help());
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << app.version() << "\n";
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "einc: error: " << e.what() << "\n\n"
+              << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help());
+    return kExitUsageError;
+  }
+
+  try {
+    if (check->parsed()) {
+      einc::Program program = compile(check_options);
+      if (dump_ir) std::cout << program.dump_ir();
+      return 0;
+    }
+    std::optional<einc::cli::Sweep> sweep;
+    if (!sweep_text.empty()) sweep = einc::cli::parse_sweep(sweep_text);
+    einc::Program program = compile(report_options);
+    einc::ReportOptions options{repeat};
+    std::string text = sweep ? einc::format_sweep(einc::sweep(program, sweep->dim, sweep->values, options),
+                                                  parse_format(format))
+                             : einc::format_report(program.report(options), parse_format(format));
+    std::cout << text;
+    return 0;
+  } catch (const einc::cli::UsageError& e) {
+    CLI::App* command = check->parsed() ? check : report;
+    std::cerr << "einc: error: " << e.what() << "\n\n" << command->help();
+    return kExitUsageError;
+  } catch (const einc::CompileError&) {
+    return kExitUserError;  // diagnostics were printed by the handler
+  }
+}

@@ -1,0 +1,142 @@
+// frontend/ast.h — the syntax tree of a .ein script, exactly as written.
+//
+// The parser (parser.cpp, Boost.Spirit X3) fills these structs; semantic
+// analysis (ir/lower_ast.cpp) reads them and never the text. Every node
+// derives from Node and so carries its source Span. Expressions keep their
+// written shape: an additive or multiplicative chain is one Chain node with
+// a list of (operator, operand) pairs rather than a deep binary tree, so a
+// long sum cannot exhaust the stack of a recursive pass; only brackets nest,
+// and the parser bounds their depth.
+#pragma once
+
+#include <boost/optional.hpp>
+#include <boost/spirit/home/x3/support/ast/variant.hpp>
+#include <string>
+#include <vector>
+
+#include "frontend/source.h"
+
+namespace einc::ast {
+
+namespace x3 = boost::spirit::x3;
+using frontend::Span;
+
+struct Node {
+  Span span;
+};
+
+struct Nil {};
+
+struct Identifier : Node {
+  std::string name;
+};
+
+struct Number : Node {
+  std::string text;  // as written; converted (with range checks) by sema
+};
+
+struct StringLiteral : Node {
+  std::string text;  // without the quotes
+};
+
+// `A`, `A[]` or `A[i, j]`; a bare name may also be a dim or a scalar.
+struct Access : Node {
+  Identifier name;
+  boost::optional<std::vector<Identifier>> indices;  // absent: no brackets
+};
+
+struct Call;
+struct Reduction;
+struct Einsum;
+struct Unary;
+struct Chain;
+
+// Any expression.
+struct Operand : x3::variant<Nil, Number, Access, x3::forward_ast<Call>,
+                             x3::forward_ast<Reduction>, x3::forward_ast<Einsum>,
+                             x3::forward_ast<Unary>, x3::forward_ast<Chain>> {
+  using base_type::base_type;
+  using base_type::operator=;
+};
+
+// `f(a, b)`: an elementwise function.
+struct Call : Node {
+  Identifier function;
+  std::vector<Operand> args;
+};
+
+// `op(i, j: body)`: a reduction or normalisation over the listed indices.
+struct Reduction : Node {
+  Identifier op;
+  std::vector<Identifier> indices;
+  Operand body;
+};
+
+// `einsum("ij,jk->ik", A, B)`.
+struct Einsum : Node {
+  Identifier keyword;
+  StringLiteral subscripts;
+  std::vector<Identifier> operands;
+};
+
+// Prefix signs: `-x`, `--x`, `+x`.
+struct Unary : Node {
+  std::string signs;  // may be empty
+  Operand operand;
+};
+
+struct ChainLink : Node {
+  char op = '+';  // one of + - * /
+  Operand operand;
+};
+
+// `a + b - c` or `a * b / c`: left-associative, one level of precedence.
+struct Chain : Node {
+  Operand first;
+  std::vector<ChainLink> rest;
+};
+
+// --- statements -------------------------------------------------------------
+
+struct DimItem : Node {
+  Identifier name;
+  boost::optional<Operand> value;  // absent: symbolic
+};
+
+struct DimDecl : Node {
+  Identifier keyword;
+  std::vector<DimItem> items;
+};
+
+// `X[T, D]` in a declaration: the brackets hold extents.
+struct TensorItem : Node {
+  Identifier name;
+  boost::optional<std::vector<Operand>> shape;  // absent: no brackets
+};
+
+// `input ...`, `param ...` or `output ...`, with an optional `: dtype`.
+struct TensorDecl : Node {
+  Identifier keyword;
+  std::vector<TensorItem> items;
+  boost::optional<Identifier> dtype;
+};
+
+struct Assignment : Node {
+  Access target;
+  std::string op;  // "=" or "+="
+  Operand value;
+};
+
+struct Statement : x3::variant<DimDecl, TensorDecl, Assignment> {
+  using base_type::base_type;
+  using base_type::operator=;
+};
+
+struct Module {
+  std::vector<Statement> statements;
+};
+
+// The span of any operand (Nil has an empty span).
+Span span_of(const Operand& operand);
+
+}  // namespace einc::ast

@@ -1,0 +1,277 @@
+// frontend/parser.cpp — the Boost.Spirit X3 grammar of .ein (LANGUAGE.md).
+//
+// This is the only translation unit that includes Spirit: X3 is header-only
+// and heavy to compile, so the grammar lives in one file and the rest of the
+// compiler sees only parser.h. The text is first cut into statements
+// (statement_splitter.h); each statement is parsed on its own, with
+// expectation points (`>`) wherever a construct is committed, so an error
+// names what was expected at the first character of the offending token.
+// Every rule ID derives from `annotate`, which records the span of the node
+// it produced relative to the start of the file.
+//
+// Grammar (whitespace, newlines inside brackets and `#` comments skipped):
+//   statement   := dim_decl | tensor_decl | assignment
+//   dim_decl    := "dim" dim_item ("," dim_item)*
+//   dim_item    := identifier ("=" expr)?
+//   tensor_decl := ("input"|"param"|"output") tensor_item ("," tensor_item)* (":" dtype)?
+//   tensor_item := identifier ("[" (expr ("," expr)*)? "]")?
+//   assignment  := access ("=" | "+=") expr
+//   expr        := term (("+"|"-") term)*
+//   term        := unary (("*"|"/") unary)*
+//   unary       := ("+"|"-")* primary
+//   primary     := number | "(" expr ")" | einsum | reduction | call | access
+//   einsum      := "einsum" "(" string ("," identifier)* ")"
+//   reduction   := identifier "(" identifier ("," identifier)* ":" expr ")"
+//   call        := identifier "(" (expr ("," expr)*)? ")"
+//   access      := identifier ("[" (identifier ("," identifier)*)? "]")?
+#include "frontend/parser.h"
+
+#include <boost/fusion/include/adapt_struct.hpp>
+#include <boost/spirit/home/x3.hpp>
+#include <type_traits>
+
+#include "frontend/statement_splitter.h"
+
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::Access, name, indices)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::Call, function, args)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::Reduction, op, indices, body)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::Einsum, keyword, subscripts, operands)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::Unary, signs, operand)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::ChainLink, op, operand)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::Chain, first, rest)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::DimItem, name, value)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::DimDecl, keyword, items)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::TensorItem, name, shape)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::TensorDecl, keyword, items, dtype)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::Assignment, target, op, value)
+
+namespace einc::frontend {
+namespace grammar {
+
+namespace x3 = boost::spirit::x3;
+using x3::char_;
+using x3::lexeme;
+using x3::lit;
+using x3::raw;
+
+struct buffer_tag;  // context key: pointer to the first byte of the file
+
+// Records each node's span (offsets from the start of the file).
+struct annotate {
+  template <typename It, typename Attr, typename Ctx>
+  void on_success(It const& first, It const& last, Attr& attr, Ctx const& ctx) const {
+    if constexpr (std::is_base_of_v<ast::Node, Attr>) {
+      const char* base = x3::get<buffer_tag>(ctx);
+      attr.span = {static_cast<std::uint32_t>(first - base), static_cast<std::uint32_t>(last - base)};
+    }
+  }
+};
+
+// Explicit character sets (not isalpha & co.) so bytes >= 0x80 are safe.
+auto const ident_first = char_("a-zA-Z_");
+auto const ident_char = char_("a-zA-Z0-9_");
+auto const digits = +char_("0-9");
+
+auto const skipper = char_(" \t\r\n\f\v") | (lit('#') >> *(char_ - '\n'));
+
+auto word(char const* w) { return lexeme[lit(w) >> !ident_char]; }
+auto const keyword = word("dim") | word("input") | word("param") | word("output") | word("f32") |
+                     word("f64") | word("f16") | word("bf16") | word("i8") | word("i32");
+
+// Rules with a semantic action get no on_success call with their attribute
+// (X3 passes `unused`), so these actions record the span themselves.
+template <typename Ctx, typename Range>
+Span span_of_range(Ctx const& ctx, Range const& range) {
+  const char* base = x3::get<buffer_tag>(ctx);
+  return {static_cast<std::uint32_t>(range.begin() - base), static_cast<std::uint32_t>(range.end() - base)};
+}
+auto const set_name = [](auto& ctx) {
+  auto const& range = x3::_attr(ctx);
+  x3::_val(ctx).name.assign(range.begin(), range.end());
+  x3::_val(ctx).span = span_of_range(ctx, range);
+};
+auto const set_text = [](auto& ctx) {
+  auto const& range = x3::_attr(ctx);
+  x3::_val(ctx).text.assign(range.begin(), range.end());
+  x3::_val(ctx).span = span_of_range(ctx, range);
+};
+auto const set_unquoted = [](auto& ctx) {
+  auto const& range = x3::_attr(ctx);
+  x3::_val(ctx).text.assign(range.begin() + 1, range.end() - 1);
+  x3::_val(ctx).span = span_of_range(ctx, range);
+};
+
+#define EINC_RULE(name, attribute, description) \
+  struct name##_id : annotate {};               \
+  x3::rule<name##_id, attribute> const name = description;
+
+EINC_RULE(identifier, ast::Identifier, "a name")
+EINC_RULE(any_word, ast::Identifier, "a dtype")
+EINC_RULE(dim_keyword, ast::Identifier, "'dim'")
+EINC_RULE(tensor_keyword, ast::Identifier, "'input', 'param' or 'output'")
+EINC_RULE(einsum_keyword, ast::Identifier, "'einsum'")
+EINC_RULE(number, ast::Number, "a number")
+EINC_RULE(string_literal, ast::StringLiteral, "a string literal")
+EINC_RULE(expr, ast::Chain, "an expression")
+EINC_RULE(operand, ast::Operand, "an expression")
+EINC_RULE(term, ast::Chain, "an expression")
+EINC_RULE(add_link, ast::ChainLink, "an expression")
+EINC_RULE(mul_link, ast::ChainLink, "an expression")
+EINC_RULE(unary, ast::Unary, "an expression")
+EINC_RULE(primary, ast::Operand, "an expression")
+EINC_RULE(einsum, ast::Einsum, "einsum(...)")
+EINC_RULE(reduction, ast::Reduction, "a reduction")
+EINC_RULE(call, ast::Call, "a function call")
+EINC_RULE(access, ast::Access, "a tensor access")
+EINC_RULE(index_list, std::vector<ast::Identifier>, "an index list")
+EINC_RULE(index_name, ast::Identifier, "an index name")
+EINC_RULE(reduced_indices, std::vector<ast::Identifier>, "index names")
+EINC_RULE(operand_list, std::vector<ast::Operand>, "expressions")
+EINC_RULE(shape_list, std::vector<ast::Operand>, "a shape")
+EINC_RULE(dim_value, ast::Operand, "'=' and an extent")
+EINC_RULE(dim_item, ast::DimItem, "a dim name")
+EINC_RULE(dim_items, std::vector<ast::DimItem>, "a dim name")
+EINC_RULE(dim_decl, ast::DimDecl, "a dim declaration")
+EINC_RULE(tensor_item, ast::TensorItem, "a tensor name")
+EINC_RULE(tensor_items, std::vector<ast::TensorItem>, "a tensor name")
+EINC_RULE(dtype_clause, ast::Identifier, "a dtype")
+EINC_RULE(tensor_decl, ast::TensorDecl, "a tensor declaration")
+EINC_RULE(assign_op, std::string, "'=' or '+='")
+EINC_RULE(assignment, ast::Assignment, "an assignment")
+EINC_RULE(statement, ast::Statement, "a declaration or an assignment")
+#undef EINC_RULE
+
+auto const identifier_def = raw[lexeme[!keyword >> ident_first >> *ident_char]][set_name];
+auto const any_word_def = raw[lexeme[ident_first >> *ident_char]][set_name];
+auto const dim_keyword_def = raw[word("dim")][set_name];
+auto const tensor_keyword_def = raw[word("input") | word("param") | word("output")][set_name];
+auto const einsum_keyword_def = raw[word("einsum")][set_name];
+auto const number_def =
+    raw[lexeme[digits >> -(lit('.') >> *char_("0-9")) >> -(char_("eE") >> -char_("+-") >> digits)]][set_text];
+auto const string_literal_def = raw[lexeme[lit('"') >> *(char_ - '"' - '\n') >> lit('"')]][set_unquoted];
+
+auto const expr_def = term >> *add_link;
+auto const operand_def = expr;
+auto const add_link_def = char_("+-") > term;
+auto const term_def = unary >> *mul_link;
+auto const mul_link_def = char_("*/") > unary;
+auto const unary_def = *char_("+-") >> primary;
+auto const primary_def = number | (lit('(') > expr > lit(')')) | einsum | reduction | call | access;
+auto const einsum_def = einsum_keyword >> lit('(') > string_literal > *(lit(',') > identifier) > lit(')');
+auto const reduction_def = identifier >> lit('(') >> reduced_indices >> lit(':') > operand > lit(')');
+auto const reduced_indices_def = index_name >> *(lit(',') > index_name);
+auto const call_def = identifier >> lit('(') > -operand_list > lit(')');
+auto const operand_list_def = operand >> *(lit(',') > operand);
+auto const access_def = identifier >> -index_list;
+auto const index_list_def = lit('[') > -(index_name >> *(lit(',') > index_name)) > lit(']');
+auto const index_name_def = identifier;
+
+auto const shape_list_def = lit('[') > -(operand >> *(lit(',') > operand)) > lit(']');
+auto const dim_value_def = lit('=') > operand;
+auto const dim_item_def = identifier >> -dim_value;
+auto const dim_items_def = dim_item >> *(lit(',') > dim_item);
+auto const dim_decl_def = dim_keyword > dim_items;
+auto const tensor_item_def = identifier >> -shape_list;
+auto const tensor_items_def = tensor_item >> *(lit(',') > tensor_item);
+auto const dtype_clause_def = lit(':') > any_word;
+auto const tensor_decl_def = tensor_keyword > tensor_items > -dtype_clause;
+auto const assign_op_def = raw[lit("+=") | lit('=')];
+auto const assignment_def = access > assign_op > operand;
+auto const statement_def = dim_decl | tensor_decl | assignment;
+
+BOOST_SPIRIT_DEFINE(identifier, any_word, dim_keyword, tensor_keyword, einsum_keyword, number,
+                    string_literal, expr, operand, add_link, term, mul_link, unary, primary, einsum,
+                    reduction, reduced_indices, call, operand_list, access, index_list, index_name,
+                    shape_list, dim_value, dim_item, dim_items, dim_decl, tensor_item, tensor_items, dtype_clause,
+                    tensor_decl, assign_op, assignment, statement)
+
+}  // namespace grammar
+
+namespace {
+
+bool is_ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Skips blanks and comments from `at` (the parser may fail before them).
+std::uint32_t skip_blanks(const std::string& text, std::uint32_t at, std::uint32_t end) {
+  while (at < end) {
+    char c = text[at];
+    if (c == '#') {
+      while (at < end && text[at] != '\n') ++at;
+    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v') {
+      ++at;
+    } else {
+      break;
+    }
+  }
+  return at;
+}
+
+// The token that starts at `at`, for messages and caret spans.
+Span token_at(const std::string& text, std::uint32_t at, std::uint32_t end) {
+  if (at >= end) return {at, at};
+  std::uint32_t stop = at + 1;
+  if (is_ident_char(text[at]))
+    while (stop < end && is_ident_char(text[stop])) ++stop;
+  else if (text[at] == '+' && stop < end && text[stop] == '=')
+    ++stop;
+  return {at, stop};
+}
+
+std::string describe_token(const std::string& text, Span token, std::uint32_t statement_end) {
+  if (token.begin >= statement_end) return "the end of the statement";
+  std::string s = text.substr(token.begin, token.end - token.begin);
+  if (s == ";") return "';'";
+  unsigned char c = static_cast<unsigned char>(s[0]);
+  if (c < 0x20 || c >= 0x7f) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "byte 0x%02X", static_cast<unsigned>(c));
+    return buf;
+  }
+  return "'" + s + "'";
+}
+
+void report_syntax_error(const SourceFile& source, DiagnosticSink& sink, std::uint32_t at,
+                         std::uint32_t end, const std::string& expected) {
+  const std::string& text = source.text();
+  at = skip_blanks(text, at, end);
+  Span token = token_at(text, at, end);
+  sink.error(token, "expected " + expected + ", found " + describe_token(text, token, end));
+}
+
+}  // namespace
+
+ast::Module parse_module(const SourceFile& source, DiagnosticSink& sink) {
+  namespace x3 = boost::spirit::x3;
+  ast::Module module;
+  const std::string& text = source.text();
+  const char* base = text.data();
+  for (Span range : split_statements(source, sink)) {
+    const char* first = base + range.begin;
+    const char* last = base + range.end;
+    ast::Statement statement;
+    try {
+      bool ok = x3::phrase_parse(first, last, x3::with<grammar::buffer_tag>(base)[grammar::statement],
+                                 grammar::skipper, statement);
+      if (!ok) {
+        report_syntax_error(source, sink, range.begin, range.end,
+                            "a declaration (dim, input, param, output) or an assignment");
+        continue;
+      }
+      if (first != last) {
+        report_syntax_error(source, sink, static_cast<std::uint32_t>(first - base), range.end,
+                            "an operator or the end of the statement");
+        continue;
+      }
+    } catch (const x3::expectation_failure<const char*>& failure) {
+      report_syntax_error(source, sink, static_cast<std::uint32_t>(failure.where() - base), range.end,
+                          failure.which());
+      continue;
+    }
+    module.statements.push_back(std::move(statement));
+  }
+  return module;
+}
+
+}  // namespace einc::frontend

@@ -1,0 +1,106 @@
+// einc/einc.h — the embedding API: compile a .ein script, bind dims, and read
+// its cost report as plain C++ data.
+//
+// The library never prints: every diagnostic goes to the handler given in
+// CompileOptions (and is also carried by the CompileError that follows).
+// A Program is an immutable, cheaply copyable handle; binding dims returns a
+// new Program and leaves the original untouched, so one compiled script can
+// be reported (or, later, run) for many shapes.
+//
+//   einc::Program p = einc::compile_file("attention.ein", {.dims = {{"T", 128}}});
+//   einc::Report r = p.report();
+//   std::cout << einc::format_report(r, einc::ReportFormat::json);
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "einc/report.h"
+
+namespace einc {
+
+enum class Severity { error, warning, note };
+
+struct Diagnostic {
+  Severity severity = Severity::error;
+  std::string file;
+  int line = 0;    // 0 when the diagnostic has no position (e.g. a bad --dim)
+  int column = 0;  // 1-based byte offset
+  std::string message;
+  std::string rendered;  // clang-style, with the source line and a caret; ends in '\n'
+};
+
+using DiagnosticHandler = std::function<void(const Diagnostic&)>;
+using DimBindings = std::vector<std::pair<std::string, std::int64_t>>;
+
+struct CompileOptions {
+  std::string filename = "<input>";  // used in diagnostics and reports
+  DimBindings dims;                  // override a given dim or bind a symbolic one
+  DiagnosticHandler on_diagnostic;   // may be empty
+};
+
+// Thrown after the diagnostics of a failed step have been delivered.
+class CompileError : public std::runtime_error {
+ public:
+  explicit CompileError(std::vector<Diagnostic> diagnostics);
+  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+struct ReportOptions {
+  std::int64_t repeat = 1;  // multiplies the totals (N layers of one block)
+};
+
+class Program {
+ public:
+  struct Impl;
+  explicit Program(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+  const std::string& file() const;
+  // Dims in declaration order with their values (nullopt-like: bound=false).
+  struct DimInfo {
+    std::string name;
+    bool bound = false;
+    std::int64_t value = 0;
+    std::string kind;  // given | derived | symbolic
+  };
+  std::vector<DimInfo> dims() const;
+  std::vector<std::string> outputs() const;
+
+  // A new Program with these dims bound in addition to (or instead of) the
+  // current bindings. Throws CompileError (e.g. a shape conflict now shows).
+  Program bind(const DimBindings& dims) const;
+
+  // The cost report. Throws CompileError when a dim it needs is unbound or a
+  // count overflows int64.
+  Report report(const ReportOptions& options = {}) const;
+
+  // The IR after semantic analysis, one statement per line, sums explicit.
+  std::string dump_ir() const;
+
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+Program compile(std::string_view source, const CompileOptions& options = {});
+// Reads the file (an unreadable file is a CompileError) and compiles it; the
+// filename defaults to the path.
+Program compile_file(const std::string& path, CompileOptions options = {});
+
+// Totals of `program` with `dim` bound to each value in turn.
+SweepReport sweep(const Program& program, const std::string& dim, const std::vector<std::int64_t>& values,
+                  const ReportOptions& options = {});
+
+std::string version();
+
+}  // namespace einc

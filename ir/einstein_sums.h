@@ -1,0 +1,20 @@
+// ir/einstein_sums.h — makes implicit summation explicit.
+//
+// LANGUAGE.md: an index that appears on the right but not on the left is
+// summed over the smallest subexpression that contains all of its
+// occurrences. This pass finds that subexpression for each summed index and
+// wraps it in reduce(sum). Inside a product, the reduce covers the factors
+// linked by shared summed indices (a connected component) and leaves the
+// other factors outside — equal by distributivity, and it is what makes
+// `A[i,k] * B[k,j] / sqrt(E)` a contraction followed by a scale.
+#pragma once
+
+#include <vector>
+
+#include "ir/program.h"
+
+namespace einc::ir {
+
+ExprPtr insert_implicit_sums(const ExprPtr& root, const std::vector<int>& summed);
+
+}  // namespace einc::ir

@@ -1,0 +1,106 @@
+// ir/expr_builders.cpp — node constructors that maintain `free`.
+#include "ir/expr_builders.h"
+
+#include <algorithm>
+
+namespace einc::ir {
+
+namespace {
+
+std::vector<int> sorted_unique(std::vector<int> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+std::vector<int> union_of_args(const std::vector<ExprPtr>& args) {
+  std::vector<int> all;
+  for (const ExprPtr& a : args) all.insert(all.end(), a->free.begin(), a->free.end());
+  return sorted_unique(std::move(all));
+}
+
+std::shared_ptr<Expr> node(ExprKind kind, Span span) {
+  auto e = std::make_shared<Expr>();
+  e->kind = kind;
+  e->span = span;
+  return e;
+}
+
+}  // namespace
+
+ExprPtr make_access(Span span, int tensor, std::vector<int> subscripts) {
+  auto e = node(ExprKind::access, span);
+  e->tensor = tensor;
+  std::vector<int> free;
+  for (int s : subscripts)
+    if (s != kBroadcast) free.push_back(s);
+  e->free = sorted_unique(std::move(free));
+  e->subscripts = std::move(subscripts);
+  return e;
+}
+
+ExprPtr make_constant(Span span, double value) {
+  auto e = node(ExprKind::constant, span);
+  e->constant = value;
+  return e;
+}
+
+ExprPtr make_dim_value(Span span, int dim) {
+  auto e = node(ExprKind::dim_value, span);
+  e->dim = dim;
+  return e;
+}
+
+ExprPtr make_negate(Span span, ExprPtr operand) {
+  auto e = node(ExprKind::negate, span);
+  e->free = operand->free;
+  e->args = {std::move(operand)};
+  return e;
+}
+
+ExprPtr make_call(Span span, Func func, std::vector<ExprPtr> args) {
+  auto e = node(ExprKind::call, span);
+  e->func = func;
+  e->free = union_of_args(args);
+  e->args = std::move(args);
+  return e;
+}
+
+ExprPtr make_nary(ExprKind kind, Span span, std::vector<ExprPtr> args, std::vector<char> ops) {
+  auto e = node(kind, span);
+  e->free = union_of_args(args);
+  e->args = std::move(args);
+  e->ops = std::move(ops);
+  return e;
+}
+
+ExprPtr make_reduce(Span span, ReduceOp op, std::vector<int> over, ExprPtr body, bool implicit) {
+  auto e = node(ExprKind::reduce, span);
+  e->reduce_op = op;
+  e->implicit = implicit;
+  e->over = sorted_unique(std::move(over));
+  for (int i : body->free)
+    if (!std::binary_search(e->over.begin(), e->over.end(), i)) e->free.push_back(i);
+  e->args = {std::move(body)};
+  return e;
+}
+
+ExprPtr make_normalize(Span span, NormOp op, std::vector<int> over, ExprPtr body) {
+  auto e = node(ExprKind::normalize, span);
+  e->norm_op = op;
+  e->over = sorted_unique(std::move(over));
+  e->free = body->free;
+  e->args = {std::move(body)};
+  return e;
+}
+
+bool contains_index(const Expr& expr, int index) {
+  return std::binary_search(expr.free.begin(), expr.free.end(), index);
+}
+
+bool is_contraction(const Expr& expr) {
+  return expr.kind == ExprKind::reduce && expr.reduce_op == ReduceOp::sum &&
+         expr.args[0]->kind == ExprKind::multiply && expr.args[0]->args.size() >= 2;
+}
+
+}  // namespace einc::ir

@@ -1,0 +1,28 @@
+// ir/expr_builders.h — constructors for IR expression nodes.
+//
+// The only way nodes are made: each builder computes the node's `free`
+// index set from its children, so the invariant of program.h holds by
+// construction.
+#pragma once
+
+#include <vector>
+
+#include "ir/program.h"
+
+namespace einc::ir {
+
+ExprPtr make_access(Span span, int tensor, std::vector<int> subscripts);
+ExprPtr make_constant(Span span, double value);
+ExprPtr make_dim_value(Span span, int dim);
+ExprPtr make_negate(Span span, ExprPtr operand);
+ExprPtr make_call(Span span, Func func, std::vector<ExprPtr> args);
+// kind is add ('+'/'-' ops) or multiply ('*'/'/' ops); one op per arg.
+ExprPtr make_nary(ExprKind kind, Span span, std::vector<ExprPtr> args, std::vector<char> ops);
+ExprPtr make_reduce(Span span, ReduceOp op, std::vector<int> over, ExprPtr body, bool implicit);
+ExprPtr make_normalize(Span span, NormOp op, std::vector<int> over, ExprPtr body);
+
+bool contains_index(const Expr& expr, int index);
+// A reduce(sum) over a product of two or more factors.
+bool is_contraction(const Expr& expr);
+
+}  // namespace einc::ir

@@ -1,0 +1,437 @@
+// ir/lower_ast.cpp — sema driver: declarations, dims, outputs.
+//
+// Statements are processed in order, so a name is usable only after its
+// declaration or defining assignment. A pre-scan records where every name is
+// declared or assigned, so "used before it is defined" can say where.
+// Assignments are lowered by StatementLowering (statement_lowering.cpp).
+#include "ir/lower_ast.h"
+
+#include <charconv>
+#include <map>
+#include <set>
+
+#include "ir/checked_math.h"
+#include "ir/statement_lowering.h"
+
+namespace einc::ir {
+
+namespace x3 = boost::spirit::x3;
+
+namespace {
+
+using frontend::DiagnosticSink;
+using frontend::Note;
+
+std::optional<std::int64_t> parse_integer(const std::string& text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// The statement's text on one line, comments dropped and blanks collapsed.
+std::string one_line(const std::string& text, Span span) {
+  std::string out;
+  bool in_comment = false, blank = false;
+  for (std::uint32_t i = span.begin; i < span.end && i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\n') in_comment = false;
+    if (c == '#') in_comment = true;
+    if (in_comment) continue;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      blank = true;
+      continue;
+    }
+    if (blank && !out.empty()) out += ' ';
+    blank = false;
+    out += c;
+  }
+  return out;
+}
+
+class ModuleLowering {
+ public:
+  ModuleLowering(DiagnosticSink& sink, const LowerOptions& options) : sink_(sink), options_(options) {}
+
+  Program run(const ast::Module& module) {
+    for (const auto& statement : module.statements)
+      if (auto* assignment = boost::get<ast::Assignment>(&statement))
+        assigned_anywhere_.emplace(assignment->target.name.name, assignment->target.name.span);
+    for (const auto& statement : module.statements) {
+      if (auto* dims = boost::get<ast::DimDecl>(&statement)) declare_dims(*dims);
+      if (auto* tensors = boost::get<ast::TensorDecl>(&statement)) declare_tensors(*tensors);
+      if (auto* assignment = boost::get<ast::Assignment>(&statement)) assign(*assignment);
+    }
+    finish();
+    return std::move(program_);
+  }
+
+ private:
+  const frontend::SourceFile& source() const { return sink_.source(); }
+
+  bool claim_name(const ast::Identifier& name) {
+    if (int d = program_.find_dim(name.name); d >= 0) {
+      sink_.error(name.span, "'" + name.name + "' is already declared as a dim",
+                  {Note{program_.dims[d].span, "declared here"}});
+      return false;
+    }
+    if (int t = program_.find_tensor(name.name); t >= 0) {
+      sink_.error(name.span, "'" + name.name + "' is already declared",
+                  {Note{program_.tensors[t].span, "declared here"}});
+      return false;
+    }
+    return true;
+  }
+
+  // --- dims -------------------------------------------------------------
+
+  std::shared_ptr<const DimExpr> lower_dim_expr(const ast::Operand& operand, bool& uses_dims) {
+    auto fail = [&](Span span, const std::string& message) -> std::shared_ptr<const DimExpr> {
+      sink_.error(span, message);
+      return nullptr;
+    };
+    auto e = std::make_shared<DimExpr>();
+    e->span = ast::span_of(operand);
+    if (auto* number = boost::get<ast::Number>(&operand)) {
+      auto value = parse_integer(number->text);
+      if (!value) return fail(number->span, "a dim must be an integer in the signed 64-bit range, not '" +
+                                                number->text + "'");
+      e->op = DimExpr::Op::literal;
+      e->value = *value;
+      return e;
+    }
+    if (auto* access = boost::get<ast::Access>(&operand)) {
+      int d = program_.find_dim(access->name.name);
+      if (access->indices || d < 0) {
+        if (program_.find_tensor(access->name.name) >= 0)
+          return fail(access->span, "'" + access->name.name + "' is a tensor; a dim's value uses numbers and dims");
+        return fail(access->name.span, "unknown dim '" + access->name.name + "'");
+      }
+      uses_dims = true;
+      e->op = DimExpr::Op::dim;
+      e->dim = d;
+      return e;
+    }
+    if (auto* unary = boost::get<x3::forward_ast<ast::Unary>>(&operand)) {
+      auto inner = lower_dim_expr(unary->get().operand, uses_dims);
+      if (!inner) return nullptr;
+      std::size_t minus = 0;
+      for (char c : unary->get().signs) minus += c == '-';
+      if (minus % 2 == 0) return inner;
+      auto zero = std::make_shared<DimExpr>();
+      zero->span = e->span;
+      e->op = DimExpr::Op::sub;
+      e->lhs = zero;
+      e->rhs = inner;
+      return e;
+    }
+    if (auto* chain = boost::get<x3::forward_ast<ast::Chain>>(&operand)) {
+      auto acc = lower_dim_expr(chain->get().first, uses_dims);
+      for (const ast::ChainLink& link : chain->get().rest) {
+        auto rhs = lower_dim_expr(link.operand, uses_dims);
+        if (!acc || !rhs) return nullptr;
+        auto bin = std::make_shared<DimExpr>();
+        bin->span = {e->span.begin, link.span.end};
+        bin->op = link.op == '+' ? DimExpr::Op::add
+                  : link.op == '-' ? DimExpr::Op::sub
+                  : link.op == '*' ? DimExpr::Op::mul
+                                   : DimExpr::Op::div;
+        bin->lhs = acc;
+        bin->rhs = rhs;
+        acc = bin;
+      }
+      return acc;
+    }
+    return fail(e->span, "a dim's value must be integer arithmetic (+ - * /) on numbers and earlier dims");
+  }
+
+  // nullopt: depends on an unbound dim, or an error was reported.
+  std::optional<std::int64_t> evaluate_dim_expr(const DimExpr& e, bool& error) {
+    switch (e.op) {
+      case DimExpr::Op::literal: return e.value;
+      case DimExpr::Op::dim: return program_.dims[e.dim].value;
+      default: break;
+    }
+    auto a = evaluate_dim_expr(*e.lhs, error);
+    auto b = evaluate_dim_expr(*e.rhs, error);
+    if (!a || !b || error) return std::nullopt;
+    try {
+      switch (e.op) {
+        case DimExpr::Op::add: return checked_add(*a, *b);
+        case DimExpr::Op::sub: return checked_sub(*a, *b);
+        case DimExpr::Op::mul: return checked_mul(*a, *b);
+        case DimExpr::Op::div:
+          if (*b == 0) {
+            sink_.error(e.rhs->span, "division by zero in a dim");
+          } else if (*a % *b != 0) {
+            sink_.error(e.span, "dim division is not exact: " + std::to_string(*a) + " / " + std::to_string(*b) +
+                                    " leaves " + std::to_string(*a % *b));
+          } else {
+            return *a / *b;
+          }
+          error = true;
+          return std::nullopt;
+        default: break;
+      }
+    } catch (const OverflowError&) {
+      sink_.error(e.span, "dim value overflows the signed 64-bit range");
+      error = true;
+    }
+    return std::nullopt;
+  }
+
+  const DimBinding* binding_for(const std::string& name) {
+    for (const DimBinding& b : options_.dims)
+      if (b.name == name) return &b;
+    return nullptr;
+  }
+
+  void declare_dims(const ast::DimDecl& decl) {
+    for (const ast::DimItem& item : decl.items) {
+      if (!claim_name(item.name)) continue;
+      Dim dim;
+      dim.name = item.name.name;
+      dim.span = item.name.span;
+      dim.kind = Dim::Kind::symbolic;
+      bool ok = true;
+      if (item.value) {
+        bool uses_dims = false;
+        dim.definition = lower_dim_expr(*item.value, uses_dims);
+        ok = dim.definition != nullptr;
+        dim.kind = uses_dims ? Dim::Kind::derived : Dim::Kind::given;
+        if (ok) {
+          bool error = false;
+          dim.value = evaluate_dim_expr(*dim.definition, error);
+          ok = !error;
+        }
+      }
+      if (const DimBinding* b = binding_for(dim.name)) {
+        if (dim.kind == Dim::Kind::derived) {
+          sink_.error(item.name.span, "dim '" + dim.name + "' is computed from other dims and cannot be bound (" +
+                                          "bind the dims it is computed from instead)");
+          ok = false;
+        } else {
+          dim.value = b->value;
+          dim.bound_from_outside = true;
+        }
+      }
+      if (ok && dim.value && *dim.value < 0) {
+        sink_.error(item.name.span, "dim '" + dim.name + "' is negative (" + std::to_string(*dim.value) +
+                                        "); extents are integers >= 0");
+        dim.value.reset();
+      }
+      program_.dims.push_back(std::move(dim));
+    }
+  }
+
+  // --- tensors ----------------------------------------------------------
+
+  std::optional<Poly> lower_extent(const ast::Operand& operand) {
+    if (auto* number = boost::get<ast::Number>(&operand)) {
+      auto value = parse_integer(number->text);
+      if (!value) {
+        sink_.error(number->span, "an extent must be an integer in the signed 64-bit range, not '" +
+                                      number->text + "'");
+        return std::nullopt;
+      }
+      return Poly::constant(*value);
+    }
+    if (auto* access = boost::get<ast::Access>(&operand)) {
+      int d = program_.find_dim(access->name.name);
+      if (access->indices || d < 0) {
+        sink_.error(access->name.span, "unknown dim '" + access->name.name + "'");
+        return std::nullopt;
+      }
+      return Poly::dim(d);
+    }
+    if (auto* unary = boost::get<x3::forward_ast<ast::Unary>>(&operand)) {
+      auto inner = lower_extent(unary->get().operand);
+      std::size_t minus = 0;
+      for (char c : unary->get().signs) minus += c == '-';
+      if (inner && minus % 2) return Poly::constant(0) - *inner;
+      return inner;
+    }
+    if (auto* chain = boost::get<x3::forward_ast<ast::Chain>>(&operand)) {
+      auto acc = lower_extent(chain->get().first);
+      for (const ast::ChainLink& link : chain->get().rest) {
+        if (link.op == '/') {
+          sink_.error(link.span, "'/' is not allowed in a shape; declare a dim instead (dim E = D / H)");
+          return std::nullopt;
+        }
+        auto rhs = lower_extent(link.operand);
+        if (!acc || !rhs) return std::nullopt;
+        acc = link.op == '+' ? *acc + *rhs : link.op == '-' ? *acc - *rhs : *acc * *rhs;
+      }
+      return acc;
+    }
+    sink_.error(ast::span_of(operand), "an extent must be a dim, an integer, or + - * of them");
+    return std::nullopt;
+  }
+
+  std::optional<std::vector<Poly>> lower_shape(const ast::TensorItem& item) {
+    std::vector<Poly> shape;
+    if (!item.shape) return shape;
+    for (const ast::Operand& extent : *item.shape) {
+      std::optional<Poly> poly;
+      try {
+        poly = lower_extent(extent);
+        if (poly) {
+          std::int64_t value = program_.evaluate(*poly);
+          if (value < 0) {
+            sink_.error(ast::span_of(extent), "extent is negative (" + std::to_string(value) + ")");
+            return std::nullopt;
+          }
+        }
+      } catch (const UnboundDimError&) {
+      } catch (const OverflowError&) {
+        sink_.error(ast::span_of(extent), "extent overflows the signed 64-bit range");
+        return std::nullopt;
+      }
+      if (!poly) return std::nullopt;
+      shape.push_back(*poly);
+    }
+    return shape;
+  }
+
+  void declare_tensors(const ast::TensorDecl& decl) {
+    std::optional<DType> dtype;
+    if (decl.dtype) {
+      dtype = parse_dtype(decl.dtype->name);
+      if (!dtype) {
+        sink_.error(decl.dtype->span, "unknown dtype '" + decl.dtype->name +
+                                          "'; expected one of f32, f64, f16, bf16, i8, i32");
+        return;
+      }
+    }
+    const std::string& keyword = decl.keyword.name;
+    for (const ast::TensorItem& item : decl.items) {
+      if (keyword == "output") {
+        declare_output(item, dtype);
+        continue;
+      }
+      if (!claim_name(item.name)) continue;
+      auto shape = lower_shape(item);
+      if (!shape) continue;
+      Tensor t;
+      t.name = item.name.name;
+      t.span = item.name.span;
+      t.role = keyword == "param" ? TensorRole::param : TensorRole::input;
+      t.dtype = dtype.value_or(DType::f32);
+      t.dtype_declared = true;
+      t.shape_declared = true;
+      t.shape = std::move(*shape);
+      program_.tensors.push_back(std::move(t));
+    }
+  }
+
+  void declare_output(const ast::TensorItem& item, std::optional<DType> dtype) {
+    if (int d = program_.find_dim(item.name.name); d >= 0) {
+      sink_.error(item.name.span, "'" + item.name.name + "' is a dim, not a tensor");
+      return;
+    }
+    int id = program_.find_tensor(item.name.name);
+    if (id >= 0) {
+      Tensor& t = program_.tensors[id];
+      if (t.role != TensorRole::intermediate) {
+        sink_.error(item.name.span, "'" + t.name + "' is an " + (t.role == TensorRole::param ? "param" : "input") +
+                                        "; only computed tensors can be outputs",
+                    {Note{t.span, "declared here"}});
+        return;
+      }
+      if (t.is_output) {
+        sink_.error(item.name.span, "'" + t.name + "' is already an output");
+        return;
+      }
+      if (item.shape || dtype) {
+        sink_.error(item.name.span, "'" + t.name + "' is already defined; give its shape and dtype in an "
+                                                   "output declaration before the assignment",
+                    {Note{t.span, "defined here"}});
+        return;
+      }
+      t.is_output = true;
+      program_.outputs.push_back(id);
+      return;
+    }
+    auto shape = lower_shape(item);
+    if (!shape) return;
+    Tensor t;
+    t.name = item.name.name;
+    t.span = item.name.span;
+    t.role = TensorRole::intermediate;
+    t.is_output = true;
+    t.dtype = dtype.value_or(DType::f32);
+    t.dtype_declared = dtype.has_value();
+    t.shape_declared = item.shape.has_value();
+    t.shape = std::move(*shape);
+    program_.tensors.push_back(std::move(t));
+    program_.outputs.push_back(static_cast<int>(program_.tensors.size() - 1));
+  }
+
+  // --- statements -------------------------------------------------------
+
+  void assign(const ast::Assignment& assignment) {
+    Statement statement;
+    statement.span = assignment.span;
+    statement.line = source().line_col(assignment.span.begin).line;
+    statement.text = one_line(source().text(), assignment.span);
+    int index = static_cast<int>(program_.statements.size());
+    StatementLowering lowering(program_, sink_, index, assigned_anywhere_);
+    if (lowering.lower(assignment, statement)) {
+      program_.statements.push_back(std::move(statement));
+      return;
+    }
+    // Keep later statements from cascading on a tensor whose definition failed.
+    int t = program_.find_tensor(assignment.target.name.name);
+    if (t >= 0 && program_.tensors[t].role == TensorRole::intermediate && program_.tensors[t].defined_by < 0)
+      program_.tensors[t].defined_by = kBrokenDefinition;
+  }
+
+  void finish() {
+    for (const DimBinding& b : options_.dims)
+      if (program_.find_dim(b.name) < 0) sink_.error("--dim " + b.name + "=" + std::to_string(b.value) +
+                                                     ": the script declares no dim '" + b.name + "'");
+    for (int id : program_.outputs) {
+      const Tensor& t = program_.tensors[id];
+      if (t.defined_by == -1) sink_.error(t.span, "output '" + t.name + "' is never assigned");
+    }
+    if (!program_.outputs.empty()) return;
+    // No `output`: every assigned tensor that no statement after its last
+    // write reads, in the order of definition.
+    const auto& statements = program_.statements;
+    for (std::size_t id = 0; id < program_.tensors.size(); ++id) {
+      Tensor& t = program_.tensors[id];
+      if (t.defined_by < 0) continue;
+      std::size_t last_write = 0;
+      for (std::size_t s = 0; s < statements.size(); ++s)
+        if (statements[s].target == static_cast<int>(id)) last_write = s;
+      bool read_after = false;
+      for (std::size_t s = last_write + 1; s < statements.size() && !read_after; ++s) {
+        std::set<int> reads;
+        collect_reads(*statements[s].value, reads);
+        read_after = reads.count(static_cast<int>(id)) > 0;
+      }
+      if (!read_after) {
+        t.is_output = true;
+        program_.outputs.push_back(static_cast<int>(id));
+      }
+    }
+  }
+
+  static void collect_reads(const Expr& e, std::set<int>& out) {
+    if (e.kind == ExprKind::access) out.insert(e.tensor);
+    for (const ExprPtr& a : e.args) collect_reads(*a, out);
+  }
+
+  DiagnosticSink& sink_;
+  const LowerOptions& options_;
+  Program program_;
+  std::map<std::string, Span> assigned_anywhere_;
+};
+
+}  // namespace
+
+Program lower_ast(const ast::Module& module, frontend::DiagnosticSink& sink, const LowerOptions& options) {
+  return ModuleLowering(sink, options).run(module);
+}
+
+}  // namespace einc::ir

@@ -1,0 +1,157 @@
+// ir/program.cpp — lookups, evaluation and the IR printer.
+#include "ir/program.h"
+
+#include <sstream>
+
+namespace einc::ir {
+
+const char* func_name(Func f) {
+  switch (f) {
+    case Func::exp: return "exp";
+    case Func::log: return "log";
+    case Func::sqrt: return "sqrt";
+    case Func::rsqrt: return "rsqrt";
+    case Func::abs: return "abs";
+    case Func::tanh: return "tanh";
+    case Func::sigmoid: return "sigmoid";
+    case Func::relu: return "relu";
+    case Func::gelu: return "gelu";
+    case Func::silu: return "silu";
+    case Func::max: return "max";
+    case Func::min: return "min";
+    case Func::pow: return "pow";
+  }
+  return "?";
+}
+
+const char* reduce_op_name(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::sum: return "sum";
+    case ReduceOp::max: return "max";
+    case ReduceOp::min: return "min";
+    case ReduceOp::prod: return "prod";
+    case ReduceOp::mean: return "mean";
+    case ReduceOp::logsumexp: return "logsumexp";
+  }
+  return "?";
+}
+
+const char* norm_op_name(NormOp op) {
+  switch (op) {
+    case NormOp::softmax: return "softmax";
+    case NormOp::layernorm: return "layernorm";
+    case NormOp::rmsnorm: return "rmsnorm";
+  }
+  return "?";
+}
+
+int func_arity(Func f) { return f == Func::max || f == Func::min || f == Func::pow ? 2 : 1; }
+
+bool func_is_transcendental(Func f) {
+  switch (f) {
+    case Func::abs: case Func::relu: case Func::max: case Func::min: return false;
+    default: return true;
+  }
+}
+
+int Program::find_dim(const std::string& name) const {
+  for (std::size_t i = 0; i < dims.size(); ++i)
+    if (dims[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+int Program::find_tensor(const std::string& name) const {
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    if (tensors[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::int64_t Program::evaluate(const Poly& poly) const {
+  return poly.evaluate([this](int id) { return dims.at(id).value; });
+}
+
+std::string Program::formula(const Poly& poly) const {
+  return poly.str([this](int id) { return dims.at(id).name; });
+}
+
+namespace {
+
+std::string format_number(double v) {
+  std::ostringstream out;
+  out.precision(17);
+  out << v;
+  return out.str();
+}
+
+std::string join_indices(const Statement& s, const std::vector<int>& ids) {
+  std::string out;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ", ";
+    out += ids[i] == kBroadcast ? "0" : s.indices.at(ids[i]).name;
+  }
+  return out;
+}
+
+bool needs_parens(const Expr& e) { return e.kind == ExprKind::add || e.kind == ExprKind::multiply; }
+
+}  // namespace
+
+std::string print_expr(const Program& p, const Statement& s, const Expr& e) {
+  auto child = [&](const ExprPtr& c, bool wrap) {
+    std::string text = print_expr(p, s, *c);
+    return wrap && needs_parens(*c) ? "(" + text + ")" : text;
+  };
+  switch (e.kind) {
+    case ExprKind::access: {
+      const Tensor& t = p.tensors.at(e.tensor);
+      return e.subscripts.empty() ? t.name : t.name + "[" + join_indices(s, e.subscripts) + "]";
+    }
+    case ExprKind::constant: return format_number(e.constant);
+    case ExprKind::dim_value: return p.dims.at(e.dim).name;
+    case ExprKind::negate: return "-" + child(e.args[0], true);
+    case ExprKind::call: {
+      std::string out = std::string(func_name(e.func)) + "(";
+      for (std::size_t i = 0; i < e.args.size(); ++i) out += (i ? ", " : "") + child(e.args[i], false);
+      return out + ")";
+    }
+    case ExprKind::add:
+    case ExprKind::multiply: {
+      std::string out;
+      bool is_add = e.kind == ExprKind::add;
+      for (std::size_t i = 0; i < e.args.size(); ++i) {
+        char op = e.ops[i];
+        bool neutral = is_add ? op == '+' : op == '*';
+        if (i > 0)
+          out += std::string(" ") + op + " ";
+        else if (!neutral)
+          out += is_add ? "-" : "1 / ";
+        // Inside a product, a sum needs parentheses; a product inside a sum does not.
+        out += child(e.args[i], !is_add || (i > 0 && e.args[i]->kind == ExprKind::add) ||
+                                    (!neutral && i == 0));
+      }
+      return out;
+    }
+    case ExprKind::reduce:
+      return std::string(reduce_op_name(e.reduce_op)) + "(" + join_indices(s, e.over) + ": " +
+             child(e.args[0], false) + ")";
+    case ExprKind::normalize:
+      return std::string(norm_op_name(e.norm_op)) + "(" + join_indices(s, e.over) + ": " +
+             child(e.args[0], false) + ")";
+  }
+  return "?";
+}
+
+std::string print_program(const Program& p) {
+  std::string out;
+  for (const Statement& s : p.statements) {
+    const Tensor& t = p.tensors.at(s.target);
+    out += t.name;
+    if (!s.lhs.empty()) out += "[" + join_indices(s, s.lhs) + "]";
+    out += s.accumulate ? " += " : " = ";
+    out += print_expr(p, s, *s.value);
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace einc::ir

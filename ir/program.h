@@ -1,0 +1,142 @@
+// ir/program.h — the tensor IR: dims, tensors and statements over indices.
+//
+// Semantics. A Program is a list of statements, each assigning (or, with
+// `accumulate`, adding into) one tensor: target[lhs...] = value. `value` is
+// an immutable expression tree over index variables local to the statement.
+// Every implicit Einstein summation has been made explicit by sema as a
+// `reduce` node with op `sum` and `implicit` set, placed at the smallest
+// subexpression that contains all occurrences of its indices; for a product
+// the reduce covers exactly the factors that share its summed indices, and
+// factors without a summed index stay outside (distributivity), so a
+// `reduce(sum)` over a `multiply` of two or more factors is a contraction.
+// An Expr's `free` lists the index ids that vary over its result; a
+// statement's root has free == the set of lhs indices it does not broadcast.
+// Extents are polynomials in the dims (poly.h); the dims' values live in
+// `dims` and are what every evaluation uses.
+//
+// Nodes never change after construction (shared_ptr<const Expr>): passes
+// build new trees, so a later planner or backend can hold on to any node.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frontend/source.h"
+#include "ir/dtype.h"
+#include "ir/poly.h"
+
+namespace einc::ir {
+
+using frontend::Span;
+
+// `dim E = D / H`: a tree of integer arithmetic over earlier dims.
+struct DimExpr {
+  enum class Op { literal, dim, add, sub, mul, div } op = Op::literal;
+  std::int64_t value = 0;  // literal
+  int dim = -1;            // dim
+  std::shared_ptr<const DimExpr> lhs, rhs;
+  Span span;
+};
+
+struct Dim {
+  enum class Kind { given, derived, symbolic };
+  std::string name;
+  Span span;
+  Kind kind = Kind::given;
+  std::shared_ptr<const DimExpr> definition;  // derived
+  std::optional<std::int64_t> value;          // after binding; nullopt: unbound
+  bool bound_from_outside = false;            // set by a binding (--dim, API)
+};
+
+enum class TensorRole { input, param, intermediate };
+
+struct Tensor {
+  std::string name;
+  Span span;  // declaration, or first assignment
+  DType dtype = DType::f32;
+  TensorRole role = TensorRole::intermediate;
+  bool is_output = false;
+  bool dtype_declared = false;
+  bool shape_declared = false;
+  std::vector<Poly> shape;
+  int defined_by = -1;  // index of the defining statement (intermediates)
+};
+
+struct IndexVar {
+  std::string name;
+  Poly extent;
+  Span span;  // where the extent was first learned
+};
+
+enum class ExprKind { access, constant, dim_value, negate, call, add, multiply, reduce, normalize };
+
+enum class Func { exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu, gelu, silu, max, min, pow };
+enum class ReduceOp { sum, max, min, prod, mean, logsumexp };
+enum class NormOp { softmax, layernorm, rmsnorm };
+
+const char* func_name(Func f);
+const char* reduce_op_name(ReduceOp op);
+const char* norm_op_name(NormOp op);
+int func_arity(Func f);
+bool func_is_transcendental(Func f);
+
+struct Expr;
+using ExprPtr = std::shared_ptr<const Expr>;
+
+inline constexpr int kBroadcast = -1;  // an access subscript fixed at 0 (einsum extent-1 broadcasting)
+
+struct Expr {
+  ExprKind kind = ExprKind::constant;
+  Span span;
+  std::vector<int> free;  // sorted, unique index ids
+
+  int tensor = -1;              // access
+  std::vector<int> subscripts;  // access: index id per dimension, or kBroadcast
+  double constant = 0.0;        // constant
+  int dim = -1;                 // dim_value
+  Func func = Func::exp;        // call
+  ReduceOp reduce_op = ReduceOp::sum;
+  NormOp norm_op = NormOp::softmax;
+  bool implicit = false;        // reduce inserted by the Einstein rule
+  std::vector<int> over;        // reduce / normalize: the index ids, sorted
+  std::vector<ExprPtr> args;    // children
+  std::vector<char> ops;        // add: '+'/'-' per arg; multiply: '*'/'/' per arg
+};
+
+struct Statement {
+  Span span;
+  int line = 0;
+  std::string text;        // the statement as written, on one line
+  int target = -1;
+  std::vector<int> lhs;    // index ids of the target's dimensions
+  bool accumulate = false; // +=
+  ExprPtr value;
+  std::vector<IndexVar> indices;
+  DType dtype = DType::f32;
+};
+
+struct Program {
+  std::vector<Dim> dims;
+  std::vector<Tensor> tensors;
+  std::vector<Statement> statements;
+  std::vector<int> outputs;  // tensor ids, in declaration order
+
+  int find_dim(const std::string& name) const;
+  int find_tensor(const std::string& name) const;
+  std::string dim_name(int id) const { return dims.at(id).name; }
+  std::optional<std::int64_t> dim_value(int id) const { return dims.at(id).value; }
+  // Evaluates a polynomial under the current dim values (throws
+  // UnboundDimError / OverflowError).
+  std::int64_t evaluate(const Poly& poly) const;
+  std::string formula(const Poly& poly) const;
+};
+
+// `sum(k: A[i, k] * B[k, j])` — for reports and dumps.
+std::string print_expr(const Program& program, const Statement& statement, const Expr& expr);
+// The whole program, one statement per line, sums explicit.
+std::string print_program(const Program& program);
+
+}  // namespace einc::ir

@@ -1,0 +1,504 @@
+// ir/statement_lowering.cpp — one assignment: names, extents, dtypes, sums.
+#include "ir/statement_lowering.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
+#include "ir/checked_math.h"
+#include "ir/einstein_sums.h"
+#include "ir/expr_builders.h"
+
+namespace einc::ir {
+
+namespace x3 = boost::spirit::x3;
+
+namespace {
+
+using frontend::Note;
+
+std::optional<Func> lookup_function(const std::string& name) {
+  static constexpr Func all[] = {Func::exp,     Func::log,  Func::sqrt, Func::rsqrt, Func::abs,
+                                 Func::tanh,    Func::sigmoid, Func::relu, Func::gelu, Func::silu,
+                                 Func::max,     Func::min,  Func::pow};
+  for (Func f : all)
+    if (name == func_name(f)) return f;
+  return std::nullopt;
+}
+
+std::optional<ReduceOp> lookup_reduce(const std::string& name) {
+  static constexpr ReduceOp all[] = {ReduceOp::sum, ReduceOp::max, ReduceOp::min,
+                                     ReduceOp::prod, ReduceOp::mean, ReduceOp::logsumexp};
+  for (ReduceOp op : all)
+    if (name == reduce_op_name(op)) return op;
+  return std::nullopt;
+}
+
+std::optional<NormOp> lookup_norm(const std::string& name) {
+  static constexpr NormOp all[] = {NormOp::softmax, NormOp::layernorm, NormOp::rmsnorm};
+  for (NormOp op : all)
+    if (name == norm_op_name(op)) return op;
+  return std::nullopt;
+}
+
+const ast::Einsum* as_einsum(const ast::Operand& value) {
+  auto* chain = boost::get<x3::forward_ast<ast::Chain>>(&value);
+  if (!chain || !chain->get().rest.empty()) return nullptr;
+  const ast::Operand* inner = &chain->get().first;
+  while (true) {
+    if (auto* unary = boost::get<x3::forward_ast<ast::Unary>>(inner)) {
+      if (!unary->get().signs.empty()) return nullptr;
+      inner = &unary->get().operand;
+    } else if (auto* sub = boost::get<x3::forward_ast<ast::Chain>>(inner)) {
+      if (!sub->get().rest.empty()) return nullptr;
+      inner = &sub->get().first;
+    } else if (auto* einsum = boost::get<x3::forward_ast<ast::Einsum>>(inner)) {
+      return &einsum->get();
+    } else {
+      return nullptr;
+    }
+  }
+}
+
+}  // namespace
+
+// --- indices and extents ------------------------------------------------------
+
+int StatementLowering::index_id(const ast::Identifier& name) {
+  auto it = index_by_name_.find(name.name);
+  if (it != index_by_name_.end()) return it->second;
+  int id = static_cast<int>(indices_.size());
+  indices_.push_back(IndexVar{name.name, Poly(), Span{}});
+  has_extent_.push_back(false);
+  index_by_name_[name.name] = id;
+  return id;
+}
+
+// Extents that involve an unbound dim cannot be compared yet: they are
+// checked again when the dims are bound (Program::bind re-runs sema), so
+// only a provable difference is a conflict here.
+bool StatementLowering::same_extent(const Poly& a, const Poly& b) const {
+  if (a == b) return true;
+  try {
+    return program_.evaluate(a) == program_.evaluate(b);
+  } catch (const UnboundDimError&) {
+    return true;
+  } catch (const OverflowError&) {
+    return false;
+  }
+}
+
+std::string StatementLowering::describe_extent(const Poly& extent) const {
+  try {
+    return std::to_string(program_.evaluate(extent));
+  } catch (const std::exception&) {
+    return program_.formula(extent);
+  }
+}
+
+std::string StatementLowering::position(Span span) const {
+  auto lc = sink_.source().line_col(span.begin);
+  return std::to_string(lc.line) + ":" + std::to_string(lc.column);
+}
+
+void StatementLowering::learn_extent(int index, const Poly& extent, Span where) {
+  IndexVar& var = indices_[index];
+  if (!has_extent_[index]) {
+    var.extent = extent;
+    var.span = where;
+    has_extent_[index] = true;
+    return;
+  }
+  if (same_extent(var.extent, extent)) return;
+  sink_.error(where, "index '" + var.name + "' has extent " + describe_extent(extent) + " here but " +
+                         describe_extent(var.extent) + " at " + position(var.span),
+              {Note{var.span, "'" + var.name + "' gets extent " + describe_extent(var.extent) + " here"}});
+  failed_ = true;
+}
+
+void StatementLowering::note_dtype(int tensor, Span where) {
+  DType dtype = program_.tensors[tensor].dtype;
+  if (!dtype_) {
+    dtype_ = dtype;
+    dtype_tensor_ = tensor;
+    dtype_span_ = where;
+    return;
+  }
+  if (*dtype_ == dtype) return;
+  const Tensor& first = program_.tensors[dtype_tensor_];
+  sink_.error(where, "dtype mismatch: '" + program_.tensors[tensor].name + "' is " + dtype_name(dtype) +
+                         " but '" + first.name + "' is " + dtype_name(*dtype_) +
+                         " (one statement has one dtype; there are no implicit casts)",
+              {Note{dtype_span_, "'" + first.name + "' used here"}});
+  failed_ = true;
+}
+
+// --- explicit reductions ------------------------------------------------------
+
+void StatementLowering::collect_explicit_reductions(const ast::Operand& operand) {
+  struct Visitor {
+    StatementLowering& self;
+    void operator()(const ast::Nil&) const {}
+    void operator()(const ast::Number&) const {}
+    void operator()(const ast::Access&) const {}
+    void operator()(const x3::forward_ast<ast::Call>& call) const {
+      for (const auto& a : call.get().args) self.collect_explicit_reductions(a);
+    }
+    void operator()(const x3::forward_ast<ast::Reduction>& r) const {
+      if (lookup_reduce(r.get().op.name))
+        for (const ast::Identifier& i : r.get().indices) self.reduced_.emplace(i.name, r.get().op.span);
+      self.collect_explicit_reductions(r.get().body);
+    }
+    void operator()(const x3::forward_ast<ast::Einsum>&) const {}
+    void operator()(const x3::forward_ast<ast::Unary>& u) const { self.collect_explicit_reductions(u.get().operand); }
+    void operator()(const x3::forward_ast<ast::Chain>& c) const {
+      self.collect_explicit_reductions(c.get().first);
+      for (const auto& link : c.get().rest) self.collect_explicit_reductions(link.operand);
+    }
+  };
+  boost::apply_visitor(Visitor{*this}, operand);
+}
+
+// --- expressions ----------------------------------------------------------------
+
+ExprPtr StatementLowering::lower_operand(const ast::Operand& operand) {
+  struct Visitor {
+    StatementLowering& self;
+    ExprPtr operator()(const ast::Nil&) const { return nullptr; }
+    ExprPtr operator()(const ast::Number& n) const { return self.lower_number(n); }
+    ExprPtr operator()(const ast::Access& a) const { return self.lower_access(a); }
+    ExprPtr operator()(const x3::forward_ast<ast::Call>& c) const { return self.lower_call(c.get()); }
+    ExprPtr operator()(const x3::forward_ast<ast::Reduction>& r) const { return self.lower_reduction(r.get()); }
+    ExprPtr operator()(const x3::forward_ast<ast::Einsum>& e) const {
+      self.sink_.error(e.get().span, "einsum(...) must be the whole right-hand side: write C = einsum(\"...\", A, B)");
+      self.failed_ = true;
+      return nullptr;
+    }
+    ExprPtr operator()(const x3::forward_ast<ast::Unary>& u) const { return self.lower_unary(u.get()); }
+    ExprPtr operator()(const x3::forward_ast<ast::Chain>& c) const { return self.lower_chain(c.get()); }
+  };
+  return boost::apply_visitor(Visitor{*this}, operand);
+}
+
+ExprPtr StatementLowering::lower_number(const ast::Number& number) {
+  const char* begin = number.text.c_str();
+  char* end = nullptr;
+  double value = std::strtod(begin, &end);
+  if (end != begin + number.text.size() || !std::isfinite(value)) {
+    sink_.error(number.span, "number '" + number.text + "' is out of range");
+    failed_ = true;
+    return nullptr;
+  }
+  return make_constant(number.span, value);
+}
+
+ExprPtr StatementLowering::lower_access(const ast::Access& access) {
+  const std::string& name = access.name.name;
+  int tensor = program_.find_tensor(name);
+  if (tensor < 0) {
+    int dim = program_.find_dim(name);
+    if (dim >= 0 && !access.indices) return make_dim_value(access.span, dim);
+    if (dim >= 0) {
+      sink_.error(access.name.span, "'" + name + "' is a dim, not a tensor; use it as a number without brackets");
+    } else if (auto later = assigned_anywhere_.find(name); later != assigned_anywhere_.end()) {
+      sink_.error(access.name.span, "tensor '" + name + "' is used before it is defined",
+                  {Note{later->second, "'" + name + "' is defined here"}});
+    } else if (!access.indices) {
+      sink_.error(access.name.span, "unknown name '" + name + "': not a tensor or a dim");
+    } else {
+      sink_.error(access.name.span, "unknown tensor '" + name + "'");
+    }
+    failed_ = true;
+    return nullptr;
+  }
+  const Tensor& t = program_.tensors[tensor];
+  if (t.defined_by == kBrokenDefinition) {
+    failed_ = true;
+    return nullptr;
+  }
+  bool undefined = t.role == TensorRole::intermediate && (t.defined_by < 0 || (tensor == target_ && target_is_new_));
+  if (undefined) {
+    auto later = assigned_anywhere_.find(name);
+    std::vector<Note> notes;
+    if (later != assigned_anywhere_.end() && later->second.begin != access.name.span.begin)
+      notes.push_back({later->second, "'" + name + "' is defined here"});
+    sink_.error(access.name.span, "tensor '" + name + "' is used before it is defined", std::move(notes));
+    failed_ = true;
+    return nullptr;
+  }
+  std::size_t given = access.indices ? access.indices->size() : 0;
+  if (given != t.shape.size()) {
+    std::string message = "tensor '" + name + "' has rank " + std::to_string(t.shape.size()) + " but " +
+                          (access.indices ? "is indexed with " + std::to_string(given) + " indices"
+                                          : std::string("is used without indices"));
+    sink_.error(access.span, message, {Note{t.span, "'" + name + "' is declared here"}});
+    failed_ = true;
+    return nullptr;
+  }
+  std::vector<int> subscripts;
+  for (std::size_t d = 0; d < given; ++d) {
+    const ast::Identifier& index = (*access.indices)[d];
+    auto reduced = reduced_.find(index.name);
+    if (reduced != reduced_.end() &&
+        std::find(active_reduced_.begin(), active_reduced_.end(), index.name) == active_reduced_.end()) {
+      sink_.error(index.span, "index '" + index.name + "' is reduced by an explicit reduction and cannot be "
+                                                      "used outside it",
+                  {Note{reduced->second, "reduced here"}});
+      failed_ = true;
+    }
+    int id = index_id(index);
+    learn_extent(id, t.shape[d], index.span);
+    subscripts.push_back(id);
+  }
+  note_dtype(tensor, access.name.span);
+  return make_access(access.span, tensor, std::move(subscripts));
+}
+
+ExprPtr StatementLowering::lower_call(const ast::Call& call) {
+  const std::string& name = call.function.name;
+  if (int t = program_.find_tensor(name); t >= 0) {
+    sink_.error(call.function.span, "'" + name + "' names a tensor and cannot be called",
+                {Note{program_.tensors[t].span, "declared here"}});
+    failed_ = true;
+    return nullptr;
+  }
+  std::optional<Func> func = lookup_function(name);
+  if (!func) {
+    if (lookup_reduce(name) || lookup_norm(name))
+      sink_.error(call.function.span, "'" + name + "' needs the indices it works over: " + name + "(i: ...)");
+    else
+      sink_.error(call.function.span, "unknown function '" + name + "'");
+    failed_ = true;
+    return nullptr;
+  }
+  int arity = func_arity(*func);
+  if (static_cast<int>(call.args.size()) != arity) {
+    std::string hint = (*func == Func::max || *func == Func::min)
+                           ? "; to reduce over an index write " + name + "(i: ...)"
+                           : "";
+    sink_.error(call.span, "'" + name + "' takes " + std::to_string(arity) + " argument" + (arity > 1 ? "s" : "") +
+                               ", not " + std::to_string(call.args.size()) + hint);
+    failed_ = true;
+    return nullptr;
+  }
+  std::vector<ExprPtr> args;
+  for (const ast::Operand& a : call.args) args.push_back(lower_operand(a));
+  for (const ExprPtr& a : args)
+    if (!a) return nullptr;
+  return make_call(call.span, *func, std::move(args));
+}
+
+ExprPtr StatementLowering::lower_reduction(const ast::Reduction& reduction) {
+  const std::string& name = reduction.op.name;
+  std::optional<ReduceOp> reduce = lookup_reduce(name);
+  std::optional<NormOp> norm = lookup_norm(name);
+  if (!reduce && !norm) {
+    sink_.error(reduction.op.span, "'" + name + "' is not a reduction or normalisation; expected one of sum, max, "
+                                                "min, prod, mean, logsumexp, softmax, layernorm, rmsnorm");
+    failed_ = true;
+    return nullptr;
+  }
+  std::vector<std::string> names;
+  for (const ast::Identifier& i : reduction.indices) {
+    if (std::find(names.begin(), names.end(), i.name) != names.end()) {
+      sink_.error(i.span, "index '" + i.name + "' is listed twice");
+      failed_ = true;
+      return nullptr;
+    }
+    names.push_back(i.name);
+  }
+  if (reduce)
+    for (const std::string& n : names) active_reduced_.push_back(n);
+  ExprPtr body = lower_operand(reduction.body);
+  if (reduce) active_reduced_.resize(active_reduced_.size() - names.size());
+  if (!body) return nullptr;
+  std::vector<int> over;
+  for (const ast::Identifier& i : reduction.indices) {
+    auto it = index_by_name_.find(i.name);
+    if (it == index_by_name_.end() || !contains_index(*body, it->second)) {
+      sink_.error(i.span, "index '" + i.name + "' does not appear in the body of " + name);
+      failed_ = true;
+      return nullptr;
+    }
+    over.push_back(it->second);
+  }
+  if (reduce) {
+    if (*reduce == ReduceOp::sum || *reduce == ReduceOp::prod || *reduce == ReduceOp::mean)
+      has_product_or_sum_ = true;
+    return make_reduce(reduction.span, *reduce, std::move(over), std::move(body), false);
+  }
+  return make_normalize(reduction.span, *norm, std::move(over), std::move(body));
+}
+
+ExprPtr StatementLowering::lower_unary(const ast::Unary& unary) {
+  ExprPtr operand = lower_operand(unary.operand);
+  if (!operand) return nullptr;
+  std::size_t minus = std::count(unary.signs.begin(), unary.signs.end(), '-');
+  return minus % 2 ? make_negate(unary.span, std::move(operand)) : operand;
+}
+
+ExprPtr StatementLowering::lower_chain(const ast::Chain& chain) {
+  ExprPtr first = lower_operand(chain.first);
+  if (chain.rest.empty()) return first;
+  std::vector<ExprPtr> args{first};
+  bool additive = chain.rest.front().op == '+' || chain.rest.front().op == '-';
+  std::vector<char> ops{additive ? '+' : '*'};
+  for (const ast::ChainLink& link : chain.rest) {
+    args.push_back(lower_operand(link.operand));
+    ops.push_back(link.op);
+  }
+  for (const ExprPtr& a : args)
+    if (!a) return nullptr;
+  if (!additive) has_product_or_sum_ = true;
+  return make_nary(additive ? ExprKind::add : ExprKind::multiply, chain.span, std::move(args), std::move(ops));
+}
+
+// --- the statement ------------------------------------------------------------
+
+bool StatementLowering::check_target(const ast::Assignment& assignment, bool is_einsum) {
+  const ast::Identifier& name = assignment.target.name;
+  bool accumulate = assignment.op == "+=";
+  if (program_.find_dim(name.name) >= 0) {
+    sink_.error(name.span, "'" + name.name + "' is a dim and cannot be assigned");
+    return false;
+  }
+  int id = program_.find_tensor(name.name);
+  if (id >= 0) {
+    const Tensor& t = program_.tensors[id];
+    if (t.role != TensorRole::intermediate) {
+      sink_.error(name.span, "cannot assign to " + std::string(t.role == TensorRole::param ? "param" : "input") +
+                                 " '" + t.name + "'",
+                  {Note{t.span, "declared here"}});
+      return false;
+    }
+    if (t.defined_by >= 0 && !accumulate) {
+      sink_.error(name.span, "tensor '" + t.name + "' is already defined; each tensor is assigned once (use += to "
+                                                   "accumulate)",
+                  {Note{program_.statements[t.defined_by].span, "defined here"}});
+      return false;
+    }
+  }
+  if (accumulate && id >= 0 && program_.tensors[id].defined_by == kBrokenDefinition) return false;
+  if (accumulate && (id < 0 || program_.tensors[id].defined_by < 0)) {
+    sink_.error(name.span, "'+=' needs an existing tensor, but '" + name.name + "' has no value yet; define it "
+                                                                               "with '=' first");
+    return false;
+  }
+  if (is_einsum && assignment.target.indices) {
+    sink_.error(assignment.target.span, "the einsum form assigns a whole tensor: write " + name.name +
+                                            " = einsum(...), without indices on the left");
+    return false;
+  }
+  if (id < 0) {
+    Tensor t;
+    t.name = name.name;
+    t.span = name.span;
+    t.role = TensorRole::intermediate;
+    program_.tensors.push_back(std::move(t));
+    id = static_cast<int>(program_.tensors.size() - 1);
+  }
+  target_ = id;
+  target_is_new_ = !accumulate;
+  return true;
+}
+
+bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out) {
+  const ast::Einsum* einsum = as_einsum(assignment.value);
+  if (!check_target(assignment, einsum != nullptr)) return false;
+  Tensor* target = &program_.tensors[target_];
+  bool accumulate = assignment.op == "+=";
+  bool shape_known = accumulate || target->shape_declared;
+  collect_explicit_reductions(assignment.value);
+
+  // The left-hand side.
+  std::vector<int> lhs;
+  ExprPtr value;
+  if (einsum) {
+    value = lower_einsum(*einsum, lhs);
+    if (!value) return false;
+  } else {
+    std::vector<ast::Identifier> names = assignment.target.indices.value_or(std::vector<ast::Identifier>{});
+    for (const ast::Identifier& n : names) {
+      if (index_by_name_.count(n.name)) {
+        sink_.error(n.span, "index '" + n.name + "' appears twice on the left");
+        return false;
+      }
+      if (auto r = reduced_.find(n.name); r != reduced_.end()) {
+        sink_.error(n.span, "index '" + n.name + "' is reduced on the right, so it cannot appear on the left",
+                    {Note{r->second, "reduced here"}});
+        return false;
+      }
+      lhs.push_back(index_id(n));
+    }
+  }
+  if (shape_known && !einsum) {
+    if (lhs.size() != target->shape.size()) {
+      sink_.error(assignment.target.span, "tensor '" + target->name + "' has rank " +
+                                              std::to_string(target->shape.size()) + " but the left-hand side has " +
+                                              std::to_string(lhs.size()) + " indices",
+                  {Note{target->span, "shape given here"}});
+      return false;
+    }
+    for (std::size_t d = 0; d < lhs.size(); ++d)
+      learn_extent(lhs[d], target->shape[d], (*assignment.target.indices)[d].span);
+  }
+  if (einsum && shape_known) {
+    if (lhs.size() != target->shape.size()) {
+      sink_.error(assignment.target.span, "tensor '" + target->name + "' has rank " +
+                                              std::to_string(target->shape.size()) + " but the einsum gives rank " +
+                                              std::to_string(lhs.size()),
+                  {Note{target->span, "shape given here"}});
+      return false;
+    }
+    for (std::size_t d = 0; d < lhs.size(); ++d) learn_extent(lhs[d], target->shape[d], assignment.target.span);
+  }
+  if (!einsum) value = lower_operand(assignment.value);
+  if (!value || failed_) return false;
+  target = &program_.tensors[target_];
+
+  // Every left index needs an extent; the right side broadcasts along the others.
+  for (std::size_t d = 0; d < lhs.size(); ++d) {
+    if (has_extent_[lhs[d]]) continue;
+    Span span = einsum ? assignment.target.span : (*assignment.target.indices)[d].span;
+    sink_.error(span, "index '" + indices_[lhs[d]].name + "' on the left appears nowhere on the right, so it has no "
+                                                          "extent (declare the shape: output " + target->name + "[...])");
+    return false;
+  }
+  std::vector<int> sorted_lhs = lhs;
+  std::sort(sorted_lhs.begin(), sorted_lhs.end());
+  std::vector<int> summed;
+  for (int i : value->free)
+    if (!std::binary_search(sorted_lhs.begin(), sorted_lhs.end(), i)) summed.push_back(i);
+  value = insert_implicit_sums(value, summed);
+  if (!summed.empty() && !einsum) has_product_or_sum_ = true;
+
+  // The dtype: the operands', except that products and sums of i8 give i32.
+  DType dtype = dtype_.value_or(target->dtype_declared || accumulate ? target->dtype : DType::f32);
+  if (dtype == DType::i8 && (has_product_or_sum_ || (einsum && !summed.empty()))) dtype = DType::i32;
+  if ((target->dtype_declared || accumulate) && target->dtype != dtype) {
+    sink_.error(assignment.target.name.span,
+                std::string(accumulate ? "'+=' of a " : "the right-hand side is ") + dtype_name(dtype) +
+                    (accumulate ? " value into " : " but '") + (accumulate ? "'" : "") + target->name + "' is " +
+                    dtype_name(target->dtype),
+                {Note{target->span, "dtype given here"}});
+    return false;
+  }
+
+  target->dtype = dtype;
+  if (!accumulate) {
+    std::vector<Poly> shape;
+    for (int i : lhs) shape.push_back(indices_[i].extent);
+    target->shape = std::move(shape);
+    target->defined_by = statement_index_;
+  }
+  out.target = target_;
+  out.lhs = std::move(lhs);
+  out.accumulate = accumulate;
+  out.value = std::move(value);
+  out.indices = std::move(indices_);
+  out.dtype = dtype;
+  return true;
+}
+
+}  // namespace einc::ir

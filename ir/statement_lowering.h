@@ -1,0 +1,74 @@
+// ir/statement_lowering.h — lowers one assignment (internal to sema).
+//
+// Holds the per-statement state: index variables and where each one's
+// extent was learned, the indices bound by explicit reductions, and the
+// dtype seen so far. lower_ast.cpp drives it; lower_einsum.cpp adds the
+// einsum form to it.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frontend/ast.h"
+#include "frontend/diagnostics.h"
+#include "ir/program.h"
+
+namespace einc::ir {
+
+// Tensor::defined_by of a tensor whose defining statement had errors: later
+// uses fail silently instead of cascading into "used before it is defined".
+inline constexpr int kBrokenDefinition = -2;
+
+class StatementLowering {
+ public:
+  // `assigned_anywhere`: the first assignment of each name in the whole
+  // script, for "used before it is defined" messages.
+  StatementLowering(Program& program, frontend::DiagnosticSink& sink, int statement_index,
+                    const std::map<std::string, Span>& assigned_anywhere)
+      : program_(program), sink_(sink), statement_index_(statement_index), assigned_anywhere_(assigned_anywhere) {}
+
+  // Returns false (after reporting) when the statement is invalid.
+  bool lower(const ast::Assignment& assignment, Statement& out);
+
+ private:
+  int index_id(const ast::Identifier& name);
+  void learn_extent(int index, const Poly& extent, Span where);
+  std::string position(Span span) const;
+  std::string describe_extent(const Poly& extent) const;
+  bool same_extent(const Poly& a, const Poly& b) const;
+
+  ExprPtr lower_operand(const ast::Operand& operand);
+  ExprPtr lower_access(const ast::Access& access);
+  ExprPtr lower_call(const ast::Call& call);
+  ExprPtr lower_reduction(const ast::Reduction& reduction);
+  ExprPtr lower_unary(const ast::Unary& unary);
+  ExprPtr lower_chain(const ast::Chain& chain);
+  ExprPtr lower_number(const ast::Number& number);
+  // The einsum form (lower_einsum.cpp): fills lhs indices and returns the product.
+  ExprPtr lower_einsum(const ast::Einsum& einsum, std::vector<int>& lhs);
+
+  void note_dtype(int tensor, Span where);
+  void collect_explicit_reductions(const ast::Operand& operand);
+  bool check_target(const ast::Assignment& assignment, bool is_einsum);
+
+  Program& program_;
+  frontend::DiagnosticSink& sink_;
+  int statement_index_;
+  const std::map<std::string, Span>& assigned_anywhere_;
+  int target_ = -1;
+  bool target_is_new_ = false;
+  bool failed_ = false;
+  std::vector<IndexVar> indices_;
+  std::vector<bool> has_extent_;
+  std::map<std::string, int> index_by_name_;
+  std::map<std::string, Span> reduced_;       // index name -> reduction op span
+  std::vector<std::string> active_reduced_;   // indices bound by enclosing reductions
+  std::optional<DType> dtype_;
+  int dtype_tensor_ = -1;
+  Span dtype_span_;
+  bool has_product_or_sum_ = false;
+};
+
+}  // namespace einc::ir

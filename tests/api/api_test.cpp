@@ -1,0 +1,102 @@
+// tests/api/api_test.cpp — the embedding API: compile, diagnostics through
+// the callback (never stderr), binding dims, reports as data, overflow.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "einc/einc.h"
+
+namespace {
+
+const char* kAttention =
+    "dim T, H = 4, E = 16\n"
+    "input Q[T, H, E], K[T, H, E]\n"
+    "S[h, i, j] = Q[i, h, e] * K[j, h, e] / sqrt(E)\n";
+
+TEST(Api, CompileBindAndReport) {
+  einc::Program p = einc::compile(kAttention, {.filename = "attn.ein"});
+  EXPECT_EQ(p.file(), "attn.ein");
+  ASSERT_EQ(p.dims().size(), 3u);
+  EXPECT_FALSE(p.dims()[0].bound);
+  einc::Program bound = p.bind({{"T", 100}});
+  einc::Report r = bound.report();
+  ASSERT_EQ(r.statements.size(), 1u);
+  EXPECT_EQ(r.statements[0].macs.value, 4 * 100 * 100 * 16);
+  EXPECT_EQ(r.statements[0].macs.formula, "T*T*H*E");
+  EXPECT_EQ(r.statements[0].shape, (std::vector<std::int64_t>{4, 100, 100}));
+  EXPECT_EQ(r.totals.macs.value, r.statements[0].macs.value);
+  // The original is untouched.
+  EXPECT_THROW(p.report(), einc::CompileError);
+}
+
+TEST(Api, DiagnosticsGoToTheCallback) {
+  std::vector<einc::Diagnostic> seen;
+  einc::CompileOptions options;
+  options.filename = "bad.ein";
+  options.on_diagnostic = [&](const einc::Diagnostic& d) { seen.push_back(d); };
+  try {
+    einc::compile("input A[3]\nB[i] = A[i] * C[i]\nD = (\n", options);
+    FAIL() << "expected a CompileError";
+  } catch (const einc::CompileError& e) {
+    EXPECT_EQ(e.diagnostics().size(), seen.size());
+  }
+  ASSERT_EQ(seen.size(), 1u);  // a syntax error stops before sema
+  EXPECT_EQ(seen[0].line, 3);
+  EXPECT_EQ(seen[0].rendered.rfind("bad.ein:3:5: error: ", 0), 0u);
+}
+
+TEST(Api, RepeatMultipliesTotals) {
+  einc::Program p = einc::compile("dim N = 10\ninput A[N, N]\nB[i, j] = A[i, k] * A[k, j]\nparam W[N]\n");
+  einc::Report once = p.report();
+  einc::Report thrice = p.report({.repeat = 3});
+  EXPECT_EQ(thrice.totals.macs.value, 3 * once.totals.macs.value);
+  EXPECT_EQ(thrice.totals.params.value, 30);
+  EXPECT_THROW(p.report({.repeat = 0}), einc::CompileError);
+}
+
+TEST(Api, OverflowIsAnErrorNeverAWrongNumber) {
+  einc::Program p = einc::compile("dim N = 4000000\ninput A[N, N], B[N, N]\nC[i, j] = A[i, k] * B[k, j]\n");
+  try {
+    p.report();
+    FAIL() << "expected an overflow error";
+  } catch (const einc::CompileError& e) {
+    ASSERT_FALSE(e.diagnostics().empty());
+    EXPECT_NE(e.diagnostics()[0].message.find("overflows"), std::string::npos);
+    EXPECT_EQ(e.diagnostics()[0].line, 3);
+  }
+}
+
+TEST(Api, BindingRevealsConflictsAndUnknownDims) {
+  einc::Program p = einc::compile("dim A, B\ninput X[A], Y[B]\nZ[i] = X[i] + Y[i]\n", {}).bind({{"A", 3}});
+  EXPECT_THROW(p.bind({{"B", 4}}), einc::CompileError);
+  EXPECT_NO_THROW(p.bind({{"B", 3}}).report());
+  EXPECT_THROW(p.bind({{"Nope", 3}}), einc::CompileError);
+}
+
+TEST(Api, SweepGivesTotalsPerValue) {
+  einc::Program p = einc::compile(kAttention);
+  einc::SweepReport s = einc::sweep(p, "T", {1, 128, 1024});
+  ASSERT_EQ(s.rows.size(), 3u);
+  EXPECT_EQ(s.rows[1].second.macs.value, 4 * 128 * 128 * 16);
+}
+
+TEST(Api, UnreadableFileIsACompileError) {
+  EXPECT_THROW(einc::compile_file("/nonexistent/x.ein"), einc::CompileError);
+}
+
+TEST(Api, TransformerBlockCostsByHand) {
+  // T=1000, D=4096: the MLP's first projection is T*D*4D MACs.
+  einc::Program p = einc::compile_file(EINC_SOURCE_DIR "/examples/05_transformer_block.ein");
+  einc::Report r = p.report();
+  auto find = [&](const std::string& target) {
+    for (const auto& s : r.statements)
+      if (s.target == target) return s;
+    return einc::StatementReport{};
+  };
+  EXPECT_EQ(find("U").macs.value, 1000LL * 4096 * 16384);
+  EXPECT_EQ(find("S").macs.value, 32LL * 1000 * 1000 * 128);
+  EXPECT_EQ(find("X1").macs.value, 1000LL * 32 * 128 * 4096);
+  EXPECT_EQ(r.totals.params.value, 4LL * 4096 * 4096 + 2LL * 4096 * 16384 + 5 * 4096 + 16384);
+}
+
+}  // namespace

@@ -1,0 +1,508 @@
+// tests/cli/cli_test.cpp — end-to-end tests of the `einc` command
+// (LANGUAGE.md, "Command line" and "Diagnostics"): exit codes (0 success,
+// 1 user error, 2 usage error with the usage on stderr), stdout left empty by
+// a failing command, the report formats and the options that change them.
+//
+// The binary runs with the source tree as its working directory, so the
+// examples are named as a user would name them (examples/01_matmul.ein).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/cli/run_process.h"
+
+namespace {
+
+using einc_test::ProcessResult;
+using nlohmann::json;
+
+const std::string kEinc = EINC_BINARY_DIR "/bin/einc";
+const std::string kSourceDir = EINC_SOURCE_DIR;
+const std::string kMatmul = "examples/01_matmul.ein";
+const std::string kTransformer = "examples/05_transformer_block.ein";
+constexpr std::int64_t kMatmulMacs = 512LL * 256 * 128;  // M*K*N
+
+ProcessResult einc(const std::vector<std::string>& args) {
+  return einc_test::run_process(kEinc, args, kSourceDir);
+}
+
+// What a failed expectation prints about a run.
+std::string show(const ProcessResult& r) {
+  std::ostringstream s;
+  s << "\n  exit code: " << r.exit_code;
+  if (r.signal) s << " (killed by signal " << r.signal << ")";
+  if (r.timed_out) s << " (timed out)";
+  s << "\n  stdout (" << r.out.size() << " bytes): " << r.out.substr(0, 2000)
+    << "\n  stderr (" << r.err.size() << " bytes): " << r.err.substr(0, 2000);
+  return s.str();
+}
+
+int count_of(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+  return n;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// A script written to a fresh temporary file, removed with the object.
+class TempScript {
+ public:
+  explicit TempScript(const std::string& text, const std::string& name = "script.ein") {
+    static int counter = 0;
+    dir_ = std::filesystem::temp_directory_path() /
+           ("einc_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / name).string();
+    std::ofstream(path_, std::ios::binary) << text;
+  }
+  ~TempScript() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+// A run that succeeded: exit 0, no diagnostics.
+void expect_success(const ProcessResult& r) {
+  EXPECT_FALSE(r.timed_out) << show(r);
+  EXPECT_EQ(r.signal, 0) << show(r);
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_EQ(r.err, "") << show(r);
+}
+
+// A usage error: exit 2, usage on stderr naming `offending`, nothing on stdout.
+void expect_usage_error(const std::vector<std::string>& args, const std::string& offending) {
+  ProcessResult r = einc(args);
+  std::string cmd = "einc";
+  for (const std::string& a : args) cmd += " " + a;
+  SCOPED_TRACE(cmd);
+  EXPECT_EQ(r.signal, 0) << show(r);
+  EXPECT_EQ(r.exit_code, 2) << show(r);
+  EXPECT_EQ(r.out, "") << show(r);
+  EXPECT_NE(r.err.find("Usage:"), std::string::npos) << "no usage on stderr" << show(r);
+  if (!offending.empty())
+    EXPECT_NE(r.err.find(offending), std::string::npos) << "stderr does not name '" << offending << "'" << show(r);
+}
+
+// A user error: exit 1, a diagnostic on stderr, nothing on stdout.
+ProcessResult expect_user_error(const std::vector<std::string>& args) {
+  ProcessResult r = einc(args);
+  EXPECT_EQ(r.signal, 0) << show(r);
+  EXPECT_EQ(r.exit_code, 1) << show(r);
+  EXPECT_EQ(r.out, "") << show(r);
+  EXPECT_NE(r.err.find("error"), std::string::npos) << show(r);
+  return r;
+}
+
+json report_json(std::vector<std::string> args) {
+  args.insert(args.begin(), "report");
+  args.push_back("--format");
+  args.push_back("json");
+  ProcessResult r = einc(args);
+  expect_success(r);
+  try {
+    return json::parse(r.out);
+  } catch (const json::exception& e) {
+    ADD_FAILURE() << "stdout is not JSON: " << e.what() << show(r);
+    return json::object();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Help and version.
+
+TEST(CliTest, BinaryExists) { ASSERT_TRUE(std::filesystem::exists(kEinc)) << kEinc; }
+
+TEST(CliTest, HelpListsCommands) {
+  ProcessResult r = einc({"--help"});
+  expect_success(r);
+  EXPECT_NE(r.out.find("check"), std::string::npos) << show(r);
+  EXPECT_NE(r.out.find("report"), std::string::npos) << show(r);
+  EXPECT_NE(r.out.find("Usage"), std::string::npos) << show(r);
+}
+
+TEST(CliTest, ReportHelpListsOptions) {
+  ProcessResult r = einc({"report", "--help"});
+  expect_success(r);
+  for (const char* option : {"--format", "--dim", "--repeat", "--sweep", "FILE"})
+    EXPECT_NE(r.out.find(option), std::string::npos) << option << show(r);
+}
+
+TEST(CliTest, CheckHelp) {
+  ProcessResult r = einc({"check", "--help"});
+  expect_success(r);
+  EXPECT_NE(r.out.find("FILE"), std::string::npos) << show(r);
+}
+
+TEST(CliTest, Version) {
+  ProcessResult r = einc({"--version"});
+  expect_success(r);
+  EXPECT_EQ(r.out.rfind("einc ", 0), 0u) << show(r);
+  EXPECT_NE(r.out.find("0."), std::string::npos) << show(r);
+  EXPECT_EQ(r.out.back(), '\n') << show(r);
+}
+
+// ---------------------------------------------------------------------------
+// check.
+
+TEST(CliTest, CheckValidScriptIsSilent) {
+  ProcessResult r = einc({"check", kMatmul});
+  expect_success(r);
+  EXPECT_EQ(r.out, "") << show(r);
+}
+
+TEST(CliTest, CheckEveryExample) {
+  for (const auto& entry : std::filesystem::directory_iterator(kSourceDir + "/examples")) {
+    if (entry.path().extension() != ".ein") continue;
+    ProcessResult r = einc({"check", entry.path().string()});
+    SCOPED_TRACE(entry.path().string());
+    expect_success(r);
+    EXPECT_EQ(r.out, "") << show(r);
+  }
+}
+
+TEST(CliTest, CheckDumpIr) {
+  ProcessResult r = einc({"check", "--dump-ir", kMatmul});
+  expect_success(r);
+  EXPECT_NE(r.out.find("C"), std::string::npos) << show(r);
+}
+
+TEST(CliTest, EmptyAndCommentOnlyFilesAreValid) {
+  for (const std::string& text : {std::string(""), std::string("# nothing but a comment\n"),
+                                  std::string("# one\n\n   # two\n\t\n"), std::string("# no newline at the end"),
+                                  std::string("\n\n\n"), std::string(";;\n;")}) {
+    TempScript script(text);
+    SCOPED_TRACE("script: \"" + text + "\"");
+    ProcessResult r = einc({"check", script.path()});
+    expect_success(r);
+    EXPECT_EQ(r.out, "") << show(r);
+    ProcessResult report = einc({"report", script.path(), "--format", "json"});
+    expect_success(report);
+    EXPECT_NO_THROW((void)json::parse(report.out)) << show(report);
+  }
+}
+
+TEST(CliTest, CrlfAndByteOrderMarkAreAccepted) {
+  std::ifstream in(kSourceDir + "/" + kMatmul, std::ios::binary);
+  std::stringstream original;
+  original << in.rdbuf();
+  std::string crlf = "\xEF\xBB\xBF";
+  for (char c : original.str()) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  TempScript script(crlf, "crlf_bom.ein");
+
+  ProcessResult r = einc({"check", script.path()});
+  expect_success(r);
+  EXPECT_EQ(r.out, "") << show(r);
+  json crlf_report = report_json({script.path()});
+  json lf_report = report_json({kMatmul});
+  EXPECT_EQ(crlf_report["totals"], lf_report["totals"]);
+  EXPECT_EQ(crlf_report["dims"], lf_report["dims"]);
+  ASSERT_EQ(crlf_report["statements"].size(), 1u);
+  EXPECT_EQ(crlf_report["statements"][0]["line"], 5);
+  EXPECT_EQ(crlf_report["statements"][0]["column"], 1);
+}
+
+TEST(CliTest, CrlfScriptErrorHasTheSameColumnAsLf) {
+  TempScript lf("dim M = 4\ninput A[M]\nB[i] = A[i] +* 2\n", "lf.ein");
+  TempScript crlf("\xEF\xBB\xBF" "dim M = 4\r\ninput A[M]\r\nB[i] = A[i] +* 2\r\n", "crlf.ein");
+  ProcessResult a = expect_user_error({"check", lf.path()});
+  ProcessResult b = expect_user_error({"check", crlf.path()});
+  EXPECT_NE(a.err.find(lf.path() + ":3:14: error:"), std::string::npos) << show(a);
+  EXPECT_NE(b.err.find(crlf.path() + ":3:14: error:"), std::string::npos) << show(b);
+  EXPECT_EQ(b.err.find('\r'), std::string::npos) << "a CR of the source line is echoed" << show(b);
+}
+
+// ---------------------------------------------------------------------------
+// report.
+
+TEST(CliTest, ReportJson) {
+  json j = report_json({kMatmul});
+  ASSERT_TRUE(j.is_object());
+  ASSERT_TRUE(j.contains("dims"));
+  ASSERT_TRUE(j.contains("statements"));
+  ASSERT_TRUE(j.contains("totals"));
+  EXPECT_EQ(j["dims"]["M"], 512);
+  EXPECT_EQ(j["dims"]["K"], 256);
+  EXPECT_EQ(j["dims"]["N"], 128);
+  ASSERT_EQ(j["statements"].size(), 1u);
+  const json& s = j["statements"][0];
+  EXPECT_EQ(s["line"], 5);
+  EXPECT_EQ(s["target"], "C");
+  EXPECT_EQ(s["kind"], "contraction");
+  EXPECT_EQ(s["shape"], json::array({512, 128}));
+  EXPECT_EQ(s["dtype"], "f32");
+  EXPECT_EQ(s["dot_products"], 512 * 128);
+  EXPECT_EQ(s["reduction_length"], 256);
+  EXPECT_EQ(s["macs"], kMatmulMacs);
+  EXPECT_EQ(s["flops"], 2 * kMatmulMacs);
+  EXPECT_EQ(j["totals"]["macs"], kMatmulMacs);
+  EXPECT_EQ(j["totals"]["flops"], 2 * kMatmulMacs);
+  EXPECT_EQ(j["totals"]["bytes"], 4 * (512 * 256 + 256 * 128 + 512 * 128));
+  EXPECT_EQ(j["totals"]["params"], 0);
+  for (const char* key : {"dot_products", "macs", "flops", "transcendentals", "bytes", "params"})
+    EXPECT_TRUE(j["totals"].contains(key)) << key;
+}
+
+TEST(CliTest, ReportEveryFormat) {
+  for (const std::string& format : {"table", "json", "csv", "markdown"}) {
+    SCOPED_TRACE(format);
+    ProcessResult r = einc({"report", kMatmul, "--format", format});
+    expect_success(r);
+    ASSERT_FALSE(r.out.empty()) << show(r);
+    EXPECT_EQ(r.out.back(), '\n') << show(r);
+    if (format == "csv") {
+      std::vector<std::string> lines = lines_of(r.out);
+      ASSERT_GE(lines.size(), 2u) << show(r);
+      EXPECT_NE(lines[0].find(','), std::string::npos) << show(r);
+      EXPECT_NE(r.out.find(std::to_string(kMatmulMacs)), std::string::npos) << show(r);
+    } else if (format == "markdown") {
+      EXPECT_NE(r.out.find('|'), std::string::npos) << show(r);
+    } else if (format == "table") {
+      EXPECT_NE(r.out.find("C"), std::string::npos) << show(r);
+    }
+  }
+}
+
+TEST(CliTest, TableIsTheDefaultFormat) {
+  ProcessResult plain = einc({"report", kMatmul});
+  ProcessResult table = einc({"report", kMatmul, "--format", "table"});
+  expect_success(plain);
+  EXPECT_EQ(plain.out, table.out);
+}
+
+TEST(CliTest, ReportEveryExampleInEveryFormat) {
+  for (const auto& entry : std::filesystem::directory_iterator(kSourceDir + "/examples")) {
+    if (entry.path().extension() != ".ein") continue;
+    for (const std::string& format : {"table", "json", "csv", "markdown"}) {
+      ProcessResult r = einc({"report", entry.path().string(), "--format", format});
+      SCOPED_TRACE(entry.path().string() + " --format " + format);
+      // An example may leave a dim symbolic (a user error for report); it
+      // must then fail cleanly.
+      if (r.exit_code == 1) {
+        EXPECT_EQ(r.out, "") << show(r);
+        EXPECT_NE(r.err.find("has no value"), std::string::npos) << show(r);
+        continue;
+      }
+      expect_success(r);
+      EXPECT_FALSE(r.out.empty());
+      if (format == "json") EXPECT_NO_THROW((void)json::parse(r.out)) << show(r);
+    }
+  }
+}
+
+TEST(CliTest, DimOverrideChangesMacs) {
+  json j = report_json({kMatmul, "--dim", "M=1024"});
+  EXPECT_EQ(j["dims"]["M"], 1024);
+  EXPECT_EQ(j["totals"]["macs"], 2 * kMatmulMacs);
+  EXPECT_EQ(j["statements"][0]["shape"], json::array({1024, 128}));
+
+  json two = report_json({kMatmul, "--dim", "M=1024", "--dim", "N=1"});
+  EXPECT_EQ(two["totals"]["macs"], 1024 * 256 * 1);
+
+  json last = report_json({kMatmul, "--dim", "M=7", "--dim", "M=1024"});
+  EXPECT_EQ(last["dims"]["M"], 1024) << "the last --dim for a name wins";
+
+  json zero = report_json({kMatmul, "--dim", "K=0"});
+  EXPECT_EQ(zero["totals"]["macs"], 0);
+}
+
+TEST(CliTest, RepeatMultipliesTotals) {
+  json once = report_json({kTransformer});
+  json thrice = report_json({kTransformer, "--repeat", "3"});
+  for (const char* key : {"macs", "flops", "bytes", "dot_products", "transcendentals"}) {
+    SCOPED_TRACE(key);
+    ASSERT_TRUE(once["totals"][key].is_number_integer());
+    EXPECT_EQ(thrice["totals"][key].get<std::int64_t>(), 3 * once["totals"][key].get<std::int64_t>());
+  }
+  // The statements are per block.
+  EXPECT_EQ(thrice["statements"], once["statements"]);
+}
+
+TEST(CliTest, SweepRowsIncrease) {
+  json j = report_json({kTransformer, "--sweep", "T=1,128,1024"});
+  ASSERT_TRUE(j.contains("rows")) << j.dump(1);
+  const json& rows = j["rows"];
+  ASSERT_EQ(rows.size(), 3u);
+  std::vector<std::int64_t> values = {1, 128, 1024};
+  std::int64_t previous = -1;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i]["value"], values[i]);
+    std::int64_t macs = rows[i]["totals"]["macs"].get<std::int64_t>();
+    EXPECT_GT(macs, previous) << "row " << i;
+    previous = macs;
+    // Each row is what a report with that dim bound says.
+    json single = report_json({kTransformer, "--dim", "T=" + std::to_string(values[i])});
+    EXPECT_EQ(rows[i]["totals"]["macs"], single["totals"]["macs"]) << "T=" << values[i];
+    EXPECT_EQ(rows[i]["totals"]["bytes"], single["totals"]["bytes"]) << "T=" << values[i];
+  }
+
+  ProcessResult table = einc({"report", kTransformer, "--sweep", "T=1,128,1024"});
+  expect_success(table);
+  EXPECT_NE(table.out.find("1024"), std::string::npos) << show(table);
+
+  ProcessResult csv = einc({"report", kTransformer, "--sweep", "T=1,128,1024", "--format", "csv"});
+  expect_success(csv);
+  EXPECT_EQ(lines_of(csv.out).size(), 4u) << "a header and three rows" << show(csv);
+
+  ProcessResult markdown = einc({"report", kTransformer, "--sweep", "T=1,128,1024", "--format", "markdown"});
+  expect_success(markdown);
+  EXPECT_NE(markdown.out.find('|'), std::string::npos) << show(markdown);
+}
+
+TEST(CliTest, SweepWithRepeat) {
+  json once = report_json({kTransformer, "--sweep", "T=1,128"});
+  json thrice = report_json({kTransformer, "--sweep", "T=1,128", "--repeat", "3"});
+  ASSERT_EQ(thrice["rows"].size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i)
+    EXPECT_EQ(thrice["rows"][i]["totals"]["macs"].get<std::int64_t>(),
+              3 * once["rows"][i]["totals"]["macs"].get<std::int64_t>());
+}
+
+// ---------------------------------------------------------------------------
+// Usage errors: exit 2, usage on stderr, the offending argument named,
+// nothing on stdout.
+
+TEST(CliTest, UsageErrors) {
+  expect_usage_error({}, "");
+  expect_usage_error({"frobnicate", kMatmul}, "frobnicate");
+  expect_usage_error({"report", kMatmul, "--bogus"}, "--bogus");
+  expect_usage_error({"check", kMatmul, "--format", "json"}, "--format");
+  expect_usage_error({"report", kMatmul, "--dim", "M=abc"}, "M=abc");
+  expect_usage_error({"report", kMatmul, "--dim", "=3"}, "=3");
+  expect_usage_error({"report", kMatmul, "--dim", "M"}, "--dim");
+  expect_usage_error({"report", kMatmul, "--dim", "M=-1"}, "--dim");
+  expect_usage_error({"report", kMatmul, "--dim", "M=99999999999999999999"}, "--dim");
+  expect_usage_error({"check", kMatmul, "--dim", "M=abc"}, "M=abc");
+  expect_usage_error({"report", kMatmul, "--format", "xml"}, "xml");
+  expect_usage_error({"report", kMatmul, "--repeat", "0"}, "--repeat");
+  expect_usage_error({"report", kMatmul, "--repeat", "-1"}, "--repeat");
+  expect_usage_error({"report", kMatmul, "--repeat", "abc"}, "--repeat");
+  expect_usage_error({"report", kMatmul, "--sweep", "T"}, "--sweep");
+  expect_usage_error({"report", kMatmul, "--sweep", "M=1,,2"}, "--sweep");
+  expect_usage_error({"report"}, "FILE");
+  expect_usage_error({"check"}, "FILE");
+  expect_usage_error({"check", kMatmul, "extra.ein"}, "extra.ein");
+}
+
+TEST(CliTest, UsageErrorComesBeforeReadingTheFile) {
+  expect_usage_error({"report", "no/such/file.ein", "--dim", "M=abc"}, "M=abc");
+  expect_usage_error({"report", "no/such/file.ein", "--format", "xml"}, "xml");
+}
+
+// ---------------------------------------------------------------------------
+// User errors: exit 1, diagnostics on stderr, nothing on stdout.
+
+TEST(CliTest, MissingFile) {
+  for (const char* command : {"check", "report"}) {
+    ProcessResult r = expect_user_error({command, "no/such/file.ein"});
+    EXPECT_NE(r.err.find("no/such/file.ein"), std::string::npos) << show(r);
+    EXPECT_EQ(r.err.find("Usage:"), std::string::npos) << "a user error is not a usage error" << show(r);
+  }
+}
+
+TEST(CliTest, DirectoryAsFileIsAUserError) {
+  ProcessResult r = expect_user_error({"check", "examples"});
+  EXPECT_NE(r.err.find("examples"), std::string::npos) << show(r);
+  expect_user_error({"report", "examples"});
+}
+
+TEST(CliTest, SyntaxErrorIsLocated) {
+  TempScript script("dim M = 4\ninput A[M]\nB[i] = A[i] +* 2\noutput B\n");
+  for (const char* command : {"check", "report"}) {
+    SCOPED_TRACE(command);
+    ProcessResult r = expect_user_error({command, script.path()});
+    // file:line:col: error: message, then the source line and a caret under
+    // the unexpected '*' (column 14).
+    std::vector<std::string> lines = lines_of(r.err);
+    ASSERT_GE(lines.size(), 3u) << show(r);
+    EXPECT_EQ(lines[0].rfind(script.path() + ":3:14: error: ", 0), 0u) << show(r);
+    EXPECT_NE(lines[1].find("B[i] = A[i] +* 2"), std::string::npos) << show(r);
+    std::size_t caret = lines[2].find('^');
+    ASSERT_NE(caret, std::string::npos) << show(r);
+    EXPECT_EQ(lines[1][caret], '*') << "the caret is not under the '*'" << show(r);
+    // One error, reported once.
+    EXPECT_EQ(count_of(r.err, ": error: "), 1) << "the error is reported more than once" << show(r);
+  }
+}
+
+TEST(CliTest, SeveralErrorsAreAllReported) {
+  TempScript script("dim M = 4\ninput A[M]\nB[i] = A[i] +* 2\nC[i] = A[i] * )\nD[i] = A[i]\n");
+  ProcessResult r = expect_user_error({"check", script.path()});
+  EXPECT_NE(r.err.find(script.path() + ":3:"), std::string::npos) << show(r);
+  EXPECT_NE(r.err.find(script.path() + ":4:"), std::string::npos) << show(r);
+}
+
+TEST(CliTest, SemanticErrorIsLocated) {
+  TempScript script("dim M = 4, N = 5\ninput A[M]\ninput B[N]\nC[i] = A[i] * B[i]\n");
+  ProcessResult r = expect_user_error({"report", script.path()});
+  EXPECT_NE(r.err.find(script.path() + ":4:"), std::string::npos) << show(r);
+  EXPECT_NE(r.err.find('^'), std::string::npos) << show(r);
+}
+
+TEST(CliTest, UndeclaredDimBinding) {
+  for (const char* command : {"check", "report"}) {
+    ProcessResult r = expect_user_error({command, kMatmul, "--dim", "X=3"});
+    EXPECT_NE(r.err.find("'X'"), std::string::npos) << show(r);
+    EXPECT_EQ(r.err.find("Usage:"), std::string::npos) << show(r);
+  }
+}
+
+TEST(CliTest, SweepOfUndeclaredDim) {
+  ProcessResult r = expect_user_error({"report", kMatmul, "--sweep", "T=1,2"});
+  EXPECT_NE(r.err.find("'T'"), std::string::npos) << show(r);
+}
+
+TEST(CliTest, UnboundSymbolicDim) {
+  TempScript script("dim T\ndim D = 8\ninput X[T, D]\nY[t, d] = X[t, d] * 2\noutput Y\n");
+  // check: a symbolic dim is fine until a count needs it.
+  ProcessResult check = einc({"check", script.path()});
+  expect_success(check);
+  EXPECT_EQ(check.out, "");
+  // report: it needs the value.
+  for (const std::string& format : {"table", "json", "csv", "markdown"}) {
+    ProcessResult r = expect_user_error({"report", script.path(), "--format", format});
+    EXPECT_NE(r.err.find("'T'"), std::string::npos) << show(r);
+    EXPECT_NE(r.err.find(script.path() + ":1:"), std::string::npos) << show(r);
+  }
+  json bound = report_json({script.path(), "--dim", "T=16"});
+  EXPECT_EQ(bound["dims"]["T"], 16);
+  EXPECT_EQ(bound["statements"][0]["shape"], json::array({16, 8}));
+  // A sweep binds it too.
+  json sweep = report_json({script.path(), "--sweep", "T=1,2"});
+  EXPECT_EQ(sweep["rows"].size(), 2u);
+}
+
+TEST(CliTest, CountOverflowIsAUserError) {
+  // 3037000500^3 > 2^63 - 1: an error, never a wrapped number.
+  TempScript script("dim N = 3037000500\ninput A[N, N]\nC[i, j] = A[i, k] * A[k, j]\noutput C\n");
+  for (const std::string& format : {"table", "json"}) {
+    ProcessResult r = expect_user_error({"report", script.path(), "--format", format});
+    EXPECT_NE(r.err.find(script.path()), std::string::npos) << show(r);
+  }
+  // --repeat can overflow the totals too.
+  expect_user_error({"report", kMatmul, "--repeat", "9223372036854775807"});
+}
+
+TEST(CliTest, FailingReportPrintsNothingOnStdout) {
+  TempScript script("dim M = 4\ninput A[M]\nB[i] = A[i]\nC[i] = B[j]\n");
+  ProcessResult r = expect_user_error({"report", script.path(), "--format", "json"});
+  EXPECT_EQ(r.out, "") << show(r);
+}
+
+}  // namespace

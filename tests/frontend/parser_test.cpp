@@ -1,0 +1,187 @@
+// tests/frontend/parser_test.cpp — the X3 grammar: what parses into which
+// AST, where syntax errors point, and the lexical rules of LANGUAGE.md.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "frontend/parser.h"
+
+namespace einc::frontend {
+namespace {
+
+struct Parsed {
+  ast::Module module;
+  std::vector<std::string> errors;  // "line:col: message"
+};
+
+Parsed parse(const std::string& text) {
+  SourceFile source("t.ein", text);
+  Parsed out;
+  DiagnosticSink sink(source, [&](const SourceFile& s, const Diagnostic& d) {
+    auto lc = s.line_col(d.span ? d.span->begin : 0);
+    out.errors.push_back(std::to_string(lc.line) + ":" + std::to_string(lc.column) + ": " + d.message);
+  });
+  out.module = parse_module(source, sink);
+  return out;
+}
+
+TEST(Parser, EmptyAndCommentOnlyFilesAreEmptyPrograms) {
+  for (const char* text : {"", "\n\n", "# just a comment\n   # another\n", ";;;"}) {
+    Parsed p = parse(text);
+    EXPECT_TRUE(p.errors.empty()) << text;
+    EXPECT_TRUE(p.module.statements.empty()) << text;
+  }
+}
+
+TEST(Parser, DeclarationsAndStatements) {
+  Parsed p = parse(
+      "dim M = 512, K = 256\n"
+      "dim E = D / H\n"
+      "dim B\n"
+      "input A[M, K], alpha : f16\n"
+      "param W[K, 2 * M] : bf16\n"
+      "output C, D[M, K] : f32\n"
+      "C[i, j] = A[i, k] * B[k, j]; s = A[i, i]\n"
+      "C[i, j] += -A[i, j] / sqrt(E)\n");
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  ASSERT_EQ(p.module.statements.size(), 9u);
+  auto& dims = boost::get<ast::DimDecl>(p.module.statements[0]);
+  ASSERT_EQ(dims.items.size(), 2u);
+  EXPECT_EQ(dims.items[1].name.name, "K");
+  EXPECT_FALSE(boost::get<ast::DimDecl>(p.module.statements[2]).items[0].value.has_value());
+  auto& input = boost::get<ast::TensorDecl>(p.module.statements[3]);
+  EXPECT_EQ(input.keyword.name, "input");
+  ASSERT_EQ(input.items.size(), 2u);
+  EXPECT_FALSE(input.items[1].shape.has_value());
+  EXPECT_EQ(input.dtype->name, "f16");
+  auto& assign = boost::get<ast::Assignment>(p.module.statements[6]);
+  EXPECT_EQ(assign.op, "=");
+  EXPECT_EQ(assign.target.indices->size(), 2u);
+  EXPECT_EQ(boost::get<ast::Assignment>(p.module.statements[8]).op, "+=");
+}
+
+TEST(Parser, SpansAreByteOffsetsIntoTheFile) {
+  Parsed p = parse("dim N = 4\nC[i] = A[i] * B[i]\n");
+  auto& assign = boost::get<ast::Assignment>(p.module.statements[1]);
+  EXPECT_EQ(assign.target.name.span.begin, 10u);
+  EXPECT_EQ(assign.target.name.span.end, 11u);
+  EXPECT_EQ(assign.span.begin, 10u);
+  EXPECT_EQ(assign.span.end, 28u);
+}
+
+TEST(Parser, ReductionsCallsAndEinsum) {
+  Parsed p = parse(
+      "M[h, i] = max(j: S[h, i, j])\n"
+      "P[i, j] = softmax(j: S[i, j])\n"
+      "x[i] = max(a[i], b[i]) + pow(a[i], 2)\n"
+      "C = einsum(\"ij,jk->ik\", A, B)\n"
+      "y[i] = sum(j, k: A[i, j, k])\n");
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  ASSERT_EQ(p.module.statements.size(), 5u);
+}
+
+TEST(Parser, ContinuationInsideBrackets) {
+  Parsed p = parse("C[i,\n  j] = (A[i, k] *   # comment inside\n  B[k, j])\nD = 1\n");
+  EXPECT_TRUE(p.errors.empty());
+  EXPECT_EQ(p.module.statements.size(), 2u);
+}
+
+TEST(Parser, CrlfAndByteOrderMark) {
+  Parsed p = parse("\xEF\xBB\xBF" "dim N = 3\r\ninput A[N]\r\nB[i] = A[i]\r\n");
+  EXPECT_TRUE(p.errors.empty());
+  EXPECT_EQ(p.module.statements.size(), 3u);
+}
+
+TEST(Parser, ErrorPointsAtTheUnexpectedToken) {
+  Parsed p = parse("C[i, j] = A[i, k]    B[k, j]\n");
+  ASSERT_EQ(p.errors.size(), 1u);
+  EXPECT_EQ(p.errors[0], "1:22: expected an operator or the end of the statement, found 'B'");
+}
+
+TEST(Parser, UnclosedBracketIsReportedAtItsOpener) {
+  Parsed p = parse("C[i, j = 3\n");
+  ASSERT_EQ(p.errors.size(), 1u);
+  EXPECT_EQ(p.errors[0].substr(0, 4), "1:2:");
+  EXPECT_NE(p.errors[0].find("unclosed '['"), std::string::npos);
+}
+
+TEST(Parser, UnclosedBracketBeforeADeclarationDoesNotSwallowIt) {
+  Parsed p = parse("C[i = 3\ndim N = 4\nD[i] = (\n");
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_EQ(p.errors[0].substr(0, 4), "1:2:");
+  EXPECT_EQ(p.errors[1].substr(0, 4), "3:8:");
+  EXPECT_EQ(p.module.statements.size(), 1u);
+}
+
+TEST(Parser, SeveralErrorsAreAllReported) {
+  Parsed p = parse("a = \nb = (1 +\n)\nc[i] = x[i) \ninput f32\nok = 1\n");
+  EXPECT_EQ(p.errors.size(), 4u);
+  EXPECT_EQ(p.module.statements.size(), 1u);
+}
+
+TEST(Parser, KeywordsAreNotNames) {
+  Parsed p = parse("input f32\n");
+  ASSERT_EQ(p.errors.size(), 1u);
+  EXPECT_EQ(p.errors[0], "1:7: expected a tensor name, found 'f32'");
+}
+
+TEST(Parser, UnterminatedString) {
+  Parsed p = parse("C = einsum(\"ij,jk, A, B)\n");
+  ASSERT_EQ(p.errors.size(), 1u);
+  EXPECT_NE(p.errors[0].find("unterminated string"), std::string::npos);
+  EXPECT_EQ(p.errors[0].substr(0, 5), "1:12:");
+}
+
+TEST(Parser, DeepNestingIsRefusedNotOverflowed) {
+  std::string deep = "x = " + std::string(100000, '(') + "1" + std::string(100000, ')') + "\n";
+  Parsed p = parse(deep);
+  ASSERT_EQ(p.errors.size(), 1u);
+  EXPECT_NE(p.errors[0].find("too deep"), std::string::npos);
+}
+
+TEST(Parser, LongFlatChainsDoNotRecurse) {
+  std::string sum = "x = a";
+  for (int i = 0; i < 100000; ++i) sum += " + a";
+  std::string signs = "y = " + std::string(100000, '-') + "a";
+  Parsed p = parse(sum + "\n" + signs + "\n");
+  EXPECT_TRUE(p.errors.empty());
+  EXPECT_EQ(p.module.statements.size(), 2u);
+}
+
+TEST(Parser, HighBytesAndNulAreErrorsNotCrashes) {
+  Parsed p = parse(std::string("x = \xff\xfe + \0 1\n", 12));
+  EXPECT_FALSE(p.errors.empty());
+  EXPECT_NE(p.errors[0].find("byte 0xFF"), std::string::npos);
+}
+
+TEST(Parser, NumbersKeepTheirText) {
+  Parsed p = parse("x = 1.5e-3 * 42\n");
+  ASSERT_TRUE(p.errors.empty());
+  auto& assign = boost::get<ast::Assignment>(p.module.statements[0]);
+  auto& chain = boost::get<ast::x3::forward_ast<ast::Chain>>(assign.value).get();
+  auto& term = boost::get<ast::x3::forward_ast<ast::Chain>>(chain.first).get();
+  auto& unary = boost::get<ast::x3::forward_ast<ast::Unary>>(term.first).get();
+  EXPECT_EQ(boost::get<ast::Number>(unary.operand).text, "1.5e-3");
+}
+
+TEST(Parser, IsReentrant) {
+  // Two sources parsed interleaved from two threads share no state.
+  std::string a = "C[i, j] = A[i, k] * B[k, j]\n", b = "x = (1 +\n";
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        Parsed p = parse(t ? a : b);
+        if ((t == 1) != p.errors.empty()) ++failures;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+}  // namespace
+}  // namespace einc::frontend

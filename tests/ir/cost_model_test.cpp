@@ -1,0 +1,116 @@
+// tests/ir/cost_model_test.cpp — the cost model against hand-computed counts.
+#include <gtest/gtest.h>
+
+#include "ir/cost_model.h"
+#include "lower_helper.h"
+
+namespace einc::ir {
+namespace {
+
+using testing::lower;
+
+struct Costed {
+  Program program;
+  ProgramCost cost;
+  std::int64_t eval(const Poly& p) const { return program.evaluate(p); }
+  const StatementCost& at(std::size_t i) const { return cost.statements.at(i); }
+};
+
+Costed cost_of(const std::string& text) {
+  auto r = lower(text);
+  EXPECT_TRUE(r.errors.empty()) << (r.errors.empty() ? "" : r.errors.front());
+  Costed c{std::move(r.program), {}};
+  c.cost = analyze_cost(c.program);
+  return c;
+}
+
+TEST(CostModel, Matmul) {
+  auto c = cost_of("dim M = 512, K = 256, N = 128\ninput A[M, K], B[K, N]\nC[i, j] = A[i, k] * B[k, j]\n");
+  const StatementCost& s = c.at(0);
+  EXPECT_EQ(s.kind, StatementKind::contraction);
+  EXPECT_EQ(c.eval(s.outputs), 512 * 128);
+  EXPECT_EQ(c.eval(s.dot_products), 512 * 128);
+  EXPECT_EQ(c.eval(s.reduction_length), 256);
+  EXPECT_EQ(c.eval(s.macs), 512LL * 128 * 256);
+  EXPECT_EQ(c.eval(s.flops), 2LL * 512 * 128 * 256);
+  EXPECT_EQ(c.eval(s.bytes), 4LL * (512 * 256 + 256 * 128 + 512 * 128));
+  EXPECT_EQ(c.program.formula(s.macs), "M*K*N");
+  ASSERT_EQ(s.contractions.size(), 1u);
+  EXPECT_EQ(c.eval(s.contractions[0].naive_macs), 512LL * 128 * 256);
+}
+
+TEST(CostModel, OuterAndHadamardProductsHaveNoMacs) {
+  auto c = cost_of("dim I = 30, J = 40\ninput u[I], v[J], A[I, J]\nO[i, j] = u[i] * v[j]\nH[i, j] = A[i, j] * A[i, j]\n");
+  EXPECT_EQ(c.at(0).kind, StatementKind::elementwise);
+  EXPECT_TRUE(c.at(0).macs.is_zero());
+  EXPECT_EQ(c.eval(c.at(0).flops), 30 * 40);
+  EXPECT_TRUE(c.at(1).macs.is_zero());
+  EXPECT_EQ(c.eval(c.at(1).flops), 30 * 40);
+}
+
+TEST(CostModel, ScaledAttentionScores) {
+  // S = Q K^T / sqrt(E): H*T*T*E MACs, one divide per score, one sqrt.
+  auto c = cost_of("dim T = 10, H = 2, E = 16\ninput Q[T, H, E], K[T, H, E]\n"
+                   "S[h, i, j] = Q[i, h, e] * K[j, h, e] / sqrt(E)\n");
+  const StatementCost& s = c.at(0);
+  EXPECT_EQ(c.eval(s.macs), 2 * 10 * 10 * 16);
+  EXPECT_EQ(c.eval(s.flops), 2 * (2 * 10 * 10 * 16) + 2 * 10 * 10);
+  EXPECT_EQ(c.eval(s.transcendentals), 1);
+}
+
+TEST(CostModel, SoftmaxAndLayernorm) {
+  auto c = cost_of("dim R = 6, C = 10\ninput X[R, C]\nP[r, c] = softmax(c: X[r, c])\nN[r, c] = layernorm(c: X[r, c])\n"
+                   "Z[r, c] = rmsnorm(c: X[r, c])\nL[r] = logsumexp(c: X[r, c])\nm[r] = mean(c: X[r, c])\n");
+  EXPECT_EQ(c.at(0).kind, StatementKind::normalization);
+  EXPECT_EQ(c.eval(c.at(0).flops), 4 * 60);
+  EXPECT_EQ(c.eval(c.at(0).transcendentals), 60);
+  EXPECT_EQ(c.eval(c.at(1).flops), 5 * 60 + 3 * 6);
+  EXPECT_EQ(c.eval(c.at(1).transcendentals), 6);
+  EXPECT_EQ(c.eval(c.at(2).flops), 3 * 60 + 2 * 6);
+  EXPECT_EQ(c.at(3).kind, StatementKind::reduction);
+  EXPECT_EQ(c.eval(c.at(3).flops), 3 * 60 + 6);
+  EXPECT_EQ(c.eval(c.at(3).transcendentals), 60 + 6);
+  EXPECT_EQ(c.eval(c.at(4).flops), 60 + 6);
+  EXPECT_EQ(c.eval(c.at(4).reduction_length), 10);
+}
+
+TEST(CostModel, ChainOrderIsChosen) {
+  // (A*B)*v: N^3 + N^2 MACs; A*(B*v): 2 N^2.
+  auto c = cost_of("dim N = 100\ninput A[N, N], B[N, N], v[N]\ny[i] = A[i, j] * B[j, k] * v[k]\n");
+  const ContractionCost& t = c.at(0).contractions.at(0);
+  EXPECT_EQ(c.eval(t.macs), 2 * 100 * 100);
+  EXPECT_EQ(c.eval(t.naive_macs), 100 * 100 * 100);
+  EXPECT_EQ(c.program.formula(t.macs), "2*N*N");
+  EXPECT_EQ(t.order, "(A[i, j]*(B[j, k]*v[k]))");
+  EXPECT_EQ(c.eval(c.at(0).reduction_length), 100 * 100);
+}
+
+TEST(CostModel, AccumulateAddsOneFlopPerOutput) {
+  auto c = cost_of("dim N = 8\ninput A[N]\nB[i] = A[i] * 2\nB[i] += A[i]\n");
+  EXPECT_EQ(c.eval(c.at(1).flops), 8);
+  EXPECT_EQ(c.eval(c.at(1).bytes), 4 * 8 + 2 * 4 * 8);
+}
+
+TEST(CostModel, ParamsAndDtypeSizes) {
+  auto c = cost_of("dim D = 16, F = 32\ninput X[D] : bf16\nparam W[D, F] : bf16\nY[f] = X[d] * W[d, f]\n");
+  EXPECT_EQ(c.eval(c.cost.params), 16 * 32);
+  EXPECT_EQ(c.eval(c.at(0).params), 16 * 32);
+  EXPECT_EQ(c.eval(c.at(0).bytes), 2 * (16 + 16 * 32 + 32));
+}
+
+TEST(CostModel, ReductionInsideOneOperandIsAReductionNotMacs) {
+  auto c = cost_of("dim I = 3, K = 5, L = 7\ninput T[I, K, L], w[K]\nC[i] = T[i, k, l] * w[k]\n");
+  const StatementCost& s = c.at(0);
+  EXPECT_EQ(c.eval(s.macs), 3 * 5);
+  EXPECT_EQ(c.eval(s.flops), 3 * 5 * 7 + 2 * 3 * 5);
+  EXPECT_EQ(c.eval(s.reduction_length), 5 * 7);
+}
+
+TEST(CostModel, ZeroSizedDims) {
+  auto c = cost_of("dim N = 0, K = 4\ninput A[N, K], B[K, N]\nC[i, j] = A[i, k] * B[k, j]\n");
+  EXPECT_EQ(c.eval(c.at(0).macs), 0);
+  EXPECT_EQ(c.eval(c.at(0).bytes), 0);
+}
+
+}  // namespace
+}  // namespace einc::ir
