@@ -4,6 +4,7 @@
 // stops before sema (a half-parsed module would only add noise). Program
 // keeps the AST so bind() can re-run sema with new dim values: extent checks
 // depend on the values, so a binding can reveal a conflict.
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -74,13 +75,15 @@ Program compile(std::string_view text, const CompileOptions& options) {
 
 Program compile_file(const std::string& path, CompileOptions options) {
   if (options.filename == "<input>") options.filename = path;
+  std::error_code ec;
+  bool directory = std::filesystem::is_directory(path, ec);
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
-  if (in) text << in.rdbuf();
-  if (!in || in.bad()) {
+  if (in && !directory) text << in.rdbuf();
+  if (directory || !in || in.bad()) {
     Diagnostic d;
     d.file = path;
-    d.message = "cannot read '" + path + "'";
+    d.message = directory ? "'" + path + "' is a directory, not a script" : "cannot read '" + path + "'";
     d.rendered = path + ": error: " + d.message + "\n";
     if (options.on_diagnostic) options.on_diagnostic(d);
     throw CompileError({d});

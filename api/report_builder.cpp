@@ -5,6 +5,7 @@
 // diagnostic on the statement (or the totals) that names the formula, never
 // a wrapped number. A dim without a value is reported at its declaration.
 #include <cmath>
+#include <set>
 
 #include "api/program_impl.h"
 #include "frontend/diagnostics.h"
@@ -59,6 +60,11 @@ class ReportBuilder {
     try {
       c.value = p_.evaluate(poly);
     } catch (const ir::OverflowError&) {
+      // One error per statement (its first overflowing count); totals only
+      // when no statement overflowed, since a statement's overflow implies it.
+      std::uint32_t key = span ? span->begin : UINT32_MAX;
+      if (reported_.count(key) || (!span && !reported_.empty())) return c;
+      reported_.insert(key);
       std::string message = "the " + what + " count overflows the signed 64-bit range (" + c.formula + ")";
       if (span)
         sink_.error(*span, message);
@@ -164,6 +170,7 @@ class ReportBuilder {
   const Program::Impl& impl_;
   const ir::Program& p_;
   frontend::DiagnosticSink sink_;
+  std::set<std::uint32_t> reported_;  // statements (by span start) with an overflow reported
 };
 
 }  // namespace

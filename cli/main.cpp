@@ -77,6 +77,11 @@ int main(int argc, char** argv) {
   report->add_option("--sweep", sweep_text, "Totals against one dim: --sweep T=1,128,1024,8192")
       ->type_name("K=v1,v2,...");
 
+  // CLI11 would only say "a subcommand is required": name the bad word.
+  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "check" && std::string(argv[1]) != "report") {
+    std::cerr << "einc: error: unknown command '" << argv[1] << "'\n\n" << app.help();
+    return kExitUsageError;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -6,7 +6,14 @@
 namespace einc::frontend {
 
 void DiagnosticSink::report(Diagnostic diagnostic) {
-  if (diagnostic.severity == Severity::error) ++errors_;
+  if (diagnostic.severity == Severity::error) {
+    if (++errors_ > kMaxErrors) return;
+    if (errors_ == kMaxErrors) {
+      if (callback_) callback_(source_, diagnostic);
+      diagnostic = {Severity::error, std::nullopt,
+                    "too many errors (" + std::to_string(kMaxErrors) + "); stopping here", {}};
+    }
+  }
   if (callback_) callback_(source_, diagnostic);
 }
 
@@ -40,15 +47,29 @@ void render_one(std::string& out, const SourceFile& source, const std::optional<
   out += source.name() + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": " +
          severity_name(severity) + ": " + message + "\n";
   std::string_view line = source.line_text(pos.line);
-  out += "  ";
+  std::size_t col = static_cast<std::size_t>(pos.column - 1);
+  // A very long line is shown as a window around the caret.
+  constexpr std::size_t kWidth = 160, kBefore = 60;
+  std::string prefix;
+  if (line.size() > kWidth) {
+    std::size_t start = col > kBefore ? col - kBefore : 0;
+    if (start > 0) prefix = "...";
+    line = line.substr(start, kWidth);
+    col = col - start + prefix.size();
+  }
+  out += "  " + prefix;
   out += line;
   out += "\n  ";
-  std::size_t col = static_cast<std::size_t>(pos.column - 1);
-  for (std::size_t i = 0; i < col && i < line.size(); ++i) out += line[i] == '\t' ? '\t' : ' ';
+  // Pad to the caret, keeping tabs so it lines up under tabbed text.
+  for (std::size_t i = 0; i < col; ++i) {
+    std::size_t at = i - std::min(i, prefix.size());
+    out += i >= prefix.size() && at < line.size() && line[at] == '\t' ? '\t' : ' ';
+  }
   out += '^';
   // Underline the rest of the span while it stays on this line.
   std::size_t span_len = span->end > span->begin ? span->end - span->begin : 1;
-  std::size_t room = line.size() > col ? line.size() - col : 1;
+  std::size_t shown = line.size() + prefix.size();
+  std::size_t room = shown > col ? shown - col : 1;
   for (std::size_t i = 1; i < std::min(span_len, room); ++i) out += '~';
   out += "\n";
 }

@@ -33,6 +33,9 @@ struct Diagnostic {
 // Collects diagnostics for one source file and forwards each to a callback.
 class DiagnosticSink {
  public:
+  // After this many errors the rest are dropped (one last error says so).
+  static constexpr int kMaxErrors = 50;
+
   using Callback = std::function<void(const SourceFile&, const Diagnostic&)>;
   DiagnosticSink(const SourceFile& source, Callback callback)
       : source_(source), callback_(std::move(callback)) {}

@@ -134,12 +134,14 @@ EINC_RULE(dim_items, std::vector<ast::DimItem>, "a dim name")
 EINC_RULE(dim_decl, ast::DimDecl, "a dim declaration")
 EINC_RULE(tensor_item, ast::TensorItem, "a tensor name")
 EINC_RULE(tensor_items, std::vector<ast::TensorItem>, "a tensor name")
-EINC_RULE(dtype_clause, ast::Identifier, "a dtype")
 EINC_RULE(tensor_decl, ast::TensorDecl, "a tensor declaration")
 EINC_RULE(assign_op, std::string, "'=' or '+='")
 EINC_RULE(assignment, ast::Assignment, "an assignment")
 EINC_RULE(statement, ast::Statement, "a declaration or an assignment")
 #undef EINC_RULE
+// Not annotated: the Identifier keeps the span of the name, not of ": name".
+struct dtype_clause_id {};
+x3::rule<dtype_clause_id, ast::Identifier> const dtype_clause = "a dtype";
 
 auto const identifier_def = raw[lexeme[!keyword >> ident_first >> *ident_char]][set_name];
 auto const any_word_def = raw[lexeme[ident_first >> *ident_char]][set_name];
@@ -147,7 +149,8 @@ auto const dim_keyword_def = raw[word("dim")][set_name];
 auto const tensor_keyword_def = raw[word("input") | word("param") | word("output")][set_name];
 auto const einsum_keyword_def = raw[word("einsum")][set_name];
 auto const number_def =
-    raw[lexeme[digits >> -(lit('.') >> *char_("0-9")) >> -(char_("eE") >> -char_("+-") >> digits)]][set_text];
+    raw[lexeme[digits >> -(lit('.') >> *char_("0-9")) >> -(char_("eE") >> -char_("+-") >> digits) >>
+               *ident_char]][set_text];  // `1.5e`, `12abc`: kept whole, rejected by sema
 auto const string_literal_def = raw[lexeme[lit('"') >> *(char_ - '"' - '\n') >> lit('"')]][set_unquoted];
 
 auto const expr_def = term >> *add_link;

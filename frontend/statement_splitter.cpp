@@ -30,7 +30,16 @@ class Splitter {
           broken_ = true;
         }
       } else if (c == ')' || c == ']') {
-        if (!open_.empty()) open_.pop_back();
+        if (!open_.empty()) {
+          std::uint32_t opener = open_.back();
+          bool matches = (text_[opener] == '(') == (c == ')');
+          if (!matches && !broken_) {
+            sink_.error({opener, opener + 1}, std::string("'") + text_[opener] + "' is not closed: expected '" +
+                                                  (text_[opener] == '(' ? ")" : "]") + "' before '" + c + "'");
+            broken_ = true;
+          }
+          open_.pop_back();
+        }
       } else if (c == '\n' && !open_.empty() && next_line_declares(i + 1)) {
         // An unclosed bracket before a declaration: almost surely a typo,
         // not a continuation; report it here so the rest still parses.

@@ -4,9 +4,12 @@
 #include <optional>
 #include <string_view>
 
+#include "einc/dtype.h"
+
 namespace einc::ir {
 
-enum class DType { f32, f64, f16, bf16, i8, i32 };
+// One enum for the IR and the public API (include/einc/dtype.h).
+using DType = einc::DType;
 
 std::optional<DType> parse_dtype(std::string_view name);
 const char* dtype_name(DType dtype);

@@ -118,29 +118,23 @@ class ModuleLowering {
       std::size_t minus = 0;
       for (char c : unary->get().signs) minus += c == '-';
       if (minus % 2 == 0) return inner;
-      auto zero = std::make_shared<DimExpr>();
-      zero->span = e->span;
-      e->op = DimExpr::Op::sub;
-      e->lhs = zero;
-      e->rhs = inner;
+      e->op = DimExpr::Op::negate;
+      e->terms.emplace_back('-', inner);
       return e;
     }
     if (auto* chain = boost::get<x3::forward_ast<ast::Chain>>(&operand)) {
-      auto acc = lower_dim_expr(chain->get().first, uses_dims);
+      auto first = lower_dim_expr(chain->get().first, uses_dims);
+      if (!first) return nullptr;
+      if (chain->get().rest.empty()) return first;
+      e->op = DimExpr::Op::chain;
+      char unit = chain->get().rest.front().op == '+' || chain->get().rest.front().op == '-' ? '+' : '*';
+      e->terms.emplace_back(unit, first);
       for (const ast::ChainLink& link : chain->get().rest) {
-        auto rhs = lower_dim_expr(link.operand, uses_dims);
-        if (!acc || !rhs) return nullptr;
-        auto bin = std::make_shared<DimExpr>();
-        bin->span = {e->span.begin, link.span.end};
-        bin->op = link.op == '+' ? DimExpr::Op::add
-                  : link.op == '-' ? DimExpr::Op::sub
-                  : link.op == '*' ? DimExpr::Op::mul
-                                   : DimExpr::Op::div;
-        bin->lhs = acc;
-        bin->rhs = rhs;
-        acc = bin;
+        auto term = lower_dim_expr(link.operand, uses_dims);
+        if (!term) return nullptr;
+        e->terms.emplace_back(link.op, term);
       }
-      return acc;
+      return e;
     }
     return fail(e->span, "a dim's value must be integer arithmetic (+ - * /) on numbers and earlier dims");
   }
@@ -152,38 +146,49 @@ class ModuleLowering {
       case DimExpr::Op::dim: return program_.dims[e.dim].value;
       default: break;
     }
-    auto a = evaluate_dim_expr(*e.lhs, error);
-    auto b = evaluate_dim_expr(*e.rhs, error);
-    if (!a || !b || error) return std::nullopt;
+    std::optional<std::int64_t> acc;
+    std::optional<Span> failed;
     try {
-      switch (e.op) {
-        case DimExpr::Op::add: return checked_add(*a, *b);
-        case DimExpr::Op::sub: return checked_sub(*a, *b);
-        case DimExpr::Op::mul: return checked_mul(*a, *b);
-        case DimExpr::Op::div:
-          if (*b == 0) {
-            sink_.error(e.rhs->span, "division by zero in a dim");
-          } else if (*a % *b != 0) {
-            sink_.error(e.span, "dim division is not exact: " + std::to_string(*a) + " / " + std::to_string(*b) +
-                                    " leaves " + std::to_string(*a % *b));
-          } else {
-            return *a / *b;
-          }
+      for (const auto& [op, term] : e.terms) {
+        auto v = evaluate_dim_expr(*term, error);
+        if (!v || error) return std::nullopt;
+        if (e.op == DimExpr::Op::negate) return checked_sub(0, *v);
+        if (!acc) {
+          acc = *v;
+        } else if (op == '+') {
+          acc = checked_add(*acc, *v);
+        } else if (op == '-') {
+          acc = checked_sub(*acc, *v);
+        } else if (op == '*') {
+          acc = checked_mul(*acc, *v);
+        } else if (*v == 0) {
+          sink_.error(term->span, "division by zero in a dim");
           error = true;
           return std::nullopt;
-        default: break;
+        } else if (*acc % *v != 0) {
+          sink_.error(Span{e.span.begin, term->span.end},
+                      "dim division is not exact: " + std::to_string(*acc) + " / " + std::to_string(*v) + " leaves " +
+                          std::to_string(*acc % *v));
+          error = true;
+          return std::nullopt;
+        } else {
+          acc = *acc / *v;
+        }
       }
     } catch (const OverflowError&) {
       sink_.error(e.span, "dim value overflows the signed 64-bit range");
       error = true;
+      return std::nullopt;
     }
-    return std::nullopt;
+    return acc;
   }
 
+  // The last binding of a name wins (like a repeated command-line flag).
   const DimBinding* binding_for(const std::string& name) {
+    const DimBinding* found = nullptr;
     for (const DimBinding& b : options_.dims)
-      if (b.name == name) return &b;
-    return nullptr;
+      if (b.name == name) found = &b;
+    return found;
   }
 
   void declare_dims(const ast::DimDecl& decl) {
@@ -220,7 +225,7 @@ class ModuleLowering {
                                         "); extents are integers >= 0");
         dim.value.reset();
       }
-      program_.dims.push_back(std::move(dim));
+      program_.add_dim(std::move(dim));
     }
   }
 
@@ -295,24 +300,26 @@ class ModuleLowering {
 
   void declare_tensors(const ast::TensorDecl& decl) {
     std::optional<DType> dtype;
+    bool broken = false;  // still declare the names, so later uses do not cascade
     if (decl.dtype) {
       dtype = parse_dtype(decl.dtype->name);
       if (!dtype) {
         sink_.error(decl.dtype->span, "unknown dtype '" + decl.dtype->name +
                                           "'; expected one of f32, f64, f16, bf16, i8, i32");
-        return;
+        broken = true;
       }
     }
     const std::string& keyword = decl.keyword.name;
     for (const ast::TensorItem& item : decl.items) {
       if (keyword == "output") {
-        declare_output(item, dtype);
+        if (!broken) declare_output(item, dtype);
         continue;
       }
       if (!claim_name(item.name)) continue;
       auto shape = lower_shape(item);
-      if (!shape) continue;
       Tensor t;
+      if (!shape || broken) t.defined_by = kBrokenDefinition;
+      if (!shape) shape.emplace();
       t.name = item.name.name;
       t.span = item.name.span;
       t.role = keyword == "param" ? TensorRole::param : TensorRole::input;
@@ -320,7 +327,7 @@ class ModuleLowering {
       t.dtype_declared = true;
       t.shape_declared = true;
       t.shape = std::move(*shape);
-      program_.tensors.push_back(std::move(t));
+      program_.add_tensor(std::move(t));
     }
   }
 
@@ -363,8 +370,7 @@ class ModuleLowering {
     t.dtype_declared = dtype.has_value();
     t.shape_declared = item.shape.has_value();
     t.shape = std::move(*shape);
-    program_.tensors.push_back(std::move(t));
-    program_.outputs.push_back(static_cast<int>(program_.tensors.size() - 1));
+    program_.outputs.push_back(program_.add_tensor(std::move(t)));
   }
 
   // --- statements -------------------------------------------------------
@@ -398,22 +404,18 @@ class ModuleLowering {
     // No `output`: every assigned tensor that no statement after its last
     // write reads, in the order of definition.
     const auto& statements = program_.statements;
+    std::vector<int> last_write(program_.tensors.size(), -1), last_read(program_.tensors.size(), -1);
+    for (std::size_t s = 0; s < statements.size(); ++s) {
+      std::set<int> reads;
+      collect_reads(*statements[s].value, reads);
+      for (int t : reads) last_read[t] = static_cast<int>(s);
+      last_write[statements[s].target] = static_cast<int>(s);
+    }
     for (std::size_t id = 0; id < program_.tensors.size(); ++id) {
       Tensor& t = program_.tensors[id];
-      if (t.defined_by < 0) continue;
-      std::size_t last_write = 0;
-      for (std::size_t s = 0; s < statements.size(); ++s)
-        if (statements[s].target == static_cast<int>(id)) last_write = s;
-      bool read_after = false;
-      for (std::size_t s = last_write + 1; s < statements.size() && !read_after; ++s) {
-        std::set<int> reads;
-        collect_reads(*statements[s].value, reads);
-        read_after = reads.count(static_cast<int>(id)) > 0;
-      }
-      if (!read_after) {
-        t.is_output = true;
-        program_.outputs.push_back(static_cast<int>(id));
-      }
+      if (t.defined_by < 0 || last_read[id] > last_write[id]) continue;
+      t.is_output = true;
+      program_.outputs.push_back(static_cast<int>(id));
     }
   }
 

@@ -55,6 +55,10 @@ ExprPtr StatementLowering::lower_einsum(const ast::Einsum& einsum, std::vector<i
       return nullptr;
     }
     const Tensor& tensor = program_.tensors[t];
+    if (tensor.defined_by == kBrokenDefinition) {
+      failed_ = true;
+      return nullptr;
+    }
     if (tensor.role == TensorRole::intermediate && (tensor.defined_by < 0 || (t == target_ && target_is_new_))) {
       if (tensor.defined_by != kBrokenDefinition)
         sink_.error(name.span, "tensor '" + name.name + "' is used before it is defined");

@@ -55,15 +55,27 @@ bool func_is_transcendental(Func f) {
 }
 
 int Program::find_dim(const std::string& name) const {
-  for (std::size_t i = 0; i < dims.size(); ++i)
-    if (dims[i].name == name) return static_cast<int>(i);
-  return -1;
+  auto it = dim_ids.find(name);
+  return it == dim_ids.end() ? -1 : it->second;
 }
 
 int Program::find_tensor(const std::string& name) const {
-  for (std::size_t i = 0; i < tensors.size(); ++i)
-    if (tensors[i].name == name) return static_cast<int>(i);
-  return -1;
+  auto it = tensor_ids.find(name);
+  return it == tensor_ids.end() ? -1 : it->second;
+}
+
+int Program::add_dim(Dim dim) {
+  int id = static_cast<int>(dims.size());
+  dim_ids.emplace(dim.name, id);
+  dims.push_back(std::move(dim));
+  return id;
+}
+
+int Program::add_tensor(Tensor tensor) {
+  int id = static_cast<int>(tensors.size());
+  tensor_ids.emplace(tensor.name, id);
+  tensors.push_back(std::move(tensor));
+  return id;
 }
 
 std::int64_t Program::evaluate(const Poly& poly) const {

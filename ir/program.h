@@ -22,6 +22,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "frontend/source.h"
@@ -32,12 +34,14 @@ namespace einc::ir {
 
 using frontend::Span;
 
-// `dim E = D / H`: a tree of integer arithmetic over earlier dims.
+// `dim E = D / H`: integer arithmetic over earlier dims. A chain
+// `a + b - c` or `a * b / c` is one node with a list of (op, operand), so
+// evaluation never recurses deeper than the brackets nest.
 struct DimExpr {
-  enum class Op { literal, dim, add, sub, mul, div } op = Op::literal;
+  enum class Op { literal, dim, negate, chain } op = Op::literal;
   std::int64_t value = 0;  // literal
   int dim = -1;            // dim
-  std::shared_ptr<const DimExpr> lhs, rhs;
+  std::vector<std::pair<char, std::shared_ptr<const DimExpr>>> terms;  // negate: one; chain: first op is '+' or '*'
   Span span;
 };
 
@@ -123,9 +127,12 @@ struct Program {
   std::vector<Tensor> tensors;
   std::vector<Statement> statements;
   std::vector<int> outputs;  // tensor ids, in declaration order
+  std::unordered_map<std::string, int> dim_ids, tensor_ids;  // by name
 
   int find_dim(const std::string& name) const;
   int find_tensor(const std::string& name) const;
+  int add_dim(Dim dim);           // keeps the name index in step
+  int add_tensor(Tensor tensor);
   std::string dim_name(int id) const { return dims.at(id).name; }
   std::optional<std::int64_t> dim_value(int id) const { return dims.at(id).value; }
   // Evaluates a polynomial under the current dim values (throws

@@ -186,7 +186,8 @@ ExprPtr StatementLowering::lower_number(const ast::Number& number) {
   char* end = nullptr;
   double value = std::strtod(begin, &end);
   if (end != begin + number.text.size() || !std::isfinite(value)) {
-    sink_.error(number.span, "number '" + number.text + "' is out of range");
+    sink_.error(number.span, end != begin + number.text.size() ? "malformed number '" + number.text + "'"
+                                                                : "number '" + number.text + "' is out of range");
     failed_ = true;
     return nullptr;
   }
@@ -323,6 +324,20 @@ ExprPtr StatementLowering::lower_reduction(const ast::Reduction& reduction) {
     }
     over.push_back(it->second);
   }
+  // Only sum and prod have a value over nothing (0 and 1).
+  if (norm || (*reduce != ReduceOp::sum && *reduce != ReduceOp::prod)) {
+    for (std::size_t k = 0; k < over.size(); ++k) {
+      try {
+        if (program_.evaluate(indices_[over[k]].extent) != 0) continue;
+      } catch (const std::exception&) {
+        continue;  // unbound: checked when the dims are bound
+      }
+      sink_.error(reduction.indices[k].span, name + " over an empty index: '" + reduction.indices[k].name +
+                                                 "' has extent 0 (only sum and prod are defined over no elements)");
+      failed_ = true;
+      return nullptr;
+    }
+  }
   if (reduce) {
     if (*reduce == ReduceOp::sum || *reduce == ReduceOp::prod || *reduce == ReduceOp::mean)
       has_product_or_sum_ = true;
@@ -395,8 +410,7 @@ bool StatementLowering::check_target(const ast::Assignment& assignment, bool is_
     t.name = name.name;
     t.span = name.span;
     t.role = TensorRole::intermediate;
-    program_.tensors.push_back(std::move(t));
-    id = static_cast<int>(program_.tensors.size() - 1);
+    id = program_.add_tensor(std::move(t));
   }
   target_ = id;
   target_is_new_ = !accumulate;
@@ -477,10 +491,13 @@ bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out)
   DType dtype = dtype_.value_or(target->dtype_declared || accumulate ? target->dtype : DType::f32);
   if (dtype == DType::i8 && (has_product_or_sum_ || (einsum && !summed.empty()))) dtype = DType::i32;
   if ((target->dtype_declared || accumulate) && target->dtype != dtype) {
+    std::string value_dtype = dtype_name(dtype), target_dtype = dtype_name(target->dtype);
+    std::string article = value_dtype[0] == 'i' || value_dtype[0] == 'f' ? "an " : "a ";
     sink_.error(assignment.target.name.span,
-                std::string(accumulate ? "'+=' of a " : "the right-hand side is ") + dtype_name(dtype) +
-                    (accumulate ? " value into " : " but '") + (accumulate ? "'" : "") + target->name + "' is " +
-                    dtype_name(target->dtype),
+                accumulate ? "'+=' of " + article + value_dtype + " value into '" + target->name + "', which is " +
+                                 target_dtype
+                           : "the right-hand side is " + value_dtype + " but '" + target->name + "' is declared " +
+                                 target_dtype,
                 {Note{target->span, "dtype given here"}});
     return false;
   }

@@ -96,8 +96,9 @@ void expect_usage_error(const std::vector<std::string>& args, const std::string&
   EXPECT_EQ(r.exit_code, 2) << show(r);
   EXPECT_EQ(r.out, "") << show(r);
   EXPECT_NE(r.err.find("Usage:"), std::string::npos) << "no usage on stderr" << show(r);
-  if (!offending.empty())
+  if (!offending.empty()) {
     EXPECT_NE(r.err.find(offending), std::string::npos) << "stderr does not name '" << offending << "'" << show(r);
+  }
 }
 
 // A user error: exit 1, a diagnostic on stderr, nothing on stdout.
@@ -194,7 +195,7 @@ TEST(CliTest, EmptyAndCommentOnlyFilesAreValid) {
     EXPECT_EQ(r.out, "") << show(r);
     ProcessResult report = einc({"report", script.path(), "--format", "json"});
     expect_success(report);
-    EXPECT_NO_THROW((void)json::parse(report.out)) << show(report);
+    EXPECT_TRUE(json::accept(report.out)) << show(report);
   }
 }
 
@@ -260,7 +261,7 @@ TEST(CliTest, ReportJson) {
 }
 
 TEST(CliTest, ReportEveryFormat) {
-  for (const std::string& format : {"table", "json", "csv", "markdown"}) {
+  for (std::string format : {"table", "json", "csv", "markdown"}) {
     SCOPED_TRACE(format);
     ProcessResult r = einc({"report", kMatmul, "--format", format});
     expect_success(r);
@@ -289,7 +290,7 @@ TEST(CliTest, TableIsTheDefaultFormat) {
 TEST(CliTest, ReportEveryExampleInEveryFormat) {
   for (const auto& entry : std::filesystem::directory_iterator(kSourceDir + "/examples")) {
     if (entry.path().extension() != ".ein") continue;
-    for (const std::string& format : {"table", "json", "csv", "markdown"}) {
+    for (std::string format : {"table", "json", "csv", "markdown"}) {
       ProcessResult r = einc({"report", entry.path().string(), "--format", format});
       SCOPED_TRACE(entry.path().string() + " --format " + format);
       // An example may leave a dim symbolic (a user error for report); it
@@ -301,7 +302,9 @@ TEST(CliTest, ReportEveryExampleInEveryFormat) {
       }
       expect_success(r);
       EXPECT_FALSE(r.out.empty());
-      if (format == "json") EXPECT_NO_THROW((void)json::parse(r.out)) << show(r);
+      if (format == "json") {
+        EXPECT_TRUE(json::accept(r.out)) << show(r);
+      }
     }
   }
 }
@@ -475,7 +478,7 @@ TEST(CliTest, UnboundSymbolicDim) {
   expect_success(check);
   EXPECT_EQ(check.out, "");
   // report: it needs the value.
-  for (const std::string& format : {"table", "json", "csv", "markdown"}) {
+  for (std::string format : {"table", "json", "csv", "markdown"}) {
     ProcessResult r = expect_user_error({"report", script.path(), "--format", format});
     EXPECT_NE(r.err.find("'T'"), std::string::npos) << show(r);
     EXPECT_NE(r.err.find(script.path() + ":1:"), std::string::npos) << show(r);
@@ -491,7 +494,7 @@ TEST(CliTest, UnboundSymbolicDim) {
 TEST(CliTest, CountOverflowIsAUserError) {
   // 3037000500^3 > 2^63 - 1: an error, never a wrapped number.
   TempScript script("dim N = 3037000500\ninput A[N, N]\nC[i, j] = A[i, k] * A[k, j]\noutput C\n");
-  for (const std::string& format : {"table", "json"}) {
+  for (std::string format : {"table", "json"}) {
     ProcessResult r = expect_user_error({"report", script.path(), "--format", format});
     EXPECT_NE(r.err.find(script.path()), std::string::npos) << show(r);
   }

@@ -433,18 +433,6 @@ std::size_t env_size(const char* name, std::size_t fallback) {
 // ---------------------------------------------------------------------------
 // Tests.
 
-// Runs a hand-made pathological input; returns the outcome, failing the
-// test on a broken invariant.
-einc_fuzz::Outcome run_special(const std::string& input, const std::string& label) {
-  auto start = Clock::now();
-  einc_fuzz::Outcome outcome = guarded_run(input, label);
-  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  EXPECT_TRUE(outcome.problems.empty()) << label << ":\n" << describe_problems(outcome, input);
-  // "never hangs": a hand-made input of a few hundred kB must not take long.
-  EXPECT_LT(seconds, 10.0) << label << " took " << seconds << " s";
-  return outcome;
-}
-
 // The 1-based line of `needle`'s first occurrence in `text`.
 int line_of(const std::string& text, const std::string& needle) {
   std::size_t at = text.find(needle);
@@ -496,106 +484,152 @@ TEST(FuzzTest, RandomInputs) {
   std::cout << "[ fuzz     ] " << run << " inputs in " << elapsed << " s: " << compiled << " compiled, " << reported
             << " reported, " << failures << " broke an invariant\n";
   EXPECT_EQ(failures, 0u);
-  if (!(only && *only)) EXPECT_GE(run, 1000u) << "too few inputs ran within the time bound";
-}
-
-TEST(FuzzTest, DeepNesting) {
-  for (int depth : {10, 60, 63, 64, 65, 100, 1000, 100000}) {
-    std::string d = std::to_string(depth);
-    run_special(std::string(depth, '('), "'(' x " + d);
-    run_special(std::string(depth, '['), "'[' x " + d);
-    run_special(std::string(depth, '(') + "x" + std::string(depth, ')'), "(x) nested " + d);
-
-    // Nesting inside an otherwise valid script: any error is on that line.
-    std::string prefix = "dim N = 4\ninput a[N]\n";
-    for (const auto& [open, close, what] :
-         std::vector<std::tuple<std::string, std::string, std::string>>{{"(", ")", "parens"},
-                                                                        {"exp(", ")", "calls"},
-                                                                        {"sum(i: ", ")", "reductions"},
-                                                                        {"([", "])", "mixed brackets"}}) {
-      std::string body;
-      for (int i = 0; i < depth; ++i) body += open;
-      body += "a[i]";
-      for (int i = 0; i < depth; ++i) body += close;
-      std::string script = prefix + "y[i] = " + body + "\noutput y\n";
-      einc_fuzz::Outcome outcome = run_special(script, what + " nested " + d);
-      (void)outcome;
-      // The diagnostics were checked for position sanity by run_one; here
-      // also check they point at the nesting line.
-      einc::CompileOptions options;
-      options.filename = einc_fuzz::kFuzzFileName;
-      try {
-        einc::compile(script, options);
-      } catch (const einc::CompileError& e) {
-        for (const einc::Diagnostic& diag : e.diagnostics())
-          if (diag.line != 0) EXPECT_EQ(diag.line, line_of(script, "y[i] =")) << what << " " << d << ": " << diag.rendered;
-      }
-    }
-    std::string dim_expr = "dim N = " + std::string(depth, '(') + "1" + std::string(depth, ')') + "\n";
-    run_special(dim_expr, "dim expression nested " + d);
+  if (!(only && *only)) {
+    EXPECT_GE(run, 1000u) << "too few inputs ran within the time bound";
   }
 }
 
-TEST(FuzzTest, LongUnaryChains) {
+// ---------------------------------------------------------------------------
+// Pathological inputs, one CTest test each (a crash ends only its own test).
+
+struct Special {
+  std::string name;                    // a valid GoogleTest name
+  std::function<std::string()> make;   // the input
+  std::string error_line_marker;       // if set: every positioned diagnostic is on this text's line
+};
+
+std::string repeat(const std::string& s, int n) {
+  std::string out;
+  out.reserve(s.size() * static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// term op term op ... term, n terms.
+std::string chain(const std::string& term, const std::string& op, int n) {
+  std::string s = term;
+  s.reserve(static_cast<std::size_t>(n) * (term.size() + op.size()));
+  for (int i = 1; i < n; ++i) s += op + term;
+  return s;
+}
+
+std::vector<Special> special_inputs() {
+  std::vector<Special> v;
+  for (int depth : {10, 63, 64, 65, 1000, 100000}) {
+    std::string d = std::to_string(depth);
+    v.push_back({"OpenParens" + d, [=] { return repeat("(", depth); }, ""});
+    v.push_back({"OpenBrackets" + d, [=] { return repeat("[", depth); }, ""});
+    v.push_back({"ParenthesizedName" + d, [=] { return repeat("(", depth) + "x" + repeat(")", depth); }, ""});
+    const std::string prefix = "dim N = 4\ninput a[N]\n";
+    struct Nesting {
+      std::string open, close, what;
+    };
+    for (const Nesting& nest : {Nesting{"(", ")", "Parens"}, Nesting{"exp(", ")", "Calls"},
+                                Nesting{"sum(i: ", ")", "Reductions"}, Nesting{"([", "])", "MixedBrackets"}}) {
+      v.push_back({"Nested" + nest.what + d,
+                   [=] { return prefix + "y[i] = " + repeat(nest.open, depth) + "a[i]" + repeat(nest.close, depth) + "\noutput y\n"; },
+                   "y[i] ="});
+    }
+    v.push_back({"NestedDimExpr" + d, [=] { return "dim N = " + repeat("(", depth) + "1" + repeat(")", depth) + "\n"; },
+                 "dim N"});
+    v.push_back({"NestedShapeExpr" + d,
+                 [=] { return "dim N = 2\ninput a[" + repeat("(", depth) + "N" + repeat(")", depth) + "]\n"; },
+                 "input a"});
+  }
   for (int n : {10, 1000, 100000}) {
     std::string d = std::to_string(n);
-    run_special(std::string(n, '-') + "x", "'-' x " + d + " then x");
-    run_special("input x\ny = " + std::string(n, '-') + "x\n", "y = '-' x " + d + " x");
-    std::string alternating;
-    for (int i = 0; i < n; ++i) alternating += i % 2 ? '+' : '-';
-    run_special("input x[]\ny = " + alternating + "x\n", "y = +-+- x " + d + " x");
-    run_special("dim N = " + std::string(n, '-') + "3\n", "dim N = '-' x " + d + " 3");
+    v.push_back({"MinusChainAlone" + d, [=] { return repeat("-", n) + "x"; }, ""});
+    v.push_back({"MinusChainScalar" + d, [=] { return "input x\ny = " + repeat("-", n) + "x\n"; }, ""});
+    v.push_back({"PlusMinusChain" + d, [=] { return "input x[]\ny = " + repeat("+-", n / 2) + "x\n"; }, ""});
+    v.push_back({"MinusChainDim" + d, [=] { return "dim N = " + repeat("-", n) + "3\n"; }, ""});
   }
-}
-
-TEST(FuzzTest, LongChains) {
   for (int n : {1000, 100000}) {
     std::string d = std::to_string(n);
-    auto chain = [&](const std::string& term, const std::string& op) {
-      std::string s = term;
-      s.reserve(static_cast<std::size_t>(n) * (term.size() + op.size()));
-      for (int i = 1; i < n; ++i) s += op + term;
-      return s;
-    };
-    run_special(chain("a", "+"), "a+a+... " + d + " terms, alone");
-    run_special("input a\ny = " + chain("a", "+") + "\noutput y\n", "y = a+a+... " + d + " terms");
-    run_special("dim N = 2\ninput a[N]\ny[i] = " + chain("a[i]", " + ") + "\n", "y[i] = a[i] + ... " + d + " terms");
-    run_special("input a\ny = " + chain("a", "*") + "\n", "y = a*a*... " + d + " factors");
-    run_special("input a\ny = " + chain("a", "-") + " / " + chain("a", "/") + "\n", "y = a-a... / a/a... " + d);
-    run_special("dim N = " + chain("1", "+") + "\n", "dim N = 1+1+... " + d + " terms");
-    run_special("dim N = " + chain("2", "*") + "\n", "dim N = 2*2*... " + d + " factors (overflows)");
-    run_special(chain("dim N = 1", ";"), "dim N = 1; ... " + d + " times");
+    v.push_back({"SumAlone" + d, [=] { return chain("a", "+", n); }, ""});
+    v.push_back({"SumScalar" + d, [=] { return "input a\ny = " + chain("a", "+", n) + "\noutput y\n"; }, ""});
+    v.push_back({"SumIndexed" + d, [=] { return "dim N = 2\ninput a[N]\ny[i] = " + chain("a[i]", " + ", n) + "\n"; }, ""});
+    v.push_back({"ProductScalar" + d, [=] { return "input a\ny = " + chain("a", "*", n) + "\n"; }, ""});
+    v.push_back({"MixedScalar" + d, [=] { return "input a\ny = " + chain("a", "-", n) + " / " + chain("a", "/", n) + "\n"; }, ""});
+    v.push_back({"NumberSum" + d, [=] { return "input a\ny = a + " + chain("1", "+", n) + "\n"; }, ""});
+    v.push_back({"DimSum" + d, [=] { return "dim N = " + chain("1", "+", n) + "\n"; }, ""});
+    v.push_back({"DimProductOverflows" + d, [=] { return "dim N = " + chain("2", "*", n) + "\n"; }, ""});
+    v.push_back({"ShapeSum" + d, [=] { return "input a[" + chain("1", "+", n) + "]\n"; }, ""});
+    v.push_back({"ManyDimStatements" + d, [=] { return chain("dim N = 1", ";", n); }, ""});
+    v.push_back({"ManyOutputs" + d, [=] { return "input a\noutput " + chain("a", ", ", n) + "\n"; }, ""});
+    v.push_back({"ManyEinsumOperands" + d, [=] { return "input a\ny = einsum(\"\", " + chain("a", ", ", n) + ")\n"; }, ""});
   }
-  // A product of many tensors sharing a summed index is one contraction: the
-  // order search must stay bounded.
+  // A product of many tensors sharing a summed index is one contraction:
+  // the order search must stay bounded.
   for (int n : {16, 64, 300}) {
-    std::string s = "dim N = 2\ninput a[N]\ny = a[i]";
-    for (int i = 1; i < n; ++i) s += " * a[i]";
-    run_special(s + "\n", "y = a[i]*a[i]*... " + std::to_string(n) + " factors");
-    std::string t = "dim N = 2\ninput a[N, N]\ny[i0, i" + std::to_string(n) + "] = a[i0, i1]";
-    for (int i = 1; i < n; ++i) t += " * a[i" + std::to_string(i) + ", i" + std::to_string(i + 1) + "]";
-    run_special(t + "\n", "matrix chain of " + std::to_string(n));
+    std::string d = std::to_string(n);
+    v.push_back({"SharedIndexProduct" + d, [=] { return "dim N = 2\ninput a[N]\ny = " + chain("a[i]", " * ", n) + "\n"; }, ""});
+    v.push_back({"MatrixChain" + d, [=] {
+                   std::string t = "dim N = 2\ninput a[N, N]\ny[i0, i" + std::to_string(n) + "] = a[i0, i1]";
+                   for (int i = 1; i < n; ++i) t += " * a[i" + std::to_string(i) + ", i" + std::to_string(i + 1) + "]";
+                   return t + "\n";
+                 }, ""});
+    v.push_back({"EinsumChain" + d, [=] {
+                   std::string subs, ops;
+                   for (int i = 0; i < n; ++i) {
+                     subs += std::string(i ? "," : "") + static_cast<char>('a' + i % 26) + static_cast<char>('a' + (i + 1) % 26);
+                     ops += ", a";
+                   }
+                   return "dim N = 2\ninput a[N, N]\ny = einsum(\"" + subs + "\"" + ops + ")\n";
+                 }, ""});
+  }
+  v.push_back({"LongIdentifier", [] { return "dim " + std::string(100000, 'N') + " = 1\n"; }, ""});
+  v.push_back({"LongNumber", [] { return "dim N = " + std::string(100000, '9') + "\n"; }, ""});
+  v.push_back({"LongReal", [] { return "input a\ny = a * 1." + std::string(100000, '0') + "1e" + std::string(1000, '9') + "\n"; }, ""});
+  v.push_back({"LongEinsumLabels", [] { return "input a\ny = einsum(\"" + std::string(100000, 'i') + "\", a)\n"; }, ""});
+  v.push_back({"LongEinsumDots", [] { return "input a\ny = einsum(\"" + std::string(100000, '.') + "\", a)\n"; }, ""});
+  v.push_back({"UnterminatedLongString", [] { return "\"" + std::string(100000, 'x'); }, ""});
+  v.push_back({"ManyNewlines", [] { return std::string(100000, '\n') + "x"; }, ""});
+  v.push_back({"ManySemicolons", [] { return std::string(100000, ';'); }, ""});
+  v.push_back({"ManyHashes", [] { return std::string(100000, '#'); }, ""});
+  v.push_back({"ManyNuls", [] { return std::string(100000, '\0'); }, ""});
+  v.push_back({"ManyHighBytes", [] { return std::string(100000, '\xFF'); }, ""});
+  v.push_back({"ManyDims", [] {
+                 std::string s;
+                 for (int i = 0; i < 20000; ++i) s += "dim D" + std::to_string(i) + " = " + std::to_string(i) + "\n";
+                 return s;
+               }, ""});
+  v.push_back({"Rank200Tensor", [] { return "dim N = 2\ninput a[" + chain("N", ", ", 200) + "]\ny = a[i]\n"; }, ""});
+  v.push_back({"Rank60Contraction", [] {
+                 std::string idx = "i0";
+                 for (int i = 1; i < 60; ++i) idx += ", i" + std::to_string(i);
+                 return "dim N = 2\ninput a[" + chain("N", ", ", 60) + "]\ny = a[" + idx + "] * a[" + idx + "]\n";
+               }, ""});
+  return v;
+}
+
+class SpecialInputTest : public ::testing::TestWithParam<Special> {};
+
+TEST_P(SpecialInputTest, NoCrashNoHang) {
+  const Special& special = GetParam();
+  const std::string input = special.make();
+  auto start = Clock::now();
+  einc_fuzz::Outcome outcome = guarded_run(input, special.name);
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  EXPECT_TRUE(outcome.problems.empty()) << describe_problems(outcome, input);
+  // "never hangs": a hand-made input of a few hundred kB must not take long.
+  EXPECT_LT(seconds, 10.0) << "took " << seconds << " s";
+  if (!special.error_line_marker.empty() && !outcome.compiled) {
+    // Any error is reported at the line that holds the construct.
+    einc::CompileOptions options;
+    options.filename = einc_fuzz::kFuzzFileName;
+    try {
+      (void)einc::compile(input, options);
+    } catch (const einc::CompileError& e) {
+      for (const einc::Diagnostic& diag : e.diagnostics()) {
+        if (diag.line != 0) {
+          EXPECT_EQ(diag.line, line_of(input, special.error_line_marker)) << diag.rendered;
+        }
+      }
+    }
   }
 }
 
-TEST(FuzzTest, LongTokens) {
-  run_special("dim " + std::string(100000, 'N') + " = 1\n", "100k-character identifier");
-  run_special("dim N = " + std::string(100000, '9') + "\n", "100k-digit number");
-  run_special("dim N = 1." + std::string(100000, '0') + "1e" + std::string(1000, '9') + "\n", "100k-digit real");
-  run_special("input a\ny = einsum(\"" + std::string(100000, 'i') + "\", a)\n", "100k-label einsum");
-  run_special("input a\ny = einsum(\"" + std::string(100000, '.') + "\", a)\n", "100k-dot einsum");
-  run_special("\"" + std::string(100000, 'x'), "unterminated 100k string");
-  run_special(std::string(100000, '\n') + "x", "100k newlines then x");
-  run_special(std::string(100000, ';'), "100k semicolons");
-  run_special(std::string(100000, '#'), "100k '#'");
-  run_special(std::string(100000, '\0'), "100k NUL bytes");
-  run_special(std::string(100000, '\xFF'), "100k 0xFF bytes");
-  std::string many_dims;
-  for (int i = 0; i < 20000; ++i) many_dims += "dim D" + std::to_string(i) + " = " + std::to_string(i) + "\n";
-  run_special(many_dims, "20k dims");
-  std::string wide = "dim N = 2\ninput a[";
-  for (int i = 0; i < 200; ++i) wide += (i ? ", N" : "N");
-  run_special(wide + "]\ny = a[" + std::string("i") + "]\n", "rank-200 tensor");
-}
+INSTANTIATE_TEST_SUITE_P(Pathological, SpecialInputTest, ::testing::ValuesIn(special_inputs()),
+                         [](const ::testing::TestParamInfo<Special>& param_info) { return param_info.param.name; });
 
 }  // namespace

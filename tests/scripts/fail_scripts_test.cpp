@@ -4,7 +4,7 @@
 // carries its expected diagnostics inline, Wren-style:
 //
 //   # expect error 7:24: index 'e' has extent 128 here but 64
-//   # expect note 7:12: declared here
+//   # expect note 7:12: 'e' gets extent 64 here
 //   # expect-at report
 //
 // `expect error L:C: TEXT` — an error must be reported at exactly line L,

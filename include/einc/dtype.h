@@ -1,0 +1,11 @@
+// einc/dtype.h — element types of einc tensors (the .ein dtypes).
+//
+// f16 and bf16 elements are stored as their 16-bit patterns (uint16_t);
+// einc/tensor.h converts them to and from float with round-to-nearest-even.
+#pragma once
+
+namespace einc {
+
+enum class DType { f32, f64, f16, bf16, i8, i32 };
+
+}  // namespace einc
