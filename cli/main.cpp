@@ -10,6 +10,7 @@
 #include <map>
 
 #include "cli/options.h"
+#include "cli/run_command.h"
 #include "einc/einc.h"
 
 namespace {
@@ -17,10 +18,7 @@ namespace {
 constexpr int kExitUserError = 1;
 constexpr int kExitUsageError = 2;
 
-struct CommonOptions {
-  std::string file;
-  std::vector<std::string> dims;
-};
+using einc::cli::CommonOptions;
 
 void add_common(CLI::App* command, CommonOptions& options) {
   command->add_option("FILE", options.file, "The .ein script")->required();
@@ -30,12 +28,7 @@ void add_common(CLI::App* command, CommonOptions& options) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
-einc::Program compile(const CommonOptions& options) {
-  einc::CompileOptions compile_options;
-  for (const std::string& d : options.dims) compile_options.dims.push_back(einc::cli::parse_dim_binding(d));
-  compile_options.on_diagnostic = [](const einc::Diagnostic& d) { std::cerr << d.rendered; };
-  return einc::compile_file(options.file, compile_options);
-}
+einc::Program compile(const CommonOptions& options) { return einc::cli::compile_script(options); }
 
 einc::ReportFormat parse_format(const std::string& name) {
   static const std::map<std::string, einc::ReportFormat> formats = {{"table", einc::ReportFormat::table},
@@ -49,7 +42,7 @@ einc::ReportFormat parse_format(const std::string& name) {
 
 int main(int argc, char** argv) {
   CLI::App app{"einc — a tensor-expression compiler for .ein index-notation scripts.\n"
-               "Checks scripts and reports their shapes and costs (MACs, FLOPs, bytes) exactly."};
+               "Checks scripts, reports their shapes and costs (MACs, FLOPs, bytes) exactly, and runs them."};
   app.name("einc");
   app.set_version_flag("--version", "einc " + einc::version() + " (frontend: Boost.Spirit X3)");
   app.require_subcommand(1);
@@ -78,10 +71,29 @@ int main(int argc, char** argv) {
       ->type_name("K=v1,v2,...");
 
   // CLI11 would only say "a subcommand is required": name the bad word.
-  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "check" && std::string(argv[1]) != "report") {
+  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "check" && std::string(argv[1]) != "report" &&
+      std::string(argv[1]) != "run") {
     std::cerr << "einc: error: unknown command '" << argv[1] << "'\n\n" << app.help();
     return kExitUsageError;
   }
+  einc::cli::RunArguments run_arguments;
+  std::uint64_t seed = 0;
+  CLI::App* run = app.add_subcommand("run", "Execute a script; write each output as NAME.npy");
+  add_common(run, run_arguments.common);
+  run->add_option("--backend", run_arguments.backend, "Backend that runs the script")
+      ->check(CLI::IsMember({"cpu", "cuda", "reference"}))
+      ->capture_default_str();
+  run->add_option("--input", run_arguments.inputs, "Read an input or param from a .npy file (repeatable)")
+      ->type_name("NAME=PATH.npy")
+      ->take_last()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  CLI::Option* random = run->add_option("--random", seed, "Fill the inputs not given with seeded random data");
+  random->type_name("SEED");
+  run->add_option("--output-dir", run_arguments.output_dir, "Write each output to DIR/NAME.npy")->type_name("DIR");
+  run->add_option("--bench", run_arguments.bench, "Time N runs after a warm-up; print the median and GFLOP/s")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -100,6 +112,10 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (run->parsed()) {
+      if (*random) run_arguments.random_seed = seed;
+      return einc::cli::run_command(run_arguments);
+    }
     if (check->parsed()) {
       einc::Program program = compile(check_options);
       if (dump_ir) std::cout << program.dump_ir();
@@ -115,7 +131,7 @@ int main(int argc, char** argv) {
     std::cout << text;
     return 0;
   } catch (const einc::cli::UsageError& e) {
-    CLI::App* command = check->parsed() ? check : report;
+    CLI::App* command = check->parsed() ? check : run->parsed() ? run : report;
     std::cerr << "einc: error: " << e.what() << "\n\n" << command->help();
     return kExitUsageError;
   } catch (const einc::CompileError&) {

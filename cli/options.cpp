@@ -2,6 +2,7 @@
 #include "cli/options.h"
 
 #include <charconv>
+#include <iostream>
 
 namespace einc::cli {
 
@@ -27,7 +28,7 @@ std::pair<std::string, std::string> split_assignment(const std::string& text, co
   auto eq = text.find('=');
   if (eq == std::string::npos) throw UsageError(option + " " + text + ": expected NAME=VALUE");
   std::string name = text.substr(0, eq);
-  if (!is_identifier(name)) throw UsageError(option + " " + text + ": '" + name + "' is not a dim name");
+  if (!is_identifier(name)) throw UsageError(option + " " + text + ": '" + name + "' is not a name");
   return {name, text.substr(eq + 1)};
 }
 
@@ -36,6 +37,19 @@ std::pair<std::string, std::string> split_assignment(const std::string& text, co
 std::pair<std::string, std::int64_t> parse_dim_binding(const std::string& text) {
   auto [name, value] = split_assignment(text, "--dim");
   return {name, parse_extent(value, "--dim " + text)};
+}
+
+std::pair<std::string, std::string> parse_input_binding(const std::string& text) {
+  auto [name, path] = split_assignment(text, "--input");
+  if (path.empty()) throw UsageError("--input " + text + ": expected NAME=PATH.npy");
+  return {name, path};
+}
+
+Program compile_script(const CommonOptions& options) {
+  CompileOptions compile_options;
+  for (const std::string& d : options.dims) compile_options.dims.push_back(parse_dim_binding(d));
+  compile_options.on_diagnostic = [](const Diagnostic& d) { std::cerr << d.rendered; };
+  return compile_file(options.file, compile_options);
 }
 
 Sweep parse_sweep(const std::string& text) {

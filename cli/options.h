@@ -12,7 +12,19 @@
 #include <utility>
 #include <vector>
 
+#include "einc/einc.h"
+
 namespace einc::cli {
+
+// FILE and --dim, shared by every command.
+struct CommonOptions {
+  std::string file;
+  std::vector<std::string> dims;
+};
+
+// Compiles FILE with the --dim bindings, printing diagnostics on stderr.
+// Throws UsageError (a malformed --dim) or einc::CompileError.
+Program compile_script(const CommonOptions& options);
 
 class UsageError : public std::runtime_error {
  public:
@@ -28,5 +40,8 @@ struct Sweep {
 };
 // "T=1,128,1024" → {"T", {1, 128, 1024}}; throws UsageError.
 Sweep parse_sweep(const std::string& text);
+
+// "A=path/a.npy" → {"A", "path/a.npy"}; throws UsageError.
+std::pair<std::string, std::string> parse_input_binding(const std::string& text);
 
 }  // namespace einc::cli

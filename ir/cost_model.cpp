@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "ir/contraction_order.h"
+#include "ir/product_plan.h"
 #include "ir/expr_builders.h"
 
 namespace einc::ir {
@@ -137,87 +137,41 @@ class StatementCounter {
 
   void visit_contraction(const Expr& e) {
     raise_kind(StatementKind::contraction);
-    const Expr& product = *e.args[0];
+    ProductPlan plan = plan_product(program_, statement_, e);
     ContractionCost term;
     term.node = &e;
     term.summed = e.over;
-    std::vector<std::vector<int>> operand_indices;
-    for (std::size_t f = 0; f < product.args.size(); ++f) {
-      const Expr& factor = *product.args[f];
-      visit(factor);
-      if (product.ops[f] == '/') cost_.flops += domain(factor);  // reciprocal
-      term.operands.push_back(&factor);
-      operand_indices.push_back(factor.free);
-    }
-    // A summed index held by one factor only is reduced inside it first.
-    for (int k : e.over) {
-      int holders = 0;
-      std::size_t holder = 0;
-      for (std::size_t f = 0; f < operand_indices.size(); ++f)
-        if (std::binary_search(operand_indices[f].begin(), operand_indices[f].end(), k)) ++holders, holder = f;
-      if (holders != 1) continue;
-      cost_.flops += extent_product(operand_indices[holder]);
-      auto& ids = operand_indices[holder];
-      ids.erase(std::find(ids.begin(), ids.end(), k));
-    }
+    term.exact = plan.exact;
+    std::vector<std::vector<int>> current;
+    std::vector<std::string> labels;
     std::vector<int> all;
-    for (const auto& ids : operand_indices) all.insert(all.end(), ids.begin(), ids.end());
+    for (const ProductOperand& operand : plan.operands) {
+      visit(*operand.factor);
+      if (operand.reciprocal) cost_.flops += domain(*operand.factor);
+      // A summed index only this factor holds is reduced inside it first.
+      if (!operand.pre_reduced.empty()) cost_.flops += domain(*operand.factor);
+      term.operands.push_back(operand.factor);
+      current.push_back(operand.indices);
+      all.insert(all.end(), operand.indices.begin(), operand.indices.end());
+      std::string text = print_expr(program_, statement_, *operand.factor);
+      labels.push_back(operand.factor->kind == ExprKind::access ? text : "(" + text + ")");
+    }
     std::sort(all.begin(), all.end());
     all.erase(std::unique(all.begin(), all.end()), all.end());
 
-    term.dot_products = domain(e);
-    term.reduction_length = extent_product(e.over);
-    term.naive_macs = extent_product(all);
-    plan(e, operand_indices, term);
-    term.flops = times(2, term.macs) + term.flops;  // term.flops held the outer-step elements
-    if (operand_indices.size() == 2) term.naive_macs = term.macs;
-
-    cost_.dot_products += term.dot_products;
-    cost_.macs += term.macs;
-    cost_.naive_macs += term.naive_macs;
-    cost_.flops += term.flops;
-    cost_.contractions.push_back(std::move(term));
-  }
-
-  // Chooses the pairwise order and turns its steps into polynomials.
-  void plan(const Expr& e, const std::vector<std::vector<int>>& operand_indices, ContractionCost& term) {
-    std::vector<std::string> names;
-    for (const Expr* f : term.operands) {
-      std::string text = print_expr(program_, statement_, *f);
-      names.push_back(f->kind == ExprKind::access ? text : "(" + text + ")");
-    }
-    ContractionProblem problem;
-    problem.operands = operand_indices;
-    problem.kept = e.free;
-    problem.extents.resize(statement_.indices.size(), 1);
-    std::vector<ContractionStep> steps;
-    if (operand_indices.size() == 2) {
-      ContractionStep step;
-      step.lhs = 0;
-      step.rhs = 1;
-      step.result = e.free;
-      steps.push_back(step);
-    } else {
-      for (std::size_t i = 0; i < statement_.indices.size(); ++i)
-        problem.extents[i] = program_.evaluate(statement_.indices[i].extent);
-      ContractionPlan chosen = plan_contraction(problem);
-      term.exact = chosen.exact;
-      steps = chosen.steps;
-    }
-    std::vector<std::vector<int>> current = operand_indices;
-    std::vector<std::string> labels = names;
-    term.macs = Poly();
-    term.flops = Poly();
-    for (const ContractionStep& step : steps) {
+    // Replay the steps as polynomials: MACs of a summing step are the
+    // product of every extent of both operands; an outer step costs one
+    // FLOP per result element.
+    Poly outer_elements;
+    for (const ContractionStep& step : plan.steps) {
       std::vector<int> both = current[step.lhs];
       both.insert(both.end(), current[step.rhs].begin(), current[step.rhs].end());
       std::sort(both.begin(), both.end());
       both.erase(std::unique(both.begin(), both.end()), both.end());
-      bool sums = both.size() != step.result.size();
-      if (sums)
+      if (both.size() != step.result.size())
         term.macs += extent_product(both);
       else
-        term.flops += extent_product(step.result);
+        outer_elements += extent_product(step.result);
       std::string label = "(" + labels[step.lhs] + "*" + labels[step.rhs] + ")";
       term.path.emplace_back(step.lhs, step.rhs);
       for (int pos : {step.rhs, step.lhs}) {
@@ -228,6 +182,16 @@ class StatementCounter {
       labels.push_back(label);
     }
     term.order = labels.empty() ? "" : labels.back();
+    term.dot_products = domain(e);
+    term.reduction_length = extent_product(e.over);
+    term.naive_macs = plan.operands.size() == 2 ? term.macs : extent_product(all);
+    term.flops = times(2, term.macs) + outer_elements;
+
+    cost_.dot_products += term.dot_products;
+    cost_.macs += term.macs;
+    cost_.naive_macs += term.naive_macs;
+    cost_.flops += term.flops;
+    cost_.contractions.push_back(std::move(term));
   }
 
   void count_bytes(const Tensor& target) {

@@ -58,6 +58,12 @@ std::optional<std::int64_t> Poly::as_constant() const {
   return std::nullopt;
 }
 
+std::optional<int> Poly::as_single_dim() const {
+  if (terms_.size() == 1 && terms_.begin()->first.size() == 1 && terms_.begin()->second == 1)
+    return terms_.begin()->first[0];
+  return std::nullopt;
+}
+
 std::int64_t Poly::evaluate(const std::function<std::optional<std::int64_t>(int)>& value_of) const {
   std::int64_t total = 0;
   for (const auto& [mono, coeff] : terms_) {

@@ -42,6 +42,8 @@ class Poly {
 
   bool is_zero() const { return terms_.empty(); }
   std::optional<std::int64_t> as_constant() const;
+  // The dim id if this polynomial is exactly one dim (`T`), else nullopt.
+  std::optional<int> as_single_dim() const;
   // Value with every dim replaced by value_of(id) (nullopt: unbound).
   std::int64_t evaluate(const std::function<std::optional<std::int64_t>(int)>& value_of) const;
   // `2*T*D*F + T*F`; dims printed by name, highest degree first.

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "einc/report.h"
+#include "einc/tensor.h"
 
 namespace einc {
 
@@ -55,6 +57,23 @@ class CompileError : public std::runtime_error {
   std::vector<Diagnostic> diagnostics_;
 };
 
+// A problem with data or execution (a missing input, a wrong shape, a
+// backend that is not available): the script itself is fine.
+class RunError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+using TensorMap = std::map<std::string, Tensor>;
+
+struct RunOptions {
+  // "reference" (the interpreter, always available), "cpu", "cuda".
+  std::string backend = "reference";
+};
+
+// The backends this build can run.
+std::vector<std::string> available_backends();
+
 struct ReportOptions {
   std::int64_t repeat = 1;  // multiplies the totals (N layers of one block)
 };
@@ -86,6 +105,30 @@ class Program {
   // The IR after semantic analysis, one statement per line, sums explicit.
   std::string dump_ir() const;
 
+  // The tensors a run needs (inputs and params, in declaration order), with
+  // their shapes where the dims are bound.
+  struct TensorInfo {
+    std::string name;
+    std::string role;  // input | param
+    DType dtype = DType::f32;
+    std::vector<std::string> shape_formula;
+    bool shape_known = false;
+    std::vector<std::int64_t> shape;
+  };
+  std::vector<TensorInfo> inputs() const;
+
+  // Binds every symbolic dim that a given tensor's shape determines (an
+  // extent declared as a single unbound dim); checks names, dtypes and ranks.
+  // Throws RunError (or CompileError if the binding breaks a check).
+  Program bind_inputs(const TensorMap& inputs) const;
+
+  // Runs the program: binds dims from the inputs, checks every input's
+  // dtype and shape, executes, and returns the outputs by name. Inputs may
+  // be owned tensors or views of caller memory with any strides; they are
+  // only read. Thread-safe: one Program may run concurrently from several
+  // threads with different inputs (each run has its own state).
+  TensorMap run(const TensorMap& inputs, const RunOptions& options = {}) const;
+
   const Impl& impl() const { return *impl_; }
 
  private:
@@ -100,6 +143,15 @@ Program compile_file(const std::string& path, CompileOptions options = {});
 // Totals of `program` with `dim` bound to each value in turn.
 SweepReport sweep(const Program& program, const std::string& dim, const std::vector<std::int64_t>& values,
                   const ReportOptions& options = {});
+
+// Random data for every input and param not in `given` (deterministic:
+// input k in declaration order uses seed * 1000003 + k; floats uniform in
+// [-1, 1), i8 in [-8, 8], i32 in [-100, 100]). Needs the shapes bound.
+TensorMap random_inputs(const Program& program, std::uint64_t seed, const TensorMap& given = {});
+
+// numpy.einsum in one call: einc::einsum("ij,jk->ik", {a, b}). The operands
+// share one dtype. Throws CompileError for a bad subscripts string.
+Tensor einsum(std::string_view subscripts, const std::vector<Tensor>& operands, const RunOptions& options = {});
 
 std::string version();
 

@@ -1,0 +1,202 @@
+// api/run.cpp — the execution half of the API: checking and binding
+// inputs, choosing a backend, running, random inputs, einsum().
+#include <algorithm>
+#include <new>
+#include <stdexcept>
+
+#include "api/program_impl.h"
+#include "backends/reference/interpreter.h"
+#include "runtime/executor.h"
+
+namespace einc {
+
+namespace {
+
+class ReferenceBackend : public runtime::StatementBackend {
+ public:
+  const char* name() const override { return "reference"; }
+  void execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) override {
+    reference::execute_statement(program, statement, tensors);
+  }
+};
+
+std::unique_ptr<runtime::StatementBackend> make_backend(const std::string& name) {
+  if (name == "reference") return std::make_unique<ReferenceBackend>();
+  if (name == "cpu" || name == "cuda")
+    throw RunError("backend '" + name + "' is not available in this build (it has not been built yet); use "
+                   "--backend reference");
+  throw RunError("unknown backend '" + name + "'; expected reference, cpu or cuda");
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string out = "[";
+  for (std::size_t d = 0; d < shape.size(); ++d) out += (d ? ", " : "") + std::to_string(shape[d]);
+  return out + "]";
+}
+
+bool is_runtime_input(const ir::Tensor& t) { return t.role != ir::TensorRole::intermediate; }
+
+std::string role_name(const ir::Tensor& t) { return t.role == ir::TensorRole::param ? "param" : "input"; }
+
+// Names, dtypes and ranks of the given tensors against the declarations.
+void check_given(const ir::Program& p, const TensorMap& inputs) {
+  for (const auto& [name, tensor] : inputs) {
+    int id = p.find_tensor(name);
+    if (id < 0 || !is_runtime_input(p.tensors[id])) {
+      std::string known;
+      for (const ir::Tensor& t : p.tensors)
+        if (is_runtime_input(t)) known += (known.empty() ? "" : ", ") + t.name;
+      throw RunError("'" + name + "' is not an input or param of the script (it has: " +
+                     (known.empty() ? "none" : known) + ")");
+    }
+    const ir::Tensor& t = p.tensors[id];
+    if (tensor.dtype() != t.dtype)
+      throw RunError(role_name(t) + " '" + name + "' is " + dtype_name(tensor.dtype()) +
+                     " but the script declares " + dtype_name(t.dtype));
+    if (tensor.rank() != t.shape.size())
+      throw RunError(role_name(t) + " '" + name + "' has rank " + std::to_string(tensor.rank()) + " " +
+                     shape_text(tensor.shape()) + " but the script declares rank " + std::to_string(t.shape.size()));
+    if (!tensor.defined()) throw RunError(role_name(t) + " '" + name + "' has no data");
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> available_backends() { return {"reference"}; }
+
+std::vector<Program::TensorInfo> Program::inputs() const {
+  const ir::Program& p = impl_->program;
+  std::vector<TensorInfo> out;
+  for (const ir::Tensor& t : p.tensors) {
+    if (!is_runtime_input(t)) continue;
+    TensorInfo info;
+    info.name = t.name;
+    info.role = role_name(t);
+    info.dtype = t.dtype;
+    info.shape_known = true;
+    for (const ir::Poly& e : t.shape) {
+      info.shape_formula.push_back(p.formula(e));
+      try {
+        info.shape.push_back(p.evaluate(e));
+      } catch (const std::exception&) {
+        info.shape_known = false;
+      }
+    }
+    if (!info.shape_known) info.shape.clear();
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Program Program::bind_inputs(const TensorMap& inputs) const {
+  const ir::Program& p = impl_->program;
+  check_given(p, inputs);
+  DimBindings bindings;
+  std::map<int, std::string> bound_by;
+  for (const auto& [name, tensor] : inputs) {
+    const ir::Tensor& t = p.tensors[p.find_tensor(name)];
+    for (std::size_t d = 0; d < t.shape.size(); ++d) {
+      auto dim = t.shape[d].as_single_dim();
+      if (!dim || p.dims[*dim].value) continue;
+      std::int64_t extent = tensor.shape()[d];
+      auto [it, fresh] = bound_by.emplace(*dim, name);
+      if (fresh) {
+        bindings.emplace_back(p.dims[*dim].name, extent);
+        continue;
+      }
+      std::int64_t earlier = 0;
+      for (const auto& b : bindings)
+        if (b.first == p.dims[*dim].name) earlier = b.second;
+      if (earlier != extent)
+        throw RunError("dim '" + p.dims[*dim].name + "' is " + std::to_string(earlier) + " from '" + it->second +
+                       "' but " + std::to_string(extent) + " from '" + name + "'");
+    }
+  }
+  return bindings.empty() ? *this : bind(bindings);
+}
+
+TensorMap Program::run(const TensorMap& inputs, const RunOptions& options) const {
+  std::unique_ptr<runtime::StatementBackend> backend = make_backend(options.backend);
+  Program bound = bind_inputs(inputs);
+  const ir::Program& p = bound.impl_->program;
+  for (const ir::Dim& d : p.dims)
+    if (!d.value)
+      throw RunError("dim '" + d.name + "' has no value: bind it (--dim " + d.name +
+                     "=N) or give an input whose shape determines it");
+  std::vector<Tensor> tensors(p.tensors.size());
+  for (std::size_t id = 0; id < p.tensors.size(); ++id) {
+    const ir::Tensor& t = p.tensors[id];
+    if (!is_runtime_input(t)) continue;
+    auto given = inputs.find(t.name);
+    if (given == inputs.end())
+      throw RunError(role_name(t) + " '" + t.name + "' is missing (give it, or fill it with random data)");
+    std::vector<std::int64_t> declared;
+    for (const ir::Poly& e : t.shape) declared.push_back(p.evaluate(e));
+    if (given->second.shape() != declared)
+      throw RunError(role_name(t) + " '" + t.name + "' has shape " + shape_text(given->second.shape()) +
+                     " but the script declares " + shape_text(declared));
+    tensors[id] = given->second;
+  }
+  try {
+    tensors = runtime::execute_program(p, std::move(tensors), *backend);
+  } catch (const reference::ExecutionError& e) {
+    throw RunError(e.what());
+  } catch (const std::bad_alloc&) {
+    throw RunError("out of memory while running (an intermediate tensor is too large for this machine)");
+  } catch (const std::length_error& e) {
+    throw RunError(std::string("a tensor is too large: ") + e.what());
+  }
+  TensorMap outputs;
+  for (int id : p.outputs) outputs.emplace(p.tensors[id].name, tensors[id]);
+  return outputs;
+}
+
+TensorMap random_inputs(const Program& program, std::uint64_t seed, const TensorMap& given) {
+  TensorMap out;
+  std::uint64_t k = 0;
+  for (const Program::TensorInfo& info : program.inputs()) {
+    std::uint64_t index = k++;
+    if (given.count(info.name)) continue;
+    if (!info.shape_known) {
+      std::string formula;
+      for (const auto& f : info.shape_formula) formula += (formula.empty() ? "" : ", ") + f;
+      throw RunError("cannot make random data for '" + info.name + "' [" + formula +
+                     "]: a dim in its shape has no value (bind it with --dim, or give the tensor)");
+    }
+    try {
+      out.emplace(info.name, runtime::random_tensor(info.dtype, info.shape, seed * 1000003u + index));
+    } catch (const std::bad_alloc&) {
+      throw RunError("out of memory for random data for '" + info.name + "' " + shape_text(info.shape));
+    } catch (const std::length_error&) {
+      throw RunError("'" + info.name + "' " + shape_text(info.shape) + " is too large");
+    }
+  }
+  return out;
+}
+
+Tensor einsum(std::string_view subscripts, const std::vector<Tensor>& operands, const RunOptions& options) {
+  if (subscripts.find('"') != std::string_view::npos || subscripts.find('\n') != std::string_view::npos)
+    throw RunError("einsum: the subscripts may not contain '\"' or a newline");
+  std::string script, names;
+  TensorMap inputs;
+  for (std::size_t k = 0; k < operands.size(); ++k) {
+    const Tensor& t = operands[k];
+    std::string name = "operand" + std::to_string(k);
+    std::string shape;
+    for (std::size_t d = 0; d < t.rank(); ++d) {
+      std::string dim = "_" + std::to_string(k) + "_" + std::to_string(d);
+      script += "dim " + dim + " = " + std::to_string(t.shape()[d]) + "\n";
+      shape += (d ? ", " : "") + dim;
+    }
+    script += "input " + name + "[" + shape + "] : " + dtype_name(t.dtype()) + "\n";
+    names += ", " + name;
+    inputs.emplace(name, t);
+  }
+  script += "result = einsum(\"" + std::string(subscripts) + "\"" + names + ")\n";
+  CompileOptions compile_options;
+  compile_options.filename = "<einsum>";
+  TensorMap outputs = compile(script, compile_options).run(inputs, options);
+  return outputs.at("result");
+}
+
+}  // namespace einc

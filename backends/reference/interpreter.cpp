@@ -1,0 +1,406 @@
+// backends/reference/interpreter.cpp — see interpreter.h.
+//
+// Evaluator<T> computes every IR node as a Dense<T> over the node's free
+// indices, bottom-up, with T = double for float statements and int64 for
+// integer ones. Integer arithmetic wraps (two's complement, through
+// unsigned) instead of overflowing; division by zero is an ExecutionError.
+#include "backends/reference/interpreter.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "backends/reference/dense.h"
+#include "ir/expr_builders.h"
+#include "ir/product_plan.h"
+
+namespace einc::reference {
+
+namespace {
+
+using ir::Expr;
+using ir::ExprKind;
+
+// --- scalar arithmetic per accumulation type ------------------------------
+
+template <typename T>
+struct Arith;
+
+template <>
+struct Arith<double> {
+  static double add(double a, double b) { return a + b; }
+  static double sub(double a, double b) { return a - b; }
+  static double mul(double a, double b) { return a * b; }
+  static double div(double a, double b, int) { return a / b; }
+  static double neg(double a) { return -a; }
+  static double from_double(double v) { return v; }
+};
+
+template <>
+struct Arith<std::int64_t> {
+  using U = std::uint64_t;
+  static std::int64_t add(std::int64_t a, std::int64_t b) { return static_cast<std::int64_t>(U(a) + U(b)); }
+  static std::int64_t sub(std::int64_t a, std::int64_t b) { return static_cast<std::int64_t>(U(a) - U(b)); }
+  static std::int64_t mul(std::int64_t a, std::int64_t b) { return static_cast<std::int64_t>(U(a) * U(b)); }
+  static std::int64_t div(std::int64_t a, std::int64_t b, int line) {
+    if (b == 0) throw ExecutionError("integer division by zero in the statement at line " + std::to_string(line));
+    if (a == std::numeric_limits<std::int64_t>::min() && b == -1) return a;
+    return a / b;
+  }
+  static std::int64_t neg(std::int64_t a) { return static_cast<std::int64_t>(U(0) - U(a)); }
+  static std::int64_t from_double(double v) {
+    if (!std::isfinite(v) || std::fabs(v) >= 9.2e18) return 0;
+    return static_cast<std::int64_t>(v);  // toward zero
+  }
+};
+
+template <typename T>
+bool is_nan(T x) {
+  if constexpr (std::is_floating_point_v<T>)
+    return std::isnan(x);
+  else
+    return false;
+}
+
+double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
+
+// The documented formulas (docs/semantics.md).
+double apply_function(ir::Func f, double a, double b) {
+  switch (f) {
+    case ir::Func::exp: return std::exp(a);
+    case ir::Func::log: return std::log(a);
+    case ir::Func::sqrt: return std::sqrt(a);
+    case ir::Func::rsqrt: return 1.0 / std::sqrt(a);
+    case ir::Func::abs: return std::fabs(a);
+    case ir::Func::tanh: return std::tanh(a);
+    case ir::Func::sigmoid: return sigmoid(a);
+    case ir::Func::relu: return a > 0 ? a : (std::isnan(a) ? a : 0.0);
+    case ir::Func::gelu: return 0.5 * a * (1.0 + std::erf(a / std::sqrt(2.0)));
+    case ir::Func::silu: return a * sigmoid(a);
+    case ir::Func::max: return std::isnan(a) || a > b ? a : b;
+    case ir::Func::min: return std::isnan(a) || a < b ? a : b;
+    case ir::Func::pow: return std::pow(a, b);
+  }
+  return a;
+}
+
+template <typename T>
+class Evaluator {
+ public:
+  Evaluator(const ir::Program& program, const ir::Statement& statement, const std::vector<Tensor>& tensors)
+      : program_(program), statement_(statement), tensors_(tensors) {
+    for (const ir::IndexVar& index : statement.indices) extents_.push_back(program.evaluate(index.extent));
+  }
+
+  Dense<T> eval(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::access: return access(e);
+      case ExprKind::constant: return scalar(Arith<T>::from_double(e.constant));
+      case ExprKind::dim_value: return scalar(Arith<T>::from_double(static_cast<double>(*program_.dims[e.dim].value)));
+      case ExprKind::negate: {
+        Dense<T> v = eval(*e.args[0]);
+        for (T& x : v.data) x = Arith<T>::neg(x);
+        return v;
+      }
+      case ExprKind::call: return call(e);
+      case ExprKind::add:
+      case ExprKind::multiply: return nary(e);
+      case ExprKind::reduce: return ir::is_contraction(e) ? contraction(e) : reduce(e);
+      case ExprKind::normalize: return normalize(e);
+    }
+    throw ExecutionError("unknown IR node");
+  }
+
+  std::int64_t extent(int index) const { return extents_[index]; }
+
+ private:
+  std::vector<std::int64_t> extents_of(const std::vector<int>& ids) const {
+    std::vector<std::int64_t> out;
+    for (int id : ids) out.push_back(extents_[id]);
+    return out;
+  }
+
+  Dense<T> make(const std::vector<int>& indices) const {
+    Dense<T> v;
+    v.indices = indices;
+    v.extents = extents_of(indices);
+    std::int64_t n = 1;
+    for (std::int64_t e : v.extents) n *= e;
+    v.data.assign(static_cast<std::size_t>(n), T(0));
+    return v;
+  }
+
+  Dense<T> scalar(T value) const {
+    Dense<T> v = make({});
+    v.data[0] = value;
+    return v;
+  }
+
+  static std::vector<int> sorted_union(std::vector<int> a, const std::vector<int>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    std::sort(a.begin(), a.end());
+    a.erase(std::unique(a.begin(), a.end()), a.end());
+    return a;
+  }
+
+  Dense<T> access(const Expr& e) const {
+    const Tensor& t = tensors_.at(e.tensor);
+    Dense<T> v = make(e.free);
+    std::vector<std::int64_t> tensor_strides(e.free.size(), 0);
+    for (std::size_t d = 0; d < e.subscripts.size(); ++d) {
+      if (e.subscripts[d] == ir::kBroadcast) continue;
+      auto pos = std::find(e.free.begin(), e.free.end(), e.subscripts[d]) - e.free.begin();
+      tensor_strides[pos] += t.strides()[d];
+    }
+    const char* base = static_cast<const char*>(t.data());
+    auto size = static_cast<std::int64_t>(dtype_size(t.dtype()));
+    DType dtype = t.dtype();
+    for_each_point<2>(v.extents, {v.strides_in(e.free), tensor_strides}, [&](const auto& o) {
+      v.data[o[0]] = Arith<T>::from_double(load_element(dtype, base + o[1] * size));
+    });
+    return v;
+  }
+
+  // Broadcasts `v` onto `space` (a superset of its indices).
+  Dense<T> broadcast(const Dense<T>& v, const std::vector<int>& space) const {
+    if (v.indices == space) return v;
+    Dense<T> out = make(space);
+    for_each_point<2>(out.extents, {out.strides_in(space), v.strides_in(space)},
+                      [&](const auto& o) { out.data[o[0]] = v.data[o[1]]; });
+    return out;
+  }
+
+  Dense<T> call(const Expr& e) {
+    std::vector<Dense<T>> args;
+    for (const auto& a : e.args) args.push_back(broadcast(eval(*a), e.free));
+    Dense<T> out = std::move(args[0]);
+    for (std::size_t i = 0; i < out.data.size(); ++i) {
+      double a = static_cast<double>(out.data[i]);
+      double b = args.size() > 1 ? static_cast<double>(args[1].data[i]) : 0.0;
+      out.data[i] = Arith<T>::from_double(apply_function(e.func, a, b));
+    }
+    return out;
+  }
+
+  Dense<T> nary(const Expr& e) {
+    bool additive = e.kind == ExprKind::add;
+    Dense<T> out = make(e.free);
+    std::vector<std::int64_t> own = out.strides_in(e.free);
+    for (std::size_t k = 0; k < e.args.size(); ++k) {
+      Dense<T> v = eval(*e.args[k]);
+      char op = e.ops[k];
+      bool first = k == 0;
+      int line = statement_.line;
+      for_each_point<2>(out.extents, {own, v.strides_in(e.free)}, [&](const auto& o) {
+        T& acc = out.data[o[0]];
+        T x = v.data[o[1]];
+        if (first) {
+          acc = op == '-' ? Arith<T>::neg(x) : op == '/' ? Arith<T>::div(T(1), x, line) : x;
+        } else if (additive) {
+          acc = op == '+' ? Arith<T>::add(acc, x) : Arith<T>::sub(acc, x);
+        } else {
+          acc = op == '*' ? Arith<T>::mul(acc, x) : Arith<T>::div(acc, x, line);
+        }
+      });
+    }
+    return out;
+  }
+
+  // Sums `v` over `over` (a subset of its indices).
+  Dense<T> sum_over(const Dense<T>& v, const std::vector<int>& over) const {
+    std::vector<int> kept;
+    for (int id : v.indices)
+      if (std::find(over.begin(), over.end(), id) == over.end()) kept.push_back(id);
+    Dense<T> out = make(kept);
+    for_each_point<2>(v.extents, {v.strides_in(v.indices), out.strides_in(v.indices)},
+                      [&](const auto& o) { out.data[o[1]] = Arith<T>::add(out.data[o[1]], v.data[o[0]]); });
+    return out;
+  }
+
+  Dense<T> contraction(const Expr& e) {
+    ir::ProductPlan plan = ir::plan_product(program_, statement_, e);
+    std::vector<Dense<T>> list;
+    for (const ir::ProductOperand& operand : plan.operands) {
+      Dense<T> v = eval(*operand.factor);
+      if (operand.reciprocal)
+        for (T& x : v.data) x = Arith<T>::div(T(1), x, statement_.line);
+      if (!operand.pre_reduced.empty()) v = sum_over(v, operand.pre_reduced);
+      list.push_back(std::move(v));
+    }
+    for (const ir::ContractionStep& step : plan.steps) {
+      const Dense<T>& a = list[step.lhs];
+      const Dense<T>& b = list[step.rhs];
+      std::vector<int> space = sorted_union(a.indices, b.indices);
+      Dense<T> r = make(step.result);
+      for_each_point<3>(extents_of(space), {a.strides_in(space), b.strides_in(space), r.strides_in(space)},
+                        [&](const auto& o) {
+                          r.data[o[2]] = Arith<T>::add(r.data[o[2]], Arith<T>::mul(a.data[o[0]], b.data[o[1]]));
+                        });
+      list.erase(list.begin() + step.rhs);
+      list.erase(list.begin() + step.lhs);
+      list.push_back(std::move(r));
+    }
+    return broadcast(list.back(), e.free);
+  }
+
+  void require_elements(std::int64_t count, const char* what) const {
+    if (count > 0) return;
+    throw ExecutionError(std::string(what) + " over an empty index in the statement at line " +
+                         std::to_string(statement_.line));
+  }
+
+  Dense<T> reduce(const Expr& e) {
+    Dense<T> body = eval(*e.args[0]);
+    Dense<T> out = make(e.free);
+    std::int64_t n = 1;
+    for (int id : e.over) n *= extents_[id];
+    auto space = body.indices;
+    std::array<std::vector<std::int64_t>, 2> strides{body.strides_in(space), out.strides_in(space)};
+    switch (e.reduce_op) {
+      case ir::ReduceOp::sum:
+      case ir::ReduceOp::mean:
+        for_each_point<2>(body.extents, strides,
+                          [&](const auto& o) { out.data[o[1]] = Arith<T>::add(out.data[o[1]], body.data[o[0]]); });
+        if (e.reduce_op == ir::ReduceOp::mean) {
+          require_elements(n, "mean");
+          for (T& x : out.data) x = Arith<T>::div(x, static_cast<T>(n), statement_.line);
+        }
+        return out;
+      case ir::ReduceOp::prod:
+        std::fill(out.data.begin(), out.data.end(), T(1));
+        for_each_point<2>(body.extents, strides,
+                          [&](const auto& o) { out.data[o[1]] = Arith<T>::mul(out.data[o[1]], body.data[o[0]]); });
+        return out;
+      case ir::ReduceOp::max:
+      case ir::ReduceOp::min: {
+        require_elements(n, ir::reduce_op_name(e.reduce_op));
+        bool is_max = e.reduce_op == ir::ReduceOp::max;
+        std::vector<char> seen(out.data.size(), 0);
+        for_each_point<2>(body.extents, strides, [&](const auto& o) {
+          T x = body.data[o[0]];
+          T& acc = out.data[o[1]];
+          if (!seen[o[1]]) {
+            acc = x;
+            seen[o[1]] = 1;
+          } else if (!is_nan(acc) && (is_nan(x) || (is_max ? x > acc : x < acc))) {
+            acc = x;  // once NaN, stays NaN (like numpy)
+          }
+        });
+        return out;
+      }
+      case ir::ReduceOp::logsumexp: {
+        require_elements(n, "logsumexp");
+        std::vector<double> m(out.data.size(), -std::numeric_limits<double>::infinity());
+        std::vector<double> s(out.data.size(), 0.0);
+        for_each_point<2>(body.extents, strides,
+                          [&](const auto& o) { m[o[1]] = std::max(m[o[1]], static_cast<double>(body.data[o[0]])); });
+        for_each_point<2>(body.extents, strides, [&](const auto& o) {
+          if (std::isfinite(m[o[1]])) s[o[1]] += std::exp(static_cast<double>(body.data[o[0]]) - m[o[1]]);
+        });
+        for (std::size_t i = 0; i < out.data.size(); ++i)
+          out.data[i] = Arith<T>::from_double(std::isfinite(m[i]) ? m[i] + std::log(s[i]) : m[i]);
+        return out;
+      }
+    }
+    return out;
+  }
+
+  // softmax: exp(x - max) / sum; layernorm: (x - mean) / sqrt(var + 1e-5);
+  // rmsnorm: x / sqrt(mean(x^2) + 1e-5); statistics in double.
+  Dense<T> normalize(const Expr& e) {
+    Dense<T> body = broadcast(eval(*e.args[0]), e.free);
+    std::vector<int> rows;
+    std::int64_t n = 1;
+    for (int id : e.free) {
+      if (std::find(e.over.begin(), e.over.end(), id) == e.over.end())
+        rows.push_back(id);
+      else
+        n *= extents_[id];
+    }
+    require_elements(n, ir::norm_op_name(e.norm_op));
+    std::int64_t row_count = 1;
+    for (int id : rows) row_count *= extents_[id];
+    std::vector<double> a(static_cast<std::size_t>(row_count), 0.0), b(a.size(), 0.0);
+    Dense<T> out = make(e.free);
+    std::array<std::vector<std::int64_t>, 2> strides{body.strides_in(e.free), Dense<T>{rows, extents_of(rows), {}}.strides_in(e.free)};
+    auto x = [&](const auto& o) { return static_cast<double>(body.data[o[0]]); };
+    auto dn = static_cast<double>(n);
+    switch (e.norm_op) {
+      case ir::NormOp::softmax:
+        std::fill(a.begin(), a.end(), -std::numeric_limits<double>::infinity());
+        for_each_point<2>(body.extents, strides, [&](const auto& o) { a[o[1]] = std::max(a[o[1]], x(o)); });
+        for_each_point<2>(body.extents, strides, [&](const auto& o) { b[o[1]] += std::exp(x(o) - a[o[1]]); });
+        for_each_point<2>(body.extents, strides, [&](const auto& o) {
+          out.data[o[0]] = Arith<T>::from_double(std::exp(x(o) - a[o[1]]) / b[o[1]]);
+        });
+        return out;
+      case ir::NormOp::layernorm:
+        for_each_point<2>(body.extents, strides, [&](const auto& o) { a[o[1]] += x(o); });
+        for (double& mean : a) mean /= dn;
+        for_each_point<2>(body.extents, strides, [&](const auto& o) { b[o[1]] += (x(o) - a[o[1]]) * (x(o) - a[o[1]]); });
+        for_each_point<2>(body.extents, strides, [&](const auto& o) {
+          out.data[o[0]] = Arith<T>::from_double((x(o) - a[o[1]]) / std::sqrt(b[o[1]] / dn + 1e-5));
+        });
+        return out;
+      case ir::NormOp::rmsnorm:
+        for_each_point<2>(body.extents, strides, [&](const auto& o) { a[o[1]] += x(o) * x(o); });
+        for_each_point<2>(body.extents, strides, [&](const auto& o) {
+          out.data[o[0]] = Arith<T>::from_double(x(o) / std::sqrt(a[o[1]] / dn + 1e-5));
+        });
+        return out;
+    }
+    return out;
+  }
+
+  const ir::Program& program_;
+  const ir::Statement& statement_;
+  const std::vector<Tensor>& tensors_;
+  std::vector<std::int64_t> extents_;
+};
+
+void store_wrapped_int(DType dtype, void* where, std::int64_t value) {
+  auto u = static_cast<std::uint64_t>(value);
+  if (dtype == DType::i8) {
+    auto v = static_cast<std::int8_t>(static_cast<std::uint8_t>(u));
+    std::memcpy(where, &v, 1);
+  } else {
+    auto v = static_cast<std::int32_t>(static_cast<std::uint32_t>(u));
+    std::memcpy(where, &v, 4);
+  }
+}
+
+template <typename T>
+void run(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {
+  Evaluator<T> evaluator(program, statement, tensors);
+  Dense<T> value = evaluator.eval(*statement.value);
+  Tensor& target = tensors.at(statement.target);
+  std::vector<std::int64_t> extents;
+  for (int id : statement.lhs) extents.push_back(evaluator.extent(id));
+  char* base = static_cast<char*>(target.data());
+  auto size = static_cast<std::int64_t>(dtype_size(target.dtype()));
+  DType dtype = target.dtype();
+  for_each_point<2>(extents, {target.strides(), value.strides_in(statement.lhs)}, [&](const auto& o) {
+    char* where = base + o[0] * size;
+    T v = value.data[o[1]];
+    if constexpr (std::is_same_v<T, double>) {
+      if (statement.accumulate) v += load_element(dtype, where);
+      store_element(dtype, where, v);
+    } else {
+      if (statement.accumulate) v = Arith<T>::add(v, static_cast<std::int64_t>(load_element(dtype, where)));
+      store_wrapped_int(dtype, where, v);
+    }
+  });
+}
+
+}  // namespace
+
+void execute_statement(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {
+  bool integer = statement.dtype == DType::i8 || statement.dtype == DType::i32;
+  if (integer)
+    run<std::int64_t>(program, statement, tensors);
+  else
+    run<double>(program, statement, tensors);
+}
+
+}  // namespace einc::reference

@@ -1,0 +1,30 @@
+// backends/reference/interpreter.h — the reference backend: a plain
+// interpreter of ir::Program statements, the oracle every other backend is
+// tested against.
+//
+// Float statements are computed in double and integer statements in int64,
+// then rounded once to the statement's dtype when stored. Contractions follow
+// the same pairwise plan the report shows (ir/product_plan.h). Formulas of
+// every function and normalisation are in docs/semantics.md.
+#pragma once
+
+#include <stdexcept>
+#include <vector>
+
+#include "einc/tensor.h"
+#include "ir/program.h"
+
+namespace einc::reference {
+
+// A problem found while running (integer division by zero, an empty max).
+class ExecutionError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Computes `statement` and stores it into tensors[statement.target] (which
+// must be allocated with the target's shape). `tensors` is indexed by
+// tensor id; every tensor the statement reads must be present.
+void execute_statement(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors);
+
+}  // namespace einc::reference

@@ -1,0 +1,71 @@
+// runtime/executor.cpp — see executor.h.
+#include "runtime/executor.h"
+
+#include <set>
+
+namespace einc::runtime {
+
+namespace {
+
+void collect_reads(const ir::Expr& e, std::set<int>& out) {
+  if (e.kind == ir::ExprKind::access) out.insert(e.tensor);
+  for (const ir::ExprPtr& a : e.args) collect_reads(*a, out);
+}
+
+std::vector<std::int64_t> evaluate_shape(const ir::Program& program, const ir::Tensor& tensor) {
+  std::vector<std::int64_t> shape;
+  for (const ir::Poly& extent : tensor.shape) shape.push_back(program.evaluate(extent));
+  return shape;
+}
+
+}  // namespace
+
+std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tensor> tensors,
+                                    StatementBackend& backend) {
+  tensors.resize(program.tensors.size());
+  const auto& statements = program.statements;
+  std::vector<int> last_use(program.tensors.size(), -1);
+  for (std::size_t s = 0; s < statements.size(); ++s) {
+    std::set<int> used;
+    collect_reads(*statements[s].value, used);
+    used.insert(statements[s].target);
+    for (int t : used) last_use[t] = static_cast<int>(s);
+  }
+  for (std::size_t s = 0; s < statements.size(); ++s) {
+    const ir::Statement& statement = statements[s];
+    const ir::Tensor& target = program.tensors[statement.target];
+    if (!statement.accumulate) tensors[statement.target] = Tensor::zeros(target.dtype, evaluate_shape(program, target));
+    backend.execute(program, statement, tensors);
+    for (std::size_t t = 0; t < program.tensors.size(); ++t) {
+      const ir::Tensor& info = program.tensors[t];
+      if (last_use[t] == static_cast<int>(s) && info.role == ir::TensorRole::intermediate && !info.is_output)
+        tensors[t] = Tensor();
+    }
+  }
+  return tensors;
+}
+
+Tensor random_tensor(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t seed) {
+  Tensor t = Tensor::zeros(dtype, shape);
+  std::uint64_t state = seed;
+  auto next = [&state] {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  for (std::int64_t i = 0; i < t.numel(); ++i) {
+    std::uint64_t bits = next();
+    double value;
+    if (dtype == DType::i8)
+      value = static_cast<double>(static_cast<std::int64_t>(bits % 17) - 8);
+    else if (dtype == DType::i32)
+      value = static_cast<double>(static_cast<std::int64_t>(bits % 201) - 100);
+    else
+      value = static_cast<double>(bits >> 11) * 0x1.0p-52 - 1.0;
+    t.set_flat(i, value);
+  }
+  return t;
+}
+
+}  // namespace einc::runtime

@@ -1,0 +1,35 @@
+// runtime/executor.h — runs a program statement by statement through a
+// backend, keeping intermediates only as long as they are needed.
+#pragma once
+
+#include <vector>
+
+#include "einc/tensor.h"
+#include "ir/program.h"
+
+namespace einc::runtime {
+
+// What a backend implements: compute one statement into its (allocated)
+// target. Implementations must not keep state between calls that another
+// thread's run could observe: one compiled program may run concurrently.
+class StatementBackend {
+ public:
+  virtual ~StatementBackend() = default;
+  virtual const char* name() const = 0;
+  virtual void execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) = 0;
+};
+
+// `tensors` is indexed by tensor id and holds every input and param (with
+// the declared shapes; the caller checks them). Each intermediate is
+// allocated (zeroed) when its defining statement runs and released after
+// the last statement that uses it; outputs are kept. Returns the tensors,
+// with only inputs, params and outputs still defined.
+std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tensor> tensors,
+                                    StatementBackend& backend);
+
+// A deterministic tensor of the given shape: floats uniform in [-1, 1),
+// i8 in [-8, 8], i32 in [-100, 100]; the same seed gives the same values on
+// every machine (splitmix64, not <random>).
+Tensor random_tensor(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t seed);
+
+}  // namespace einc::runtime

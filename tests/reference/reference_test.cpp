@@ -1,0 +1,246 @@
+// tests/reference/reference_test.cpp — the reference backend against
+// hand-computed values: every construct, the seeds of linear algebra,
+// numerical stability, dtypes, and the run API's checks.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <atomic>
+#include <thread>
+
+#include "einc/einc.h"
+
+namespace {
+
+using einc::DType;
+using einc::Tensor;
+using einc::TensorMap;
+
+Tensor make(DType dtype, std::vector<std::int64_t> shape, std::vector<double> values) {
+  Tensor t = Tensor::zeros(dtype, std::move(shape));
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.set_flat(i, values.at(static_cast<std::size_t>(i)));
+  return t;
+}
+Tensor f32(std::vector<std::int64_t> shape, std::vector<double> values) {
+  return make(DType::f32, std::move(shape), std::move(values));
+}
+
+TensorMap run(const std::string& script, const TensorMap& inputs, einc::DimBindings dims = {}) {
+  einc::CompileOptions options;
+  options.dims = std::move(dims);
+  return einc::compile(script, options).run(inputs);
+}
+
+std::vector<double> values(const Tensor& t) {
+  std::vector<double> out;
+  for (std::int64_t i = 0; i < t.numel(); ++i) out.push_back(t.get_flat(i));
+  return out;
+}
+
+TEST(Reference, DotProductAndMatmul) {
+  auto out = run("dim N = 3\ninput u[N], v[N]\nd = u[i] * v[i]\n",
+                 {{"u", f32({3}, {1, 2, 3})}, {"v", f32({3}, {4, 5, 6})}});
+  EXPECT_EQ(values(out.at("d")), std::vector<double>{32});
+  out = run("dim M = 2, K = 3, N = 2\ninput A[M, K], B[K, N]\nC[i, j] = A[i, k] * B[k, j]\n",
+            {{"A", f32({2, 3}, {1, 2, 3, 4, 5, 6})}, {"B", f32({3, 2}, {7, 8, 9, 10, 11, 12})}});
+  EXPECT_EQ(values(out.at("C")), (std::vector<double>{58, 64, 139, 154}));
+}
+
+TEST(Reference, TraceDiagonalFrobeniusOuter) {
+  Tensor a = f32({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  auto out = run("dim N = 3\ninput A[N, N], u[N]\nt = A[i, i]\nd[i] = A[i, i]\nf = A[i, j] * A[i, j]\n"
+                 "o[i, j] = u[i] * u[j]\nT = einsum(\"ii\", A)\n",
+                 {{"A", a}, {"u", f32({3}, {1, 2, 3})}});
+  EXPECT_EQ(values(out.at("t")), std::vector<double>{15});
+  EXPECT_EQ(values(out.at("T")), std::vector<double>{15});
+  EXPECT_EQ(values(out.at("d")), (std::vector<double>{1, 5, 9}));
+  EXPECT_EQ(values(out.at("f")), std::vector<double>{285});
+  EXPECT_EQ(values(out.at("o")), (std::vector<double>{1, 2, 3, 2, 4, 6, 3, 6, 9}));
+}
+
+TEST(Reference, OneHotEmbeddingLookupEqualsIndexing) {
+  // E[t, d] = onehot[t, v] * W[v, d] picks row ids[t] of W.
+  std::vector<int> ids = {2, 0, 3};
+  Tensor onehot = Tensor::zeros(DType::f32, {3, 4});
+  for (int t = 0; t < 3; ++t) onehot.set({t, ids[t]}, 1.0);
+  Tensor w = f32({4, 2}, {10, 11, 20, 21, 30, 31, 40, 41});
+  auto out = run("dim T = 3, V = 4, D = 2\ninput H[T, V], W[V, D]\nE[t, d] = H[t, v] * W[v, d]\n",
+                 {{"H", onehot}, {"W", w}});
+  for (int t = 0; t < 3; ++t)
+    for (int d = 0; d < 2; ++d) EXPECT_EQ(out.at("E").get({t, d}), w.get({ids[t], d}));
+}
+
+TEST(Reference, SoftmaxRowsSumToOneAndSurviveLargeInputs) {
+  Tensor x = f32({2, 3}, {1e4, -1e4, 0, 1, 2, 3});
+  auto out = run("dim R = 2, C = 3\ninput X[R, C]\nP[r, c] = softmax(c: X[r, c])\n", {{"X", x}});
+  const Tensor& p = out.at("P");
+  for (int r = 0; r < 2; ++r) {
+    double sum = 0;
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_TRUE(std::isfinite(p.get({r, c})));
+      sum += p.get({r, c});
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-6);
+  }
+  EXPECT_NEAR(p.get({0, 0}), 1.0, 1e-7);
+  EXPECT_NEAR(p.get({1, 2}), std::exp(3.0) / (std::exp(1.0) + std::exp(2.0) + std::exp(3.0)), 1e-7);
+}
+
+TEST(Reference, LogsumexpIsStable) {
+  auto out = run("dim C = 2\ninput X[C]\nl = logsumexp(c: X[c])\n", {{"X", f32({2}, {1e4, 1e4})}});
+  EXPECT_NEAR(out.at("l").get({}), 1e4 + std::log(2.0), 1e-3);
+}
+
+TEST(Reference, Reductions) {
+  Tensor x = f32({2, 3}, {1, -2, 3, 4, 5, -6});
+  auto out = run("dim R = 2, C = 3\ninput X[R, C]\ns[r] = sum(c: X[r, c])\nm[r] = max(c: X[r, c])\n"
+                 "n[r] = min(c: X[r, c])\np[r] = prod(c: X[r, c])\na[r] = mean(c: X[r, c])\n",
+                 {{"X", x}});
+  EXPECT_EQ(values(out.at("s")), (std::vector<double>{2, 3}));
+  EXPECT_EQ(values(out.at("m")), (std::vector<double>{3, 5}));
+  EXPECT_EQ(values(out.at("n")), (std::vector<double>{-2, -6}));
+  EXPECT_EQ(values(out.at("p")), (std::vector<double>{-6, -120}));
+  EXPECT_EQ(values(out.at("a")), (std::vector<double>{static_cast<float>(2.0 / 3.0), 1}));
+}
+
+TEST(Reference, LayernormAndRmsnorm) {
+  Tensor x = f32({1, 4}, {1, 2, 3, 4});
+  auto out = run("dim R = 1, C = 4\ninput X[R, C]\nL[r, c] = layernorm(c: X[r, c])\nQ[r, c] = rmsnorm(c: X[r, c])\n",
+                 {{"X", x}});
+  double var = 1.25;
+  EXPECT_NEAR(out.at("L").get({0, 0}), (1 - 2.5) / std::sqrt(var + 1e-5), 1e-6);
+  EXPECT_NEAR(out.at("Q").get({0, 3}), 4 / std::sqrt(7.5 + 1e-5), 1e-6);
+}
+
+TEST(Reference, ElementwiseFunctions) {
+  Tensor x = f32({3}, {1, -1000, 0.5});
+  auto out = run("dim N = 3\ninput X[N]\ng[i] = gelu(X[i])\ns[i] = sigmoid(X[i])\nu[i] = silu(X[i])\n"
+                 "r[i] = relu(X[i]) + abs(X[i]) - max(X[i], 0) + pow(X[i], 2) * 0\nq[i] = rsqrt(X[i] * X[i])\n",
+                 {{"X", x}});
+  EXPECT_NEAR(out.at("g").get({0}), 0.8413447460685429, 1e-7);
+  EXPECT_EQ(out.at("s").get({1}), 0.0);
+  EXPECT_NEAR(out.at("u").get({2}), 0.5 / (1 + std::exp(-0.5)), 1e-7);
+  EXPECT_EQ(values(out.at("r")), (std::vector<double>{1, 1000, 0.5}));
+  EXPECT_NEAR(out.at("q").get({2}), 2.0, 1e-7);
+}
+
+TEST(Reference, BroadcastScaleAndResidual) {
+  auto out = run("dim T = 2, D = 2\ninput X[T, D], W[D, D], b[D]\n"
+                 "Y[t, f] = X[t, d] * W[d, f] / sqrt(D * 2) + b[f] + X[t, f]\n",
+                 {{"X", f32({2, 2}, {1, 2, 3, 4})}, {"W", f32({2, 2}, {1, 0, 0, 1})}, {"b", f32({2}, {10, 20})}});
+  EXPECT_EQ(values(out.at("Y")), (std::vector<double>{11.5, 23, 14.5, 26}));
+}
+
+TEST(Reference, AccumulateAndChainOrder) {
+  auto out = run("dim N = 2\ninput A[N, N], B[N, N], v[N]\ny[i] = A[i, j] * B[j, k] * v[k]\ny[i] += v[i]\n",
+                 {{"A", f32({2, 2}, {1, 2, 3, 4})}, {"B", f32({2, 2}, {0, 1, 1, 0})}, {"v", f32({2}, {1, 10})}});
+  // B v = [10, 1]; A (B v) = [12, 34]; + v.
+  EXPECT_EQ(values(out.at("y")), (std::vector<double>{13, 44}));
+}
+
+TEST(Reference, EinsumBroadcastsExtentOne) {
+  auto out = run("input A[1, 3], B[2, 3]\nC = einsum(\"ij,ij->ij\", A, B)\n",
+                 {{"A", f32({1, 3}, {1, 2, 3})}, {"B", f32({2, 3}, {1, 1, 1, 2, 2, 2})}});
+  EXPECT_EQ(values(out.at("C")), (std::vector<double>{1, 2, 3, 2, 4, 6}));
+}
+
+TEST(Reference, Int8ProductsAreExactInt32) {
+  Tensor a = make(DType::i8, {1, 2}, {127, -128});
+  Tensor b = make(DType::i8, {2, 1}, {127, -128});
+  auto out = run("input A[1, 2], B[2, 1] : i8\nC[i, j] = A[i, k] * B[k, j]\n", {{"A", a}, {"B", b}});
+  EXPECT_EQ(out.at("C").dtype(), DType::i32);
+  EXPECT_EQ(out.at("C").get({0, 0}), 127.0 * 127 + 128.0 * 128);
+}
+
+TEST(Reference, HalfPrecisionRoundsOnceWhenStored) {
+  Tensor a = make(DType::f16, {4}, {1, 1, 1, 1});
+  Tensor b = make(DType::f16, {4}, {0.0004, 0.0004, 0.0004, 0.0004});
+  auto out = run("input a[4], b[4] : f16\nd = a[i] * b[i]\n", {{"a", a}, {"b", b}});
+  EXPECT_NEAR(out.at("d").get({}), 4 * b.get({0}), 1e-6);
+  Tensor c = make(DType::bf16, {2}, {1, 1.0 / 256});
+  out = run("input c[2] : bf16\ns = c[i]\n", {{"c", c}});
+  EXPECT_EQ(out.at("s").get({}), 1.0);  // 1 + 2^-8 rounds to 1 in bf16, once
+}
+
+TEST(Reference, EmptyDims) {
+  auto out = run("dim N = 0, M = 2\ninput A[M, N]\ns[i] = sum(j: A[i, j])\np[i] = prod(j: A[i, j])\n",
+                 {{"A", Tensor::zeros(DType::f32, {2, 0})}});
+  EXPECT_EQ(values(out.at("s")), (std::vector<double>{0, 0}));
+  EXPECT_EQ(values(out.at("p")), (std::vector<double>{1, 1}));
+}
+
+TEST(Reference, IntegerDivisionByZeroIsAnError) {
+  Tensor a = make(DType::i32, {2}, {1, 0});
+  EXPECT_THROW(run("input a[2] : i32\nq[i] = a[i] / a[i]\n", {{"a", a}}), einc::RunError);
+}
+
+TEST(Reference, StridedCallerMemory) {
+  // A column-major 2x3 matrix viewed with strides {1, 2}.
+  float storage[6] = {1, 4, 2, 5, 3, 6};
+  Tensor view = Tensor::view(DType::f32, storage, {2, 3}, {1, 2});
+  auto out = run("input A[2, 3]\nS[i] = sum(j: A[i, j])\n", {{"A", view}});
+  EXPECT_EQ(values(out.at("S")), (std::vector<double>{6, 15}));
+}
+
+TEST(Run, DimsBindFromInputShapes) {
+  einc::Program p = einc::compile("dim T, D = 2\ninput X[T, D], Y[T, D]\nZ[t, d] = X[t, d] + Y[t, d]\n");
+  auto out = p.run({{"X", Tensor::zeros(DType::f32, {5, 2})}, {"Y", Tensor::zeros(DType::f32, {5, 2})}});
+  EXPECT_EQ(out.at("Z").shape(), (std::vector<std::int64_t>{5, 2}));
+  EXPECT_THROW(p.run({{"X", Tensor::zeros(DType::f32, {5, 2})}, {"Y", Tensor::zeros(DType::f32, {4, 2})}}),
+               einc::RunError);
+}
+
+TEST(Run, InputErrorsNameTheTensor) {
+  einc::Program p = einc::compile("input A[2, 3]\nB[i] = sum(j: A[i, j])\n");
+  auto message = [&](const TensorMap& inputs) {
+    try {
+      p.run(inputs);
+    } catch (const einc::RunError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message({}).find("input 'A' is missing"), std::string::npos);
+  EXPECT_NE(message({{"A", Tensor::zeros(DType::f64, {2, 3})}}).find("'A' is f64"), std::string::npos);
+  EXPECT_NE(message({{"A", Tensor::zeros(DType::f32, {3, 2})}}).find("has shape [3, 2]"), std::string::npos);
+  EXPECT_NE(message({{"A", Tensor::zeros(DType::f32, {2})}}).find("rank 1"), std::string::npos);
+  EXPECT_NE(message({{"Z", Tensor::zeros(DType::f32, {2})}}).find("'Z' is not an input"), std::string::npos);
+  EXPECT_THROW(p.run({{"A", Tensor::zeros(DType::f32, {2, 3})}}, {.backend = "cpu"}), einc::RunError);
+}
+
+TEST(Run, OneProgramFromSeveralThreads) {
+  einc::Program p = einc::compile("dim N = 64\ninput A[N, N], B[N, N]\nC[i, j] = A[i, k] * B[k, j]\n");
+  TensorMap first = einc::random_inputs(p, 1), second = einc::random_inputs(p, 2);
+  Tensor expect_first = p.run(first).at("C"), expect_second = p.run(second).at("C");
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < 5; ++r) {
+        const TensorMap& in = t % 2 ? second : first;
+        Tensor c = p.run(in).at("C");
+        const Tensor& expect = t % 2 ? expect_second : expect_first;
+        for (std::int64_t i = 0; i < c.numel(); ++i)
+          if (c.get_flat(i) != expect.get_flat(i)) ++mismatches;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST(Run, EinsumHelper) {
+  Tensor a = f32({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor b = f32({3, 2}, {7, 8, 9, 10, 11, 12});
+  EXPECT_EQ(values(einc::einsum("ij,jk->ik", {a, b})), (std::vector<double>{58, 64, 139, 154}));
+  EXPECT_EQ(values(einc::einsum("ij->ji", {a})), (std::vector<double>{1, 4, 2, 5, 3, 6}));
+  EXPECT_THROW(einc::einsum("ij,jk->ik", {a, a}), einc::CompileError);
+}
+
+TEST(Run, RandomInputsAreDeterministic) {
+  einc::Program p = einc::compile("input A[4, 4] : f32\ninput B[3] : i8\nC[i, j] = A[i, j] * 2\n");
+  TensorMap one = einc::random_inputs(p, 42), two = einc::random_inputs(p, 42);
+  EXPECT_EQ(values(one.at("A")), values(two.at("A")));
+  for (double v : values(one.at("B"))) EXPECT_TRUE(v >= -8 && v <= 8);
+  for (double v : values(one.at("A"))) EXPECT_TRUE(v >= -1 && v < 1);
+}
+
+}  // namespace
