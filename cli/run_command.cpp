@@ -79,7 +79,11 @@ int run_command(const RunArguments& arguments) {
     TensorMap inputs;
     for (const auto& [name, path] : files) {
       if (inputs.count(name)) throw RunError("--input " + name + " is given twice");
-      inputs.emplace(name, read_npy(path));
+      try {
+        inputs.emplace(name, read_npy(path));
+      } catch (const NpyError& e) {
+        throw RunError("--input " + name + ": " + e.what());
+      }
     }
     Program bound = program.bind_inputs(inputs);
     if (arguments.random_seed) {
