@@ -284,6 +284,19 @@ ContractionPlan greedy_plan(const DenseProblem& dense) {
   return plan;
 }
 
+// For products too large even for the greedy search (O(n^3)): always merge
+// the first two entries, appending the result (a balanced pairing, O(n^2)).
+ContractionPlan sequential_plan(const DenseProblem& dense) {
+  ContractionPlan plan;
+  OperandList list(dense);
+  while (list.size() > 1) {
+    IndexSet result = list.merged_result(0, 1);
+    append_step(plan, make_step(0, 1, result, list.cost_of(0, 1, result), dense));
+    list.merge(0, 1, std::move(result));
+  }
+  return plan;
+}
+
 // ------------------------------------------------------------ brute force --
 
 class BruteForceSearch {
@@ -494,7 +507,8 @@ ContractionPlan plan_contraction(const ContractionProblem& problem, int exact_li
   const DenseProblem dense = make_dense(problem);
   const int limit = std::min(exact_limit, kMaxExactContractionOperands);
   if (n == 2 || static_cast<long long>(n) <= limit) return exact_plan(dense);
-  return greedy_plan(dense);
+  if (n <= kMaxGreedyContractionOperands) return greedy_plan(dense);
+  return sequential_plan(dense);
 }
 
 ContractionPlan brute_force_contraction(const ContractionProblem& problem) {

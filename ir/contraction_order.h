@@ -51,6 +51,9 @@ struct ContractionPlan {
 // The exact search handles at most this many operands, whatever
 // exact_limit says (its time grows as 3^n).
 inline constexpr int kMaxExactContractionOperands = 12;
+// Beyond this many operands the greedy search (O(n^3)) gives way to pairing
+// the first two entries each step; no real script comes near it.
+inline constexpr int kMaxGreedyContractionOperands = 64;
 
 // Chooses the order of a product of problem.operands.size() operands.
 //
