@@ -65,7 +65,8 @@ class ReportBuilder {
       std::uint32_t key = span ? span->begin : UINT32_MAX;
       if (reported_.count(key) || (!span && !reported_.empty())) return c;
       reported_.insert(key);
-      std::string message = "the " + what + " count overflows the signed 64-bit range (" + c.formula + ")";
+      std::string formula = c.formula.size() > 120 ? c.formula.substr(0, 117) + "..." : c.formula;
+      std::string message = "the " + what + " count overflows the signed 64-bit range (" + formula + ")";
       if (span)
         sink_.error(*span, message);
       else
@@ -202,6 +203,16 @@ Report Program::report(const ReportOptions& options) const {
 
 SweepReport sweep(const Program& program, const std::string& dim, const std::vector<std::int64_t>& values,
                   const ReportOptions& options) {
+  bool declared = false;
+  for (const auto& d : program.dims()) declared = declared || d.name == dim;
+  if (!declared) {
+    Diagnostic d;
+    d.file = program.file();
+    d.message = "cannot sweep '" + dim + "': the script declares no dim '" + dim + "'";
+    d.rendered = d.file + ": error: " + d.message + "\n";
+    if (program.impl().options.on_diagnostic) program.impl().options.on_diagnostic(d);
+    throw CompileError({d});
+  }
   SweepReport out;
   out.file = program.file();
   out.dim = dim;

@@ -65,7 +65,14 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json", "csv", "markdown"}))
       ->capture_default_str();
   report->add_option("--repeat", repeat, "Multiply the totals by N (N layers of one block)")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            return text.find_first_not_of("0123456789") == std::string::npos && !text.empty() &&
+                           text.find_first_not_of('0') != std::string::npos
+                       ? std::string()
+                       : "must be an integer >= 1, not '" + text + "'";
+          },
+          "N >= 1"))
       ->capture_default_str();
   report->add_option("--sweep", sweep_text, "Totals against one dim: --sweep T=1,128,1024,8192")
       ->type_name("K=v1,v2,...");

@@ -147,7 +147,6 @@ class ModuleLowering {
       default: break;
     }
     std::optional<std::int64_t> acc;
-    std::optional<Span> failed;
     try {
       for (const auto& [op, term] : e.terms) {
         auto v = evaluate_dim_expr(*term, error);
@@ -394,7 +393,7 @@ class ModuleLowering {
 
   void finish() {
     for (const DimBinding& b : options_.dims)
-      if (program_.find_dim(b.name) < 0) sink_.error("--dim " + b.name + "=" + std::to_string(b.value) +
+      if (program_.find_dim(b.name) < 0) sink_.error("cannot bind " + b.name + "=" + std::to_string(b.value) +
                                                      ": the script declares no dim '" + b.name + "'");
     for (int id : program_.outputs) {
       const Tensor& t = program_.tensors[id];

@@ -1,0 +1,166 @@
+// tests/cli/run_cli_test.cpp — `einc run` end to end: outputs equal the
+// embedding API's on the same random inputs, .npy inputs and outputs, and
+// every data error exits 1 with the tensor named and no file left behind.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "einc/einc.h"
+#include "einc/npy.h"
+#include "run_process.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using einc_test::ProcessResult;
+using einc_test::run_process;
+
+const std::string kEinc = EINC_BINARY_DIR "/bin/einc";
+const std::string kExamples = EINC_SOURCE_DIR "/examples/";
+
+class RunCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("einc_run_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  ProcessResult einc(std::vector<std::string> args) { return run_process(kEinc, args); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string write_script(const std::string& name, const std::string& text) const {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  }
+  std::size_t files_in(const fs::path& dir) const {
+    if (!fs::exists(dir)) return 0;
+    return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+  }
+
+  fs::path dir_;
+};
+
+// The small dims each example runs with (the reference backend is simple).
+einc::DimBindings small_dims(const std::string& example) {
+  if (example == "03_attention") return {{"T", 12}, {"H", 2}, {"E", 8}};
+  if (example == "04_mlp") return {{"T", 6}, {"D", 16}, {"F", 32}};
+  if (example == "05_transformer_block") return {{"T", 6}, {"D", 32}, {"H", 4}};
+  if (example == "07_chain_order") return {{"N", 64}};
+  return {};
+}
+
+TEST_F(RunCli, ExamplesMatchTheEmbeddingApi) {
+  for (const char* example : {"01_matmul", "02_batched_matmul", "03_attention", "04_mlp", "05_transformer_block",
+                              "06_einsum_cheatsheet", "07_chain_order"}) {
+    SCOPED_TRACE(example);
+    std::string script = kExamples + example + ".ein";
+    einc::DimBindings dims = small_dims(example);
+    std::vector<std::string> args = {"run", script, "--backend", "reference", "--random", "5", "--output-dir",
+                                     path(example)};
+    for (const auto& [name, value] : dims) args.insert(args.end(), {"--dim", name + "=" + std::to_string(value)});
+    ProcessResult r = einc(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+
+    einc::CompileOptions options;
+    options.dims = dims;
+    einc::Program program = einc::compile_file(script, options);
+    einc::TensorMap expected = program.run(einc::random_inputs(program, 5));
+    ASSERT_FALSE(expected.empty());
+    EXPECT_EQ(files_in(path(example)), expected.size());
+    for (const auto& [name, tensor] : expected) {
+      einc::Tensor written = einc::read_npy(path(example) + "/" + name + ".npy");
+      ASSERT_EQ(written.shape(), tensor.shape()) << name;
+      ASSERT_EQ(written.dtype(), tensor.dtype()) << name;
+      for (std::int64_t i = 0; i < tensor.numel(); ++i) ASSERT_EQ(written.get_flat(i), tensor.get_flat(i)) << name;
+      EXPECT_NE(r.out.find(name + " "), std::string::npos) << r.out;
+    }
+  }
+}
+
+TEST_F(RunCli, NpyInputsBindSymbolicDims) {
+  std::string script = write_script("s.ein", "dim T, D = 2\ninput X[T, D]\nY[t] = sum(d: X[t, d])\n");
+  einc::Tensor x = einc::Tensor::zeros(einc::DType::f32, {3, 2});
+  for (int i = 0; i < 6; ++i) x.set_flat(i, i);
+  einc::write_npy(path("x.npy"), x);
+  ProcessResult r = einc({"run", script, "--backend", "reference", "--input", "X=" + path("x.npy"), "--output-dir",
+                          path("out")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  einc::Tensor y = einc::read_npy(path("out/Y.npy"));
+  EXPECT_EQ(y.shape(), (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(y.get({2}), 9.0);
+}
+
+TEST_F(RunCli, BenchPrintsMedianAndGflops) {
+  ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--backend", "reference", "--random", "1", "--bench",
+                          "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("median"), std::string::npos);
+  EXPECT_NE(r.out.find("GFLOP/s"), std::string::npos);
+}
+
+TEST_F(RunCli, DataErrorsExitOneNameTheTensorAndLeaveNoFile) {
+  std::string script = write_script("m.ein", "input A[2, 3]\ninput B[3] : i32\nC[i] = sum(j: A[i, j])\n");
+  einc::write_npy(path("a_f64.npy"), einc::Tensor::zeros(einc::DType::f64, {2, 3}));
+  einc::write_npy(path("a_shape.npy"), einc::Tensor::zeros(einc::DType::f32, {3, 2}));
+  einc::write_npy(path("a_ok.npy"), einc::Tensor::zeros(einc::DType::f32, {2, 3}));
+  einc::write_npy(path("b_ok.npy"), einc::Tensor::zeros(einc::DType::i32, {3}));
+  std::string good = einc::serialize_npy(einc::Tensor::zeros(einc::DType::f32, {2, 3}));
+  std::ofstream(path("a_truncated.npy"), std::ios::binary) << good.substr(0, good.size() - 3);
+  std::ofstream(path("a_garbage.npy"), std::ios::binary) << "not a numpy file";
+
+  struct Case {
+    std::vector<std::string> inputs;
+    std::string expect;
+  };
+  std::vector<Case> cases = {
+      {{"A=" + path("a_f64.npy"), "B=" + path("b_ok.npy")}, "'A' is f64 but the script declares f32"},
+      {{"A=" + path("a_shape.npy"), "B=" + path("b_ok.npy")}, "'A' has shape [3, 2]"},
+      {{"B=" + path("b_ok.npy")}, "input 'A' is missing"},
+      {{"A=" + path("a_truncated.npy"), "B=" + path("b_ok.npy")}, "--input A:"},
+      {{"A=" + path("a_garbage.npy"), "B=" + path("b_ok.npy")}, "--input A:"},
+      {{"A=" + path("missing.npy"), "B=" + path("b_ok.npy")}, "missing.npy"},
+      {{"A=" + path("a_ok.npy"), "B=" + path("b_ok.npy"), "Z=" + path("a_ok.npy")}, "'Z' is not an input"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"run", script, "--backend", "reference", "--output-dir", path("out")};
+    for (const std::string& in : c.inputs) args.insert(args.end(), {"--input", in});
+    ProcessResult r = einc(args);
+    EXPECT_EQ(r.exit_code, 1) << c.expect << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
+    EXPECT_EQ(files_in(path("out")), 0u) << c.expect;
+  }
+}
+
+TEST_F(RunCli, BackendsNotBuiltSayBoth) {
+  for (const char* backend : {"cpu", "cuda"}) {
+    ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--backend", backend, "--random", "1"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("not available in this build"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty());
+  }
+  ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--random", "1"});  // default: cpu
+  EXPECT_EQ(r.exit_code, 1);
+  r = einc({"run", kExamples + "01_matmul.ein", "--backend", "gpu"});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST_F(RunCli, MalformedInputOptionIsAUsageError) {
+  ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--backend", "reference", "--input", "A"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--input"), std::string::npos);
+}
+
+TEST_F(RunCli, UnboundDimWithoutDataIsAClearError) {
+  std::string script = write_script("u.ein", "dim T\ninput X[T]\nY[t] = X[t] * 2\n");
+  ProcessResult r = einc({"run", script, "--backend", "reference", "--random", "3"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("'X'"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+}  // namespace
