@@ -6,6 +6,10 @@
 
 #include "api/program_impl.h"
 #include "backends/reference/interpreter.h"
+#ifdef EINC_HAVE_CPU_BACKEND
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/jit.h"
+#endif
 #include "runtime/executor.h"
 
 namespace einc {
@@ -20,8 +24,13 @@ class ReferenceBackend : public runtime::StatementBackend {
   }
 };
 
-std::unique_ptr<runtime::StatementBackend> make_backend(const std::string& name) {
+std::unique_ptr<runtime::StatementBackend> make_backend(const std::string& name, int threads) {
   if (name == "reference") return std::make_unique<ReferenceBackend>();
+#ifdef EINC_HAVE_CPU_BACKEND
+  if (name == "cpu") return std::make_unique<cpu::CpuBackend>(threads);
+#else
+  (void)threads;
+#endif
   if (name == "cpu" || name == "cuda")
     throw RunError("backend '" + name + "' is not available in this build (it has not been built yet); use "
                    "--backend reference");
@@ -62,7 +71,13 @@ void check_given(const ir::Program& p, const TensorMap& inputs) {
 
 }  // namespace
 
-std::vector<std::string> available_backends() { return {"reference"}; }
+std::vector<std::string> available_backends() {
+#ifdef EINC_HAVE_CPU_BACKEND
+  return {"cpu", "reference"};
+#else
+  return {"reference"};
+#endif
+}
 
 std::vector<Program::TensorInfo> Program::inputs() const {
   const ir::Program& p = impl_->program;
@@ -116,7 +131,8 @@ Program Program::bind_inputs(const TensorMap& inputs) const {
 }
 
 TensorMap Program::run(const TensorMap& inputs, const RunOptions& options) const {
-  std::unique_ptr<runtime::StatementBackend> backend = make_backend(options.backend);
+  if (options.threads < 0) throw RunError("threads must be >= 0 (0: one per core), not " + std::to_string(options.threads));
+  std::unique_ptr<runtime::StatementBackend> backend = make_backend(options.backend, options.threads);
   Program bound = bind_inputs(inputs);
   const ir::Program& p = bound.impl_->program;
   for (const ir::Dim& d : p.dims)
@@ -145,10 +161,30 @@ TensorMap Program::run(const TensorMap& inputs, const RunOptions& options) const
     throw RunError("out of memory while running (an intermediate tensor is too large for this machine)");
   } catch (const std::length_error& e) {
     throw RunError(std::string("a tensor is too large: ") + e.what());
+  } catch (const RunError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw RunError("the " + options.backend + " backend failed: " + e.what());
   }
   TensorMap outputs;
   for (int id : p.outputs) outputs.emplace(p.tensors[id].name, tensors[id]);
   return outputs;
+}
+
+std::string Program::emit(const std::string& target) const {
+  if (target != "llvm-ir" && target != "asm" && target != "cuda" && target != "ptx")
+    throw RunError("unknown emit target '" + target + "'; expected llvm-ir, asm, cuda or ptx");
+  if (target == "cuda" || target == "ptx")
+    throw RunError("the cuda backend is not available in this build, so there is no " + target + " to emit");
+#ifdef EINC_HAVE_CPU_BACKEND
+  std::string out = "; einc cpu backend: " + cpu::Jit::instance().description() + "\n";
+  for (const std::string& line : cpu::describe_plan(impl_->program)) out += "; " + line + "\n";
+  out += "\n";
+  return out + cpu::Jit::instance().emit_gett_f32(target == "asm" ? cpu::EmitTarget::assembly
+                                                                   : cpu::EmitTarget::llvm_ir);
+#else
+  throw RunError("the cpu backend (LLVM) is not available in this build, so there is no " + target + " to emit");
+#endif
 }
 
 TensorMap random_inputs(const Program& program, std::uint64_t seed, const TensorMap& given) {

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
 
   // CLI11 would only say "a subcommand is required": name the bad word.
   if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "check" && std::string(argv[1]) != "report" &&
-      std::string(argv[1]) != "run") {
+      std::string(argv[1]) != "run" && std::string(argv[1]) != "emit") {
     std::cerr << "einc: error: unknown command '" << argv[1] << "'\n\n" << app.help();
     return kExitUsageError;
   }
@@ -97,9 +97,20 @@ int main(int argc, char** argv) {
   CLI::Option* random = run->add_option("--random", seed, "Fill the inputs not given with seeded random data");
   random->type_name("SEED");
   run->add_option("--output-dir", run_arguments.output_dir, "Write each output to DIR/NAME.npy")->type_name("DIR");
+  run->add_option("--threads", run_arguments.threads, "Worker threads for the cpu backend (0: one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
   run->add_option("--bench", run_arguments.bench, "Time N runs after a warm-up; print the median and GFLOP/s")
       ->check(CLI::NonNegativeNumber)
       ->type_name("N");
+
+  CommonOptions emit_options;
+  std::string emit_target;
+  CLI::App* emit = app.add_subcommand("emit", "Print the code a backend compiles for a script");
+  add_common(emit, emit_options);
+  emit->add_option("--target", emit_target, "llvm-ir or asm (cpu backend), cuda or ptx (cuda backend)")
+      ->required()
+      ->check(CLI::IsMember({"llvm-ir", "asm", "cuda", "ptx"}));
 
   try {
     app.parse(argc, argv);
@@ -123,6 +134,11 @@ int main(int argc, char** argv) {
       if (*random) run_arguments.random_seed = seed;
       return einc::cli::run_command(run_arguments);
     }
+    if (emit->parsed()) {
+      std::string text = compile(emit_options).emit(emit_target);
+      std::cout << text;
+      return 0;
+    }
     if (check->parsed()) {
       einc::Program program = compile(check_options);
       if (dump_ir) std::cout << program.dump_ir();
@@ -138,10 +154,13 @@ int main(int argc, char** argv) {
     std::cout << text;
     return 0;
   } catch (const einc::cli::UsageError& e) {
-    CLI::App* command = check->parsed() ? check : run->parsed() ? run : report;
+    CLI::App* command = check->parsed() ? check : run->parsed() ? run : emit->parsed() ? emit : report;
     std::cerr << "einc: error: " << e.what() << "\n\n" << command->help();
     return kExitUsageError;
   } catch (const einc::CompileError&) {
     return kExitUserError;  // diagnostics were printed by the handler
+  } catch (const einc::RunError& e) {
+    std::cerr << "einc: error: " << e.what() << "\n";
+    return kExitUserError;
   }
 }

@@ -92,6 +92,7 @@ int run_command(const RunArguments& arguments) {
     }
     RunOptions options;
     options.backend = arguments.backend;
+    options.threads = arguments.threads;
     TensorMap outputs = bound.run(inputs, options);
 
     std::string report;

@@ -18,6 +18,7 @@ struct RunArguments {
   std::optional<std::uint64_t> random_seed;
   std::string output_dir;
   int bench = 0;
+  int threads = 0;  // 0: one per core
 };
 
 // Returns the exit code (0, or 1 for a user error, already printed).

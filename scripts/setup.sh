@@ -9,7 +9,7 @@ BUILD_DIR="${1:-build}"
 shift || true
 
 # Debian packages the build uses (see docs/dependencies.md for why each).
-PACKAGES=(cmake ninja-build g++ libboost-dev nlohmann-json3-dev libcli11-dev libgtest-dev)
+PACKAGES=(cmake ninja-build g++ libboost-dev nlohmann-json3-dev libcli11-dev libgtest-dev llvm-14-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -69,6 +69,8 @@ using TensorMap = std::map<std::string, Tensor>;
 struct RunOptions {
   // "reference" (the interpreter, always available), "cpu", "cuda".
   std::string backend = "reference";
+  // Worker threads for backends that parallelise (cpu): 0 = one per core.
+  int threads = 0;
 };
 
 // The backends this build can run.
@@ -104,6 +106,11 @@ class Program {
 
   // The IR after semantic analysis, one statement per line, sums explicit.
   std::string dump_ir() const;
+
+  // What a backend compiles for this program: target "llvm-ir" or "asm"
+  // (the cpu backend's kernels and which statements use them), "cuda" or
+  // "ptx". Throws RunError when this build has no such backend.
+  std::string emit(const std::string& target) const;
 
   // The tensors a run needs (inputs and params, in declaration order), with
   // their shapes where the dims are bound.

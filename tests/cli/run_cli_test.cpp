@@ -3,6 +3,7 @@
 // every data error exits 1 with the tensor named and no file left behind.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -136,17 +137,39 @@ TEST_F(RunCli, DataErrorsExitOneNameTheTensorAndLeaveNoFile) {
   }
 }
 
-TEST_F(RunCli, BackendsNotBuiltSayBoth) {
+TEST_F(RunCli, BackendsNotBuiltSaySo) {
+  std::vector<std::string> available = einc::available_backends();
   for (const char* backend : {"cpu", "cuda"}) {
+    if (std::find(available.begin(), available.end(), backend) != available.end()) continue;
     ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--backend", backend, "--random", "1"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("not available in this build"), std::string::npos) << r.err;
     EXPECT_TRUE(r.out.empty());
   }
-  ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--random", "1"});  // default: cpu
-  EXPECT_EQ(r.exit_code, 1);
-  r = einc({"run", kExamples + "01_matmul.ein", "--backend", "gpu"});
+  ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--backend", "gpu"});
   EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST_F(RunCli, CpuBackendMatchesReference) {
+  std::vector<std::string> available = einc::available_backends();
+  if (std::find(available.begin(), available.end(), "cpu") == available.end()) GTEST_SKIP() << "no cpu backend";
+  for (const char* backend : {"cpu", "reference"}) {
+    ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--backend", backend, "--random", "3", "--output-dir",
+                            path(backend)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  einc::Tensor cpu = einc::read_npy(path("cpu/C.npy")), ref = einc::read_npy(path("reference/C.npy"));
+  ASSERT_EQ(cpu.shape(), ref.shape());
+  for (std::int64_t i = 0; i < cpu.numel(); ++i) ASSERT_NEAR(cpu.get_flat(i), ref.get_flat(i), 1e-4);
+  ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--random", "3"});  // default backend: cpu
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ProcessResult emitted = einc({"emit", kExamples + "03_attention.ein", "--target", "llvm-ir"});
+  EXPECT_EQ(emitted.exit_code, 0) << emitted.err;
+  EXPECT_NE(emitted.out.find("define void @einc_ukr_f32_"), std::string::npos);
+  EXPECT_NE(emitted.out.find("JIT GETT"), std::string::npos);
+  emitted = einc({"emit", kExamples + "03_attention.ein", "--target", "asm"});
+  EXPECT_EQ(emitted.exit_code, 0);
+  EXPECT_NE(emitted.out.find("einc_ukr_f32_"), std::string::npos);
 }
 
 TEST_F(RunCli, MalformedInputOptionIsAUsageError) {

@@ -606,6 +606,18 @@ std::vector<Special> special_inputs() {
 // print the object's bytes, pointers included).
 void PrintTo(const Special& special, std::ostream* os) { *os << special.name; }
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double kSlowdown = 6.0;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr double kSlowdown = 6.0;
+#else
+constexpr double kSlowdown = 1.0;
+#endif
+#else
+constexpr double kSlowdown = 1.0;
+#endif
+
 class SpecialInputTest : public ::testing::TestWithParam<Special> {};
 
 TEST_P(SpecialInputTest, NoCrashNoHang) {
@@ -615,8 +627,9 @@ TEST_P(SpecialInputTest, NoCrashNoHang) {
   einc_fuzz::Outcome outcome = guarded_run(input, special.name);
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   EXPECT_TRUE(outcome.problems.empty()) << describe_problems(outcome, input);
-  // "never hangs": a hand-made input of a few hundred kB must not take long.
-  EXPECT_LT(seconds, 10.0) << "took " << seconds << " s";
+  // "never hangs": a hand-made input of a few hundred kB must not take long
+  // (sanitizer builds run several times slower).
+  EXPECT_LT(seconds, 10.0 * kSlowdown) << "took " << seconds << " s";
   if (!special.error_line_marker.empty() && !outcome.compiled) {
     // Any error is reported at the line that holds the construct.
     einc::CompileOptions options;

@@ -204,7 +204,8 @@ TEST(Run, InputErrorsNameTheTensor) {
   EXPECT_NE(message({{"A", Tensor::zeros(DType::f32, {3, 2})}}).find("has shape [3, 2]"), std::string::npos);
   EXPECT_NE(message({{"A", Tensor::zeros(DType::f32, {2})}}).find("rank 1"), std::string::npos);
   EXPECT_NE(message({{"Z", Tensor::zeros(DType::f32, {2})}}).find("'Z' is not an input"), std::string::npos);
-  EXPECT_THROW(p.run({{"A", Tensor::zeros(DType::f32, {2, 3})}}, {.backend = "cpu"}), einc::RunError);
+  EXPECT_THROW(p.run({{"A", Tensor::zeros(DType::f32, {2, 3})}}, {.backend = "cuda"}), einc::RunError);
+  EXPECT_THROW(p.run({{"A", Tensor::zeros(DType::f32, {2, 3})}}, {.backend = "tpu"}), einc::RunError);
 }
 
 TEST(Run, OneProgramFromSeveralThreads) {

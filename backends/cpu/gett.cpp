@@ -1,0 +1,311 @@
+// backends/cpu/gett.cpp — see gett.h.
+#include "backends/cpu/gett.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <climits>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+
+#include "runtime/thread_pool.h"
+
+namespace einc::cpu {
+
+namespace {
+
+// Offsets of every linear position of a group: position p decomposes
+// mixed-radix over the dims (last fastest); offset = sum digit * stride.
+template <typename StrideOf>
+std::vector<std::int64_t> offsets(const std::vector<GettDim>& dims, StrideOf stride_of) {
+  std::vector<std::int64_t> table{0};
+  for (std::size_t d = 0; d < dims.size(); ++d) {
+    std::vector<std::int64_t> next;
+    next.reserve(table.size() * static_cast<std::size_t>(dims[d].extent));
+    for (std::int64_t base : table)
+      for (std::int64_t i = 0; i < dims[d].extent; ++i) next.push_back(base + i * stride_of(d));
+    table = std::move(next);
+  }
+  return table;
+}
+
+std::vector<std::int64_t> term_offsets(const std::vector<GettDim>& dims, const std::vector<std::int64_t>& strides) {
+  return offsets(dims, [&](std::size_t d) { return strides[d]; });
+}
+
+std::int64_t product(const std::vector<GettDim>& dims) {
+  std::int64_t n = 1;
+  for (const GettDim& d : dims) n *= d.extent;
+  return n;
+}
+
+struct AlignedFloats {
+  float* data = nullptr;
+  std::size_t size = 0;
+  void reserve(std::size_t n) {
+    if (n <= size) return;
+    std::free(data);
+    std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    data = static_cast<float*>(std::aligned_alloc(64, bytes));
+    if (!data) throw std::bad_alloc();
+    size = n;
+  }
+  ~AlignedFloats() { std::free(data); }
+};
+
+struct TermTables {
+  const float* data;
+  std::vector<std::int64_t> b, m, n;
+  bool negate;
+};
+
+float activate(ir::Func f, float x) {
+  double v = x;
+  switch (f) {
+    case ir::Func::exp: return static_cast<float>(std::exp(v));
+    case ir::Func::log: return static_cast<float>(std::log(v));
+    case ir::Func::sqrt: return static_cast<float>(std::sqrt(v));
+    case ir::Func::rsqrt: return static_cast<float>(1.0 / std::sqrt(v));
+    case ir::Func::abs: return std::fabs(x);
+    case ir::Func::tanh: return static_cast<float>(std::tanh(v));
+    case ir::Func::sigmoid:
+      return static_cast<float>(v >= 0 ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v) / (1.0 + std::exp(v)));
+    case ir::Func::relu: return x > 0 ? x : (std::isnan(x) ? x : 0.0f);
+    case ir::Func::gelu: return static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))));
+    case ir::Func::silu:
+      return static_cast<float>(v * (v >= 0 ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v) / (1.0 + std::exp(v))));
+    default: return x;  // two-argument functions never reach an epilogue
+  }
+}
+
+constexpr std::int64_t kPadding = INT64_MIN;  // a padding row in the pack routines
+
+class Driver {
+ public:
+  Driver(const GettKernels& kernels, const GettCall& call) : k_(kernels), call_(call) {
+    blocking_ = blocking_for(kernels.shape);
+    batches_ = product(call.batch);
+    m_ = product(call.m);
+    n_ = product(call.n);
+    kk_ = product(call.k);
+    a_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_a; });
+    b_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_b; });
+    c_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_c; });
+    a_m_ = offsets(call.m, [&](std::size_t d) { return call.m[d].stride_a; });
+    c_m_ = offsets(call.m, [&](std::size_t d) { return call.m[d].stride_c; });
+    b_n_ = offsets(call.n, [&](std::size_t d) { return call.n[d].stride_b; });
+    c_n_ = offsets(call.n, [&](std::size_t d) { return call.n[d].stride_c; });
+    a_k_ = offsets(call.k, [&](std::size_t d) { return call.k[d].stride_a; });
+    b_k_ = offsets(call.k, [&](std::size_t d) { return call.k[d].stride_b; });
+    for (const EpilogueTerm& t : call.bias) bias_.push_back(tables(t));
+    for (const EpilogueTerm& t : call.residual) residual_.push_back(tables(t));
+    has_epilogue_ = call.scale != 1.0f || !bias_.empty() || !residual_.empty() || call.activation;
+    m_blocks_ = (m_ + blocking_.mc - 1) / blocking_.mc;
+    direct_tiles();
+  }
+
+  void run(int threads) {
+    if (batches_ == 0 || m_ == 0 || n_ == 0) return;
+    if (kk_ == 0) {
+      runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { zero_block(t); });
+    } else {
+      for (std::int64_t batch = 0; batch < batches_; ++batch)
+        for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc)
+          for (std::int64_t p0 = 0; p0 < kk_; p0 += blocking_.kc) block(threads, batch, j0, p0);
+    }
+    if (has_epilogue_)
+      runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { epilogue_block(t); });
+  }
+
+ private:
+  TermTables tables(const EpilogueTerm& t) const {
+    return {t.data, term_offsets(call_.batch, t.batch_strides), term_offsets(call_.m, t.m_strides),
+            term_offsets(call_.n, t.n_strides), t.negate};
+  }
+
+  // Which MR x NR tiles the micro-kernel may write straight into C: C is
+  // unit-stride along the panel's M rows and evenly strided along its N
+  // columns (ldc). Others go through a tile buffer.
+  void direct_tiles() {
+    const int mr = k_.shape.mr(), nr = k_.shape.nr;
+    m_direct_.assign(static_cast<std::size_t>((m_ + mr - 1) / mr), 0);
+    for (std::size_t p = 0; p < m_direct_.size(); ++p) {
+      std::int64_t m0 = static_cast<std::int64_t>(p) * mr;
+      bool ok = m0 + mr <= m_;
+      for (int i = 1; i < mr && ok; ++i) ok = c_m_[static_cast<std::size_t>(m0 + i)] == c_m_[static_cast<std::size_t>(m0)] + i;
+      m_direct_[p] = ok;
+    }
+    n_ldc_.assign(static_cast<std::size_t>((n_ + nr - 1) / nr), 0);
+    for (std::size_t p = 0; p < n_ldc_.size(); ++p) {
+      std::int64_t n0 = static_cast<std::int64_t>(p) * nr;
+      if (n0 + nr > n_) continue;
+      std::int64_t ldc = nr > 1 ? c_n_[static_cast<std::size_t>(n0 + 1)] - c_n_[static_cast<std::size_t>(n0)] : 1;
+      bool ok = true;
+      for (int j = 1; j < nr && ok; ++j)
+        ok = c_n_[static_cast<std::size_t>(n0 + j)] == c_n_[static_cast<std::size_t>(n0)] + j * ldc;
+      n_ldc_[p] = ok ? ldc : 0;
+    }
+  }
+
+  // One (batch, NC block, KC block): pack B once (in parallel), then every
+  // MC block of M in parallel, each packing its own A.
+  void block(int threads, std::int64_t batch, std::int64_t j0, std::int64_t p0) {
+    const int nr = k_.shape.nr;
+    std::int64_t nc = std::min(blocking_.nc, n_ - j0), kc = std::min(blocking_.kc, kk_ - p0);
+    std::int64_t nc_padded = (nc + nr - 1) / nr * nr;
+    b_pack_.reserve(static_cast<std::size_t>(nc_padded * kc));
+    std::int64_t b_panels = nc_padded / nr;
+    std::int64_t chunks = std::min<std::int64_t>(b_panels, threads * 4);
+    runtime::parallel_for(chunks, threads, [&](std::int64_t chunk) {
+      std::int64_t first = b_panels * chunk / chunks, last = b_panels * (chunk + 1) / chunks;
+      std::int64_t r0 = first * nr, count = std::min(last * nr, nc) - r0;
+      if (last <= first) return;
+      pack(k_.pack_b, call_.b, b_pack_.data + r0 * kc, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
+           std::max<std::int64_t>(count, 0), (last - first) * nr, nr, b_k_, p0, kc);
+    });
+    bool first_k = p0 == 0;
+    runtime::parallel_for(m_blocks_, threads, [&](std::int64_t ib) { compute(batch, ib, j0, nc, p0, kc, first_k); });
+  }
+
+  void compute(std::int64_t batch, std::int64_t ib, std::int64_t j0, std::int64_t nc, std::int64_t p0,
+               std::int64_t kc, bool first_k) {
+    const int mr = k_.shape.mr(), nr = k_.shape.nr;
+    std::int64_t i0 = ib * blocking_.mc, mc = std::min(blocking_.mc, m_ - i0);
+    std::int64_t mc_padded = (mc + mr - 1) / mr * mr;
+    thread_local AlignedFloats a_pack, tile;
+    a_pack.reserve(static_cast<std::size_t>(mc_padded * kc));
+    tile.reserve(static_cast<std::size_t>(mr * nr));
+    pack(k_.pack_a, call_.a, a_pack.data, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
+         p0, kc);
+    float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
+    for (std::int64_t jr = 0; jr < nc; jr += nr) {
+      std::int64_t n0 = j0 + jr;
+      std::int64_t ldc = n_ldc_[static_cast<std::size_t>(n0 / nr)];
+      for (std::int64_t ir = 0; ir < mc; ir += mr) {
+        std::int64_t m0 = i0 + ir;
+        const float* a = a_pack.data + ir * kc;
+        const float* b = b_pack_.data + jr * kc;
+        if (ldc != 0 && m_direct_[static_cast<std::size_t>(m0 / mr)]) {
+          float* out = c + c_m_[static_cast<std::size_t>(m0)] + c_n_[static_cast<std::size_t>(n0)];
+          k_.micro_kernel(kc, a, b, out, ldc, first_k ? 0 : 1);
+        } else {
+          k_.micro_kernel(kc, a, b, tile.data, mr, 0);
+          store_tile(tile.data, c, m0, std::min<std::int64_t>(mr, mc - ir), n0, std::min<std::int64_t>(nr, nc - jr),
+                     first_k);
+        }
+      }
+    }
+  }
+
+  // Packs rows [r0, r0 + count) (padded to `padded`) x k in [p0, p0 + kc).
+  static void pack(GettKernels::Pack kernel, const float* src, float* dst, std::int64_t base,
+                   const std::vector<std::int64_t>& rows, std::int64_t r0, std::int64_t count, std::int64_t padded,
+                   int panel, const std::vector<std::int64_t>& ks, std::int64_t p0, std::int64_t kc) {
+    thread_local std::vector<std::int64_t> row_off, k_off;
+    thread_local std::vector<std::uint8_t> contiguous;
+    row_off.assign(static_cast<std::size_t>(padded), kPadding);
+    for (std::int64_t r = 0; r < count; ++r)
+      row_off[static_cast<std::size_t>(r)] = base + rows[static_cast<std::size_t>(r0 + r)];
+    k_off.assign(ks.begin() + p0, ks.begin() + p0 + kc);
+    std::int64_t panels = padded / panel;
+    contiguous.assign(static_cast<std::size_t>(panels), 0);
+    bool any_contiguous = false;
+    for (std::int64_t p = 0; p < panels; ++p) {
+      std::int64_t first = row_off[static_cast<std::size_t>(p * panel)];
+      bool ok = first != kPadding;
+      for (int r = 1; r < panel && ok; ++r) ok = row_off[static_cast<std::size_t>(p * panel + r)] == first + r;
+      contiguous[static_cast<std::size_t>(p)] = ok;
+      any_contiguous = any_contiguous || ok;
+    }
+    bool k_contiguous = true;
+    for (std::int64_t t = 1; t < kc && k_contiguous; ++t)
+      k_contiguous = k_off[static_cast<std::size_t>(t)] == k_off[0] + t;
+    std::int64_t mode = any_contiguous ? 0 : k_contiguous ? 1 : 2;
+    kernel(src, dst, padded, kc, row_off.data(), k_off.data(), contiguous.data(), mode);
+  }
+
+  float epilogue(float value, std::int64_t batch, std::int64_t m, std::int64_t n) const {
+    value *= call_.scale;
+    auto add_terms = [&](const std::vector<TermTables>& terms) {
+      for (const TermTables& t : terms) {
+        float x = t.data[t.b[static_cast<std::size_t>(batch)] + t.m[static_cast<std::size_t>(m)] +
+                         t.n[static_cast<std::size_t>(n)]];
+        value = t.negate ? value - x : value + x;
+      }
+    };
+    add_terms(bias_);
+    if (call_.activation) value = activate(*call_.activation, value);
+    add_terms(residual_);
+    return value;
+  }
+
+  void store_tile(const float* tile, float* c, std::int64_t m0, std::int64_t mr_eff, std::int64_t n0,
+                  std::int64_t nr_eff, bool first_k) const {
+    const int mr = k_.shape.mr();
+    for (std::int64_t j = 0; j < nr_eff; ++j) {
+      std::int64_t cn = c_n_[static_cast<std::size_t>(n0 + j)];
+      for (std::int64_t i = 0; i < mr_eff; ++i) {
+        float* out = c + c_m_[static_cast<std::size_t>(m0 + i)] + cn;
+        float v = tile[j * mr + i];
+        *out = first_k ? v : *out + v;  // beta == 0 on the first block: never read C
+      }
+    }
+  }
+
+  void for_block(std::int64_t t, const std::function<void(float*, std::int64_t, std::int64_t, std::int64_t)>& f) const {
+    std::int64_t ib = t % m_blocks_, batch = t / m_blocks_;
+    std::int64_t i0 = ib * blocking_.mc, i1 = std::min(m_, i0 + blocking_.mc);
+    float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
+    for (std::int64_t n = 0; n < n_; ++n)
+      for (std::int64_t m = i0; m < i1; ++m)
+        f(c + c_m_[static_cast<std::size_t>(m)] + c_n_[static_cast<std::size_t>(n)], batch, m, n);
+  }
+
+  void zero_block(std::int64_t t) const {
+    for_block(t, [](float* out, std::int64_t, std::int64_t, std::int64_t) { *out = 0.0f; });
+  }
+
+  void epilogue_block(std::int64_t t) const {
+    for_block(t, [&](float* out, std::int64_t batch, std::int64_t m, std::int64_t n) {
+      *out = epilogue(*out, batch, m, n);
+    });
+  }
+
+  const GettKernels& k_;
+  const GettCall& call_;
+  Blocking blocking_;
+  std::int64_t batches_ = 0, m_ = 0, n_ = 0, kk_ = 0, m_blocks_ = 0;
+  bool has_epilogue_ = false;
+  std::vector<std::int64_t> a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_;
+  std::vector<std::uint8_t> m_direct_;
+  std::vector<std::int64_t> n_ldc_;
+  std::vector<TermTables> bias_, residual_;
+  AlignedFloats b_pack_;
+};
+
+std::int64_t cache_bytes(int name, std::int64_t fallback) {
+  long v = sysconf(name);
+  return v > 0 ? v : fallback;
+}
+
+}  // namespace
+
+Blocking blocking_for(const KernelShape& shape) {
+  const std::int64_t mr = shape.mr(), nr = shape.nr, bytes = 4;
+  std::int64_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, 32 * 1024);
+  std::int64_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 * 1024);
+  Blocking b;
+  // B's micro-panel (KC x NR) stays in half of L1 while A's panels stream.
+  b.kc = std::clamp<std::int64_t>(l1 / 2 / (nr * bytes) / 8 * 8, 64, 1024);
+  // A's block (MC x KC) fills about half of L2.
+  b.mc = std::clamp<std::int64_t>(l2 / 2 / (b.kc * bytes) / mr * mr, mr, 4096 / mr * mr);
+  // B's block (KC x NC) is reused for every MC block: a few MB.
+  b.nc = std::clamp<std::int64_t>(4 * 1024 * 1024 / (b.kc * bytes) / nr * nr, nr, 8192 / nr * nr);
+  return b;
+}
+
+void run_gett(const GettKernels& kernels, const GettCall& call, int threads) { Driver(kernels, call).run(threads); }
+
+}  // namespace einc::cpu

@@ -1,0 +1,59 @@
+// backends/cpu/gett.h — the GETT driver: BLIS-style loops around the JIT
+// micro-kernel, for any strides, with the epilogue applied to each tile.
+//
+//   for each task (batch element, MC block of M, NC block of N), in parallel:
+//     for each KC block of K:
+//       pack B[kc x nc] into NR-wide panels, A[mc x kc] into MR-wide panels
+//       for each NR panel, for each MR panel: micro-kernel -> tile
+//         tile -> C (overwrite on the first KC block, beta == 0: C is never
+//         read before it is written; add on the others), and on the last KC
+//         block the epilogue: scale, bias terms, activation, residual terms.
+//
+// Every output element is owned by one task and summed in the same KC order
+// whatever the thread count, so results do not depend on the threads.
+// Multi-index groups are linearised into offset tables built from the
+// tensors' strides, so packing reads tensors in place (no transposed copies).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "backends/cpu/jit.h"
+#include "ir/program.h"
+
+namespace einc::cpu {
+
+// One index of a group: its extent and its stride (elements) in A, B, C.
+struct GettDim {
+  std::int64_t extent = 1;
+  std::int64_t stride_a = 0, stride_b = 0, stride_c = 0;
+};
+
+// A term added in the epilogue: data[offset(b, m, n)].
+struct EpilogueTerm {
+  const float* data = nullptr;
+  std::vector<std::int64_t> batch_strides, m_strides, n_strides;  // parallel to the groups' dims
+  bool negate = false;
+};
+
+struct GettCall {
+  const float* a = nullptr;
+  const float* b = nullptr;
+  float* c = nullptr;
+  std::vector<GettDim> batch, m, n, k;  // each group: outermost first
+  float scale = 1.0f;
+  std::vector<EpilogueTerm> bias;
+  std::optional<ir::Func> activation;
+  std::vector<EpilogueTerm> residual;
+};
+
+struct Blocking {
+  std::int64_t mc = 0, kc = 0, nc = 0;
+};
+// MC/KC/NC from the host's cache sizes and the kernel's MR x NR.
+Blocking blocking_for(const KernelShape& shape);
+
+void run_gett(const GettKernels& kernels, const GettCall& call, int threads);
+
+}  // namespace einc::cpu

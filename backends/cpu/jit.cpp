@@ -1,0 +1,133 @@
+// backends/cpu/jit.cpp — see jit.h.
+#include "backends/cpu/jit.h"
+
+#include <llvm/ADT/StringMap.h>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/Host.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <chrono>
+#include <stdexcept>
+
+namespace einc::cpu {
+
+namespace {
+
+std::string error_text(llvm::Error error) {
+  std::string text;
+  llvm::raw_string_ostream stream(text);
+  stream << error;
+  return stream.str();
+}
+
+template <typename T>
+T check(llvm::Expected<T> value, const char* what) {
+  if (!value) throw std::runtime_error(std::string("einc cpu backend: ") + what + ": " + error_text(value.takeError()));
+  return std::move(*value);
+}
+
+void optimise(llvm::Module& module, llvm::TargetMachine& machine) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder builder(&machine);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager passes = builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+  passes.run(module, mam);
+}
+
+}  // namespace
+
+struct Jit::State {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::unique_ptr<llvm::TargetMachine> machine;  // for optimisation and assembly
+  llvm::orc::JITTargetMachineBuilder builder{llvm::Triple()};
+  std::string features;
+};
+
+Jit& Jit::instance() {
+  static Jit jit;
+  return jit;
+}
+
+Jit::Jit() : state_(new State) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  state_->builder = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "detecting the host");
+  state_->builder.setCodeGenOptLevel(llvm::CodeGenOpt::Aggressive);
+  llvm::StringMap<bool> host;
+  llvm::sys::getHostCPUFeatures(host);
+  bool avx512f = host.lookup("avx512f");
+  bool avx2_fma = host.lookup("avx2") && host.lookup("fma");
+  shape_ = shape_for_features(avx512f, avx2_fma);
+  for (const char* f : {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx2", "fma"})
+    if (host.lookup(f)) state_->features += std::string(state_->features.empty() ? "+" : ",+") + f;
+  state_->machine = check(state_->builder.createTargetMachine(), "creating the target machine");
+  state_->jit = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(state_->builder).create(), "creating LLJIT");
+}
+
+const GettKernels& Jit::gett_f32() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (compiled_) return gett_;
+  auto start = std::chrono::steady_clock::now();
+  auto context = std::make_unique<llvm::LLVMContext>();
+  std::unique_ptr<llvm::Module> module = generate_gett_module(*context, shape_);
+  module->setDataLayout(state_->machine->createDataLayout());
+  module->setTargetTriple(state_->machine->getTargetTriple().str());
+  optimise(*module, *state_->machine);
+  llvm::orc::ThreadSafeModule safe(std::move(module), std::move(context));
+  if (llvm::Error e = state_->jit->addIRModule(std::move(safe)))
+    throw std::runtime_error("einc cpu backend: adding the kernels: " + error_text(std::move(e)));
+  auto address = [&](const std::string& name) {
+    return check(state_->jit->lookup(name), "looking up a kernel").getAddress();
+  };
+  gett_.shape = shape_;
+  gett_.micro_kernel = reinterpret_cast<GettKernels::MicroKernel>(address(shape_.ukr_name()));
+  gett_.pack_a = reinterpret_cast<GettKernels::Pack>(address(shape_.pack_name(shape_.mr())));
+  gett_.pack_b = reinterpret_cast<GettKernels::Pack>(address(shape_.pack_name(shape_.nr)));
+  gett_.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  compiled_ = true;
+  return gett_;
+}
+
+std::string Jit::emit_gett_f32(EmitTarget target) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> module = generate_gett_module(context, shape_);
+  module->setDataLayout(state_->machine->createDataLayout());
+  module->setTargetTriple(state_->machine->getTargetTriple().str());
+  optimise(*module, *state_->machine);
+  std::string text;
+  llvm::raw_string_ostream stream(text);
+  if (target == EmitTarget::llvm_ir) {
+    module->print(stream, nullptr);
+    return stream.str();
+  }
+  llvm::SmallString<0> buffer;
+  llvm::raw_svector_ostream out(buffer);
+  llvm::legacy::PassManager passes;
+  if (state_->machine->addPassesToEmitFile(passes, out, nullptr, llvm::CGFT_AssemblyFile))
+    throw std::runtime_error("einc cpu backend: this target cannot emit assembly");
+  passes.run(*module);
+  return std::string(buffer.str());
+}
+
+std::string Jit::description() const {
+  return shape_.isa + " " + std::to_string(shape_.mr()) + "x" + std::to_string(shape_.nr) + " micro-kernel, LLVM " +
+         LLVM_VERSION_STRING + " (" + state_->features + ")";
+}
+
+}  // namespace einc::cpu

@@ -1,0 +1,275 @@
+// backends/cpu/kernel_gen.cpp — see kernel_gen.h.
+#include "backends/cpu/kernel_gen.h"
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <vector>
+
+namespace einc::cpu {
+
+std::string KernelShape::ukr_name() const {
+  return "einc_ukr_f32_" + isa + "_" + std::to_string(mr()) + "x" + std::to_string(nr);
+}
+
+std::string KernelShape::pack_name(int rows) const { return "einc_pack_f32_" + isa + "_" + std::to_string(rows); }
+
+KernelShape shape_for_features(bool avx512f, bool avx2_fma) {
+  // Zen 5 / AVX-512: 32 zmm; 2 x 12 = 24 accumulators hide the 4-cycle FMA
+  // latency on two pipes. AVX2: 16 ymm, 2 x 6 = 12 accumulators.
+  if (avx512f) return {"avx512", 16, 2, 12};
+  if (avx2_fma) return {"avx2", 8, 2, 6};
+  return {"generic", 4, 2, 4};
+}
+
+namespace {
+
+using llvm::IRBuilder;
+using llvm::Value;
+
+// LLVM 14 has typed pointers: a float* must be cast to <N x float>* for
+// vector loads and stores.
+Value* as_vector_ptr(IRBuilder<>& b, Value* scalar_ptr, llvm::Type* vector_type) {
+  return b.CreateBitCast(scalar_ptr, llvm::PointerType::getUnqual(vector_type));
+}
+
+// A counted loop `for (i = begin; i < end; ++i)` with loop-carried values;
+// returns their values after the loop.
+std::vector<Value*> counted_loop(IRBuilder<>& b, Value* begin, Value* end, std::vector<Value*> carried,
+                                 const std::function<std::vector<Value*>(Value*, const std::vector<Value*>&)>& body,
+                                 const std::string& name) {
+  llvm::Function* f = b.GetInsertBlock()->getParent();
+  llvm::LLVMContext& ctx = b.getContext();
+  llvm::BasicBlock* preheader = b.GetInsertBlock();
+  auto* header = llvm::BasicBlock::Create(ctx, name + ".header", f);
+  auto* body_block = llvm::BasicBlock::Create(ctx, name + ".body", f);
+  auto* exit = llvm::BasicBlock::Create(ctx, name + ".exit", f);
+  b.CreateBr(header);
+  b.SetInsertPoint(header);
+  llvm::PHINode* i = b.CreatePHI(begin->getType(), 2, name);
+  i->addIncoming(begin, preheader);
+  std::vector<llvm::PHINode*> phis;
+  std::vector<Value*> current;
+  for (Value* v : carried) {
+    llvm::PHINode* phi = b.CreatePHI(v->getType(), 2);
+    phi->addIncoming(v, preheader);
+    phis.push_back(phi);
+    current.push_back(phi);
+  }
+  b.CreateCondBr(b.CreateICmpSLT(i, end), body_block, exit);
+  b.SetInsertPoint(body_block);
+  std::vector<Value*> next = body(i, current);
+  Value* i_next = b.CreateAdd(i, llvm::ConstantInt::get(i->getType(), 1), "", true, true);
+  llvm::BasicBlock* latch = b.GetInsertBlock();
+  b.CreateBr(header);
+  i->addIncoming(i_next, latch);
+  for (std::size_t k = 0; k < phis.size(); ++k) phis[k]->addIncoming(next[k], latch);
+  b.SetInsertPoint(exit);
+  return current;
+}
+
+void counted_loop(IRBuilder<>& b, Value* begin, Value* end, const std::function<void(Value*)>& body,
+                  const std::string& name) {
+  counted_loop(
+      b, begin, end, {},
+      [&](Value* i, const std::vector<Value*>&) {
+        body(i);
+        return std::vector<Value*>{};
+      },
+      name);
+}
+
+// if (cond) then_body else else_body; continues after both.
+void if_else(IRBuilder<>& b, Value* cond, const std::function<void()>& then_body,
+             const std::function<void()>& else_body, const std::string& name) {
+  llvm::Function* f = b.GetInsertBlock()->getParent();
+  llvm::LLVMContext& ctx = b.getContext();
+  auto* then_block = llvm::BasicBlock::Create(ctx, name + ".then", f);
+  auto* else_block = llvm::BasicBlock::Create(ctx, name + ".else", f);
+  auto* join = llvm::BasicBlock::Create(ctx, name + ".join", f);
+  b.CreateCondBr(cond, then_block, else_block);
+  b.SetInsertPoint(then_block);
+  then_body();
+  b.CreateBr(join);
+  b.SetInsertPoint(else_block);
+  else_body();
+  b.CreateBr(join);
+  b.SetInsertPoint(join);
+}
+
+void generate_ukr(llvm::Module& m, const KernelShape& shape) {
+  llvm::LLVMContext& ctx = m.getContext();
+  IRBuilder<> b(ctx);
+  auto* f32 = b.getFloatTy();
+  auto* i64 = b.getInt64Ty();
+  auto* ptr = llvm::PointerType::getUnqual(f32);
+  auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
+  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, ptr, ptr, ptr, i64, i64}, false);
+  auto* f = llvm::Function::Create(type, llvm::Function::ExternalLinkage, shape.ukr_name(), m);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  for (unsigned a = 1; a < 4; ++a) f->addParamAttr(a, llvm::Attribute::NoAlias);
+  auto args = f->arg_begin();
+  Value* kc = &*args++;
+  Value* a = &*args++;
+  Value* bp = &*args++;
+  Value* c = &*args++;
+  Value* ldc = &*args++;
+  Value* accumulate = &*args++;
+  kc->setName("kc");
+  ldc->setName("ldc");
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+
+  const int mv = shape.mr_vectors, nr = shape.nr, mr = shape.mr(), vl = shape.vector_lanes;
+  std::vector<Value*> zero(static_cast<std::size_t>(mv * nr), llvm::Constant::getNullValue(vec));
+  llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
+  std::vector<Value*> acc = counted_loop(
+      b, b.getInt64(0), kc, zero,
+      [&](Value* k, const std::vector<Value*>& in) {
+        std::vector<Value*> out = in;
+        Value* a_row = b.CreateGEP(f32, a, b.CreateMul(k, b.getInt64(mr)));
+        Value* b_row = b.CreateGEP(f32, bp, b.CreateMul(k, b.getInt64(nr)));
+        std::vector<Value*> av;
+        for (int v = 0; v < mv; ++v)
+          av.push_back(b.CreateAlignedLoad(vec, as_vector_ptr(b, b.CreateGEP(f32, a_row, b.getInt64(v * vl)), vec),
+                                           llvm::Align(4)));
+        for (int j = 0; j < nr; ++j) {
+          Value* scalar = b.CreateAlignedLoad(f32, b.CreateGEP(f32, b_row, b.getInt64(j)), llvm::Align(4));
+          Value* splat = b.CreateVectorSplat(static_cast<unsigned>(vl), scalar);
+          for (int v = 0; v < mv; ++v) {
+            std::size_t idx = static_cast<std::size_t>(j * mv + v);
+            out[idx] = b.CreateCall(fma, {av[static_cast<std::size_t>(v)], splat, in[idx]});
+          }
+        }
+        return out;
+      },
+      "k");
+  // C[i + j*ldc] = acc (+ C when accumulating: beta == 0 never reads C).
+  auto store = [&](bool add) {
+    for (int j = 0; j < nr; ++j) {
+      Value* column = b.CreateGEP(f32, c, b.CreateMul(ldc, b.getInt64(j)));
+      for (int v = 0; v < mv; ++v) {
+        Value* at = as_vector_ptr(b, b.CreateGEP(f32, column, b.getInt64(v * vl)), vec);
+        Value* value = acc[static_cast<std::size_t>(j * mv + v)];
+        if (add) value = b.CreateFAdd(value, b.CreateAlignedLoad(vec, at, llvm::Align(4)));
+        b.CreateAlignedStore(value, at, llvm::Align(4));
+      }
+    }
+  };
+  if_else(b, b.CreateICmpNE(accumulate, b.getInt64(0)), [&] { store(true); }, [&] { store(false); }, "beta");
+  b.CreateRetVoid();
+  (void)mr;
+}
+
+void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel) {
+  llvm::LLVMContext& ctx = m.getContext();
+  IRBuilder<> b(ctx);
+  auto* f32 = b.getFloatTy();
+  auto* i64 = b.getInt64Ty();
+  auto* i8 = b.getInt8Ty();
+  auto* fptr = llvm::PointerType::getUnqual(f32);
+  auto* iptr = llvm::PointerType::getUnqual(i64);
+  auto* bptr = llvm::PointerType::getUnqual(i8);
+  auto* type = llvm::FunctionType::get(b.getVoidTy(), {fptr, fptr, i64, i64, iptr, iptr, bptr, i64}, false);
+  auto* f = llvm::Function::Create(type, llvm::Function::ExternalLinkage, shape.pack_name(rows_per_panel), m);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  auto args = f->arg_begin();
+  Value* src = &*args++;
+  Value* dst = &*args++;
+  Value* rows = &*args++;
+  Value* kc = &*args++;
+  Value* row_off = &*args++;
+  Value* k_off = &*args++;
+  Value* contiguous = &*args++;
+  Value* mode = &*args++;
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+
+  const int r_count = rows_per_panel;
+  auto* rvec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(r_count));
+  Value* panels = b.CreateSDiv(rows, b.getInt64(r_count));
+  Value* zero = llvm::ConstantFP::get(f32, 0.0);
+  auto load_i64 = [&](Value* base, Value* index) { return b.CreateLoad(i64, b.CreateGEP(i64, base, index)); };
+  // dst[p*kc*R + k*R + r] = src[row_off[p*R + r] + k_off[k]] (0 for padding)
+  auto gather_element = [&](Value* panel_dst, Value* p, Value* k, Value* r, Value* koff) {
+    Value* off = load_i64(row_off, b.CreateAdd(b.CreateMul(p, b.getInt64(r_count)), r));
+    Value* padding = b.CreateICmpEQ(off, b.getInt64(INT64_MIN));
+    Value* safe = b.CreateSelect(padding, b.getInt64(0), b.CreateAdd(off, koff));
+    Value* v = b.CreateLoad(f32, b.CreateGEP(f32, src, safe));
+    v = b.CreateSelect(padding, zero, v);
+    b.CreateStore(v, b.CreateGEP(f32, panel_dst, b.CreateAdd(b.CreateMul(k, b.getInt64(r_count)), r)));
+  };
+  counted_loop(
+      b, b.getInt64(0), panels,
+      [&](Value* p) {
+        Value* panel_dst = b.CreateGEP(f32, dst, b.CreateMul(p, b.CreateMul(kc, b.getInt64(r_count))));
+        Value* flag = b.CreateLoad(i8, b.CreateGEP(i8, contiguous, p));
+        Value* use_vector = b.CreateAnd(b.CreateICmpEQ(mode, b.getInt64(0)), b.CreateICmpNE(flag, b.getInt8(0)));
+        if_else(
+            b, use_vector,
+            [&] {  // mode 0, contiguous panel: one vector load per k
+              Value* base = load_i64(row_off, b.CreateMul(p, b.getInt64(r_count)));
+              counted_loop(
+                  b, b.getInt64(0), kc,
+                  [&](Value* k) {
+                    Value* at = b.CreateGEP(f32, src, b.CreateAdd(base, load_i64(k_off, k)));
+                    Value* v = b.CreateAlignedLoad(rvec, as_vector_ptr(b, at, rvec), llvm::Align(4));
+                    b.CreateAlignedStore(
+                        v, as_vector_ptr(b, b.CreateGEP(f32, panel_dst, b.CreateMul(k, b.getInt64(r_count))), rvec),
+                        llvm::Align(4));
+                  },
+                  "kv");
+            },
+            [&] {
+              if_else(
+                  b, b.CreateICmpEQ(mode, b.getInt64(1)),
+                  [&] {  // mode 1: k contiguous, read each row along k
+                    Value* k_first = load_i64(k_off, b.getInt64(0));
+                    counted_loop(
+                        b, b.getInt64(0), b.getInt64(r_count),
+                        [&](Value* r) {
+                          counted_loop(
+                              b, b.getInt64(0), kc,
+                              [&](Value* k) { gather_element(panel_dst, p, k, r, b.CreateAdd(k_first, k)); },
+                              "kr");
+                        },
+                        "r1");
+                  },
+                  [&] {  // general gather, k outer
+                    counted_loop(
+                        b, b.getInt64(0), kc,
+                        [&](Value* k) {
+                          Value* koff = load_i64(k_off, k);
+                          counted_loop(
+                              b, b.getInt64(0), b.getInt64(r_count),
+                              [&](Value* r) { gather_element(panel_dst, p, k, r, koff); }, "r2");
+                        },
+                        "kg");
+                  },
+                  "mode1");
+            },
+            "vector");
+      },
+      "p");
+  b.CreateRetVoid();
+}
+
+}  // namespace
+
+std::unique_ptr<llvm::Module> generate_gett_module(llvm::LLVMContext& context, const KernelShape& shape) {
+  auto module = std::make_unique<llvm::Module>("einc_gett_f32_" + shape.isa, context);
+  generate_ukr(*module, shape);
+  generate_pack(*module, shape, shape.mr());
+  if (shape.nr != shape.mr()) generate_pack(*module, shape, shape.nr);
+  std::string errors;
+  llvm::raw_string_ostream stream(errors);
+  if (llvm::verifyModule(*module, &stream)) throw std::logic_error("einc: generated invalid LLVM IR: " + stream.str());
+  return module;
+}
+
+}  // namespace einc::cpu

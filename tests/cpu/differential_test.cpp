@@ -1,0 +1,497 @@
+// tests/cpu/differential_test.cpp — the cpu backend against the reference
+// interpreter (the oracle, docs/semantics.md) on random contraction scripts
+// from tests/common/random_contractions.h, plus the generator's own checks.
+//
+// Environment (all optional):
+//   EINC_DIFF_CASES=N      RandomContractions runs seeds 0..N-1 (default 400)
+//   EINC_DIFF_SECONDS=S    ... and stops after S seconds (default 60)
+//   EINC_DIFF_SEED=S       run only seed S (reproduces a reported failure)
+//   EINC_DIFF_BACKEND=B    the backend under test (default "cpu"); with
+//                          "reference" the harness and the generator are
+//                          checked against the oracle itself (all must pass)
+//
+// Without the backend in einc::available_backends() every CpuDifferential
+// test is skipped, or fails once kRequireCpuBackend is true.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "einc/einc.h"
+#include "tests/common/random_contractions.h"
+
+namespace {
+
+// Flip to true once the cpu backend is in the build: a build that lost it
+// then fails these tests instead of skipping them.
+constexpr bool kRequireCpuBackend = true;  // tests/cpu is built only with EINC_WITH_LLVM
+
+using einc::DType;
+using einc::Tensor;
+using einc::TensorMap;
+using einc_test::RandomCase;
+
+std::optional<std::string> env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+std::string backend_under_test() { return env("EINC_DIFF_BACKEND").value_or("cpu"); }
+
+bool backend_available(const std::string& name) {
+  for (const std::string& b : einc::available_backends())
+    if (b == name) return true;
+  return false;
+}
+
+std::string available_list() {
+  std::string out;
+  for (const std::string& b : einc::available_backends()) out += (out.empty() ? "" : ", ") + b;
+  return out;
+}
+
+// Returns from the test (skip or failure) when the backend under test is not
+// in this build.
+#define EINC_REQUIRE_BACKEND_UNDER_TEST()                                                                  \
+  do {                                                                                                      \
+    if (!backend_available(backend_under_test())) {                                                         \
+      if (kRequireCpuBackend)                                                                               \
+        FAIL() << "backend '" << backend_under_test() << "' is not in this build (available: "             \
+               << available_list() << ") and kRequireCpuBackend is set";                                    \
+      else                                                                                                  \
+        GTEST_SKIP() << "backend '" << backend_under_test() << "' is not in this build yet (available: "   \
+                     << available_list() << "); set kRequireCpuBackend once it lands";                      \
+    }                                                                                                       \
+  } while (0)
+
+// --- tolerance ----------------------------------------------------------------
+//
+// An element `got` of the backend's output matches the reference's `ref` when
+//
+//     |got - ref| <= atol + rtol * sqrt(L) * max(1, |ref|),   L = max(1, reduction_length)
+//
+// with, by the output's dtype (eps = the dtype's machine epsilon),
+//     f32:  rtol = 4 * eps = 4 * 1.19e-7,   atol = 1e-5  * sqrt(L)
+//     f64:  rtol = 4 * eps = 4 * 2.22e-16,  atol = 2e-14 * sqrt(L)
+// NaN matches only NaN, and an infinity only the same infinity.
+//
+// Why: the reference accumulates in double and rounds once into the dtype,
+// so it is within half an ulp of the exact value. A backend that accumulates
+// the L products of inputs in [-1, 1) in the dtype (partial sums ~ sqrt(j/9))
+// gathers a rounding error with a standard deviation of about u * L / 7
+// (u = eps / 2) even in the worst, sequential order; the generator caps L at
+// 16384 (kMaxReductionLength), where that is 1.3e-4 against an atol of
+// 1.3e-3. Epilogues (scale, bias, activations with slope <= 1.13, residual)
+// add a few ulps of the result, covered by the rtol term. A wrong index, a
+// lost or doubled term or a wrong epilogue changes an element by roughly the
+// size of one product (~0.1 to 1), far beyond the bound: 1e-5 at L = 1,
+// 8e-5 at L = 64, 1.3e-3 at L = 16384 (when |ref| <= 1).
+struct Tolerance {
+  double rtol = 0;
+  double atol = 0;
+  double sqrt_l = 1;
+  double bound(double ref) const { return atol + rtol * sqrt_l * std::max(1.0, std::fabs(ref)); }
+};
+
+Tolerance tolerance_for(DType dtype, std::int64_t reduction_length) {
+  Tolerance t;
+  t.sqrt_l = std::sqrt(static_cast<double>(std::max<std::int64_t>(1, reduction_length)));
+  if (dtype == DType::f64) {
+    t.rtol = 4 * std::numeric_limits<double>::epsilon();
+    t.atol = 2e-14 * t.sqrt_l;
+  } else {
+    t.rtol = 4 * static_cast<double>(std::numeric_limits<float>::epsilon());
+    t.atol = 1e-5 * t.sqrt_l;
+  }
+  return t;
+}
+
+bool close_enough(double ref, double got, const Tolerance& tol) {
+  if (std::isnan(ref) || std::isnan(got)) return std::isnan(ref) && std::isnan(got);
+  if (std::isinf(ref) || std::isinf(got)) return ref == got;
+  return std::fabs(got - ref) <= tol.bound(ref);
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string out = "[";
+  for (std::size_t d = 0; d < shape.size(); ++d) out += (d ? ", " : "") + std::to_string(shape[d]);
+  return out + "]";
+}
+
+// The multi-index of C-order position `flat`.
+std::vector<std::int64_t> unflatten(std::int64_t flat, const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> index(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    index[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return index;
+}
+
+// Compares every output of `got` with `ref`; returns an empty string when
+// all match, else what differs first (and how many elements do).
+std::string compare_outputs(const TensorMap& ref, const TensorMap& got, std::int64_t reduction_length) {
+  std::ostringstream out;
+  out.precision(9);
+  for (const auto& [name, r] : ref) {
+    auto it = got.find(name);
+    if (it == got.end()) return "output '" + name + "' is missing";
+    const Tensor& g = it->second;
+    if (g.dtype() != r.dtype())
+      return "output '" + name + "' is " + einc::dtype_name(g.dtype()) + ", reference " + einc::dtype_name(r.dtype());
+    if (g.shape() != r.shape())
+      return "output '" + name + "' has shape " + shape_text(g.shape()) + ", reference " + shape_text(r.shape());
+    Tolerance tol = tolerance_for(r.dtype(), reduction_length);
+    std::int64_t bad = 0, first = -1;
+    for (std::int64_t i = 0; i < r.numel(); ++i)
+      if (!close_enough(r.get_flat(i), g.get_flat(i), tol)) {
+        if (first < 0) first = i;
+        ++bad;
+      }
+    if (bad) {
+      double rv = r.get_flat(first), gv = g.get_flat(first);
+      out << "output '" << name << "' " << shape_text(r.shape()) << ": " << bad << " of " << r.numel()
+          << " elements differ; first at index " << shape_text(unflatten(first, r.shape())) << ": reference "
+          << rv << ", got " << gv << ", |diff| " << std::fabs(gv - rv) << " > bound " << tol.bound(rv)
+          << " (rtol " << tol.rtol << ", atol " << tol.atol << ", reduction_length " << reduction_length << ")";
+      return out.str();
+    }
+  }
+  for (const auto& [name, g] : got)
+    if (!ref.count(name)) return "unexpected output '" + name + "'";
+  return "";
+}
+
+// Bitwise equality of two runs' outputs (same names, dtypes and shapes).
+std::string compare_bitwise(const TensorMap& a, const TensorMap& b) {
+  if (a.size() != b.size()) return "different numbers of outputs";
+  for (const auto& [name, x] : a) {
+    auto it = b.find(name);
+    if (it == b.end()) return "output '" + name + "' is missing";
+    Tensor cx = x.clone(), cy = it->second.clone();
+    if (cx.dtype() != cy.dtype() || cx.shape() != cy.shape()) return "output '" + name + "' differs in dtype or shape";
+    std::size_t size = einc::dtype_size(cx.dtype());
+    const auto* px = static_cast<const unsigned char*>(cx.data());
+    const auto* py = static_cast<const unsigned char*>(cy.data());
+    for (std::int64_t i = 0; i < cx.numel(); ++i)
+      if (std::memcmp(px + static_cast<std::size_t>(i) * size, py + static_cast<std::size_t>(i) * size, size) != 0) {
+        std::ostringstream out;
+        out.precision(17);
+        out << "output '" << name << "' differs at index " << shape_text(unflatten(i, cx.shape())) << ": "
+            << cx.get_flat(i) << " vs " << cy.get_flat(i);
+        return out.str();
+      }
+  }
+  return "";
+}
+
+// A long message (a dump of generated code) cut to its first lines.
+std::string clip(const std::string& message) {
+  constexpr std::size_t kMax = 1500;
+  return message.size() <= kMax ? message : message.substr(0, kMax) + "\n  [... " + std::to_string(message.size() - kMax) + " more characters]";
+}
+
+std::string reproduce(const RandomCase& c, std::uint64_t seed) {
+  return "\n  " + c.description + "\n  reproduce: EINC_DIFF_SEED=" + std::to_string(seed) +
+         " EINC_DIFF_BACKEND=" + backend_under_test() + "\n--- script ---\n" + c.script + "--------------";
+}
+
+// Runs `program` on `o.backend`; an exception becomes a failure naming the
+// case, and nullopt.
+std::optional<TensorMap> try_run(const einc::Program& program, const TensorMap& inputs, const einc::RunOptions& o,
+                                 const RandomCase& c, std::uint64_t seed) {
+  try {
+    return program.run(inputs, o);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "backend '" << o.backend << "' (threads=" << o.threads << ") threw: " << clip(e.what())
+                  << reproduce(c, seed);
+    return std::nullopt;
+  }
+}
+
+// The failures recorded so far in the current test (to tell which case failed).
+int failure_parts() {
+  return ::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count();
+}
+
+einc::RunOptions options(const std::string& backend, int threads = 0) {
+  einc::RunOptions o;
+  o.backend = backend;
+  o.threads = threads;
+  return o;
+}
+
+std::int64_t env_int(const char* name, std::int64_t fallback) {
+  auto v = env(name);
+  return v ? std::stoll(*v) : fallback;
+}
+
+// The naive MACs of a compiled case (its size, to pick cases big enough to
+// be split across threads).
+std::int64_t case_work(const einc::Program& program) {
+  einc::Report r = program.report();
+  std::int64_t outputs = 0, length = 1;
+  for (const auto& s : r.statements) {
+    outputs += s.outputs.value;
+    length = std::max(length, s.reduction_length.value);
+  }
+  return outputs * length;
+}
+
+// --- the generator ------------------------------------------------------------
+
+TEST(RandomContractionGenerator, ScriptsCompileAndMatchTheReport) {
+  // Every script compiles, has one statement assigning C, and the report
+  // agrees with the generator's reduction_length and work cap.
+  const std::uint64_t seeds = 2000;
+  std::map<std::string, int> seen;
+  for (std::uint64_t seed = 0; seed < seeds; ++seed) {
+    RandomCase c = einc_test::random_contraction(seed);
+    einc::Program program = [&] {
+      try {
+        return einc::compile(c.script);
+      } catch (const einc::CompileError& e) {
+        std::string diagnostics;
+        for (const auto& d : e.diagnostics()) diagnostics += d.rendered;
+        ADD_FAILURE() << "does not compile:\n" << diagnostics << reproduce(c, seed);
+        throw;
+      }
+    }();
+    ASSERT_EQ(program.outputs(), std::vector<std::string>{"C"}) << reproduce(c, seed);
+    einc::Report report = program.report();
+    ASSERT_EQ(report.statements.size(), 1u) << reproduce(c, seed);
+    const einc::StatementReport& s = report.statements[0];
+    EXPECT_EQ(s.target, "C");
+    EXPECT_EQ(s.reduction_length.value, c.reduction_length) << reproduce(c, seed);
+    EXPECT_LE(c.reduction_length, einc_test::kMaxReductionLength) << reproduce(c, seed);
+    std::int64_t work = 1;
+    for (const auto& [name, value] : report.dims) work *= std::max<std::int64_t>(1, value);
+    EXPECT_LE(work, einc_test::kMaxWork) << reproduce(c, seed);
+    EXPECT_LE(s.naive_macs.value, einc_test::kMaxWork) << reproduce(c, seed);
+    EXPECT_EQ(s.dtype, c.script.find(": f64") != std::string::npos ? "f64" : "f32");
+    // Feature counts for the coverage check below.
+    const std::string& d = c.description;
+    auto has = [&](const std::string& what) { return d.find(what) != std::string::npos; };
+    seen["3 operands"] += has("3 operands");
+    seen["f64"] += has("f64;");
+    seen["einsum"] += has("einsum(\"");
+    seen["einsum implicit"] += has("einsum(implicit)");
+    seen["diagonal"] += has("(diag)");
+    seen["zero-dim"] += has("zero-dim");
+    seen["scalar operand"] += has(":0");
+    seen["rank-4 operand"] += has(":4");
+    seen["batch"] += has("(batch)");
+    seen["M"] += has("(M)");
+    seen["N"] += has("(N)");
+    seen["K"] += has("(K)");
+    seen["solo"] += has("(solo)");
+    seen["scale"] += has("scale(");
+    seen["scale sqrt"] += has("scale(/sqrt");
+    seen["bias"] += has("bias[");
+    seen["residual"] += has("residual");
+    for (const char* act : {"relu", "gelu", "tanh", "silu", "sigmoid"}) seen[act] += has(std::string(", ") + act) ||
+                                                                                  has(std::string(": ") + act);
+    seen["scalar output"] += has("C = ") && !has("einsum(\"");
+    seen["extent 1"] += has("=1(");
+    seen["extent > 32"] += [&] {
+      for (std::size_t p = d.find('='); p != std::string::npos; p = d.find('=', p + 1)) {
+        char* end = nullptr;
+        long v = std::strtol(d.c_str() + p + 1, &end, 10);
+        if (end && *end == '(' && v > 32) return true;
+      }
+      return false;
+    }();
+    seen["reduction_length > 1024"] += c.reduction_length > 1024;
+  }
+  std::string summary;
+  for (const auto& [what, count] : seen) {
+    summary += "  " + what + ": " + std::to_string(count) + "\n";
+    EXPECT_GE(count, 10) << "the generator rarely makes '" << what << "'";
+  }
+  std::cout << "features in " << seeds << " cases:\n" << summary;
+}
+
+TEST(RandomContractionGenerator, IsDeterministic) {
+  for (std::uint64_t seed : {0ull, 1ull, 77ull, 123456789ull}) {
+    RandomCase a = einc_test::random_contraction(seed), b = einc_test::random_contraction(seed);
+    EXPECT_EQ(a.script, b.script);
+    EXPECT_EQ(a.description, b.description);
+    EXPECT_EQ(a.reduction_length, b.reduction_length);
+  }
+  EXPECT_NE(einc_test::random_contraction(1).script, einc_test::random_contraction(2).script);
+}
+
+// --- the backend against the reference -----------------------------------------
+
+TEST(CpuDifferential, RandomContractions) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  const std::string backend = backend_under_test();
+  std::vector<std::uint64_t> seeds;
+  if (auto one = env("EINC_DIFF_SEED")) {
+    seeds.push_back(std::stoull(*one));
+  } else {
+    std::int64_t n = env_int("EINC_DIFF_CASES", 400);
+    for (std::int64_t s = 0; s < n; ++s) seeds.push_back(static_cast<std::uint64_t>(s));
+  }
+  const double budget_s = env("EINC_DIFF_SECONDS") ? std::stod(*env("EINC_DIFF_SECONDS")) : 60.0;
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+
+  int ran = 0, failures = 0;
+  for (std::uint64_t seed : seeds) {
+    if (elapsed() > budget_s) break;
+    RandomCase c = einc_test::random_contraction(seed);
+    std::string failure;
+    try {
+      einc::Program program = einc::compile(c.script);
+      TensorMap inputs = einc::random_inputs(program, seed);
+      TensorMap ref = program.run(inputs, options("reference"));
+      TensorMap got;
+      try {
+        got = program.run(inputs, options(backend));
+      } catch (const std::exception& e) {
+        failure = std::string("backend '") + backend + "' threw: " + clip(e.what());
+      }
+      if (failure.empty()) failure = compare_outputs(ref, got, c.reduction_length);
+    } catch (const std::exception& e) {
+      failure = std::string("the reference side failed (a generator or harness bug): ") + clip(e.what());
+    }
+    ++ran;
+    if (!failure.empty()) {
+      ADD_FAILURE() << failure << reproduce(c, seed);
+      if (++failures >= 5) {
+        ADD_FAILURE() << "stopping after 5 failing cases";
+        break;
+      }
+    }
+  }
+  std::cout << "compared " << ran << " of " << seeds.size() << " cases on '" << backend << "' in " << elapsed()
+            << " s\n";
+  EXPECT_GT(ran, 0);
+}
+
+TEST(CpuDifferential, ThreadsAgree) {
+  // The backend's reduction order does not depend on its thread count, so
+  // every thread count gives the same bits. Cases with some work (>= 20000
+  // naive MACs) so that there is something to split.
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  const std::string backend = backend_under_test();
+  int checked = 0, failed_cases = 0;
+  for (std::uint64_t seed = 100000; checked < 20 && seed < 110000; ++seed) {
+    RandomCase c = einc_test::random_contraction(seed);
+    einc::Program program = einc::compile(c.script);
+    if (case_work(program) < 20000) continue;
+    ++checked;
+    const int parts_before = failure_parts();
+    TensorMap inputs = einc::random_inputs(program, seed);
+    auto one = try_run(program, inputs, options(backend, 1), c, seed);
+    if (!one) continue;
+    for (int threads : {2, 3}) {
+      auto more = try_run(program, inputs, options(backend, threads), c, seed);
+      if (!more) continue;
+      std::string diff = compare_bitwise(*one, *more);
+      EXPECT_EQ(diff, "") << "threads=1 vs threads=" << threads << reproduce(c, seed);
+    }
+    if (failure_parts() > parts_before && ++failed_cases >= 5) break;
+  }
+  if (failed_cases < 5) {
+    EXPECT_EQ(checked, 20);
+  }
+}
+
+// A view of fresh caller memory with the same logical contents as `t`: the
+// dims laid out in a random order, each padded by 0-3 elements, the start
+// shifted off 64-byte alignment, one dim in four reversed (negative stride)
+// and, one dim in eight, broadcast (stride 0: that view reads one slice, so
+// compare against its own clone, not `t`). `buffers` owns the memory.
+Tensor strided_copy(const Tensor& t, std::uint64_t seed, std::vector<std::vector<unsigned char>>& buffers) {
+  std::mt19937_64 rng(seed);
+  const std::size_t rank = t.rank();
+  const std::vector<std::int64_t>& shape = t.shape();
+  std::vector<std::size_t> order(rank);
+  for (std::size_t d = 0; d < rank; ++d) order[d] = d;
+  for (std::size_t i = rank; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  // Physical strides: the last of `order` innermost, each dim padded.
+  std::vector<std::int64_t> strides(rank, 0);
+  std::int64_t span = 1;
+  for (std::size_t q = rank; q-- > 0;) {
+    std::size_t d = order[q];
+    strides[d] = span;
+    span *= shape[d] + static_cast<std::int64_t>(rng() % 4);
+  }
+  std::int64_t shift = 1 + static_cast<std::int64_t>(rng() % 3);
+  std::int64_t base = shift;
+  for (std::size_t d = 0; d < rank; ++d) {
+    if (rng() % 8 == 0) {
+      strides[d] = 0;
+    } else if (rng() % 4 == 0 && shape[d] > 0) {
+      base += (shape[d] - 1) * strides[d];
+      strides[d] = -strides[d];
+    }
+  }
+  std::size_t size = einc::dtype_size(t.dtype());
+  buffers.emplace_back(static_cast<std::size_t>(span + shift + 1) * size, 0);
+  unsigned char* data = buffers.back().data() + static_cast<std::size_t>(base) * size;
+  Tensor view = Tensor::view(t.dtype(), data, shape, strides);
+  for (std::int64_t i = 0; i < t.numel(); ++i) view.set(unflatten(i, shape), t.get_flat(i));
+  return view;
+}
+
+TEST(CpuDifferential, StridedCallerMemory) {
+  // Inputs given as views of caller memory with transposed, padded, reversed
+  // and broadcast strides give what contiguous copies of them give (within
+  // the tolerance: a backend may pick a different loop order for other
+  // strides), and match the reference.
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  const std::string backend = backend_under_test();
+  int checked = 0, failed_cases = 0;
+  for (std::uint64_t seed = 200000; checked < 30 && seed < 210000; ++seed) {
+    RandomCase c = einc_test::random_contraction(seed);
+    einc::Program program = einc::compile(c.script);
+    bool has_rank_2 = false;
+    for (const auto& info : program.inputs()) has_rank_2 |= info.shape.size() >= 2;
+    if (!has_rank_2) continue;
+    ++checked;
+    const int parts_before = failure_parts();
+    TensorMap inputs = einc::random_inputs(program, seed);
+    std::vector<std::vector<unsigned char>> buffers;
+    TensorMap views, copies;
+    std::string layouts;
+    std::uint64_t k = 0;
+    for (const auto& [name, t] : inputs) {
+      Tensor v = strided_copy(t, seed * 31 + k++, buffers);
+      layouts += "\n  " + name + ": " + v.describe() + " strides " + shape_text(v.strides());
+      views.emplace(name, v);
+      copies.emplace(name, v.clone());
+      ASSERT_TRUE(copies.at(name).is_contiguous());
+    }
+    TensorMap ref = program.run(copies, options("reference"));
+    auto from_views = try_run(program, views, options(backend), c, seed);
+    auto from_copies = try_run(program, copies, options(backend), c, seed);
+    if (from_views && from_copies) {
+      EXPECT_EQ(compare_outputs(*from_copies, *from_views, c.reduction_length), "")
+          << "strided views vs contiguous copies" << layouts << reproduce(c, seed);
+      EXPECT_EQ(compare_outputs(ref, *from_views, c.reduction_length), "")
+          << "strided views vs the reference" << layouts << reproduce(c, seed);
+    }
+    if (failure_parts() > parts_before && ++failed_cases >= 5) break;
+  }
+  if (failed_cases < 5) {
+    EXPECT_EQ(checked, 30);
+  }
+}
+
+}  // namespace
