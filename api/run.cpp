@@ -1,6 +1,7 @@
 // api/run.cpp — the execution half of the API: checking and binding
 // inputs, choosing a backend, running, random inputs, einsum().
 #include <algorithm>
+#include <chrono>
 #include <new>
 #include <stdexcept>
 
@@ -177,7 +178,12 @@ std::string Program::emit(const std::string& target) const {
   if (target == "cuda" || target == "ptx")
     throw RunError("the cuda backend is not available in this build, so there is no " + target + " to emit");
 #ifdef EINC_HAVE_CPU_BACKEND
+  auto start = std::chrono::steady_clock::now();
+  double compile_ms = cpu::Jit::instance().gett_f32().compile_ms;  // compiles on first use
+  double lookup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   std::string out = "; einc cpu backend: " + cpu::Jit::instance().description() + "\n";
+  out += "; kernels compiled in " + std::to_string(compile_ms) + " ms (generate + O3 + codegen); this lookup " +
+         std::to_string(lookup_ms) + " ms\n";
   for (const std::string& line : cpu::describe_plan(impl_->program)) out += "; " + line + "\n";
   out += "\n";
   return out + cpu::Jit::instance().emit_gett_f32(target == "asm" ? cpu::EmitTarget::assembly

@@ -108,7 +108,9 @@ class Driver {
 
   void run(int threads) {
     if (batches_ == 0 || m_ == 0 || n_ == 0) return;
-    if (kk_ == 0) {
+    if (gemv_shape()) {
+      gemv(threads);
+    } else if (kk_ == 0) {
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { zero_block(t); });
     } else {
       for (std::int64_t batch = 0; batch < batches_; ++batch)
@@ -123,6 +125,30 @@ class Driver {
   TermTables tables(const EpilogueTerm& t) const {
     return {t.data, term_offsets(call_.batch, t.batch_strides), term_offsets(call_.m, t.m_strides),
             term_offsets(call_.n, t.n_strides), t.negate};
+  }
+
+  // No N index, one batch, and A and C unit-stride along M: a GEMV.
+  bool gemv_shape() const {
+    if (n_ != 1 || batches_ != 1 || kk_ == 0) return false;
+    for (std::int64_t i = 0; i < m_; ++i)
+      if (a_m_[static_cast<std::size_t>(i)] != a_m_[0] + i || c_m_[static_cast<std::size_t>(i)] != c_m_[0] + i)
+        return false;
+    return true;
+  }
+
+  // Splits M into one chunk per thread (multiples of 64); each chunk of y
+  // stays in L1 while the rows of w stream past.
+  void gemv(int threads) {
+    const float* w = call_.a + a_b_[0] + a_m_[0];
+    const float* x = call_.b + b_b_[0] + b_n_[0];
+    float* y = call_.c + c_b_[0] + c_m_[0] + c_n_[0];
+    std::int64_t chunks = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, m_ / 64));
+    runtime::parallel_for(chunks, threads, [&](std::int64_t chunk) {
+      std::int64_t m0 = chunk == 0 ? 0 : m_ * chunk / chunks / 64 * 64;
+      std::int64_t m1 = chunk + 1 == chunks ? m_ : m_ * (chunk + 1) / chunks / 64 * 64;
+      std::fill(y + m0, y + m1, 0.0f);  // beta == 0: C is not read
+      k_.gemv(kk_, m1 - m0, w + m0, a_k_.data(), x, b_k_.data(), y + m0);
+    });
   }
 
   // Which MR x NR tiles the micro-kernel may write straight into C: C is

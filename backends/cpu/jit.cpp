@@ -98,6 +98,7 @@ const GettKernels& Jit::gett_f32() {
   gett_.micro_kernel = reinterpret_cast<GettKernels::MicroKernel>(address(shape_.ukr_name()));
   gett_.pack_a = reinterpret_cast<GettKernels::Pack>(address(shape_.pack_name(shape_.mr())));
   gett_.pack_b = reinterpret_cast<GettKernels::Pack>(address(shape_.pack_name(shape_.nr)));
+  gett_.gemv = reinterpret_cast<GettKernels::Gemv>(address(shape_.gemv_name()));
   gett_.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   compiled_ = true;
   return gett_;

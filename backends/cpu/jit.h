@@ -25,6 +25,9 @@ struct GettKernels {
   MicroKernel micro_kernel = nullptr;
   Pack pack_a = nullptr;  // panels of MR rows
   Pack pack_b = nullptr;  // panels of NR rows
+  using Gemv = void (*)(std::int64_t kc, std::int64_t m, const float* w, const std::int64_t* w_koff, const float* x,
+                        const std::int64_t* x_koff, float* y);
+  Gemv gemv = nullptr;
   double compile_ms = 0;  // time to generate, optimise and compile
 };
 

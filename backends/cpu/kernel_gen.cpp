@@ -19,6 +19,8 @@ std::string KernelShape::ukr_name() const {
   return "einc_ukr_f32_" + isa + "_" + std::to_string(mr()) + "x" + std::to_string(nr);
 }
 
+std::string KernelShape::gemv_name() const { return "einc_gemv_f32_" + isa + "_" + std::to_string(vector_lanes * 4); }
+
 std::string KernelShape::pack_name(int rows) const { return "einc_pack_f32_" + isa + "_" + std::to_string(rows); }
 
 KernelShape shape_for_features(bool avx512f, bool avx2_fma) {
@@ -259,6 +261,66 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
   b.CreateRetVoid();
 }
 
+// y[0:m] += sum_k x[x_koff[k]] * w[w_koff[k] + 0:m], w unit-stride along m:
+// the GEMV kernel for a GETT whose N group is empty (decode: one token).
+// Memory-bound: rows of w stream in order (one axpy per k) while the y chunk
+// stays in L1; the caller zeroes y first.
+void generate_gemv(llvm::Module& m, const KernelShape& shape) {
+  llvm::LLVMContext& ctx = m.getContext();
+  IRBuilder<> b(ctx);
+  auto* f32 = b.getFloatTy();
+  auto* i64 = b.getInt64Ty();
+  auto* fptr = llvm::PointerType::getUnqual(f32);
+  auto* iptr = llvm::PointerType::getUnqual(i64);
+  auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
+  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, fptr, iptr, fptr, iptr, fptr}, false);
+  auto* f = llvm::Function::Create(type, llvm::Function::ExternalLinkage, shape.gemv_name(), m);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  for (unsigned a : {2u, 4u, 6u}) f->addParamAttr(a, llvm::Attribute::NoAlias);
+  auto args = f->arg_begin();
+  Value* kc = &*args++;
+  Value* mc = &*args++;
+  Value* w = &*args++;
+  Value* w_koff = &*args++;
+  Value* x = &*args++;
+  Value* x_koff = &*args++;
+  Value* y = &*args++;
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+  const int vl = shape.vector_lanes;
+  llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
+  llvm::Function* fma1 = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {f32});
+  auto load_i64 = [&](Value* base, Value* index) { return b.CreateLoad(i64, b.CreateGEP(i64, base, index)); };
+  Value* vectors = b.CreateSDiv(mc, b.getInt64(vl));
+  counted_loop(
+      b, b.getInt64(0), kc,
+      [&](Value* k) {
+        Value* xv = b.CreateLoad(f32, b.CreateGEP(f32, x, load_i64(x_koff, k)));
+        Value* splat = b.CreateVectorSplat(static_cast<unsigned>(vl), xv);
+        Value* row = b.CreateGEP(f32, w, load_i64(w_koff, k));
+        counted_loop(
+            b, b.getInt64(0), vectors,
+            [&](Value* v) {
+              Value* offset = b.CreateMul(v, b.getInt64(vl));
+              Value* wp = as_vector_ptr(b, b.CreateGEP(f32, row, offset), vec);
+              Value* yp = as_vector_ptr(b, b.CreateGEP(f32, y, offset), vec);
+              Value* acc = b.CreateCall(fma, {b.CreateAlignedLoad(vec, wp, llvm::Align(4)), splat,
+                                              b.CreateAlignedLoad(vec, yp, llvm::Align(4))});
+              b.CreateAlignedStore(acc, yp, llvm::Align(4));
+            },
+            "gv");
+        counted_loop(
+            b, b.CreateMul(vectors, b.getInt64(vl)), mc,
+            [&](Value* i) {
+              Value* yp = b.CreateGEP(f32, y, i);
+              Value* wv = b.CreateLoad(f32, b.CreateGEP(f32, row, i));
+              b.CreateStore(b.CreateCall(fma1, {wv, xv, b.CreateLoad(f32, yp)}), yp);
+            },
+            "gt");
+      },
+      "gk");
+  b.CreateRetVoid();
+}
+
 }  // namespace
 
 std::unique_ptr<llvm::Module> generate_gett_module(llvm::LLVMContext& context, const KernelShape& shape) {
@@ -266,6 +328,7 @@ std::unique_ptr<llvm::Module> generate_gett_module(llvm::LLVMContext& context, c
   generate_ukr(*module, shape);
   generate_pack(*module, shape, shape.mr());
   if (shape.nr != shape.mr()) generate_pack(*module, shape, shape.nr);
+  generate_gemv(*module, shape);
   std::string errors;
   llvm::raw_string_ostream stream(errors);
   if (llvm::verifyModule(*module, &stream)) throw std::logic_error("einc: generated invalid LLVM IR: " + stream.str());

@@ -20,6 +20,11 @@
 //     full panels. mode 0: panels flagged contiguous load R consecutive
 //     floats as one vector; mode 1: k is contiguous, each row is read along
 //     k; mode 2: general gather.
+//
+//   void einc_gemv_f32_<isa>_<B>(i64 kc, i64 m, const float* w, const i64* w_koff,
+//                                const float* x, const i64* x_koff, float* y)
+//     y[0:m] += sum_k x[x_koff[k]] * w[w_koff[k] + 0:m]: a GETT with no N
+//     index (decode), streaming w in place row by row.
 #pragma once
 
 #include <memory>
@@ -41,6 +46,7 @@ struct KernelShape {
   int mr() const { return vector_lanes * mr_vectors; }
   std::string ukr_name() const;
   std::string pack_name(int rows) const;
+  std::string gemv_name() const;
 };
 
 // The blocking for the host's features (avx512f / avx2+fma / other).
