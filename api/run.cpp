@@ -182,7 +182,7 @@ std::string Program::emit(const std::string& target) const {
   double compile_ms = cpu::Jit::instance().gett_f32().compile_ms;  // compiles on first use
   double lookup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   std::string out = "; einc cpu backend: " + cpu::Jit::instance().description() + "\n";
-  out += "; kernels compiled in " + std::to_string(compile_ms) + " ms (generate + O3 + codegen); this lookup " +
+  out += "; kernels compiled in " + std::to_string(compile_ms) + " ms (generate + codegen); this lookup " +
          std::to_string(lookup_ms) + " ms\n";
   for (const std::string& line : cpu::describe_plan(impl_->program)) out += "; " + line + "\n";
   out += "\n";

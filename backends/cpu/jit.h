@@ -2,8 +2,8 @@
 //
 // One JIT per process, created on first use for the host: the ISA is chosen
 // from sys::getHostCPUFeatures() (avx512f, avx2+fma), not from the CPU name
-// (LLVM 14 calls Zen 5 "generic"). Generated modules go through LLVM's O3
-// pipeline for that target before they are compiled. Compiled kernels are
+// (LLVM 14 calls Zen 5 "generic"). Generated modules are compiled as they
+// are (see optimise() in jit.cpp for why no IR passes run). Compiled kernels are
 // cached in memory by name (dtype, ISA, tile in the name), so a kernel is
 // compiled at most once per process; lookups are thread-safe.
 #pragma once

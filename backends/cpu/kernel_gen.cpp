@@ -297,16 +297,24 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
         Value* xv = b.CreateLoad(f32, b.CreateGEP(f32, x, load_i64(x_koff, k)));
         Value* splat = b.CreateVectorSplat(static_cast<unsigned>(vl), xv);
         Value* row = b.CreateGEP(f32, w, load_i64(w_koff, k));
+        auto axpy = [&](Value* offset) {
+          Value* wp = as_vector_ptr(b, b.CreateGEP(f32, row, offset), vec);
+          Value* yp = as_vector_ptr(b, b.CreateGEP(f32, y, offset), vec);
+          Value* acc = b.CreateCall(fma, {b.CreateAlignedLoad(vec, wp, llvm::Align(4)), splat,
+                                          b.CreateAlignedLoad(vec, yp, llvm::Align(4))});
+          b.CreateAlignedStore(acc, yp, llvm::Align(4));
+        };
+        // Four vectors per iteration (unrolled here: the JIT runs no IR passes).
+        Value* quads = b.CreateSDiv(vectors, b.getInt64(4));
         counted_loop(
-            b, b.getInt64(0), vectors,
-            [&](Value* v) {
-              Value* offset = b.CreateMul(v, b.getInt64(vl));
-              Value* wp = as_vector_ptr(b, b.CreateGEP(f32, row, offset), vec);
-              Value* yp = as_vector_ptr(b, b.CreateGEP(f32, y, offset), vec);
-              Value* acc = b.CreateCall(fma, {b.CreateAlignedLoad(vec, wp, llvm::Align(4)), splat,
-                                              b.CreateAlignedLoad(vec, yp, llvm::Align(4))});
-              b.CreateAlignedStore(acc, yp, llvm::Align(4));
+            b, b.getInt64(0), quads,
+            [&](Value* q) {
+              for (int u = 0; u < 4; ++u) axpy(b.CreateMul(b.CreateAdd(b.CreateMul(q, b.getInt64(4)), b.getInt64(u)),
+                                                           b.getInt64(vl)));
             },
+            "gq");
+        counted_loop(
+            b, b.CreateMul(quads, b.getInt64(4)), vectors, [&](Value* v) { axpy(b.CreateMul(v, b.getInt64(vl))); },
             "gv");
         counted_loop(
             b, b.CreateMul(vectors, b.getInt64(vl)), mc,
