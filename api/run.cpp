@@ -7,6 +7,9 @@
 
 #include "api/program_impl.h"
 #include "backends/reference/interpreter.h"
+#ifdef EINC_HAVE_CUDA_BACKEND
+#include "backends/cuda/cuda_backend.h"
+#endif
 #ifdef EINC_HAVE_CPU_BACKEND
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/jit.h"
@@ -31,6 +34,13 @@ std::unique_ptr<runtime::StatementBackend> make_backend(const std::string& name,
   if (name == "cpu") return std::make_unique<cpu::CpuBackend>(threads);
 #else
   (void)threads;
+#endif
+#ifdef EINC_HAVE_CUDA_BACKEND
+  if (name == "cuda") {
+    std::string why;
+    if (!cuda::cuda_backend_available(&why)) throw RunError(why);
+    return cuda::make_cuda_backend();
+  }
 #endif
   if (name == "cpu" || name == "cuda")
     throw RunError("backend '" + name + "' is not available in this build (it has not been built yet); use "
@@ -73,11 +83,15 @@ void check_given(const ir::Program& p, const TensorMap& inputs) {
 }  // namespace
 
 std::vector<std::string> available_backends() {
+  std::vector<std::string> out;
 #ifdef EINC_HAVE_CPU_BACKEND
-  return {"cpu", "reference"};
-#else
-  return {"reference"};
+  out.push_back("cpu");
 #endif
+#ifdef EINC_HAVE_CUDA_BACKEND
+  if (cuda::cuda_backend_available(nullptr)) out.push_back("cuda");
+#endif
+  out.push_back("reference");
+  return out;
 }
 
 std::vector<Program::TensorInfo> Program::inputs() const {
@@ -172,11 +186,23 @@ TensorMap Program::run(const TensorMap& inputs, const RunOptions& options) const
   return outputs;
 }
 
-std::string Program::emit(const std::string& target) const {
+std::string Program::emit(const std::string& target, const std::string& arch) const {
   if (target != "llvm-ir" && target != "asm" && target != "cuda" && target != "ptx")
     throw RunError("unknown emit target '" + target + "'; expected llvm-ir, asm, cuda or ptx");
-  if (target == "cuda" || target == "ptx")
-    throw RunError("the cuda backend is not available in this build, so there is no " + target + " to emit");
+  if (target == "cuda" || target == "ptx") {
+#ifdef EINC_HAVE_CUDA_BACKEND
+    try {
+      return cuda::emit_cuda(impl_->program, target == "ptx", arch.empty() ? "sm_90a" : arch);
+    } catch (const RunError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw RunError(std::string("emitting ") + target + ": " + e.what());
+    }
+#else
+    throw RunError("the cuda backend is not in this build (configured without the CUDA toolkit), so there is no " +
+                   target + " to emit");
+#endif
+  }
 #ifdef EINC_HAVE_CPU_BACKEND
   auto start = std::chrono::steady_clock::now();
   double compile_ms = cpu::Jit::instance().gett_f32().compile_ms;  // compiles on first use

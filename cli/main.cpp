@@ -105,12 +105,13 @@ int main(int argc, char** argv) {
       ->type_name("N");
 
   CommonOptions emit_options;
-  std::string emit_target;
+  std::string emit_target, emit_arch;
   CLI::App* emit = app.add_subcommand("emit", "Print the code a backend compiles for a script");
   add_common(emit, emit_options);
   emit->add_option("--target", emit_target, "llvm-ir or asm (cpu backend), cuda or ptx (cuda backend)")
       ->required()
       ->check(CLI::IsMember({"llvm-ir", "asm", "cuda", "ptx"}));
+  emit->add_option("--arch", emit_arch, "GPU architecture for cuda/ptx (default sm_90a), e.g. sm_80");
 
   try {
     app.parse(argc, argv);
@@ -135,7 +136,7 @@ int main(int argc, char** argv) {
       return einc::cli::run_command(run_arguments);
     }
     if (emit->parsed()) {
-      std::string text = compile(emit_options).emit(emit_target);
+      std::string text = compile(emit_options).emit(emit_target, emit_arch);
       std::cout << text;
       return 0;
     }

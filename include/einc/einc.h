@@ -109,8 +109,9 @@ class Program {
 
   // What a backend compiles for this program: target "llvm-ir" or "asm"
   // (the cpu backend's kernels and which statements use them), "cuda" or
-  // "ptx". Throws RunError when this build has no such backend.
-  std::string emit(const std::string& target) const;
+  // "ptx" (for `arch`, default sm_90a; needs no GPU). Throws RunError when
+  // this build has no such backend.
+  std::string emit(const std::string& target, const std::string& arch = "") const;
 
   // The tensors a run needs (inputs and params, in declaration order), with
   // their shapes where the dims are bound.

@@ -1,0 +1,62 @@
+// backends/cuda/kernel_plan.cpp — see kernel_plan.h.
+#include "backends/cuda/kernel_plan.h"
+
+#include "backends/cuda/elementwise_source.h"
+#include "backends/cuda/row_source.h"
+
+namespace einc::cuda {
+
+namespace {
+
+bool gett_operands_ok(const ir::Program& program, const ir::Statement& statement, const ir::GettStatement& g) {
+  auto ok = [&](int t) {
+    return t != statement.target && program.tensors.at(static_cast<std::size_t>(t)).dtype == ir::DType::f32;
+  };
+  bool all = ok(g.a.tensor) && ok(g.b.tensor) &&
+             program.tensors.at(static_cast<std::size_t>(statement.target)).dtype == ir::DType::f32;
+  for (const ir::GettTerm& t : g.bias) all = all && ok(t.access.tensor);
+  for (const ir::GettTerm& t : g.residual) all = all && ok(t.access.tensor);
+  return all;
+}
+
+std::int64_t row_size(const ir::Program& program, const ir::Statement& statement, const std::vector<int>& r) {
+  std::int64_t n = 1;
+  for (int i : r) n *= program.evaluate(statement.indices.at(static_cast<std::size_t>(i)).extent);
+  return n;
+}
+
+}  // namespace
+
+StatementKernel plan_statement_kernel(const ir::Program& program, const ir::Statement& statement,
+                                      const TensorStrides& strides) {
+  StatementKernel out;
+  if (statement.dtype == ir::DType::f32 && !statement.accumulate) {
+    auto g = ir::match_gett(program, statement, strides.at(static_cast<std::size_t>(statement.target)));
+    if (g && gett_operands_ok(program, statement, *g)) {
+      out.spec = make_cuda_gett_spec(program, statement, *g, strides);
+      out.kernel = generate_gett_kernel(*out.spec);
+      out.gett = std::move(g);
+      return out;
+    }
+  }
+  if (auto r = row_indices(statement); r && row_size(program, statement, *r) >= kRowKernelMinimum) {
+    out.kernel = generate_row_kernel(program, statement, strides);
+    return out;
+  }
+  out.kernel = generate_elementwise_kernel(program, statement, strides);
+  return out;
+}
+
+const char* kernel_kind_name(KernelKind kind) {
+  switch (kind) {
+    case KernelKind::gett:
+      return "gett";
+    case KernelKind::row:
+      return "row";
+    case KernelKind::elementwise:
+      return "elementwise";
+  }
+  return "?";
+}
+
+}  // namespace einc::cuda

@@ -1,0 +1,805 @@
+// cpu_bench — einc's CPU backend against OpenBLAS, in one run, on the cases
+// of docs/performance.md: square GEMMs, a projection, per-head attention as
+// batched contractions over strided layouts, a non-GEMM contraction
+// (abcd,dbe->ace), a batched matmul and a decode GEMV.
+//
+// Run it with OpenBLAS's environment traps removed (OPENBLAS_CORETYPE=Haswell
+// halves OpenBLAS on this machine):
+//
+//   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/cpu_bench
+//
+// Flags (before or among Google Benchmark's own --benchmark_* flags):
+//   --threads=N    threads for both einc and OpenBLAS (env EINC_BENCH_THREADS; default 2)
+//   --backend=NAME einc backend to time (env EINC_BENCH_BACKEND; default cpu)
+//   --smoke        shrink every extent 16x and time briefly (env EINC_BENCH_SMOKE=1);
+//                  with --backend=reference it checks the harness in seconds
+//
+// For each case the einc script is compiled once, with the dims baked in, and
+// its inputs are made once (einc::random_inputs); OpenBLAS reads the same
+// input buffers. Before einc is timed its output is checked against
+// OpenBLAS's (max |diff| / max |OpenBLAS|); a wrong answer is not timed.
+// Each benchmark reports FLOP/s as a counter; medians of 5 repetitions (wall
+// clock) go into the table printed at the end, with the fraction of the FMA
+// peak measured in-process on the same number of threads.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "einc/einc.h"
+
+namespace {
+
+using std::int64_t;
+
+// ---------------------------------------------------------------- config
+
+struct Config {
+  int threads = 2;
+  bool smoke = false;
+  std::string backend = "cpu";
+  bool user_repetitions = false;  // --benchmark_repetitions given: do not override
+  bool user_min_time = false;     // --benchmark_min_time given: do not override
+};
+Config g_cfg;
+
+int64_t dim(int64_t n) { return g_cfg.smoke ? std::max<int64_t>(1, n / 16) : n; }
+
+bool env_true(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+}
+
+int parse_threads(const std::string& text) {
+  char* end = nullptr;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0' || v < 1 || v > 1024) {
+    std::fprintf(stderr, "cpu_bench: bad thread count '%s' (expected an integer >= 1)\n", text.c_str());
+    std::exit(2);
+  }
+  return static_cast<int>(v);
+}
+
+// Takes our own flags out of argv (Google Benchmark rejects unknown ones).
+void parse_config(int* argc, char** argv) {
+  if (const char* t = std::getenv("EINC_BENCH_THREADS"); t != nullptr && *t != '\0') g_cfg.threads = parse_threads(t);
+  if (const char* b = std::getenv("EINC_BENCH_BACKEND"); b != nullptr && *b != '\0') g_cfg.backend = b;
+  g_cfg.smoke = env_true("EINC_BENCH_SMOKE");
+  int out = 1;
+  for (int i = 1; i < *argc; ++i) {
+    std::string a = argv[i];
+    auto value_of = [&](const std::string& flag) -> std::optional<std::string> {
+      if (a.rfind(flag + "=", 0) == 0) return a.substr(flag.size() + 1);
+      if (a == flag && i + 1 < *argc) return std::string(argv[++i]);
+      return std::nullopt;
+    };
+    if (auto v = value_of("--threads")) {
+      g_cfg.threads = parse_threads(*v);
+    } else if (auto bk = value_of("--backend")) {
+      g_cfg.backend = *bk;
+    } else if (a == "--smoke") {
+      g_cfg.smoke = true;
+    } else {
+      if (a == "--help" || a == "-h")
+        std::printf(
+            "cpu_bench: einc's CPU backend against OpenBLAS (docs/performance.md)\n"
+            "  --threads=N     threads for einc and OpenBLAS (env EINC_BENCH_THREADS, default 2)\n"
+            "  --backend=NAME  einc backend to time (env EINC_BENCH_BACKEND, default cpu)\n"
+            "  --smoke         every extent / 16, brief timing (env EINC_BENCH_SMOKE=1)\n"
+            "Run as: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/cpu_bench\n\n");
+      if (a.rfind("--benchmark_repetitions", 0) == 0) g_cfg.user_repetitions = true;
+      if (a.rfind("--benchmark_min_time", 0) == 0) g_cfg.user_min_time = true;
+      argv[out++] = argv[i];
+    }
+  }
+  *argc = out;
+  argv[out] = nullptr;
+}
+
+// ---------------------------------------------------------------- FMA peak
+
+constexpr int64_t kPeakIters = 20'000'000;  // per thread per trial: ~40-80 ms at full rate
+
+#define EINC_ACC16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define EINC_ACC12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
+// 16 independent zmm chains: two FMA pipes x 4-cycle latency needs >= 8 in
+// flight per core (12+ to be safe). acc = acc * m + a converges, so no
+// denormals or infinities slow it down. Returns FLOPs done.
+__attribute__((target("avx512f"))) double fma_loop_avx512(int64_t iters, float* sink) {
+  const __m512 m = _mm512_set1_ps(0.999999f);
+  const __m512 a = _mm512_set1_ps(1e-7f);
+#define EINC_DECL(i) __m512 acc##i = _mm512_set1_ps(static_cast<float>(i));
+  EINC_ACC16(EINC_DECL)
+#undef EINC_DECL
+  for (int64_t it = 0; it < iters; ++it) {
+#define EINC_STEP(i) acc##i = _mm512_fmadd_ps(acc##i, m, a);
+    EINC_ACC16(EINC_STEP)
+#undef EINC_STEP
+  }
+  __m512 s = _mm512_setzero_ps();
+#define EINC_SUM(i) s = _mm512_add_ps(s, acc##i);
+  EINC_ACC16(EINC_SUM)
+#undef EINC_SUM
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, s);
+  float t = 0;
+  for (float x : lanes) t += x;
+  *sink = t;
+  return static_cast<double>(iters) * 16 /*accumulators*/ * 16 /*lanes*/ * 2;
+}
+
+__attribute__((target("avx2,fma"))) double fma_loop_avx2(int64_t iters, float* sink) {
+  const __m256 m = _mm256_set1_ps(0.999999f);
+  const __m256 a = _mm256_set1_ps(1e-7f);
+#define EINC_DECL(i) __m256 acc##i = _mm256_set1_ps(static_cast<float>(i));
+  EINC_ACC12(EINC_DECL)
+#undef EINC_DECL
+  for (int64_t it = 0; it < iters; ++it) {
+#define EINC_STEP(i) acc##i = _mm256_fmadd_ps(acc##i, m, a);
+    EINC_ACC12(EINC_STEP)
+#undef EINC_STEP
+  }
+  __m256 s = _mm256_setzero_ps();
+#define EINC_SUM(i) s = _mm256_add_ps(s, acc##i);
+  EINC_ACC12(EINC_SUM)
+#undef EINC_SUM
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, s);
+  float t = 0;
+  for (float x : lanes) t += x;
+  *sink = t;
+  return static_cast<double>(iters) * 12 * 8 * 2;
+}
+
+struct Peak {
+  double gflops = 0;  // 0: not measured (no AVX2/FMA)
+  std::string isa;
+};
+
+// Best of 3 trials; each runs the loop on `threads` threads started together
+// and divides all their FLOPs by the wall time until the last one finishes.
+Peak measure_peak(int threads) {
+  Peak peak;
+  __builtin_cpu_init();
+  double (*loop)(int64_t, float*) = nullptr;
+  if (__builtin_cpu_supports("avx512f")) {
+    loop = fma_loop_avx512;
+    peak.isa = "AVX-512 (16 zmm accumulators)";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    loop = fma_loop_avx2;
+    peak.isa = "AVX2 (12 ymm accumulators)";
+  } else {
+    peak.isa = "none (no AVX2/FMA)";
+    return peak;
+  }
+  const int64_t iters = g_cfg.smoke ? kPeakIters / 8 : kPeakIters;
+  loop(iters / 10, std::vector<float>(1).data());  // wake the clocks up
+  for (int trial = 0; trial < 3; ++trial) {
+    std::atomic<int> ready{0};
+    std::atomic<bool> go{false};
+    std::vector<double> flops(static_cast<std::size_t>(threads), 0.0);
+    std::vector<float> sinks(static_cast<std::size_t>(threads), 0.0f);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        ready.fetch_add(1);
+        while (!go.load(std::memory_order_acquire)) {
+        }
+        flops[static_cast<std::size_t>(t)] = loop(iters, &sinks[static_cast<std::size_t>(t)]);
+      });
+    while (ready.load() < threads) {
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    go.store(true, std::memory_order_release);
+    for (std::thread& th : pool) th.join();
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double total = 0;
+    for (double f : flops) total += f;
+    peak.gflops = std::max(peak.gflops, total / seconds / 1e9);
+    benchmark::DoNotOptimize(sinks.data());
+  }
+  return peak;
+}
+
+// ---------------------------------------------------------------- cases
+
+// The OpenBLAS side of a case: reads the einc inputs in place and writes its
+// result, laid out like einc's output (C order), into `result`.
+struct Baseline {
+  virtual ~Baseline() = default;
+  virtual void run() = 0;
+  einc::Tensor result;
+};
+
+const float* f32(const einc::TensorMap& inputs, const std::string& name) {
+  const einc::Tensor& t = inputs.at(name);
+  if (t.dtype() != einc::DType::f32 || !t.is_contiguous())
+    throw std::runtime_error("input '" + name + "' is not a contiguous f32 tensor");
+  return t.data_as<const float>();
+}
+
+float* out_ptr(const einc::Tensor& t) { return t.data_as<float>(); }
+
+int blas_int(int64_t v) { return static_cast<int>(v); }
+
+// C[M,N] = A[M,K] B[K,N], all row-major and contiguous.
+struct GemmBaseline : Baseline {
+  int64_t m, n, k;
+  const float *a, *b;
+  GemmBaseline(const einc::TensorMap& in, int64_t m_, int64_t k_, int64_t n_) : m(m_), n(n_), k(k_) {
+    a = f32(in, "A");
+    b = f32(in, "B");
+    result = einc::Tensor::zeros(einc::DType::f32, {m, n});
+  }
+  void run() override {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(m), blas_int(n), blas_int(k), 1.0f, a,
+                blas_int(k), b, blas_int(n), 0.0f, out_ptr(result), blas_int(n));
+  }
+};
+
+// y[1,N] = x[1,K] W[K,N]: y = W^T x with W row-major [K,N].
+struct GemvBaseline : Baseline {
+  int64_t n, k;
+  const float *x, *w;
+  GemvBaseline(const einc::TensorMap& in, int64_t k_, int64_t n_) : n(n_), k(k_) {
+    x = f32(in, "A");
+    w = f32(in, "B");
+    result = einc::Tensor::zeros(einc::DType::f32, {1, n});
+  }
+  void run() override {
+    cblas_sgemv(CblasRowMajor, CblasTrans, blas_int(k), blas_int(n), 1.0f, w, blas_int(n), x, 1, 0.0f,
+                out_ptr(result), 1);
+  }
+};
+
+// S[h,i,j] = sum_e Q[i,h,e] K[j,h,e]: per head one sgemm on the strided
+// [T,E] slices of Q and K (lda = ldb = H*E), no copies.
+struct ScoresBaseline : Baseline {
+  int64_t t, h, e;
+  const float *q, *kk;
+  ScoresBaseline(const einc::TensorMap& in, int64_t t_, int64_t h_, int64_t e_) : t(t_), h(h_), e(e_) {
+    q = f32(in, "Q");
+    kk = f32(in, "K");
+    result = einc::Tensor::zeros(einc::DType::f32, {h, t, t});
+  }
+  void run() override {
+    float* s = out_ptr(result);
+    for (int64_t head = 0; head < h; ++head)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(t), blas_int(t), blas_int(e), 1.0f,
+                  q + head * e, blas_int(h * e), kk + head * e, blas_int(h * e), 0.0f, s + head * t * t,
+                  blas_int(t));
+  }
+};
+
+// O[i,h,e] = sum_j P[h,i,j] V[j,h,e]: per head one sgemm; V's slice and O's
+// slice are strided (ldb = ldc = H*E), no copies.
+struct ValuesBaseline : Baseline {
+  int64_t t, h, e;
+  const float *p, *v;
+  ValuesBaseline(const einc::TensorMap& in, int64_t t_, int64_t h_, int64_t e_) : t(t_), h(h_), e(e_) {
+    p = f32(in, "P");
+    v = f32(in, "V");
+    result = einc::Tensor::zeros(einc::DType::f32, {t, h, e});
+  }
+  void run() override {
+    float* o = out_ptr(result);
+    for (int64_t head = 0; head < h; ++head)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(t), blas_int(e), blas_int(t), 1.0f,
+                  p + head * t * t, blas_int(t), v + head * e, blas_int(h * e), 0.0f, o + head * e,
+                  blas_int(h * e));
+  }
+};
+
+// C[a,c,e] = sum_{b,d} A[a,b,c,d] B[d,b,e] the way a BLAS user must: permute
+// A to Ap[a,c,b,d] (rows (a,c), cols (b,d)) and B to Bp[b,d,e], then one
+// sgemm [(a,c), (b,d)] x [(b,d), e]. The permutes (memcpy of contiguous
+// d- and e-runs, one thread) are inside the timed region.
+struct AbcdBaseline : Baseline {
+  int64_t n;
+  const float *a, *b;
+  einc::Tensor ap, bp;
+  AbcdBaseline(const einc::TensorMap& in, int64_t n_) : n(n_) {
+    a = f32(in, "A");
+    b = f32(in, "B");
+    ap = einc::Tensor::zeros(einc::DType::f32, {n, n, n, n});
+    bp = einc::Tensor::zeros(einc::DType::f32, {n, n, n});
+    result = einc::Tensor::zeros(einc::DType::f32, {n, n, n});
+  }
+  void run() override {
+    float* pa = out_ptr(ap);
+    float* pb = out_ptr(bp);
+    const std::size_t run_bytes = static_cast<std::size_t>(n) * sizeof(float);
+    for (int64_t ia = 0; ia < n; ++ia)
+      for (int64_t ic = 0; ic < n; ++ic)
+        for (int64_t ib = 0; ib < n; ++ib)
+          std::memcpy(pa + ((ia * n + ic) * n + ib) * n, a + ((ia * n + ib) * n + ic) * n, run_bytes);
+    for (int64_t ib = 0; ib < n; ++ib)
+      for (int64_t id = 0; id < n; ++id)
+        std::memcpy(pb + (ib * n + id) * n, b + (id * n + ib) * n, run_bytes);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(n * n), blas_int(n), blas_int(n * n), 1.0f,
+                pa, blas_int(n * n), pb, blas_int(n), 0.0f, out_ptr(result), blas_int(n));
+  }
+};
+
+// C[b,i,k] = A[b,i,j] B[b,j,k]: one sgemm per batch.
+struct BatchedBaseline : Baseline {
+  int64_t batch, n;
+  const float *a, *b;
+  BatchedBaseline(const einc::TensorMap& in, int64_t batch_, int64_t n_) : batch(batch_), n(n_) {
+    a = f32(in, "A");
+    b = f32(in, "B");
+    result = einc::Tensor::zeros(einc::DType::f32, {batch, n, n});
+  }
+  void run() override {
+    float* c = out_ptr(result);
+    const int64_t step = n * n;
+    for (int64_t i = 0; i < batch; ++i)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(n), blas_int(n), blas_int(n), 1.0f,
+                  a + i * step, blas_int(n), b + i * step, blas_int(n), 0.0f, c + i * step, blas_int(n));
+  }
+};
+
+struct Case {
+  std::string name;
+  std::string anchor;  // what OpenBLAS runs, for the table
+  std::string script;  // dims baked in
+  std::string output;
+  double flops = 0;
+  std::function<std::unique_ptr<Baseline>(const einc::TensorMap&)> make_baseline;
+};
+
+std::string matmul_script(int64_t m, int64_t k, int64_t n) {
+  return "dim M = " + std::to_string(m) + ", K = " + std::to_string(k) + ", N = " + std::to_string(n) +
+         "\ninput A[M, K]\ninput B[K, N]\nC[i, j] = A[i, k] * B[k, j]\noutput C\n";
+}
+
+std::vector<Case> make_cases() {
+  std::vector<Case> cases;
+  auto gemm_case = [&](std::string name, int64_t m, int64_t k, int64_t n) {
+    cases.push_back({std::move(name), "sgemm", matmul_script(m, k, n), "C", 2.0 * m * k * n,
+                     [=](const einc::TensorMap& in) { return std::make_unique<GemmBaseline>(in, m, k, n); }});
+  };
+  for (int64_t s : {256, 512, 1024, 2048}) gemm_case("square_" + std::to_string(s), dim(s), dim(s), dim(s));
+  gemm_case("projection_1000x4096x4096", dim(1000), dim(4096), dim(4096));
+
+  {
+    const int64_t t = dim(1000), h = dim(32), e = dim(128);
+    const std::string dims =
+        "dim T = " + std::to_string(t) + ", H = " + std::to_string(h) + ", E = " + std::to_string(e) + "\n";
+    cases.push_back({"attn_scores_32h_1000x1000x128", "sgemm per head, strided", 
+                     dims + "input Q[T, H, E]\ninput K[T, H, E]\nS[h, i, j] = Q[i, h, e] * K[j, h, e]\noutput S\n",
+                     "S", 2.0 * h * t * t * e,
+                     [=](const einc::TensorMap& in) { return std::make_unique<ScoresBaseline>(in, t, h, e); }});
+    cases.push_back({"attn_values_32h_1000x128x1000", "sgemm per head, strided",
+                     dims + "input P[H, T, T]\ninput V[T, H, E]\nO[i, h, e] = P[h, i, j] * V[j, h, e]\noutput O\n",
+                     "O", 2.0 * h * t * e * t,
+                     [=](const einc::TensorMap& in) { return std::make_unique<ValuesBaseline>(in, t, h, e); }});
+  }
+  {
+    const int64_t n = dim(48);
+    const std::string d = std::to_string(n);
+    cases.push_back({"abcd_dbe_ace_48", "permute A,B + sgemm",
+                     "dim N = " + d + "\ninput A[N, N, N, N]\ninput B[N, N, N]\n" +
+                         "C[a, c, e] = A[a, b, c, d] * B[d, b, e]\noutput C\n",
+                     "C", 2.0 * n * n * n * n * n,
+                     [=](const einc::TensorMap& in) { return std::make_unique<AbcdBaseline>(in, n); }});
+  }
+  {
+    const int64_t b = dim(32), n = dim(128);
+    cases.push_back({"batched_bij_bjk_32x128", "sgemm per batch",
+                     "dim Bt = " + std::to_string(b) + ", N = " + std::to_string(n) +
+                         "\ninput A[Bt, N, N]\ninput B[Bt, N, N]\nC[b, i, k] = A[b, i, j] * B[b, j, k]\noutput C\n",
+                     "C", 2.0 * b * n * n * n,
+                     [=](const einc::TensorMap& in) { return std::make_unique<BatchedBaseline>(in, b, n); }});
+  }
+  {
+    const int64_t k = dim(4096), n = dim(4096);
+    cases.push_back({"decode_1x4096x4096", "sgemv", matmul_script(1, k, n), "C", 2.0 * k * n,
+                     [=](const einc::TensorMap& in) { return std::make_unique<GemvBaseline>(in, k, n); }});
+  }
+  return cases;
+}
+
+// ---------------------------------------------------------------- busy meter
+
+// What else ran on the machine while a benchmark was timed: the CPU time of
+// all processes (/proc/stat, steal included) minus this process's own
+// (getrusage: every thread, OpenBLAS's and einc's included), per second of
+// wall time, in cores. On a 2-core machine anything well above 0 means the
+// figures understate both sides.
+struct CpuSample {
+  double all_busy = 0;  // seconds, whole machine
+  double own = 0;       // seconds, this process
+  std::chrono::steady_clock::time_point when;
+  bool valid = false;
+};
+
+CpuSample cpu_sample() {
+  CpuSample s;
+  s.when = std::chrono::steady_clock::now();
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  if (!(stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu")
+    return s;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  s.all_busy = (user + nice + system + irq + softirq + steal) / tick;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  s.own = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  s.valid = true;
+  return s;
+}
+
+struct BusyTotal {
+  double other_core_seconds = 0;
+  double wall_seconds = 0;
+  // -1 when the runs were too short for /proc/stat's 10 ms ticks to tell.
+  double cores() const { return wall_seconds >= 0.25 ? std::max(0.0, other_core_seconds / wall_seconds) : -1; }
+};
+std::map<std::string, BusyTotal> g_busy;  // by benchmark name ("case/side")
+
+void add_busy(const std::string& name, const CpuSample& a, const CpuSample& b) {
+  if (!a.valid || !b.valid) return;
+  BusyTotal& t = g_busy[name];
+  t.other_core_seconds += (b.all_busy - a.all_busy) - (b.own - a.own);
+  t.wall_seconds += std::chrono::duration<double>(b.when - a.when).count();
+}
+
+// ---------------------------------------------------------------- state
+
+// Made on first use and kept: the compiled program, its inputs (shared by
+// both sides), OpenBLAS's baseline, and the result of einc's check.
+struct CaseState {
+  bool prepared = false;
+  std::string error;  // compile / input error: neither side can run
+  std::optional<einc::Program> program;
+  einc::TensorMap inputs;
+  std::unique_ptr<Baseline> baseline;
+  bool baseline_ran = false;
+  bool checked = false;
+  std::string check_error;  // einc ran wrong or failed
+  double check_rel_err = 0;
+};
+
+std::map<std::string, CaseState> g_states;
+
+CaseState& prepare(const Case& c) {
+  CaseState& s = g_states[c.name];
+  if (s.prepared) return s;
+  s.prepared = true;
+  try {
+    s.program = einc::compile(c.script, {.filename = c.name + ".ein"});
+    s.inputs = einc::random_inputs(*s.program, 1);
+    s.baseline = c.make_baseline(s.inputs);
+  } catch (const einc::CompileError& e) {
+    s.error = "compile failed: ";
+    for (const einc::Diagnostic& d : e.diagnostics()) s.error += d.message + "; ";
+  } catch (const std::exception& e) {
+    s.error = std::string("setup failed: ") + e.what();
+  }
+  return s;
+}
+
+// Lets the other side's worker threads (OpenBLAS spins for a while after a
+// call) go idle before a side is timed for the first time.
+void quiesce() { std::this_thread::sleep_for(std::chrono::milliseconds(g_cfg.smoke ? 20 : 300)); }
+
+// max |got - want| / max |want|; +inf on a shape or dtype mismatch.
+double rel_error(const einc::Tensor& got, const einc::Tensor& want) {
+  if (got.shape() != want.shape() || got.dtype() != einc::DType::f32) return INFINITY;
+  einc::Tensor g = got.is_contiguous() ? got : got.clone();
+  const float* pg = g.data_as<const float>();
+  const float* pw = want.data_as<const float>();
+  double diff = 0, scale = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(pg[i]) - pw[i]));
+    scale = std::max(scale, std::fabs(static_cast<double>(pw[i])));
+  }
+  if (std::isnan(diff)) return INFINITY;
+  return diff / std::max(scale, 1e-30);
+}
+
+constexpr double kTolerance = 1e-4;  // relative to max |OpenBLAS|; f32, any summation order
+
+bool backend_available(const std::string& name) {
+  for (const std::string& b : einc::available_backends())
+    if (b == name) return true;
+  return false;
+}
+
+void set_flops(benchmark::State& state, const Case& c) {
+  state.counters["FLOP/s"] = benchmark::Counter(c.flops, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bench_openblas(benchmark::State& state, const Case* c) {
+  CaseState& s = prepare(*c);
+  if (!s.error.empty()) {
+    state.SkipWithError(s.error.c_str());
+    return;
+  }
+  if (!s.baseline_ran) {
+    quiesce();
+    s.baseline->run();
+    s.baseline_ran = true;
+  }
+  const CpuSample before = cpu_sample();
+  for (auto _ : state) {
+    s.baseline->run();
+    benchmark::ClobberMemory();
+  }
+  add_busy(c->name + "/openblas", before, cpu_sample());
+  set_flops(state, *c);
+}
+
+void bench_einc(benchmark::State& state, const Case* c) {
+  if (!backend_available(g_cfg.backend)) {
+    state.SkipWithError((g_cfg.backend + " backend not available").c_str());
+    return;
+  }
+  CaseState& s = prepare(*c);
+  if (!s.error.empty()) {
+    state.SkipWithError(s.error.c_str());
+    return;
+  }
+  const einc::RunOptions options{.backend = g_cfg.backend, .threads = g_cfg.threads};
+  if (!s.checked) {
+    s.checked = true;
+    quiesce();
+    try {
+      if (!s.baseline_ran) {
+        s.baseline->run();
+        s.baseline_ran = true;
+      }
+      einc::TensorMap out = s.program->run(s.inputs, options);  // also the warm-up (JIT, caches)
+      auto it = out.find(c->output);
+      if (it == out.end()) {
+        s.check_error = "no output '" + c->output + "'";
+      } else {
+        s.check_rel_err = rel_error(it->second, s.baseline->result);
+        if (!(s.check_rel_err <= kTolerance)) {
+          char buf[160];
+          std::snprintf(buf, sizeof buf, "wrong result: max rel err %.3g vs OpenBLAS (%s vs %s)", s.check_rel_err,
+                        it->second.describe().c_str(), s.baseline->result.describe().c_str());
+          s.check_error = buf;
+        }
+      }
+    } catch (const std::exception& e) {
+      s.check_error = std::string("run failed: ") + e.what();
+    }
+  }
+  if (!s.check_error.empty()) {
+    state.SkipWithError(s.check_error.c_str());
+    return;
+  }
+  const CpuSample before = cpu_sample();
+  try {
+    for (auto _ : state) {
+      einc::TensorMap out = s.program->run(s.inputs, options);
+      benchmark::DoNotOptimize(out);
+    }
+    add_busy(c->name + "/einc", before, cpu_sample());
+  } catch (const std::exception& e) {
+    state.SkipWithError((std::string("run failed: ") + e.what()).c_str());
+    return;
+  }
+  set_flops(state, *c);
+  char label[64];
+  std::snprintf(label, sizeof label, "checked, rel err %.1e", s.check_rel_err);
+  state.SetLabel(label);
+}
+
+// ---------------------------------------------------------------- report
+
+struct Result {
+  bool have = false;
+  bool error = false;
+  std::string error_message;
+  double flops_per_s = 0;
+  double seconds = 0;  // per iteration
+};
+
+// The console reporter, plus a copy of each benchmark's median (or of its
+// only run, without repetitions) for the table.
+class TableReporter : public benchmark::ConsoleReporter {
+ public:
+  using benchmark::ConsoleReporter::ConsoleReporter;
+  std::map<std::string, Result> results;
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      Result& r = results[run.run_name.function_name];
+      if (run.error_occurred) {
+        r.error = true;
+        r.error_message = run.error_message;
+        continue;
+      }
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      const bool single = run.run_type == Run::RT_Iteration && !r.have;
+      if (!median && !single) continue;
+      auto counter = run.counters.find("FLOP/s");
+      if (counter == run.counters.end()) continue;
+      r.have = true;
+      r.flops_per_s = counter->second.value;
+      r.seconds = run.GetAdjustedRealTime();
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+};
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+void print_table(const std::vector<Case>& cases, const TableReporter& reporter, const Peak& peak) {
+  auto get = [&](const std::string& name) {
+    auto it = reporter.results.find(name);
+    return it == reporter.results.end() ? Result{} : it->second;
+  };
+  std::printf("\n== einc (%s backend) vs OpenBLAS, %d thread%s, median GFLOP/s%s ==\n", g_cfg.backend.c_str(),
+              g_cfg.threads, g_cfg.threads == 1 ? "" : "s", g_cfg.smoke ? ", SMOKE SIZES (every extent / 16)" : "");
+  if (peak.gflops > 0)
+    std::printf("FMA peak measured in-process: %.1f GFLOP/s on %d thread%s (%s)\n", peak.gflops, g_cfg.threads,
+                g_cfg.threads == 1 ? "" : "s", peak.isa.c_str());
+  std::printf("%-31s %-24s %10s %10s %8s %8s %8s %6s\n", "case", "OpenBLAS runs", "einc", "OpenBLAS", "ratio",
+              "einc%pk", "BLAS%pk", "other");
+  std::vector<std::string> notes;
+  double worst_other = 0;
+  for (const Case& c : cases) {
+    if (!reporter.results.count(c.name + "/einc") && !reporter.results.count(c.name + "/openblas"))
+      continue;  // filtered out
+    Result e = get(c.name + "/einc"), b = get(c.name + "/openblas");
+    auto gf = [](const Result& r) { return r.have && !r.error ? fmt("%.1f", r.flops_per_s / 1e9) : "n/a"; };
+    auto pk = [&](const Result& r) {
+      return r.have && !r.error && peak.gflops > 0 ? fmt("%.1f%%", 100.0 * r.flops_per_s / 1e9 / peak.gflops)
+                                                   : "n/a";
+    };
+    std::string ratio = e.have && !e.error && b.have && !b.error && b.flops_per_s > 0
+                            ? fmt("%.2f", e.flops_per_s / b.flops_per_s)
+                            : "n/a";
+    double other = -1;
+    for (const char* side : {"/einc", "/openblas"})
+      if (auto it = g_busy.find(c.name + side); it != g_busy.end()) other = std::max(other, it->second.cores());
+    worst_other = std::max(worst_other, other);
+    std::printf("%-31s %-24s %10s %10s %8s %8s %8s %6s\n", c.name.c_str(), c.anchor.c_str(), gf(e).c_str(),
+                gf(b).c_str(), ratio.c_str(), pk(e).c_str(), pk(b).c_str(),
+                other < 0 ? "-" : fmt("%.2f", other).c_str());
+    if (e.error) notes.push_back(c.name + " einc: " + e.error_message);
+    if (b.error) notes.push_back(c.name + " OpenBLAS: " + b.error_message);
+  }
+  // Collapse identical einc notes (the backend missing is said once).
+  std::vector<std::string> seen;
+  for (const std::string& n : notes) {
+    std::string why = n.substr(n.find(": ") + 2);
+    if (std::find(seen.begin(), seen.end(), why) != seen.end()) continue;
+    seen.push_back(why);
+    std::printf("  n/a: %s\n", n.c_str());
+  }
+  std::printf("ratio = einc / OpenBLAS; %%pk = fraction of the FMA peak above; other = cores used by other\n"
+              "processes while the case was timed (the worse of its two sides; - = too short to tell).\n");
+  if (worst_other > 0.1)
+    std::printf("!!! The machine was busy (up to %.2f cores used by other processes): these figures understate\n"
+                "!!! both sides; rerun on an idle machine before quoting them.\n",
+                worst_other);
+}
+
+// "AuthenticAMD family 0x19 model 0x11 (Zen 4): AMD EPYC" — the machine
+// kind's hosts differ (Zen 4 has half of Zen 5's FMA throughput per core),
+// so every run says which one it measured.
+std::string cpu_identity() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return "unknown CPU";
+  char vendor[13] = {};
+  std::memcpy(vendor, &b, 4);
+  std::memcpy(vendor + 4, &d, 4);
+  std::memcpy(vendor + 8, &c, 4);
+  __get_cpuid(1, &a, &b, &c, &d);
+  unsigned family = (a >> 8) & 0xf, model = (a >> 4) & 0xf;
+  if (family == 0xf) family += (a >> 20) & 0xff;
+  if (family >= 6) model += ((a >> 16) & 0xf) << 4;
+  char brand[49] = {};
+  for (unsigned leaf = 0; leaf < 3; ++leaf) {
+    unsigned r[4] = {};
+    if (!__get_cpuid(0x80000002 + leaf, &r[0], &r[1], &r[2], &r[3])) break;
+    std::memcpy(brand + 16 * leaf, r, 16);
+  }
+  std::string uarch;
+  if (std::strcmp(vendor, "AuthenticAMD") == 0) {
+    if (family == 0x1a) uarch = " (Zen 5)";
+    if (family == 0x19)
+      uarch = (model >= 0x10 && model <= 0x1f) || (model >= 0x60 && model <= 0x7f) || (model >= 0xa0 && model <= 0xaf)
+                  ? " (Zen 4)"
+                  : " (Zen 3)";
+  }
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s family 0x%x model 0x%x%s: %s", vendor, family, model, uarch.c_str(), brand);
+  return buf;
+}
+
+void print_environment() {
+  std::printf("CPU: %s, %u logical CPUs\n", cpu_identity().c_str(), std::thread::hardware_concurrency());
+  std::printf("OpenBLAS: core %s, config \"%s\", %d thread%s\n", openblas_get_corename(), openblas_get_config(),
+              openblas_get_num_threads(), openblas_get_num_threads() == 1 ? "" : "s");
+  std::printf("einc %s: backend '%s' (available:", einc::version().c_str(), g_cfg.backend.c_str());
+  for (const std::string& b : einc::available_backends()) std::printf(" %s", b.c_str());
+  std::printf("), %d thread%s\n", g_cfg.threads, g_cfg.threads == 1 ? "" : "s");
+  for (const char* var : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}) {
+    if (const char* v = std::getenv(var)) {
+      const char* bar = "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!";
+      std::fprintf(stderr,
+                   "%s\n!!! WARNING: %s=%s is set in the environment.\n"
+                   "!!! OPENBLAS_CORETYPE=Haswell halves OpenBLAS on this machine (AVX2 kernels): the anchor\n"
+                   "!!! is not OpenBLAS at its best. Rerun as\n"
+                   "!!!   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/cpu_bench\n%s\n",
+                   bar, var, v, bar);
+    }
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  parse_config(&argc, argv);
+  openblas_set_num_threads(g_cfg.threads);
+  print_environment();
+
+  Peak peak = measure_peak(g_cfg.threads);
+
+  const std::vector<Case> cases = make_cases();
+  for (const Case& c : cases) {
+    for (const char* side : {"openblas", "einc"}) {
+      const bool is_einc = side[0] == 'e';
+      benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(
+          (c.name + "/" + side).c_str(), is_einc ? bench_einc : bench_openblas, &c);
+      b->UseRealTime()->Unit(g_cfg.smoke ? benchmark::kMicrosecond : benchmark::kMillisecond);
+      if (!g_cfg.user_repetitions) {
+        if (g_cfg.smoke)
+          b->Repetitions(1);
+        else
+          b->Repetitions(5)->ReportAggregatesOnly(true);
+      }
+      if (!g_cfg.user_min_time && g_cfg.smoke) b->MinTime(0.02);
+    }
+  }
+
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  TableReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
+                                               : benchmark::ConsoleReporter::OO_Tabular);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  // Measured again after the benchmarks: a burst of other work during the
+  // first measurement would otherwise inflate every "% of peak".
+  Peak peak_after = measure_peak(g_cfg.threads);
+  if (std::fabs(peak_after.gflops - peak.gflops) > 0.05 * std::max(peak.gflops, peak_after.gflops))
+    std::printf("\nnote: FMA peak measured %.1f before and %.1f GFLOP/s after the benchmarks; using the higher\n",
+                peak.gflops, peak_after.gflops);
+  if (peak_after.gflops > peak.gflops) peak = peak_after;
+  print_table(cases, reporter, peak);
+  print_environment();  // again, so the warning is next to the numbers
+  return 0;
+}
