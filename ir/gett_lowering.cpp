@@ -144,6 +144,57 @@ std::optional<GettStatement> match_gett(const Program& program, const Statement&
   return Matcher(program, statement).run(c_strides);
 }
 
+std::int64_t access_stride(const std::vector<std::int64_t>& strides, const std::vector<int>& subscripts, int index) {
+  std::int64_t s = 0;
+  for (std::size_t d = 0; d < subscripts.size(); ++d)
+    if (subscripts[d] == index) s += strides[d];
+  return s;
+}
+
+GettSpec make_gett_spec(const Program& program, const Statement& statement, const GettStatement& gett,
+                        const std::function<const std::vector<std::int64_t>&(int)>& strides_of, bool swap) {
+  GettSpec spec;
+  spec.a = swap ? gett.b : gett.a;
+  spec.b = swap ? gett.a : gett.b;
+  const std::vector<std::int64_t>& sa = strides_of(spec.a.tensor);
+  const std::vector<std::int64_t>& sb = strides_of(spec.b.tensor);
+  const std::vector<std::int64_t>& sc = strides_of(statement.target);
+  auto dim = [&](int index) {
+    GettDimSpec d;
+    d.index = index;
+    d.extent = program.evaluate(statement.indices.at(static_cast<std::size_t>(index)).extent);
+    d.stride_a = access_stride(sa, spec.a.subscripts, index);
+    d.stride_b = access_stride(sb, spec.b.subscripts, index);
+    d.stride_c = access_stride(sc, statement.lhs, index);
+    return d;
+  };
+  auto group = [&](const std::vector<int>& ids, bool by_b) {
+    std::vector<GettDimSpec> dims;
+    for (int id : ids) dims.push_back(dim(id));
+    std::stable_sort(dims.begin(), dims.end(), [&](const GettDimSpec& l, const GettDimSpec& r) {
+      return by_b ? std::llabs(l.stride_b) > std::llabs(r.stride_b) : std::llabs(l.stride_c) > std::llabs(r.stride_c);
+    });
+    return dims;
+  };
+  spec.batch = group(gett.batch, false);
+  spec.m = group(swap ? gett.n : gett.m, false);
+  spec.n = group(swap ? gett.m : gett.n, false);
+  spec.k = group(gett.k, true);
+  auto term = [&](const GettTerm& t) {
+    GettTermSpec e;
+    e.tensor = t.access.tensor;
+    e.negate = t.negate;
+    const std::vector<std::int64_t>& st = strides_of(t.access.tensor);
+    for (const GettDimSpec& d : spec.batch) e.batch_strides.push_back(access_stride(st, t.access.subscripts, d.index));
+    for (const GettDimSpec& d : spec.m) e.m_strides.push_back(access_stride(st, t.access.subscripts, d.index));
+    for (const GettDimSpec& d : spec.n) e.n_strides.push_back(access_stride(st, t.access.subscripts, d.index));
+    return e;
+  };
+  for (const GettTerm& t : gett.bias) spec.bias.push_back(term(t));
+  for (const GettTerm& t : gett.residual) spec.residual.push_back(term(t));
+  return spec;
+}
+
 double evaluate_scalar(const Program& program, const Expr& e, const std::function<double(int)>& load_scalar) {
   auto arg = [&](std::size_t i) { return evaluate_scalar(program, *e.args[i], load_scalar); };
   switch (e.kind) {

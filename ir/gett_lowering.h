@@ -51,6 +51,39 @@ struct GettStatement {
 std::optional<GettStatement> match_gett(const Program& program, const Statement& statement,
                                         const std::vector<std::int64_t>& c_strides);
 
+// One index of a GETT with the concrete extent and strides (elements) it
+// has in A, B and C for one run.
+struct GettDimSpec {
+  int index = -1;
+  std::int64_t extent = 1;
+  std::int64_t stride_a = 0, stride_b = 0, stride_c = 0;
+};
+
+// A bias or residual term's strides along each group's dims.
+struct GettTermSpec {
+  int tensor = -1;
+  bool negate = false;
+  std::vector<std::int64_t> batch_strides, m_strides, n_strides;  // parallel to the spec's groups
+};
+
+// A matched statement made concrete for the tensors of one run: the kernel
+// spec both fast backends start from. Each group is ordered by stride,
+// largest first (stable): batch, M and N by C's stride, K by B's, so the
+// innermost positions are the contiguous ones where there are any.
+struct GettSpec {
+  GettOperand a, b;
+  std::vector<GettDimSpec> batch, m, n, k;
+  std::vector<GettTermSpec> bias, residual;
+};
+
+// `strides_of(tensor)` gives a tensor's strides; `swap` exchanges the roles
+// of A and B (and so of M and N): C^T = B^T A^T.
+GettSpec make_gett_spec(const Program& program, const Statement& statement, const GettStatement& gett,
+                        const std::function<const std::vector<std::int64_t>&(int)>& strides_of, bool swap = false);
+
+// The stride of `index` in an access: the sum over the positions it indexes.
+std::int64_t access_stride(const std::vector<std::int64_t>& strides, const std::vector<int>& subscripts, int index);
+
 // Evaluates a scalar subexpression (no free indices). `load_scalar(tensor)`
 // reads a 0-d tensor.
 double evaluate_scalar(const Program& program, const Expr& expr, const std::function<double(int)>& load_scalar);

@@ -15,67 +15,31 @@ namespace einc::cpu {
 
 namespace {
 
-std::int64_t stride_of(const Tensor& t, const std::vector<int>& subscripts, int index) {
-  std::int64_t s = 0;
-  for (std::size_t d = 0; d < subscripts.size(); ++d)
-    if (subscripts[d] == index) s += t.strides()[d];
-  return s;
-}
-
-// The GETT call for a matched statement, with each group ordered by the
-// actual strides (largest first) so that the innermost positions are the
-// contiguous ones where there are any.
+// The GETT call for a matched statement, on the tensors of this run.
 GettCall build_call(const ir::Program& program, const ir::Statement& statement, const ir::GettStatement& g,
                     std::vector<Tensor>& tensors) {
-  const Tensor& a = tensors[g.a.tensor];
-  const Tensor& b = tensors[g.b.tensor];
-  Tensor& c = tensors[statement.target];
+  ir::GettSpec spec = ir::make_gett_spec(program, statement, g, [&](int t) -> const std::vector<std::int64_t>& {
+    return tensors[static_cast<std::size_t>(t)].strides();
+  });
   GettCall call;
-  call.a = a.data_as<const float>();
-  call.b = b.data_as<const float>();
-  call.c = c.data_as<float>();
-  auto dim = [&](int index) {
-    GettDim d;
-    d.extent = program.evaluate(statement.indices[index].extent);
-    d.stride_a = stride_of(a, g.a.subscripts, index);
-    d.stride_b = stride_of(b, g.b.subscripts, index);
-    d.stride_c = stride_of(c, statement.lhs, index);
-    return d;
-  };
-  auto group = [&](std::vector<int> ids, auto key) {
-    std::stable_sort(ids.begin(), ids.end(), [&](int l, int r) { return key(dim(l)) > key(dim(r)); });
-    std::vector<GettDim> dims;
-    for (int id : ids) dims.push_back(dim(id));
-    return std::make_pair(ids, dims);
-  };
-  auto by_c = [](const GettDim& d) { return std::llabs(d.stride_c); };
-  auto by_b = [](const GettDim& d) { return std::llabs(d.stride_b); };
-  auto [batch_ids, batch] = group(g.batch, by_c);
-  auto [m_ids, m] = group(g.m, by_c);
-  auto [n_ids, n] = group(g.n, by_c);
-  auto [k_ids, k] = group(g.k, by_b);
-  call.batch = batch;
-  call.m = m;
-  call.n = n;
-  call.k = k;
+  call.a = tensors[spec.a.tensor].data_as<const float>();
+  call.b = tensors[spec.b.tensor].data_as<const float>();
+  call.c = tensors[statement.target].data_as<float>();
+  call.batch = spec.batch;
+  call.m = spec.m;
+  call.n = spec.n;
+  call.k = spec.k;
   double scale = 1.0;
   for (std::size_t i = 0; i < g.scale_factors.size(); ++i) {
     double v = ir::evaluate_scalar(program, *g.scale_factors[i], [&](int t) { return tensors[t].get({}); });
     scale = g.scale_divides[i] ? scale / v : scale * v;
   }
   call.scale = static_cast<float>(scale);
-  auto term = [&](const ir::GettTerm& t) {
-    const Tensor& data = tensors[t.access.tensor];
-    EpilogueTerm e;
-    e.data = data.data_as<const float>();
-    e.negate = t.negate;
-    for (int id : batch_ids) e.batch_strides.push_back(stride_of(data, t.access.subscripts, id));
-    for (int id : m_ids) e.m_strides.push_back(stride_of(data, t.access.subscripts, id));
-    for (int id : n_ids) e.n_strides.push_back(stride_of(data, t.access.subscripts, id));
-    return e;
+  auto term = [&](const ir::GettTermSpec& t) {
+    return EpilogueTerm{tensors[t.tensor].data_as<const float>(), t.batch_strides, t.m_strides, t.n_strides, t.negate};
   };
-  for (const ir::GettTerm& t : g.bias) call.bias.push_back(term(t));
-  for (const ir::GettTerm& t : g.residual) call.residual.push_back(term(t));
+  for (const ir::GettTermSpec& t : spec.bias) call.bias.push_back(term(t));
+  for (const ir::GettTermSpec& t : spec.residual) call.residual.push_back(term(t));
   call.activation = g.activation;
   return call;
 }

@@ -20,15 +20,12 @@
 #include <vector>
 
 #include "backends/cpu/jit.h"
-#include "ir/program.h"
+#include "ir/gett_lowering.h"
 
 namespace einc::cpu {
 
 // One index of a group: its extent and its stride (elements) in A, B, C.
-struct GettDim {
-  std::int64_t extent = 1;
-  std::int64_t stride_a = 0, stride_b = 0, stride_c = 0;
-};
+using GettDim = ir::GettDimSpec;
 
 // A term added in the epilogue: data[offset(b, m, n)].
 struct EpilogueTerm {

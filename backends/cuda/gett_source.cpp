@@ -13,13 +13,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-std::int64_t stride_of(const std::vector<std::int64_t>& strides, const std::vector<int>& subscripts, int index) {
-  std::int64_t s = 0;
-  for (std::size_t d = 0; d < subscripts.size(); ++d)
-    if (subscripts[d] == index) s += strides[d];
-  return s;
-}
-
 bool reads_tensor(const ir::Expr& e) {
   if (e.kind == ir::ExprKind::access) return true;
   for (const ir::ExprPtr& a : e.args)
@@ -345,42 +338,28 @@ CudaGettSpec make_cuda_gett_spec(const ir::Program& program, const ir::Statement
   auto smallest_c_stride = [&](const std::vector<int>& ids) {
     std::int64_t best = INT64_MAX;
     for (int id : ids)
-      if (extent(id) != 1) best = std::min<std::int64_t>(best, std::llabs(stride_of(sc, statement.lhs, id)));
+      if (extent(id) != 1) best = std::min<std::int64_t>(best, std::llabs(ir::access_stride(sc, statement.lhs, id)));
     return best;
   };
   const bool swap = smallest_c_stride(g.m) < smallest_c_stride(g.n);
-  const ir::GettOperand& a = swap ? g.b : g.a;
-  const ir::GettOperand& b = swap ? g.a : g.b;
-  spec.a_tensor = a.tensor;
-  spec.b_tensor = b.tensor;
+  // Groups ordered by stride like the cpu backend (ir::make_gett_spec).
+  ir::GettSpec shared = ir::make_gett_spec(
+      program, statement, g,
+      [&](int t) -> const std::vector<std::int64_t>& { return strides.at(static_cast<std::size_t>(t)); }, swap);
+  spec.a_tensor = shared.a.tensor;
+  spec.b_tensor = shared.b.tensor;
   spec.c_tensor = statement.target;
-  const auto& sa = strides.at(static_cast<std::size_t>(a.tensor));
-  const auto& sb = strides.at(static_cast<std::size_t>(b.tensor));
-  auto dim = [&](int index) {
-    CudaGettDim d;
-    d.name = statement.indices.at(static_cast<std::size_t>(index)).name;
-    d.extent = extent(index);
-    d.stride_a = stride_of(sa, a.subscripts, index);
-    d.stride_b = stride_of(sb, b.subscripts, index);
-    d.stride_c = stride_of(sc, statement.lhs, index);
-    return d;
+  auto named = [&](const std::vector<ir::GettDimSpec>& dims) {
+    std::vector<CudaGettDim> out;
+    for (const ir::GettDimSpec& d : dims)
+      out.push_back({statement.indices.at(static_cast<std::size_t>(d.index)).name, d.extent, d.stride_a, d.stride_b,
+                     d.stride_c});
+    return out;
   };
-  // Each group ordered by stride, largest first (stable: ties keep the
-  // matcher's order), like the cpu backend: batch, M, N by C, K by B.
-  auto group = [&](std::vector<int> ids, char key) {
-    auto by = [&](int id) {
-      CudaGettDim d = dim(id);
-      return std::llabs(key == 'b' ? d.stride_b : d.stride_c);
-    };
-    std::stable_sort(ids.begin(), ids.end(), [&](int l, int r) { return by(l) > by(r); });
-    return ids;
-  };
-  const std::vector<int> batch_ids = group(g.batch, 'c'), m_ids = group(swap ? g.n : g.m, 'c'),
-                         n_ids = group(swap ? g.m : g.n, 'c'), k_ids = group(g.k, 'b');
-  for (int id : batch_ids) spec.batch.push_back(dim(id));
-  for (int id : m_ids) spec.m.push_back(dim(id));
-  for (int id : n_ids) spec.n.push_back(dim(id));
-  for (int id : k_ids) spec.k.push_back(dim(id));
+  spec.batch = named(shared.batch);
+  spec.m = named(shared.m);
+  spec.n = named(shared.n);
+  spec.k = named(shared.k);
 
   double scale = 1.0;
   for (std::size_t i = 0; i < g.scale_factors.size(); ++i) {
@@ -395,18 +374,8 @@ CudaGettSpec make_cuda_gett_spec(const ir::Program& program, const ir::Statement
   }
   spec.scale = spec.runtime_scale ? 1.0f : static_cast<float>(scale);
 
-  auto term = [&](const ir::GettTerm& t) {
-    CudaEpilogueTerm e;
-    e.tensor = t.access.tensor;
-    e.negate = t.negate;
-    const auto& st = strides.at(static_cast<std::size_t>(t.access.tensor));
-    for (int id : batch_ids) e.batch_strides.push_back(stride_of(st, t.access.subscripts, id));
-    for (int id : m_ids) e.m_strides.push_back(stride_of(st, t.access.subscripts, id));
-    for (int id : n_ids) e.n_strides.push_back(stride_of(st, t.access.subscripts, id));
-    return e;
-  };
-  for (const ir::GettTerm& t : g.bias) spec.bias.push_back(term(t));
-  for (const ir::GettTerm& t : g.residual) spec.residual.push_back(term(t));
+  spec.bias = shared.bias;
+  spec.residual = shared.residual;
   spec.activation = g.activation;
   spec.tile = choose_gett_tile(group_extent(spec.m), group_extent(spec.n));
   return spec;

@@ -40,11 +40,9 @@ struct CudaGettDim {
   std::int64_t stride_a = 0, stride_b = 0, stride_c = 0;
 };
 
-struct CudaEpilogueTerm {
-  int tensor = -1;  // the tensor slot (tensor id)
-  bool negate = false;
-  std::vector<std::int64_t> batch_strides, m_strides, n_strides;  // parallel to the spec's groups
-};
+// A bias or residual term: its tensor slot (tensor id) and its strides along
+// each group's dims.
+using CudaEpilogueTerm = ir::GettTermSpec;
 
 struct CudaGettTile {
   int bm = 128, bn = 128, bk = 8;  // block tile
