@@ -98,7 +98,7 @@ class ReportBuilder {
     r.shape = values(t.shape, t.span);
     r.shape_formula = formulas(t.shape);
     r.elements = count(ir::tensor_elements(t), t.span, "element");
-    r.bytes = count(ir::Poly::constant(ir::dtype_size(t.dtype)) * ir::tensor_elements(t), t.span, "byte");
+    r.bytes = count(ir::Poly::constant(static_cast<std::int64_t>(ir::dtype_size(t.dtype))) * ir::tensor_elements(t), t.span, "byte");
     return r;
   }
 

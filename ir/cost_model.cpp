@@ -200,11 +200,11 @@ class StatementCounter {
     Poly bytes;
     for (int id : read) {
       const Tensor& t = program_.tensors[id];
-      bytes += times(dtype_size(t.dtype), tensor_elements(t));
+      bytes += times(static_cast<std::int64_t>(dtype_size(t.dtype)), tensor_elements(t));
       if (t.role == TensorRole::param) cost_.params += tensor_elements(t);
     }
     std::int64_t writes = statement_.accumulate && !read.count(statement_.target) ? 2 : 1;
-    bytes += times(writes * dtype_size(target.dtype), tensor_elements(target));
+    bytes += times(writes * static_cast<std::int64_t>(dtype_size(target.dtype)), tensor_elements(target));
     cost_.bytes = bytes;
   }
 

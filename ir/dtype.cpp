@@ -13,6 +13,12 @@ std::optional<DType> parse_dtype(std::string_view name) {
   return std::nullopt;
 }
 
+}  // namespace einc::ir
+
+// The public names and sizes (einc/dtype.h) live in the lowest layer that
+// knows dtypes, so the IR and the runtime share one table.
+namespace einc {
+
 const char* dtype_name(DType dtype) {
   switch (dtype) {
     case DType::f32: return "f32";
@@ -25,7 +31,7 @@ const char* dtype_name(DType dtype) {
   return "?";
 }
 
-int dtype_size(DType dtype) {
+std::size_t dtype_size(DType dtype) {
   switch (dtype) {
     case DType::f64: return 8;
     case DType::f32: case DType::i32: return 4;
@@ -34,6 +40,10 @@ int dtype_size(DType dtype) {
   }
   return 4;
 }
+
+}  // namespace einc
+
+namespace einc::ir {
 
 bool is_floating(DType dtype) { return dtype != DType::i8 && dtype != DType::i32; }
 

@@ -12,8 +12,8 @@ namespace einc::ir {
 using DType = einc::DType;
 
 std::optional<DType> parse_dtype(std::string_view name);
-const char* dtype_name(DType dtype);
-int dtype_size(DType dtype);  // bytes per element
+using einc::dtype_name;
+using einc::dtype_size;
 bool is_floating(DType dtype);
 
 }  // namespace einc::ir

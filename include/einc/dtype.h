@@ -4,8 +4,13 @@
 // einc/tensor.h converts them to and from float with round-to-nearest-even.
 #pragma once
 
+#include <cstddef>
+
 namespace einc {
 
 enum class DType { f32, f64, f16, bf16, i8, i32 };
+
+const char* dtype_name(DType dtype);  // "f32", ...
+std::size_t dtype_size(DType dtype);  // bytes per element
 
 }  // namespace einc

@@ -17,8 +17,6 @@
 
 namespace einc {
 
-const char* dtype_name(DType dtype);
-std::size_t dtype_size(DType dtype);  // bytes per element
 
 // IEEE half and bfloat16 conversions (round to nearest even; NaN kept).
 std::uint16_t float_to_half(float value);
