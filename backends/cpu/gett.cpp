@@ -112,6 +112,8 @@ class Driver {
       gemv(threads);
     } else if (kk_ == 0) {
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { zero_block(t); });
+    } else if (parallel_over_batches(threads)) {
+      runtime::parallel_for(batches_, threads, [&](std::int64_t batch) { whole_batch(batch); });
     } else {
       for (std::int64_t batch = 0; batch < batches_; ++batch)
         for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc)
@@ -122,6 +124,57 @@ class Driver {
   }
 
  private:
+  // How the threads share one (batch, NC block, KC block): a grid of
+  // m_parts x n_parts rectangles of C, each task packing its own slice of A.
+  // M is cut into parts of at most MC rows, as many as a multiple of the
+  // threads so that no thread idles at the end; when M has fewer parts than
+  // there are threads (a thin or batched GETT), the NC columns are cut too.
+  // The cuts never split K, so results do not depend on the threads.
+  struct Partition {
+    std::int64_t m_size = 0, m_parts = 0, n_size = 0, n_parts = 0;
+  };
+
+  Partition partition(std::int64_t nc, int threads) const {
+    const int mr = k_.shape.mr(), nr = k_.shape.nr;
+    auto ceil_div = [](std::int64_t a, std::int64_t b) { return (a + b - 1) / b; };
+    Partition p;
+    p.m_parts = ceil_div(m_, blocking_.mc);
+    p.n_parts = 1;
+    if (threads > 1) {
+      if (p.m_parts >= threads)
+        p.m_parts = ceil_div(p.m_parts, threads) * threads;
+      else
+        p.n_parts = std::min(ceil_div(threads, p.m_parts), ceil_div(nc, nr));
+    }
+    p.m_size = ceil_div(ceil_div(m_, p.m_parts), mr) * mr;
+    p.m_parts = ceil_div(m_, p.m_size);
+    p.n_size = ceil_div(ceil_div(nc, p.n_parts), nr) * nr;
+    p.n_parts = ceil_div(nc, p.n_size);
+    return p;
+  }
+
+  // Many batch elements: each thread runs whole batch elements on its own
+  // (its own packed B, no barrier between blocks), when that keeps every
+  // thread equally busy.
+  bool parallel_over_batches(int threads) const {
+    return threads > 1 && batches_ >= threads && (batches_ % threads == 0 || batches_ >= 8 * threads);
+  }
+
+  void whole_batch(std::int64_t batch) {
+    thread_local AlignedFloats b_pack;
+    for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc)
+      for (std::int64_t p0 = 0; p0 < kk_; p0 += blocking_.kc) {
+        std::int64_t nc = std::min(blocking_.nc, n_ - j0), kc = std::min(blocking_.kc, kk_ - p0);
+        std::int64_t nc_padded = (nc + k_.shape.nr - 1) / k_.shape.nr * k_.shape.nr;
+        b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
+        pack(k_.pack_b, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
+             k_.shape.nr, b_k_, p0, kc);
+        Partition part = partition(nc, 1);
+        for (std::int64_t ib = 0; ib < part.m_parts; ++ib)
+          compute(batch, ib * part.m_size, part.m_size, j0, 0, nc, p0, kc, b_pack.data);
+      }
+  }
+
   TermTables tables(const EpilogueTerm& t) const {
     return {t.data, term_offsets(call_.batch, t.batch_strides), term_offsets(call_.m, t.m_strides),
             term_offsets(call_.n, t.n_strides), t.negate};
@@ -175,8 +228,8 @@ class Driver {
     }
   }
 
-  // One (batch, NC block, KC block): pack B once (in parallel), then every
-  // MC block of M in parallel, each packing its own A.
+  // One (batch, NC block, KC block): pack B once (in parallel), then the
+  // partition's rectangles of C in parallel.
   void block(int threads, std::int64_t batch, std::int64_t j0, std::int64_t p0) {
     const int nr = k_.shape.nr;
     std::int64_t nc = std::min(blocking_.nc, n_ - j0), kc = std::min(blocking_.kc, kk_ - p0);
@@ -191,14 +244,23 @@ class Driver {
       pack(k_.pack_b, call_.b, b_pack_.data + r0 * kc, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
            std::max<std::int64_t>(count, 0), (last - first) * nr, nr, b_k_, p0, kc);
     });
-    bool first_k = p0 == 0;
-    runtime::parallel_for(m_blocks_, threads, [&](std::int64_t ib) { compute(batch, ib, j0, nc, p0, kc, first_k); });
+    Partition part = partition(nc, threads);
+    runtime::parallel_for(part.m_parts * part.n_parts, threads, [&](std::int64_t t) {
+      std::int64_t im = t / part.n_parts, in = t % part.n_parts;
+      std::int64_t jr0 = in * part.n_size;
+      compute(batch, im * part.m_size, part.m_size, j0, jr0, std::min(nc, jr0 + part.n_size), p0, kc, b_pack_.data);
+    });
   }
 
-  void compute(std::int64_t batch, std::int64_t ib, std::int64_t j0, std::int64_t nc, std::int64_t p0,
-               std::int64_t kc, bool first_k) {
+  // Rows [i0, i0 + rows) (clipped to M) x columns [j0 + jr0, j0 + jr1) of C
+  // for one KC block: packs that slice of A, then runs the micro-kernel
+  // over the packed B panels (b_pack holds the whole NC block).
+  void compute(std::int64_t batch, std::int64_t i0, std::int64_t rows, std::int64_t j0, std::int64_t jr0,
+               std::int64_t jr1, std::int64_t p0, std::int64_t kc, const float* b_pack) {
     const int mr = k_.shape.mr(), nr = k_.shape.nr;
-    std::int64_t i0 = ib * blocking_.mc, mc = std::min(blocking_.mc, m_ - i0);
+    bool first_k = p0 == 0;
+    std::int64_t mc = std::min(rows, m_ - i0);
+    if (mc <= 0) return;
     std::int64_t mc_padded = (mc + mr - 1) / mr * mr;
     thread_local AlignedFloats a_pack, tile;
     a_pack.reserve(static_cast<std::size_t>(mc_padded * kc));
@@ -206,19 +268,19 @@ class Driver {
     pack(k_.pack_a, call_.a, a_pack.data, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
          p0, kc);
     float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
-    for (std::int64_t jr = 0; jr < nc; jr += nr) {
+    for (std::int64_t jr = jr0; jr < jr1; jr += nr) {
       std::int64_t n0 = j0 + jr;
       std::int64_t ldc = n_ldc_[static_cast<std::size_t>(n0 / nr)];
       for (std::int64_t ir = 0; ir < mc; ir += mr) {
         std::int64_t m0 = i0 + ir;
         const float* a = a_pack.data + ir * kc;
-        const float* b = b_pack_.data + jr * kc;
+        const float* b = b_pack + jr * kc;
         if (ldc != 0 && m_direct_[static_cast<std::size_t>(m0 / mr)]) {
           float* out = c + c_m_[static_cast<std::size_t>(m0)] + c_n_[static_cast<std::size_t>(n0)];
           k_.micro_kernel(kc, a, b, out, ldc, first_k ? 0 : 1);
         } else {
           k_.micro_kernel(kc, a, b, tile.data, mr, 0);
-          store_tile(tile.data, c, m0, std::min<std::int64_t>(mr, mc - ir), n0, std::min<std::int64_t>(nr, nc - jr),
+          store_tile(tile.data, c, m0, std::min<std::int64_t>(mr, mc - ir), n0, std::min<std::int64_t>(nr, jr1 - jr),
                      first_k);
         }
       }

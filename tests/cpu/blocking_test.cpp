@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "einc/einc.h"
 
@@ -61,6 +62,41 @@ TEST(CpuBlocking, DecodeGemvAndItsTranspose) {
       }
     EXPECT_LT(max_relative_error(out.at("y"), y), 1e-4) << threads;
     EXPECT_LT(max_relative_error(out.at("z"), z), 1e-4) << threads;
+  }
+}
+
+// The driver cuts work differently by thread count and shape: M into a
+// multiple of the threads, N as well when M is thin, whole batch elements per
+// thread when there are many. Every cut must give bitwise the same C as one
+// thread (K is never split) and the right values.
+TEST(CpuBlocking, EveryThreadPartitionGivesTheSameBits) {
+  struct Case {
+    const char* what;
+    std::int64_t batch, m, n, k;
+  };
+  for (const Case& c : {Case{"thin M: N is split", 1, 40, 700, 300}, Case{"M cut into a multiple of threads", 1, 1000, 50, 400},
+                        Case{"batch-parallel", 12, 33, 45, 70}, Case{"few batches: parallel inside", 3, 70, 90, 800}}) {
+    einc::CompileOptions options;
+    options.dims = {{"Bt", c.batch}, {"M", c.m}, {"N", c.n}, {"K", c.k}};
+    einc::Program p = einc::compile(
+        "dim Bt, M, N, K\ninput A[Bt, N, K], B[Bt, K, M]\nC[b, i, j] = A[b, i, k] * B[b, k, j]\n", options);
+    einc::TensorMap in = einc::random_inputs(p, 5);
+    const Tensor &a = in.at("A"), &b = in.at("B");
+    std::vector<double> want(static_cast<std::size_t>(c.batch * c.n * c.m), 0.0);
+    for (std::int64_t bt = 0; bt < c.batch; ++bt)
+      for (std::int64_t i = 0; i < c.n; ++i)
+        for (std::int64_t kk = 0; kk < c.k; ++kk) {
+          double aik = a.get_flat((bt * c.n + i) * c.k + kk);
+          for (std::int64_t j = 0; j < c.m; ++j)
+            want[static_cast<std::size_t>((bt * c.n + i) * c.m + j)] += aik * b.get_flat((bt * c.k + kk) * c.m + j);
+        }
+    Tensor one = p.run(in, {.backend = "cpu", .threads = 1}).at("C");
+    EXPECT_LT(max_relative_error(one, want), 1e-4) << c.what;
+    for (int threads : {2, 3, 4}) {
+      Tensor more = p.run(in, {.backend = "cpu", .threads = threads}).at("C");
+      EXPECT_EQ(std::memcmp(one.data(), more.data(), static_cast<std::size_t>(one.numel()) * sizeof(float)), 0)
+          << c.what << ", threads=" << threads;
+    }
   }
 }
 
