@@ -145,7 +145,66 @@ Program Program::bind_inputs(const TensorMap& inputs) const {
   return bindings.empty() ? *this : bind(bindings);
 }
 
+namespace {
+
+// The lowest and one past the highest byte a tensor's elements occupy.
+std::pair<const char*, const char*> byte_span(const Tensor& t) {
+  const char* base = static_cast<const char*>(t.data());
+  std::int64_t low = 0, high = 0;
+  for (std::size_t d = 0; d < t.rank(); ++d) {
+    if (t.shape()[d] == 0) return {base, base};
+    std::int64_t reach = (t.shape()[d] - 1) * t.strides()[d];
+    (reach < 0 ? low : high) += reach;
+  }
+  auto size = static_cast<std::int64_t>(dtype_size(t.dtype()));
+  return {base + low * size, base + (high + 1) * size};
+}
+
+bool overlap(const Tensor& a, const Tensor& b) {
+  auto [a0, a1] = byte_span(a);
+  auto [b0, b1] = byte_span(b);
+  return a0 < a1 && b0 < b1 && a0 < b1 && b0 < a1;
+}
+
+// The caller's output buffers: each names an output of the script and has
+// its dtype and shape, no two of its elements share memory (no zero
+// stride), and it shares no memory with an input or another output.
+void check_output_buffers(const ir::Program& p, const TensorMap& inputs, const TensorMap& outputs) {
+  for (const auto& [name, t] : outputs) {
+    int id = p.find_tensor(name);
+    bool is_output = id >= 0 && std::find(p.outputs.begin(), p.outputs.end(), id) != p.outputs.end();
+    if (!is_output) throw RunError("'" + name + "' is not an output of the script, so there is nothing to write into it");
+    const ir::Tensor& info = p.tensors[static_cast<std::size_t>(id)];
+    if (!t.defined()) throw RunError("output buffer '" + name + "' has no data");
+    if (t.dtype() != info.dtype)
+      throw RunError("output buffer '" + name + "' is " + dtype_name(t.dtype()) + " but the script makes " +
+                     dtype_name(info.dtype));
+    std::vector<std::int64_t> declared;
+    for (const ir::Poly& e : info.shape) declared.push_back(p.evaluate(e));
+    if (t.shape() != declared)
+      throw RunError("output buffer '" + name + "' has shape " + shape_text(t.shape()) + " but the script makes " +
+                     shape_text(declared));
+    for (std::size_t d = 0; d < t.rank(); ++d)
+      if (t.strides()[d] == 0 && t.shape()[d] > 1)
+        throw RunError("output buffer '" + name + "' has stride 0 in dimension " + std::to_string(d) +
+                       ": its elements would overwrite each other");
+    for (const auto& [other, u] : inputs)
+      if (overlap(t, u)) throw RunError("output buffer '" + name + "' shares memory with input '" + other + "'");
+    for (const auto& [other, u] : outputs)
+      if (other < name && overlap(t, u))
+        throw RunError("output buffers '" + other + "' and '" + name + "' share memory");
+  }
+}
+
+}  // namespace
+
 TensorMap Program::run(const TensorMap& inputs, const RunOptions& options) const {
+  TensorMap outputs;
+  run_into(inputs, outputs, options);
+  return outputs;
+}
+
+void Program::run_into(const TensorMap& inputs, TensorMap& outputs, const RunOptions& options) const {
   if (options.threads < 0) throw RunError("threads must be >= 0 (0: one per core), not " + std::to_string(options.threads));
   std::unique_ptr<runtime::StatementBackend> backend = make_backend(options.backend, options.threads);
   Program bound = bind_inputs(inputs);
@@ -168,6 +227,8 @@ TensorMap Program::run(const TensorMap& inputs, const RunOptions& options) const
                      " but the script declares " + shape_text(declared));
     tensors[id] = given->second;
   }
+  check_output_buffers(p, inputs, outputs);
+  for (const auto& [name, buffer] : outputs) tensors[static_cast<std::size_t>(p.find_tensor(name))] = buffer;
   try {
     tensors = runtime::execute_program(p, std::move(tensors), *backend);
   } catch (const reference::ExecutionError& e) {
@@ -181,9 +242,14 @@ TensorMap Program::run(const TensorMap& inputs, const RunOptions& options) const
   } catch (const std::exception& e) {
     throw RunError("the " + options.backend + " backend failed: " + e.what());
   }
-  TensorMap outputs;
-  for (int id : p.outputs) outputs.emplace(p.tensors[id].name, tensors[id]);
-  return outputs;
+  for (int id : p.outputs) {
+    const std::string& name = p.tensors[static_cast<std::size_t>(id)].name;
+    auto buffer = outputs.find(name);
+    if (buffer == outputs.end())
+      outputs.emplace(name, tensors[static_cast<std::size_t>(id)]);
+    else if (buffer->second.data() != tensors[static_cast<std::size_t>(id)].data())
+      buffer->second.copy_from(tensors[static_cast<std::size_t>(id)]);  // a backend that made its own copy
+  }
 }
 
 std::string Program::emit(const std::string& target, const std::string& arch) const {

@@ -34,7 +34,11 @@ std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tens
   for (std::size_t s = 0; s < statements.size(); ++s) {
     const ir::Statement& statement = statements[s];
     const ir::Tensor& target = program.tensors[statement.target];
-    if (!statement.accumulate) tensors[statement.target] = Tensor::zeros(target.dtype, evaluate_shape(program, target));
+    // `=` overwrites every element of its target (an index may not repeat on
+    // the left), so a fresh target needs no zeroing; a target already present
+    // is the caller's output buffer.
+    if (!statement.accumulate && !tensors[statement.target].defined())
+      tensors[statement.target] = Tensor::empty(target.dtype, evaluate_shape(program, target));
     backend.execute(program, statement, tensors);
     for (std::size_t t = 0; t < program.tensors.size(); ++t) {
       const ir::Tensor& info = program.tensors[t];

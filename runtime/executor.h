@@ -20,9 +20,12 @@ class StatementBackend {
 };
 
 // `tensors` is indexed by tensor id and holds every input and param (with
-// the declared shapes; the caller checks them). Each intermediate is
-// allocated (zeroed) when its defining statement runs and released after
-// the last statement that uses it; outputs are kept. Returns the tensors,
+// the declared shapes; the caller checks them), and may hold caller buffers
+// for outputs (same shape and dtype, any strides), which are written in
+// place. Every other target is allocated, unfilled, when its defining
+// statement runs (a `=` statement writes every element of its target, and
+// every backend must) and intermediates are released after the last
+// statement that uses them; outputs are kept. Returns the tensors,
 // with only inputs, params and outputs still defined.
 std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tensor> tensors,
                                     StatementBackend& backend);

@@ -116,6 +116,12 @@ std::vector<std::int64_t> c_strides(const std::vector<std::int64_t>& shape) {
 }  // namespace
 
 Tensor Tensor::zeros(DType dtype, std::vector<std::int64_t> shape) {
+  Tensor t = empty(dtype, std::move(shape));
+  std::memset(t.data_, 0, (t.nbytes() + 63) / 64 * 64);
+  return t;
+}
+
+Tensor Tensor::empty(DType dtype, std::vector<std::int64_t> shape) {
   Tensor t;
   t.dtype_ = dtype;
   t.numel_ = checked_numel(shape);
@@ -127,7 +133,6 @@ Tensor Tensor::zeros(DType dtype, std::vector<std::int64_t> shape) {
   if (size == 0) size = 64;
   void* p = std::aligned_alloc(64, size);
   if (!p) throw std::bad_alloc();
-  std::memset(p, 0, size);
   t.storage_ = std::shared_ptr<void>(p, std::free);
   t.data_ = p;
   t.strides_ = c_strides(shape);
@@ -195,6 +200,20 @@ Tensor Tensor::clone() const {
     std::memcpy(static_cast<char*>(out.data_) + i * static_cast<std::int64_t>(size),
                 static_cast<const char*>(data_) + offset_of_flat(i) * static_cast<std::int64_t>(size), size);
   return out;
+}
+
+void Tensor::copy_from(const Tensor& source) const {
+  if (source.dtype_ != dtype_ || source.shape_ != shape_)
+    throw std::invalid_argument("copy_from: " + source.describe() + " into " + describe());
+  if (is_contiguous() && source.is_contiguous()) {
+    if (numel_ > 0) std::memmove(data_, source.data_, nbytes());
+    return;
+  }
+  std::size_t size = dtype_size(dtype_);
+  for (std::int64_t i = 0; i < numel_; ++i)
+    std::memmove(static_cast<char*>(data_) + offset_of_flat(i) * static_cast<std::int64_t>(size),
+                 static_cast<const char*>(source.data_) + source.offset_of_flat(i) * static_cast<std::int64_t>(size),
+                 size);
 }
 
 std::string Tensor::describe() const {

@@ -136,6 +136,14 @@ class Program {
   // only read. Thread-safe: one Program may run concurrently from several
   // threads with different inputs (each run has its own state).
   TensorMap run(const TensorMap& inputs, const RunOptions& options = {}) const;
+  // The same, writing into the caller's buffers: each tensor in `outputs`
+  // names an output of the script, has its dtype and shape (any strides, a
+  // view of caller memory or a tensor kept from an earlier run) and shares
+  // no memory with the inputs or other outputs; the results are written into
+  // it in place, with no allocation. Outputs not in the map are allocated and
+  // added to it. A loop that runs one program many times reuses its buffers
+  // this way. Throws RunError on a buffer that does not fit.
+  void run_into(const TensorMap& inputs, TensorMap& outputs, const RunOptions& options = {}) const;
 
   const Impl& impl() const { return *impl_; }
 

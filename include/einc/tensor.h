@@ -31,11 +31,15 @@ class Tensor {
   // An owned, zero-filled, C-ordered tensor. Throws std::invalid_argument on
   // a negative extent and std::length_error when the size overflows.
   static Tensor zeros(DType dtype, std::vector<std::int64_t> shape);
+  // The same, not filled: for a buffer about to be overwritten completely.
+  static Tensor empty(DType dtype, std::vector<std::int64_t> shape);
   // A view of caller memory; strides in elements (default: C order).
   static Tensor view(DType dtype, void* data, std::vector<std::int64_t> shape,
                      std::vector<std::int64_t> strides = {});
 
-  bool defined() const { return data_ != nullptr || numel_ == 0; }
+  // False for a default-constructed Tensor; a zero-size tensor (some extent
+  // 0) is defined without data.
+  bool defined() const { return data_ != nullptr || (numel_ == 0 && !shape_.empty()); }
   DType dtype() const { return dtype_; }
   const std::vector<std::int64_t>& shape() const { return shape_; }
   const std::vector<std::int64_t>& strides() const { return strides_; }
@@ -58,6 +62,10 @@ class Tensor {
 
   // A contiguous owned copy.
   Tensor clone() const;
+  // Copies `source` (same dtype and shape, any strides) into this tensor's
+  // elements, through this tensor's strides. Throws std::invalid_argument
+  // on a dtype or shape mismatch.
+  void copy_from(const Tensor& source) const;
   std::string describe() const;  // "f32[512, 128]"
 
  private:

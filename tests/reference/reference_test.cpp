@@ -244,4 +244,54 @@ TEST(Run, RandomInputsAreDeterministic) {
   for (double v : values(one.at("A"))) EXPECT_TRUE(v >= -1 && v < 1);
 }
 
+// run_into writes into the caller's buffers (here a column-major view), on
+// every backend that runs on the host, and allocates the outputs not given.
+TEST(Run, RunIntoWritesCallerBuffersInPlace) {
+  einc::Program p = einc::compile(
+      "dim M = 5, K = 7, N = 3\ninput A[M, K], B[K, N]\nC[i, j] = A[i, k] * B[k, j]\nD[i] = sum(j: C[i, j])\n"
+      "output C, D\n");
+  TensorMap first = einc::random_inputs(p, 1), second = einc::random_inputs(p, 2);
+  for (const std::string& backend : einc::available_backends()) {
+    if (backend == "cuda") continue;  // needs a GPU: tests/cuda
+    std::vector<float> storage(15, -7.0f);
+    Tensor column_major = Tensor::view(DType::f32, storage.data(), {5, 3}, {1, 5});
+    TensorMap outputs{{"C", column_major}};
+    for (const TensorMap* in : {&first, &second}) {  // the second run reuses both buffers
+      p.run_into(*in, outputs, {.backend = backend});
+      TensorMap want = p.run(*in, {.backend = "reference"});
+      ASSERT_EQ(outputs.at("C").data(), static_cast<void*>(storage.data())) << backend;
+      ASSERT_EQ(outputs.count("D"), 1u) << backend;
+      for (std::int64_t i = 0; i < 5; ++i)
+        for (std::int64_t j = 0; j < 3; ++j)
+          EXPECT_NEAR(storage[static_cast<std::size_t>(i + 5 * j)], want.at("C").get({i, j}), 1e-5) << backend;
+      EXPECT_NEAR(outputs.at("D").get({4}), want.at("D").get({4}), 1e-5) << backend;
+    }
+  }
+}
+
+TEST(Run, RunIntoRefusesBuffersThatDoNotFit) {
+  einc::Program p = einc::compile("input A[4, 4]\nB[i, j] = A[j, i]\nC[i] = A[i, i]\noutput B, C\n");
+  TensorMap in = einc::random_inputs(p, 3);
+  auto message = [&](TensorMap outputs) {
+    try {
+      p.run_into(in, outputs);
+    } catch (const einc::RunError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  std::vector<float> memory(64, 0.0f);
+  auto at = [&](std::size_t offset, std::vector<std::int64_t> shape, std::vector<std::int64_t> strides = {}) {
+    return Tensor::view(DType::f32, memory.data() + offset, std::move(shape), std::move(strides));
+  };
+  EXPECT_NE(message({{"A", at(0, {4, 4})}}).find("'A' is not an output"), std::string::npos);
+  EXPECT_NE(message({{"Q", at(0, {4, 4})}}).find("'Q' is not an output"), std::string::npos);
+  EXPECT_NE(message({{"B", at(0, {4, 3})}}).find("has shape [4, 3]"), std::string::npos);
+  EXPECT_NE(message({{"B", Tensor::zeros(DType::f64, {4, 4})}}).find("is f64"), std::string::npos);
+  EXPECT_NE(message({{"B", at(0, {4, 4}, {4, 0})}}).find("stride 0"), std::string::npos);
+  EXPECT_NE(message({{"B", at(0, {4, 4})}, {"C", at(15, {4})}}).find("share memory"), std::string::npos);
+  EXPECT_NE(message({{"B", in.at("A")}}).find("shares memory with input 'A'"), std::string::npos);
+  EXPECT_EQ(message({{"B", at(0, {4, 4})}, {"C", at(16, {4})}}), "no error");
+}
+
 }  // namespace
