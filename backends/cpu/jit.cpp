@@ -82,6 +82,21 @@ Jit::Jit() : state_(new State) {
   llvm::sys::getHostCPUFeatures(host);
   bool avx512f = host.lookup("avx512f");
   bool avx2_fma = host.lookup("avx2") && host.lookup("fma");
+  // EINC_CPU_ISA=avx2|generic narrows the kernels to a smaller ISA than the
+  // host's (tests run every kernel shape on one machine this way); a wider
+  // one than the host has is refused rather than crashing on an illegal
+  // instruction.
+  if (const char* isa = std::getenv("EINC_CPU_ISA"); isa && *isa) {
+    std::string want = isa;
+    if (want == "generic") {
+      avx512f = avx2_fma = false;
+    } else if (want == "avx2" && avx2_fma) {
+      avx512f = false;
+    } else if (!(want == "avx512" && avx512f)) {
+      throw std::runtime_error("einc cpu backend: EINC_CPU_ISA=" + want +
+                               " is not one this host can run (avx512, avx2, generic; no wider than the host)");
+    }
+  }
   shape_ = shape_for_features(avx512f, avx2_fma);
   for (const char* f : {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx2", "fma"})
     if (host.lookup(f)) state_->features += std::string(state_->features.empty() ? "+" : ",+") + f;

@@ -169,6 +169,87 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape) {
   (void)mr;
 }
 
+// The VL x VL transpose of `rows` (VL vectors) by log2(VL) stages of
+// two-source shuffles: the stage with distance d swaps the off-diagonal
+// d x d blocks of every 2d x 2d block.
+std::vector<Value*> transpose(IRBuilder<>& b, std::vector<Value*> rows) {
+  const int n = static_cast<int>(rows.size());
+  for (int d = n / 2; d >= 1; d /= 2) {
+    std::vector<Value*> next(rows.size());
+    std::vector<int> low(static_cast<std::size_t>(n)), high(static_cast<std::size_t>(n));
+    for (int e = 0; e < n; ++e) {
+      low[static_cast<std::size_t>(e)] = (e & d) ? n + e - d : e;
+      high[static_cast<std::size_t>(e)] = (e & d) ? n + e : e + d;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (i & d) continue;
+      auto a = static_cast<std::size_t>(i), c = static_cast<std::size_t>(i + d);
+      next[a] = b.CreateShuffleVector(rows[a], rows[c], low);
+      next[c] = b.CreateShuffleVector(rows[a], rows[c], high);
+    }
+    rows = std::move(next);
+  }
+  return rows;
+}
+
+// Packs k in [0, k_end) (a multiple of VL) of one panel whose rows run
+// along k (mode 1): for each group of VL rows and each VL-wide step of k,
+// VL row vectors are loaded (masked: a padding row loads nothing and packs
+// zeros), transposed, and stored as VL k-slices of the panel, R floats
+// apart (a masked store when the group has fewer than VL rows).
+void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, Value* src, Value* panel_dst,
+                    Value* row_off, Value* first_row, int r_count, Value* k_first, Value* k_end) {
+  auto* f32 = b.getFloatTy();
+  auto* i64 = b.getInt64Ty();
+  const int vl = shape.vector_lanes;
+  auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(vl));
+  llvm::Function* masked_load = llvm::Intrinsic::getDeclaration(
+      &m, llvm::Intrinsic::masked_load, {vec, llvm::PointerType::getUnqual(vec)});
+  llvm::Function* masked_store = llvm::Intrinsic::getDeclaration(
+      &m, llvm::Intrinsic::masked_store, {vec, llvm::PointerType::getUnqual(vec)});
+  // Per row: its first element (row_off + k_first) and whether it is real.
+  std::vector<Value*> row_ptr, row_real;
+  for (int r = 0; r < r_count; ++r) {
+    Value* off = b.CreateLoad(i64, b.CreateGEP(i64, row_off, b.CreateAdd(first_row, b.getInt64(r))));
+    Value* real = b.CreateICmpNE(off, b.getInt64(INT64_MIN));
+    row_real.push_back(real);
+    row_ptr.push_back(b.CreateGEP(f32, src, b.CreateSelect(real, b.CreateAdd(off, k_first), b.getInt64(0))));
+  }
+  Value* zero = llvm::Constant::getNullValue(vec);
+  Value* steps = b.CreateSDiv(k_end, b.getInt64(vl));
+  counted_loop(
+      b, b.getInt64(0), steps,
+      [&](Value* step) {
+        Value* k0 = b.CreateMul(step, b.getInt64(vl));
+        for (int g = 0; g < r_count; g += vl) {
+          int width = std::min(vl, r_count - g);
+          std::vector<Value*> rows;
+          for (int r = g; r < g + vl; ++r) {
+            if (r >= r_count) {
+              rows.push_back(zero);
+              continue;
+            }
+            Value* at = as_vector_ptr(b, b.CreateGEP(f32, row_ptr[static_cast<std::size_t>(r)], k0), vec);
+            Value* mask = b.CreateVectorSplat(static_cast<unsigned>(vl), row_real[static_cast<std::size_t>(r)]);
+            rows.push_back(b.CreateCall(masked_load, {at, b.getInt32(4), mask, zero}));
+          }
+          std::vector<Value*> columns = transpose(b, rows);
+          std::vector<llvm::Constant*> lanes;
+          for (int e = 0; e < vl; ++e) lanes.push_back(b.getInt1(e < width));
+          Value* store_mask = llvm::ConstantVector::get(lanes);
+          for (int kk = 0; kk < vl; ++kk) {
+            Value* slot = b.CreateAdd(b.CreateMul(b.CreateAdd(k0, b.getInt64(kk)), b.getInt64(r_count)), b.getInt64(g));
+            Value* at = as_vector_ptr(b, b.CreateGEP(f32, panel_dst, slot), vec);
+            if (width == vl)
+              b.CreateAlignedStore(columns[static_cast<std::size_t>(kk)], at, llvm::Align(4));
+            else
+              b.CreateCall(masked_store, {columns[static_cast<std::size_t>(kk)], at, b.getInt32(4), store_mask});
+          }
+        }
+      },
+      "kt");
+}
+
 void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel) {
   llvm::LLVMContext& ctx = m.getContext();
   IRBuilder<> b(ctx);
@@ -192,7 +273,7 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
   Value* mode = &*args++;
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
 
-  const int r_count = rows_per_panel;
+  const int r_count = rows_per_panel, vl = shape.vector_lanes;
   auto* rvec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(r_count));
   Value* panels = b.CreateSDiv(rows, b.getInt64(r_count));
   Value* zero = llvm::ConstantFP::get(f32, 0.0);
@@ -230,13 +311,16 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
             [&] {
               if_else(
                   b, b.CreateICmpEQ(mode, b.getInt64(1)),
-                  [&] {  // mode 1: k contiguous, read each row along k
+                  [&] {  // mode 1: k contiguous: VL x VL blocks transposed in registers
                     Value* k_first = load_i64(k_off, b.getInt64(0));
+                    Value* k_vectors = b.CreateMul(b.CreateSDiv(kc, b.getInt64(vl)), b.getInt64(vl));
+                    transpose_rows(b, m, shape, src, panel_dst, row_off, b.CreateMul(p, b.getInt64(r_count)), r_count,
+                                   k_first, k_vectors);
                     counted_loop(
                         b, b.getInt64(0), b.getInt64(r_count),
                         [&](Value* r) {
                           counted_loop(
-                              b, b.getInt64(0), kc,
+                              b, k_vectors, kc,
                               [&](Value* k) { gather_element(panel_dst, p, k, r, b.CreateAdd(k_first, k)); },
                               "kr");
                         },
