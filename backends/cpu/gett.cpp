@@ -288,9 +288,10 @@ class Driver {
   }
 
   // Packs rows [r0, r0 + count) (padded to `padded`) x k in [p0, p0 + kc).
-  static void pack(GettKernels::Pack kernel, const float* src, float* dst, std::int64_t base,
-                   const std::vector<std::int64_t>& rows, std::int64_t r0, std::int64_t count, std::int64_t padded,
-                   int panel, const std::vector<std::int64_t>& ks, std::int64_t p0, std::int64_t kc) {
+  void pack(GettKernels::Pack kernel, const float* src, float* dst, std::int64_t base,
+            const std::vector<std::int64_t>& rows, std::int64_t r0, std::int64_t count, std::int64_t padded, int panel,
+            const std::vector<std::int64_t>& ks, std::int64_t p0, std::int64_t kc) const {
+    const std::int64_t vector_lanes = k_.shape.vector_lanes;
     thread_local std::vector<std::int64_t> row_off, k_off;
     thread_local std::vector<std::uint8_t> contiguous;
     row_off.assign(static_cast<std::size_t>(padded), kPadding);
@@ -307,10 +308,13 @@ class Driver {
       contiguous[static_cast<std::size_t>(p)] = ok;
       any_contiguous = any_contiguous || ok;
     }
-    bool k_contiguous = true;
-    for (std::int64_t t = 1; t < kc && k_contiguous; ++t)
-      k_contiguous = k_off[static_cast<std::size_t>(t)] == k_off[0] + t;
-    std::int64_t mode = any_contiguous ? 0 : k_contiguous ? 1 : 2;
+    // Mode 1 when every vector-wide chunk of k is contiguous (k runs along
+    // the rows, maybe in several runs: `abcd,dbe` has runs of d).
+    bool k_chunks_contiguous = true;
+    for (std::int64_t t = 0; t + vector_lanes <= kc && k_chunks_contiguous; t += vector_lanes)
+      for (std::int64_t i = 1; i < vector_lanes && k_chunks_contiguous; ++i)
+        k_chunks_contiguous = k_off[static_cast<std::size_t>(t + i)] == k_off[static_cast<std::size_t>(t)] + i;
+    std::int64_t mode = any_contiguous ? 0 : k_chunks_contiguous ? 1 : 2;
     kernel(src, dst, padded, kc, row_off.data(), k_off.data(), contiguous.data(), mode);
   }
 

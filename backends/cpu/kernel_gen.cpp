@@ -193,12 +193,13 @@ std::vector<Value*> transpose(IRBuilder<>& b, std::vector<Value*> rows) {
 }
 
 // Packs k in [0, k_end) (a multiple of VL) of one panel whose rows run
-// along k (mode 1): for each group of VL rows and each VL-wide step of k,
-// VL row vectors are loaded (masked: a padding row loads nothing and packs
-// zeros), transposed, and stored as VL k-slices of the panel, R floats
-// apart (a masked store when the group has fewer than VL rows).
+// along k (mode 1: every VL-aligned chunk of k_off is VL consecutive
+// offsets): for each VL-wide step of k and each group of VL rows, VL row
+// vectors are loaded (masked: a padding row loads nothing and packs zeros),
+// transposed, and stored as VL k-slices of the panel, R floats apart (a
+// masked store when the group has fewer than VL rows).
 void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, Value* src, Value* panel_dst,
-                    Value* row_off, Value* first_row, int r_count, Value* k_first, Value* k_end) {
+                    Value* row_off, Value* first_row, int r_count, Value* k_off, Value* k_end) {
   auto* f32 = b.getFloatTy();
   auto* i64 = b.getInt64Ty();
   const int vl = shape.vector_lanes;
@@ -207,13 +208,13 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
       &m, llvm::Intrinsic::masked_load, {vec, llvm::PointerType::getUnqual(vec)});
   llvm::Function* masked_store = llvm::Intrinsic::getDeclaration(
       &m, llvm::Intrinsic::masked_store, {vec, llvm::PointerType::getUnqual(vec)});
-  // Per row: its first element (row_off + k_first) and whether it is real.
+  // Per row: its start (src + row_off) and whether it is real.
   std::vector<Value*> row_ptr, row_real;
   for (int r = 0; r < r_count; ++r) {
     Value* off = b.CreateLoad(i64, b.CreateGEP(i64, row_off, b.CreateAdd(first_row, b.getInt64(r))));
     Value* real = b.CreateICmpNE(off, b.getInt64(INT64_MIN));
     row_real.push_back(real);
-    row_ptr.push_back(b.CreateGEP(f32, src, b.CreateSelect(real, b.CreateAdd(off, k_first), b.getInt64(0))));
+    row_ptr.push_back(b.CreateGEP(f32, src, b.CreateSelect(real, off, b.getInt64(0))));
   }
   Value* zero = llvm::Constant::getNullValue(vec);
   Value* steps = b.CreateSDiv(k_end, b.getInt64(vl));
@@ -221,6 +222,7 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
       b, b.getInt64(0), steps,
       [&](Value* step) {
         Value* k0 = b.CreateMul(step, b.getInt64(vl));
+        Value* koff = b.CreateLoad(i64, b.CreateGEP(i64, k_off, k0));
         for (int g = 0; g < r_count; g += vl) {
           int width = std::min(vl, r_count - g);
           std::vector<Value*> rows;
@@ -229,7 +231,7 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
               rows.push_back(zero);
               continue;
             }
-            Value* at = as_vector_ptr(b, b.CreateGEP(f32, row_ptr[static_cast<std::size_t>(r)], k0), vec);
+            Value* at = as_vector_ptr(b, b.CreateGEP(f32, row_ptr[static_cast<std::size_t>(r)], koff), vec);
             Value* mask = b.CreateVectorSplat(static_cast<unsigned>(vl), row_real[static_cast<std::size_t>(r)]);
             rows.push_back(b.CreateCall(masked_load, {at, b.getInt32(4), mask, zero}));
           }
@@ -311,20 +313,19 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
             [&] {
               if_else(
                   b, b.CreateICmpEQ(mode, b.getInt64(1)),
-                  [&] {  // mode 1: k contiguous: VL x VL blocks transposed in registers
-                    Value* k_first = load_i64(k_off, b.getInt64(0));
+                  [&] {  // mode 1: k runs along rows: VL x VL blocks transposed in registers
                     Value* k_vectors = b.CreateMul(b.CreateSDiv(kc, b.getInt64(vl)), b.getInt64(vl));
                     transpose_rows(b, m, shape, src, panel_dst, row_off, b.CreateMul(p, b.getInt64(r_count)), r_count,
-                                   k_first, k_vectors);
+                                   k_off, k_vectors);
                     counted_loop(
-                        b, b.getInt64(0), b.getInt64(r_count),
-                        [&](Value* r) {
+                        b, k_vectors, kc,
+                        [&](Value* k) {
+                          Value* koff = load_i64(k_off, k);
                           counted_loop(
-                              b, k_vectors, kc,
-                              [&](Value* k) { gather_element(panel_dst, p, k, r, b.CreateAdd(k_first, k)); },
-                              "kr");
+                              b, b.getInt64(0), b.getInt64(r_count),
+                              [&](Value* r) { gather_element(panel_dst, p, k, r, koff); }, "r1");
                         },
-                        "r1");
+                        "kr");
                   },
                   [&] {  // general gather, k outer
                     counted_loop(

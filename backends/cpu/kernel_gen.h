@@ -18,8 +18,9 @@
 //     strides, and may be negative) into panels of R rows: dst[p*kc*R + k*R + r].
 //     A row offset of INT64_MIN is padding and packs zeros, so the micro-kernel only ever sees
 //     full panels. mode 0: panels flagged contiguous load R consecutive
-//     floats as one vector; mode 1: k is contiguous, each row is read along
-//     k; mode 2: general gather.
+//     floats as one vector; mode 1: each VL-aligned chunk of k is contiguous
+//     (k runs along the rows, possibly in several runs), VL x VL blocks are
+//     transposed in registers; mode 2: general gather.
 //
 //   void einc_gemv_f32_<isa>_<B>(i64 kc, i64 m, const float* w, const i64* w_koff,
 //                                const float* x, const i64* x_koff, float* y)

@@ -100,4 +100,34 @@ TEST(CpuBlocking, EveryThreadPartitionGivesTheSameBits) {
   }
 }
 
+// `abcd,dbe->ace`: K = (b, d) runs along A's rows in runs of d. With d a
+// multiple of the vector width the runs are packed by in-register
+// transposes (mode 1), otherwise by the general gather; K spans several KC
+// blocks, whose starts fall inside a run.
+TEST(CpuBlocking, ContractionOverSeveralRunsOfK) {
+  for (std::int64_t d : {32, 48, 20}) {
+    const std::int64_t na = 3, nb = 17, nc = 5, ne = 50;
+    einc::CompileOptions options;
+    options.dims = {{"Na", na}, {"Nb", nb}, {"Nc", nc}, {"Nd", d}, {"Ne", ne}};
+    einc::Program p = einc::compile(
+        "dim Na, Nb, Nc, Nd, Ne\ninput A[Na, Nb, Nc, Nd], B[Nd, Nb, Ne]\nC[a, c, e] = A[a, b, c, d] * B[d, b, e]\n",
+        options);
+    einc::TensorMap in = einc::random_inputs(p, 9);
+    const Tensor &a = in.at("A"), &b = in.at("B");
+    std::vector<double> want(static_cast<std::size_t>(na * nc * ne), 0.0);
+    for (std::int64_t ia = 0; ia < na; ++ia)
+      for (std::int64_t ib = 0; ib < nb; ++ib)
+        for (std::int64_t ic = 0; ic < nc; ++ic)
+          for (std::int64_t id = 0; id < d; ++id) {
+            double x = a.get({ia, ib, ic, id});
+            for (std::int64_t ie = 0; ie < ne; ++ie)
+              want[static_cast<std::size_t>((ia * nc + ic) * ne + ie)] += x * b.get({id, ib, ie});
+          }
+    Tensor one = p.run(in, {.backend = "cpu", .threads = 1}).at("C");
+    EXPECT_LT(max_relative_error(one, want), 1e-4) << "d=" << d;
+    Tensor two = p.run(in, {.backend = "cpu", .threads = 2}).at("C");
+    EXPECT_EQ(std::memcmp(one.data(), two.data(), static_cast<std::size_t>(one.numel()) * sizeof(float)), 0) << d;
+  }
+}
+
 }  // namespace
