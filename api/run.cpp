@@ -265,6 +265,7 @@ std::string Program::emit(const std::string& target, const std::string& arch) co
       throw RunError(std::string("emitting ") + target + ": " + e.what());
     }
 #else
+    (void)arch;
     throw RunError("the cuda backend is not in this build (configured without the CUDA toolkit), so there is no " +
                    target + " to emit");
 #endif
