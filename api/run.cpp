@@ -2,6 +2,7 @@
 // inputs, choosing a backend, running, random inputs, einsum().
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <new>
 #include <stdexcept>
 
@@ -147,6 +148,12 @@ Program Program::bind_inputs(const TensorMap& inputs) const {
 
 namespace {
 
+[[maybe_unused]] std::string format_ms(double ms) {  // for emit, with the cpu backend
+  char text[32];
+  std::snprintf(text, sizeof text, ms < 0.1 ? "%.4f" : "%.1f", ms);
+  return text;
+}
+
 // The lowest and one past the highest byte a tensor's elements occupy.
 std::pair<const char*, const char*> byte_span(const Tensor& t) {
   const char* base = static_cast<const char*>(t.data());
@@ -271,12 +278,22 @@ std::string Program::emit(const std::string& target, const std::string& arch) co
 #endif
   }
 #ifdef EINC_HAVE_CPU_BACKEND
-  auto start = std::chrono::steady_clock::now();
-  double compile_ms = cpu::Jit::instance().gett_f32().compile_ms;  // compiles on first use
-  double lookup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::string out = "; einc cpu backend: " + cpu::Jit::instance().description() + "\n";
-  out += "; kernels compiled in " + std::to_string(compile_ms) + " ms (generate + codegen); this lookup " +
-         std::to_string(lookup_ms) + " ms\n";
+  using Clock = std::chrono::steady_clock;
+  auto ms_since = [](Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); };
+  auto start = Clock::now();
+  cpu::Jit& jit = cpu::Jit::instance();
+  double setup_ms = ms_since(start);
+  // Each function is compiled on its first use; a contraction with the
+  // default tile needs its micro-kernel, its two pack routines and the
+  // transpose those call.
+  std::vector<std::pair<std::string, double>> compiled = jit.compile_all_gett();
+  start = Clock::now();
+  jit.gett_kernels(0);
+  double cached_ms = ms_since(start);
+  std::string out = "; einc cpu backend: " + jit.description() + "\n";
+  out += "; JIT set up in " + format_ms(setup_ms) + " ms; compiled on first use (ms):";
+  for (const auto& [name, ms] : compiled) out += " " + name + " " + format_ms(ms);
+  out += "; cached lookup " + format_ms(cached_ms) + " ms\n";
   for (const std::string& line : cpu::describe_plan(impl_->program)) out += "; " + line + "\n";
   out += "\n";
   return out + cpu::Jit::instance().emit_gett_f32(target == "asm" ? cpu::EmitTarget::assembly

@@ -65,7 +65,7 @@ CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : runtime::
 void CpuBackend::execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {
   Tensor& target = tensors.at(statement.target);
   if (auto g = ir::match_gett(program, statement, target.strides()); g && all_f32(tensors, *g, statement)) {
-    run_gett(Jit::instance().gett_f32(), build_call(program, statement, *g, tensors), threads_);
+    run_gett(Jit::instance(), build_call(program, statement, *g, tensors), threads_);
     return;
   }
   reference::execute_statement(program, statement, tensors);

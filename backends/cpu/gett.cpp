@@ -80,12 +80,23 @@ float activate(ir::Func f, float x) {
   }
 }
 
+// The micro-kernel shape that pads M the least (M = 48: 48x8, not 32x12,
+// which would compute 64 rows); the default shape on a tie.
+std::size_t shape_for(const std::vector<KernelShape>& shapes, std::int64_t m) {
+  auto padded = [&](const KernelShape& s) { return (m + s.mr() - 1) / s.mr() * s.mr(); };
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < shapes.size(); ++i)
+    if (padded(shapes[i]) < padded(shapes[best])) best = i;
+  return best;
+}
+
 constexpr std::int64_t kPadding = INT64_MIN;  // a padding row in the pack routines
 
 class Driver {
  public:
-  Driver(const GettKernels& kernels, const GettCall& call) : k_(kernels), call_(call) {
-    blocking_ = blocking_for(kernels.shape);
+  Driver(Jit& jit, const GettCall& call)
+      : jit_(jit), v_(jit.gett_kernels(shape_for(jit.gett_shapes(), product(call.m)))), call_(call) {
+    blocking_ = blocking_for(v_.shape);
     batches_ = product(call.batch);
     m_ = product(call.m);
     n_ = product(call.n);
@@ -135,7 +146,7 @@ class Driver {
   };
 
   Partition partition(std::int64_t nc, int threads) const {
-    const int mr = k_.shape.mr(), nr = k_.shape.nr;
+    const int mr = v_.shape.mr(), nr = v_.shape.nr;
     auto ceil_div = [](std::int64_t a, std::int64_t b) { return (a + b - 1) / b; };
     Partition p;
     p.m_parts = ceil_div(m_, blocking_.mc);
@@ -165,10 +176,10 @@ class Driver {
     for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc)
       for (std::int64_t p0 = 0; p0 < kk_; p0 += blocking_.kc) {
         std::int64_t nc = std::min(blocking_.nc, n_ - j0), kc = std::min(blocking_.kc, kk_ - p0);
-        std::int64_t nc_padded = (nc + k_.shape.nr - 1) / k_.shape.nr * k_.shape.nr;
+        std::int64_t nc_padded = (nc + v_.shape.nr - 1) / v_.shape.nr * v_.shape.nr;
         b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
-        pack(k_.pack_b, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
-             k_.shape.nr, b_k_, p0, kc);
+        pack(v_.pack_b, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
+             v_.shape.nr, b_k_, p0, kc);
         Partition part = partition(nc, 1);
         for (std::int64_t ib = 0; ib < part.m_parts; ++ib)
           compute(batch, ib * part.m_size, part.m_size, j0, 0, nc, p0, kc, b_pack.data);
@@ -195,12 +206,13 @@ class Driver {
     const float* w = call_.a + a_b_[0] + a_m_[0];
     const float* x = call_.b + b_b_[0] + b_n_[0];
     float* y = call_.c + c_b_[0] + c_m_[0] + c_n_[0];
+    GettKernels::Gemv kernel = jit_.gemv_kernel();
     std::int64_t chunks = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, m_ / 64));
     runtime::parallel_for(chunks, threads, [&](std::int64_t chunk) {
       std::int64_t m0 = chunk == 0 ? 0 : m_ * chunk / chunks / 64 * 64;
       std::int64_t m1 = chunk + 1 == chunks ? m_ : m_ * (chunk + 1) / chunks / 64 * 64;
       std::fill(y + m0, y + m1, 0.0f);  // beta == 0: C is not read
-      k_.gemv(kk_, m1 - m0, w + m0, a_k_.data(), x, b_k_.data(), y + m0);
+      kernel(kk_, m1 - m0, w + m0, a_k_.data(), x, b_k_.data(), y + m0);
     });
   }
 
@@ -208,7 +220,7 @@ class Driver {
   // unit-stride along the panel's M rows and evenly strided along its N
   // columns (ldc). Others go through a tile buffer.
   void direct_tiles() {
-    const int mr = k_.shape.mr(), nr = k_.shape.nr;
+    const int mr = v_.shape.mr(), nr = v_.shape.nr;
     m_direct_.assign(static_cast<std::size_t>((m_ + mr - 1) / mr), 0);
     for (std::size_t p = 0; p < m_direct_.size(); ++p) {
       std::int64_t m0 = static_cast<std::int64_t>(p) * mr;
@@ -231,7 +243,7 @@ class Driver {
   // One (batch, NC block, KC block): pack B once (in parallel), then the
   // partition's rectangles of C in parallel.
   void block(int threads, std::int64_t batch, std::int64_t j0, std::int64_t p0) {
-    const int nr = k_.shape.nr;
+    const int nr = v_.shape.nr;
     std::int64_t nc = std::min(blocking_.nc, n_ - j0), kc = std::min(blocking_.kc, kk_ - p0);
     std::int64_t nc_padded = (nc + nr - 1) / nr * nr;
     b_pack_.reserve(static_cast<std::size_t>(nc_padded * kc));
@@ -241,7 +253,7 @@ class Driver {
       std::int64_t first = b_panels * chunk / chunks, last = b_panels * (chunk + 1) / chunks;
       std::int64_t r0 = first * nr, count = std::min(last * nr, nc) - r0;
       if (last <= first) return;
-      pack(k_.pack_b, call_.b, b_pack_.data + r0 * kc, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
+      pack(v_.pack_b, call_.b, b_pack_.data + r0 * kc, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
            std::max<std::int64_t>(count, 0), (last - first) * nr, nr, b_k_, p0, kc);
     });
     Partition part = partition(nc, threads);
@@ -257,7 +269,7 @@ class Driver {
   // over the packed B panels (b_pack holds the whole NC block).
   void compute(std::int64_t batch, std::int64_t i0, std::int64_t rows, std::int64_t j0, std::int64_t jr0,
                std::int64_t jr1, std::int64_t p0, std::int64_t kc, const float* b_pack) {
-    const int mr = k_.shape.mr(), nr = k_.shape.nr;
+    const int mr = v_.shape.mr(), nr = v_.shape.nr;
     bool first_k = p0 == 0;
     std::int64_t mc = std::min(rows, m_ - i0);
     if (mc <= 0) return;
@@ -265,7 +277,7 @@ class Driver {
     thread_local AlignedFloats a_pack, tile;
     a_pack.reserve(static_cast<std::size_t>(mc_padded * kc));
     tile.reserve(static_cast<std::size_t>(mr * nr));
-    pack(k_.pack_a, call_.a, a_pack.data, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
+    pack(v_.pack_a, call_.a, a_pack.data, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
          p0, kc);
     float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
     for (std::int64_t jr = jr0; jr < jr1; jr += nr) {
@@ -277,9 +289,9 @@ class Driver {
         const float* b = b_pack + jr * kc;
         if (ldc != 0 && m_direct_[static_cast<std::size_t>(m0 / mr)]) {
           float* out = c + c_m_[static_cast<std::size_t>(m0)] + c_n_[static_cast<std::size_t>(n0)];
-          k_.micro_kernel(kc, a, b, out, ldc, first_k ? 0 : 1);
+          v_.micro_kernel(kc, a, b, out, ldc, first_k ? 0 : 1);
         } else {
-          k_.micro_kernel(kc, a, b, tile.data, mr, 0);
+          v_.micro_kernel(kc, a, b, tile.data, mr, 0);
           store_tile(tile.data, c, m0, std::min<std::int64_t>(mr, mc - ir), n0, std::min<std::int64_t>(nr, jr1 - jr),
                      first_k);
         }
@@ -291,7 +303,7 @@ class Driver {
   void pack(GettKernels::Pack kernel, const float* src, float* dst, std::int64_t base,
             const std::vector<std::int64_t>& rows, std::int64_t r0, std::int64_t count, std::int64_t padded, int panel,
             const std::vector<std::int64_t>& ks, std::int64_t p0, std::int64_t kc) const {
-    const std::int64_t vector_lanes = k_.shape.vector_lanes;
+    const std::int64_t vector_lanes = v_.shape.vector_lanes;
     thread_local std::vector<std::int64_t> row_off, k_off;
     thread_local std::vector<std::uint8_t> contiguous;
     row_off.assign(static_cast<std::size_t>(padded), kPadding);
@@ -335,7 +347,7 @@ class Driver {
 
   void store_tile(const float* tile, float* c, std::int64_t m0, std::int64_t mr_eff, std::int64_t n0,
                   std::int64_t nr_eff, bool first_k) const {
-    const int mr = k_.shape.mr();
+    const int mr = v_.shape.mr();
     for (std::int64_t j = 0; j < nr_eff; ++j) {
       std::int64_t cn = c_n_[static_cast<std::size_t>(n0 + j)];
       for (std::int64_t i = 0; i < mr_eff; ++i) {
@@ -365,7 +377,8 @@ class Driver {
     });
   }
 
-  const GettKernels& k_;
+  Jit& jit_;
+  const GettKernels& v_;
   const GettCall& call_;
   Blocking blocking_;
   std::int64_t batches_ = 0, m_ = 0, n_ = 0, kk_ = 0, m_blocks_ = 0;
@@ -398,6 +411,6 @@ Blocking blocking_for(const KernelShape& shape) {
   return b;
 }
 
-void run_gett(const GettKernels& kernels, const GettCall& call, int threads) { Driver(kernels, call).run(threads); }
+void run_gett(Jit& jit, const GettCall& call, int threads) { Driver(jit, call).run(threads); }
 
 }  // namespace einc::cpu

@@ -51,6 +51,6 @@ struct Blocking {
 // MC/KC/NC from the host's cache sizes and the kernel's MR x NR.
 Blocking blocking_for(const KernelShape& shape);
 
-void run_gett(const GettKernels& kernels, const GettCall& call, int threads);
+void run_gett(Jit& jit, const GettCall& call, int threads);
 
 }  // namespace einc::cpu

@@ -14,6 +14,7 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
@@ -97,42 +98,65 @@ Jit::Jit() : state_(new State) {
                                " is not one this host can run (avx512, avx2, generic; no wider than the host)");
     }
   }
-  shape_ = shape_for_features(avx512f, avx2_fma);
+  shapes_ = shapes_for_features(avx512f, avx2_fma);
   for (const char* f : {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx2", "fma"})
     if (host.lookup(f)) state_->features += std::string(state_->features.empty() ? "+" : ",+") + f;
   state_->machine = check(state_->builder.createTargetMachine(), "creating the target machine");
   state_->jit = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(state_->builder).create(), "creating LLJIT");
+  // Every GETT function as its own module: added now, compiled by LLJIT when
+  // first looked up.
+  for (const GettFunction& function : gett_functions(shapes_)) {
+    auto context = std::make_unique<llvm::LLVMContext>();
+    std::unique_ptr<llvm::Module> module = generate_gett_function(*context, function);
+    module->setDataLayout(state_->machine->createDataLayout());
+    module->setTargetTriple(state_->machine->getTargetTriple().str());
+    optimise(*module, *state_->machine);
+    if (llvm::Error e = state_->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(context))))
+      throw std::runtime_error("einc cpu backend: adding " + function.name() + ": " + error_text(std::move(e)));
+  }
+  gett_.resize(shapes_.size());
+  for (std::size_t i = 0; i < shapes_.size(); ++i) gett_[i].shape = shapes_[i];
 }
 
-const GettKernels& Jit::gett_f32() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (compiled_) return gett_;
+std::uint64_t Jit::lookup(const std::string& name) {
   auto start = std::chrono::steady_clock::now();
-  auto context = std::make_unique<llvm::LLVMContext>();
-  std::unique_ptr<llvm::Module> module = generate_gett_module(*context, shape_);
-  module->setDataLayout(state_->machine->createDataLayout());
-  module->setTargetTriple(state_->machine->getTargetTriple().str());
-  optimise(*module, *state_->machine);
-  llvm::orc::ThreadSafeModule safe(std::move(module), std::move(context));
-  if (llvm::Error e = state_->jit->addIRModule(std::move(safe)))
-    throw std::runtime_error("einc cpu backend: adding the kernels: " + error_text(std::move(e)));
-  auto address = [&](const std::string& name) {
-    return check(state_->jit->lookup(name), "looking up a kernel").getAddress();
-  };
-  gett_.shape = shape_;
-  gett_.micro_kernel = reinterpret_cast<GettKernels::MicroKernel>(address(shape_.ukr_name()));
-  gett_.pack_a = reinterpret_cast<GettKernels::Pack>(address(shape_.pack_name(shape_.mr())));
-  gett_.pack_b = reinterpret_cast<GettKernels::Pack>(address(shape_.pack_name(shape_.nr)));
-  gett_.gemv = reinterpret_cast<GettKernels::Gemv>(address(shape_.gemv_name()));
-  gett_.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  compiled_ = true;
-  return gett_;
+  std::uint64_t address = check(state_->jit->lookup(name), "looking up a kernel").getAddress();
+  bool known = std::any_of(compile_ms_.begin(), compile_ms_.end(), [&](const auto& c) { return c.first == name; });
+  if (!known)
+    compile_ms_.emplace_back(name,
+                             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  return address;
+}
+
+const GettKernels& Jit::gett_kernels(std::size_t index) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  GettKernels& k = gett_.at(index);
+  if (!k.micro_kernel) {
+    const KernelShape& shape = shapes_[index];
+    k.pack_a = reinterpret_cast<GettKernels::Pack>(lookup(shape.pack_name(shape.mr())));
+    k.pack_b = reinterpret_cast<GettKernels::Pack>(lookup(shape.pack_name(shape.nr)));
+    k.micro_kernel = reinterpret_cast<GettKernels::MicroKernel>(lookup(shape.ukr_name()));
+  }
+  return k;
+}
+
+GettKernels::Gemv Jit::gemv_kernel() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!gemv_) gemv_ = reinterpret_cast<GettKernels::Gemv>(lookup(shapes_[0].gemv_name()));
+  return gemv_;
+}
+
+std::vector<std::pair<std::string, double>> Jit::compile_all_gett() {
+  for (std::size_t i = 0; i < shapes_.size(); ++i) gett_kernels(i);
+  gemv_kernel();
+  std::lock_guard<std::mutex> lock(mutex_);
+  return compile_ms_;
 }
 
 std::string Jit::emit_gett_f32(EmitTarget target) {
   std::lock_guard<std::mutex> lock(mutex_);
   llvm::LLVMContext context;
-  std::unique_ptr<llvm::Module> module = generate_gett_module(context, shape_);
+  std::unique_ptr<llvm::Module> module = generate_gett_module(context, shapes_);
   module->setDataLayout(state_->machine->createDataLayout());
   module->setTargetTriple(state_->machine->getTargetTriple().str());
   optimise(*module, *state_->machine);
@@ -152,8 +176,10 @@ std::string Jit::emit_gett_f32(EmitTarget target) {
 }
 
 std::string Jit::description() const {
-  return shape_.isa + " " + std::to_string(shape_.mr()) + "x" + std::to_string(shape_.nr) + " micro-kernel, LLVM " +
-         LLVM_VERSION_STRING + " (" + state_->features + ")";
+  std::string tiles;
+  for (const KernelShape& shape : shapes_)
+    tiles += (tiles.empty() ? "" : ", ") + std::to_string(shape.mr()) + "x" + std::to_string(shape.nr);
+  return shapes_[0].isa + " " + tiles + " micro-kernels, LLVM " + LLVM_VERSION_STRING + " (" + state_->features + ")";
 }
 
 }  // namespace einc::cpu

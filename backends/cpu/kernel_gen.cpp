@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -23,12 +24,13 @@ std::string KernelShape::gemv_name() const { return "einc_gemv_f32_" + isa + "_"
 
 std::string KernelShape::pack_name(int rows) const { return "einc_pack_f32_" + isa + "_" + std::to_string(rows); }
 
-KernelShape shape_for_features(bool avx512f, bool avx2_fma) {
+std::vector<KernelShape> shapes_for_features(bool avx512f, bool avx2_fma) {
   // Zen 5 / AVX-512: 32 zmm; 2 x 12 = 24 accumulators hide the 4-cycle FMA
-  // latency on two pipes. AVX2: 16 ymm, 2 x 6 = 12 accumulators.
-  if (avx512f) return {"avx512", 16, 2, 12};
-  if (avx2_fma) return {"avx2", 8, 2, 6};
-  return {"generic", 4, 2, 4};
+  // latency on two pipes (3 x 8 likewise). AVX2: 16 ymm, 2 x 6 = 12
+  // accumulators (3 x 4 likewise).
+  if (avx512f) return {{"avx512", 16, 2, 12}, {"avx512", 16, 3, 8}};
+  if (avx2_fma) return {{"avx2", 8, 2, 6}, {"avx2", 8, 3, 4}};
+  return {{"generic", 4, 2, 4}};
 }
 
 namespace {
@@ -192,22 +194,92 @@ std::vector<Value*> transpose(IRBuilder<>& b, std::vector<Value*> rows) {
   return rows;
 }
 
+// void einc_transpose_f32_<isa>_<VL>(const float** rows, float* dst, i64 stride, i64 width)
+// Loads VL vectors rows[0..VL) (VL consecutive floats each), transposes
+// them, and stores column kk's first `width` lanes at dst + kk * stride
+// (and may overwrite dst + kk * stride + [width, VL) for kk < VL - 1).
+// One out-of-line copy per module: the shuffles are the most expensive IR
+// to compile, and every pack routine shares them.
+std::string transpose_name(const KernelShape& shape) {
+  return "einc_transpose_f32_" + shape.isa + "_" + std::to_string(shape.vector_lanes);
+}
+
+llvm::FunctionType* transpose_type(llvm::LLVMContext& ctx) {
+  auto* f32 = llvm::Type::getFloatTy(ctx);
+  auto* i64 = llvm::Type::getInt64Ty(ctx);
+  auto* fptr = llvm::PointerType::getUnqual(f32);
+  return llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {llvm::PointerType::getUnqual(fptr), fptr, i64, i64},
+                                 false);
+}
+
+void generate_transpose(llvm::Module& m, const KernelShape& shape) {
+  llvm::LLVMContext& ctx = m.getContext();
+  IRBuilder<> b(ctx);
+  auto* f32 = b.getFloatTy();
+  auto* fptr = llvm::PointerType::getUnqual(f32);
+  const int vl = shape.vector_lanes;
+  auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(vl));
+  auto* f = llvm::Function::Create(transpose_type(ctx), llvm::Function::ExternalLinkage, transpose_name(shape), m);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  auto args = f->arg_begin();
+  Value* rows_ptr = &*args++;
+  Value* dst = &*args++;
+  Value* stride = &*args++;
+  Value* width = &*args++;
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+  std::vector<Value*> rows;
+  for (int r = 0; r < vl; ++r) {
+    Value* row = b.CreateLoad(fptr, b.CreateGEP(fptr, rows_ptr, b.getInt64(r)));
+    rows.push_back(b.CreateAlignedLoad(vec, as_vector_ptr(b, row, vec), llvm::Align(4)));
+  }
+  std::vector<Value*> columns = transpose(b, rows);
+  // lane < width, for a masked store of a narrow panel.
+  std::vector<llvm::Constant*> lane_ids;
+  for (int e = 0; e < vl; ++e) lane_ids.push_back(b.getInt64(static_cast<std::uint64_t>(e)));
+  Value* mask = b.CreateICmpSLT(llvm::ConstantVector::get(lane_ids),
+                                b.CreateVectorSplat(static_cast<unsigned>(vl), width));
+  llvm::Function* masked_store = llvm::Intrinsic::getDeclaration(
+      &m, llvm::Intrinsic::masked_store, {vec, llvm::PointerType::getUnqual(vec)});
+  // Columns 0..VL-2 are stored whole: a narrow panel's extra lanes land in
+  // the next column's slot, which the next store overwrites (so the caller
+  // must transpose a panel's groups last to first, k ascending). The last
+  // column is stored exactly (masked when narrow): nothing past the slice.
+  // Masked stores with a run-time mask are slow on some cores, hence whole
+  // stores wherever they are safe.
+  auto column_at = [&](int kk) {
+    return as_vector_ptr(b, b.CreateGEP(f32, dst, b.CreateMul(stride, b.getInt64(kk))), vec);
+  };
+  for (int kk = 0; kk + 1 < vl; ++kk)
+    b.CreateAlignedStore(columns[static_cast<std::size_t>(kk)], column_at(kk), llvm::Align(4));
+  if_else(
+      b, b.CreateICmpEQ(width, b.getInt64(vl)),
+      [&] { b.CreateAlignedStore(columns.back(), column_at(vl - 1), llvm::Align(4)); },
+      [&] { b.CreateCall(masked_store, {columns.back(), column_at(vl - 1), b.getInt32(4), mask}); }, "full");
+  b.CreateRetVoid();
+}
+
 // Packs k in [0, k_end) (a multiple of VL) of one panel whose rows run
 // along k (mode 1: every VL-aligned chunk of k_off is VL consecutive
-// offsets): for each VL-wide step of k and each group of VL rows, VL row
-// vectors are loaded (masked: a padding row loads nothing and packs zeros),
-// transposed, and stored as VL k-slices of the panel, R floats apart (a
-// masked store when the group has fewer than VL rows).
+// offsets): for each VL-wide step of k and each group of VL rows, the
+// rows' VL-float chunks (a padding row: a row of zeros) are transposed by
+// the transpose function into VL k-slices of the panel, R floats apart.
 void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, Value* src, Value* panel_dst,
                     Value* row_off, Value* first_row, int r_count, Value* k_off, Value* k_end) {
   auto* f32 = b.getFloatTy();
   auto* i64 = b.getInt64Ty();
+  auto* fptr = llvm::PointerType::getUnqual(f32);
   const int vl = shape.vector_lanes;
-  auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(vl));
-  llvm::Function* masked_load = llvm::Intrinsic::getDeclaration(
-      &m, llvm::Intrinsic::masked_load, {vec, llvm::PointerType::getUnqual(vec)});
-  llvm::Function* masked_store = llvm::Intrinsic::getDeclaration(
-      &m, llvm::Intrinsic::masked_store, {vec, llvm::PointerType::getUnqual(vec)});
+  auto* zeros_type = llvm::ArrayType::get(f32, static_cast<std::uint64_t>(vl));
+  llvm::GlobalVariable* zeros = m.getGlobalVariable("einc_zero_row", true);
+  if (!zeros)
+    zeros = new llvm::GlobalVariable(m, zeros_type, true, llvm::GlobalValue::InternalLinkage,
+                                     llvm::Constant::getNullValue(zeros_type), "einc_zero_row");
+  Value* zero_row = b.CreateConstGEP2_64(zeros_type, zeros, 0, 0);
+  llvm::FunctionCallee transpose_fn = m.getOrInsertFunction(transpose_name(shape), transpose_type(m.getContext()));
+  // The row pointers handed to the transpose, in the entry block's frame.
+  llvm::IRBuilder<> entry(&b.GetInsertBlock()->getParent()->getEntryBlock(),
+                          b.GetInsertBlock()->getParent()->getEntryBlock().begin());
+  Value* pointers = entry.CreateAlloca(fptr, b.getInt64(vl));
   // Per row: its start (src + row_off) and whether it is real.
   std::vector<Value*> row_ptr, row_real;
   for (int r = 0; r < r_count; ++r) {
@@ -216,37 +288,24 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
     row_real.push_back(real);
     row_ptr.push_back(b.CreateGEP(f32, src, b.CreateSelect(real, off, b.getInt64(0))));
   }
-  Value* zero = llvm::Constant::getNullValue(vec);
   Value* steps = b.CreateSDiv(k_end, b.getInt64(vl));
   counted_loop(
       b, b.getInt64(0), steps,
       [&](Value* step) {
         Value* k0 = b.CreateMul(step, b.getInt64(vl));
         Value* koff = b.CreateLoad(i64, b.CreateGEP(i64, k_off, k0));
-        for (int g = 0; g < r_count; g += vl) {
+        for (int g = (r_count - 1) / vl * vl; g >= 0; g -= vl) {  // the narrow group first: see the transpose
           int width = std::min(vl, r_count - g);
-          std::vector<Value*> rows;
           for (int r = g; r < g + vl; ++r) {
-            if (r >= r_count) {
-              rows.push_back(zero);
-              continue;
-            }
-            Value* at = as_vector_ptr(b, b.CreateGEP(f32, row_ptr[static_cast<std::size_t>(r)], koff), vec);
-            Value* mask = b.CreateVectorSplat(static_cast<unsigned>(vl), row_real[static_cast<std::size_t>(r)]);
-            rows.push_back(b.CreateCall(masked_load, {at, b.getInt32(4), mask, zero}));
+            Value* at = zero_row;
+            if (r < r_count)
+              at = b.CreateSelect(row_real[static_cast<std::size_t>(r)],
+                                  b.CreateGEP(f32, row_ptr[static_cast<std::size_t>(r)], koff), zero_row);
+            b.CreateStore(at, b.CreateGEP(fptr, pointers, b.getInt64(r - g)));
           }
-          std::vector<Value*> columns = transpose(b, rows);
-          std::vector<llvm::Constant*> lanes;
-          for (int e = 0; e < vl; ++e) lanes.push_back(b.getInt1(e < width));
-          Value* store_mask = llvm::ConstantVector::get(lanes);
-          for (int kk = 0; kk < vl; ++kk) {
-            Value* slot = b.CreateAdd(b.CreateMul(b.CreateAdd(k0, b.getInt64(kk)), b.getInt64(r_count)), b.getInt64(g));
-            Value* at = as_vector_ptr(b, b.CreateGEP(f32, panel_dst, slot), vec);
-            if (width == vl)
-              b.CreateAlignedStore(columns[static_cast<std::size_t>(kk)], at, llvm::Align(4));
-            else
-              b.CreateCall(masked_store, {columns[static_cast<std::size_t>(kk)], at, b.getInt32(4), store_mask});
-          }
+          Value* slot = b.CreateAdd(b.CreateMul(k0, b.getInt64(r_count)), b.getInt64(g));
+          b.CreateCall(transpose_fn, {pointers, b.CreateGEP(f32, panel_dst, slot), b.getInt64(r_count),
+                                      b.getInt64(width)});
         }
       },
       "kt");
@@ -416,16 +475,62 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
 
 }  // namespace
 
-std::unique_ptr<llvm::Module> generate_gett_module(llvm::LLVMContext& context, const KernelShape& shape) {
-  auto module = std::make_unique<llvm::Module>("einc_gett_f32_" + shape.isa, context);
-  generate_ukr(*module, shape);
-  generate_pack(*module, shape, shape.mr());
-  if (shape.nr != shape.mr()) generate_pack(*module, shape, shape.nr);
-  generate_gemv(*module, shape);
+std::string GettFunction::name() const {
+  switch (kind) {
+    case Kind::micro_kernel: return shape.ukr_name();
+    case Kind::pack: return shape.pack_name(pack_rows);
+    case Kind::transpose: return transpose_name(shape);
+    case Kind::gemv: return shape.gemv_name();
+  }
+  return "";
+}
+
+std::vector<GettFunction> gett_functions(const std::vector<KernelShape>& shapes) {
+  std::vector<GettFunction> out;
+  std::set<std::string> seen;
+  auto add = [&](GettFunction f) {
+    if (seen.insert(f.name()).second) out.push_back(std::move(f));
+  };
+  add({GettFunction::Kind::transpose, shapes.at(0), 0});  // first: the pack routines call it
+  for (const KernelShape& shape : shapes) {
+    add({GettFunction::Kind::micro_kernel, shape, 0});
+    add({GettFunction::Kind::pack, shape, shape.mr()});
+    add({GettFunction::Kind::pack, shape, shape.nr});
+  }
+  add({GettFunction::Kind::gemv, shapes[0], 0});
+  return out;
+}
+
+namespace {
+
+void generate(llvm::Module& module, const GettFunction& function) {
+  switch (function.kind) {
+    case GettFunction::Kind::micro_kernel: generate_ukr(module, function.shape); break;
+    case GettFunction::Kind::pack: generate_pack(module, function.shape, function.pack_rows); break;
+    case GettFunction::Kind::transpose: generate_transpose(module, function.shape); break;
+    case GettFunction::Kind::gemv: generate_gemv(module, function.shape); break;
+  }
+}
+
+std::unique_ptr<llvm::Module> verified(std::unique_ptr<llvm::Module> module) {
   std::string errors;
   llvm::raw_string_ostream stream(errors);
   if (llvm::verifyModule(*module, &stream)) throw std::logic_error("einc: generated invalid LLVM IR: " + stream.str());
   return module;
+}
+
+}  // namespace
+
+std::unique_ptr<llvm::Module> generate_gett_function(llvm::LLVMContext& context, const GettFunction& function) {
+  auto module = std::make_unique<llvm::Module>(function.name(), context);
+  generate(*module, function);
+  return verified(std::move(module));
+}
+
+std::unique_ptr<llvm::Module> generate_gett_module(llvm::LLVMContext& context, const std::vector<KernelShape>& shapes) {
+  auto module = std::make_unique<llvm::Module>("einc_gett_f32_" + shapes.at(0).isa, context);
+  for (const GettFunction& function : gett_functions(shapes)) generate(*module, function);
+  return verified(std::move(module));
 }
 
 }  // namespace einc::cpu

@@ -1,6 +1,6 @@
 // backends/cpu/kernel_gen.h — LLVM IR for the CPU GETT kernels.
 //
-// Two kinds of function, generated with IRBuilder for one ISA:
+// The functions, generated with IRBuilder for one ISA:
 //
 //   void einc_ukr_f32_<isa>_<MR>x<NR>(i64 kc, const float* a, const float* b, float* c,
 //                                     i64 ldc, i64 accumulate)
@@ -22,6 +22,9 @@
 //     (k runs along the rows, possibly in several runs), VL x VL blocks are
 //     transposed in registers; mode 2: general gather.
 //
+//   void einc_transpose_f32_<isa>_<VL>(const float** rows, float* dst, i64 stride, i64 width)
+//     The VL x VL in-register transpose the pack routines call (mode 1).
+//
 //   void einc_gemv_f32_<isa>_<B>(i64 kc, i64 m, const float* w, const i64* w_koff,
 //                                const float* x, const i64* x_koff, float* y)
 //     y[0:m] += sum_k x[x_koff[k]] * w[w_koff[k] + 0:m]: a GETT with no N
@@ -30,6 +33,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace llvm {
 class LLVMContext;
@@ -50,10 +54,31 @@ struct KernelShape {
   std::string gemv_name() const;
 };
 
-// The blocking for the host's features (avx512f / avx2+fma / other).
-KernelShape shape_for_features(bool avx512f, bool avx2_fma);
+// The micro-kernel shapes for the host's features (avx512f / avx2+fma /
+// other), the default first. The others have a different MR for an M that
+// the default's MR would pad a lot (M = 48 with MR = 32 computes 64 rows):
+// avx512 32x12 and 48x8, avx2 16x6 and 24x4, portable 8x4.
+std::vector<KernelShape> shapes_for_features(bool avx512f, bool avx2_fma);
 
-// A module holding the micro-kernel and the pack routines for MR and NR.
-std::unique_ptr<llvm::Module> generate_gett_module(llvm::LLVMContext& context, const KernelShape& shape);
+// One generated function. Each lives in a module of its own, so that the
+// JIT compiles only the functions a run calls (compiling is lazy, per module).
+struct GettFunction {
+  enum class Kind { micro_kernel, pack, transpose, gemv };
+  Kind kind = Kind::micro_kernel;
+  KernelShape shape;
+  int pack_rows = 0;  // pack
+  std::string name() const;
+};
+
+// The GETT functions for these shapes, each once: the transpose the pack
+// routines call, per shape its micro-kernel and the pack routines for its
+// MR and NR, and the GEMV kernel (of the first shape's ISA).
+std::vector<GettFunction> gett_functions(const std::vector<KernelShape>& shapes);
+
+// A module defining `function` (declaring what it calls).
+std::unique_ptr<llvm::Module> generate_gett_function(llvm::LLVMContext& context, const GettFunction& function);
+
+// All of gett_functions(shapes) in one module (what `einc emit` prints).
+std::unique_ptr<llvm::Module> generate_gett_module(llvm::LLVMContext& context, const std::vector<KernelShape>& shapes);
 
 }  // namespace einc::cpu
