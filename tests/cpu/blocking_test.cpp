@@ -105,8 +105,9 @@ TEST(CpuBlocking, EveryThreadPartitionGivesTheSameBits) {
 // transposes (mode 1), otherwise by the general gather; K spans several KC
 // blocks, whose starts fall inside a run.
 TEST(CpuBlocking, ContractionOverSeveralRunsOfK) {
-  for (std::int64_t d : {32, 48, 20}) {
-    const std::int64_t na = 3, nb = 17, nc = 5, ne = 50;
+  for (std::int64_t d : {32, 48, 20})
+  for (std::int64_t ne : {50, 48}) {  // M = e: the 32x12 tile, or the 48x8 one (AVX-512)
+    const std::int64_t na = 3, nb = 17, nc = 5;
     einc::CompileOptions options;
     options.dims = {{"Na", na}, {"Nb", nb}, {"Nc", nc}, {"Nd", d}, {"Ne", ne}};
     einc::Program p = einc::compile(
@@ -124,7 +125,7 @@ TEST(CpuBlocking, ContractionOverSeveralRunsOfK) {
               want[static_cast<std::size_t>((ia * nc + ic) * ne + ie)] += x * b.get({id, ib, ie});
           }
     Tensor one = p.run(in, {.backend = "cpu", .threads = 1}).at("C");
-    EXPECT_LT(max_relative_error(one, want), 1e-4) << "d=" << d;
+    EXPECT_LT(max_relative_error(one, want), 1e-4) << "d=" << d << " e=" << ne;
     Tensor two = p.run(in, {.backend = "cpu", .threads = 2}).at("C");
     EXPECT_EQ(std::memcmp(one.data(), two.data(), static_cast<std::size_t>(one.numel()) * sizeof(float)), 0) << d;
   }
