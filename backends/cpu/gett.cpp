@@ -200,19 +200,40 @@ class Driver {
     return true;
   }
 
-  // Splits M into one chunk per thread (multiples of 64); each chunk of y
-  // stays in L1 while the rows of w stream past.
+  // Tasks are (K slice, M chunk) pairs. M is cut into chunks of at most
+  // kGemvChunk floats, whose y stays in L1 while the rows of w stream past;
+  // K is cut into slices of kGemvSlice rows, so that each thread reads
+  // whole rows of w, one after the other (a single sequential stream, which
+  // the hardware prefetchers follow best), into its slice's partial y. The
+  // partials are then summed in slice order. Both cuts depend only on the
+  // shape, never on the threads, so every thread count gives the same bits.
+  static constexpr std::int64_t kGemvChunk = 4096, kGemvSlice = 512;
+
   void gemv(int threads) {
     const float* w = call_.a + a_b_[0] + a_m_[0];
     const float* x = call_.b + b_b_[0] + b_n_[0];
     float* y = call_.c + c_b_[0] + c_m_[0] + c_n_[0];
     GettKernels::Gemv kernel = jit_.gemv_kernel();
-    std::int64_t chunks = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, m_ / 64));
+    const std::int64_t chunks = (m_ + kGemvChunk - 1) / kGemvChunk;
+    const std::int64_t slices = std::max<std::int64_t>(1, std::min<std::int64_t>(kk_ / kGemvSlice, 16));
+    const std::int64_t chunk_size = (m_ + chunks - 1) / chunks;
+    std::unique_ptr<float[]> partial(slices > 1 ? new float[static_cast<std::size_t>(slices * m_)] : nullptr);
+    runtime::parallel_for(slices * chunks, threads, [&](std::int64_t task) {
+      std::int64_t slice = task / chunks, chunk = task % chunks;
+      std::int64_t m0 = chunk * chunk_size, m1 = std::min(m_, m0 + chunk_size);
+      std::int64_t k0 = kk_ * slice / slices, k1 = kk_ * (slice + 1) / slices;
+      float* out = slices > 1 ? partial.get() + slice * m_ + m0 : y + m0;
+      std::fill(out, out + (m1 - m0), 0.0f);  // beta == 0: C is not read
+      kernel(k1 - k0, m1 - m0, w + m0, a_k_.data() + k0, x, b_k_.data() + k0, out);
+    });
+    if (slices == 1) return;
     runtime::parallel_for(chunks, threads, [&](std::int64_t chunk) {
-      std::int64_t m0 = chunk == 0 ? 0 : m_ * chunk / chunks / 64 * 64;
-      std::int64_t m1 = chunk + 1 == chunks ? m_ : m_ * (chunk + 1) / chunks / 64 * 64;
-      std::fill(y + m0, y + m1, 0.0f);  // beta == 0: C is not read
-      kernel(kk_, m1 - m0, w + m0, a_k_.data(), x, b_k_.data(), y + m0);
+      std::int64_t m0 = chunk * chunk_size, m1 = std::min(m_, m0 + chunk_size);
+      for (std::int64_t i = m0; i < m1; ++i) {
+        float sum = partial[static_cast<std::size_t>(i)];
+        for (std::int64_t s = 1; s < slices; ++s) sum += partial[static_cast<std::size_t>(s * m_ + i)];
+        y[i] = sum;
+      }
     });
   }
 

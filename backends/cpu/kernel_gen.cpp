@@ -407,8 +407,10 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
 
 // y[0:m] += sum_k x[x_koff[k]] * w[w_koff[k] + 0:m], w unit-stride along m:
 // the GEMV kernel for a GETT whose N group is empty (decode: one token).
-// Memory-bound: rows of w stream in order (one axpy per k) while the y chunk
-// stays in L1; the caller zeroes y first.
+// Memory-bound: rows of w stream in order while the y chunk stays in L1.
+// Four rows of w at a time: y is loaded and stored once per four rows, so
+// the loads of w (the only traffic that must come from memory) dominate.
+// The caller zeroes y first.
 void generate_gemv(llvm::Module& m, const KernelShape& shape) {
   llvm::LLVMContext& ctx = m.getContext();
   IRBuilder<> b(ctx);
@@ -431,45 +433,54 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
   Value* y = &*args++;
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
   const int vl = shape.vector_lanes;
+  constexpr int kRows = 4;
   llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
   llvm::Function* fma1 = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {f32});
   auto load_i64 = [&](Value* base, Value* index) { return b.CreateLoad(i64, b.CreateGEP(i64, base, index)); };
   Value* vectors = b.CreateSDiv(mc, b.getInt64(vl));
-  counted_loop(
-      b, b.getInt64(0), kc,
-      [&](Value* k) {
-        Value* xv = b.CreateLoad(f32, b.CreateGEP(f32, x, load_i64(x_koff, k)));
-        Value* splat = b.CreateVectorSplat(static_cast<unsigned>(vl), xv);
-        Value* row = b.CreateGEP(f32, w, load_i64(w_koff, k));
-        auto axpy = [&](Value* offset) {
-          Value* wp = as_vector_ptr(b, b.CreateGEP(f32, row, offset), vec);
-          Value* yp = as_vector_ptr(b, b.CreateGEP(f32, y, offset), vec);
-          Value* acc = b.CreateCall(fma, {b.CreateAlignedLoad(vec, wp, llvm::Align(4)), splat,
-                                          b.CreateAlignedLoad(vec, yp, llvm::Align(4))});
-          b.CreateAlignedStore(acc, yp, llvm::Align(4));
-        };
-        // Four vectors per iteration (unrolled here: the JIT runs no IR passes).
-        Value* quads = b.CreateSDiv(vectors, b.getInt64(4));
-        counted_loop(
-            b, b.getInt64(0), quads,
-            [&](Value* q) {
-              for (int u = 0; u < 4; ++u) axpy(b.CreateMul(b.CreateAdd(b.CreateMul(q, b.getInt64(4)), b.getInt64(u)),
-                                                           b.getInt64(vl)));
-            },
-            "gq");
-        counted_loop(
-            b, b.CreateMul(quads, b.getInt64(4)), vectors, [&](Value* v) { axpy(b.CreateMul(v, b.getInt64(vl))); },
-            "gv");
-        counted_loop(
-            b, b.CreateMul(vectors, b.getInt64(vl)), mc,
-            [&](Value* i) {
-              Value* yp = b.CreateGEP(f32, y, i);
-              Value* wv = b.CreateLoad(f32, b.CreateGEP(f32, row, i));
-              b.CreateStore(b.CreateCall(fma1, {wv, xv, b.CreateLoad(f32, yp)}), yp);
-            },
-            "gt");
-      },
-      "gk");
+  Value* vector_end = b.CreateMul(vectors, b.getInt64(vl));
+  // y[i0 .. i0+vl) += sum over the given rows (x value, row start).
+  auto axpy_rows = [&](const std::vector<std::pair<Value*, Value*>>& rows, Value* i0) {
+    Value* yp = as_vector_ptr(b, b.CreateGEP(f32, y, i0), vec);
+    Value* acc = b.CreateAlignedLoad(vec, yp, llvm::Align(4));
+    for (const auto& [splat, row] : rows)
+      acc = b.CreateCall(fma, {b.CreateAlignedLoad(vec, as_vector_ptr(b, b.CreateGEP(f32, row, i0), vec),
+                                                   llvm::Align(4)),
+                               splat, acc});
+    b.CreateAlignedStore(acc, yp, llvm::Align(4));
+  };
+  auto tail_rows = [&](const std::vector<std::pair<Value*, Value*>>& rows, const std::vector<Value*>& xs) {
+    counted_loop(
+        b, vector_end, mc,
+        [&](Value* i) {
+          Value* yp = b.CreateGEP(f32, y, i);
+          Value* acc = b.CreateLoad(f32, yp);
+          for (std::size_t r = 0; r < rows.size(); ++r)
+            acc = b.CreateCall(fma1, {b.CreateLoad(f32, b.CreateGEP(f32, rows[r].second, i)), xs[r], acc});
+          b.CreateStore(acc, yp);
+        },
+        "gt");
+  };
+  // Rows [k, k + count): their x values splatted and their starts.
+  auto rows_at = [&](Value* k, int count, std::vector<Value*>& xs) {
+    std::vector<std::pair<Value*, Value*>> rows;
+    for (int r = 0; r < count; ++r) {
+      Value* kr = b.CreateAdd(k, b.getInt64(r));
+      Value* xv = b.CreateLoad(f32, b.CreateGEP(f32, x, load_i64(x_koff, kr)));
+      xs.push_back(xv);
+      rows.push_back({b.CreateVectorSplat(static_cast<unsigned>(vl), xv), b.CreateGEP(f32, w, load_i64(w_koff, kr))});
+    }
+    return rows;
+  };
+  auto pass = [&](Value* k, int count) {
+    std::vector<Value*> xs;
+    std::vector<std::pair<Value*, Value*>> rows = rows_at(k, count, xs);
+    counted_loop(b, b.getInt64(0), vectors, [&](Value* v) { axpy_rows(rows, b.CreateMul(v, b.getInt64(vl))); }, "gv");
+    tail_rows(rows, xs);
+  };
+  Value* groups = b.CreateSDiv(kc, b.getInt64(kRows));
+  counted_loop(b, b.getInt64(0), groups, [&](Value* g) { pass(b.CreateMul(g, b.getInt64(kRows)), kRows); }, "gk");
+  counted_loop(b, b.CreateMul(groups, b.getInt64(kRows)), kc, [&](Value* k) { pass(k, 1); }, "gr");
   b.CreateRetVoid();
 }
 

@@ -45,15 +45,19 @@ TEST(CpuBlocking, MatmulAcrossEveryBlockBoundaryWithBiasAndRelu) {
   EXPECT_LT(max_relative_error(out.at("C"), want), 1e-4);
 }
 
+// The GEMV path cuts K into slices and N (here y's length, M of the GETT)
+// into chunks: n > one chunk, k > several slices.
 TEST(CpuBlocking, DecodeGemvAndItsTranspose) {
-  const std::int64_t k = 5003, n = 1031;
+  const std::int64_t k = 5003, n = 9031;
   einc::CompileOptions options;
   options.dims = {{"K", k}, {"N", n}};
   einc::Program p = einc::compile("dim K, N\ninput x[K], W[K, N], V[N, K]\ny[j] = x[k] * W[k, j]\nz[j] = V[j, k] * x[k]\n",
                                   options);
   einc::TensorMap in = einc::random_inputs(p, 3);
-  for (int threads : {1, 2}) {
+  einc::TensorMap one = p.run(in, {.backend = "cpu", .threads = 1});
+  for (int threads : {1, 2, 3}) {
     einc::TensorMap out = p.run(in, {.backend = "cpu", .threads = threads});
+    EXPECT_EQ(std::memcmp(out.at("y").data(), one.at("y").data(), static_cast<std::size_t>(n) * sizeof(float)), 0);
     std::vector<double> y(static_cast<std::size_t>(n), 0.0), z(static_cast<std::size_t>(n), 0.0);
     for (std::int64_t kk = 0; kk < k; ++kk)
       for (std::int64_t j = 0; j < n; ++j) {
