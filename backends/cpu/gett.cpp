@@ -138,8 +138,10 @@ class Driver {
   // How the threads share one (batch, NC block, KC block): a grid of
   // m_parts x n_parts rectangles of C, each task packing its own slice of A.
   // M is cut into parts of at most MC rows, as many as a multiple of the
-  // threads so that no thread idles at the end; when M has fewer parts than
-  // there are threads (a thin or batched GETT), the NC columns are cut too.
+  // threads so that no thread idles at the end (even when M fits in one MC
+  // block, as long as each part keeps 4 micro-panels); when M is thinner
+  // than that (a thin or batched GETT), the NC columns are cut instead, and
+  // each task packs the same slice of A.
   // The cuts never split K, so results do not depend on the threads.
   struct Partition {
     std::int64_t m_size = 0, m_parts = 0, n_size = 0, n_parts = 0;
@@ -152,7 +154,7 @@ class Driver {
     p.m_parts = ceil_div(m_, blocking_.mc);
     p.n_parts = 1;
     if (threads > 1) {
-      if (p.m_parts >= threads)
+      if (p.m_parts >= threads || m_ >= threads * 4 * mr)  // enough rows: cut M only (A is packed once)
         p.m_parts = ceil_div(p.m_parts, threads) * threads;
       else
         p.n_parts = std::min(ceil_div(threads, p.m_parts), ceil_div(nc, nr));

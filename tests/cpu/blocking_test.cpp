@@ -79,6 +79,7 @@ TEST(CpuBlocking, EveryThreadPartitionGivesTheSameBits) {
     std::int64_t batch, m, n, k;
   };
   for (const Case& c : {Case{"thin M: N is split", 1, 40, 700, 300}, Case{"M cut into a multiple of threads", 1, 1000, 50, 400},
+                        Case{"M within one MC block, still cut", 1, 300, 100, 50},
                         Case{"batch-parallel", 12, 33, 45, 70}, Case{"few batches: parallel inside", 3, 70, 90, 800}}) {
     einc::CompileOptions options;
     options.dims = {{"Bt", c.batch}, {"M", c.m}, {"N", c.n}, {"K", c.k}};
