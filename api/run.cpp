@@ -286,13 +286,14 @@ std::string Program::emit(const std::string& target, const std::string& arch) co
   // Each function is compiled on its first use; a contraction with the
   // default tile needs its micro-kernel, its two pack routines and the
   // transpose those call.
-  std::vector<std::pair<std::string, double>> compiled = jit.compile_all_gett();
+  std::vector<cpu::Jit::Compiled> compiled = jit.compile_all_gett();
   start = Clock::now();
   jit.gett_kernels(0);
   double cached_ms = ms_since(start);
   std::string out = "; einc cpu backend: " + jit.description() + "\n";
   out += "; JIT set up in " + format_ms(setup_ms) + " ms; compiled on first use (ms):";
-  for (const auto& [name, ms] : compiled) out += " " + name + " " + format_ms(ms);
+  for (const cpu::Jit::Compiled& c : compiled)
+    out += " " + c.name + " " + format_ms(c.ms) + (c.from_disk ? " (disk cache)" : "");
   out += "; cached lookup " + format_ms(cached_ms) + " ms\n";
   for (const std::string& line : cpu::describe_plan(impl_->program)) out += "; " + line + "\n";
   out += "\n";

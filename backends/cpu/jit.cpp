@@ -1,8 +1,11 @@
 // backends/cpu/jit.cpp — see jit.h.
 #include "backends/cpu/jit.h"
 
+#include "backends/cpu/object_cache.h"
+
 #include <llvm/ADT/StringMap.h>
 #include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
@@ -63,6 +66,7 @@ void optimise(llvm::Module& module, llvm::TargetMachine& machine) {
 }  // namespace
 
 struct Jit::State {
+  std::unique_ptr<ObjectDiskCache> object_cache;  // outlives the JIT (declared first)
   std::unique_ptr<llvm::orc::LLJIT> jit;
   std::unique_ptr<llvm::TargetMachine> machine;  // for optimisation and assembly
   llvm::orc::JITTargetMachineBuilder builder{llvm::Triple()};
@@ -102,7 +106,21 @@ Jit::Jit() : state_(new State) {
   for (const char* f : {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx2", "fma"})
     if (host.lookup(f)) state_->features += std::string(state_->features.empty() ? "+" : ",+") + f;
   state_->machine = check(state_->builder.createTargetMachine(), "creating the target machine");
-  state_->jit = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(state_->builder).create(), "creating LLJIT");
+  state_->object_cache = std::make_unique<ObjectDiskCache>(
+      state_->machine->getTargetTriple().str() + ";" + state_->machine->getTargetCPU().str() + ";" +
+      state_->machine->getTargetFeatureString().str() + ";LLVM " + LLVM_VERSION_STRING + ";codegen aggressive");
+  ObjectDiskCache* object_cache = state_->object_cache.get();
+  state_->jit = check(
+      llvm::orc::LLJITBuilder()
+          .setJITTargetMachineBuilder(state_->builder)
+          .setCompileFunctionCreator([object_cache](llvm::orc::JITTargetMachineBuilder builder)
+                                         -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
+            auto machine = builder.createTargetMachine();
+            if (!machine) return machine.takeError();
+            return std::make_unique<llvm::orc::TMOwningSimpleCompiler>(std::move(*machine), object_cache);
+          })
+          .create(),
+      "creating LLJIT");
   // Every GETT function as its own module: added now, compiled by LLJIT when
   // first looked up.
   for (const GettFunction& function : gett_functions(shapes_)) {
@@ -121,10 +139,10 @@ Jit::Jit() : state_(new State) {
 std::uint64_t Jit::lookup(const std::string& name) {
   auto start = std::chrono::steady_clock::now();
   std::uint64_t address = check(state_->jit->lookup(name), "looking up a kernel").getAddress();
-  bool known = std::any_of(compile_ms_.begin(), compile_ms_.end(), [&](const auto& c) { return c.first == name; });
+  bool known = std::any_of(compile_ms_.begin(), compile_ms_.end(), [&](const Compiled& c) { return c.name == name; });
   if (!known)
-    compile_ms_.emplace_back(name,
-                             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    compile_ms_.push_back({name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
+                           state_->object_cache->loaded_from_disk(name)});
   return address;
 }
 
@@ -146,7 +164,7 @@ GettKernels::Gemv Jit::gemv_kernel() {
   return gemv_;
 }
 
-std::vector<std::pair<std::string, double>> Jit::compile_all_gett() {
+std::vector<Jit::Compiled> Jit::compile_all_gett() {
   for (std::size_t i = 0; i < shapes_.size(); ++i) gett_kernels(i);
   gemv_kernel();
   std::lock_guard<std::mutex> lock(mutex_);

@@ -46,9 +46,15 @@ class Jit {
   const GettKernels& gett_kernels(std::size_t index);
   // The GEMV kernel, compiled on first use.
   GettKernels::Gemv gemv_kernel();
-  // What compiling each GETT function took, in generation order; compiles
-  // every one not compiled yet (for `einc emit`).
-  std::vector<std::pair<std::string, double>> compile_all_gett();
+  // What getting each GETT function took (compiling it, or loading its
+  // object from the disk cache), in order; compiles every one not compiled
+  // yet (for `einc emit`).
+  struct Compiled {
+    std::string name;
+    double ms = 0;
+    bool from_disk = false;
+  };
+  std::vector<Compiled> compile_all_gett();
   // The optimised module (IR) or the host assembly of the GETT kernels.
   std::string emit_gett_f32(EmitTarget target);
   // "avx512 32x12, 48x8 micro-kernels, LLVM 14.0.6 (+avx512f,...)" for --version and reports.
@@ -65,7 +71,7 @@ class Jit {
   std::mutex mutex_;
   std::vector<GettKernels> gett_;            // parallel to shapes_; filled on first use
   GettKernels::Gemv gemv_ = nullptr;
-  std::vector<std::pair<std::string, double>> compile_ms_;  // per function, once compiled
+  std::vector<Compiled> compile_ms_;  // per function, once compiled
 };
 
 }  // namespace einc::cpu

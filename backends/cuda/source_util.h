@@ -14,17 +14,14 @@
 
 #include "ir/dtype.h"
 #include "ir/program.h"
+#include "runtime/stable_hash.h"
 
 namespace einc::cuda {
 
-// 64-bit FNV-1a: stable across platforms and runs (std::hash is neither).
-std::uint64_t fnv1a64(const void* data, std::size_t size, std::uint64_t seed = 0xcbf29ce484222325ull);
-inline std::uint64_t fnv1a64(const std::string& text, std::uint64_t seed = 0xcbf29ce484222325ull) {
-  return fnv1a64(text.data(), text.size(), seed);
-}
-// 128 bits as 32 lowercase hex digits (two FNV-1a passes with different seeds).
-std::string hash128_hex(const std::string& text);
-std::string hex64(std::uint64_t value, int digits = 16);
+// Stable hashes (runtime/stable_hash.h).
+using runtime::fnv1a64;
+using runtime::hash128_hex;
+using runtime::hex64;
 
 // `123LL`, `-4LL`.
 std::string ll(std::int64_t value);

@@ -188,4 +188,38 @@ TEST_F(RunCli, UnboundDimWithoutDataIsAClearError) {
   EXPECT_TRUE(r.out.empty());
 }
 
+// The JIT's objects go to the kernel cache on disk ($EINC_CACHE_DIR), so a
+// second process compiles nothing; a corrupt entry is recompiled, and "off"
+// writes nothing. `einc emit`'s second line says where each kernel came from.
+TEST_F(RunCli, SecondProcessLoadsTheCpuKernelsFromTheDiskCache) {
+  const auto& backends = einc::available_backends();
+  if (std::find(backends.begin(), backends.end(), "cpu") == backends.end()) GTEST_SKIP() << "no cpu backend";
+  std::string script = write_script("mm.ein", "dim N = 8\ninput A[N, N], B[N, N]\nC[i, j] = A[i, k] * B[k, j]\n");
+  fs::path cache = dir_ / "cache";
+  auto emit = [&](const std::string& cache_dir) {
+    ProcessResult r = run_process("/usr/bin/env", {"EINC_CACHE_DIR=" + cache_dir, kEinc, "emit", script, "--target",
+                                                   "llvm-ir"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string second_line = r.out.substr(0, r.out.find('\n', r.out.find('\n') + 1));
+    return second_line.substr(second_line.find('\n') + 1);
+  };
+  auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  std::string first = emit(cache.string());
+  EXPECT_EQ(count(first, "(disk cache)"), 0u) << first;
+  std::size_t functions = count(first, "einc_");
+  ASSERT_GT(functions, 3u) << first;
+  EXPECT_GT(files_in(cache), 3u);
+  std::string second = emit(cache.string());
+  EXPECT_EQ(count(second, "(disk cache)"), functions) << second;
+  for (const auto& entry : fs::directory_iterator(cache)) std::ofstream(entry.path(), std::ios::trunc) << "garbage";
+  std::string third = emit(cache.string());
+  EXPECT_EQ(count(third, "(disk cache)"), 0u) << third;
+  EXPECT_EQ(count(emit(cache.string()), "(disk cache)"), functions);  // rewritten whole
+  EXPECT_EQ(count(emit("off"), "(disk cache)"), 0u);  // the cache is off: nothing read
+}
+
 }  // namespace
