@@ -14,6 +14,20 @@ namespace einc::runtime {
 
 namespace {
 
+// Workers and the caller spin for a short while before they block on a
+// condition variable: a GETT issues a few parallel loops per call, and
+// waking a sleeping thread costs tens of microseconds on a VM, as much as a
+// 256^3 GEMM's whole compute. The spin yields the CPU now and then, so an
+// oversubscribed machine still makes progress.
+constexpr int kSpinRounds = 20000;  // ~ a few hundred microseconds
+
+inline void relax(int round) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+  if (round % 64 == 63) std::this_thread::yield();
+}
+
 class Pool {
  public:
   static Pool& instance() {
@@ -24,20 +38,25 @@ class Pool {
   void run(std::int64_t tasks, int threads, const std::function<void(std::int64_t)>& body) {
     std::lock_guard<std::mutex> job_lock(job_mutex_);  // one job at a time
     ensure_workers(threads - 1);
+    int workers = std::min<int>(threads - 1, static_cast<int>(workers_.size()));
     {
       std::lock_guard<std::mutex> lock(mutex_);
       body_ = &body;
       tasks_ = tasks;
       next_.store(0);
-      active_workers_ = std::min<int>(threads - 1, static_cast<int>(workers_.size()));
-      pending_ = active_workers_;
+      active_workers_.store(workers);
+      pending_.store(workers);
       error_ = nullptr;
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_release);
     }
-    wake_.notify_all();
+    wake_.notify_all();  // no system call when every worker is still spinning
     work();
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    for (int round = 0; round < kSpinRounds && pending_.load(std::memory_order_acquire) != 0; ++round) relax(round);
+    if (pending_.load(std::memory_order_acquire) != 0) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [&] { return pending_.load() == 0; });
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
     body_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
@@ -73,19 +92,25 @@ class Pool {
     }
   }
 
+  bool has_job(std::uint64_t seen, int index) const {
+    return generation_.load(std::memory_order_acquire) != seen && index < active_workers_.load();
+  }
+
   void worker_loop(int index) {
     std::uint64_t seen = 0;
     while (true) {
-      {
+      bool ready = false;
+      for (int round = 0; round < kSpinRounds && !(ready = has_job(seen, index)); ++round) relax(round);
+      if (!ready) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || (generation_ != seen && index < active_workers_); });
+        wake_.wait(lock, [&] { return stop_ || has_job(seen, index); });
         if (stop_) return;
-        seen = generation_;
       }
+      seen = generation_.load(std::memory_order_acquire);
       work();
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (--pending_ == 0) done_.notify_all();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);  // the caller checks pending_ under the mutex
+        done_.notify_all();
       }
     }
   }
@@ -97,9 +122,9 @@ class Pool {
   const std::function<void(std::int64_t)>* body_ = nullptr;
   std::int64_t tasks_ = 0;
   std::atomic<std::int64_t> next_{0};
-  int active_workers_ = 0;
-  int pending_ = 0;
-  std::uint64_t generation_ = 0;
+  std::atomic<int> active_workers_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<std::uint64_t> generation_{0};
   std::exception_ptr error_;
   bool stop_ = false;
 };
