@@ -14,6 +14,7 @@
 #ifdef EINC_HAVE_CPU_BACKEND
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/jit.h"
+#include "backends/cpu/loop_kernel.h"
 #endif
 #include "runtime/executor.h"
 
@@ -297,8 +298,15 @@ std::string Program::emit(const std::string& target, const std::string& arch) co
   out += "; cached lookup " + format_ms(cached_ms) + " ms\n";
   for (const std::string& line : cpu::describe_plan(impl_->program)) out += "; " + line + "\n";
   out += "\n";
-  return out + cpu::Jit::instance().emit_gett_f32(target == "asm" ? cpu::EmitTarget::assembly
-                                                                   : cpu::EmitTarget::llvm_ir);
+  out += cpu::Jit::instance().emit_gett_f32(target == "asm" ? cpu::EmitTarget::assembly : cpu::EmitTarget::llvm_ir);
+  // Then the loop kernel of each statement that has one (IR only: they are
+  // compiled per statement, from the shapes bound at run time).
+  for (const ir::Statement& statement : impl_->program.statements) {
+    if (target != "llvm-ir") break;
+    if (std::optional<std::string> ir = cpu::emit_loop_kernel(impl_->program, statement))
+      out += "\n; loop kernel of line " + std::to_string(statement.line) + ": " + statement.text + "\n" + *ir;
+  }
+  return out;
 #else
   throw RunError("the cpu backend (LLVM) is not available in this build, so there is no " + target + " to emit");
 #endif

@@ -6,6 +6,7 @@
 
 #include "backends/cpu/gett.h"
 #include "backends/cpu/jit.h"
+#include "backends/cpu/loop_kernel.h"
 #include "backends/reference/interpreter.h"
 #include "ir/cost_model.h"
 #include "ir/gett_lowering.h"
@@ -68,6 +69,7 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
     run_gett(Jit::instance(), build_call(program, statement, *g, tensors), threads_);
     return;
   }
+  if (run_loop_statement(program, statement, tensors, threads_)) return;
   reference::execute_statement(program, statement, tensors);
 }
 
@@ -90,9 +92,13 @@ std::vector<std::string> describe_plan(const ir::Program& program) {
       if (g->activation) epilogue += std::string(" ") + ir::func_name(*g->activation);
       if (!g->residual.empty()) epilogue += " residual";
       if (!epilogue.empty()) line += ", epilogue:" + epilogue;
+    } else if (std::string reason; auto loop = describe_loop_statement(program, s, &reason)) {
+      line += "JIT loop (" + *loop + ")";
     } else {
-      line += std::string("interpreted (") + ir::statement_kind_name(cost.statements[i].kind) +
-              (s.dtype != DType::f32 ? ", " + std::string(ir::dtype_name(s.dtype)) : "") + ")";
+      std::string kind = ir::statement_kind_name(cost.statements[i].kind);
+      if (reason == kind || s.dtype != DType::f32) reason.clear();  // says nothing more
+      line += "interpreted (" + kind + (s.dtype != DType::f32 ? ", " + std::string(ir::dtype_name(s.dtype)) : "") +
+              (reason.empty() ? "" : ": " + reason) + ")";
     }
     lines.push_back(line);
   }

@@ -1,10 +1,17 @@
 // backends/cpu/cpu_backend.h — the `cpu` backend.
 //
-// A statement of the GETT form (ir/gett_lowering.h) runs as one JIT-compiled
-// GETT with its epilogue fused into the tile stores, reading its operands in
-// place through their strides. Every other statement — and dtypes other
-// than f32 — is evaluated by the reference interpreter for now; statement
-// kinds that run that way are listed by describe_plan() (and `einc emit`).
+// Each statement takes the first path that accepts it:
+//   1. a statement of the GETT form (ir/gett_lowering.h) runs as one
+//      JIT-compiled GETT with its epilogue fused into the tile stores,
+//      reading its operands in place through their strides;
+//   2. elementwise expressions, reductions and normalisations (softmax,
+//      layernorm, rmsnorm, logsumexp, ...) run as one JIT-compiled,
+//      vectorised loop kernel (loop_kernel.h), in parallel over the outer
+//      output loop;
+//   3. everything else — contractions of three or more tensors, loop nests
+//      that would recompute a reduction, dtypes other than f32 — is
+//      evaluated by the reference interpreter.
+// describe_plan() (and `einc emit`) says which path each statement takes.
 #pragma once
 
 #include <string>
@@ -24,8 +31,9 @@ class CpuBackend : public runtime::StatementBackend {
   int threads_;
 };
 
-// One line per statement: "line 7: S = GETT (batch h; M j; N i; K e) + epilogue: scale"
-// or "line 9: P = interpreted (normalization)".
+// One line per statement: "line 7: S = JIT GETT (batch h; M j; N i; K e), epilogue: scale",
+// "line 9: P = JIT loop (normalization: softmax over j)" or
+// "line 5: y = interpreted (contraction)".
 std::vector<std::string> describe_plan(const ir::Program& program);
 
 }  // namespace einc::cpu

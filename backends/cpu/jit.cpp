@@ -2,6 +2,7 @@
 #include "backends/cpu/jit.h"
 
 #include "backends/cpu/object_cache.h"
+#include "runtime/stable_hash.h"
 
 #include <llvm/ADT/StringMap.h>
 #include <llvm/Config/llvm-config.h>
@@ -191,6 +192,31 @@ std::string Jit::emit_gett_f32(EmitTarget target) {
     throw std::runtime_error("einc cpu backend: this target cannot emit assembly");
   passes.run(*module);
   return std::string(buffer.str());
+}
+
+std::uint64_t Jit::compile_cached(const std::string& key, const ModuleGenerator& generate, double* compile_ms) {
+  std::lock_guard<std::mutex> lock(cached_mutex_);
+  if (compile_ms) *compile_ms = 0;
+  if (auto it = cached_.find(key); it != cached_.end()) return it->second;
+  auto start = std::chrono::steady_clock::now();
+  // The symbol: a hash of the key (stable across processes), numbered on
+  // the off chance that two keys share one.
+  std::string hex = runtime::hex64(runtime::fnv1a64(key));
+  std::string symbol = "einc_kernel_" + hex;
+  for (int n = 1; !cached_symbols_.insert(symbol).second; ++n) symbol = "einc_kernel_" + hex + "_" + std::to_string(n);
+  auto context = std::make_unique<llvm::LLVMContext>();
+  std::unique_ptr<llvm::Module> module = generate(*context, symbol);
+  module->setDataLayout(state_->machine->createDataLayout());
+  module->setTargetTriple(state_->machine->getTargetTriple().str());
+  optimise(*module, *state_->machine);
+  llvm::orc::ThreadSafeModule safe(std::move(module), std::move(context));
+  if (llvm::Error e = state_->jit->addIRModule(std::move(safe)))
+    throw std::runtime_error("einc cpu backend: adding a kernel: " + error_text(std::move(e)));
+  std::uint64_t address = check(state_->jit->lookup(symbol), "looking up a kernel").getAddress();
+  cached_.emplace(key, address);
+  if (compile_ms)
+    *compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return address;
 }
 
 std::string Jit::description() const {

@@ -11,8 +11,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -62,6 +66,17 @@ class Jit {
   // The default micro-kernel shape (ISA, vector width).
   const KernelShape& shape() const { return shapes_[0]; }
 
+  // Generic kernels (the loop kernels): compiles the module `generate`
+  // builds, which must define a function named `symbol`, and returns that
+  // function's address. Cached in memory by `key`, which must name
+  // everything the generated code bakes in (the caller's structure and
+  // decisions, the ISA); a cached key returns at once, with *compile_ms = 0.
+  // Objects also go to the disk cache like every module. Thread-safe; one
+  // compile at a time.
+  using ModuleGenerator =
+      std::function<std::unique_ptr<llvm::Module>(llvm::LLVMContext& context, const std::string& symbol)>;
+  std::uint64_t compile_cached(const std::string& key, const ModuleGenerator& generate, double* compile_ms = nullptr);
+
  private:
   Jit();
   std::uint64_t lookup(const std::string& name);  // compiles the function's module on first use; locked
@@ -72,6 +87,9 @@ class Jit {
   std::vector<GettKernels> gett_;            // parallel to shapes_; filled on first use
   GettKernels::Gemv gemv_ = nullptr;
   std::vector<Compiled> compile_ms_;  // per function, once compiled
+  std::mutex cached_mutex_;            // compile_cached
+  std::unordered_map<std::string, std::uint64_t> cached_;
+  std::unordered_set<std::string> cached_symbols_;
 };
 
 }  // namespace einc::cpu

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -169,9 +170,41 @@ TEST_F(RunCli, CpuBackendMatchesReference) {
   EXPECT_EQ(emitted.exit_code, 0) << emitted.err;
   EXPECT_NE(emitted.out.find("define void @einc_ukr_f32_"), std::string::npos);
   EXPECT_NE(emitted.out.find("JIT GETT"), std::string::npos);
+  EXPECT_NE(emitted.out.find("P = JIT loop (normalization: softmax over j)"), std::string::npos);
   emitted = einc({"emit", kExamples + "03_attention.ein", "--target", "asm"});
   EXPECT_EQ(emitted.exit_code, 0);
   EXPECT_NE(emitted.out.find("einc_ukr_f32_"), std::string::npos);
+}
+
+TEST_F(RunCli, EveryExampleOnCpuMatchesReference) {
+  // Whole scripts on `cpu` (GETTs, loop kernels for the softmax and
+  // layernorm statements, the interpreter for the rest) against the
+  // reference: within 2e-4 of the output's scale (f32 GETT sums and the
+  // layernorms' 1/sigma amplify rounding; a wrong element is off by ~1).
+  std::vector<std::string> available = einc::available_backends();
+  if (std::find(available.begin(), available.end(), "cpu") == available.end()) GTEST_SKIP() << "no cpu backend";
+  for (const char* example : {"01_matmul", "02_batched_matmul", "03_attention", "04_mlp", "05_transformer_block",
+                              "06_einsum_cheatsheet", "07_chain_order"}) {
+    SCOPED_TRACE(example);
+    std::string out = path(example);
+    for (const char* backend : {"cpu", "reference"}) {
+      std::vector<std::string> args = {"run", kExamples + example + ".ein", "--backend", backend, "--random", "7",
+                                       "--output-dir", out + "/" + backend};
+      for (const auto& [name, value] : small_dims(example))
+        args.insert(args.end(), {"--dim", name + "=" + std::to_string(value)});
+      ProcessResult r = einc(args);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    ASSERT_GT(files_in(out + "/reference"), 0u);
+    for (const auto& entry : fs::directory_iterator(out + "/reference")) {
+      std::string name = entry.path().filename().string();
+      einc::Tensor ref = einc::read_npy(entry.path().string()), cpu = einc::read_npy(out + "/cpu/" + name);
+      ASSERT_EQ(cpu.shape(), ref.shape()) << name;
+      double scale = 1;
+      for (std::int64_t i = 0; i < ref.numel(); ++i) scale = std::max(scale, std::fabs(ref.get_flat(i)));
+      for (std::int64_t i = 0; i < ref.numel(); ++i) ASSERT_NEAR(cpu.get_flat(i), ref.get_flat(i), 2e-4 * scale) << name;
+    }
+  }
 }
 
 TEST_F(RunCli, MalformedInputOptionIsAUsageError) {

@@ -1,0 +1,548 @@
+// backends/cpu/loop_gen.cpp — see loop_gen.h.
+//
+// The emitter keeps a chain of open loop levels (level 0 is the function
+// body). Each level starts with a hoist block that ends in a branch: a node
+// whose deepest free index is bound at level p is emitted at the end of
+// level p's hoist block, whatever level the emitter is in when it first
+// needs the node, and is cached in level p. Hoisting a node that makes
+// loops of its own (a reduction) moves the hoist block's branch to the end
+// of the new code and updates the successor's phi nodes.
+#include "backends/cpu/loop_gen.h"
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <unordered_map>
+#include <vector>
+
+#include "backends/cpu/vector_math.h"
+
+namespace einc::cpu {
+
+namespace {
+
+using llvm::BasicBlock;
+using llvm::Value;
+
+constexpr int kTarget = -1;  // the target's "slot" in offset caches
+
+bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+class Emitter {
+ public:
+  Emitter(llvm::Module& module, const LoopSpec& spec, const std::string& symbol)
+      : spec_(spec), graph_(spec.graph), ctx_(module.getContext()), b_(ctx_) {
+    f32_ = b_.getFloatTy();
+    i64_ = b_.getInt64Ty();
+    if (spec.lanes > 1) vec_ = llvm::FixedVectorType::get(f32_, static_cast<unsigned>(spec.lanes));
+    auto* f32p = llvm::PointerType::getUnqual(f32_);
+    auto* i8p = llvm::PointerType::getUnqual(b_.getInt8Ty());
+    auto* type = llvm::FunctionType::get(b_.getVoidTy(),
+                                         {llvm::PointerType::getUnqual(f32p), llvm::PointerType::getUnqual(i64_), f32p,
+                                          llvm::PointerType::getUnqual(i8p), i64_, i64_},
+                                         false);
+    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, symbol, module);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    auto args = fn_->arg_begin();
+    ptrs_ = &*args++;
+    ints_ = &*args++;
+    scalars_ = &*args++;
+    fns_ = &*args++;
+    begin_ = &*args++;
+    end_ = &*args++;
+    target_free_ = graph_.lhs;
+    std::sort(target_free_.begin(), target_free_.end());
+  }
+
+  void emit() {
+    BasicBlock* entry = BasicBlock::Create(ctx_, "entry", fn_);
+    b_.SetInsertPoint(entry);
+    BasicBlock* work = BasicBlock::Create(ctx_, "work", fn_);
+    b_.CreateBr(work);
+    b_.SetInsertPoint(work);
+    Level function_level;
+    function_level.hoist = entry;
+    chain_.push_back(std::move(function_level));
+    levels(spec_.output, 0, true, {}, [&](const std::vector<Value*>&) {
+      store(value(graph_.root));
+      return std::vector<Value*>{};
+    });
+    b_.CreateRetVoid();
+  }
+
+ private:
+  struct Level {
+    int index = -1;  // statement index id (-1: the function level)
+    bool vector = false;
+    Value* i = nullptr;     // the loop counter (a vector loop: its first lane)
+    Value* mask = nullptr;  // a vector loop's remainder: the lanes in range
+    BasicBlock* hoist = nullptr;
+    bool hoisting = false;                    // the insertion point is at the end of the hoist block
+    std::unordered_map<int, Value*> values;   // node id -> value
+    std::unordered_map<int, Value*> offsets;  // slot -> offset (elements) of the indices bound so far
+  };
+  using Carried = std::vector<Value*>;
+  using Leaf = std::function<Carried(const Carried&)>;
+
+  // --- levels and hoisting ----------------------------------------------------
+
+  // The deepest level binding one of `free` (0: none).
+  std::size_t depth_of(const std::vector<int>& free, std::size_t below) const {
+    for (std::size_t k = std::min(below, chain_.size()); k-- > 1;)
+      if (contains(free, chain_[k].index)) return k;
+    return 0;
+  }
+  std::size_t depth_of(const std::vector<int>& free) const { return depth_of(free, chain_.size()); }
+
+  // Runs `emit` with the insertion point at the end of level p's hoist
+  // block, so that what it emits dominates all of level p's body; values
+  // cached at a level always live there (a value emitted further down the
+  // level's body would not dominate a later hoist that uses it).
+  Value* at_level(std::size_t p, const std::function<Value*()>& emit) {
+    if (chain_[p].hoisting && p + 1 == chain_.size()) {  // there already
+      Value* v = emit();
+      chain_[p].hoist = b_.GetInsertBlock();  // where a later hoist into p goes, if emit() made blocks
+      return v;
+    }
+    std::vector<Level> deeper(std::make_move_iterator(chain_.begin() + static_cast<std::ptrdiff_t>(p) + 1),
+                              std::make_move_iterator(chain_.end()));
+    chain_.resize(p + 1);
+    auto saved = b_.saveIP();
+    BasicBlock* hoist = chain_[p].hoist;
+    auto* branch = llvm::dyn_cast_or_null<llvm::BranchInst>(hoist->getTerminator());
+    if (!branch || !branch->isUnconditional())
+      throw std::logic_error("einc loop kernel: a hoist block without a plain branch");
+    BasicBlock* next = branch->getSuccessor(0);
+    branch->eraseFromParent();
+    b_.SetInsertPoint(hoist);
+    bool was_hoisting = chain_[p].hoisting;
+    chain_[p].hoisting = true;
+    Value* v = emit();
+    chain_[p].hoisting = was_hoisting;
+    BasicBlock* end = b_.GetInsertBlock();
+    b_.CreateBr(next);
+    if (end != hoist) {
+      next->replacePhiUsesWith(hoist, end);
+      chain_[p].hoist = end;
+    }
+    b_.restoreIP(saved);
+    for (Level& l : deeper) chain_.push_back(std::move(l));
+    return v;
+  }
+
+  void push_level(int index, bool vector, Value* i, Value* mask) {
+    for (const Level& l : chain_)
+      if (l.index == index) throw std::logic_error("einc loop kernel: an index bound twice in one loop nest");
+    Level level;
+    level.index = index;
+    level.vector = vector;
+    level.i = i;
+    level.mask = mask;
+    level.hoist = BasicBlock::Create(ctx_, "hoist", fn_);
+    b_.CreateBr(level.hoist);
+    b_.SetInsertPoint(level.hoist);
+    BasicBlock* work = BasicBlock::Create(ctx_, "work", fn_);
+    b_.CreateBr(work);
+    b_.SetInsertPoint(work);
+    chain_.push_back(std::move(level));
+  }
+
+  void pop_level() { chain_.pop_back(); }
+
+  // The innermost vector level binding one of `free`, or null.
+  const Level* vector_level(const std::vector<int>& free) const {
+    for (std::size_t k = chain_.size(); k-- > 1;)
+      if (chain_[k].vector && contains(free, chain_[k].index)) return &chain_[k];
+    return nullptr;
+  }
+
+  // --- loops -------------------------------------------------------------------
+
+  // for (i = lo; whole ? i + step <= hi : i < hi; i += step) carried = body(i, carried);
+  // returns the carried values after the loop and, in *last, the final i.
+  Carried loop(Value* lo, Value* hi, std::int64_t step, bool whole, const Carried& carried,
+               const std::function<Carried(Value*, const Carried&)>& body, Value** last) {
+    BasicBlock* pre = b_.GetInsertBlock();
+    BasicBlock* header = BasicBlock::Create(ctx_, "loop", fn_);
+    BasicBlock* body_block = BasicBlock::Create(ctx_, "body", fn_);
+    BasicBlock* exit = BasicBlock::Create(ctx_, "exit", fn_);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode* i = b_.CreatePHI(i64_, 2, "i");
+    i->addIncoming(lo, pre);
+    std::vector<llvm::PHINode*> phis;
+    Carried current;
+    for (Value* v : carried) {
+      llvm::PHINode* phi = b_.CreatePHI(v->getType(), 2, "acc");
+      phi->addIncoming(v, pre);
+      phis.push_back(phi);
+      current.push_back(phi);
+    }
+    Value* step_value = llvm::ConstantInt::get(i64_, static_cast<std::uint64_t>(step));
+    Value* more = whole ? b_.CreateICmpSLE(b_.CreateAdd(i, step_value), hi) : b_.CreateICmpSLT(i, hi);
+    b_.CreateCondBr(more, body_block, exit);
+    b_.SetInsertPoint(body_block);
+    Carried next = body(i, current);
+    BasicBlock* latch = b_.GetInsertBlock();
+    i->addIncoming(b_.CreateAdd(i, step_value), latch);
+    for (std::size_t k = 0; k < phis.size(); ++k) phis[k]->addIncoming(next[k], latch);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(exit);
+    if (last) *last = i;
+    return current;
+  }
+
+  // The loops of `order` from position k inward; `leaf` runs innermost.
+  Carried levels(const LoopOrder& order, std::size_t k, bool output, const Carried& carried, const Leaf& leaf) {
+    if (k == order.indices.size()) return leaf(carried);
+    if (output && k == 0 && spec_.parallel_levels > 1) return flattened(order, carried, leaf);
+    int x = order.indices[k];
+    bool vector = x == order.vector_index && vec_ != nullptr;
+    Value* lo = output && k == 0 ? begin_ : llvm::ConstantInt::get(i64_, 0);
+    Value* hi = output && k == 0 ? end_ : int_param(spec_.extent_param(x));
+    auto inner = [&](Value* i, Value* mask, const Carried& current) {
+      push_level(x, vector, i, mask);
+      Carried r = levels(order, k + 1, output, current, leaf);
+      pop_level();
+      return r;
+    };
+    if (!vector)
+      return loop(
+          lo, hi, 1, false, carried, [&](Value* i, const Carried& c) { return inner(i, nullptr, c); }, nullptr);
+    Value* i_end = nullptr;
+    Carried main = loop(
+        lo, hi, spec_.lanes, true, carried, [&](Value* i, const Carried& c) { return inner(i, nullptr, c); }, &i_end);
+    // The remaining lanes as one masked vector.
+    BasicBlock* before = b_.GetInsertBlock();
+    BasicBlock* rest = BasicBlock::Create(ctx_, "rest", fn_);
+    BasicBlock* join = BasicBlock::Create(ctx_, "join", fn_);
+    b_.CreateCondBr(b_.CreateICmpSLT(i_end, hi), rest, join);
+    b_.SetInsertPoint(rest);
+    Value* lanes = b_.CreateAdd(b_.CreateVectorSplat(static_cast<unsigned>(spec_.lanes), i_end), iota());
+    Value* mask = b_.CreateICmpSLT(lanes, b_.CreateVectorSplat(static_cast<unsigned>(spec_.lanes), hi));
+    Carried tail = inner(i_end, mask, main);
+    BasicBlock* rest_end = b_.GetInsertBlock();
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    Carried out;
+    for (std::size_t c = 0; c < main.size(); ++c) {
+      llvm::PHINode* phi = b_.CreatePHI(main[c]->getType(), 2);
+      phi->addIncoming(main[c], before);
+      phi->addIncoming(tail[c], rest_end);
+      out.push_back(phi);
+    }
+    return out;
+  }
+
+  // The first parallel_levels output loops as one loop over [begin, end)
+  // of their flattened index (the last fastest).
+  Carried flattened(const LoopOrder& order, const Carried& carried, const Leaf& leaf) {
+    const auto count = static_cast<std::size_t>(spec_.parallel_levels);
+    return loop(
+        begin_, end_, 1, false, carried,
+        [&](Value* flat, const Carried& current) {
+          std::vector<Value*> index(count);
+          Value* rest = flat;
+          for (std::size_t q = count; q-- > 1;) {
+            Value* extent = int_param(spec_.extent_param(order.indices[q]));
+            index[q] = b_.CreateSRem(rest, extent);
+            rest = b_.CreateSDiv(rest, extent);
+          }
+          index[0] = rest;
+          for (std::size_t q = 0; q < count; ++q) push_level(order.indices[q], false, index[q], nullptr);
+          Carried r = levels(order, count, true, current, leaf);
+          for (std::size_t q = 0; q < count; ++q) pop_level();
+          return r;
+        },
+        nullptr);
+  }
+
+  Value* iota() {
+    std::vector<llvm::Constant*> lanes;
+    for (int l = 0; l < spec_.lanes; ++l) lanes.push_back(llvm::ConstantInt::get(i64_, static_cast<std::uint64_t>(l)));
+    return llvm::ConstantVector::get(lanes);
+  }
+
+  // --- arguments (loaded once, in the function's entry) ---------------------
+
+  Value* int_param(int position) {
+    auto [it, fresh] = int_params_.try_emplace(position, nullptr);
+    if (fresh)
+      it->second = at_level(0, [&] {
+        return b_.CreateLoad(i64_, b_.CreateConstGEP1_64(i64_, ints_, static_cast<std::uint64_t>(position)));
+      });
+    return it->second;
+  }
+
+  Value* base(int slot) {
+    auto [it, fresh] = bases_.try_emplace(slot, nullptr);
+    if (fresh)
+      it->second = at_level(0, [&] {
+        auto* f32p = llvm::PointerType::getUnqual(f32_);
+        return b_.CreateLoad(f32p, b_.CreateConstGEP1_64(f32p, ptrs_, static_cast<std::uint64_t>(slot + 1)));
+      });
+    return it->second;
+  }
+
+  Value* pow_fn() {
+    if (!pow_fn_)
+      pow_fn_ = at_level(0, [&] {
+        auto* i8p = llvm::PointerType::getUnqual(b_.getInt8Ty());
+        return b_.CreateLoad(i8p, b_.CreateConstGEP1_64(i8p, fns_, 0));
+      });
+    return pow_fn_;
+  }
+
+  const std::vector<int>& slot_free(int slot) const {
+    return slot == kTarget ? target_free_ : graph_.accesses[static_cast<std::size_t>(slot)].free;
+  }
+
+  // The offset of `slot` over the indices bound at levels <= p.
+  Value* offset(int slot, std::size_t p) {
+    if (p == 0) return llvm::ConstantInt::get(i64_, 0);
+    auto it = chain_[p].offsets.find(slot);
+    if (it != chain_[p].offsets.end()) return it->second;
+    Value* v = at_level(p, [&] {
+      Value* outer = offset(slot, depth_of(slot_free(slot), p));
+      Value* stride = int_param(spec_.stride_param(slot, chain_[p].index));
+      return b_.CreateAdd(outer, b_.CreateMul(chain_[p].i, stride));
+    });
+    chain_[p].offsets[slot] = v;
+    return v;
+  }
+
+  Value* vector_pointer(Value* scalar_pointer) {
+    return b_.CreateBitCast(scalar_pointer, llvm::PointerType::getUnqual(vec_));
+  }
+
+  Value* widen(Value* v, llvm::Type* type) {
+    if (type->isVectorTy() && !v->getType()->isVectorTy())
+      return b_.CreateVectorSplat(static_cast<unsigned>(spec_.lanes), v);
+    if (!type->isVectorTy() && v->getType()->isVectorTy())
+      throw std::logic_error("einc loop kernel: a vector value where a scalar is expected");
+    return v;
+  }
+
+  // --- nodes ---------------------------------------------------------------------
+
+  Value* value(int n) {
+    const LoopNode& node = graph_.nodes[static_cast<std::size_t>(n)];
+    std::size_t p = depth_of(node.free);
+    auto it = chain_[p].values.find(n);
+    if (it != chain_[p].values.end()) return it->second;
+    Value* v = at_level(p, [&] { return emit_node(n); });
+    chain_[p].values[n] = v;
+    return v;
+  }
+
+  Value* emit_node(int n) {
+    const LoopNode& node = graph_.nodes[static_cast<std::size_t>(n)];
+    auto binary = [&](auto make) {
+      Value* a = value(node.args[0]);
+      Value* c = value(node.args[1]);
+      unify(b_, a, c);
+      return make(a, c);
+    };
+    switch (node.op) {
+      case LoopOp::load:
+        return load(node.slot);
+      case LoopOp::scalar:
+        return b_.CreateLoad(f32_, b_.CreateConstGEP1_64(f32_, scalars_, static_cast<std::uint64_t>(node.slot)));
+      case LoopOp::constant:
+        return llvm::ConstantFP::get(f32_, node.constant);
+      case LoopOp::neg:
+        return b_.CreateFNeg(value(node.args[0]));
+      case LoopOp::add:
+        return binary([&](Value* a, Value* c) { return b_.CreateFAdd(a, c); });
+      case LoopOp::sub:
+        return binary([&](Value* a, Value* c) { return b_.CreateFSub(a, c); });
+      case LoopOp::mul:
+        return binary([&](Value* a, Value* c) { return b_.CreateFMul(a, c); });
+      case LoopOp::div:
+        return binary([&](Value* a, Value* c) { return b_.CreateFDiv(a, c); });
+      case LoopOp::call: {
+        Value* a = value(node.args[0]);
+        Value* second = node.args.size() > 1 ? value(node.args[1]) : nullptr;
+        return emit_function(b_, node.func, a, second, node.func == ir::Func::pow ? pow_fn() : nullptr);
+      }
+      case LoopOp::reduce:
+        return reduce(n);
+      case LoopOp::lse_final: {
+        Value* m = value(node.args[0]);
+        Value* s = value(node.args[1]);
+        unify(b_, m, s);
+        Value* finite = b_.CreateFCmpOLT(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, m),
+                                         float_constant(b_, m->getType(), std::numeric_limits<float>::infinity()));
+        return b_.CreateSelect(finite, b_.CreateFAdd(m, emit_log(b_, s)), m);
+      }
+    }
+    throw std::logic_error("einc loop kernel: unknown node");
+  }
+
+  Value* load(int slot) {
+    const std::vector<int>& free = slot_free(slot);
+    Value* off = offset(slot, depth_of(free));
+    Value* where = b_.CreateGEP(f32_, base(slot), off);
+    const Level* v = vector_level(free);
+    if (!v) return b_.CreateAlignedLoad(f32_, where, llvm::Align(4));
+    int index = v->index;  // (copies: the chain may move below)
+    Value* mask = v->mask;
+    switch (spec_.stride_class(slot, index)) {
+      case StrideClass::zero:
+        return b_.CreateAlignedLoad(f32_, where, llvm::Align(4));
+      case StrideClass::unit:
+        if (mask)
+          return b_.CreateMaskedLoad(vec_, vector_pointer(where), llvm::Align(4), mask,
+                                     llvm::Constant::getNullValue(vec_));
+        return b_.CreateAlignedLoad(vec_, vector_pointer(where), llvm::Align(4));
+      case StrideClass::general: {
+        auto lanes = static_cast<unsigned>(spec_.lanes);
+        Value* stride = int_param(spec_.stride_param(slot, index));
+        Value* offsets =
+            b_.CreateAdd(b_.CreateVectorSplat(lanes, off), b_.CreateMul(iota(), b_.CreateVectorSplat(lanes, stride)));
+        Value* pointers = b_.CreateGEP(f32_, base(slot), offsets);
+        return b_.CreateMaskedGather(vec_, pointers, llvm::Align(4), mask, llvm::Constant::getNullValue(vec_));
+      }
+    }
+    throw std::logic_error("einc loop kernel: unknown stride class");
+  }
+
+  void store(Value* v) {
+    Value* where = b_.CreateGEP(f32_, base(kTarget), offset(kTarget, depth_of(target_free_)));
+    const Level* vl = vector_level(target_free_);
+    Value* mask = vl ? vl->mask : nullptr;
+    if (!vl) {
+      v = widen(v, f32_);
+      if (spec_.accumulate) v = b_.CreateFAdd(b_.CreateAlignedLoad(f32_, where, llvm::Align(4)), v);
+      b_.CreateAlignedStore(v, where, llvm::Align(4));
+      return;
+    }
+    v = widen(v, vec_);
+    Value* p = vector_pointer(where);
+    if (spec_.accumulate) {
+      Value* old = mask ? static_cast<Value*>(
+                              b_.CreateMaskedLoad(vec_, p, llvm::Align(4), mask, llvm::Constant::getNullValue(vec_)))
+                        : b_.CreateAlignedLoad(vec_, p, llvm::Align(4));
+      v = b_.CreateFAdd(old, v);
+    }
+    if (mask)
+      b_.CreateMaskedStore(v, p, llvm::Align(4), mask);
+    else
+      b_.CreateAlignedStore(v, p, llvm::Align(4));
+  }
+
+  // --- reductions ----------------------------------------------------------------
+
+  static float identity(LoopReduce r) {
+    switch (r) {
+      case LoopReduce::sum:
+        return 0.0f;
+      case LoopReduce::prod:
+        return 1.0f;
+      case LoopReduce::max:
+      case LoopReduce::max_skip_nan:
+        return -std::numeric_limits<float>::infinity();
+      case LoopReduce::min:
+        return std::numeric_limits<float>::infinity();
+    }
+    return 0.0f;
+  }
+
+  // acc (op) x, with the reference's NaN rules: max/min keep the first NaN
+  // seen; max_skip_nan ignores NaN (the stable forms' row maximum).
+  Value* combine(LoopReduce r, Value* acc, Value* x) {
+    switch (r) {
+      case LoopReduce::sum:
+        return b_.CreateFAdd(acc, x);
+      case LoopReduce::prod:
+        return b_.CreateFMul(acc, x);
+      case LoopReduce::max:
+        return b_.CreateSelect(b_.CreateOr(b_.CreateFCmpOGT(x, acc), b_.CreateFCmpUNO(x, x)), x, acc);
+      case LoopReduce::min:
+        return b_.CreateSelect(b_.CreateOr(b_.CreateFCmpOLT(x, acc), b_.CreateFCmpUNO(x, x)), x, acc);
+      case LoopReduce::max_skip_nan:
+        return b_.CreateSelect(b_.CreateFCmpOGT(x, acc), x, acc);
+    }
+    return acc;
+  }
+
+  // Sums and products accumulate in double, like the reference's row
+  // statistics: a long f32 sum of same-sign terms (the mean of a row far
+  // from 0) would lose digits that a layernorm then amplifies by 1/sigma.
+  // max/min select, so f32 is exact for them.
+  static bool accumulates_in_double(LoopReduce r) { return r == LoopReduce::sum || r == LoopReduce::prod; }
+
+  Value* reduce(int n) {
+    const LoopNode& node = graph_.nodes[static_cast<std::size_t>(n)];
+    LoopOrder order = spec_.reductions.at(n);
+    bool vertical = vector_level(node.free) != nullptr;  // one vector of outputs at once
+    bool horizontal = !vertical && order.vector_index >= 0 && vec_ != nullptr;
+    if (!horizontal) order.vector_index = -1;
+    bool vector = vertical || horizontal;
+    llvm::Type* element = accumulates_in_double(node.reduce) ? b_.getDoubleTy() : f32_;
+    llvm::Type* type = vector ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : element;
+    Value* init = llvm::ConstantFP::get(type, identity(node.reduce));
+    Carried result = levels(order, 0, false, {init}, [&](const Carried& acc) {
+      Value* x = widen(value(node.args[0]), vector ? static_cast<llvm::Type*>(vec_) : f32_);
+      if (element != f32_) x = b_.CreateFPExt(x, type);
+      if (horizontal) {
+        // Lanes past the end of the vectorised index add nothing.
+        const Level* u = vector_level({order.vector_index});
+        Value* mask = u ? u->mask : nullptr;
+        if (mask) x = b_.CreateSelect(mask, x, init);
+      }
+      return Carried{combine(node.reduce, acc[0], x)};
+    });
+    Value* acc = result[0];
+    if (horizontal) {
+      for (int width = spec_.lanes; width > 1; width /= 2) {
+        std::vector<int> low, high;
+        for (int l = 0; l < width / 2; ++l) {
+          low.push_back(l);
+          high.push_back(l + width / 2);
+        }
+        acc = combine(node.reduce, b_.CreateShuffleVector(acc, acc, low), b_.CreateShuffleVector(acc, acc, high));
+      }
+      acc = b_.CreateExtractElement(acc, static_cast<std::uint64_t>(0));
+    }
+    if (element != f32_) acc = b_.CreateFPTrunc(acc, vertical ? static_cast<llvm::Type*>(vec_) : f32_);
+    return acc;
+  }
+
+  const LoopSpec& spec_;
+  const LoopGraph& graph_;
+  llvm::LLVMContext& ctx_;
+  Builder b_;
+  llvm::Type* f32_ = nullptr;
+  llvm::Type* i64_ = nullptr;
+  llvm::FixedVectorType* vec_ = nullptr;
+  llvm::Function* fn_ = nullptr;
+  Value *ptrs_ = nullptr, *ints_ = nullptr, *scalars_ = nullptr, *fns_ = nullptr, *begin_ = nullptr, *end_ = nullptr;
+  std::vector<int> target_free_;
+  std::vector<Level> chain_;
+  std::unordered_map<int, Value*> int_params_, bases_;
+  Value* pow_fn_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<llvm::Module> generate_loop_module(llvm::LLVMContext& context, const LoopSpec& spec,
+                                                   const std::string& symbol) {
+  auto module = std::make_unique<llvm::Module>(symbol, context);
+  Emitter(*module, spec, symbol).emit();
+  std::string problems;
+  llvm::raw_string_ostream stream(problems);
+  if (llvm::verifyModule(*module, &stream))
+    throw std::logic_error("einc loop kernel: invalid IR generated: " + stream.str());
+  return module;
+}
+
+}  // namespace einc::cpu

@@ -1,0 +1,442 @@
+// backends/cpu/loop_graph.cpp — see loop_graph.h.
+#include "backends/cpu/loop_graph.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "ir/expr_builders.h"
+
+namespace einc::cpu {
+
+namespace {
+
+constexpr std::size_t kMaxNodes = 512;  // bounds the generated code (and its compile time)
+
+std::vector<int> sorted_union(std::vector<int> a, const std::vector<int>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  std::sort(a.begin(), a.end());
+  a.erase(std::unique(a.begin(), a.end()), a.end());
+  return a;
+}
+
+std::vector<int> intersection(const std::vector<int>& a, const std::vector<int>& b) {
+  std::vector<int> out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+std::vector<int> difference(const std::vector<int>& a, const std::vector<int>& b) {
+  std::vector<int> out;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+bool subset(const std::vector<int>& a, const std::vector<int>& b) {
+  return std::includes(b.begin(), b.end(), a.begin(), a.end());
+}
+
+std::string ids(const std::vector<int>& v) {
+  std::string out;
+  for (int x : v) out += (out.empty() ? "" : ",") + std::to_string(x);
+  return out;
+}
+
+std::string hex_double(double v) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  std::ostringstream out;
+  out << std::hex << bits;
+  return out.str();
+}
+
+class GraphBuilder {
+ public:
+  GraphBuilder(const ir::Program& program, const ir::Statement& statement) : program_(program), statement_(statement) {}
+
+  LoopGraphResult build() {
+    const ir::Tensor& target = program_.tensors.at(statement_.target);
+    if (statement_.dtype != DType::f32 || target.dtype != DType::f32) return fail("not f32");
+    graph_.lhs = statement_.lhs;
+    int root = lower(*statement_.value);
+    if (!reason_.empty()) return fail(reason_);
+    if (graph_.nodes.size() > kMaxNodes) return fail("too many operations for one loop kernel");
+    graph_.root = root;
+    if (!place_reductions()) return fail(reason_);
+    std::string kind = has_normalize_ ? "normalization" : has_reduce_ ? "reduction" : "elementwise";
+    std::string parts;
+    for (const std::string& p : parts_) parts += (parts.empty() ? "" : "; ") + p;
+    graph_.summary = parts.empty() ? kind : kind + ": " + parts;
+    LoopGraphResult result;
+    result.graph = std::move(graph_);
+    return result;
+  }
+
+ private:
+  LoopGraphResult fail(const std::string& why) {
+    LoopGraphResult r;
+    r.reason = why;
+    return r;
+  }
+
+  int add(LoopNode n) {
+    if (!reason_.empty()) return 0;  // failed already: the graph is abandoned
+    std::ostringstream key;
+    key << static_cast<int>(n.op) << '|' << ids(n.args) << '|' << n.slot << '|' << hex_double(n.constant) << '|'
+        << static_cast<int>(n.func) << '|' << static_cast<int>(n.reduce) << '|' << ids(n.over);
+    auto [it, fresh] = interned_.emplace(key.str(), static_cast<int>(graph_.nodes.size()));
+    if (!fresh) return it->second;
+    switch (n.op) {
+      case LoopOp::load:
+        n.free = graph_.accesses[static_cast<std::size_t>(n.slot)].free;
+        break;
+      case LoopOp::scalar:
+      case LoopOp::constant:
+        n.free.clear();
+        break;
+      case LoopOp::reduce:
+        n.free = difference(free_of(n.args[0]), n.over);
+        break;
+      default:
+        n.free.clear();
+        for (int a : n.args) n.free = sorted_union(n.free, free_of(a));
+    }
+    graph_.nodes.push_back(std::move(n));
+    return it->second;
+  }
+
+  const std::vector<int>& free_of(int node) const {
+    static const std::vector<int> none;
+    return reason_.empty() ? graph_.nodes.at(static_cast<std::size_t>(node)).free : none;
+  }
+
+  int op(LoopOp kind, std::vector<int> args) {
+    LoopNode n;
+    n.op = kind;
+    n.args = std::move(args);
+    return add(std::move(n));
+  }
+
+  int constant(double value) {
+    LoopNode n;
+    n.op = LoopOp::constant;
+    n.constant = value;
+    return add(std::move(n));
+  }
+
+  int scalar(LoopScalar s) {
+    std::ostringstream key;
+    key << static_cast<int>(s.kind) << '|' << hex_double(s.number) << '|' << s.dim << '|' << ids(s.indices);
+    auto [it, fresh] = scalar_slots_.emplace(key.str(), static_cast<int>(graph_.scalars.size()));
+    if (fresh) graph_.scalars.push_back(std::move(s));
+    LoopNode n;
+    n.op = LoopOp::scalar;
+    n.slot = it->second;
+    return add(std::move(n));
+  }
+
+  int count(const std::vector<int>& indices) {
+    LoopScalar s;
+    s.kind = LoopScalar::Kind::count;
+    s.indices = indices;
+    return scalar(std::move(s));
+  }
+
+  int call(ir::Func f, std::vector<int> args) {
+    LoopNode n;
+    n.op = LoopOp::call;
+    n.func = f;
+    n.args = std::move(args);
+    if (f == ir::Func::pow) graph_.uses_pow = true;
+    return add(std::move(n));
+  }
+
+  int reduce(LoopReduce r, const std::vector<int>& over, int body) {
+    LoopNode n;
+    n.op = LoopOp::reduce;
+    n.reduce = r;
+    n.over = intersection(over, free_of(body));
+    n.args = {body};
+    return add(std::move(n));
+  }
+
+  std::string names(const std::vector<int>& indices) const {
+    std::string out;
+    for (int id : indices) out += (out.empty() ? "" : ",") + statement_.indices[static_cast<std::size_t>(id)].name;
+    return out;
+  }
+
+  int lower(const ir::Expr& e) {
+    if (!reason_.empty()) return 0;
+    switch (e.kind) {
+      case ir::ExprKind::access: {
+        if (program_.tensors.at(e.tensor).dtype != DType::f32) {
+          reason_ = "an operand is not f32";
+          return 0;
+        }
+        if (e.tensor == statement_.target) {
+          reason_ = "+= reads its own target";
+          return 0;
+        }
+        std::string key = std::to_string(e.tensor) + ":" + ids(e.subscripts);
+        auto [it, fresh] = access_slots_.emplace(key, static_cast<int>(graph_.accesses.size()));
+        if (fresh) graph_.accesses.push_back({e.tensor, e.subscripts, e.free});
+        LoopNode n;
+        n.op = LoopOp::load;
+        n.slot = it->second;
+        return add(std::move(n));
+      }
+      case ir::ExprKind::constant: {
+        LoopScalar s;
+        s.number = e.constant;
+        return scalar(std::move(s));
+      }
+      case ir::ExprKind::dim_value: {
+        LoopScalar s;
+        s.kind = LoopScalar::Kind::dim;
+        s.dim = e.dim;
+        return scalar(std::move(s));
+      }
+      case ir::ExprKind::negate:
+        return op(LoopOp::neg, {lower(*e.args[0])});
+      case ir::ExprKind::call: {
+        std::vector<int> args;
+        for (const auto& a : e.args) args.push_back(lower(*a));
+        return call(e.func, std::move(args));
+      }
+      case ir::ExprKind::add:
+      case ir::ExprKind::multiply: {
+        bool additive = e.kind == ir::ExprKind::add;
+        int acc = -1;
+        for (std::size_t k = 0; k < e.args.size(); ++k) {
+          int x = lower(*e.args[k]);
+          char o = e.ops[k];
+          if (acc < 0) {
+            acc = o == '-' ? op(LoopOp::neg, {x}) : o == '/' ? op(LoopOp::div, {constant(1.0), x}) : x;
+          } else if (additive) {
+            acc = op(o == '+' ? LoopOp::add : LoopOp::sub, {acc, x});
+          } else {
+            acc = op(o == '*' ? LoopOp::mul : LoopOp::div, {acc, x});
+          }
+        }
+        return acc;
+      }
+      case ir::ExprKind::reduce:
+        return lower_reduce(e);
+      case ir::ExprKind::normalize:
+        return lower_normalize(e);
+    }
+    reason_ = "unknown IR node";
+    return 0;
+  }
+
+  int lower_reduce(const ir::Expr& e) {
+    has_reduce_ = true;
+    if (ir::is_contraction(e)) {
+      // A loop nest evaluates a product summed over K in (all indices)
+      // steps; fine when one factor holds every index (no pairwise order
+      // can do less than reading it), not for matmul-like products.
+      const ir::Expr& product = *e.args[0];
+      bool dense = false;
+      for (const auto& f : product.args) dense = dense || f->free == product.free;
+      if (!dense) {
+        reason_ = "contraction";
+        return 0;
+      }
+    }
+    parts_.push_back(std::string(ir::reduce_op_name(e.reduce_op)) + " over " + names(e.over));
+    int body = lower(*e.args[0]);
+    if (!reason_.empty()) return 0;
+    switch (e.reduce_op) {
+      case ir::ReduceOp::sum:
+        return reduce(LoopReduce::sum, e.over, body);
+      case ir::ReduceOp::prod:
+        return reduce(LoopReduce::prod, e.over, body);
+      case ir::ReduceOp::max:
+      case ir::ReduceOp::min:
+        graph_.must_be_nonempty.push_back(e.over);
+        return reduce(e.reduce_op == ir::ReduceOp::max ? LoopReduce::max : LoopReduce::min, e.over, body);
+      case ir::ReduceOp::mean:
+        graph_.must_be_nonempty.push_back(e.over);
+        return op(LoopOp::div, {reduce(LoopReduce::sum, e.over, body), count(e.over)});
+      case ir::ReduceOp::logsumexp: {
+        graph_.must_be_nonempty.push_back(e.over);
+        int m = reduce(LoopReduce::max_skip_nan, e.over, body);
+        int s = reduce(LoopReduce::sum, e.over, call(ir::Func::exp, {op(LoopOp::sub, {body, m})}));
+        return op(LoopOp::lse_final, {m, s});
+      }
+    }
+    reason_ = "unknown reduction";
+    return 0;
+  }
+
+  int lower_normalize(const ir::Expr& e) {
+    has_normalize_ = true;
+    parts_.push_back(std::string(ir::norm_op_name(e.norm_op)) + " over " + names(e.over));
+    int body = lower(*e.args[0]);
+    if (!reason_.empty()) return 0;
+    std::vector<int> axes = intersection(e.over, free_of(body));
+    graph_.must_be_nonempty.push_back(axes);
+    auto inverse_sqrt = [&](int x) {
+      return op(LoopOp::div, {constant(1.0), call(ir::Func::sqrt, {op(LoopOp::add, {x, constant(1e-5)})})});
+    };
+    switch (e.norm_op) {
+      case ir::NormOp::softmax: {
+        int m = reduce(LoopReduce::max_skip_nan, axes, body);
+        int ex = call(ir::Func::exp, {op(LoopOp::sub, {body, m})});
+        int s = reduce(LoopReduce::sum, axes, ex);
+        return op(LoopOp::mul, {ex, op(LoopOp::div, {constant(1.0), s})});
+      }
+      case ir::NormOp::layernorm: {
+        int n = count(axes);
+        int mean = op(LoopOp::div, {reduce(LoopReduce::sum, axes, body), n});
+        int d = op(LoopOp::sub, {body, mean});
+        int var = op(LoopOp::div, {reduce(LoopReduce::sum, axes, op(LoopOp::mul, {d, d})), n});
+        return op(LoopOp::mul, {d, inverse_sqrt(var)});
+      }
+      case ir::NormOp::rmsnorm: {
+        int ms = op(LoopOp::div, {reduce(LoopReduce::sum, axes, op(LoopOp::mul, {body, body})), count(axes)});
+        return op(LoopOp::mul, {body, inverse_sqrt(ms)});
+      }
+    }
+    reason_ = "unknown normalization";
+    return 0;
+  }
+
+  // --- exact placement -------------------------------------------------------
+  //
+  // A nest is the output nest (-1, the lhs indices) or a reduce node (its
+  // `over`). A reduce node referenced inside nests ctx[0..] is placed in the
+  // deepest one that binds one of its free indices; it is computed once per
+  // point of its free set when (1) its free indices in that nest form a
+  // prefix of the nest's order, recorded here as a constraint, and (2) the
+  // enclosing reduce (if the nest is one) varies only with indices the node
+  // varies with too.
+
+  const std::vector<int>& nest_indices(int nest) const {
+    return nest < 0 ? graph_.lhs : graph_.nodes[static_cast<std::size_t>(nest)].over;
+  }
+
+  void visit(int n, const std::vector<int>& ctx) {
+    if (!reason_.empty()) return;
+    std::string key = std::to_string(n) + "@" + ids(ctx);
+    if (!visited_.insert(key).second) return;
+    const LoopNode& node = graph_.nodes[static_cast<std::size_t>(n)];
+    if (node.op != LoopOp::reduce) {
+      for (int a : node.args) visit(a, ctx);
+      return;
+    }
+    std::vector<int> body_ctx;
+    for (std::size_t k = ctx.size(); k-- > 0;) {
+      std::vector<int> f = intersection(node.free, sorted(nest_indices(ctx[k])));
+      if (f.empty()) continue;
+      if (ctx[k] >= 0 && !subset(graph_.nodes[static_cast<std::size_t>(ctx[k])].free, node.free)) {
+        reason_ = "a reduction inside another reduction's loop would be recomputed for indices it does not use";
+        return;
+      }
+      constraints_[ctx[k]].insert(f);
+      body_ctx.assign(ctx.begin(), ctx.begin() + static_cast<std::ptrdiff_t>(k) + 1);
+      break;
+    }
+    body_ctx.push_back(n);
+    visit(node.args[0], body_ctx);
+  }
+
+  static std::vector<int> sorted(std::vector<int> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+
+  // The constraint sets of one nest as ordered groups, or false.
+  bool groups_for(int nest, std::vector<std::vector<int>>& groups) {
+    std::vector<std::vector<int>> sets(constraints_[nest].begin(), constraints_[nest].end());
+    std::sort(sets.begin(), sets.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); });
+    std::vector<int> done;
+    for (const auto& s : sets) {
+      if (!subset(done, s)) {
+        reason_ = "reductions over index sets that no one loop order nests";
+        return false;
+      }
+      std::vector<int> g = difference(s, done);
+      if (!g.empty()) groups.push_back(g);
+      done = s;
+    }
+    std::vector<int> rest = difference(sorted(nest_indices(nest)), done);
+    if (!rest.empty()) groups.push_back(rest);
+    return true;
+  }
+
+  bool place_reductions() {
+    visit(graph_.root, {-1});
+    if (!reason_.empty()) return false;
+    if (!groups_for(-1, graph_.output_groups)) return false;
+    graph_.reduce_groups.assign(graph_.nodes.size(), {});
+    for (std::size_t n = 0; n < graph_.nodes.size(); ++n)
+      if (graph_.nodes[n].op == LoopOp::reduce && !groups_for(static_cast<int>(n), graph_.reduce_groups[n]))
+        return false;
+    return true;
+  }
+
+  const ir::Program& program_;
+  const ir::Statement& statement_;
+  LoopGraph graph_;
+  std::string reason_;
+  std::map<std::string, int> interned_, access_slots_, scalar_slots_;
+  std::set<std::string> visited_;
+  std::map<int, std::set<std::vector<int>>> constraints_;
+  std::vector<std::string> parts_;
+  bool has_reduce_ = false, has_normalize_ = false;
+};
+
+const char* op_name(LoopOp op) {
+  switch (op) {
+    case LoopOp::load:
+      return "load";
+    case LoopOp::scalar:
+      return "scalar";
+    case LoopOp::constant:
+      return "const";
+    case LoopOp::neg:
+      return "neg";
+    case LoopOp::add:
+      return "add";
+    case LoopOp::sub:
+      return "sub";
+    case LoopOp::mul:
+      return "mul";
+    case LoopOp::div:
+      return "div";
+    case LoopOp::call:
+      return "call";
+    case LoopOp::reduce:
+      return "reduce";
+    case LoopOp::lse_final:
+      return "lse";
+  }
+  return "?";
+}
+
+}  // namespace
+
+LoopGraphResult build_loop_graph(const ir::Program& program, const ir::Statement& statement) {
+  return GraphBuilder(program, statement).build();
+}
+
+std::string loop_graph_signature(const LoopGraph& graph) {
+  std::ostringstream out;
+  out << "lhs " << ids(graph.lhs) << " root " << graph.root << (graph.uses_pow ? " pow" : "") << "\n";
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    const LoopNode& n = graph.nodes[i];
+    out << i << ' ' << op_name(n.op) << " (" << ids(n.args) << ") free " << ids(n.free);
+    if (n.op == LoopOp::load || n.op == LoopOp::scalar) out << " slot " << n.slot;
+    if (n.op == LoopOp::constant) out << " " << hex_double(n.constant);
+    if (n.op == LoopOp::call) out << " " << ir::func_name(n.func);
+    if (n.op == LoopOp::reduce) out << " r" << static_cast<int>(n.reduce) << " over " << ids(n.over);
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace einc::cpu

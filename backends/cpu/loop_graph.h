@@ -1,0 +1,100 @@
+// backends/cpu/loop_graph.h — a statement as a graph of f32 operations over
+// index variables: what a JIT loop kernel computes, and whether one can.
+//
+// build_loop_graph() rewrites a statement's value (ir::Expr) into a small
+// DAG that loop_gen.cpp emits directly:
+//   - elementwise nodes (neg, add, sub, mul, div, function calls) over loads
+//     of tensor accesses, script numbers and dims (runtime "scalar" slots,
+//     so a kernel does not depend on their values) and fixed constants;
+//   - reduce nodes (sum, prod, NaN-propagating max/min, and a max that
+//     skips NaN for the stable forms) over a set of indices;
+//   - the rest expanded into those, as the reference computes them:
+//       mean(A: x)      = sum(A: x) / n
+//       logsumexp(A: x) = m + log(sum(A: exp(x - m))) if m is finite, else m;  m = max(A: x)
+//       softmax(A: x)   = exp(x - m) * (1 / sum(A: exp(x - m)))
+//       layernorm(A: x) = (x - mu) * (1 / sqrt(sum(A: (x - mu)^2) / n + 1e-5));  mu = sum(A: x) / n
+//       rmsnorm(A: x)   = x * (1 / sqrt(sum(A: x * x) / n + 1e-5))
+// Equal subexpressions are one node (hash-consed), so `x` above is one node
+// evaluated wherever it is needed, and equal accesses are loaded once.
+//
+// What compiles is decided from the structure alone (describe_plan uses the
+// same answer): f32 statement, target and operands; no contraction that a
+// loop nest would evaluate with more work than the pairwise plan (a
+// reduce(sum) of a product compiles only when one factor holds every index,
+// e.g. sum(j: X[i, j] * w[j]) or sum(j: X[i, j] * 2)); no `+=` that reads
+// its own target; and every reduce node computed exactly once per point of
+// its free indices ("exact placement"): a reduce node is evaluated inside
+// the loops of the indices it varies with and no others, which needs the
+// free sets of the reductions inside one loop nest to be nested (a chain
+// under inclusion) so that one loop order has each of them as a prefix.
+// Statements that fail a rule are interpreted; `reason` says which rule.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/program.h"
+
+namespace einc::cpu {
+
+enum class LoopOp { load, scalar, constant, neg, add, sub, mul, div, call, reduce, lse_final };
+enum class LoopReduce { sum, prod, max, min, max_skip_nan };
+
+struct LoopNode {
+  LoopOp op = LoopOp::constant;
+  std::vector<int> args;  // node ids; reduce: {body}; lse_final: {m, s}
+  std::vector<int> free;  // sorted statement index ids the value varies with
+  int slot = -1;          // load: access slot; scalar: scalar slot
+  double constant = 0;    // constant (fixed by the rewrite, baked into the code)
+  ir::Func func = ir::Func::exp;
+  LoopReduce reduce = LoopReduce::sum;
+  std::vector<int> over;  // reduce: the indices it loops over (sorted)
+};
+
+// A tensor access: its base pointer and one stride per free index are
+// kernel arguments.
+struct LoopAccess {
+  int tensor = -1;
+  std::vector<int> subscripts;  // as in ir::Expr (kBroadcast allowed)
+  std::vector<int> free;        // sorted index ids
+};
+
+// A float the kernel reads from its scalar argument array.
+struct LoopScalar {
+  enum class Kind { number, dim, count } kind = Kind::number;
+  double number = 0;         // number
+  int dim = -1;              // dim: its value
+  std::vector<int> indices;  // count: the product of these indices' extents
+};
+
+struct LoopGraph {
+  std::vector<LoopNode> nodes;
+  int root = -1;
+  std::vector<LoopAccess> accesses;  // slots
+  std::vector<LoopScalar> scalars;   // slots
+  std::vector<int> lhs;              // the target's index ids, in dimension order
+  // The loop nests' order constraints: for the output nest (the lhs
+  // indices) and for each reduce node (by node id), the groups of indices
+  // that must come first, in order, then the rest: G1, G2 \ G1, ...
+  std::vector<std::vector<int>> output_groups;
+  std::vector<std::vector<std::vector<int>>> reduce_groups;  // parallel to nodes (empty for non-reduce)
+  // Index sets that max/min/mean/logsumexp/normalisations reduce over: when
+  // one is empty at run time the reference reports the error.
+  std::vector<std::vector<int>> must_be_nonempty;
+  bool uses_pow = false;
+  std::string summary;  // "elementwise", "reduction: sum over k", "normalization: softmax over j"
+};
+
+struct LoopGraphResult {
+  std::optional<LoopGraph> graph;
+  std::string reason;  // why not, when graph is empty
+};
+
+LoopGraphResult build_loop_graph(const ir::Program& program, const ir::Statement& statement);
+
+// One line per node, for cache keys and debugging: everything the
+// generated code depends on except strides and extents.
+std::string loop_graph_signature(const LoopGraph& graph);
+
+}  // namespace einc::cpu

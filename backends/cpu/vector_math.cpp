@@ -1,0 +1,221 @@
+// backends/cpu/vector_math.cpp — see vector_math.h.
+//
+// Polynomials and reductions follow Cephes (expf, logf, tanhf); the erf
+// rational form is the x P(x^2) / Q(x^2) minimax fit used by Eigen and XLA
+// (relative error 6.5e-8 in exact arithmetic on [-4, 4]). Multiply-adds are
+// llvm.fmuladd: fused where the ISA has FMA, so a kernel's results depend on
+// the ISA (which is part of every kernel's cache key) but on nothing else.
+#include "backends/cpu/vector_math.h"
+
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/Module.h>
+
+#include <cstdint>
+#include <limits>
+
+namespace einc::cpu {
+
+namespace {
+
+using llvm::Type;
+using llvm::Value;
+
+bool is_vector(const Value* v) { return v->getType()->isVectorTy(); }
+
+Type* int_type_like(Builder& b, Type* type) {
+  if (auto* vector = llvm::dyn_cast<llvm::FixedVectorType>(type))
+    return llvm::FixedVectorType::get(b.getInt32Ty(), vector->getNumElements());
+  return b.getInt32Ty();
+}
+
+Value* int_constant(Builder&, Type* int_type, std::int32_t value) {
+  return llvm::ConstantInt::get(int_type, static_cast<std::uint64_t>(static_cast<std::int64_t>(value)), true);
+}
+
+Value* c(Builder& b, const Value* like, float value) { return float_constant(b, like->getType(), value); }
+
+// a * m + add, fused where the target has FMA.
+Value* mul_add(Builder& b, Value* a, Value* m, Value* add) {
+  return b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {a->getType()}, {a, m, add});
+}
+
+Value* mul_add(Builder& b, Value* a, Value* m, float add) { return mul_add(b, a, m, c(b, a, add)); }
+
+// Horner: ((c0 x + c1) x + c2) ... with coefficients highest degree first.
+Value* horner(Builder& b, Value* x, std::initializer_list<float> coefficients) {
+  auto it = coefficients.begin();
+  Value* y = c(b, x, *it++);
+  for (; it != coefficients.end(); ++it) y = mul_add(b, y, x, *it);
+  return y;
+}
+
+Value* fabs(Builder& b, Value* x) { return b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x); }
+
+// 2^k for integer k in [-126, 127], as a float of the matching type.
+Value* pow2(Builder& b, Value* k, Type* float_type) {
+  Type* it = k->getType();
+  return b.CreateBitCast(b.CreateShl(b.CreateAdd(k, int_constant(b, it, 127)), int_constant(b, it, 23)), float_type);
+}
+
+Value* sigmoid_of(Builder& b, Value* x) {
+  Value* e = emit_exp(b, b.CreateFNeg(fabs(b, x)));
+  Value* numerator = b.CreateSelect(b.CreateFCmpOGE(x, c(b, x, 0.0f)), c(b, x, 1.0f), e);
+  return b.CreateFDiv(numerator, b.CreateFAdd(c(b, x, 1.0f), e));
+}
+
+// pow through the C library, lane by lane, in double.
+Value* pow_lanes(Builder& b, Value* x, Value* y, Value* pow_fn) {
+  unify(b, x, y);
+  auto* type = llvm::FunctionType::get(b.getDoubleTy(), {b.getDoubleTy(), b.getDoubleTy()}, false);
+  Value* callee = b.CreateBitCast(pow_fn, llvm::PointerType::getUnqual(type));
+  auto one = [&](Value* xs, Value* ys) {
+    llvm::CallInst* call =
+        b.CreateCall(type, callee, {b.CreateFPExt(xs, b.getDoubleTy()), b.CreateFPExt(ys, b.getDoubleTy())});
+    call->setDoesNotThrow();
+    return b.CreateFPTrunc(call, b.getFloatTy());
+  };
+  auto* vector = llvm::dyn_cast<llvm::FixedVectorType>(x->getType());
+  if (!vector) return one(x, y);
+  Value* out = llvm::UndefValue::get(vector);
+  for (unsigned lane = 0; lane < vector->getNumElements(); ++lane)
+    out = b.CreateInsertElement(out, one(b.CreateExtractElement(x, lane), b.CreateExtractElement(y, lane)), lane);
+  return out;
+}
+
+}  // namespace
+
+Value* float_constant(Builder&, Type* type, float value) { return llvm::ConstantFP::get(type, value); }
+
+void unify(Builder& b, Value*& x, Value*& y) {
+  if (is_vector(x) && !is_vector(y)) {
+    y = b.CreateVectorSplat(llvm::cast<llvm::FixedVectorType>(x->getType())->getNumElements(), y);
+  } else if (!is_vector(x) && is_vector(y)) {
+    x = b.CreateVectorSplat(llvm::cast<llvm::FixedVectorType>(y->getType())->getNumElements(), x);
+  }
+}
+
+Value* emit_exp(Builder& b, Value* x) {
+  Type* type = x->getType();
+  // Clamp: e^89 overflows to +inf and e^-104 underflows to 0 anyway; NaN
+  // stays in xc (ordered compares are false) and is kept out of the integer
+  // part (xs), whose conversion would otherwise be poison.
+  Value* xc = b.CreateSelect(b.CreateFCmpOGT(x, c(b, x, 89.0f)), c(b, x, 89.0f), x);
+  xc = b.CreateSelect(b.CreateFCmpOLT(xc, c(b, x, -104.0f)), c(b, x, -104.0f), xc);
+  Value* xs = b.CreateSelect(b.CreateFCmpUNO(x, x), c(b, x, 0.0f), xc);
+  // n = round(x log2 e) by the 1.5 * 2^23 trick (no rounding instruction needed).
+  const float magic = 12582912.0f;
+  Value* n =
+      b.CreateFSub(b.CreateFAdd(b.CreateFMul(xs, c(b, x, 1.44269504088896341f)), c(b, x, magic)), c(b, x, magic));
+  // r = x - n ln 2, ln 2 in two parts (Cephes C1, C2).
+  Value* r = mul_add(b, n, c(b, x, -0.693359375f), xc);
+  r = mul_add(b, n, c(b, x, 2.12194440e-4f), r);
+  Value* p = horner(
+      b, r,
+      {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f});
+  Value* y = b.CreateFAdd(mul_add(b, p, b.CreateFMul(r, r), r), c(b, x, 1.0f));
+  // y * 2^n as y * 2^n1 * 2^n2 (n in [-150, 129]: each half is a normal float).
+  Type* it = int_type_like(b, type);
+  Value* ni = b.CreateFPToSI(n, it);
+  Value* n1 = b.CreateAShr(ni, int_constant(b, it, 1));
+  Value* n2 = b.CreateSub(ni, n1);
+  return b.CreateFMul(b.CreateFMul(y, pow2(b, n1, type)), pow2(b, n2, type));
+}
+
+Value* emit_log(Builder& b, Value* x) {
+  Type* type = x->getType();
+  Type* it = int_type_like(b, type);
+  // Denormals: scale by 2^23 first.
+  Value* denormal = b.CreateFCmpOLT(x, c(b, x, std::numeric_limits<float>::min()));
+  Value* xm = b.CreateSelect(denormal, b.CreateFMul(x, c(b, x, 8388608.0f)), x);
+  Value* bits = b.CreateBitCast(xm, it);
+  Value* e = b.CreateSub(b.CreateLShr(bits, int_constant(b, it, 23)), int_constant(b, it, 126));
+  e = b.CreateSub(e, b.CreateSelect(denormal, int_constant(b, it, 23), int_constant(b, it, 0)));
+  // Mantissa in [0.5, 1).
+  Value* m = b.CreateBitCast(
+      b.CreateOr(b.CreateAnd(bits, int_constant(b, it, 0x007FFFFF)), int_constant(b, it, 0x3F000000)), type);
+  Value* small = b.CreateFCmpOLT(m, c(b, x, 0.707106781186547524f));
+  e = b.CreateSub(e, b.CreateSelect(small, int_constant(b, it, 1), int_constant(b, it, 0)));
+  m = b.CreateFSub(b.CreateFAdd(m, b.CreateSelect(small, m, c(b, x, 0.0f))), c(b, x, 1.0f));
+  Value* z = b.CreateFMul(m, m);
+  Value* y = horner(b, m,
+                    {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f,
+                     -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f});
+  y = b.CreateFMul(b.CreateFMul(y, m), z);
+  Value* fe = b.CreateSIToFP(e, type);
+  y = mul_add(b, fe, c(b, x, -2.12194440e-4f), y);
+  y = mul_add(b, z, c(b, x, -0.5f), y);
+  Value* result = mul_add(b, fe, c(b, x, 0.693359375f), b.CreateFAdd(m, y));
+  const float inf = std::numeric_limits<float>::infinity();
+  result = b.CreateSelect(b.CreateFCmpOEQ(x, c(b, x, inf)), c(b, x, inf), result);
+  result = b.CreateSelect(b.CreateFCmpOEQ(x, c(b, x, 0.0f)), c(b, x, -inf), result);
+  return b.CreateSelect(b.CreateFCmpULT(x, c(b, x, 0.0f)), c(b, x, std::numeric_limits<float>::quiet_NaN()), result);
+}
+
+Value* emit_tanh(Builder& b, Value* x) {
+  Value* ax = fabs(b, x);
+  Value* e = emit_exp(b, b.CreateFAdd(ax, ax));
+  Value* large = b.CreateFSub(c(b, x, 1.0f), b.CreateFDiv(c(b, x, 2.0f), b.CreateFAdd(e, c(b, x, 1.0f))));
+  large = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, large, x);
+  Value* s = b.CreateFMul(x, x);
+  Value* p =
+      horner(b, s, {-5.70498872745e-3f, 2.06390887954e-2f, -5.37397155531e-2f, 1.33314422036e-1f, -3.33332819422e-1f});
+  Value* small = mul_add(b, b.CreateFMul(p, s), x, x);
+  return b.CreateSelect(b.CreateFCmpOGT(ax, c(b, x, 0.625f)), large, small);
+}
+
+Value* emit_sigmoid(Builder& b, Value* x) { return sigmoid_of(b, x); }
+
+Value* emit_erf(Builder& b, Value* x) {
+  Value* xc = b.CreateSelect(b.CreateFCmpOGT(x, c(b, x, 4.0f)), c(b, x, 4.0f), x);
+  xc = b.CreateSelect(b.CreateFCmpOLT(xc, c(b, x, -4.0f)), c(b, x, -4.0f), xc);
+  Value* x2 = b.CreateFMul(xc, xc);
+  Value* p = horner(b, x2,
+                    {-2.72614225801306e-10f, 2.77068142495902e-08f, -2.10102402082508e-06f, -5.69250639462346e-05f,
+                     -7.34990630326855e-04f, -2.95459980854025e-03f, -1.60960333262415e-02f});
+  Value* q = horner(b, x2,
+                    {-1.45660718464996e-05f, -2.13374055278905e-04f, -1.68282697438203e-03f, -7.37332916720468e-03f,
+                     -1.42647390514189e-02f});
+  return b.CreateFDiv(b.CreateFMul(xc, p), q);
+}
+
+Value* emit_gelu(Builder& b, Value* x) {
+  Value* erf = emit_erf(b, b.CreateFMul(x, c(b, x, 0.70710678118654752f)));
+  return b.CreateFMul(b.CreateFMul(c(b, x, 0.5f), x), b.CreateFAdd(c(b, x, 1.0f), erf));
+}
+
+Value* emit_function(Builder& b, ir::Func func, Value* a, Value* second, Value* pow_fn) {
+  switch (func) {
+    case ir::Func::exp:
+      return emit_exp(b, a);
+    case ir::Func::log:
+      return emit_log(b, a);
+    case ir::Func::sqrt:
+      return b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, a);
+    case ir::Func::rsqrt:
+      return b.CreateFDiv(c(b, a, 1.0f), b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, a));
+    case ir::Func::abs:
+      return fabs(b, a);
+    case ir::Func::tanh:
+      return emit_tanh(b, a);
+    case ir::Func::sigmoid:
+      return emit_sigmoid(b, a);
+    case ir::Func::relu:
+      return b.CreateSelect(b.CreateFCmpUGT(a, c(b, a, 0.0f)), a, c(b, a, 0.0f));
+    case ir::Func::gelu:
+      return emit_gelu(b, a);
+    case ir::Func::silu:
+      return b.CreateFMul(a, sigmoid_of(b, a));
+    case ir::Func::max:
+    case ir::Func::min: {
+      // NaN if a is NaN, else the larger/smaller (b when b is NaN).
+      unify(b, a, second);
+      Value* better = func == ir::Func::max ? b.CreateFCmpOGT(a, second) : b.CreateFCmpOLT(a, second);
+      return b.CreateSelect(b.CreateOr(b.CreateFCmpUNO(a, a), better), a, second);
+    }
+    case ir::Func::pow:
+      return pow_lanes(b, a, second, pow_fn);
+  }
+  return a;
+}
+
+}  // namespace einc::cpu

@@ -1,0 +1,805 @@
+// tests/cpu/loop_kernel_test.cpp — the cpu backend's JIT loop kernels
+// (elementwise statements, reductions, normalisations) against the
+// reference interpreter, through the public API.
+//
+// Each case runs a script on "reference" and on "cpu" with the same inputs
+// and compares every output element: NaN matches NaN, an infinity the same
+// infinity, and a finite value when |cpu - ref| <= atol + rtol |ref|, with
+// the tolerances of docs/cpu-backend.md ("Loop kernels: accuracy"). Cases
+// also check that the plan (`Program::emit`) says "JIT loop" where the
+// kernel is meant to compile, and "interpreted" where it must fall back.
+//
+// Environment (optional): EINC_LOOP_RANDOM_CASES=N (default 300) and
+// EINC_LOOP_RANDOM_SECONDS=S (default 60) bound the randomized test;
+// EINC_LOOP_RANDOM_SEED=S runs that one case.
+#include "backends/cpu/loop_kernel.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "api/program_impl.h"
+#include "einc/einc.h"
+
+namespace {
+
+using einc::DType;
+using einc::Tensor;
+using einc::TensorMap;
+
+// --- helpers ---------------------------------------------------------------------
+
+struct Tolerance {
+  double rtol = 2e-6;
+  double atol = 2e-6;  // absolute, times max(1, the largest finite |ref| of the output)
+  double floor = 0;    // absolute, as is
+  double bound(double ref, double scale) const { return floor + atol * scale + rtol * std::fabs(ref); }
+};
+
+// EINC_LOOP_LANES for the scope of one object (the cpu backend reads it on
+// every run and keys its kernels by it).
+class LanesOverride {
+ public:
+  explicit LanesOverride(int lanes) {
+    if (lanes > 0) setenv("EINC_LOOP_LANES", std::to_string(lanes).c_str(), 1);
+  }
+  ~LanesOverride() { unsetenv("EINC_LOOP_LANES"); }
+  LanesOverride(const LanesOverride&) = delete;
+  LanesOverride& operator=(const LanesOverride&) = delete;
+};
+
+einc::RunOptions on(const std::string& backend, int threads = 0) {
+  einc::RunOptions o;
+  o.backend = backend;
+  o.threads = threads;
+  return o;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string out = "[";
+  for (std::size_t d = 0; d < shape.size(); ++d) out += (d ? ", " : "") + std::to_string(shape[d]);
+  return out + "]";
+}
+
+std::vector<std::int64_t> unflatten(std::int64_t flat, const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> index(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    index[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return index;
+}
+
+// "" when every output matches, else the first difference.
+std::string compare(const TensorMap& ref, const TensorMap& got, const Tolerance& tol) {
+  std::ostringstream out;
+  out.precision(9);
+  for (const auto& [name, r] : ref) {
+    auto it = got.find(name);
+    if (it == got.end()) return "output '" + name + "' is missing";
+    const Tensor& g = it->second;
+    if (g.shape() != r.shape()) return "output '" + name + "' has shape " + shape_text(g.shape());
+    double scale = 1;
+    for (std::int64_t i = 0; i < r.numel(); ++i)
+      if (std::isfinite(r.get_flat(i))) scale = std::max(scale, std::fabs(r.get_flat(i)));
+    std::int64_t bad = 0, first = -1;
+    for (std::int64_t i = 0; i < r.numel(); ++i) {
+      double rv = r.get_flat(i), gv = g.get_flat(i);
+      bool ok = std::isnan(rv) || std::isnan(gv)   ? std::isnan(rv) && std::isnan(gv)
+                : std::isinf(rv) || std::isinf(gv) ? rv == gv
+                                                   : std::fabs(gv - rv) <= tol.bound(rv, scale);
+      if (!ok && bad++ == 0) first = i;
+    }
+    if (bad) {
+      double rv = r.get_flat(first), gv = g.get_flat(first);
+      out << "output '" << name << "' " << shape_text(r.shape()) << ": " << bad << " of " << r.numel()
+          << " elements differ; first at " << shape_text(unflatten(first, r.shape())) << ": reference " << rv
+          << ", cpu " << gv << " (|diff| " << std::fabs(gv - rv) << ", bound " << tol.bound(rv, scale) << ")";
+      return out.str();
+    }
+  }
+  return "";
+}
+
+std::string compare_bitwise(const TensorMap& a, const TensorMap& b) {
+  for (const auto& [name, x] : a) {
+    Tensor cx = x.clone(), cy = b.at(name).clone();
+    if (cx.shape() != cy.shape()) return "output '" + name + "' differs in shape";
+    if (std::memcmp(cx.data(), cy.data(), cx.nbytes()) != 0) return "output '" + name + "' differs";
+  }
+  return "";
+}
+
+// The plan lines of `einc emit`, one per statement.
+std::vector<std::string> plan(const einc::Program& program) {
+  std::vector<std::string> lines;
+  std::istringstream in(program.emit("llvm-ir"));
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("; line ", 0) == 0) lines.push_back(line);
+  return lines;
+}
+
+enum class Expect { jit, last_interpreted };
+
+// Compiles `script`, runs it on both backends and compares. Expect::jit:
+// the plan must say "JIT loop" for every statement that is not a GETT;
+// last_interpreted: "interpreted" for the last statement.
+void check_script(const std::string& script, Expect expect = Expect::jit, Tolerance tol = {},
+                  const TensorMap& given = {}, std::uint64_t seed = 1) {
+  SCOPED_TRACE("script:\n" + script);
+  einc::Program program = einc::compile(script);
+  std::vector<std::string> lines = plan(program);
+  for (const std::string& line : lines) {
+    if (expect == Expect::jit && line.find("JIT GETT") == std::string::npos) {
+      EXPECT_NE(line.find("JIT loop"), std::string::npos) << line;
+    }
+  }
+  if (expect == Expect::last_interpreted && !lines.empty()) {
+    EXPECT_NE(lines.back().find("interpreted"), std::string::npos) << lines.back();
+  }
+  TensorMap inputs = einc::random_inputs(program, seed, given);
+  for (const auto& [name, t] : given) inputs.emplace(name, t);
+  TensorMap ref = program.run(inputs, on("reference"));
+  TensorMap got = program.run(inputs, on("cpu"));
+  EXPECT_EQ(compare(ref, got, tol), "");
+}
+
+Tensor tensor_from(const std::vector<std::int64_t>& shape, const std::vector<float>& values) {
+  Tensor t = Tensor::zeros(DType::f32, shape);
+  for (std::size_t i = 0; i < values.size(); ++i) t.set_flat(static_cast<std::int64_t>(i), values[i]);
+  return t;
+}
+
+const std::vector<int> kOddSizes = {1, 7, 17, 33, 67};
+
+// --- functions -------------------------------------------------------------------
+
+TEST(LoopKernel, EveryFunctionAtOddSizes) {
+  for (int n : kOddSizes) {
+    std::string script = "dim N = " + std::to_string(n) + ", M = 3\n" +
+                         "input X[N, M], Yt[M, N]\n"
+                         "Fexp[i, j] = exp(X[i, j] * 4)\n"
+                         "Flog[i, j] = log(abs(X[i, j]) + 0.001)\n"
+                         "Fsqrt[i, j] = sqrt(abs(X[i, j]))\n"
+                         "Frsqrt[i, j] = rsqrt(abs(X[i, j]) + 0.01)\n"
+                         "Fabs[i, j] = abs(X[i, j])\n"
+                         "Ftanh[i, j] = tanh(X[i, j] * 3)\n"
+                         "Fsigmoid[i, j] = sigmoid(X[i, j] * 10)\n"
+                         "Frelu[i, j] = relu(X[i, j])\n"
+                         "Fgelu[i, j] = gelu(X[i, j] * 5)\n"
+                         "Fsilu[i, j] = silu(X[i, j] * 5)\n"
+                         "Fmax[i, j] = max(X[i, j], Yt[j, i])\n"
+                         "Fmin[i, j] = min(X[i, j], Yt[j, i])\n"
+                         "Fpow[i, j] = pow(abs(X[i, j]) + 0.1, Yt[j, i] * 3)\n"
+                         "Fmix[i, j] = -X[i, j] / (2 + Yt[j, i]) - 3 * X[i, j] + N\n";
+    check_script(script, Expect::jit, {2e-6, 1e-6});
+  }
+}
+
+// The ulp error of each function over a dense sweep (and the special
+// values), against the reference rounded to f32. The bounds are the ones
+// docs/cpu-backend.md states.
+TEST(LoopKernel, FunctionAccuracyOverSweeps) {
+  struct Case {
+    const char* name;
+    const char* expr;  // of x (and y)
+    double lo, hi;
+    double max_ulp;      // relative to the reference's f32 result
+    double max_abs = 0;  // ... or within this absolute error
+  };
+  const std::vector<Case> cases = {
+      {"exp", "exp(X[i])", -103, 88, 2},        {"log", "log(X[i])", 1e-30, 1e6, 2},
+      {"log near 1", "log(X[i])", 0.5, 2, 2},   {"sqrt", "sqrt(X[i])", 0, 1e4, 0.5},
+      {"rsqrt", "rsqrt(X[i])", 1e-6, 1e4, 1.5}, {"tanh", "tanh(X[i])", -12, 12, 3},
+      {"sigmoid", "sigmoid(X[i])", -80, 30, 3}, {"gelu", "gelu(X[i])", -12, 12, 4, 1e-6},
+      {"silu", "silu(X[i])", -80, 30, 4},       {"pow", "pow(X[i], 2.5)", 0, 100, 0.5},
+  };
+  const std::int64_t n = 100003;
+  std::cout << "function: max ulp (max abs where an absolute bound applies)\n";
+  for (const Case& c : cases) {
+    std::string script = "dim N = " + std::to_string(n) + "\ninput X[N]\nY[i] = " + c.expr + "\n";
+    einc::Program program = einc::compile(script);
+    Tensor x = Tensor::zeros(DType::f32, {n});
+    const bool log_spaced = c.lo > 0 && c.hi / c.lo > 100;
+    for (std::int64_t i = 0; i < n; ++i) {
+      double t = static_cast<double>(i) / static_cast<double>(n - 1);
+      x.set_flat(i, log_spaced ? c.lo * std::pow(c.hi / c.lo, t) : c.lo + (c.hi - c.lo) * t);
+    }
+    TensorMap inputs{{"X", x}};
+    Tensor ref = program.run(inputs, on("reference")).at("Y");
+    Tensor got = program.run(inputs, on("cpu")).at("Y");
+    double worst = 0, at = 0, worst_abs = 0, at_abs = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      auto r = static_cast<float>(ref.get_flat(i));
+      auto g = static_cast<float>(got.get_flat(i));
+      if (std::isnan(r) || std::isnan(g)) {
+        EXPECT_TRUE(std::isnan(r) && std::isnan(g)) << c.name << " at x = " << x.get_flat(i);
+        continue;
+      }
+      double ulp = std::fabs(static_cast<double>(std::nextafter(std::fabs(r), INFINITY)) - std::fabs(r));
+      double err = std::fabs(static_cast<double>(g) - r);
+      if (err > worst_abs) {
+        worst_abs = err;
+        at_abs = x.get_flat(i);
+      }
+      if (c.max_abs > 0 && err <= c.max_abs) continue;
+      if (err / ulp > worst) {
+        worst = err / ulp;
+        at = x.get_flat(i);
+      }
+    }
+    std::cout << "  " << c.name << " on [" << c.lo << ", " << c.hi << "]: " << worst << " ulp (at x = " << at
+              << "); largest |diff| " << worst_abs << " (at x = " << at_abs << ")\n";
+    EXPECT_LE(worst, c.max_ulp) << c.name << " at x = " << at;
+  }
+}
+
+TEST(LoopKernel, SpecialValues) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> xs = {0.0f,  -0.0f,  inf,     -inf,    nan,    1e-40f,  -1e-40f, 1e30f, -1e30f, 88.7f,
+                                 89.0f, -87.0f, -100.0f, -104.0f, 0.625f, -0.625f, 4.0f,    1.0f,  -1.0f};
+  const auto n = static_cast<std::int64_t>(xs.size());
+  std::string script = "dim N = " + std::to_string(n) +
+                       "\ninput X[N], Y[N]\n"
+                       "Fexp[i] = exp(X[i])\nFlog[i] = log(X[i])\nFsqrt[i] = sqrt(X[i])\nFrsqrt[i] = rsqrt(X[i])\n"
+                       "Fabs[i] = abs(X[i])\nFtanh[i] = tanh(X[i])\nFsigmoid[i] = sigmoid(X[i])\n"
+                       "Frelu[i] = relu(X[i])\nFsilu[i] = silu(X[i])\nFmax[i] = max(X[i], Y[i])\n"
+                       "Fmin[i] = min(Y[i], X[i])\nFpow[i] = pow(X[i], Y[i])\n";
+  std::vector<float> ys(xs.rbegin(), xs.rend());
+  // Relative bounds, and an absolute floor for results in the denormals
+  // (silu(-100): its f32 sigmoid is a denormal with few digits left).
+  check_script(script, Expect::jit, {4e-7, 0, 1e-40}, {{"X", tensor_from({n}, xs)}, {"Y", tensor_from({n}, ys)}});
+}
+
+// --- reductions ------------------------------------------------------------------
+
+TEST(LoopKernel, EveryReductionOverEachAxisAndBoth) {
+  for (int n : kOddSizes) {
+    for (int m : {1, 17}) {
+      std::string dims = "dim N = " + std::to_string(n) + ", M = " + std::to_string(m) + "\ninput X[N, M]\n";
+      for (const char* op : {"sum", "max", "min", "prod", "mean", "logsumexp"}) {
+        std::string body = std::string(op) == "prod" ? "(1 + X[i, j] * 0.1)" : "X[i, j] * 3";
+        std::string script = dims + "Rlast[i] = " + op + "(j: " + body + ")\n" +  //
+                             "Rfirst[j] = " + op + "(i: " + body + ")\n" +        //
+                             "Rboth = " + op + "(i, j: " + body + ")\n" +         //
+                             "Rmix[i, j] = X[i, j] - " + op + "(k: X[i, k])\n";
+        check_script(script, Expect::jit, {1e-5, 2e-6 * std::sqrt(n * m)});
+      }
+    }
+  }
+}
+
+TEST(LoopKernel, ReductionsOfExpressionsAndDenseProducts) {
+  check_script(
+      "dim N = 33, M = 67, K = 7\n"
+      "input X[N, M], W[M], Z[K, N, M], Q[M, M]\n"
+      "Sq[i] = sum(j: X[i, j] * X[i, j])\n"              // a product with one factor holding every index
+      "Wt[i] = sum(j: X[i, j] * W[j] * 2)\n"             // ... (GETT takes it, or the loop kernel)
+      "Mx[k, i] = max(j: exp(Z[k, i, j]) - W[j])\n"      // reduction over the last axis of a 3-d tensor
+      "Mid[k, j] = sum(i: Z[k, i, j])\n"                 // over the middle axis
+      "Lse[k] = logsumexp(i, j: Z[k, i, j] * 10)\n"      // two axes
+      "Nest[i] = sum(j: Q[i, j] + max(j: Q[j, i]))\n");  // the inner j is another loop
+}
+
+TEST(LoopKernel, ZeroSizeExtents) {
+  check_script(
+      "dim N = 0, M = 5\ninput X[N, M]\nE[i, j] = exp(X[i, j])\nS[j] = sum(i: X[i, j])\n"
+      "P[j] = prod(i: X[i, j])\nT = sum(i, j: X[i, j])\n");
+  check_script("dim N = 5, M = 0\ninput X[N, M]\nS[i] = sum(j: X[i, j])\nP[i] = prod(j: X[i, j]) + 1\n");
+  // Empty max / softmax / mean are errors, the same on both backends (at
+  // run time: M is bound by the input's shape).
+  for (const char* s :
+       {"M1[i] = max(j: X[i, j])\n", "Sm[i, j] = softmax(j: X[i, j])\n", "Mn = mean(i, j: X[i, j])\n"}) {
+    einc::Program program = einc::compile(std::string("dim N = 5, M\ninput X[N, M]\n") + s);
+    TensorMap inputs{{"X", Tensor::zeros(DType::f32, {5, 0})}};
+    std::string ref_error, cpu_error;  // (a CompileError when binding M = 0 shows it)
+    try {
+      program.run(inputs, on("reference"));
+    } catch (const std::exception& e) {
+      ref_error = e.what();
+    }
+    try {
+      program.run(inputs, on("cpu"));
+    } catch (const std::exception& e) {
+      cpu_error = e.what();
+    }
+    EXPECT_FALSE(ref_error.empty()) << s;
+    EXPECT_EQ(cpu_error, ref_error) << s;
+  }
+}
+
+TEST(LoopKernel, ScalarTargets) {
+  check_script(
+      "dim N = 67\n"
+      "input X[N, N], a, b[]\n"
+      "s = a * 2 + exp(b)\n"
+      "t = sum(i: X[i, i])\n"
+      "m = max(i, j: X[i, j] * a)\n"
+      "l = logsumexp(i: X[i, i] * 5)\n");
+}
+
+// --- normalisations --------------------------------------------------------------
+
+TEST(LoopKernel, NormalizationsOverLastNonLastAndTwoAxes) {
+  for (int n : kOddSizes) {
+    std::string dims =
+        "dim T = " + std::to_string(n) + ", D = 67, H = 3\ninput X[T, D], Z[H, T, D]\nparam g[D], b[D]\n";
+    for (const char* op : {"softmax", "layernorm", "rmsnorm"}) {
+      bool softmax = std::string(op) == "softmax";
+      std::string script = dims +                                                       //
+                           "Last[t, d] = " + op + "(d: X[t, d] * 2) * g[d] + b[d]\n" +  //
+                           "First[t, d] = " + op + "(t: X[t, d] * 2)\n" +               //
+                           "Both[h, t, d] = " + op + "(t, d: Z[h, t, d])\n" +           //
+                           "Middle[h, t, d] = " + op + "(t: Z[h, t, d] + X[t, d])\n" +  //
+                           "Outer[t, h, d] = " + op + "(h: Z[h, t, d])\n";              //
+      // softmax values are small (1/67): tight absolute bounds; the norms
+      // are O(1) and amplify the rounding of x - mean by up to 1/sqrt(1e-5).
+      Tolerance tol = softmax ? Tolerance{1e-5, 2e-7} : Tolerance{1e-5, 2e-5};
+      check_script(script, Expect::jit, tol);
+    }
+  }
+}
+
+TEST(LoopKernel, TransformerPieces) {
+  check_script(
+      "dim T = 33, D = 64, H = 4\n"
+      "input S[H, T, T], X[T, D], mask[T, T]\n"
+      "param g[D], be[D]\n"
+      "P[h, i, j] = softmax(j: S[h, i, j] * 8 + mask[i, j])\n"
+      "N1[t, d] = layernorm(d: X[t, d]) * g[d] + be[d]\n"
+      "R[t, d] = rmsnorm(d: X[t, d]) * g[d]\n"
+      "G[t, d] = gelu(X[t, d] * g[d] + be[d])\n",
+      Expect::jit, {1e-5, 2e-5});
+}
+
+TEST(LoopKernel, SoftmaxWithMaskedEntries) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> mask(7 * 7, 0.0f);
+  for (int i = 0; i < 7; ++i)
+    for (int j = i + 1; j < 7; ++j) mask[static_cast<std::size_t>(i * 7 + j)] = -inf;  // causal
+  for (int j = 0; j < 7; ++j) mask[static_cast<std::size_t>(5 * 7 + j)] = -inf;        // row 5: nothing (NaN, -inf)
+  check_script(
+      "dim T = 7\ninput S[T, T], M[T, T]\nP[i, j] = softmax(j: S[i, j] + M[i, j])\n"
+      "L[i] = logsumexp(j: S[i, j] + M[i, j])\nC[j] = logsumexp(i: M[i, j])\n",
+      Expect::jit, {1e-5, 1e-9}, {{"M", tensor_from({7, 7}, mask)}});
+}
+
+// --- layouts ------------------------------------------------------------------
+
+TEST(LoopKernel, BroadcastsTransposesDiagonalsAndEinsum) {
+  check_script(
+      "dim N = 17, M = 33\n"
+      "input A[N, N], X[N, M], u[N], v[M], B1[N, 1]\n"
+      "T[j, i] = X[i, j] * 2 + u[i]\n"  // transposed read, broadcast along j
+      "D[i] = A[i, i] + u[i]\n"         // diagonal
+      "O[i, j] = u[i] * v[j]\n"         // outer product
+      "Tr = A[i, i]\n"                  // trace (implicit sum)
+      "C[j] = sum(i: X[i, j] * u[i] + v[j])\n"
+      "E = einsum(\"ij,ij->ij\", B1, X)\n"  // an extent-1 broadcast subscript
+      "F = einsum(\"ij->ji\", X)\n"
+      "Cs = einsum(\"ij->j\", X)\n");
+}
+
+TEST(LoopKernel, TargetIndicesTheValueDoesNotUse) {
+  // Declared output shapes: j (and i in Z) only broadcast the value.
+  check_script(
+      "dim N = 17, M = 7\n"
+      "input X[N]\n"
+      "output Y[N, M], Z[M, N]\n"
+      "Y[i, j] = exp(X[i])\n"
+      "Z[j, i] = sum(k: X[k]) + X[i]\n",
+      Expect::jit, {2e-6, 2e-6});
+}
+
+// A view of `t`'s values in fresh memory: dims in a random order, padded,
+// shifted off alignment, one dim in three reversed (negative stride).
+Tensor strided_view(const Tensor& t, std::uint64_t seed, std::vector<std::vector<float>>& buffers) {
+  std::mt19937_64 rng(seed);
+  const std::size_t rank = t.rank();
+  std::vector<std::size_t> order(rank);
+  for (std::size_t d = 0; d < rank; ++d) order[d] = d;
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<std::int64_t> strides(rank, 0);
+  std::int64_t span = 1;
+  for (std::size_t q = rank; q-- > 0;) {
+    strides[order[q]] = span;
+    span *= t.shape()[order[q]] + static_cast<std::int64_t>(rng() % 3);
+  }
+  std::int64_t base = 1 + static_cast<std::int64_t>(rng() % 3);
+  for (std::size_t d = 0; d < rank; ++d)
+    if (rng() % 3 == 0 && t.shape()[d] > 0) {
+      base += (t.shape()[d] - 1) * strides[d];
+      strides[d] = -strides[d];
+    }
+  buffers.emplace_back(static_cast<std::size_t>(span + base + 2), 0.0f);
+  Tensor view = Tensor::view(DType::f32, buffers.back().data() + base, t.shape(), strides);
+  for (std::int64_t i = 0; i < t.numel(); ++i) view.set(unflatten(i, t.shape()), t.get_flat(i));
+  return view;
+}
+
+TEST(LoopKernel, StridedAndBroadcastCallerViews) {
+  einc::Program program = einc::compile(
+      "dim N = 33, M = 17\n"
+      "input X[N, M], Y[M, N], w[M]\n"
+      "E[i, j] = exp(X[i, j]) * Y[j, i] + w[j]\n"
+      "S[i, j] = softmax(j: X[i, j] + w[j])\n"
+      "L[i, j] = layernorm(i: X[i, j] * Y[j, i])\n"
+      "R[i] = sum(j: X[i, j] * w[j] + Y[j, i])\n"
+      "M2[j] = max(i: X[i, j])\n");
+  for (std::uint64_t seed = 0; seed < 12; ++seed) {
+    TensorMap inputs = einc::random_inputs(program, seed);
+    std::vector<std::vector<float>> buffers;
+    TensorMap views;
+    for (const auto& [name, t] : inputs) views.emplace(name, strided_view(t, seed * 7 + name.size(), buffers));
+    // A broadcast (stride 0) view: every row of X the same.
+    Tensor x = inputs.at("X");  // (owns the memory the broadcast view reads)
+    if (seed % 3 == 0) {
+      views["X"] = Tensor::view(DType::f32, x.data(), x.shape(), {0, 1});
+      inputs["X"] = views["X"].clone();
+    }
+    TensorMap ref = program.run(inputs, on("reference"));
+    TensorMap got = program.run(views, on("cpu"));
+    EXPECT_EQ(compare(ref, got, {1e-5, 2e-5}), "") << "seed " << seed;
+  }
+}
+
+// --- accumulate, fallbacks -----------------------------------------------------
+
+TEST(LoopKernel, AccumulateStatements) {
+  check_script(
+      "dim N = 33, M = 17\n"
+      "input X[N, M]\n"
+      "Y[i, j] = X[i, j] * 2\n"
+      "Y[i, j] += exp(X[i, j])\n"
+      "Z[i] = sum(j: X[i, j])\n"
+      "Z[i] += max(j: X[i, j])\n"
+      "output Y, Z\n");
+}
+
+TEST(LoopKernel, FallsBackWhereItMust) {
+  // += reading its own target; a reduction that would be recomputed per
+  // point of an index it does not use; reductions whose free sets do not
+  // nest (t outside d for one, d outside t for the other); an f64 statement.
+  for (const char* script : {
+           "dim N = 17\ninput X[N, N]\nY[i, j] = X[i, j]\nY[i, j] += Y[j, i]\noutput Y\n",
+           "dim N = 17, M = 7\ninput X[M, N]\nY[j] = sum(i: softmax(j: X[i, j]))\n",
+           "dim T = 17, D = 7\ninput X[T, D]\nY[t, d] = X[t, d] * sum(e: X[t, e]) * max(s: X[s, d])\n",
+           "dim N = 17\ninput X[N, N] : f64\nY[i] = sum(j: exp(X[i, j]))\n",
+       }) {
+    check_script(script, Expect::last_interpreted, {1e-12, 1e-12});
+  }
+}
+
+TEST(LoopKernel, NestedNormalizationsCompileWhenTheirStatisticsNest) {
+  check_script(
+      "dim T = 17, D = 33\n"
+      "input X[T, D]\n"
+      "A[t, d] = softmax(d: layernorm(d: X[t, d]) * 3)\n"
+      "B[t, d] = layernorm(d: X[t, d] - max(e: X[t, e]))\n"
+      "C[t, d] = rmsnorm(d: softmax(d: X[t, d]) + X[t, d])\n",
+      Expect::jit, {2e-5, 2e-5});
+}
+
+// --- threads and vector widths ---------------------------------------------------
+
+TEST(LoopKernel, ThreadCountsGiveIdenticalBits) {
+  einc::Program program = einc::compile(
+      "dim T = 301, D = 517\n"
+      "input X[T, D]\nparam g[D]\n"
+      "S[t, d] = softmax(d: X[t, d])\n"
+      "L[t, d] = layernorm(t: X[t, d]) * g[d]\n"
+      "G[t, d] = X[t, d] / sum(a, b: X[a, b] * X[a, b])\n"
+      "E[d] = sum(t: exp(X[t, d]))\n"
+      "R[t] = max(d: X[t, d])\n"
+      "F[t, d] = gelu(X[t, d])\n");
+  TensorMap inputs = einc::random_inputs(program, 3);
+  TensorMap one = program.run(inputs, on("cpu", 1));
+  for (int threads : {2, 3, 5}) EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", threads))), "") << threads;
+  EXPECT_EQ(compare(program.run(inputs, on("reference")), one, {1e-5, 2e-5}), "");
+}
+
+TEST(LoopKernel, LeadingLoopsOfOneAreFlattenedForThreads) {
+  // A batch of 1 in front: the parallel loop spans b, h and i (flattened),
+  // with the same bits for any thread count.
+  einc::Program program = einc::compile(
+      "dim B = 1, H = 3, T = 67\n"
+      "input S[B, H, T, T]\n"
+      "P[b, h, i, j] = softmax(j: S[b, h, i, j] * 4)\n"
+      "E[b, h, i, j] = exp(S[b, h, j, i])\n"
+      "M[b, h, i] = max(j: S[b, h, i, j]) + sum(j: S[b, h, i, j]) / T\n");
+  TensorMap inputs = einc::random_inputs(program, 5);
+  TensorMap one = program.run(inputs, on("cpu", 1));
+  for (int threads : {2, 3}) EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", threads))), "") << threads;
+  EXPECT_EQ(compare(program.run(inputs, on("reference")), one, {1e-5, 1e-7}), "");
+}
+
+TEST(LoopKernel, EveryVectorWidth) {
+  const std::string script =
+      "dim N = 37, M = 19\n"
+      "input X[N, M], w[M]\n"
+      "E[i, j] = tanh(X[i, j]) * w[j]\n"
+      "S[i, j] = softmax(j: X[i, j])\n"
+      "F[i, j] = layernorm(i: X[i, j])\n"
+      "R[i] = sum(j: X[i, j])\n"
+      "C[j] = min(i: X[i, j])\n"
+      "A = prod(i, j: 1 + X[i, j] * 0.01)\n";
+  for (int lanes : {1, 2, 4, 8, 16}) {
+    SCOPED_TRACE("lanes " + std::to_string(lanes));
+    LanesOverride override_lanes(lanes);
+    check_script(script, Expect::jit, {1e-5, 2e-5});
+  }
+}
+
+// --- the examples --------------------------------------------------------------
+
+TEST(LoopKernel, ExamplesRunEveryNonContractionAsAJitLoop) {
+  namespace fs = std::filesystem;
+  int scripts = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(EINC_SOURCE_DIR) / "examples")) {
+    if (entry.path().extension() != ".ein") continue;
+    ++scripts;
+    SCOPED_TRACE(entry.path().filename().string());
+    einc::Program program = einc::compile_file(entry.path().string());
+    einc::Report report = program.report();
+    std::vector<std::string> lines = plan(program);
+    ASSERT_EQ(lines.size(), report.statements.size());
+    for (std::size_t s = 0; s < lines.size(); ++s) {
+      if (report.statements[s].kind == "contraction") continue;
+      EXPECT_NE(lines[s].find("JIT loop"), std::string::npos) << lines[s];
+    }
+  }
+  EXPECT_GE(scripts, 7);
+}
+
+TEST(LoopKernel, EmitsTheKernelOfALoopStatement) {
+  // The IR `einc emit` can show for a loop statement (internal API).
+  einc::Program program = einc::compile_file(EINC_SOURCE_DIR "/examples/03_attention.ein");
+  const einc::ir::Program& ir = program.impl().program;
+  auto softmax = einc::cpu::emit_loop_kernel(ir, ir.statements.at(1));
+  ASSERT_TRUE(softmax.has_value());
+  EXPECT_NE(softmax->find("define void @einc_loop_line6("), std::string::npos);
+  EXPECT_NE(softmax->find("llvm.fmuladd"), std::string::npos);  // the exp polynomial
+  EXPECT_NE(softmax->find("phi <"), std::string::npos);         // vector accumulators
+  einc::Program chain = einc::compile_file(EINC_SOURCE_DIR "/examples/07_chain_order.ein");
+  EXPECT_FALSE(einc::cpu::emit_loop_kernel(chain.impl().program, chain.impl().program.statements.at(0)).has_value());
+}
+
+// --- randomized -------------------------------------------------------------------
+
+// Random statements of elementwise functions, reductions and normalisations
+// over random index sets and layouts (transposed reads, broadcasts,
+// diagonals), kept in the functions' domains and bounded (|values| stay
+// below ~50), so that f32 rounding stays far below the size of a wrong
+// element.
+class RandomStatements {
+ public:
+  explicit RandomStatements(std::uint64_t seed) : rng_(seed) {}
+
+  std::string script() {
+    static const std::vector<int> extents = {1, 2, 3, 5, 7, 16, 17, 33};
+    int outputs = static_cast<int>(pick(4));  // 0..3 output indices
+    std::vector<std::string> lhs;
+    for (int k = 0; k < outputs; ++k) lhs.push_back(fresh_index(extents[pick(extents.size())]));
+    std::string value = expr(lhs, lhs, 3);  // uses every output index (else it would have no extent)
+    std::string out = "";
+    for (const auto& [name, extent] : dims_) out += "dim " + name + " = " + std::to_string(extent) + "\n";
+    for (const std::string& decl : inputs_) out += decl + "\n";
+    out += "R";
+    if (!lhs.empty()) {
+      out += "[";
+      for (std::size_t k = 0; k < lhs.size(); ++k) out += (k ? ", " : "") + lhs[k];
+      out += "]";
+    }
+    return out + " = " + value + "\noutput R\n";
+  }
+
+ private:
+  std::uint64_t pick(std::size_t n) { return rng_() % n; }
+  bool chance(int percent) { return static_cast<int>(pick(100)) < percent; }
+
+  // A new index; small once the statement's loops would get long (the
+  // reference is slow).
+  std::string fresh_index(int extent) {
+    if (work_ * extent > 100000) extent = 1 + static_cast<int>(pick(3));
+    work_ *= extent;
+    std::string name = "k" + std::to_string(index_extent_.size());  // ("i8" is a dtype)
+    index_extent_[name] = extent;
+    return name;
+  }
+
+  std::string dim_for(int extent) {
+    std::string name = "D" + std::to_string(extent);
+    dims_[name] = extent;
+    return name;
+  }
+
+  // A new input read at `indices` (shuffled: transposes), sometimes with an
+  // index twice (a diagonal) or a 0-d input for no indices.
+  std::string access(std::vector<std::string> indices) {
+    std::shuffle(indices.begin(), indices.end(), rng_);
+    if (!indices.empty() && chance(10))
+      indices.insert(indices.begin() + static_cast<std::ptrdiff_t>(pick(indices.size() + 1)),
+                     indices[pick(indices.size())]);
+    std::string name = "X" + std::to_string(inputs_.size());
+    std::string decl = "input " + name, sub;
+    if (!indices.empty()) {
+      decl += "[";
+      sub = "[";
+      for (std::size_t k = 0; k < indices.size(); ++k) {
+        decl += (k ? ", " : "") + dim_for(index_extent_.at(indices[k]));
+        sub += (k ? ", " : "") + indices[k];
+      }
+      decl += "]";
+      sub += "]";
+    }
+    inputs_.push_back(decl);
+    return name + sub;
+  }
+
+  std::vector<std::string> subset(const std::vector<std::string>& from) {
+    std::vector<std::string> out;
+    for (const std::string& i : from)
+      if (chance(60)) out.push_back(i);
+    return out;
+  }
+
+  // An expression over (a subset of) `available`, which must use every index of `must`.
+  std::string expr(const std::vector<std::string>& available, const std::vector<std::string>& must, int depth) {
+    int kind = depth <= 0 ? 0 : static_cast<int>(pick(10));
+    switch (kind) {
+      case 0:
+      case 1: {  // a leaf
+        std::vector<std::string> idx = subset(available);
+        for (const std::string& m : must)
+          if (std::find(idx.begin(), idx.end(), m) == idx.end()) idx.push_back(m);
+        if (idx.empty() && chance(30)) return std::to_string(pick(5) + 1) + ".5";
+        return access(idx);
+      }
+      case 2:
+      case 3: {                                                            // a function, in its domain
+        std::string a = "tanh(" + expr(available, must, depth - 1) + ")";  // in (-1, 1)
+        switch (pick(12)) {
+          case 0:
+            return "exp(" + a + " * 2)";
+          case 1:
+            return "log(abs(" + a + ") + 0.25)";
+          case 2:
+            return "sqrt(abs(" + a + "))";
+          case 3:
+            return "rsqrt(abs(" + a + ") + 0.25)";
+          case 4:
+            return "sigmoid(" + a + " * 6)";
+          case 5:
+            return "relu(" + a + ")";
+          case 6:
+            return "gelu(" + a + " * 3)";
+          case 7:
+            return "silu(" + a + " * 3)";
+          case 8:
+            return "max(" + a + ", " + expr(available, {}, depth - 1) + ")";
+          case 9:
+            return "min(" + expr(available, {}, depth - 1) + ", " + a + ")";
+          case 10:
+            return "pow(abs(" + a + ") + 0.5, " + a + ")";
+          default:
+            return "abs(" + a + ")";
+        }
+      }
+      case 4:
+      case 5: {  // arithmetic
+        std::string a = expr(available, must, depth - 1), b = expr(available, {}, depth - 1);
+        switch (pick(4)) {
+          case 0:
+            return "(" + a + " + " + b + ")";
+          case 1:
+            return "(" + a + " - " + b + ")";
+          case 2:
+            return "tanh(" + a + ") * " + b;
+          default:
+            return a + " / (1.5 + tanh(" + b + "))";
+        }
+      }
+      case 6:
+      case 7:
+      case 8: {  // a reduction over fresh indices
+        std::vector<std::string> over;
+        int count = 1 + static_cast<int>(pick(2));
+        static const std::vector<int> extents = {1, 3, 7, 16, 17, 33};
+        for (int k = 0; k < count; ++k) over.push_back(fresh_index(extents[pick(extents.size())]));
+        std::vector<std::string> inner = available;
+        inner.insert(inner.end(), over.begin(), over.end());
+        std::vector<std::string> inner_must = must;
+        inner_must.insert(inner_must.end(), over.begin(), over.end());
+        std::string body = "tanh(" + expr(inner, inner_must, depth - 1) + ")";
+        std::string list;
+        for (std::size_t k = 0; k < over.size(); ++k) list += (k ? ", " : "") + over[k];
+        static const std::vector<std::string> ops = {"sum", "max", "min", "prod", "mean", "logsumexp"};
+        std::string op = ops[pick(ops.size())];
+        if (op == "prod") body = "(1 + 0.05 * " + body + ")";
+        std::string r = op + "(" + list + ": " + body + ")";
+        return op == "sum" || op == "logsumexp" ? "tanh(" + r + " * 0.1)" : r;
+      }
+      default: {  // a normalisation over indices the expression keeps
+        std::vector<std::string> axes = subset(must.empty() ? available : must);
+        if (axes.empty()) return expr(available, must, depth - 1);
+        std::vector<std::string> body_must = must;
+        for (const std::string& a : axes)
+          if (std::find(body_must.begin(), body_must.end(), a) == body_must.end()) body_must.push_back(a);
+        std::string body = "tanh(" + expr(available, body_must, depth - 1) + ") * 2";
+        std::string list;
+        for (std::size_t k = 0; k < axes.size(); ++k) list += (k ? ", " : "") + axes[k];
+        static const std::vector<std::string> ops = {"softmax", "layernorm", "rmsnorm"};
+        return ops[pick(ops.size())] + "(" + list + ": " + body + ")";
+      }
+    }
+  }
+
+  std::mt19937_64 rng_;
+  std::int64_t work_ = 1;
+  std::map<std::string, int> index_extent_, dims_;
+  std::vector<std::string> inputs_;
+};
+
+TEST(LoopKernel, RandomStatementsMatchTheReference) {
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+  };
+  std::vector<std::uint64_t> seeds;
+  if (!env("EINC_LOOP_RANDOM_SEED").empty()) {
+    seeds.push_back(std::stoull(env("EINC_LOOP_RANDOM_SEED")));
+  } else {
+    std::uint64_t n = env("EINC_LOOP_RANDOM_CASES").empty() ? 300 : std::stoull(env("EINC_LOOP_RANDOM_CASES"));
+    for (std::uint64_t s = 0; s < n; ++s) seeds.push_back(s);
+  }
+  const double budget = env("EINC_LOOP_RANDOM_SECONDS").empty() ? 60 : std::stod(env("EINC_LOOP_RANDOM_SECONDS"));
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  int ran = 0, compiled = 0, failures = 0;
+  for (std::uint64_t seed : seeds) {
+    if (elapsed() > budget) break;
+    std::string script = RandomStatements(seed).script();
+    std::string failure;
+    try {
+      einc::Program program = einc::compile(script);
+      std::vector<std::string> lines = plan(program);
+      bool jit = !lines.empty() && lines[0].find("JIT loop") != std::string::npos;
+      compiled += jit;
+      if (!jit) std::cout << "interpreted: " << (lines.empty() ? "?" : lines[0]) << "\n";
+      TensorMap inputs = einc::random_inputs(program, seed);
+      TensorMap ref = program.run(inputs, on("reference"));
+      // Cycle the vector width and thread count; every width must agree
+      // with the reference.
+      LanesOverride lanes(seed % 4 == 0 ? 1 : seed % 4 == 1 ? 4 : 0);
+      TensorMap got = program.run(inputs, on("cpu", seed % 2 == 0 ? 1 : 2));
+      failure = compare(ref, got, {1e-5, 1e-4});
+      if (failure.empty() && seed % 8 == 3) failure = compare_bitwise(got, program.run(inputs, on("cpu", 1)));
+    } catch (const std::exception& e) {
+      failure = std::string("threw: ") + e.what();
+    }
+    ++ran;
+    if (!failure.empty()) {
+      ADD_FAILURE() << failure << "\n  reproduce: EINC_LOOP_RANDOM_SEED=" << seed << "\n--- script ---\n" << script;
+      if (++failures >= 5) break;
+    }
+  }
+  std::cout << "random statements: " << ran << " run, " << compiled << " as JIT loops, in " << elapsed() << " s\n";
+  EXPECT_GT(ran, 0);
+  EXPECT_GE(compiled * 10, ran * 8) << "fewer than 80% of the random statements compile as loop kernels";
+}
+
+}  // namespace
