@@ -101,6 +101,13 @@ class Driver {
     m_ = product(call.m);
     n_ = product(call.n);
     kk_ = product(call.k);
+    // Equal KC blocks, each a multiple of 16 (whole vectors for the mode-1
+    // transposes): K = 1024 runs as 4 x 256, not 3 x 336 + 16 (a last block
+    // that reads and writes C for almost no work). K alone decides them.
+    if (kk_ > blocking_.kc) {
+      std::int64_t blocks = (kk_ + blocking_.kc - 1) / blocking_.kc;
+      blocking_.kc = ((kk_ + blocks - 1) / blocks + 15) / 16 * 16;
+    }
     a_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_a; });
     b_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_b; });
     c_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_c; });
