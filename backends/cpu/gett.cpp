@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <climits>
 #include <cstdlib>
 #include <functional>
@@ -61,25 +60,6 @@ struct TermTables {
   bool negate;
 };
 
-float activate(ir::Func f, float x) {
-  double v = x;
-  switch (f) {
-    case ir::Func::exp: return static_cast<float>(std::exp(v));
-    case ir::Func::log: return static_cast<float>(std::log(v));
-    case ir::Func::sqrt: return static_cast<float>(std::sqrt(v));
-    case ir::Func::rsqrt: return static_cast<float>(1.0 / std::sqrt(v));
-    case ir::Func::abs: return std::fabs(x);
-    case ir::Func::tanh: return static_cast<float>(std::tanh(v));
-    case ir::Func::sigmoid:
-      return static_cast<float>(v >= 0 ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v) / (1.0 + std::exp(v)));
-    case ir::Func::relu: return x > 0 ? x : (std::isnan(x) ? x : 0.0f);
-    case ir::Func::gelu: return static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))));
-    case ir::Func::silu:
-      return static_cast<float>(v * (v >= 0 ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v) / (1.0 + std::exp(v))));
-    default: return x;  // two-argument functions never reach an epilogue
-  }
-}
-
 // The micro-kernel shape that pads M the least (M = 48: 48x8, not 32x12,
 // which would compute 64 rows); the default shape on a tie.
 std::size_t shape_for(const std::vector<KernelShape>& shapes, std::int64_t m) {
@@ -120,6 +100,7 @@ class Driver {
     for (const EpilogueTerm& t : call.bias) bias_.push_back(tables(t));
     for (const EpilogueTerm& t : call.residual) residual_.push_back(tables(t));
     has_epilogue_ = call.scale != 1.0f || !bias_.empty() || !residual_.empty() || call.activation;
+    if (call.activation) activation_ = jit.activation_kernel(*call.activation);
     m_blocks_ = (m_ + blocking_.mc - 1) / blocking_.mc;
     direct_tiles();
   }
@@ -360,18 +341,14 @@ class Driver {
     kernel(src, dst, padded, kc, row_off.data(), k_off.data(), contiguous.data(), mode);
   }
 
-  float epilogue(float value, std::int64_t batch, std::int64_t m, std::int64_t n) const {
-    value *= call_.scale;
-    auto add_terms = [&](const std::vector<TermTables>& terms) {
-      for (const TermTables& t : terms) {
-        float x = t.data[t.b[static_cast<std::size_t>(batch)] + t.m[static_cast<std::size_t>(m)] +
-                         t.n[static_cast<std::size_t>(n)]];
-        value = t.negate ? value - x : value + x;
-      }
-    };
-    add_terms(bias_);
-    if (call_.activation) value = activate(*call_.activation, value);
-    add_terms(residual_);
+  // The terms at (batch, m, n) added to (or subtracted from) value.
+  static float add_terms(float value, const std::vector<TermTables>& terms, std::int64_t batch, std::int64_t m,
+                         std::int64_t n) {
+    for (const TermTables& t : terms) {
+      float x =
+          t.data[t.b[static_cast<std::size_t>(batch)] + t.m[static_cast<std::size_t>(m)] + t.n[static_cast<std::size_t>(n)]];
+      value = t.negate ? value - x : value + x;
+    }
     return value;
   }
 
@@ -401,10 +378,26 @@ class Driver {
     for_block(t, [](float* out, std::int64_t, std::int64_t, std::int64_t) { *out = 0.0f; });
   }
 
+  // C = act(scale * C + bias terms) + residual terms over one MC block of
+  // one batch element, a column (one n, the block's rows of M) at a time:
+  // the column is gathered into a contiguous buffer with scale and bias,
+  // the activation runs over it as one vectorised JIT call, and the
+  // residual terms are added on the way back.
   void epilogue_block(std::int64_t t) const {
-    for_block(t, [&](float* out, std::int64_t batch, std::int64_t m, std::int64_t n) {
-      *out = epilogue(*out, batch, m, n);
-    });
+    std::int64_t ib = t % m_blocks_, batch = t / m_blocks_;
+    std::int64_t i0 = ib * blocking_.mc, i1 = std::min(m_, i0 + blocking_.mc);
+    float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
+    thread_local std::vector<float> column;
+    column.resize(static_cast<std::size_t>(i1 - i0));
+    for (std::int64_t n = 0; n < n_; ++n) {
+      float* c_n = c + c_n_[static_cast<std::size_t>(n)];
+      for (std::int64_t m = i0; m < i1; ++m)
+        column[static_cast<std::size_t>(m - i0)] =
+            add_terms(c_n[c_m_[static_cast<std::size_t>(m)]] * call_.scale, bias_, batch, m, n);
+      if (activation_) activation_(column.data(), i1 - i0);
+      for (std::int64_t m = i0; m < i1; ++m)
+        c_n[c_m_[static_cast<std::size_t>(m)]] = add_terms(column[static_cast<std::size_t>(m - i0)], residual_, batch, m, n);
+    }
   }
 
   Jit& jit_;
@@ -413,6 +406,7 @@ class Driver {
   Blocking blocking_;
   std::int64_t batches_ = 0, m_ = 0, n_ = 0, kk_ = 0, m_blocks_ = 0;
   bool has_epilogue_ = false;
+  Jit::Activation activation_ = nullptr;
   std::vector<std::int64_t> a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_;
   std::vector<std::uint8_t> m_direct_;
   std::vector<std::int64_t> n_ldc_;

@@ -1,16 +1,20 @@
 // backends/cpu/gett.h — the GETT driver: BLIS-style loops around the JIT
-// micro-kernel, for any strides, with the epilogue applied to each tile.
+// micro-kernel, for any strides, then the epilogue.
 //
-//   for each task (batch element, MC block of M, NC block of N), in parallel:
-//     for each KC block of K:
-//       pack B[kc x nc] into NR-wide panels, A[mc x kc] into MR-wide panels
-//       for each NR panel, for each MR panel: micro-kernel -> tile
-//         tile -> C (overwrite on the first KC block, beta == 0: C is never
-//         read before it is written; add on the others), and on the last KC
-//         block the epilogue: scale, bias terms, activation, residual terms.
+//   for each batch element, NC block of N, KC block of K (equal KC blocks):
+//     pack B[kc x nc] into NR-wide panels (in parallel)
+//     in parallel over a grid of C rectangles (M parts x N parts):
+//       pack the rectangle's A[m x kc] into MR-wide panels
+//       for each NR panel, for each MR panel: micro-kernel -> tile -> C
+//       (overwrite on the first KC block, beta == 0: C is never read before
+//       it is written; add on the others)
+//   (many batch elements: each thread runs whole batch elements instead)
+//   then, in parallel over MC blocks, the epilogue: scale, bias terms,
+//   activation (vectorised), residual terms.
+//   No N index and unit-stride M: a GEMV instead (K slices x M chunks).
 //
-// Every output element is owned by one task and summed in the same KC order
-// whatever the thread count, so results do not depend on the threads.
+// Every output element is summed in the same KC order whatever the thread
+// count, so results do not depend on the threads (see Partition in gett.cpp).
 // Multi-index groups are linearised into offset tables built from the
 // tensors' strides, so packing reads tensors in place (no transposed copies).
 #pragma once

@@ -194,6 +194,13 @@ std::string Jit::emit_gett_f32(EmitTarget target) {
   return std::string(buffer.str());
 }
 
+Jit::Activation Jit::activation_kernel(ir::Func func) {
+  std::string key = "einc_activation_f32_" + shapes_[0].isa + "_" + ir::func_name(func);
+  return reinterpret_cast<Activation>(compile_cached(key, [&](llvm::LLVMContext& context, const std::string& symbol) {
+    return generate_activation_module(context, shapes_[0], func, symbol);
+  }));
+}
+
 std::uint64_t Jit::compile_cached(const std::string& key, const ModuleGenerator& generate, double* compile_ms) {
   std::lock_guard<std::mutex> lock(cached_mutex_);
   if (compile_ms) *compile_ms = 0;

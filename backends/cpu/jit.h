@@ -50,6 +50,10 @@ class Jit {
   const GettKernels& gett_kernels(std::size_t index);
   // The GEMV kernel, compiled on first use.
   GettKernels::Gemv gemv_kernel();
+  // x[0:n] = func(x[0:n]) in place, vectorised (the epilogue's activation),
+  // compiled on first use.
+  using Activation = void (*)(float* x, std::int64_t n);
+  Activation activation_kernel(ir::Func func);
   // What getting each GETT function took (compiling it, or loading its
   // object from the disk cache), in order; compiles every one not compiled
   // yet (for `einc emit`).

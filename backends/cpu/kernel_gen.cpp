@@ -1,6 +1,8 @@
 // backends/cpu/kernel_gen.cpp — see kernel_gen.h.
 #include "backends/cpu/kernel_gen.h"
 
+#include "backends/cpu/vector_math.h"
+
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
@@ -535,6 +537,41 @@ std::unique_ptr<llvm::Module> verified(std::unique_ptr<llvm::Module> module) {
 std::unique_ptr<llvm::Module> generate_gett_function(llvm::LLVMContext& context, const GettFunction& function) {
   auto module = std::make_unique<llvm::Module>(function.name(), context);
   generate(*module, function);
+  return verified(std::move(module));
+}
+
+std::unique_ptr<llvm::Module> generate_activation_module(llvm::LLVMContext& context, const KernelShape& shape,
+                                                         ir::Func func, const std::string& symbol) {
+  auto module = std::make_unique<llvm::Module>(symbol, context);
+  IRBuilder<> b(context);
+  auto* f32 = b.getFloatTy();
+  auto* i64 = b.getInt64Ty();
+  auto* fptr = llvm::PointerType::getUnqual(f32);
+  auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), {fptr, i64}, false),
+                                   llvm::Function::ExternalLinkage, symbol, *module);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  Value* x = f->getArg(0);
+  Value* n = f->getArg(1);
+  b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", f));
+  const int vl = shape.vector_lanes;
+  Value* vectors = b.CreateSDiv(n, b.getInt64(vl));
+  counted_loop(
+      b, b.getInt64(0), vectors,
+      [&](Value* v) {
+        Value* at = as_vector_ptr(b, b.CreateGEP(f32, x, b.CreateMul(v, b.getInt64(vl))), vec);
+        Value* value = b.CreateAlignedLoad(vec, at, llvm::Align(4));
+        b.CreateAlignedStore(emit_function(b, func, value, nullptr, nullptr), at, llvm::Align(4));
+      },
+      "av");
+  counted_loop(
+      b, b.CreateMul(vectors, b.getInt64(vl)), n,
+      [&](Value* i) {
+        Value* at = b.CreateGEP(f32, x, i);
+        b.CreateStore(emit_function(b, func, b.CreateLoad(f32, at), nullptr, nullptr), at);
+      },
+      "at");
+  b.CreateRetVoid();
   return verified(std::move(module));
 }
 

@@ -35,6 +35,8 @@
 #include <string>
 #include <vector>
 
+#include "ir/program.h"
+
 namespace llvm {
 class LLVMContext;
 class Module;
@@ -77,6 +79,12 @@ std::vector<GettFunction> gett_functions(const std::vector<KernelShape>& shapes)
 
 // A module defining `function` (declaring what it calls).
 std::unique_ptr<llvm::Module> generate_gett_function(llvm::LLVMContext& context, const GettFunction& function);
+
+// void <symbol>(float* x, i64 n): x[i] = func(x[i]) for i < n, a unary
+// function of the language (vector_math.h) on whole vectors and a scalar
+// tail: the activation of the GETT epilogue.
+std::unique_ptr<llvm::Module> generate_activation_module(llvm::LLVMContext& context, const KernelShape& shape,
+                                                         ir::Func func, const std::string& symbol);
 
 // All of gett_functions(shapes) in one module (what `einc emit` prints).
 std::unique_ptr<llvm::Module> generate_gett_module(llvm::LLVMContext& context, const std::vector<KernelShape>& shapes);
