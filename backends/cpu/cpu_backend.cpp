@@ -7,6 +7,7 @@
 #include "backends/cpu/gett.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
+#include "backends/cpu/product_steps.h"
 #include "backends/reference/interpreter.h"
 #include "ir/cost_model.h"
 #include "ir/gett_lowering.h"
@@ -70,6 +71,8 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
     return;
   }
   if (run_loop_statement(program, statement, tensors, threads_)) return;
+  auto run_step = [this](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& t) { execute(p, s, t); };
+  if (run_product_steps(program, statement, tensors, run_step)) return;
   reference::execute_statement(program, statement, tensors);
 }
 
@@ -94,6 +97,8 @@ std::vector<std::string> describe_plan(const ir::Program& program) {
       if (!epilogue.empty()) line += ", epilogue:" + epilogue;
     } else if (std::string reason; auto loop = describe_loop_statement(program, s, &reason)) {
       line += "JIT loop (" + *loop + ")";
+    } else if (std::string steps = describe_product_steps(program, s); !steps.empty()) {
+      line += "product in pairwise steps (" + steps + "), each run as a statement of its own";
     } else {
       std::string kind = ir::statement_kind_name(cost.statements[i].kind);
       if (reason == kind || s.dtype != DType::f32) reason.clear();  // says nothing more

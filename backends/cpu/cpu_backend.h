@@ -2,14 +2,17 @@
 //
 // Each statement takes the first path that accepts it:
 //   1. a statement of the GETT form (ir/gett_lowering.h) runs as one
-//      JIT-compiled GETT with its epilogue fused into the tile stores,
-//      reading its operands in place through their strides;
+//      JIT-compiled GETT with its epilogue (scale, bias, activation,
+//      residual), reading its operands in place through their strides;
 //   2. elementwise expressions, reductions and normalisations (softmax,
 //      layernorm, rmsnorm, logsumexp, ...) run as one JIT-compiled,
 //      vectorised loop kernel (loop_kernel.h), in parallel over the outer
 //      output loop;
-//   3. everything else — contractions of three or more tensors, loop nests
-//      that would recompute a reduction, dtypes other than f32 — is
+//   3. a product of three or more tensors runs as the pairwise steps of
+//      its plan, each step a statement of its own through this same list
+//      (product_steps.h);
+//   4. everything else — loop nests that would recompute a reduction,
+//      divided or pre-reduced factors, dtypes other than f32 — is
 //      evaluated by the reference interpreter.
 // describe_plan() (and `einc emit`) says which path each statement takes.
 #pragma once
