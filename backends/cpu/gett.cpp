@@ -107,7 +107,9 @@ class Driver {
 
   void run(int threads) {
     if (batches_ == 0 || m_ == 0 || n_ == 0) return;
-    if (gemv_shape()) {
+    if (dot_gemv_shape()) {
+      dot_gemv(threads);
+    } else if (gemv_shape()) {
       gemv(threads);
     } else if (kk_ == 0) {
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { zero_block(t); });
@@ -179,6 +181,30 @@ class Driver {
   TermTables tables(const EpilogueTerm& t) const {
     return {t.data, term_offsets(call_.batch, t.batch_strides), term_offsets(call_.m, t.m_strides),
             term_offsets(call_.n, t.n_strides), t.negate};
+  }
+
+  // No N index, one batch, and A and B unit-stride along K: a GEMV as dot
+  // products (y = W x with W stored [out, in]).
+  bool dot_gemv_shape() const {
+    if (n_ != 1 || batches_ != 1 || kk_ == 0) return false;
+    for (std::int64_t t = 0; t < kk_; ++t)
+      if (a_k_[static_cast<std::size_t>(t)] != a_k_[0] + t || b_k_[static_cast<std::size_t>(t)] != b_k_[0] + t)
+        return false;
+    return true;
+  }
+
+  // Chunks of 64 rows in parallel, each row one dot product in a fixed
+  // order: results do not depend on the threads.
+  void dot_gemv(int threads) {
+    GettKernels::DotGemv kernel = jit_.dot_gemv_kernel();
+    const float* w = call_.a + a_b_[0] + a_k_[0];
+    const float* x = call_.b + b_b_[0] + b_n_[0] + b_k_[0];
+    float* y = call_.c + c_b_[0] + c_n_[0];
+    constexpr std::int64_t kRowsPerTask = 64;
+    runtime::parallel_for((m_ + kRowsPerTask - 1) / kRowsPerTask, threads, [&](std::int64_t task) {
+      std::int64_t r0 = task * kRowsPerTask, rows = std::min(kRowsPerTask, m_ - r0);
+      kernel(kk_, rows, w, a_m_.data() + r0, x, y, c_m_.data() + r0);
+    });
   }
 
   // No N index, one batch, and A and C unit-stride along M: a GEMV.

@@ -165,9 +165,16 @@ GettKernels::Gemv Jit::gemv_kernel() {
   return gemv_;
 }
 
+GettKernels::DotGemv Jit::dot_gemv_kernel() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!dot_gemv_) dot_gemv_ = reinterpret_cast<GettKernels::DotGemv>(lookup(shapes_[0].dot_gemv_name()));
+  return dot_gemv_;
+}
+
 std::vector<Jit::Compiled> Jit::compile_all_gett() {
   for (std::size_t i = 0; i < shapes_.size(); ++i) gett_kernels(i);
   gemv_kernel();
+  dot_gemv_kernel();
   std::lock_guard<std::mutex> lock(mutex_);
   return compile_ms_;
 }

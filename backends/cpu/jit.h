@@ -32,6 +32,8 @@ struct GettKernels {
                         const std::int64_t* k_off, const std::uint8_t* panel_contiguous, std::int64_t mode);
   using Gemv = void (*)(std::int64_t kc, std::int64_t m, const float* w, const std::int64_t* w_koff, const float* x,
                         const std::int64_t* x_koff, float* y);
+  using DotGemv = void (*)(std::int64_t kc, std::int64_t rows, const float* w, const std::int64_t* row_off,
+                           const float* x, float* y, const std::int64_t* y_off);
   KernelShape shape;
   MicroKernel micro_kernel = nullptr;
   Pack pack_a = nullptr;  // panels of MR rows
@@ -50,6 +52,8 @@ class Jit {
   const GettKernels& gett_kernels(std::size_t index);
   // The GEMV kernel, compiled on first use.
   GettKernels::Gemv gemv_kernel();
+  // The dot-product GEMV kernel, compiled on first use.
+  GettKernels::DotGemv dot_gemv_kernel();
   // x[0:n] = func(x[0:n]) in place, vectorised (the epilogue's activation),
   // compiled on first use.
   using Activation = void (*)(float* x, std::int64_t n);
@@ -90,6 +94,7 @@ class Jit {
   std::mutex mutex_;
   std::vector<GettKernels> gett_;            // parallel to shapes_; filled on first use
   GettKernels::Gemv gemv_ = nullptr;
+  GettKernels::DotGemv dot_gemv_ = nullptr;
   std::vector<Compiled> compile_ms_;  // per function, once compiled
   std::mutex cached_mutex_;            // compile_cached
   std::unordered_map<std::string, std::uint64_t> cached_;

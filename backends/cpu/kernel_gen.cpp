@@ -24,6 +24,8 @@ std::string KernelShape::ukr_name() const {
 
 std::string KernelShape::gemv_name() const { return "einc_gemv_f32_" + isa + "_" + std::to_string(vector_lanes * 4); }
 
+std::string KernelShape::dot_gemv_name() const { return "einc_dotgemv_f32_" + isa + "_4x" + std::to_string(vector_lanes); }
+
 std::string KernelShape::pack_name(int rows) const { return "einc_pack_f32_" + isa + "_" + std::to_string(rows); }
 
 std::vector<KernelShape> shapes_for_features(bool avx512f, bool avx2_fma) {
@@ -486,6 +488,84 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
   b.CreateRetVoid();
 }
 
+// y[y_off[r]] = sum_k w[row_off[r] + k] * x[k] for r < rows: the GEMV whose
+// matrix runs along K (y = W x with W stored [out, in]), as dot products.
+// Four rows at a time share each vector of x (in L1); one vector
+// accumulator per row, reduced in a fixed order at the end, then the
+// scalar tail of k. Each y element is one dot product in one fixed order.
+void generate_dot_gemv(llvm::Module& m, const KernelShape& shape) {
+  llvm::LLVMContext& ctx = m.getContext();
+  IRBuilder<> b(ctx);
+  auto* f32 = b.getFloatTy();
+  auto* i64 = b.getInt64Ty();
+  auto* fptr = llvm::PointerType::getUnqual(f32);
+  auto* iptr = llvm::PointerType::getUnqual(i64);
+  auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
+  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, fptr, iptr, fptr, fptr, iptr}, false);
+  auto* f = llvm::Function::Create(type, llvm::Function::ExternalLinkage, shape.dot_gemv_name(), m);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  for (unsigned a : {2u, 4u, 5u}) f->addParamAttr(a, llvm::Attribute::NoAlias);
+  auto args = f->arg_begin();
+  Value* kc = &*args++;
+  Value* rows = &*args++;
+  Value* w = &*args++;
+  Value* row_off = &*args++;
+  Value* x = &*args++;
+  Value* y = &*args++;
+  Value* y_off = &*args++;
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+  const int vl = shape.vector_lanes;
+  constexpr int kRows = 4;
+  llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
+  llvm::Function* fma1 = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {f32});
+  auto load_i64 = [&](Value* base, Value* index) { return b.CreateLoad(i64, b.CreateGEP(i64, base, index)); };
+  Value* k_vectors = b.CreateSDiv(kc, b.getInt64(vl));
+  Value* k_vector_end = b.CreateMul(k_vectors, b.getInt64(vl));
+  // Rows [r0, r0 + count): dot products with x, stored to y.
+  auto dot_rows = [&](Value* r0, int count) {
+    std::vector<Value*> starts;
+    for (int r = 0; r < count; ++r)
+      starts.push_back(b.CreateGEP(f32, w, load_i64(row_off, b.CreateAdd(r0, b.getInt64(r)))));
+    std::vector<Value*> zero(static_cast<std::size_t>(count), llvm::Constant::getNullValue(vec));
+    std::vector<Value*> acc = counted_loop(
+        b, b.getInt64(0), k_vectors, zero,
+        [&](Value* kv, const std::vector<Value*>& in) {
+          Value* k = b.CreateMul(kv, b.getInt64(vl));
+          Value* xv = b.CreateAlignedLoad(vec, as_vector_ptr(b, b.CreateGEP(f32, x, k), vec), llvm::Align(4));
+          std::vector<Value*> out;
+          for (int r = 0; r < count; ++r) {
+            Value* wv = b.CreateAlignedLoad(
+                vec, as_vector_ptr(b, b.CreateGEP(f32, starts[static_cast<std::size_t>(r)], k), vec), llvm::Align(4));
+            out.push_back(b.CreateCall(fma, {wv, xv, in[static_cast<std::size_t>(r)]}));
+          }
+          return out;
+        },
+        "dk");
+    std::vector<Value*> sums;
+    for (int r = 0; r < count; ++r)  // an ordered reduction: the same bits every run
+      sums.push_back(b.CreateFAddReduce(llvm::ConstantFP::get(f32, 0.0), acc[static_cast<std::size_t>(r)]));
+    sums = counted_loop(
+        b, k_vector_end, kc, sums,
+        [&](Value* k, const std::vector<Value*>& in) {
+          Value* xk = b.CreateLoad(f32, b.CreateGEP(f32, x, k));
+          std::vector<Value*> out;
+          for (int r = 0; r < count; ++r)
+            out.push_back(b.CreateCall(
+                fma1, {b.CreateLoad(f32, b.CreateGEP(f32, starts[static_cast<std::size_t>(r)], k)), xk,
+                       in[static_cast<std::size_t>(r)]}));
+          return out;
+        },
+        "dt");
+    for (int r = 0; r < count; ++r)
+      b.CreateStore(sums[static_cast<std::size_t>(r)],
+                    b.CreateGEP(f32, y, load_i64(y_off, b.CreateAdd(r0, b.getInt64(r)))));
+  };
+  Value* groups = b.CreateSDiv(rows, b.getInt64(kRows));
+  counted_loop(b, b.getInt64(0), groups, [&](Value* g) { dot_rows(b.CreateMul(g, b.getInt64(kRows)), kRows); }, "dg");
+  counted_loop(b, b.CreateMul(groups, b.getInt64(kRows)), rows, [&](Value* r) { dot_rows(r, 1); }, "dr");
+  b.CreateRetVoid();
+}
+
 }  // namespace
 
 std::string GettFunction::name() const {
@@ -494,6 +574,7 @@ std::string GettFunction::name() const {
     case Kind::pack: return shape.pack_name(pack_rows);
     case Kind::transpose: return transpose_name(shape);
     case Kind::gemv: return shape.gemv_name();
+    case Kind::dot_gemv: return shape.dot_gemv_name();
   }
   return "";
 }
@@ -511,6 +592,7 @@ std::vector<GettFunction> gett_functions(const std::vector<KernelShape>& shapes)
     add({GettFunction::Kind::pack, shape, shape.nr});
   }
   add({GettFunction::Kind::gemv, shapes[0], 0});
+  add({GettFunction::Kind::dot_gemv, shapes[0], 0});
   return out;
 }
 
@@ -522,6 +604,7 @@ void generate(llvm::Module& module, const GettFunction& function) {
     case GettFunction::Kind::pack: generate_pack(module, function.shape, function.pack_rows); break;
     case GettFunction::Kind::transpose: generate_transpose(module, function.shape); break;
     case GettFunction::Kind::gemv: generate_gemv(module, function.shape); break;
+    case GettFunction::Kind::dot_gemv: generate_dot_gemv(module, function.shape); break;
   }
 }
 

@@ -22,6 +22,11 @@
 //     (k runs along the rows, possibly in several runs), VL x VL blocks are
 //     transposed in registers; mode 2: general gather.
 //
+//   void einc_dotgemv_f32_<isa>_4x<VL>(i64 kc, i64 rows, const float* w, const i64* row_off,
+//                                       const float* x, float* y, const i64* y_off)
+//     y[y_off[r]] = sum_k w[row_off[r] + k] * x[k]: the GEMV whose matrix
+//     runs along K (W stored [out, in]), as dot products, four rows at a time.
+//
 //   void einc_transpose_f32_<isa>_<VL>(const float** rows, float* dst, i64 stride, i64 width)
 //     The VL x VL in-register transpose the pack routines call (mode 1).
 //
@@ -54,6 +59,7 @@ struct KernelShape {
   std::string ukr_name() const;
   std::string pack_name(int rows) const;
   std::string gemv_name() const;
+  std::string dot_gemv_name() const;
 };
 
 // The micro-kernel shapes for the host's features (avx512f / avx2+fma /
@@ -65,7 +71,7 @@ std::vector<KernelShape> shapes_for_features(bool avx512f, bool avx2_fma);
 // One generated function. Each lives in a module of its own, so that the
 // JIT compiles only the functions a run calls (compiling is lazy, per module).
 struct GettFunction {
-  enum class Kind { micro_kernel, pack, transpose, gemv };
+  enum class Kind { micro_kernel, pack, transpose, gemv, dot_gemv };
   Kind kind = Kind::micro_kernel;
   KernelShape shape;
   int pack_rows = 0;  // pack

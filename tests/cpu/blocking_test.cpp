@@ -45,8 +45,10 @@ TEST(CpuBlocking, MatmulAcrossEveryBlockBoundaryWithBiasAndRelu) {
   EXPECT_LT(max_relative_error(out.at("C"), want), 1e-4);
 }
 
-// The GEMV path cuts K into slices and N (here y's length, M of the GETT)
-// into chunks: n > one chunk, k > several slices.
+// The GEMV paths: y = x W (W stored [K, N], axpy form) cuts K into slices
+// and N (y's length, M of the GETT) into chunks: n > one chunk, k > several
+// slices; z = V x (V stored [N, K], dot-product form) runs 4 rows at a time
+// with a k tail (k is odd) and a row tail (n % 4 = 3).
 TEST(CpuBlocking, DecodeGemvAndItsTranspose) {
   const std::int64_t k = 5003, n = 9031;
   einc::CompileOptions options;
@@ -58,6 +60,7 @@ TEST(CpuBlocking, DecodeGemvAndItsTranspose) {
   for (int threads : {1, 2, 3}) {
     einc::TensorMap out = p.run(in, {.backend = "cpu", .threads = threads});
     EXPECT_EQ(std::memcmp(out.at("y").data(), one.at("y").data(), static_cast<std::size_t>(n) * sizeof(float)), 0);
+    EXPECT_EQ(std::memcmp(out.at("z").data(), one.at("z").data(), static_cast<std::size_t>(n) * sizeof(float)), 0);
     std::vector<double> y(static_cast<std::size_t>(n), 0.0), z(static_cast<std::size_t>(n), 0.0);
     for (std::int64_t kk = 0; kk < k; ++kk)
       for (std::int64_t j = 0; j < n; ++j) {
