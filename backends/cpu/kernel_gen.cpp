@@ -48,6 +48,20 @@ Value* as_vector_ptr(IRBuilder<>& b, Value* scalar_ptr, llvm::Type* vector_type)
   return b.CreateBitCast(scalar_ptr, llvm::PointerType::getUnqual(vector_type));
 }
 
+// Starts an external, nounwind function `name` of `type` in `m` (the
+// parameters listed in `noalias` marked noalias) with the builder at its
+// entry block, and returns its arguments in order.
+std::vector<Value*> begin_function(IRBuilder<>& b, llvm::Module& m, const std::string& name, llvm::FunctionType* type,
+                                   std::initializer_list<unsigned> noalias = {}) {
+  auto* f = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, m);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  for (unsigned a : noalias) f->addParamAttr(a, llvm::Attribute::NoAlias);
+  b.SetInsertPoint(llvm::BasicBlock::Create(m.getContext(), "entry", f));
+  std::vector<Value*> args;
+  for (llvm::Argument& a : f->args()) args.push_back(&a);
+  return args;
+}
+
 // A counted loop `for (i = begin; i < end; ++i)` with loop-carried values;
 // returns their values after the loop.
 std::vector<Value*> counted_loop(IRBuilder<>& b, Value* begin, Value* end, std::vector<Value*> carried,
@@ -120,19 +134,10 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape) {
   auto* ptr = llvm::PointerType::getUnqual(f32);
   auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
   auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, ptr, ptr, ptr, i64, i64}, false);
-  auto* f = llvm::Function::Create(type, llvm::Function::ExternalLinkage, shape.ukr_name(), m);
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  for (unsigned a = 1; a < 4; ++a) f->addParamAttr(a, llvm::Attribute::NoAlias);
-  auto args = f->arg_begin();
-  Value* kc = &*args++;
-  Value* a = &*args++;
-  Value* bp = &*args++;
-  Value* c = &*args++;
-  Value* ldc = &*args++;
-  Value* accumulate = &*args++;
+  std::vector<Value*> args = begin_function(b, m, shape.ukr_name(), type, {1, 2, 3});
+  Value *kc = args[0], *a = args[1], *bp = args[2], *c = args[3], *ldc = args[4], *accumulate = args[5];
   kc->setName("kc");
   ldc->setName("ldc");
-  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
 
   const int mv = shape.mr_vectors, nr = shape.nr, mr = shape.mr(), vl = shape.vector_lanes;
   std::vector<Value*> zero(static_cast<std::size_t>(mv * nr), llvm::Constant::getNullValue(vec));
@@ -223,14 +228,8 @@ void generate_transpose(llvm::Module& m, const KernelShape& shape) {
   auto* fptr = llvm::PointerType::getUnqual(f32);
   const int vl = shape.vector_lanes;
   auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(vl));
-  auto* f = llvm::Function::Create(transpose_type(ctx), llvm::Function::ExternalLinkage, transpose_name(shape), m);
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  auto args = f->arg_begin();
-  Value* rows_ptr = &*args++;
-  Value* dst = &*args++;
-  Value* stride = &*args++;
-  Value* width = &*args++;
-  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+  std::vector<Value*> args = begin_function(b, m, transpose_name(shape), transpose_type(ctx));
+  Value *rows_ptr = args[0], *dst = args[1], *stride = args[2], *width = args[3];
   std::vector<Value*> rows;
   for (int r = 0; r < vl; ++r) {
     Value* row = b.CreateLoad(fptr, b.CreateGEP(fptr, rows_ptr, b.getInt64(r)));
@@ -325,18 +324,9 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
   auto* iptr = llvm::PointerType::getUnqual(i64);
   auto* bptr = llvm::PointerType::getUnqual(i8);
   auto* type = llvm::FunctionType::get(b.getVoidTy(), {fptr, fptr, i64, i64, iptr, iptr, bptr, i64}, false);
-  auto* f = llvm::Function::Create(type, llvm::Function::ExternalLinkage, shape.pack_name(rows_per_panel), m);
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  auto args = f->arg_begin();
-  Value* src = &*args++;
-  Value* dst = &*args++;
-  Value* rows = &*args++;
-  Value* kc = &*args++;
-  Value* row_off = &*args++;
-  Value* k_off = &*args++;
-  Value* contiguous = &*args++;
-  Value* mode = &*args++;
-  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+  std::vector<Value*> args = begin_function(b, m, shape.pack_name(rows_per_panel), type);
+  Value *src = args[0], *dst = args[1], *rows = args[2], *kc = args[3], *row_off = args[4], *k_off = args[5],
+        *contiguous = args[6], *mode = args[7];
 
   const int r_count = rows_per_panel, vl = shape.vector_lanes;
   auto* rvec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(r_count));
@@ -424,18 +414,8 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
   auto* iptr = llvm::PointerType::getUnqual(i64);
   auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
   auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, fptr, iptr, fptr, iptr, fptr}, false);
-  auto* f = llvm::Function::Create(type, llvm::Function::ExternalLinkage, shape.gemv_name(), m);
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  for (unsigned a : {2u, 4u, 6u}) f->addParamAttr(a, llvm::Attribute::NoAlias);
-  auto args = f->arg_begin();
-  Value* kc = &*args++;
-  Value* mc = &*args++;
-  Value* w = &*args++;
-  Value* w_koff = &*args++;
-  Value* x = &*args++;
-  Value* x_koff = &*args++;
-  Value* y = &*args++;
-  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+  std::vector<Value*> args = begin_function(b, m, shape.gemv_name(), type, {2, 4, 6});
+  Value *kc = args[0], *mc = args[1], *w = args[2], *w_koff = args[3], *x = args[4], *x_koff = args[5], *y = args[6];
   const int vl = shape.vector_lanes;
   constexpr int kRows = 4;
   llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
@@ -502,18 +482,8 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape) {
   auto* iptr = llvm::PointerType::getUnqual(i64);
   auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
   auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, fptr, iptr, fptr, fptr, iptr}, false);
-  auto* f = llvm::Function::Create(type, llvm::Function::ExternalLinkage, shape.dot_gemv_name(), m);
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  for (unsigned a : {2u, 4u, 5u}) f->addParamAttr(a, llvm::Attribute::NoAlias);
-  auto args = f->arg_begin();
-  Value* kc = &*args++;
-  Value* rows = &*args++;
-  Value* w = &*args++;
-  Value* row_off = &*args++;
-  Value* x = &*args++;
-  Value* y = &*args++;
-  Value* y_off = &*args++;
-  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+  std::vector<Value*> args = begin_function(b, m, shape.dot_gemv_name(), type, {2, 4, 5});
+  Value *kc = args[0], *rows = args[1], *w = args[2], *row_off = args[3], *x = args[4], *y = args[5], *y_off = args[6];
   const int vl = shape.vector_lanes;
   constexpr int kRows = 4;
   llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
@@ -631,12 +601,8 @@ std::unique_ptr<llvm::Module> generate_activation_module(llvm::LLVMContext& cont
   auto* i64 = b.getInt64Ty();
   auto* fptr = llvm::PointerType::getUnqual(f32);
   auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
-  auto* f = llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), {fptr, i64}, false),
-                                   llvm::Function::ExternalLinkage, symbol, *module);
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  Value* x = f->getArg(0);
-  Value* n = f->getArg(1);
-  b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", f));
+  std::vector<Value*> args = begin_function(b, *module, symbol, llvm::FunctionType::get(b.getVoidTy(), {fptr, i64}, false));
+  Value *x = args[0], *n = args[1];
   const int vl = shape.vector_lanes;
   Value* vectors = b.CreateSDiv(n, b.getInt64(vl));
   counted_loop(

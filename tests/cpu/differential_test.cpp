@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "einc/einc.h"
+#include "tests/common/tensor_text.h"
 #include "tests/common/random_contractions.h"
 
 namespace {
@@ -125,21 +126,8 @@ bool close_enough(double ref, double got, const Tolerance& tol) {
   return std::fabs(got - ref) <= tol.bound(ref);
 }
 
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string out = "[";
-  for (std::size_t d = 0; d < shape.size(); ++d) out += (d ? ", " : "") + std::to_string(shape[d]);
-  return out + "]";
-}
-
-// The multi-index of C-order position `flat`.
-std::vector<std::int64_t> unflatten(std::int64_t flat, const std::vector<std::int64_t>& shape) {
-  std::vector<std::int64_t> index(shape.size());
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    index[d] = flat % shape[d];
-    flat /= shape[d];
-  }
-  return index;
-}
+using einc_test::shape_text;
+using einc_test::unflatten;
 
 // Compares every output of `got` with `ref`; returns an empty string when
 // all match, else what differs first (and how many elements do).

@@ -34,6 +34,7 @@
 
 #include "api/program_impl.h"
 #include "einc/einc.h"
+#include "tests/common/tensor_text.h"
 
 namespace {
 
@@ -69,20 +70,8 @@ einc::RunOptions on(const std::string& backend, int threads = 0) {
   return o;
 }
 
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string out = "[";
-  for (std::size_t d = 0; d < shape.size(); ++d) out += (d ? ", " : "") + std::to_string(shape[d]);
-  return out + "]";
-}
-
-std::vector<std::int64_t> unflatten(std::int64_t flat, const std::vector<std::int64_t>& shape) {
-  std::vector<std::int64_t> index(shape.size());
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    index[d] = flat % shape[d];
-    flat /= shape[d];
-  }
-  return index;
-}
+using einc_test::shape_text;
+using einc_test::unflatten;
 
 // "" when every output matches, else the first difference.
 std::string compare(const TensorMap& ref, const TensorMap& got, const Tolerance& tol) {
