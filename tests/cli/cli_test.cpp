@@ -508,4 +508,15 @@ TEST(CliTest, FailingReportPrintsNothingOnStdout) {
   EXPECT_EQ(r.out, "") << show(r);
 }
 
+TEST(CliTest, EmitForAnUnknownTargetOrArchIsAnError) {
+  ProcessResult r = expect_user_error({"emit", kMatmul, "--target", "ptx", "--arch", "sm_bogus"});
+  EXPECT_EQ(r.out, "") << show(r);
+  bool named = r.err.find("'sm_bogus'") != std::string::npos;
+  bool no_cuda = r.err.find("not in this build") != std::string::npos;  // built without the CUDA toolkit
+  EXPECT_TRUE(named || no_cuda) << show(r);
+  r = einc({"emit", kMatmul, "--target", "wasm"});
+  EXPECT_NE(r.exit_code, 0) << show(r);
+  EXPECT_EQ(r.out, "") << show(r);
+}
+
 }  // namespace
