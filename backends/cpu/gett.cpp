@@ -103,13 +103,19 @@ class Driver {
     if (call.activation) activation_ = jit.activation_kernel(*call.activation);
     m_blocks_ = (m_ + blocking_.mc - 1) / blocking_.mc;
     direct_tiles();
+    classify_epilogue();
   }
 
   void run(int threads) {
     if (batches_ == 0 || m_ == 0 || n_ == 0) return;
-    if (dot_gemv_shape()) {
+    bool dot = dot_gemv_shape(), axpy = !dot && gemv_shape();
+    fused_ = fusable_ && !dot && !axpy && kk_ > 0;
+    if (fused_)
+      fused_kernel_ = jit_.epilogue_kernel(shape_for(jit_.gett_shapes(), m_),
+                                           UkrEpilogue{call_.activation, !residual_.empty()});
+    if (dot) {
       dot_gemv(threads);
-    } else if (gemv_shape()) {
+    } else if (axpy) {
       gemv(threads);
     } else if (kk_ == 0) {
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { zero_block(t); });
@@ -120,7 +126,7 @@ class Driver {
         for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc)
           for (std::int64_t p0 = 0; p0 < kk_; p0 += blocking_.kc) block(threads, batch, j0, p0);
     }
-    if (has_epilogue_)
+    if (has_epilogue_ && !fused_)
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { epilogue_block(t); });
   }
 
@@ -307,7 +313,7 @@ class Driver {
   void compute(std::int64_t batch, std::int64_t i0, std::int64_t rows, std::int64_t j0, std::int64_t jr0,
                std::int64_t jr1, std::int64_t p0, std::int64_t kc, const float* b_pack) {
     const int mr = v_.shape.mr(), nr = v_.shape.nr;
-    bool first_k = p0 == 0;
+    bool first_k = p0 == 0, last_k = p0 + kc >= kk_;
     std::int64_t mc = std::min(rows, m_ - i0);
     if (mc <= 0) return;
     std::int64_t mc_padded = (mc + mr - 1) / mr * mr;
@@ -326,11 +332,17 @@ class Driver {
         const float* b = b_pack + jr * kc;
         if (ldc != 0 && m_direct_[static_cast<std::size_t>(m0 / mr)]) {
           float* out = c + c_m_[static_cast<std::size_t>(m0)] + c_n_[static_cast<std::size_t>(n0)];
-          v_.micro_kernel(kc, a, b, out, ldc, first_k ? 0 : 1);
+          if (fused_ && last_k) {
+            UkrEpilogueArgs args = epilogue_args(batch, m0, n0);
+            fused_kernel_(kc, a, b, out, ldc, first_k ? 0 : 1, &args);
+          } else {
+            v_.micro_kernel(kc, a, b, out, ldc, first_k ? 0 : 1);
+          }
         } else {
           v_.micro_kernel(kc, a, b, tile.data, mr, 0);
-          store_tile(tile.data, c, m0, std::min<std::int64_t>(mr, mc - ir), n0, std::min<std::int64_t>(nr, jr1 - jr),
-                     first_k);
+          std::int64_t mr_eff = std::min<std::int64_t>(mr, mc - ir), nr_eff = std::min<std::int64_t>(nr, jr1 - jr);
+          store_tile(tile.data, c, m0, mr_eff, n0, nr_eff, first_k);
+          if (fused_ && last_k) epilogue_rect(batch, m0, m0 + mr_eff, n0, n0 + nr_eff);
         }
       }
     }
@@ -405,17 +417,22 @@ class Driver {
   }
 
   // C = act(scale * C + bias terms) + residual terms over one MC block of
-  // one batch element, a column (one n, the block's rows of M) at a time:
-  // the column is gathered into a contiguous buffer with scale and bias,
-  // the activation runs over it as one vectorised JIT call, and the
-  // residual terms are added on the way back.
+  // one batch element (the second pass, when the epilogue is not fused).
   void epilogue_block(std::int64_t t) const {
     std::int64_t ib = t % m_blocks_, batch = t / m_blocks_;
-    std::int64_t i0 = ib * blocking_.mc, i1 = std::min(m_, i0 + blocking_.mc);
+    std::int64_t i0 = ib * blocking_.mc;
+    epilogue_rect(batch, i0, std::min(m_, i0 + blocking_.mc), 0, n_);
+  }
+
+  // The epilogue over rows [i0, i1) x columns [n0, n1) of one batch
+  // element, a column at a time: the column is gathered into a contiguous
+  // buffer with scale and bias, the activation runs over it as one
+  // vectorised JIT call, and the residual terms are added on the way back.
+  void epilogue_rect(std::int64_t batch, std::int64_t i0, std::int64_t i1, std::int64_t n0, std::int64_t n1) const {
     float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
     thread_local std::vector<float> column;
     column.resize(static_cast<std::size_t>(i1 - i0));
-    for (std::int64_t n = 0; n < n_; ++n) {
+    for (std::int64_t n = n0; n < n1; ++n) {
       float* c_n = c + c_n_[static_cast<std::size_t>(n)];
       for (std::int64_t m = i0; m < i1; ++m)
         column[static_cast<std::size_t>(m - i0)] =
@@ -426,6 +443,69 @@ class Driver {
     }
   }
 
+  // Whether the epilogue can be fused into the micro-kernel's stores: each
+  // bias term varies along M only (gathered per tile into bias_m) or along
+  // N only (bias_n), and there is at most one residual term, laid out
+  // like a tile (unit stride along M, even stride along N).
+  void classify_epilogue() {
+    fusable_ = has_epilogue_ && residual_.size() <= 1;
+    for (const TermTables& t : bias_) {
+      bool constant_along_n = std::all_of(t.n.begin(), t.n.end(), [&](std::int64_t o) { return o == t.n[0]; });
+      bool constant_along_m = std::all_of(t.m.begin(), t.m.end(), [&](std::int64_t o) { return o == t.m[0]; });
+      if (constant_along_n)
+        bias_m_terms_.push_back(&t);
+      else if (constant_along_m)
+        bias_n_terms_.push_back(&t);
+      else
+        fusable_ = false;
+    }
+    if (residual_.size() == 1) {
+      const TermTables& r = residual_[0];
+      residual_ldr_ = n_ > 1 ? r.n[1] - r.n[0] : 0;
+      for (std::int64_t i = 0; i < m_ && fusable_; ++i) fusable_ = r.m[static_cast<std::size_t>(i)] == r.m[0] + i;
+      for (std::int64_t j = 0; j < n_ && fusable_; ++j)
+        fusable_ = r.n[static_cast<std::size_t>(j)] == r.n[0] + j * residual_ldr_;
+    }
+  }
+
+  // The fused epilogue's operands for the tile at (m0, n0): the M-only
+  // terms summed per row, the N-only terms per column (thread-local
+  // buffers), and the residual tile's start.
+  UkrEpilogueArgs epilogue_args(std::int64_t batch, std::int64_t m0, std::int64_t n0) const {
+    const int mr = v_.shape.mr(), nr = v_.shape.nr;
+    thread_local AlignedFloats bias_m, bias_n;
+    bias_m.reserve(static_cast<std::size_t>(mr));
+    bias_n.reserve(static_cast<std::size_t>(nr));
+    auto b = static_cast<std::size_t>(batch);
+    for (int i = 0; i < mr; ++i) {
+      float sum = 0;
+      for (const TermTables* t : bias_m_terms_) {
+        float x = t->data[t->b[b] + t->m[static_cast<std::size_t>(m0 + i)] + t->n[0]];
+        sum = t->negate ? sum - x : sum + x;
+      }
+      bias_m.data[i] = sum;
+    }
+    for (int j = 0; j < nr; ++j) {
+      float sum = 0;
+      for (const TermTables* t : bias_n_terms_) {
+        float x = t->data[t->b[b] + t->m[0] + t->n[static_cast<std::size_t>(n0 + j)]];
+        sum = t->negate ? sum - x : sum + x;
+      }
+      bias_n.data[j] = sum;
+    }
+    UkrEpilogueArgs args;
+    args.bias_m = bias_m.data;
+    args.bias_n = bias_n.data;
+    args.scale = call_.scale;
+    if (!residual_.empty()) {
+      const TermTables& r = residual_[0];
+      args.residual = r.data + r.b[b] + r.m[static_cast<std::size_t>(m0)] + r.n[static_cast<std::size_t>(n0)];
+      args.ldr = residual_ldr_;
+      args.residual_sign = r.negate ? -1.0f : 1.0f;
+    }
+    return args;
+  }
+
   Jit& jit_;
   const GettKernels& v_;
   const GettCall& call_;
@@ -433,6 +513,10 @@ class Driver {
   std::int64_t batches_ = 0, m_ = 0, n_ = 0, kk_ = 0, m_blocks_ = 0;
   bool has_epilogue_ = false;
   Jit::Activation activation_ = nullptr;
+  bool fusable_ = false, fused_ = false;  // the epilogue in the micro-kernel's stores (classify_epilogue)
+  Jit::EpilogueMicroKernel fused_kernel_ = nullptr;
+  std::vector<const TermTables*> bias_m_terms_, bias_n_terms_;
+  std::int64_t residual_ldr_ = 0;
   std::vector<std::int64_t> a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_;
   std::vector<std::uint8_t> m_direct_;
   std::vector<std::int64_t> n_ldc_;

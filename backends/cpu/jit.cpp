@@ -208,6 +208,15 @@ Jit::Activation Jit::activation_kernel(ir::Func func) {
   }));
 }
 
+Jit::EpilogueMicroKernel Jit::epilogue_kernel(std::size_t index, const UkrEpilogue& epilogue) {
+  const KernelShape& shape = shapes_.at(index);
+  std::string key = shape.ukr_name() + "_epilogue_" + epilogue.tag();
+  return reinterpret_cast<EpilogueMicroKernel>(
+      compile_cached(key, [&](llvm::LLVMContext& context, const std::string& symbol) {
+        return generate_epilogue_ukr_module(context, shape, epilogue, symbol);
+      }));
+}
+
 std::uint64_t Jit::compile_cached(const std::string& key, const ModuleGenerator& generate, double* compile_ms) {
   std::lock_guard<std::mutex> lock(cached_mutex_);
   if (compile_ms) *compile_ms = 0;

@@ -126,15 +126,23 @@ void if_else(IRBuilder<>& b, Value* cond, const std::function<void()>& then_body
   b.SetInsertPoint(join);
 }
 
-void generate_ukr(llvm::Module& m, const KernelShape& shape) {
+// The micro-kernel; with `epilogue`, the variant that also applies the
+// GETT epilogue to the tile in registers before storing it (see
+// UkrEpilogue in kernel_gen.h).
+void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* epilogue = nullptr,
+                  const std::string& symbol = "") {
   llvm::LLVMContext& ctx = m.getContext();
   IRBuilder<> b(ctx);
   auto* f32 = b.getFloatTy();
   auto* i64 = b.getInt64Ty();
   auto* ptr = llvm::PointerType::getUnqual(f32);
   auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
-  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, ptr, ptr, ptr, i64, i64}, false);
-  std::vector<Value*> args = begin_function(b, m, shape.ukr_name(), type, {1, 2, 3});
+  // struct UkrEpilogueArgs (kernel_gen.h): the same layout as the C++ struct.
+  auto* args_type = llvm::StructType::get(ctx, {ptr, ptr, ptr, i64, f32, f32});
+  std::vector<llvm::Type*> params{i64, ptr, ptr, ptr, i64, i64};
+  if (epilogue) params.push_back(llvm::PointerType::getUnqual(args_type));
+  auto* type = llvm::FunctionType::get(b.getVoidTy(), params, false);
+  std::vector<Value*> args = begin_function(b, m, epilogue ? symbol : shape.ukr_name(), type, {1, 2, 3});
   Value *kc = args[0], *a = args[1], *bp = args[2], *c = args[3], *ldc = args[4], *accumulate = args[5];
   kc->setName("kc");
   ldc->setName("ldc");
@@ -163,7 +171,29 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape) {
         return out;
       },
       "k");
-  // C[i + j*ldc] = acc (+ C when accumulating: beta == 0 never reads C).
+  // The epilogue's operands, loaded once: bias_m[0:MR] as MR/VL vectors,
+  // bias_n[0:NR], the residual tile's start and column stride, scale, sign.
+  std::vector<Value*> bias_m, bias_n;
+  Value *residual = nullptr, *ldr = nullptr, *scale = nullptr, *sign = nullptr;
+  if (epilogue) {
+    Value* e = args[6];
+    auto field = [&](unsigned i) { return b.CreateLoad(args_type->getElementType(i), b.CreateStructGEP(args_type, e, i)); };
+    Value* bm = field(0);
+    Value* bn = field(1);
+    residual = field(2);
+    ldr = field(3);
+    scale = b.CreateVectorSplat(static_cast<unsigned>(vl), field(4));
+    sign = b.CreateVectorSplat(static_cast<unsigned>(vl), field(5));
+    for (int v = 0; v < mv; ++v)
+      bias_m.push_back(b.CreateAlignedLoad(vec, as_vector_ptr(b, b.CreateGEP(f32, bm, b.getInt64(v * vl)), vec),
+                                           llvm::Align(4)));
+    for (int j = 0; j < nr; ++j)
+      bias_n.push_back(b.CreateVectorSplat(static_cast<unsigned>(vl),
+                                           b.CreateLoad(f32, b.CreateGEP(f32, bn, b.getInt64(j)))));
+  }
+  // C[i + j*ldc] = acc (+ C when accumulating: beta == 0 never reads C),
+  // then with the epilogue: act(scale * that + bias_m[i] + bias_n[j]) +
+  // sign * residual[i + j*ldr].
   auto store = [&](bool add) {
     for (int j = 0; j < nr; ++j) {
       Value* column = b.CreateGEP(f32, c, b.CreateMul(ldc, b.getInt64(j)));
@@ -171,13 +201,22 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape) {
         Value* at = as_vector_ptr(b, b.CreateGEP(f32, column, b.getInt64(v * vl)), vec);
         Value* value = acc[static_cast<std::size_t>(j * mv + v)];
         if (add) value = b.CreateFAdd(value, b.CreateAlignedLoad(vec, at, llvm::Align(4)));
+        if (epilogue) {
+          value = b.CreateFAdd(b.CreateFAdd(b.CreateFMul(value, scale), bias_m[static_cast<std::size_t>(v)]),
+                               bias_n[static_cast<std::size_t>(j)]);
+          if (epilogue->activation) value = emit_function(b, *epilogue->activation, value, nullptr, nullptr);
+          if (epilogue->residual) {
+            Value* r_at = b.CreateGEP(f32, residual, b.CreateAdd(b.CreateMul(ldr, b.getInt64(j)), b.getInt64(v * vl)));
+            value = b.CreateFAdd(value, b.CreateFMul(sign, b.CreateAlignedLoad(vec, as_vector_ptr(b, r_at, vec),
+                                                                                llvm::Align(4))));
+          }
+        }
         b.CreateAlignedStore(value, at, llvm::Align(4));
       }
     }
   };
   if_else(b, b.CreateICmpNE(accumulate, b.getInt64(0)), [&] { store(true); }, [&] { store(false); }, "beta");
   b.CreateRetVoid();
-  (void)mr;
 }
 
 // The VL x VL transpose of `rows` (VL vectors) by log2(VL) stages of
@@ -590,6 +629,17 @@ std::unique_ptr<llvm::Module> verified(std::unique_ptr<llvm::Module> module) {
 std::unique_ptr<llvm::Module> generate_gett_function(llvm::LLVMContext& context, const GettFunction& function) {
   auto module = std::make_unique<llvm::Module>(function.name(), context);
   generate(*module, function);
+  return verified(std::move(module));
+}
+
+std::string UkrEpilogue::tag() const {
+  return std::string(activation ? ir::func_name(*activation) : "none") + (residual ? "_residual" : "");
+}
+
+std::unique_ptr<llvm::Module> generate_epilogue_ukr_module(llvm::LLVMContext& context, const KernelShape& shape,
+                                                           const UkrEpilogue& epilogue, const std::string& symbol) {
+  auto module = std::make_unique<llvm::Module>(symbol, context);
+  generate_ukr(*module, shape, &epilogue, symbol);
   return verified(std::move(module));
 }
 

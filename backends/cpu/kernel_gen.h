@@ -36,7 +36,9 @@
 //     index (decode), streaming w in place row by row.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +87,30 @@ std::vector<GettFunction> gett_functions(const std::vector<KernelShape>& shapes)
 
 // A module defining `function` (declaring what it calls).
 std::unique_ptr<llvm::Module> generate_gett_function(llvm::LLVMContext& context, const GettFunction& function);
+
+// The GETT epilogue applied by a micro-kernel to the tile in registers on
+// the last KC block: C = act(scale * C + bias_m[i] + bias_n[j]) +
+// sign * residual[i + j * ldr]. What is baked into the code: the activation
+// and whether there is a residual; the rest comes at run time in
+// UkrEpilogueArgs (bias_m: MR floats, bias_n: NR floats, both gathered by
+// the driver for the tile). The kernel takes the args as a 7th parameter:
+//   void (i64 kc, const float* a, const float* b, float* c, i64 ldc, i64 accumulate,
+//         const UkrEpilogueArgs* e)
+struct UkrEpilogue {
+  std::optional<ir::Func> activation;
+  bool residual = false;
+  std::string tag() const;  // "gelu_residual", "none", ...
+};
+struct UkrEpilogueArgs {
+  const float* bias_m = nullptr;
+  const float* bias_n = nullptr;
+  const float* residual = nullptr;
+  std::int64_t ldr = 0;
+  float scale = 1.0f;
+  float residual_sign = 1.0f;
+};
+std::unique_ptr<llvm::Module> generate_epilogue_ukr_module(llvm::LLVMContext& context, const KernelShape& shape,
+                                                           const UkrEpilogue& epilogue, const std::string& symbol);
 
 // void <symbol>(float* x, i64 n): x[i] = func(x[i]) for i < n, a unary
 // function of the language (vector_math.h) on whole vectors and a scalar

@@ -157,4 +157,26 @@ TEST(CpuBlocking, EveryEpilogueActivationMatchesTheReference) {
   }
 }
 
+// The epilogue fused into the micro-kernel's stores (bias along M and along
+// N, scale, activation, one residual laid out like C) over whole tiles and
+// edge tiles, with K over several KC blocks; and forms that cannot be fused
+// (a bias varying along both M and N, two residuals), which take the
+// second pass. All against the reference.
+TEST(CpuBlocking, FusedAndUnfusedEpiloguesMatchTheReference) {
+  const std::string dims = "dim M = 70, N = 26, K = 700\ninput A[N, K], B[K, M], bm[M], bn[N], R[N, M], S[N, M]\n";
+  for (const char* value : {"gelu(A[i, k] * B[k, j] / 9 + bm[j] - bn[i]) + R[i, j]",
+                            "relu(A[i, k] * B[k, j] * 0.5 + bn[i]) - R[i, j]",
+                            "A[i, k] * B[k, j] + bm[j] + bm[j]",
+                            "tanh(A[i, k] * B[k, j] + R[i, j])",
+                            "A[i, k] * B[k, j] + R[i, j] + S[i, j]"}) {
+    einc::Program p = einc::compile(dims + "C[i, j] = " + value + "\n");
+    einc::TensorMap in = einc::random_inputs(p, 8);
+    Tensor got = p.run(in, {.backend = "cpu", .threads = 2}).at("C"), want = p.run(in, {.backend = "reference"}).at("C");
+    Tensor one = p.run(in, {.backend = "cpu", .threads = 1}).at("C");
+    for (std::int64_t i = 0; i < got.numel(); ++i)
+      ASSERT_NEAR(got.get_flat(i), want.get_flat(i), 1e-4 * std::max(1.0, std::fabs(want.get_flat(i)))) << value << " at " << i;
+    EXPECT_EQ(std::memcmp(one.data(), got.data(), got.nbytes()), 0) << value;
+  }
+}
+
 }  // namespace
