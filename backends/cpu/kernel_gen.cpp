@@ -252,6 +252,15 @@ std::string transpose_name(const KernelShape& shape) {
   return "einc_transpose_f32_" + shape.isa + "_" + std::to_string(shape.vector_lanes);
 }
 
+// The transpose a panel of `rows` rows uses: VL wide, or VL/2 wide when the
+// panel is at most half a vector (NR = 8 with 16 lanes), so that no half of
+// each transposed block is thrown away.
+KernelShape transpose_shape(const KernelShape& shape, int rows) {
+  KernelShape t = shape;
+  if (rows <= shape.vector_lanes / 2 && shape.vector_lanes >= 8) t.vector_lanes = shape.vector_lanes / 2;
+  return t;
+}
+
 llvm::FunctionType* transpose_type(llvm::LLVMContext& ctx) {
   auto* f32 = llvm::Type::getFloatTy(ctx);
   auto* i64 = llvm::Type::getInt64Ty(ctx);
@@ -310,14 +319,16 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
   auto* f32 = b.getFloatTy();
   auto* i64 = b.getInt64Ty();
   auto* fptr = llvm::PointerType::getUnqual(f32);
-  const int vl = shape.vector_lanes;
-  auto* zeros_type = llvm::ArrayType::get(f32, static_cast<std::uint64_t>(vl));
+  const KernelShape transposer = transpose_shape(shape, r_count);
+  const int vl = transposer.vector_lanes;  // the transpose's width: VL, or VL/2 for a narrow panel
+  auto* zeros_type = llvm::ArrayType::get(f32, static_cast<std::uint64_t>(shape.vector_lanes));
   llvm::GlobalVariable* zeros = m.getGlobalVariable("einc_zero_row", true);
   if (!zeros)
     zeros = new llvm::GlobalVariable(m, zeros_type, true, llvm::GlobalValue::InternalLinkage,
                                      llvm::Constant::getNullValue(zeros_type), "einc_zero_row");
   Value* zero_row = b.CreateConstGEP2_64(zeros_type, zeros, 0, 0);
-  llvm::FunctionCallee transpose_fn = m.getOrInsertFunction(transpose_name(shape), transpose_type(m.getContext()));
+  llvm::FunctionCallee transpose_fn =
+      m.getOrInsertFunction(transpose_name(transposer), transpose_type(m.getContext()));
   // The row pointers handed to the transpose, in the entry block's frame.
   llvm::IRBuilder<> entry(&b.GetInsertBlock()->getParent()->getEntryBlock(),
                           b.GetInsertBlock()->getParent()->getEntryBlock().begin());
@@ -594,7 +605,9 @@ std::vector<GettFunction> gett_functions(const std::vector<KernelShape>& shapes)
   auto add = [&](GettFunction f) {
     if (seen.insert(f.name()).second) out.push_back(std::move(f));
   };
-  add({GettFunction::Kind::transpose, shapes.at(0), 0});  // first: the pack routines call it
+  add({GettFunction::Kind::transpose, shapes.at(0), 0});  // first: the pack routines call them
+  for (const KernelShape& shape : shapes)
+    for (int rows : {shape.mr(), shape.nr}) add({GettFunction::Kind::transpose, transpose_shape(shape, rows), 0});
   for (const KernelShape& shape : shapes) {
     add({GettFunction::Kind::micro_kernel, shape, 0});
     add({GettFunction::Kind::pack, shape, shape.mr()});
