@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
-#include <functional>
 #include <memory>
 
 #include "runtime/thread_pool.h"
@@ -40,6 +39,10 @@ std::int64_t product(const std::vector<GettDim>& dims) {
   return n;
 }
 
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+// a rounded up to a multiple of b.
+std::int64_t round_up(std::int64_t a, std::int64_t b) { return ceil_div(a, b) * b; }
+
 struct AlignedFloats {
   float* data = nullptr;
   std::size_t size = 0;
@@ -63,7 +66,7 @@ struct TermTables {
 // The micro-kernel shape that pads M the least (M = 48: 48x8, not 32x12,
 // which would compute 64 rows); the default shape on a tie.
 std::size_t shape_for(const std::vector<KernelShape>& shapes, std::int64_t m) {
-  auto padded = [&](const KernelShape& s) { return (m + s.mr() - 1) / s.mr() * s.mr(); };
+  auto padded = [&](const KernelShape& s) { return round_up(m, s.mr()); };
   std::size_t best = 0;
   for (std::size_t i = 1; i < shapes.size(); ++i)
     if (padded(shapes[i]) < padded(shapes[best])) best = i;
@@ -85,8 +88,7 @@ class Driver {
     // transposes): K = 1024 runs as 4 x 256, not 3 x 336 + 16 (a last block
     // that reads and writes C for almost no work). K alone decides them.
     if (kk_ > blocking_.kc) {
-      std::int64_t blocks = (kk_ + blocking_.kc - 1) / blocking_.kc;
-      blocking_.kc = ((kk_ + blocks - 1) / blocks + 15) / 16 * 16;
+      blocking_.kc = round_up(ceil_div(kk_, ceil_div(kk_, blocking_.kc)), 16);
     }
     a_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_a; });
     b_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_b; });
@@ -101,7 +103,7 @@ class Driver {
     for (const EpilogueTerm& t : call.residual) residual_.push_back(tables(t));
     has_epilogue_ = call.scale != 1.0f || !bias_.empty() || !residual_.empty() || call.activation;
     if (call.activation) activation_ = jit.activation_kernel(*call.activation);
-    m_blocks_ = (m_ + blocking_.mc - 1) / blocking_.mc;
+    m_blocks_ = ceil_div(m_, blocking_.mc);
     direct_tiles();
     classify_epilogue();
   }
@@ -145,19 +147,18 @@ class Driver {
 
   Partition partition(std::int64_t nc, int threads) const {
     const int mr = v_.shape.mr(), nr = v_.shape.nr;
-    auto ceil_div = [](std::int64_t a, std::int64_t b) { return (a + b - 1) / b; };
     Partition p;
     p.m_parts = ceil_div(m_, blocking_.mc);
     p.n_parts = 1;
     if (threads > 1) {
       if (p.m_parts >= threads || m_ >= threads * 4 * mr)  // enough rows: cut M only (A is packed once)
-        p.m_parts = ceil_div(p.m_parts, threads) * threads;
+        p.m_parts = round_up(p.m_parts, threads);
       else
         p.n_parts = std::min(ceil_div(threads, p.m_parts), ceil_div(nc, nr));
     }
-    p.m_size = ceil_div(ceil_div(m_, p.m_parts), mr) * mr;
+    p.m_size = round_up(ceil_div(m_, p.m_parts), mr);
     p.m_parts = ceil_div(m_, p.m_size);
-    p.n_size = ceil_div(ceil_div(nc, p.n_parts), nr) * nr;
+    p.n_size = round_up(ceil_div(nc, p.n_parts), nr);
     p.n_parts = ceil_div(nc, p.n_size);
     return p;
   }
@@ -174,7 +175,7 @@ class Driver {
     for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc)
       for (std::int64_t p0 = 0; p0 < kk_; p0 += blocking_.kc) {
         std::int64_t nc = std::min(blocking_.nc, n_ - j0), kc = std::min(blocking_.kc, kk_ - p0);
-        std::int64_t nc_padded = (nc + v_.shape.nr - 1) / v_.shape.nr * v_.shape.nr;
+        std::int64_t nc_padded = round_up(nc, v_.shape.nr);
         b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
         pack(v_.pack_b, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
              v_.shape.nr, b_k_, p0, kc);
@@ -207,7 +208,7 @@ class Driver {
     const float* x = call_.b + b_b_[0] + b_n_[0] + b_k_[0];
     float* y = call_.c + c_b_[0] + c_n_[0];
     constexpr std::int64_t kRowsPerTask = 64;
-    runtime::parallel_for((m_ + kRowsPerTask - 1) / kRowsPerTask, threads, [&](std::int64_t task) {
+    runtime::parallel_for(ceil_div(m_, kRowsPerTask), threads, [&](std::int64_t task) {
       std::int64_t r0 = task * kRowsPerTask, rows = std::min(kRowsPerTask, m_ - r0);
       kernel(kk_, rows, w, a_m_.data() + r0, x, y, c_m_.data() + r0);
     });
@@ -236,9 +237,9 @@ class Driver {
     const float* x = call_.b + b_b_[0] + b_n_[0];
     float* y = call_.c + c_b_[0] + c_m_[0] + c_n_[0];
     GettKernels::Gemv kernel = jit_.gemv_kernel();
-    const std::int64_t chunks = (m_ + kGemvChunk - 1) / kGemvChunk;
+    const std::int64_t chunks = ceil_div(m_, kGemvChunk);
     const std::int64_t slices = std::max<std::int64_t>(1, std::min<std::int64_t>(kk_ / kGemvSlice, 16));
-    const std::int64_t chunk_size = (m_ + chunks - 1) / chunks;
+    const std::int64_t chunk_size = ceil_div(m_, chunks);
     std::unique_ptr<float[]> partial(slices > 1 ? new float[static_cast<std::size_t>(slices * m_)] : nullptr);
     runtime::parallel_for(slices * chunks, threads, [&](std::int64_t task) {
       std::int64_t slice = task / chunks, chunk = task % chunks;
@@ -264,14 +265,14 @@ class Driver {
   // columns (ldc). Others go through a tile buffer.
   void direct_tiles() {
     const int mr = v_.shape.mr(), nr = v_.shape.nr;
-    m_direct_.assign(static_cast<std::size_t>((m_ + mr - 1) / mr), 0);
+    m_direct_.assign(static_cast<std::size_t>(ceil_div(m_, mr)), 0);
     for (std::size_t p = 0; p < m_direct_.size(); ++p) {
       std::int64_t m0 = static_cast<std::int64_t>(p) * mr;
       bool ok = m0 + mr <= m_;
       for (int i = 1; i < mr && ok; ++i) ok = c_m_[static_cast<std::size_t>(m0 + i)] == c_m_[static_cast<std::size_t>(m0)] + i;
       m_direct_[p] = ok;
     }
-    n_ldc_.assign(static_cast<std::size_t>((n_ + nr - 1) / nr), 0);
+    n_ldc_.assign(static_cast<std::size_t>(ceil_div(n_, nr)), 0);
     for (std::size_t p = 0; p < n_ldc_.size(); ++p) {
       std::int64_t n0 = static_cast<std::int64_t>(p) * nr;
       if (n0 + nr > n_) continue;
@@ -288,7 +289,7 @@ class Driver {
   void block(int threads, std::int64_t batch, std::int64_t j0, std::int64_t p0) {
     const int nr = v_.shape.nr;
     std::int64_t nc = std::min(blocking_.nc, n_ - j0), kc = std::min(blocking_.kc, kk_ - p0);
-    std::int64_t nc_padded = (nc + nr - 1) / nr * nr;
+    std::int64_t nc_padded = round_up(nc, nr);
     b_pack_.reserve(static_cast<std::size_t>(nc_padded * kc));
     std::int64_t b_panels = nc_padded / nr;
     std::int64_t chunks = std::min<std::int64_t>(b_panels, threads * 4);
@@ -316,7 +317,7 @@ class Driver {
     bool first_k = p0 == 0, last_k = p0 + kc >= kk_;
     std::int64_t mc = std::min(rows, m_ - i0);
     if (mc <= 0) return;
-    std::int64_t mc_padded = (mc + mr - 1) / mr * mr;
+    std::int64_t mc_padded = round_up(mc, mr);
     thread_local AlignedFloats a_pack, tile;
     a_pack.reserve(static_cast<std::size_t>(mc_padded * kc));
     tile.reserve(static_cast<std::size_t>(mr * nr));
@@ -403,17 +404,13 @@ class Driver {
     }
   }
 
-  void for_block(std::int64_t t, const std::function<void(float*, std::int64_t, std::int64_t, std::int64_t)>& f) const {
+  // K is empty (an extent 0): C is all zeros. One MC block of one batch element.
+  void zero_block(std::int64_t t) const {
     std::int64_t ib = t % m_blocks_, batch = t / m_blocks_;
     std::int64_t i0 = ib * blocking_.mc, i1 = std::min(m_, i0 + blocking_.mc);
     float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
     for (std::int64_t n = 0; n < n_; ++n)
-      for (std::int64_t m = i0; m < i1; ++m)
-        f(c + c_m_[static_cast<std::size_t>(m)] + c_n_[static_cast<std::size_t>(n)], batch, m, n);
-  }
-
-  void zero_block(std::int64_t t) const {
-    for_block(t, [](float* out, std::int64_t, std::int64_t, std::int64_t) { *out = 0.0f; });
+      for (std::int64_t m = i0; m < i1; ++m) c[c_m_[static_cast<std::size_t>(m)] + c_n_[static_cast<std::size_t>(n)]] = 0.0f;
   }
 
   // C = act(scale * C + bias terms) + residual terms over one MC block of

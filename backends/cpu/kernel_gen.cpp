@@ -48,6 +48,11 @@ Value* as_vector_ptr(IRBuilder<>& b, Value* scalar_ptr, llvm::Type* vector_type)
   return b.CreateBitCast(scalar_ptr, llvm::PointerType::getUnqual(vector_type));
 }
 
+// base[index] of an i64 array (offset tables).
+Value* load_i64(IRBuilder<>& b, Value* base, Value* index) {
+  return b.CreateLoad(b.getInt64Ty(), b.CreateGEP(b.getInt64Ty(), base, index));
+}
+
 // Starts an external, nounwind function `name` of `type` in `m` (the
 // parameters listed in `noalias` marked noalias) with the builder at its
 // entry block, and returns its arguments in order.
@@ -317,7 +322,6 @@ void generate_transpose(llvm::Module& m, const KernelShape& shape) {
 void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, Value* src, Value* panel_dst,
                     Value* row_off, Value* first_row, int r_count, Value* k_off, Value* k_end) {
   auto* f32 = b.getFloatTy();
-  auto* i64 = b.getInt64Ty();
   auto* fptr = llvm::PointerType::getUnqual(f32);
   const KernelShape transposer = transpose_shape(shape, r_count);
   const int vl = transposer.vector_lanes;  // the transpose's width: VL, or VL/2 for a narrow panel
@@ -336,7 +340,7 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
   // Per row: its start (src + row_off) and whether it is real.
   std::vector<Value*> row_ptr, row_real;
   for (int r = 0; r < r_count; ++r) {
-    Value* off = b.CreateLoad(i64, b.CreateGEP(i64, row_off, b.CreateAdd(first_row, b.getInt64(r))));
+    Value* off = load_i64(b, row_off, b.CreateAdd(first_row, b.getInt64(r)));
     Value* real = b.CreateICmpNE(off, b.getInt64(INT64_MIN));
     row_real.push_back(real);
     row_ptr.push_back(b.CreateGEP(f32, src, b.CreateSelect(real, off, b.getInt64(0))));
@@ -346,7 +350,7 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
       b, b.getInt64(0), steps,
       [&](Value* step) {
         Value* k0 = b.CreateMul(step, b.getInt64(vl));
-        Value* koff = b.CreateLoad(i64, b.CreateGEP(i64, k_off, k0));
+        Value* koff = load_i64(b, k_off, k0);
         for (int g = (r_count - 1) / vl * vl; g >= 0; g -= vl) {  // the narrow group first: see the transpose
           int width = std::min(vl, r_count - g);
           for (int r = g; r < g + vl; ++r) {
@@ -382,10 +386,9 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
   auto* rvec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(r_count));
   Value* panels = b.CreateSDiv(rows, b.getInt64(r_count));
   Value* zero = llvm::ConstantFP::get(f32, 0.0);
-  auto load_i64 = [&](Value* base, Value* index) { return b.CreateLoad(i64, b.CreateGEP(i64, base, index)); };
   // dst[p*kc*R + k*R + r] = src[row_off[p*R + r] + k_off[k]] (0 for padding)
   auto gather_element = [&](Value* panel_dst, Value* p, Value* k, Value* r, Value* koff) {
-    Value* off = load_i64(row_off, b.CreateAdd(b.CreateMul(p, b.getInt64(r_count)), r));
+    Value* off = load_i64(b, row_off, b.CreateAdd(b.CreateMul(p, b.getInt64(r_count)), r));
     Value* padding = b.CreateICmpEQ(off, b.getInt64(INT64_MIN));
     Value* safe = b.CreateSelect(padding, b.getInt64(0), b.CreateAdd(off, koff));
     Value* v = b.CreateLoad(f32, b.CreateGEP(f32, src, safe));
@@ -401,11 +404,11 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
         if_else(
             b, use_vector,
             [&] {  // mode 0, contiguous panel: one vector load per k
-              Value* base = load_i64(row_off, b.CreateMul(p, b.getInt64(r_count)));
+              Value* base = load_i64(b, row_off, b.CreateMul(p, b.getInt64(r_count)));
               counted_loop(
                   b, b.getInt64(0), kc,
                   [&](Value* k) {
-                    Value* at = b.CreateGEP(f32, src, b.CreateAdd(base, load_i64(k_off, k)));
+                    Value* at = b.CreateGEP(f32, src, b.CreateAdd(base, load_i64(b, k_off, k)));
                     Value* v = b.CreateAlignedLoad(rvec, as_vector_ptr(b, at, rvec), llvm::Align(4));
                     b.CreateAlignedStore(
                         v, as_vector_ptr(b, b.CreateGEP(f32, panel_dst, b.CreateMul(k, b.getInt64(r_count))), rvec),
@@ -423,7 +426,7 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
                     counted_loop(
                         b, k_vectors, kc,
                         [&](Value* k) {
-                          Value* koff = load_i64(k_off, k);
+                          Value* koff = load_i64(b, k_off, k);
                           counted_loop(
                               b, b.getInt64(0), b.getInt64(r_count),
                               [&](Value* r) { gather_element(panel_dst, p, k, r, koff); }, "r1");
@@ -434,7 +437,7 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
                     counted_loop(
                         b, b.getInt64(0), kc,
                         [&](Value* k) {
-                          Value* koff = load_i64(k_off, k);
+                          Value* koff = load_i64(b, k_off, k);
                           counted_loop(
                               b, b.getInt64(0), b.getInt64(r_count),
                               [&](Value* r) { gather_element(panel_dst, p, k, r, koff); }, "r2");
@@ -470,7 +473,6 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
   constexpr int kRows = 4;
   llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
   llvm::Function* fma1 = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {f32});
-  auto load_i64 = [&](Value* base, Value* index) { return b.CreateLoad(i64, b.CreateGEP(i64, base, index)); };
   Value* vectors = b.CreateSDiv(mc, b.getInt64(vl));
   Value* vector_end = b.CreateMul(vectors, b.getInt64(vl));
   // y[i0 .. i0+vl) += sum over the given rows (x value, row start).
@@ -500,9 +502,9 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
     std::vector<std::pair<Value*, Value*>> rows;
     for (int r = 0; r < count; ++r) {
       Value* kr = b.CreateAdd(k, b.getInt64(r));
-      Value* xv = b.CreateLoad(f32, b.CreateGEP(f32, x, load_i64(x_koff, kr)));
+      Value* xv = b.CreateLoad(f32, b.CreateGEP(f32, x, load_i64(b, x_koff, kr)));
       xs.push_back(xv);
-      rows.push_back({b.CreateVectorSplat(static_cast<unsigned>(vl), xv), b.CreateGEP(f32, w, load_i64(w_koff, kr))});
+      rows.push_back({b.CreateVectorSplat(static_cast<unsigned>(vl), xv), b.CreateGEP(f32, w, load_i64(b, w_koff, kr))});
     }
     return rows;
   };
@@ -538,14 +540,13 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape) {
   constexpr int kRows = 4;
   llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
   llvm::Function* fma1 = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {f32});
-  auto load_i64 = [&](Value* base, Value* index) { return b.CreateLoad(i64, b.CreateGEP(i64, base, index)); };
   Value* k_vectors = b.CreateSDiv(kc, b.getInt64(vl));
   Value* k_vector_end = b.CreateMul(k_vectors, b.getInt64(vl));
   // Rows [r0, r0 + count): dot products with x, stored to y.
   auto dot_rows = [&](Value* r0, int count) {
     std::vector<Value*> starts;
     for (int r = 0; r < count; ++r)
-      starts.push_back(b.CreateGEP(f32, w, load_i64(row_off, b.CreateAdd(r0, b.getInt64(r)))));
+      starts.push_back(b.CreateGEP(f32, w, load_i64(b, row_off, b.CreateAdd(r0, b.getInt64(r)))));
     std::vector<Value*> zero(static_cast<std::size_t>(count), llvm::Constant::getNullValue(vec));
     std::vector<Value*> acc = counted_loop(
         b, b.getInt64(0), k_vectors, zero,
@@ -578,7 +579,7 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape) {
         "dt");
     for (int r = 0; r < count; ++r)
       b.CreateStore(sums[static_cast<std::size_t>(r)],
-                    b.CreateGEP(f32, y, load_i64(y_off, b.CreateAdd(r0, b.getInt64(r)))));
+                    b.CreateGEP(f32, y, load_i64(b, y_off, b.CreateAdd(r0, b.getInt64(r)))));
   };
   Value* groups = b.CreateSDiv(rows, b.getInt64(kRows));
   counted_loop(b, b.getInt64(0), groups, [&](Value* g) { dot_rows(b.CreateMul(g, b.getInt64(kRows)), kRows); }, "dg");
