@@ -255,4 +255,16 @@ TEST_F(RunCli, SecondProcessLoadsTheCpuKernelsFromTheDiskCache) {
   EXPECT_EQ(count(emit("off"), "(disk cache)"), 0u);  // the cache is off: nothing read
 }
 
+// EINC_CPU_ISA may only narrow the host's ISA: an unknown or wider one is
+// a clear error (exit 1), never an illegal instruction.
+TEST_F(RunCli, UnknownCpuIsaIsAClearError) {
+  const auto& backends = einc::available_backends();
+  if (std::find(backends.begin(), backends.end(), "cpu") == backends.end()) GTEST_SKIP() << "no cpu backend";
+  ProcessResult r = run_process("/usr/bin/env", {"EINC_CPU_ISA=sse", kEinc, "run", kExamples + "01_matmul.ein",
+                                                 "--random", "1", "--output-dir", path("out")});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("EINC_CPU_ISA=sse is not one this host can run"), std::string::npos) << r.err;
+  EXPECT_EQ(files_in(dir_ / "out"), 0u);
+}
+
 }  // namespace
