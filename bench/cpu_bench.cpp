@@ -18,9 +18,12 @@
 // its inputs are made once (einc::random_inputs); OpenBLAS reads the same
 // input buffers. Before einc is timed its output is checked against
 // OpenBLAS's (max |diff| / max |OpenBLAS|); a wrong answer is not timed.
-// Each benchmark reports FLOP/s as a counter; medians of 5 repetitions (wall
-// clock) go into the table printed at the end, with the fraction of the FMA
-// peak measured in-process on the same number of threads.
+// Each benchmark reports FLOP/s as a counter. The two sides of a case run in
+// interleaved rounds (OpenBLAS, einc, OpenBLAS, einc, ...: 5 rounds by
+// default), so that the drift of this VM's speed between seconds hits both
+// alike; the table printed at the end gives each side's median over the
+// rounds and the median of the per-round ratios, with their spread, and the
+// fraction of the FMA peak measured in-process on the same number of threads.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #include <cpuid.h>
@@ -57,6 +60,7 @@ struct Config {
   int threads = 2;
   bool smoke = false;
   std::string backend = "cpu";
+  int rounds = 5;                 // interleaved rounds per case (--rounds)
   bool user_repetitions = false;  // --benchmark_repetitions given: do not override
   bool user_min_time = false;     // --benchmark_min_time given: do not override
 };
@@ -69,11 +73,11 @@ bool env_true(const char* name) {
   return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
 }
 
-int parse_threads(const std::string& text) {
+int parse_count(const std::string& text, const char* what) {
   char* end = nullptr;
   long v = std::strtol(text.c_str(), &end, 10);
   if (end == text.c_str() || *end != '\0' || v < 1 || v > 1024) {
-    std::fprintf(stderr, "cpu_bench: bad thread count '%s' (expected an integer >= 1)\n", text.c_str());
+    std::fprintf(stderr, "cpu_bench: bad %s '%s' (expected an integer from 1 to 1024)\n", what, text.c_str());
     std::exit(2);
   }
   return static_cast<int>(v);
@@ -81,7 +85,7 @@ int parse_threads(const std::string& text) {
 
 // Takes our own flags out of argv (Google Benchmark rejects unknown ones).
 void parse_config(int* argc, char** argv) {
-  if (const char* t = std::getenv("EINC_BENCH_THREADS"); t != nullptr && *t != '\0') g_cfg.threads = parse_threads(t);
+  if (const char* t = std::getenv("EINC_BENCH_THREADS"); t != nullptr && *t != '\0') g_cfg.threads = parse_count(t, "thread count");
   if (const char* b = std::getenv("EINC_BENCH_BACKEND"); b != nullptr && *b != '\0') g_cfg.backend = b;
   g_cfg.smoke = env_true("EINC_BENCH_SMOKE");
   int out = 1;
@@ -93,7 +97,9 @@ void parse_config(int* argc, char** argv) {
       return std::nullopt;
     };
     if (auto v = value_of("--threads")) {
-      g_cfg.threads = parse_threads(*v);
+      g_cfg.threads = parse_count(*v, "thread count");
+    } else if (auto r = value_of("--rounds")) {
+      g_cfg.rounds = parse_count(*r, "round count");
     } else if (auto bk = value_of("--backend")) {
       g_cfg.backend = *bk;
     } else if (a == "--smoke") {
@@ -103,6 +109,7 @@ void parse_config(int* argc, char** argv) {
         std::printf(
             "cpu_bench: einc's CPU backend against OpenBLAS (docs/performance.md)\n"
             "  --threads=N     threads for einc and OpenBLAS (env EINC_BENCH_THREADS, default 2)\n"
+            "  --rounds=R      interleaved rounds of OpenBLAS and einc per case (default 5; smoke 1)\n"
             "  --backend=NAME  einc backend to time (env EINC_BENCH_BACKEND, default cpu)\n"
             "  --smoke         every extent / 16, brief timing (env EINC_BENCH_SMOKE=1)\n"
             "Run as: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/cpu_bench\n\n");
@@ -504,8 +511,16 @@ CaseState& prepare(const Case& c) {
 }
 
 // Lets the other side's worker threads (OpenBLAS spins for a while after a
-// call) go idle before a side is timed for the first time.
-void quiesce() { std::this_thread::sleep_for(std::chrono::milliseconds(g_cfg.smoke ? 20 : 300)); }
+// call) go idle before a side is timed: sleeps when the benchmark before
+// this one ran the other side (not when Google Benchmark calls the same one
+// again to find its iteration count).
+void quiesce(const char* side) {
+  static const char* last_side = nullptr;
+  if (last_side != side) std::this_thread::sleep_for(std::chrono::milliseconds(g_cfg.smoke ? 20 : 300));
+  last_side = side;
+}
+constexpr const char* kOpenblas = "openblas";
+constexpr const char* kEinc = "einc";
 
 // max |got - want| / max |want|; +inf on a shape or dtype mismatch.
 double rel_error(const einc::Tensor& got, const einc::Tensor& want) {
@@ -540,8 +555,8 @@ void bench_openblas(benchmark::State& state, const Case* c) {
     state.SkipWithError(s.error.c_str());
     return;
   }
+  quiesce(kOpenblas);
   if (!s.baseline_ran) {
-    quiesce();
     s.baseline->run();
     s.baseline_ran = true;
   }
@@ -565,9 +580,9 @@ void bench_einc(benchmark::State& state, const Case* c) {
     return;
   }
   const einc::RunOptions options{.backend = g_cfg.backend, .threads = g_cfg.threads};
+  quiesce(kEinc);
   if (!s.checked) {
     s.checked = true;
-    quiesce();
     try {
       if (!s.baseline_ran) {
         s.baseline->run();
@@ -613,16 +628,40 @@ void bench_einc(benchmark::State& state, const Case* c) {
 
 // ---------------------------------------------------------------- report
 
+// One side of one case: its FLOP/s in each round (NaN where a round has
+// none), or the error that skipped it.
 struct Result {
-  bool have = false;
   bool error = false;
   std::string error_message;
-  double flops_per_s = 0;
-  double seconds = 0;  // per iteration
+  std::vector<double> rounds;
+
+  bool have() const { return !error && !valid().empty(); }
+  std::vector<double> valid() const {
+    std::vector<double> v;
+    for (double x : rounds)
+      if (!std::isnan(x)) v.push_back(x);
+    return v;
+  }
+  double median() const { return median_of(valid()); }
+
+  static double median_of(std::vector<double> v) {
+    if (v.empty()) return NAN;
+    std::sort(v.begin(), v.end());
+    std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  }
 };
 
-// The console reporter, plus a copy of each benchmark's median (or of its
-// only run, without repetitions) for the table.
+// "square_512/einc/round:3" -> {"square_512/einc", 3}; a name without a
+// round (the user's own --benchmark_repetitions) is round 0.
+std::pair<std::string, std::size_t> split_round(const std::string& name) {
+  std::size_t at = name.rfind("/round:");
+  if (at == std::string::npos) return {name, 0};
+  return {name.substr(0, at), static_cast<std::size_t>(std::stoul(name.substr(at + 7)))};
+}
+
+// The console reporter, plus each round's figure (its median when the user
+// asked for repetitions, else its only run) for the table.
 class TableReporter : public benchmark::ConsoleReporter {
  public:
   using benchmark::ConsoleReporter::ConsoleReporter;
@@ -630,24 +669,37 @@ class TableReporter : public benchmark::ConsoleReporter {
 
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
-      Result& r = results[run.run_name.function_name];
+      auto [name, round] = split_round(run.run_name.function_name);
+      Result& r = results[name];
       if (run.error_occurred) {
         r.error = true;
         r.error_message = run.error_message;
         continue;
       }
       const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      const bool single = run.run_type == Run::RT_Iteration && !r.have;
+      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
       if (!median && !single) continue;
       auto counter = run.counters.find("FLOP/s");
       if (counter == run.counters.end()) continue;
-      r.have = true;
-      r.flops_per_s = counter->second.value;
-      r.seconds = run.GetAdjustedRealTime();
+      if (r.rounds.size() <= round) r.rounds.resize(round + 1, NAN);
+      r.rounds[round] = counter->second.value;
     }
     ConsoleReporter::ReportRuns(runs);
   }
 };
+
+// The median of the per-round ratios einc / OpenBLAS, and their range.
+struct Ratio {
+  double median = NAN, low = NAN, high = NAN;
+};
+Ratio paired_ratio(const Result& e, const Result& b) {
+  std::vector<double> r;
+  for (std::size_t i = 0; i < std::min(e.rounds.size(), b.rounds.size()); ++i)
+    if (!std::isnan(e.rounds[i]) && !std::isnan(b.rounds[i]) && b.rounds[i] > 0) r.push_back(e.rounds[i] / b.rounds[i]);
+  if (r.empty()) return {};
+  auto [lo, hi] = std::minmax_element(r.begin(), r.end());
+  return {Result::median_of(r), *lo, *hi};
+}
 
 std::string fmt(const char* format, double v) {
   char buf[64];
@@ -665,28 +717,27 @@ void print_table(const std::vector<Case>& cases, const TableReporter& reporter, 
   if (peak.gflops > 0)
     std::printf("FMA peak measured in-process: %.1f GFLOP/s on %d thread%s (%s)\n", peak.gflops, g_cfg.threads,
                 g_cfg.threads == 1 ? "" : "s", peak.isa.c_str());
-  std::printf("%-31s %-24s %10s %10s %8s %8s %8s %6s\n", "case", "OpenBLAS runs", "einc", "OpenBLAS", "ratio",
-              "einc%pk", "BLAS%pk", "other");
+  std::printf("%-31s %-24s %10s %10s %6s %11s %8s %8s %6s\n", "case", "OpenBLAS runs", "einc", "OpenBLAS", "ratio",
+              "(range)", "einc%pk", "BLAS%pk", "other");
   std::vector<std::string> notes;
   double worst_other = 0;
   for (const Case& c : cases) {
     if (!reporter.results.count(c.name + "/einc") && !reporter.results.count(c.name + "/openblas"))
       continue;  // filtered out
     Result e = get(c.name + "/einc"), b = get(c.name + "/openblas");
-    auto gf = [](const Result& r) { return r.have && !r.error ? fmt("%.1f", r.flops_per_s / 1e9) : "n/a"; };
+    auto gf = [](const Result& r) { return r.have() ? fmt("%.1f", r.median() / 1e9) : "n/a"; };
     auto pk = [&](const Result& r) {
-      return r.have && !r.error && peak.gflops > 0 ? fmt("%.1f%%", 100.0 * r.flops_per_s / 1e9 / peak.gflops)
-                                                   : "n/a";
+      return r.have() && peak.gflops > 0 ? fmt("%.1f%%", 100.0 * r.median() / 1e9 / peak.gflops) : "n/a";
     };
-    std::string ratio = e.have && !e.error && b.have && !b.error && b.flops_per_s > 0
-                            ? fmt("%.2f", e.flops_per_s / b.flops_per_s)
-                            : "n/a";
+    const Ratio paired = e.have() && b.have() ? paired_ratio(e, b) : Ratio{};
+    std::string ratio = std::isnan(paired.median) ? "n/a" : fmt("%.2f", paired.median);
+    std::string range = std::isnan(paired.median) ? "" : fmt("%.2f", paired.low) + "-" + fmt("%.2f", paired.high);
     double other = -1;
     for (const char* side : {"/einc", "/openblas"})
       if (auto it = g_busy.find(c.name + side); it != g_busy.end()) other = std::max(other, it->second.cores());
     worst_other = std::max(worst_other, other);
-    std::printf("%-31s %-24s %10s %10s %8s %8s %8s %6s\n", c.name.c_str(), c.anchor.c_str(), gf(e).c_str(),
-                gf(b).c_str(), ratio.c_str(), pk(e).c_str(), pk(b).c_str(),
+    std::printf("%-31s %-24s %10s %10s %6s %11s %8s %8s %6s\n", c.name.c_str(), c.anchor.c_str(), gf(e).c_str(),
+                gf(b).c_str(), ratio.c_str(), range.c_str(), pk(e).c_str(), pk(b).c_str(),
                 other < 0 ? "-" : fmt("%.2f", other).c_str());
     if (e.error) notes.push_back(c.name + " einc: " + e.error_message);
     if (b.error) notes.push_back(c.name + " OpenBLAS: " + b.error_message);
@@ -699,8 +750,11 @@ void print_table(const std::vector<Case>& cases, const TableReporter& reporter, 
     seen.push_back(why);
     std::printf("  n/a: %s\n", n.c_str());
   }
-  std::printf("ratio = einc / OpenBLAS; %%pk = fraction of the FMA peak above; other = cores used by other\n"
-              "processes while the case was timed (the worse of its two sides; - = too short to tell).\n");
+  std::printf("einc, OpenBLAS = each side's median over %d interleaved round%s; ratio = the median of the\n"
+              "per-round ratios einc / OpenBLAS (range: lowest-highest); %%pk = fraction of the FMA peak above;\n"
+              "other = cores used by other processes while the case was timed (the worse of its two sides;\n"
+              "- = too short to tell).\n",
+              g_cfg.rounds, g_cfg.rounds == 1 ? "" : "s");
   if (worst_other > 0.1)
     std::printf("!!! The machine was busy (up to %.2f cores used by other processes): these figures understate\n"
                 "!!! both sides; rerun on an idle machine before quoting them.\n",
@@ -771,21 +825,19 @@ int main(int argc, char** argv) {
   Peak peak = measure_peak(g_cfg.threads);
 
   const std::vector<Case> cases = make_cases();
-  for (const Case& c : cases) {
-    for (const char* side : {"openblas", "einc"}) {
-      const bool is_einc = side[0] == 'e';
-      benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(
-          (c.name + "/" + side).c_str(), is_einc ? bench_einc : bench_openblas, &c);
-      b->UseRealTime()->Unit(g_cfg.smoke ? benchmark::kMicrosecond : benchmark::kMillisecond);
-      if (!g_cfg.user_repetitions) {
-        if (g_cfg.smoke)
-          b->Repetitions(1);
-        else
-          b->Repetitions(5)->ReportAggregatesOnly(true);
+  if (g_cfg.smoke) g_cfg.rounds = 1;
+  // Registration order is run order: per case, OpenBLAS and einc alternate
+  // for g_cfg.rounds rounds.
+  for (const Case& c : cases)
+    for (int round = 0; round < g_cfg.rounds; ++round)
+      for (const char* side : {kOpenblas, kEinc}) {
+        std::string name = c.name + "/" + side + "/round:" + std::to_string(round);
+        benchmark::internal::Benchmark* b =
+            benchmark::RegisterBenchmark(name.c_str(), side == kEinc ? bench_einc : bench_openblas, &c);
+        b->UseRealTime()->Unit(g_cfg.smoke ? benchmark::kMicrosecond : benchmark::kMillisecond);
+        if (!g_cfg.user_repetitions) b->Repetitions(1);
+        if (!g_cfg.user_min_time && g_cfg.smoke) b->MinTime(0.02);
       }
-      if (!g_cfg.user_min_time && g_cfg.smoke) b->MinTime(0.02);
-    }
-  }
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
