@@ -63,13 +63,20 @@ struct TermTables {
   bool negate;
 };
 
-// The micro-kernel shape that pads M the least (M = 48: 48x8, not 32x12,
-// which would compute 64 rows); the default shape on a tie.
-std::size_t shape_for(const std::vector<KernelShape>& shapes, std::int64_t m) {
-  auto padded = [&](const KernelShape& s) { return round_up(m, s.mr()); };
+// The micro-kernel shape for M rows on `threads` threads: the default
+// (the fastest per row) unless another computes at least 10 % fewer rows on
+// the busiest thread, padding included: M = 32 or 64 take 32x12 (48x8 would
+// compute 48 or 96 rows), and so does M = 512 on 2 threads (11 panels of
+// 48, 6 on one thread, against 8 + 8 of 32); M = 2048 keeps 48x8.
+std::size_t shape_for(const std::vector<KernelShape>& shapes, std::int64_t m, int threads) {
+  auto cost = [&](std::size_t i) {
+    const std::int64_t mr = shapes[i].mr(), panels = ceil_div(m, mr);
+    const std::int64_t busiest = panels >= 4 * threads ? ceil_div(panels, threads) : panels;
+    return static_cast<double>(busiest * mr) * (i == 0 ? 1.0 : 1.1);
+  };
   std::size_t best = 0;
   for (std::size_t i = 1; i < shapes.size(); ++i)
-    if (padded(shapes[i]) < padded(shapes[best])) best = i;
+    if (cost(i) < cost(best)) best = i;
   return best;
 }
 
@@ -77,19 +84,16 @@ constexpr std::int64_t kPadding = INT64_MIN;  // a padding row in the pack routi
 
 class Driver {
  public:
-  Driver(Jit& jit, const GettCall& call)
-      : jit_(jit), v_(jit.gett_kernels(shape_for(jit.gett_shapes(), product(call.m)))), call_(call) {
-    blocking_ = blocking_for(v_.shape);
+  Driver(Jit& jit, const GettCall& call, int threads)
+      : jit_(jit),
+        shape_index_(shape_for(jit.gett_shapes(), product(call.m), threads)),
+        v_(jit.gett_kernels(shape_index_)),
+        call_(call) {
     batches_ = product(call.batch);
     m_ = product(call.m);
     n_ = product(call.n);
     kk_ = product(call.k);
-    // Equal KC blocks, each a multiple of 16 (whole vectors for the mode-1
-    // transposes): K = 1024 runs as 4 x 256, not 3 x 336 + 16 (a last block
-    // that reads and writes C for almost no work). K alone decides them.
-    if (kk_ > blocking_.kc) {
-      blocking_.kc = round_up(ceil_div(kk_, ceil_div(kk_, blocking_.kc)), 16);
-    }
+    blocking_ = blocking_for(jit.gett_shapes(), shape_index_, kk_, n_);
     a_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_a; });
     b_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_b; });
     c_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_c; });
@@ -113,7 +117,7 @@ class Driver {
     bool dot = dot_gemv_shape(), axpy = !dot && gemv_shape();
     fused_ = fusable_ && !dot && !axpy && kk_ > 0;
     if (fused_)
-      fused_kernel_ = jit_.epilogue_kernel(shape_for(jit_.gett_shapes(), m_),
+      fused_kernel_ = jit_.epilogue_kernel(shape_index_,
                                            UkrEpilogue{call_.activation, !residual_.empty()});
     if (dot) {
       dot_gemv(threads);
@@ -139,27 +143,39 @@ class Driver {
   // threads so that no thread idles at the end (even when M fits in one MC
   // block, as long as each part keeps 4 micro-panels); when M is thinner
   // than that (a thin or batched GETT), the NC columns are cut instead, and
-  // each task packs the same slice of A.
+  // each task packs the same slice of A. Parts are whole micro-panels, as
+  // equal as they can be (43 panels in 16 parts: 11 of 3 and 5 of 2, never
+  // 15 of 3 that leave one thread a part behind).
   // The cuts never split K, so results do not depend on the threads.
   struct Partition {
-    std::int64_t m_size = 0, m_parts = 0, n_size = 0, n_parts = 0;
+    std::int64_t m_parts = 0, m_panels = 0, n_parts = 0, n_panels = 0;
+    int mr = 0, nr = 0;
+
+    // Rows [first, last) of part i (clipped to M by compute()).
+    std::pair<std::int64_t, std::int64_t> rows(std::int64_t i) const {
+      return {mr * (m_panels * i / m_parts), mr * (m_panels * (i + 1) / m_parts)};
+    }
+    // Columns [first, last) of the NC block for part j, clipped to nc.
+    std::pair<std::int64_t, std::int64_t> columns(std::int64_t j, std::int64_t nc) const {
+      return {std::min(nc, nr * (n_panels * j / n_parts)), std::min(nc, nr * (n_panels * (j + 1) / n_parts))};
+    }
   };
 
   Partition partition(std::int64_t nc, int threads) const {
-    const int mr = v_.shape.mr(), nr = v_.shape.nr;
     Partition p;
+    p.mr = v_.shape.mr();
+    p.nr = v_.shape.nr;
+    p.m_panels = ceil_div(m_, p.mr);
+    p.n_panels = ceil_div(nc, p.nr);
     p.m_parts = ceil_div(m_, blocking_.mc);
     p.n_parts = 1;
     if (threads > 1) {
-      if (p.m_parts >= threads || m_ >= threads * 4 * mr)  // enough rows: cut M only (A is packed once)
+      if (p.m_parts >= threads || p.m_panels >= threads * 4)  // enough rows: cut M only (A is packed once)
         p.m_parts = round_up(p.m_parts, threads);
       else
-        p.n_parts = std::min(ceil_div(threads, p.m_parts), ceil_div(nc, nr));
+        p.n_parts = std::min<std::int64_t>(ceil_div(threads, p.m_parts), p.n_panels);
     }
-    p.m_size = round_up(ceil_div(m_, p.m_parts), mr);
-    p.m_parts = ceil_div(m_, p.m_size);
-    p.n_size = round_up(ceil_div(nc, p.n_parts), nr);
-    p.n_parts = ceil_div(nc, p.n_size);
+    p.m_parts = std::min(p.m_parts, p.m_panels);
     return p;
   }
 
@@ -180,8 +196,10 @@ class Driver {
         pack(v_.pack_b, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
              v_.shape.nr, b_k_, p0, kc);
         Partition part = partition(nc, 1);
-        for (std::int64_t ib = 0; ib < part.m_parts; ++ib)
-          compute(batch, ib * part.m_size, part.m_size, j0, 0, nc, p0, kc, b_pack.data);
+        for (std::int64_t ib = 0; ib < part.m_parts; ++ib) {
+          auto [first, last] = part.rows(ib);
+          compute(batch, first, last - first, j0, 0, nc, p0, kc, b_pack.data);
+        }
       }
   }
 
@@ -302,9 +320,9 @@ class Driver {
     });
     Partition part = partition(nc, threads);
     runtime::parallel_for(part.m_parts * part.n_parts, threads, [&](std::int64_t t) {
-      std::int64_t im = t / part.n_parts, in = t % part.n_parts;
-      std::int64_t jr0 = in * part.n_size;
-      compute(batch, im * part.m_size, part.m_size, j0, jr0, std::min(nc, jr0 + part.n_size), p0, kc, b_pack_.data);
+      auto [first, last] = part.rows(t / part.n_parts);
+      auto [jr0, jr1] = part.columns(t % part.n_parts, nc);
+      compute(batch, first, last - first, j0, jr0, jr1, p0, kc, b_pack_.data);
     });
   }
 
@@ -504,6 +522,7 @@ class Driver {
   }
 
   Jit& jit_;
+  std::size_t shape_index_;  // into jit_.gett_shapes()
   const GettKernels& v_;
   const GettCall& call_;
   Blocking blocking_;
@@ -528,20 +547,32 @@ std::int64_t cache_bytes(int name, std::int64_t fallback) {
 
 }  // namespace
 
-Blocking blocking_for(const KernelShape& shape) {
+Blocking blocking_for(const std::vector<KernelShape>& shapes, std::size_t index, std::int64_t k, std::int64_t n) {
+  const KernelShape& shape = shapes[index];
   const std::int64_t mr = shape.mr(), nr = shape.nr, bytes = 4;
   std::int64_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, 32 * 1024);
   std::int64_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 * 1024);
   Blocking b;
   // B's micro-panel (KC x NR) stays in half of L1 while A's panels stream.
-  b.kc = std::clamp<std::int64_t>(l1 / 2 / (nr * bytes) / 8 * 8, 64, 1024);
-  // A's block (MC x KC) fills about half of L2.
-  b.mc = std::clamp<std::int64_t>(l2 / 2 / (b.kc * bytes) / mr * mr, mr, 4096 / mr * mr);
-  // B's block (KC x NC) is reused for every MC block: a few MB.
+  // KC comes from the default shape's NR whichever shape runs: the shape
+  // depends on the threads (shape_for), and KC decides how C's sums are
+  // grouped, so every thread count must block K alike to give the same bits.
+  b.kc = std::clamp<std::int64_t>(l1 / 2 / (shapes[0].nr * bytes) / 8 * 8, 64, 1024);
+  // Equal KC blocks, each a multiple of 16 (whole vectors for the mode-1
+  // transposes): K = 1024 runs as 2 x 512, not 768 + 256 (a last block
+  // that reads and writes C for a third of the work). K alone decides them.
+  if (k > b.kc) b.kc = round_up(ceil_div(k, ceil_div(k, b.kc)), 16);
+  // A's block (MC x KC, for the KC actually used) fills about half of L2,
+  // to the nearest whole number of micro-panels.
+  b.mc = std::clamp<std::int64_t>((l2 / 2 / (b.kc * bytes) + mr / 2) / mr * mr, mr, 4096 / mr * mr);
+  // B's block (KC x NC) is reused for every MC block and shared by the
+  // threads in L3: a few MB (each NC block packs all of A again). Equal NC
+  // blocks, like KC: N = 2048 runs as one block or 2 x 1024, not 1520 + 528.
   b.nc = std::clamp<std::int64_t>(4 * 1024 * 1024 / (b.kc * bytes) / nr * nr, nr, 8192 / nr * nr);
+  if (n > b.nc) b.nc = round_up(ceil_div(n, ceil_div(n, b.nc)), nr);
   return b;
 }
 
-void run_gett(Jit& jit, const GettCall& call, int threads) { Driver(jit, call).run(threads); }
+void run_gett(Jit& jit, const GettCall& call, int threads) { Driver(jit, call, threads).run(threads); }
 
 }  // namespace einc::cpu

@@ -52,8 +52,10 @@ struct GettCall {
 struct Blocking {
   std::int64_t mc = 0, kc = 0, nc = 0;
 };
-// MC/KC/NC from the host's cache sizes and the kernel's MR x NR.
-Blocking blocking_for(const KernelShape& shape);
+// MC/KC/NC for micro-kernel shapes[index] from the host's cache sizes and
+// the contraction's K and N (KC and NC split them into equal blocks). KC
+// is the same for every shape of the list.
+Blocking blocking_for(const std::vector<KernelShape>& shapes, std::size_t index, std::int64_t k, std::int64_t n);
 
 void run_gett(Jit& jit, const GettCall& call, int threads);
 

@@ -29,10 +29,12 @@ std::string KernelShape::dot_gemv_name() const { return "einc_dotgemv_f32_" + is
 std::string KernelShape::pack_name(int rows) const { return "einc_pack_f32_" + isa + "_" + std::to_string(rows); }
 
 std::vector<KernelShape> shapes_for_features(bool avx512f, bool avx2_fma) {
-  // Zen 5 / AVX-512: 32 zmm; 2 x 12 = 24 accumulators hide the 4-cycle FMA
-  // latency on two pipes (3 x 8 likewise). AVX2: 16 ymm, 2 x 6 = 12
-  // accumulators (3 x 4 likewise).
-  if (avx512f) return {{"avx512", 16, 2, 12}, {"avx512", 16, 3, 8}};
+  // Zen 5 / AVX-512: 32 zmm; 3 x 8 = 24 accumulators hide the 4-cycle FMA
+  // latency on two pipes. 48x8 needs 11 loads and broadcasts per 24 FMAs,
+  // 32x12 14, and runs 5-10 % slower on Zen 5 (docs/cpu-backend.md); 32x12
+  // stays for M that it pads much less (M = 32, 64). AVX2: 16 ymm, 2 x 6 =
+  // 12 accumulators (3 x 4 likewise).
+  if (avx512f) return {{"avx512", 16, 3, 8}, {"avx512", 16, 2, 12}};
   if (avx2_fma) return {{"avx2", 8, 2, 6}, {"avx2", 8, 3, 4}};
   return {{"generic", 4, 2, 4}};
 }
@@ -155,6 +157,19 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
   const int mv = shape.mr_vectors, nr = shape.nr, mr = shape.mr(), vl = shape.vector_lanes;
   std::vector<Value*> zero(static_cast<std::size_t>(mv * nr), llvm::Constant::getNullValue(vec));
   llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
+  llvm::Function* prefetch = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::prefetch, {b.getInt8PtrTy()});
+  auto prefetch_line = [&](Value* at, int write) {
+    b.CreateCall(prefetch, {b.CreatePointerCast(at, b.getInt8PtrTy()), b.getInt32(write), b.getInt32(3), b.getInt32(1)});
+  };
+  // The C tile is read (or write-allocated) only after the K loop: ask for
+  // its lines now, so that a tile out in L3 or DRAM (a large C, revisited
+  // once per KC block) arrives while the FMAs run. Each column's MR floats,
+  // first to last, whatever their alignment.
+  for (int j = 0; j < nr; ++j) {
+    Value* column = b.CreateGEP(f32, c, b.CreateMul(ldc, b.getInt64(j)));
+    for (int offset = 0; offset < mr; offset += 16) prefetch_line(b.CreateGEP(f32, column, b.getInt64(offset)), 1);
+    prefetch_line(b.CreateGEP(f32, column, b.getInt64(mr - 1)), 1);
+  }
   std::vector<Value*> acc = counted_loop(
       b, b.getInt64(0), kc, zero,
       [&](Value* k, const std::vector<Value*>& in) {

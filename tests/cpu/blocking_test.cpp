@@ -74,8 +74,9 @@ TEST(CpuBlocking, DecodeGemvAndItsTranspose) {
 
 // The driver cuts work differently by thread count and shape: M into a
 // multiple of the threads, N as well when M is thin, whole batch elements per
-// thread when there are many. Every cut must give bitwise the same C as one
-// thread (K is never split) and the right values.
+// thread when there are many, and the micro-kernel shape itself may change
+// with the threads. Every cut must give bitwise the same C as one thread (K
+// is never split, and blocked alike for every shape) and the right values.
 TEST(CpuBlocking, EveryThreadPartitionGivesTheSameBits) {
   struct Case {
     const char* what;
@@ -83,7 +84,11 @@ TEST(CpuBlocking, EveryThreadPartitionGivesTheSameBits) {
   };
   for (const Case& c : {Case{"thin M: N is split", 1, 40, 700, 300}, Case{"M cut into a multiple of threads", 1, 1000, 50, 400},
                         Case{"M within one MC block, still cut", 1, 300, 100, 50},
-                        Case{"batch-parallel", 12, 33, 45, 70}, Case{"few batches: parallel inside", 3, 70, 90, 800}}) {
+                        Case{"batch-parallel", 12, 33, 45, 70}, Case{"few batches: parallel inside", 3, 70, 90, 800},
+                        // AVX-512: 48x8 on 1 thread, 32x12 on 2 (11 panels of 48 do not halve); K = 1100 in 2 KC blocks (3 if KC followed the shape)
+                        Case{"tile shape chosen by the threads", 1, 512, 64, 1100},
+                        // 42 panels of 48 in 3 or 4 parts of unequal panel counts
+                        Case{"parts of unequal panel counts", 1, 2000, 40, 100}}) {
     einc::CompileOptions options;
     options.dims = {{"Bt", c.batch}, {"M", c.m}, {"N", c.n}, {"K", c.k}};
     einc::Program p = einc::compile(
