@@ -193,7 +193,7 @@ class Driver {
         std::int64_t nc = std::min(blocking_.nc, n_ - j0), kc = std::min(blocking_.kc, kk_ - p0);
         std::int64_t nc_padded = round_up(nc, v_.shape.nr);
         b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
-        pack(v_.pack_b, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
+        pack(1, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
              v_.shape.nr, b_k_, p0, kc);
         Partition part = partition(nc, 1);
         for (std::int64_t ib = 0; ib < part.m_parts; ++ib) {
@@ -315,7 +315,7 @@ class Driver {
       std::int64_t first = b_panels * chunk / chunks, last = b_panels * (chunk + 1) / chunks;
       std::int64_t r0 = first * nr, count = std::min(last * nr, nc) - r0;
       if (last <= first) return;
-      pack(v_.pack_b, call_.b, b_pack_.data + r0 * kc, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
+      pack(1, call_.b, b_pack_.data + r0 * kc, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
            std::max<std::int64_t>(count, 0), (last - first) * nr, nr, b_k_, p0, kc);
     });
     Partition part = partition(nc, threads);
@@ -339,7 +339,7 @@ class Driver {
     thread_local AlignedFloats a_pack, tile;
     a_pack.reserve(static_cast<std::size_t>(mc_padded * kc));
     tile.reserve(static_cast<std::size_t>(mr * nr));
-    pack(v_.pack_a, call_.a, a_pack.data, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
+    pack(0, call_.a, a_pack.data, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
          p0, kc);
     float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
     for (std::int64_t jr = jr0; jr < jr1; jr += nr) {
@@ -368,7 +368,9 @@ class Driver {
   }
 
   // Packs rows [r0, r0 + count) (padded to `padded`) x k in [p0, p0 + kc).
-  void pack(GettKernels::Pack kernel, const float* src, float* dst, std::int64_t base,
+  // Packs with the routine for `which` panel (0: A's MR rows, 1: B's NR
+  // rows; `panel` is that width) in the mode these rows and k need.
+  void pack(int which, const float* src, float* dst, std::int64_t base,
             const std::vector<std::int64_t>& rows, std::int64_t r0, std::int64_t count, std::int64_t padded, int panel,
             const std::vector<std::int64_t>& ks, std::int64_t p0, std::int64_t kc) const {
     const std::int64_t vector_lanes = v_.shape.vector_lanes;
@@ -394,8 +396,8 @@ class Driver {
     for (std::int64_t t = 0; t + vector_lanes <= kc && k_chunks_contiguous; t += vector_lanes)
       for (std::int64_t i = 1; i < vector_lanes && k_chunks_contiguous; ++i)
         k_chunks_contiguous = k_off[static_cast<std::size_t>(t + i)] == k_off[static_cast<std::size_t>(t)] + i;
-    std::int64_t mode = any_contiguous ? 0 : k_chunks_contiguous ? 1 : 2;
-    kernel(src, dst, padded, kc, row_off.data(), k_off.data(), contiguous.data(), mode);
+    PackMode mode = any_contiguous ? PackMode::vector : k_chunks_contiguous ? PackMode::transpose : PackMode::gather;
+    jit_.pack_kernel(shape_index_, which, mode)(src, dst, padded, kc, row_off.data(), k_off.data(), contiguous.data());
   }
 
   // The terms at (batch, m, n) added to (or subtracted from) value.

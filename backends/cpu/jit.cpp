@@ -150,13 +150,16 @@ std::uint64_t Jit::lookup(const std::string& name) {
 const GettKernels& Jit::gett_kernels(std::size_t index) {
   std::lock_guard<std::mutex> lock(mutex_);
   GettKernels& k = gett_.at(index);
-  if (!k.micro_kernel) {
-    const KernelShape& shape = shapes_[index];
-    k.pack_a = reinterpret_cast<GettKernels::Pack>(lookup(shape.pack_name(shape.mr())));
-    k.pack_b = reinterpret_cast<GettKernels::Pack>(lookup(shape.pack_name(shape.nr)));
-    k.micro_kernel = reinterpret_cast<GettKernels::MicroKernel>(lookup(shape.ukr_name()));
-  }
+  if (!k.micro_kernel) k.micro_kernel = reinterpret_cast<GettKernels::MicroKernel>(lookup(shapes_[index].ukr_name()));
   return k;
+}
+
+GettKernels::Pack Jit::pack_kernel(std::size_t index, int panel, PackMode mode) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const KernelShape& shape = shapes_.at(index);
+  GettKernels::Pack& p = gett_.at(index).pack[panel][static_cast<int>(mode)];
+  if (!p) p = reinterpret_cast<GettKernels::Pack>(lookup(shape.pack_name(panel == 0 ? shape.mr() : shape.nr, mode)));
+  return p;
 }
 
 GettKernels::Gemv Jit::gemv_kernel() {
@@ -172,7 +175,11 @@ GettKernels::DotGemv Jit::dot_gemv_kernel() {
 }
 
 std::vector<Jit::Compiled> Jit::compile_all_gett() {
-  for (std::size_t i = 0; i < shapes_.size(); ++i) gett_kernels(i);
+  for (std::size_t i = 0; i < shapes_.size(); ++i) {
+    gett_kernels(i);
+    for (int panel : {0, 1})
+      for (PackMode mode : kPackModes) pack_kernel(i, panel, mode);
+  }
   gemv_kernel();
   dot_gemv_kernel();
   std::lock_guard<std::mutex> lock(mutex_);

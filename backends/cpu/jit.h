@@ -29,15 +29,17 @@ struct GettKernels {
   using MicroKernel = void (*)(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
                                std::int64_t accumulate);
   using Pack = void (*)(const float* src, float* dst, std::int64_t rows, std::int64_t kc, const std::int64_t* row_off,
-                        const std::int64_t* k_off, const std::uint8_t* panel_contiguous, std::int64_t mode);
+                        const std::int64_t* k_off, const std::uint8_t* panel_contiguous);
   using Gemv = void (*)(std::int64_t kc, std::int64_t m, const float* w, const std::int64_t* w_koff, const float* x,
                         const std::int64_t* x_koff, float* y);
   using DotGemv = void (*)(std::int64_t kc, std::int64_t rows, const float* w, const std::int64_t* row_off,
                            const float* x, float* y, const std::int64_t* y_off);
   KernelShape shape;
   MicroKernel micro_kernel = nullptr;
-  Pack pack_a = nullptr;  // panels of MR rows
-  Pack pack_b = nullptr;  // panels of NR rows
+  // Pack routines by panel (0: MR rows, 1: NR rows) and PackMode: each is
+  // compiled on its first use (Jit::pack_kernel), as most contractions
+  // need only one or two of the six.
+  Pack pack[2][3] = {};
 };
 
 enum class EmitTarget { llvm_ir, assembly };
@@ -48,8 +50,11 @@ class Jit {
 
   // The GETT micro-kernel shapes for the host, the default first.
   const std::vector<KernelShape>& gett_shapes() const { return shapes_; }
-  // The kernels of gett_shapes()[index], compiled on first use.
+  // The micro-kernel of gett_shapes()[index], compiled on first use.
   const GettKernels& gett_kernels(std::size_t index);
+  // Its pack routine for panels of MR (panel 0) or NR (panel 1) rows in
+  // `mode`, compiled on first use. Thread-safe.
+  GettKernels::Pack pack_kernel(std::size_t index, int panel, PackMode mode);
   // The GEMV kernel, compiled on first use.
   GettKernels::Gemv gemv_kernel();
   // The dot-product GEMV kernel, compiled on first use.

@@ -26,7 +26,10 @@ std::string KernelShape::gemv_name() const { return "einc_gemv_f32_" + isa + "_"
 
 std::string KernelShape::dot_gemv_name() const { return "einc_dotgemv_f32_" + isa + "_4x" + std::to_string(vector_lanes); }
 
-std::string KernelShape::pack_name(int rows) const { return "einc_pack_f32_" + isa + "_" + std::to_string(rows); }
+std::string KernelShape::pack_name(int rows, PackMode mode) const {
+  static const char* const suffix[] = {"vector", "transpose", "gather"};
+  return "einc_pack_f32_" + isa + "_" + std::to_string(rows) + "_" + suffix[static_cast<int>(mode)];
+}
 
 std::vector<KernelShape> shapes_for_features(bool avx512f, bool avx2_fma) {
   // Zen 5 / AVX-512: 32 zmm; 3 x 8 = 24 accumulators hide the 4-cycle FMA
@@ -383,7 +386,7 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
       "kt");
 }
 
-void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel) {
+void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel, PackMode pack_mode) {
   llvm::LLVMContext& ctx = m.getContext();
   IRBuilder<> b(ctx);
   auto* f32 = b.getFloatTy();
@@ -392,76 +395,70 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
   auto* fptr = llvm::PointerType::getUnqual(f32);
   auto* iptr = llvm::PointerType::getUnqual(i64);
   auto* bptr = llvm::PointerType::getUnqual(i8);
-  auto* type = llvm::FunctionType::get(b.getVoidTy(), {fptr, fptr, i64, i64, iptr, iptr, bptr, i64}, false);
-  std::vector<Value*> args = begin_function(b, m, shape.pack_name(rows_per_panel), type);
+  auto* type = llvm::FunctionType::get(b.getVoidTy(), {fptr, fptr, i64, i64, iptr, iptr, bptr}, false);
+  std::vector<Value*> args = begin_function(b, m, shape.pack_name(rows_per_panel, pack_mode), type);
   Value *src = args[0], *dst = args[1], *rows = args[2], *kc = args[3], *row_off = args[4], *k_off = args[5],
-        *contiguous = args[6], *mode = args[7];
+        *contiguous = args[6];
 
   const int r_count = rows_per_panel, vl = shape.vector_lanes;
   auto* rvec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(r_count));
   Value* panels = b.CreateSDiv(rows, b.getInt64(r_count));
   Value* zero = llvm::ConstantFP::get(f32, 0.0);
   // dst[p*kc*R + k*R + r] = src[row_off[p*R + r] + k_off[k]] (0 for padding)
-  auto gather_element = [&](Value* panel_dst, Value* p, Value* k, Value* r, Value* koff) {
-    Value* off = load_i64(b, row_off, b.CreateAdd(b.CreateMul(p, b.getInt64(r_count)), r));
-    Value* padding = b.CreateICmpEQ(off, b.getInt64(INT64_MIN));
-    Value* safe = b.CreateSelect(padding, b.getInt64(0), b.CreateAdd(off, koff));
-    Value* v = b.CreateLoad(f32, b.CreateGEP(f32, src, safe));
-    v = b.CreateSelect(padding, zero, v);
-    b.CreateStore(v, b.CreateGEP(f32, panel_dst, b.CreateAdd(b.CreateMul(k, b.getInt64(r_count)), r)));
+  // for k in [k_begin, kc), r in [0, R): k outer.
+  auto gather = [&](Value* panel_dst, Value* p, Value* k_begin, const std::string& name) {
+    counted_loop(
+        b, k_begin, kc,
+        [&](Value* k) {
+          Value* koff = load_i64(b, k_off, k);
+          counted_loop(
+              b, b.getInt64(0), b.getInt64(r_count),
+              [&](Value* r) {
+                Value* off = load_i64(b, row_off, b.CreateAdd(b.CreateMul(p, b.getInt64(r_count)), r));
+                Value* padding = b.CreateICmpEQ(off, b.getInt64(INT64_MIN));
+                Value* safe = b.CreateSelect(padding, b.getInt64(0), b.CreateAdd(off, koff));
+                Value* v = b.CreateLoad(f32, b.CreateGEP(f32, src, safe));
+                v = b.CreateSelect(padding, zero, v);
+                b.CreateStore(v, b.CreateGEP(f32, panel_dst, b.CreateAdd(b.CreateMul(k, b.getInt64(r_count)), r)));
+              },
+              name + ".r");
+        },
+        name + ".k");
   };
   counted_loop(
       b, b.getInt64(0), panels,
       [&](Value* p) {
         Value* panel_dst = b.CreateGEP(f32, dst, b.CreateMul(p, b.CreateMul(kc, b.getInt64(r_count))));
-        Value* flag = b.CreateLoad(i8, b.CreateGEP(i8, contiguous, p));
-        Value* use_vector = b.CreateAnd(b.CreateICmpEQ(mode, b.getInt64(0)), b.CreateICmpNE(flag, b.getInt8(0)));
-        if_else(
-            b, use_vector,
-            [&] {  // mode 0, contiguous panel: one vector load per k
-              Value* base = load_i64(b, row_off, b.CreateMul(p, b.getInt64(r_count)));
-              counted_loop(
-                  b, b.getInt64(0), kc,
-                  [&](Value* k) {
-                    Value* at = b.CreateGEP(f32, src, b.CreateAdd(base, load_i64(b, k_off, k)));
-                    Value* v = b.CreateAlignedLoad(rvec, as_vector_ptr(b, at, rvec), llvm::Align(4));
-                    b.CreateAlignedStore(
-                        v, as_vector_ptr(b, b.CreateGEP(f32, panel_dst, b.CreateMul(k, b.getInt64(r_count))), rvec),
-                        llvm::Align(4));
-                  },
-                  "kv");
-            },
-            [&] {
-              if_else(
-                  b, b.CreateICmpEQ(mode, b.getInt64(1)),
-                  [&] {  // mode 1: k runs along rows: VL x VL blocks transposed in registers
-                    Value* k_vectors = b.CreateMul(b.CreateSDiv(kc, b.getInt64(vl)), b.getInt64(vl));
-                    transpose_rows(b, m, shape, src, panel_dst, row_off, b.CreateMul(p, b.getInt64(r_count)), r_count,
-                                   k_off, k_vectors);
-                    counted_loop(
-                        b, k_vectors, kc,
-                        [&](Value* k) {
-                          Value* koff = load_i64(b, k_off, k);
-                          counted_loop(
-                              b, b.getInt64(0), b.getInt64(r_count),
-                              [&](Value* r) { gather_element(panel_dst, p, k, r, koff); }, "r1");
-                        },
-                        "kr");
-                  },
-                  [&] {  // general gather, k outer
-                    counted_loop(
-                        b, b.getInt64(0), kc,
-                        [&](Value* k) {
-                          Value* koff = load_i64(b, k_off, k);
-                          counted_loop(
-                              b, b.getInt64(0), b.getInt64(r_count),
-                              [&](Value* r) { gather_element(panel_dst, p, k, r, koff); }, "r2");
-                        },
-                        "kg");
-                  },
-                  "mode1");
-            },
-            "vector");
+        switch (pack_mode) {
+          case PackMode::vector: {  // a contiguous panel: one vector load per k; other panels gather
+            Value* flag = b.CreateLoad(i8, b.CreateGEP(i8, contiguous, p));
+            if_else(
+                b, b.CreateICmpNE(flag, b.getInt8(0)),
+                [&] {
+                  Value* base = load_i64(b, row_off, b.CreateMul(p, b.getInt64(r_count)));
+                  counted_loop(
+                      b, b.getInt64(0), kc,
+                      [&](Value* k) {
+                        Value* at = b.CreateGEP(f32, src, b.CreateAdd(base, load_i64(b, k_off, k)));
+                        Value* v = b.CreateAlignedLoad(rvec, as_vector_ptr(b, at, rvec), llvm::Align(4));
+                        b.CreateAlignedStore(
+                            v, as_vector_ptr(b, b.CreateGEP(f32, panel_dst, b.CreateMul(k, b.getInt64(r_count))), rvec),
+                            llvm::Align(4));
+                      },
+                      "kv");
+                },
+                [&] { gather(panel_dst, p, b.getInt64(0), "g"); }, "contiguous");
+            break;
+          }
+          case PackMode::transpose: {  // k runs along rows: VL x VL blocks transposed in registers
+            Value* k_vectors = b.CreateMul(b.CreateSDiv(kc, b.getInt64(vl)), b.getInt64(vl));
+            transpose_rows(b, m, shape, src, panel_dst, row_off, b.CreateMul(p, b.getInt64(r_count)), r_count, k_off,
+                           k_vectors);
+            gather(panel_dst, p, k_vectors, "t");
+            break;
+          }
+          case PackMode::gather: gather(panel_dst, p, b.getInt64(0), "g"); break;
+        }
       },
       "p");
   b.CreateRetVoid();
@@ -607,7 +604,7 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape) {
 std::string GettFunction::name() const {
   switch (kind) {
     case Kind::micro_kernel: return shape.ukr_name();
-    case Kind::pack: return shape.pack_name(pack_rows);
+    case Kind::pack: return shape.pack_name(pack_rows, pack_mode);
     case Kind::transpose: return transpose_name(shape);
     case Kind::gemv: return shape.gemv_name();
     case Kind::dot_gemv: return shape.dot_gemv_name();
@@ -626,8 +623,8 @@ std::vector<GettFunction> gett_functions(const std::vector<KernelShape>& shapes)
     for (int rows : {shape.mr(), shape.nr}) add({GettFunction::Kind::transpose, transpose_shape(shape, rows), 0});
   for (const KernelShape& shape : shapes) {
     add({GettFunction::Kind::micro_kernel, shape, 0});
-    add({GettFunction::Kind::pack, shape, shape.mr()});
-    add({GettFunction::Kind::pack, shape, shape.nr});
+    for (int rows : {shape.mr(), shape.nr})
+      for (PackMode mode : kPackModes) add({GettFunction::Kind::pack, shape, rows, mode});
   }
   add({GettFunction::Kind::gemv, shapes[0], 0});
   add({GettFunction::Kind::dot_gemv, shapes[0], 0});
@@ -639,7 +636,7 @@ namespace {
 void generate(llvm::Module& module, const GettFunction& function) {
   switch (function.kind) {
     case GettFunction::Kind::micro_kernel: generate_ukr(module, function.shape); break;
-    case GettFunction::Kind::pack: generate_pack(module, function.shape, function.pack_rows); break;
+    case GettFunction::Kind::pack: generate_pack(module, function.shape, function.pack_rows, function.pack_mode); break;
     case GettFunction::Kind::transpose: generate_transpose(module, function.shape); break;
     case GettFunction::Kind::gemv: generate_gemv(module, function.shape); break;
     case GettFunction::Kind::dot_gemv: generate_dot_gemv(module, function.shape); break;

@@ -10,17 +10,19 @@
 //     MV*NR accumulators live in registers for the whole k loop and are
 //     stored once; with accumulate == 0 (beta == 0) C is never read.
 //
-//   void einc_pack_f32_<isa>_<R>(const float* src, float* dst, i64 rows, i64 kc,
-//                                const i64* row_off, const i64* k_off,
-//                                const u8* panel_contiguous, i64 mode)
+//   void einc_pack_f32_<isa>_<R>_<mode>(const float* src, float* dst, i64 rows, i64 kc,
+//                                       const i64* row_off, const i64* k_off,
+//                                       const u8* panel_contiguous)
 //     Packs rows x kc elements read at src[row_off[r] + k_off[k]] (any
 //     strides, diagonals, broadcasts: the offsets come from the tensors'
 //     strides, and may be negative) into panels of R rows: dst[p*kc*R + k*R + r].
 //     A row offset of INT64_MIN is padding and packs zeros, so the micro-kernel only ever sees
-//     full panels. mode 0: panels flagged contiguous load R consecutive
-//     floats as one vector; mode 1: each VL-aligned chunk of k is contiguous
+//     full panels. One routine per mode (PackMode), each compiled on first
+//     use, since a contraction mostly needs one or two of them: `vector`:
+//     panels flagged contiguous load R consecutive floats as vectors, the
+//     others gather; `transpose`: each VL-aligned chunk of k is contiguous
 //     (k runs along the rows, possibly in several runs), VL x VL blocks are
-//     transposed in registers; mode 2: general gather.
+//     transposed in registers, the k tail gathered; `gather`: element by element.
 //
 //   void einc_dotgemv_f32_<isa>_4x<VL>(i64 kc, i64 rows, const float* w, const i64* row_off,
 //                                       const float* x, float* y, const i64* y_off)
@@ -28,7 +30,7 @@
 //     runs along K (W stored [out, in]), as dot products, four rows at a time.
 //
 //   void einc_transpose_f32_<isa>_<VL>(const float** rows, float* dst, i64 stride, i64 width)
-//     The VL x VL in-register transpose the pack routines call (mode 1).
+//     The VL x VL in-register transpose the `transpose` pack routines call.
 //
 //   void einc_gemv_f32_<isa>_<B>(i64 kc, i64 m, const float* w, const i64* w_koff,
 //                                const float* x, const i64* x_koff, float* y)
@@ -52,6 +54,10 @@ class Module;
 namespace einc::cpu {
 
 // The instruction set a kernel targets and its register blocking.
+// How a pack routine reads its panels (see einc_pack_f32_* above).
+enum class PackMode : int { vector = 0, transpose = 1, gather = 2 };
+constexpr PackMode kPackModes[] = {PackMode::vector, PackMode::transpose, PackMode::gather};
+
 struct KernelShape {
   std::string isa;  // "avx512", "avx2", "generic"
   int vector_lanes = 4;
@@ -59,7 +65,7 @@ struct KernelShape {
   int nr = 4;
   int mr() const { return vector_lanes * mr_vectors; }
   std::string ukr_name() const;
-  std::string pack_name(int rows) const;
+  std::string pack_name(int rows, PackMode mode) const;
   std::string gemv_name() const;
   std::string dot_gemv_name() const;
 };
@@ -76,13 +82,14 @@ struct GettFunction {
   enum class Kind { micro_kernel, pack, transpose, gemv, dot_gemv };
   Kind kind = Kind::micro_kernel;
   KernelShape shape;
-  int pack_rows = 0;  // pack
+  int pack_rows = 0;                     // pack
+  PackMode pack_mode = PackMode::vector;  // pack
   std::string name() const;
 };
 
 // The GETT functions for these shapes, each once: the transpose the pack
-// routines call, per shape its micro-kernel and the pack routines for its
-// MR and NR, and the GEMV kernel (of the first shape's ISA).
+// routines call, per shape its micro-kernel and the pack routines (each
+// mode) for its MR and NR, and the GEMV kernels (of the first shape's ISA).
 std::vector<GettFunction> gett_functions(const std::vector<KernelShape>& shapes);
 
 // A module defining `function` (declaring what it calls).
