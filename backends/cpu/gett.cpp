@@ -390,7 +390,7 @@ class Driver {
       contiguous[static_cast<std::size_t>(p)] = ok;
       any_contiguous = any_contiguous || ok;
     }
-    // Mode 1 when every vector-wide chunk of k is contiguous (k runs along
+    // Transpose when every vector-wide chunk of k is contiguous (k runs along
     // the rows, maybe in several runs: `abcd,dbe` has runs of d).
     bool k_chunks_contiguous = true;
     for (std::int64_t t = 0; t + vector_lanes <= kc && k_chunks_contiguous; t += vector_lanes)

@@ -333,7 +333,7 @@ void generate_transpose(llvm::Module& m, const KernelShape& shape) {
 }
 
 // Packs k in [0, k_end) (a multiple of VL) of one panel whose rows run
-// along k (mode 1: every VL-aligned chunk of k_off is VL consecutive
+// along k (PackMode::transpose: every VL-aligned chunk of k_off is VL consecutive
 // offsets): for each VL-wide step of k and each group of VL rows, the
 // rows' VL-float chunks (a padding row: a row of zeros) are transposed by
 // the transpose function into VL k-slices of the panel, R floats apart.

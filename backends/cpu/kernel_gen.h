@@ -72,8 +72,8 @@ struct KernelShape {
 
 // The micro-kernel shapes for the host's features (avx512f / avx2+fma /
 // other), the default first. The others have a different MR for an M that
-// the default's MR would pad a lot (M = 48 with MR = 32 computes 64 rows):
-// avx512 32x12 and 48x8, avx2 16x6 and 24x4, portable 8x4.
+// the default's MR would pad a lot (M = 32 with MR = 48 computes 48 rows):
+// avx512 48x8 and 32x12, avx2 16x6 and 24x4, portable 8x4.
 std::vector<KernelShape> shapes_for_features(bool avx512f, bool avx2_fma);
 
 // One generated function. Each lives in a module of its own, so that the
