@@ -86,6 +86,7 @@ class Driver {
  public:
   Driver(Jit& jit, const GettCall& call, int threads)
       : jit_(jit),
+        threads_(threads),
         shape_index_(shape_for(jit.gett_shapes(), product(call.m), threads)),
         v_(jit.gett_kernels(shape_index_)),
         call_(call) {
@@ -112,7 +113,8 @@ class Driver {
     classify_epilogue();
   }
 
-  void run(int threads) {
+  void run() {
+    const int threads = threads_;
     if (batches_ == 0 || m_ == 0 || n_ == 0) return;
     bool dot = dot_gemv_shape(), axpy = !dot && gemv_shape();
     fused_ = fusable_ && !dot && !axpy && kk_ > 0;
@@ -524,7 +526,8 @@ class Driver {
   }
 
   Jit& jit_;
-  std::size_t shape_index_;  // into jit_.gett_shapes()
+  int threads_;
+  std::size_t shape_index_;  // into jit_.gett_shapes(), chosen for threads_
   const GettKernels& v_;
   const GettCall& call_;
   Blocking blocking_;
@@ -575,6 +578,6 @@ Blocking blocking_for(const std::vector<KernelShape>& shapes, std::size_t index,
   return b;
 }
 
-void run_gett(Jit& jit, const GettCall& call, int threads) { Driver(jit, call, threads).run(threads); }
+void run_gett(Jit& jit, const GettCall& call, int threads) { Driver(jit, call, threads).run(); }
 
 }  // namespace einc::cpu

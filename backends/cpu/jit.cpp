@@ -133,7 +133,7 @@ Jit::Jit() : state_(new State) {
     if (llvm::Error e = state_->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(context))))
       throw std::runtime_error("einc cpu backend: adding " + function.name() + ": " + error_text(std::move(e)));
   }
-  gett_.resize(shapes_.size());
+  gett_ = std::vector<GettKernels>(shapes_.size());  // not resize(): GettKernels holds atomics
   for (std::size_t i = 0; i < shapes_.size(); ++i) gett_[i].shape = shapes_[i];
 }
 
@@ -155,11 +155,15 @@ const GettKernels& Jit::gett_kernels(std::size_t index) {
 }
 
 GettKernels::Pack Jit::pack_kernel(std::size_t index, int panel, PackMode mode) {
+  std::atomic<GettKernels::Pack>& slot = gett_.at(index).pack[panel][static_cast<int>(mode)];
+  if (GettKernels::Pack p = slot.load(std::memory_order_acquire)) return p;
   std::lock_guard<std::mutex> lock(mutex_);
-  const KernelShape& shape = shapes_.at(index);
-  GettKernels::Pack& p = gett_.at(index).pack[panel][static_cast<int>(mode)];
-  if (!p) p = reinterpret_cast<GettKernels::Pack>(lookup(shape.pack_name(panel == 0 ? shape.mr() : shape.nr, mode)));
-  return p;
+  if (!slot.load(std::memory_order_relaxed)) {
+    const KernelShape& shape = shapes_[index];
+    slot.store(reinterpret_cast<GettKernels::Pack>(lookup(shape.pack_name(panel == 0 ? shape.mr() : shape.nr, mode))),
+               std::memory_order_release);
+  }
+  return slot.load(std::memory_order_relaxed);
 }
 
 GettKernels::Gemv Jit::gemv_kernel() {

@@ -10,6 +10,7 @@
 // compile per process; lookups are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,8 +39,9 @@ struct GettKernels {
   MicroKernel micro_kernel = nullptr;
   // Pack routines by panel (0: MR rows, 1: NR rows) and PackMode: each is
   // compiled on its first use (Jit::pack_kernel), as most contractions
-  // need only one or two of the six.
-  Pack pack[2][3] = {};
+  // need only one or two of the six. Atomic: the driver asks for one per
+  // pack call, from every thread, without taking the JIT's lock once set.
+  std::atomic<Pack> pack[2][3] = {};
 };
 
 enum class EmitTarget { llvm_ir, assembly };
@@ -53,7 +55,7 @@ class Jit {
   // The micro-kernel of gett_shapes()[index], compiled on first use.
   const GettKernels& gett_kernels(std::size_t index);
   // Its pack routine for panels of MR (panel 0) or NR (panel 1) rows in
-  // `mode`, compiled on first use. Thread-safe.
+  // `mode`, compiled on first use. Thread-safe; lock-free once compiled.
   GettKernels::Pack pack_kernel(std::size_t index, int panel, PackMode mode);
   // The GEMV kernel, compiled on first use.
   GettKernels::Gemv gemv_kernel();

@@ -53,11 +53,11 @@ class Module;
 
 namespace einc::cpu {
 
-// The instruction set a kernel targets and its register blocking.
 // How a pack routine reads its panels (see einc_pack_f32_* above).
 enum class PackMode : int { vector = 0, transpose = 1, gather = 2 };
 constexpr PackMode kPackModes[] = {PackMode::vector, PackMode::transpose, PackMode::gather};
 
+// The instruction set a kernel targets and its register blocking.
 struct KernelShape {
   std::string isa;  // "avx512", "avx2", "generic"
   int vector_lanes = 4;
