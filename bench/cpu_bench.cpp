@@ -45,6 +45,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -521,6 +522,10 @@ void quiesce(const char* side) {
 }
 constexpr const char* kOpenblas = "openblas";
 constexpr const char* kEinc = "einc";
+constexpr std::string_view kRoundTag = "/round:";  // benchmark names: "<case>/<side>/round:<r>"
+
+// "<case>/<side>": the key of one side's results and busy time.
+std::string side_key(const std::string& case_name, const char* side) { return case_name + "/" + side; }
 
 // max |got - want| / max |want|; +inf on a shape or dtype mismatch.
 double rel_error(const einc::Tensor& got, const einc::Tensor& want) {
@@ -565,7 +570,7 @@ void bench_openblas(benchmark::State& state, const Case* c) {
     s.baseline->run();
     benchmark::ClobberMemory();
   }
-  add_busy(c->name + "/openblas", before, cpu_sample());
+  add_busy(side_key(c->name, kOpenblas), before, cpu_sample());
   set_flops(state, *c);
 }
 
@@ -615,7 +620,7 @@ void bench_einc(benchmark::State& state, const Case* c) {
       s.program->run_into(s.inputs, s.outputs, options);
       benchmark::ClobberMemory();
     }
-    add_busy(c->name + "/einc", before, cpu_sample());
+    add_busy(side_key(c->name, kEinc), before, cpu_sample());
   } catch (const std::exception& e) {
     state.SkipWithError((std::string("run failed: ") + e.what()).c_str());
     return;
@@ -655,9 +660,9 @@ struct Result {
 // "square_512/einc/round:3" -> {"square_512/einc", 3}; a name without a
 // round (the user's own --benchmark_repetitions) is round 0.
 std::pair<std::string, std::size_t> split_round(const std::string& name) {
-  std::size_t at = name.rfind("/round:");
+  std::size_t at = name.rfind(kRoundTag);
   if (at == std::string::npos) return {name, 0};
-  return {name.substr(0, at), static_cast<std::size_t>(std::stoul(name.substr(at + 7)))};
+  return {name.substr(0, at), static_cast<std::size_t>(std::stoul(name.substr(at + kRoundTag.size())))};
 }
 
 // The console reporter, plus each round's figure (its median when the user
@@ -722,9 +727,9 @@ void print_table(const std::vector<Case>& cases, const TableReporter& reporter, 
   std::vector<std::string> notes;
   double worst_other = 0;
   for (const Case& c : cases) {
-    if (!reporter.results.count(c.name + "/einc") && !reporter.results.count(c.name + "/openblas"))
+    if (!reporter.results.count(side_key(c.name, kEinc)) && !reporter.results.count(side_key(c.name, kOpenblas)))
       continue;  // filtered out
-    Result e = get(c.name + "/einc"), b = get(c.name + "/openblas");
+    Result e = get(side_key(c.name, kEinc)), b = get(side_key(c.name, kOpenblas));
     auto gf = [](const Result& r) { return r.have() ? fmt("%.1f", r.median() / 1e9) : "n/a"; };
     auto pk = [&](const Result& r) {
       return r.have() && peak.gflops > 0 ? fmt("%.1f%%", 100.0 * r.median() / 1e9 / peak.gflops) : "n/a";
@@ -733,8 +738,8 @@ void print_table(const std::vector<Case>& cases, const TableReporter& reporter, 
     std::string ratio = std::isnan(paired.median) ? "n/a" : fmt("%.2f", paired.median);
     std::string range = std::isnan(paired.median) ? "" : fmt("%.2f", paired.low) + "-" + fmt("%.2f", paired.high);
     double other = -1;
-    for (const char* side : {"/einc", "/openblas"})
-      if (auto it = g_busy.find(c.name + side); it != g_busy.end()) other = std::max(other, it->second.cores());
+    for (const char* side : {kEinc, kOpenblas})
+      if (auto it = g_busy.find(side_key(c.name, side)); it != g_busy.end()) other = std::max(other, it->second.cores());
     worst_other = std::max(worst_other, other);
     std::printf("%-31s %-24s %10s %10s %6s %11s %8s %8s %6s\n", c.name.c_str(), c.anchor.c_str(), gf(e).c_str(),
                 gf(b).c_str(), ratio.c_str(), range.c_str(), pk(e).c_str(), pk(b).c_str(),
@@ -831,7 +836,7 @@ int main(int argc, char** argv) {
   for (const Case& c : cases)
     for (int round = 0; round < g_cfg.rounds; ++round)
       for (const char* side : {kOpenblas, kEinc}) {
-        std::string name = c.name + "/" + side + "/round:" + std::to_string(round);
+        std::string name = side_key(c.name, side) + std::string(kRoundTag) + std::to_string(round);
         benchmark::internal::Benchmark* b =
             benchmark::RegisterBenchmark(name.c_str(), side == kEinc ? bench_einc : bench_openblas, &c);
         b->UseRealTime()->Unit(g_cfg.smoke ? benchmark::kMicrosecond : benchmark::kMillisecond);

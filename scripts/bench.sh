@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — install what the benchmarks need (Google Benchmark,
-# OpenBLAS), build einc with bench/ and run cpu_bench against OpenBLAS.
+# OpenBLAS, through scripts/setup.sh), build einc with bench/ and run
+# cpu_bench against OpenBLAS.
 #
 #   scripts/bench.sh [cpu_bench flags...]     e.g. --benchmark_filter=square
 #
@@ -10,18 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-for p in libbenchmark-dev libopenblas-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "bench: installing ${missing[*]}" >&2
-  SUDO=""
-  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
 BUILD_DIR="${EINC_BENCH_BUILD_DIR:-build-bench}"
-scripts/setup.sh "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DEINC_BUILD_TESTS=OFF -DEINC_BUILD_BENCH=ON
+EINC_EXTRA_PACKAGES="libbenchmark-dev libopenblas-dev" \
+  scripts/setup.sh "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DEINC_BUILD_TESTS=OFF -DEINC_BUILD_BENCH=ON
 exec env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$BUILD_DIR/bench/cpu_bench" "$@"

@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 BUILD_DIR="${1:-build}"
 shift || true
 
-# Debian packages the build uses (see docs/dependencies.md for why each).
-PACKAGES=(cmake ninja-build g++ libboost-dev nlohmann-json3-dev libcli11-dev libgtest-dev llvm-14-dev)
+# Debian packages the build uses (see docs/dependencies.md for why each),
+# plus any a caller names in EINC_EXTRA_PACKAGES (scripts/bench.sh: Google
+# Benchmark and OpenBLAS).
+PACKAGES=(cmake ninja-build g++ libboost-dev nlohmann-json3-dev libcli11-dev libgtest-dev llvm-14-dev
+          ${EINC_EXTRA_PACKAGES:-})
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
