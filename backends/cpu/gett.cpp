@@ -66,8 +66,10 @@ struct TermTables {
 // The micro-kernel shape for M rows on `threads` threads: the default
 // (the fastest per row) unless another computes at least 10 % fewer rows on
 // the busiest thread, padding included: M = 32 or 64 take 32x12 (48x8 would
-// compute 48 or 96 rows), and so does M = 512 on 2 threads (11 panels of
-// 48, 6 on one thread, against 8 + 8 of 32); M = 2048 keeps 48x8.
+// compute 48 or 96 rows), and so does M = 512 cut among 2 threads (11
+// panels of 48, 6 on one thread, against 8 + 8 of 32); M = 2048 keeps 48x8.
+// When the threads split the columns instead (split_columns), each
+// computes all of M: `threads` is 1 here.
 std::size_t shape_for(const std::vector<KernelShape>& shapes, std::int64_t m, int threads) {
   auto cost = [&](std::size_t i) {
     const std::int64_t mr = shapes[i].mr(), panels = ceil_div(m, mr);
@@ -82,12 +84,34 @@ std::size_t shape_for(const std::vector<KernelShape>& shapes, std::int64_t m, in
 
 constexpr std::int64_t kPadding = INT64_MIN;  // a padding row in the pack routines
 
+// Whether each thread runs whole batch elements on its own (its own packed
+// B, no barrier between blocks): many batch elements, so that every thread
+// is equally busy.
+bool split_batches(std::int64_t batches, int threads) {
+  return threads > 1 && batches >= threads && (batches % threads == 0 || batches >= 8 * threads);
+}
+
+// Whether the threads split the columns of C (N) among them, each running
+// whole column blocks alone with a B block packed for itself, rather than
+// sharing every packed B block and cutting its rows (M) among them. Each
+// thread then packs all of A (as many times as it has column blocks) and
+// only its own B, and nothing is shared between cores: no barrier after
+// packing B, and no cache lines of B written by one core and read by the
+// other. On the Zen 5 host 1024^3 and 2048^3 products ran 5-9 % faster
+// this way on two threads (docs/cpu-backend.md). Taken when every thread gets at least
+// kMinColumnsPerThread columns; otherwise (a thin N) the threads share B.
+constexpr std::int64_t kMinColumnsPerThread = 256;
+bool split_columns(std::int64_t batches, std::int64_t n, int threads) {
+  return threads > 1 && !split_batches(batches, threads) && n >= threads * kMinColumnsPerThread;
+}
+
 class Driver {
  public:
   Driver(Jit& jit, const GettCall& call, int threads)
       : jit_(jit),
         threads_(threads),
-        shape_index_(shape_for(jit.gett_shapes(), product(call.m), threads)),
+        split_columns_(split_columns(product(call.batch), product(call.n), threads)),
+        shape_index_(shape_for(jit.gett_shapes(), product(call.m), split_columns_ ? 1 : threads)),
         v_(jit.gett_kernels(shape_index_)),
         call_(call) {
     batches_ = product(call.batch);
@@ -95,6 +119,10 @@ class Driver {
     n_ = product(call.n);
     kk_ = product(call.k);
     blocking_ = blocking_for(jit.gett_shapes(), shape_index_, kk_, n_);
+    if (split_columns_) {  // a multiple of the threads' count of equal column blocks
+      std::int64_t blocks = round_up(ceil_div(n_, blocking_.nc), threads);
+      blocking_.nc = round_up(ceil_div(n_, blocks), v_.shape.nr);
+    }
     a_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_a; });
     b_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_b; });
     c_b_ = offsets(call.batch, [&](std::size_t d) { return call.batch[d].stride_c; });
@@ -127,8 +155,15 @@ class Driver {
       gemv(threads);
     } else if (kk_ == 0) {
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { zero_block(t); });
-    } else if (parallel_over_batches(threads)) {
-      runtime::parallel_for(batches_, threads, [&](std::int64_t batch) { whole_batch(batch); });
+    } else if (split_batches(batches_, threads)) {
+      runtime::parallel_for(batches_, threads, [&](std::int64_t batch) {
+        for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc) column_block(batch, j0);
+      });
+    } else if (split_columns_) {
+      const std::int64_t blocks = ceil_div(n_, blocking_.nc);
+      runtime::parallel_for(batches_ * blocks, threads, [&](std::int64_t t) {
+        column_block(t / blocks, t % blocks * blocking_.nc);
+      });
     } else {
       for (std::int64_t batch = 0; batch < batches_; ++batch)
         for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc)
@@ -181,28 +216,22 @@ class Driver {
     return p;
   }
 
-  // Many batch elements: each thread runs whole batch elements on its own
-  // (its own packed B, no barrier between blocks), when that keeps every
-  // thread equally busy.
-  bool parallel_over_batches(int threads) const {
-    return threads > 1 && batches_ >= threads && (batches_ % threads == 0 || batches_ >= 8 * threads);
-  }
-
-  void whole_batch(std::int64_t batch) {
+  // Columns [j0, j0 + NC) of one batch element, every KC block, by the
+  // calling thread alone, with a B block packed for itself.
+  void column_block(std::int64_t batch, std::int64_t j0) {
     thread_local AlignedFloats b_pack;
-    for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc)
-      for (std::int64_t p0 = 0; p0 < kk_; p0 += blocking_.kc) {
-        std::int64_t nc = std::min(blocking_.nc, n_ - j0), kc = std::min(blocking_.kc, kk_ - p0);
-        std::int64_t nc_padded = round_up(nc, v_.shape.nr);
-        b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
-        pack(1, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
-             v_.shape.nr, b_k_, p0, kc);
-        Partition part = partition(nc, 1);
-        for (std::int64_t ib = 0; ib < part.m_parts; ++ib) {
-          auto [first, last] = part.rows(ib);
-          compute(batch, first, last - first, j0, 0, nc, p0, kc, b_pack.data);
-        }
+    const std::int64_t nc = std::min(blocking_.nc, n_ - j0), nc_padded = round_up(nc, v_.shape.nr);
+    const Partition part = partition(nc, 1);
+    for (std::int64_t p0 = 0; p0 < kk_; p0 += blocking_.kc) {
+      std::int64_t kc = std::min(blocking_.kc, kk_ - p0);
+      b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
+      pack(1, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded, v_.shape.nr,
+           b_k_, p0, kc);
+      for (std::int64_t ib = 0; ib < part.m_parts; ++ib) {
+        auto [first, last] = part.rows(ib);
+        compute(batch, first, last - first, j0, 0, nc, p0, kc, b_pack.data);
       }
+    }
   }
 
   TermTables tables(const EpilogueTerm& t) const {
@@ -527,6 +556,7 @@ class Driver {
 
   Jit& jit_;
   int threads_;
+  bool split_columns_;  // split_columns()
   std::size_t shape_index_;  // into jit_.gett_shapes(), chosen for threads_
   const GettKernels& v_;
   const GettCall& call_;

@@ -8,7 +8,8 @@
 //       for each NR panel, for each MR panel: micro-kernel -> tile -> C
 //       (overwrite on the first KC block, beta == 0: C is never read before
 //       it is written; add on the others)
-//   (many batch elements: each thread runs whole batch elements instead)
+//   (many batch elements: each thread runs whole batch elements instead;
+//   a wide N: each thread runs whole NC blocks, packing its own B)
 //   then, in parallel over MC blocks, the epilogue: scale, bias terms,
 //   activation (vectorised), residual terms.
 //   No N index and unit-stride M: a GEMV instead (K slices x M chunks).

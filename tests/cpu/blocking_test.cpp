@@ -72,17 +72,22 @@ TEST(CpuBlocking, DecodeGemvAndItsTranspose) {
   }
 }
 
-// The driver cuts work differently by thread count and shape: M into a
-// multiple of the threads, N as well when M is thin, whole batch elements per
-// thread when there are many, and the micro-kernel shape itself may change
-// with the threads. Every cut must give bitwise the same C as one thread (K
+// The driver cuts work differently by thread count and shape: column
+// blocks of its own per thread when N is wide (N >= 256 per thread), else
+// M into a multiple of the threads, N as well when M is thin, whole batch
+// elements per thread when there are many, and the micro-kernel shape
+// itself may change with the threads. Every cut must give bitwise the same C as one thread (K
 // is never split, and blocked alike for every shape) and the right values.
 TEST(CpuBlocking, EveryThreadPartitionGivesTheSameBits) {
   struct Case {
     const char* what;
     std::int64_t batch, m, n, k;
   };
-  for (const Case& c : {Case{"thin M: N is split", 1, 40, 700, 300}, Case{"M cut into a multiple of threads", 1, 1000, 50, 400},
+  for (const Case& c : {Case{"thin M: N is split (columns per thread on 2)", 1, 40, 700, 300},
+                        Case{"M cut into a multiple of threads", 1, 1000, 50, 400},
+                        // 552 + 548 columns on 2 threads, 3 x ~367 on 3, 4 x 275 on 4; K in 2 KC blocks
+                        Case{"columns per thread, N not a multiple of NR", 1, 300, 1100, 1100},
+                        Case{"few batches, columns per thread", 3, 70, 600, 300},
                         Case{"M within one MC block, still cut", 1, 300, 100, 50},
                         Case{"batch-parallel", 12, 33, 45, 70}, Case{"few batches: parallel inside", 3, 70, 90, 800},
                         // AVX-512: 48x8 on 1 thread, 32x12 on 2 (11 panels of 48 do not halve); K = 1100 in 2 KC blocks (3 if KC followed the shape)
