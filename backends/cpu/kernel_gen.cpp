@@ -467,8 +467,11 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
 // y[0:m] += sum_k x[x_koff[k]] * w[w_koff[k] + 0:m], w unit-stride along m:
 // the GEMV kernel for a GETT whose N group is empty (decode: one token).
 // Memory-bound: rows of w stream in order while the y chunk stays in L1.
-// Four rows of w at a time: y is loaded and stored once per four rows, so
-// the loads of w (the only traffic that must come from memory) dominate.
+// Eight rows of w at a time: y is loaded and stored once per eight rows,
+// and eight streams of w are read at once. The kernel is bound by how many
+// lines of w are in flight: with four rows it ran decode (K = N = 4096) at
+// 0.84-0.92 of OpenBLAS's sgemv on the Zen 5 host, with eight at 1.06-1.29
+// (sixteen: 1.04-1.06; 2 threads, interleaved cpu_bench rounds, 2026-11-25).
 // The caller zeroes y first.
 void generate_gemv(llvm::Module& m, const KernelShape& shape) {
   llvm::LLVMContext& ctx = m.getContext();
@@ -482,7 +485,7 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
   std::vector<Value*> args = begin_function(b, m, shape.gemv_name(), type, {2, 4, 6});
   Value *kc = args[0], *mc = args[1], *w = args[2], *w_koff = args[3], *x = args[4], *x_koff = args[5], *y = args[6];
   const int vl = shape.vector_lanes;
-  constexpr int kRows = 4;
+  constexpr int kRows = 8;
   llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
   llvm::Function* fma1 = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {f32});
   Value* vectors = b.CreateSDiv(mc, b.getInt64(vl));
