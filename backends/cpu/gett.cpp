@@ -91,18 +91,29 @@ bool split_batches(std::int64_t batches, int threads) {
   return threads > 1 && batches >= threads && (batches % threads == 0 || batches >= 8 * threads);
 }
 
+std::int64_t cache_bytes(int name, std::int64_t fallback) {
+  long v = sysconf(name);
+  return v > 0 ? v : fallback;
+}
+
 // Whether the threads split the columns of C (N) among them, each running
 // whole column blocks alone with a B block packed for itself, rather than
 // sharing every packed B block and cutting its rows (M) among them. Each
 // thread then packs all of A (as many times as it has column blocks) and
 // only its own B, and nothing is shared between cores: no barrier after
 // packing B, and no cache lines of B written by one core and read by the
-// other. On the Zen 5 host 1024^3 and 2048^3 products ran 5-9 % faster
-// this way on two threads (docs/cpu-backend.md). Taken when every thread gets at least
-// kMinColumnsPerThread columns; otherwise (a thin N) the threads share B.
-constexpr std::int64_t kMinColumnsPerThread = 256;
-bool split_columns(std::int64_t batches, std::int64_t n, int threads) {
-  return threads > 1 && !split_batches(batches, threads) && n >= threads * kMinColumnsPerThread;
+// other. On the Zen 5 host, two threads: 1024^3 and 2048^3 ran 5-9 %
+// faster, 256^3 35 % (docs/cpu-backend.md). The price is packing A once
+// per thread, which pays when each thread has many columns to spread it
+// over (>= 256) or A is small enough to sit in L2 (>= 64 columns then: a
+// 128 x 256 x 256 product gained 25 %); with a large A and few columns per
+// thread the threads share B (M = 2048, N = 128 to 256, K = 2048 ran
+// 5-25 % faster that way).
+bool split_columns(std::int64_t batches, std::int64_t m, std::int64_t n, std::int64_t k, int threads) {
+  if (threads <= 1 || split_batches(batches, threads)) return false;
+  const std::int64_t columns = n / threads;
+  const bool a_in_l2 = m * k * static_cast<std::int64_t>(sizeof(float)) <= cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 * 1024);
+  return columns >= 256 || (columns >= 64 && a_in_l2);
 }
 
 class Driver {
@@ -110,7 +121,7 @@ class Driver {
   Driver(Jit& jit, const GettCall& call, int threads)
       : jit_(jit),
         threads_(threads),
-        split_columns_(split_columns(product(call.batch), product(call.n), threads)),
+        split_columns_(split_columns(product(call.batch), product(call.m), product(call.n), product(call.k), threads)),
         shape_index_(shape_for(jit.gett_shapes(), product(call.m), split_columns_ ? 1 : threads)),
         v_(jit.gett_kernels(shape_index_)),
         call_(call) {
@@ -574,11 +585,6 @@ class Driver {
   std::vector<TermTables> bias_, residual_;
   AlignedFloats b_pack_;
 };
-
-std::int64_t cache_bytes(int name, std::int64_t fallback) {
-  long v = sysconf(name);
-  return v > 0 ? v : fallback;
-}
 
 }  // namespace
 

@@ -73,7 +73,8 @@ TEST(CpuBlocking, DecodeGemvAndItsTranspose) {
 }
 
 // The driver cuts work differently by thread count and shape: column
-// blocks of its own per thread when N is wide (N >= 256 per thread), else
+// blocks of its own per thread when N is wide (N >= 256 per thread, or
+// >= 64 with an A that fits in L2), else
 // M into a multiple of the threads, N as well when M is thin, whole batch
 // elements per thread when there are many, and the micro-kernel shape
 // itself may change with the threads. Every cut must give bitwise the same C as one thread (K
@@ -83,7 +84,7 @@ TEST(CpuBlocking, EveryThreadPartitionGivesTheSameBits) {
     const char* what;
     std::int64_t batch, m, n, k;
   };
-  for (const Case& c : {Case{"thin M: N is split (columns per thread on 2)", 1, 40, 700, 300},
+  for (const Case& c : {Case{"thin M, small A: columns per thread", 1, 40, 700, 300},
                         Case{"M cut into a multiple of threads", 1, 1000, 50, 400},
                         // 552 + 548 columns on 2 threads, 3 x ~367 on 3, 4 x 275 on 4; K in 2 KC blocks
                         Case{"columns per thread, N not a multiple of NR", 1, 300, 1100, 1100},
