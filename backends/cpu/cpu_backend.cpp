@@ -8,6 +8,7 @@
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
 #include "backends/cpu/product_steps.h"
+#include "backends/cpu/widened.h"
 #include "backends/reference/interpreter.h"
 #include "ir/cost_model.h"
 #include "ir/gett_lowering.h"
@@ -65,47 +66,63 @@ std::string names(const ir::Statement& s, const std::vector<int>& ids) {
 CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : runtime::hardware_threads()) {}
 
 void CpuBackend::execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {
+  auto run_step = [this](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& t) { execute(p, s, t); };
+  if (runs_widened(statement.dtype)) {
+    run_widened(program, statement, tensors, run_step, threads_);
+    return;
+  }
   Tensor& target = tensors.at(statement.target);
   if (auto g = ir::match_gett(program, statement, target.strides()); g && all_f32(tensors, *g, statement)) {
     run_gett(Jit::instance(), build_call(program, statement, *g, tensors), threads_);
     return;
   }
   if (run_loop_statement(program, statement, tensors, threads_)) return;
-  auto run_step = [this](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& t) { execute(p, s, t); };
   if (run_product_steps(program, statement, tensors, run_step)) return;
   reference::execute_statement(program, statement, tensors);
 }
+
+namespace {
+
+// How the cpu backend runs one statement (f32, or f16/bf16 as widened).
+std::string describe_statement(const ir::Program& program, const ir::Statement& s, ir::StatementKind kind) {
+  const ir::Tensor& t = program.tensors[s.target];
+  std::vector<std::int64_t> c_strides(t.shape.size(), 1);
+  for (std::size_t d = t.shape.size(); d-- > 1;) c_strides[d - 1] = c_strides[d] * 1024;  // C order
+  if (runs_widened(s.dtype)) {
+    ir::Statement wide = s;
+    wide.dtype = DType::f32;
+    return describe_statement(widened_program(program, s), wide, kind) + ", in f32 on " + ir::dtype_name(s.dtype) +
+           " operands widened, rounded once into " + t.name;
+  }
+  if (auto g = ir::match_gett(program, s, c_strides)) {
+    std::string line = "JIT GETT (batch " + names(s, g->batch) + "; M " + names(s, g->m) + "; N " + names(s, g->n) +
+                       "; K " + names(s, g->k) + ")";
+    std::string epilogue;
+    if (!g->scale_factors.empty()) epilogue += " scale";
+    if (!g->bias.empty()) epilogue += " bias";
+    if (g->activation) epilogue += std::string(" ") + ir::func_name(*g->activation);
+    if (!g->residual.empty()) epilogue += " residual";
+    return epilogue.empty() ? line : line + ", epilogue:" + epilogue;
+  }
+  std::string reason;
+  if (auto loop = describe_loop_statement(program, s, &reason)) return "JIT loop (" + *loop + ")";
+  if (std::string steps = describe_product_steps(program, s); !steps.empty())
+    return "product in pairwise steps (" + steps + "), each run as a statement of its own";
+  std::string kind_name = ir::statement_kind_name(kind);
+  if (reason == kind_name || s.dtype != DType::f32) reason.clear();  // says nothing more
+  return "interpreted (" + kind_name + (s.dtype != DType::f32 ? ", " + std::string(ir::dtype_name(s.dtype)) : "") +
+         (reason.empty() ? "" : ": " + reason) + ")";
+}
+
+}  // namespace
 
 std::vector<std::string> describe_plan(const ir::Program& program) {
   std::vector<std::string> lines;
   ir::ProgramCost cost = ir::analyze_cost(program);
   for (std::size_t i = 0; i < program.statements.size(); ++i) {
     const ir::Statement& s = program.statements[i];
-    const ir::Tensor& t = program.tensors[s.target];
-    std::vector<std::int64_t> c_strides(t.shape.size(), 1);
-    for (std::size_t d = t.shape.size(); d-- > 1;) c_strides[d - 1] = c_strides[d] * 1024;  // C order
-    std::string line = "line " + std::to_string(s.line) + ": " + t.name + " = ";
-    auto g = ir::match_gett(program, s, c_strides);
-    if (g) {
-      line += "JIT GETT (batch " + names(s, g->batch) + "; M " + names(s, g->m) + "; N " + names(s, g->n) + "; K " +
-              names(s, g->k) + ")";
-      std::string epilogue;
-      if (!g->scale_factors.empty()) epilogue += " scale";
-      if (!g->bias.empty()) epilogue += " bias";
-      if (g->activation) epilogue += std::string(" ") + ir::func_name(*g->activation);
-      if (!g->residual.empty()) epilogue += " residual";
-      if (!epilogue.empty()) line += ", epilogue:" + epilogue;
-    } else if (std::string reason; auto loop = describe_loop_statement(program, s, &reason)) {
-      line += "JIT loop (" + *loop + ")";
-    } else if (std::string steps = describe_product_steps(program, s); !steps.empty()) {
-      line += "product in pairwise steps (" + steps + "), each run as a statement of its own";
-    } else {
-      std::string kind = ir::statement_kind_name(cost.statements[i].kind);
-      if (reason == kind || s.dtype != DType::f32) reason.clear();  // says nothing more
-      line += "interpreted (" + kind + (s.dtype != DType::f32 ? ", " + std::string(ir::dtype_name(s.dtype)) : "") +
-              (reason.empty() ? "" : ": " + reason) + ")";
-    }
-    lines.push_back(line);
+    lines.push_back("line " + std::to_string(s.line) + ": " + program.tensors[s.target].name + " = " +
+                    describe_statement(program, s, cost.statements[i].kind));
   }
   return lines;
 }

@@ -100,11 +100,22 @@ std::string available_list() {
 // lost or doubled term or a wrong epilogue changes an element by roughly the
 // size of one product (~0.1 to 1), far beyond the bound: 1e-5 at L = 1,
 // 8e-5 at L = 64, 1.3e-3 at L = 16384 (when |ref| <= 1).
+//
+// f16 and bf16 outputs: both sides round once into the dtype, the reference
+// from double, the backend from an f32 accumulation (LANGUAGE.md); the two
+// values rounded differ by the f32 bound above, so the results differ by at
+// most one ulp of the dtype more: the bound adds ulp * |ref|, ulp = the
+// dtype's epsilon (2^-10 for f16, 2^-7 for bf16; one ulp of x is at most
+// eps * |x|). bf16 cannot tell a lost product of ~0.1 from rounding once
+// |ref| exceeds ~10: that is the dtype's resolution, not the test's.
 struct Tolerance {
   double rtol = 0;
   double atol = 0;
   double sqrt_l = 1;
-  double bound(double ref) const { return atol + rtol * sqrt_l * std::max(1.0, std::fabs(ref)); }
+  double ulp = 0;
+  double bound(double ref) const {
+    return atol + rtol * sqrt_l * std::max(1.0, std::fabs(ref)) + ulp * std::fabs(ref);
+  }
 };
 
 Tolerance tolerance_for(DType dtype, std::int64_t reduction_length) {
@@ -116,6 +127,8 @@ Tolerance tolerance_for(DType dtype, std::int64_t reduction_length) {
   } else {
     t.rtol = 4 * static_cast<double>(std::numeric_limits<float>::epsilon());
     t.atol = 1e-5 * t.sqrt_l;
+    if (dtype == DType::f16) t.ulp = std::ldexp(1.0, -10);
+    if (dtype == DType::bf16) t.ulp = std::ldexp(1.0, -7);
   }
   return t;
 }
@@ -368,6 +381,54 @@ TEST(CpuDifferential, RandomContractions) {
   }
   std::cout << "compared " << ran << " of " << seeds.size() << " cases on '" << backend << "' in " << elapsed()
             << " s\n";
+  EXPECT_GT(ran, 0);
+}
+
+// The generator's script with every tensor declared `dtype` (its inputs are
+// the only declarations; any f32/f64 suffix is replaced).
+std::string with_dtype(const std::string& script, const std::string& dtype) {
+  std::istringstream lines(script);
+  std::string out, line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("input ", 0) == 0) {
+      for (const char* suffix : {" : f32", " : f64"})
+        if (auto at = line.find(suffix); at != std::string::npos) line.erase(at);
+      line += " : " + dtype;
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+// f16 and bf16 statements (run in f32 on widened copies, rounded once into
+// the target) against the reference, on the generator's contractions with
+// every tensor made f16 or bf16 (alternately).
+TEST(CpuDifferential, HalfPrecisionContractions) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  const std::string backend = backend_under_test();
+  const std::int64_t n = env_int("EINC_DIFF_HALF_CASES", 120);
+  const auto start = std::chrono::steady_clock::now();
+  int ran = 0, failures = 0;
+  for (std::int64_t i = 0; i < n && failures < 5; ++i) {
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > 30.0) break;
+    const std::uint64_t seed = 5000 + static_cast<std::uint64_t>(i);
+    RandomCase c = einc_test::random_contraction(seed);
+    c.script = with_dtype(c.script, i % 2 ? "f16" : "bf16");
+    einc::Program program = einc::compile(c.script);
+    TensorMap inputs = einc::random_inputs(program, seed);
+    TensorMap ref = program.run(inputs, options("reference"));
+    std::optional<TensorMap> got = try_run(program, inputs, options(backend, 2), c, seed);
+    ++ran;
+    if (!got) {
+      ++failures;
+      continue;
+    }
+    if (std::string failure = compare_outputs(ref, *got, c.reduction_length); !failure.empty()) {
+      ADD_FAILURE() << failure << reproduce(c, seed);
+      ++failures;
+    }
+  }
+  std::cout << "compared " << ran << " f16/bf16 cases on '" << backend << "'\n";
   EXPECT_GT(ran, 0);
 }
 

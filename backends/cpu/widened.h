@@ -1,0 +1,36 @@
+// backends/cpu/widened.h — f16 and bf16 statements on the cpu backend, run
+// as f32 statements.
+//
+// LANGUAGE.md: products of f16/bf16 accumulate in f32 and are rounded once,
+// when stored. The cpu backend's kernels (GETT, loop kernels) are f32, so a
+// statement whose dtype is f16 or bf16 runs as the same statement on f32
+// copies of the tensors it reads and writes (widening is exact), and the
+// f32 result is then rounded once into the target (round to nearest even,
+// like every einc store). The f32 statement takes whatever path it matches
+// (a JIT GETT with its epilogue, a loop kernel, pairwise product steps).
+// The copies are passes over memory, small next to a contraction's work;
+// a GEMV, whose work is one pass over its weights, pays about three.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "backends/cpu/product_steps.h"
+#include "einc/tensor.h"
+#include "ir/program.h"
+
+namespace einc::cpu {
+
+// Whether statements of this dtype run widened (f16, bf16).
+bool runs_widened(DType dtype);
+
+// Runs the f16/bf16 statement as an f32 statement through `run` (which
+// must not call back here for it: the statement it gets is f32).
+void run_widened(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors,
+                 const StatementRunner& run, int threads);
+
+// The program and statement as run_widened runs them: every tensor the
+// statement touches declared f32, the statement f32 (for describe_plan).
+ir::Program widened_program(const ir::Program& program, const ir::Statement& statement);
+
+}  // namespace einc::cpu
