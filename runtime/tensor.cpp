@@ -47,21 +47,6 @@ float half_to_float(std::uint16_t bits) {
   return out;
 }
 
-std::uint16_t float_to_bf16(float value) {
-  std::uint32_t x;
-  std::memcpy(&x, &value, 4);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((x >> 16) | 0x40u);  // quiet NaN
-  std::uint32_t rounding = 0x7fffu + ((x >> 16) & 1u);
-  return static_cast<std::uint16_t>((x + rounding) >> 16);
-}
-
-float bf16_to_float(std::uint16_t bits) {
-  std::uint32_t x = static_cast<std::uint32_t>(bits) << 16;
-  float out;
-  std::memcpy(&out, &x, 4);
-  return out;
-}
-
 void store_element(DType dtype, void* where, double value) {
   switch (dtype) {
     case DType::f32: { float v = static_cast<float>(value); std::memcpy(where, &v, 4); return; }

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,12 +18,25 @@
 
 namespace einc {
 
-
 // IEEE half and bfloat16 conversions (round to nearest even; NaN kept).
+// The bfloat16 ones are inline, so that loops over tensors vectorise.
 std::uint16_t float_to_half(float value);
 float half_to_float(std::uint16_t bits);
-std::uint16_t float_to_bf16(float value);
-float bf16_to_float(std::uint16_t bits);
+
+inline std::uint16_t float_to_bf16(float value) {
+  std::uint32_t x;
+  std::memcpy(&x, &value, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((x >> 16) | 0x40u);  // quiet NaN
+  std::uint32_t rounding = 0x7fffu + ((x >> 16) & 1u);
+  return static_cast<std::uint16_t>((x + rounding) >> 16);
+}
+
+inline float bf16_to_float(std::uint16_t bits) {
+  std::uint32_t x = static_cast<std::uint32_t>(bits) << 16;
+  float out;
+  std::memcpy(&out, &x, 4);
+  return out;
+}
 
 class Tensor {
  public:
