@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "einc/tensor.h"
+#include "runtime/buffer_pool.h"
 
 namespace einc {
 
@@ -116,10 +117,14 @@ Tensor Tensor::empty(DType dtype, std::vector<std::int64_t> shape) {
     throw std::length_error("tensor of " + std::to_string(t.numel_) + " elements is too large");
   std::size_t size = (static_cast<std::size_t>(bytes) + 63) / 64 * 64;
   if (size == 0) size = 64;
-  void* p = std::aligned_alloc(64, size);
-  if (!p) throw std::bad_alloc();
-  t.storage_ = std::shared_ptr<void>(p, std::free);
-  t.data_ = p;
+  if (size >= runtime::kPooledMinBytes) {  // reused between runs (runtime/buffer_pool.h)
+    t.storage_ = runtime::pooled_buffer(size);
+  } else {
+    void* p = std::aligned_alloc(64, size);
+    if (!p) throw std::bad_alloc();
+    t.storage_ = std::shared_ptr<void>(p, std::free);
+  }
+  t.data_ = t.storage_.get();
   t.strides_ = c_strides(shape);
   t.shape_ = std::move(shape);
   return t;

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <functional>
 
-#include "runtime/scratch_pool.h"
 #include "runtime/thread_pool.h"
 
 namespace einc::cpu {
@@ -36,25 +35,9 @@ void for_chunks(std::int64_t n, int threads, const std::function<void(std::int64
   });
 }
 
-// The f32 tensors of one statement, in pooled scratch memory (see
-// runtime/scratch_pool.h: fresh memory would cost a page fault per 4 KB on
-// every run, for a 4096 x 4096 weight more than the statement itself).
-class WideTensors {
- public:
-  Tensor empty(const std::vector<std::int64_t>& shape) {
-    std::int64_t numel = 1;
-    for (std::int64_t e : shape) numel *= e;
-    leases_.emplace_back(static_cast<std::size_t>(numel) * sizeof(float));
-    return Tensor::view(DType::f32, leases_.back().data(), shape);
-  }
-
- private:
-  std::vector<runtime::ScratchLease> leases_;
-};
-
 // A contiguous f32 copy of `source` (f16, bf16 or f32): exact.
-Tensor widen(const Tensor& source, WideTensors& scratch, int threads) {
-  Tensor wide = scratch.empty(source.shape());
+Tensor widen(const Tensor& source, int threads) {
+  Tensor wide = Tensor::empty(DType::f32, source.shape());
   float* out = wide.data_as<float>();
   const std::int64_t n = source.numel();
   if (!source.is_contiguous() || source.dtype() == DType::f32) {
@@ -107,19 +90,18 @@ void run_widened(const ir::Program& program, const ir::Statement& statement, std
   const ir::Program wide_program = widened_program(program, statement);
   ir::Statement wide_statement = statement;
   wide_statement.dtype = DType::f32;
-  WideTensors scratch;  // outlives every use of `wide`
   std::vector<Tensor> wide = tensors;  // shares the buffers of every tensor it does not replace
   const std::vector<int> read = reads(statement);
-  for (int t : read) wide[static_cast<std::size_t>(t)] = widen(tensors[static_cast<std::size_t>(t)], scratch, threads);
+  for (int t : read) wide[static_cast<std::size_t>(t)] = widen(tensors[static_cast<std::size_t>(t)], threads);
   Tensor& target = tensors[static_cast<std::size_t>(statement.target)];
   Tensor& wide_target = wide[static_cast<std::size_t>(statement.target)];
   const bool target_read = std::binary_search(read.begin(), read.end(), statement.target);
   if (!target.defined())
     wide_target = Tensor();  // a fresh `+=` target: the f32 statement allocates it, as it would its own
   else if (statement.accumulate && !target_read)
-    wide_target = widen(target, scratch, threads);
+    wide_target = widen(target, threads);
   else if (!target_read)
-    wide_target = scratch.empty(target.shape());  // `=` overwrites every element
+    wide_target = Tensor::empty(DType::f32, target.shape());  // `=` overwrites every element
   run(wide_program, wide_statement, wide);
   if (!target.defined()) target = Tensor::empty(statement.dtype, wide_target.shape());
   narrow_into(wide_target, target, threads);

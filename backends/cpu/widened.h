@@ -9,9 +9,9 @@
 // like every einc store). The f32 statement takes whatever path it matches
 // (a JIT GETT with its epilogue, a loop kernel, pairwise product steps).
 // The copies are passes over memory, small next to a contraction's work;
-// a GEMV, whose work is one pass over its weights, pays about three. They
-// live in pooled scratch memory (runtime/scratch_pool.h), reused between
-// runs instead of faulted in afresh each time.
+// a GEMV, whose work is one pass over its weights, pays about three. Like
+// every large tensor they live in pooled memory (runtime/buffer_pool.h),
+// reused between runs instead of faulted in afresh each time.
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
-// runtime/scratch_pool.cpp — see scratch_pool.h.
-#include "runtime/scratch_pool.h"
+// runtime/buffer_pool.cpp — see buffer_pool.h.
+#include "runtime/buffer_pool.h"
 
 #include <sys/mman.h>
 
@@ -8,6 +8,17 @@
 #include <map>
 #include <mutex>
 #include <new>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+// A free buffer is poisoned, so that AddressSanitizer still reports a use
+// of a tensor's memory after the tensor is gone.
+#define EINC_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define EINC_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define EINC_POISON(p, n) ((void)(p), (void)(n))
+#define EINC_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 namespace einc::runtime {
 
@@ -18,7 +29,7 @@ constexpr std::size_t kHugePage = std::size_t{2} << 20;
 class Pool {
  public:
   static Pool& instance() {
-    static Pool* pool = new Pool;  // never destroyed: leases may end during static destruction
+    static Pool* pool = new Pool;  // never destroyed: tensors may die during static destruction
     return *pool;
   }
 
@@ -32,19 +43,27 @@ class Pool {
         std::pair<void*, std::size_t> buffer{it->second, it->first};
         free_bytes_ -= it->first;
         free_.erase(it);
+        EINC_UNPOISON(buffer.first, buffer.second);
         return buffer;
       }
     }
     return allocate(bytes);
   }
 
-  void give_back(void* data, std::size_t capacity) {
+  void give_back(void* data, std::size_t capacity) noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
-    free_.emplace(capacity, data);
+    try {
+      free_.emplace(capacity, data);
+    } catch (...) {  // no memory for the pool's node: release the buffer instead
+      std::free(data);
+      return;
+    }
     free_bytes_ += capacity;
-    while (free_bytes_ > kScratchPoolBytes && !free_.empty()) {  // release the largest first
+    EINC_POISON(data, capacity);
+    while (free_bytes_ > kPoolFreeBytes && !free_.empty()) {  // release the largest first
       auto largest = std::prev(free_.end());
       free_bytes_ -= largest->first;
+      EINC_UNPOISON(largest->second, largest->first);
       std::free(largest->second);
       free_.erase(largest);
     }
@@ -75,21 +94,16 @@ class Pool {
 
 }  // namespace
 
-ScratchLease::ScratchLease(std::size_t bytes) {
+std::shared_ptr<void> pooled_buffer(std::size_t bytes) {
   auto [data, capacity] = Pool::instance().take(bytes);
-  data_ = data;
-  capacity_ = capacity;
+  try {
+    return std::shared_ptr<void>(data, [capacity = capacity](void* p) { Pool::instance().give_back(p, capacity); });
+  } catch (...) {  // the control block could not be allocated
+    Pool::instance().give_back(data, capacity);
+    throw;
+  }
 }
 
-ScratchLease::~ScratchLease() {
-  if (data_) Pool::instance().give_back(data_, capacity_);
-}
-
-ScratchLease::ScratchLease(ScratchLease&& other) noexcept : data_(other.data_), capacity_(other.capacity_) {
-  other.data_ = nullptr;
-  other.capacity_ = 0;
-}
-
-std::size_t scratch_pool_free_bytes() { return Pool::instance().free_bytes(); }
+std::size_t pool_free_bytes() { return Pool::instance().free_bytes(); }
 
 }  // namespace einc::runtime
