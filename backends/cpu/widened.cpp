@@ -92,7 +92,9 @@ void run_widened(const ir::Program& program, const ir::Statement& statement, std
   wide_statement.dtype = DType::f32;
   std::vector<Tensor> wide = tensors;  // shares the buffers of every tensor it does not replace
   const std::vector<int> read = reads(statement);
-  for (int t : read) wide[static_cast<std::size_t>(t)] = widen(tensors[static_cast<std::size_t>(t)], threads);
+  for (int t : read)  // (an undefined one is left for the f32 statement to report)
+    if (tensors[static_cast<std::size_t>(t)].defined())
+      wide[static_cast<std::size_t>(t)] = widen(tensors[static_cast<std::size_t>(t)], threads);
   Tensor& target = tensors[static_cast<std::size_t>(statement.target)];
   Tensor& wide_target = wide[static_cast<std::size_t>(statement.target)];
   const bool target_read = std::binary_search(read.begin(), read.end(), statement.target);

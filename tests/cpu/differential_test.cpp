@@ -432,6 +432,24 @@ TEST(CpuDifferential, HalfPrecisionContractions) {
   EXPECT_GT(ran, 0);
 }
 
+// `+=` (the target widened first), a statement reading its own target, a
+// reduction and an elementwise statement, in bf16 and f16.
+TEST(CpuDifferential, HalfPrecisionAccumulationAndSelfReads) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  for (const std::string dtype : {"bf16", "f16"}) {
+    const std::string script = "dim N = 100, K = 64\ninput A[N, K], B[K, N], v[N] : " + dtype +
+                               "\nC[i, j] = A[i, k] * B[k, j]\nC[i, j] += v[j] * 2\nC[i, j] += C[j, i]\n"
+                               "s[i] = v[i]\ns[i] += sum(j: C[i, j])\noutput C, s\n";
+    einc::Program program = einc::compile(script);
+    TensorMap inputs = einc::random_inputs(program, 3);
+    TensorMap ref = program.run(inputs, options("reference"));
+    TensorMap got = program.run(inputs, options(backend_under_test(), 2));
+    EXPECT_EQ(got.at("C").dtype(), dtype == "bf16" ? DType::bf16 : DType::f16);
+    // s sums 100 elements of C, each a sum of 64 products: L = 6400 bounds both
+    EXPECT_EQ(compare_outputs(ref, got, 6400), "") << dtype;
+  }
+}
+
 TEST(CpuDifferential, ThreadsAgree) {
   // The backend's reduction order does not depend on its thread count, so
   // every thread count gives the same bits. Cases with some work (>= 20000
