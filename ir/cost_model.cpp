@@ -195,8 +195,7 @@ class StatementCounter {
   }
 
   void count_bytes(const Tensor& target) {
-    std::set<int> read;
-    collect_reads(*statement_.value, read);
+    const std::set<int> read = tensors_read(*statement_.value);
     Poly bytes;
     for (int id : read) {
       const Tensor& t = program_.tensors[id];
@@ -208,10 +207,6 @@ class StatementCounter {
     cost_.bytes = bytes;
   }
 
-  static void collect_reads(const Expr& e, std::set<int>& out) {
-    if (e.kind == ExprKind::access) out.insert(e.tensor);
-    for (const ExprPtr& a : e.args) collect_reads(*a, out);
-  }
 
   const Program& program_;
   const Statement& statement_;

@@ -405,9 +405,7 @@ class ModuleLowering {
     const auto& statements = program_.statements;
     std::vector<int> last_write(program_.tensors.size(), -1), last_read(program_.tensors.size(), -1);
     for (std::size_t s = 0; s < statements.size(); ++s) {
-      std::set<int> reads;
-      collect_reads(*statements[s].value, reads);
-      for (int t : reads) last_read[t] = static_cast<int>(s);
+      for (int t : tensors_read(*statements[s].value)) last_read[t] = static_cast<int>(s);
       last_write[statements[s].target] = static_cast<int>(s);
     }
     for (std::size_t id = 0; id < program_.tensors.size(); ++id) {
@@ -416,11 +414,6 @@ class ModuleLowering {
       t.is_output = true;
       program_.outputs.push_back(static_cast<int>(id));
     }
-  }
-
-  static void collect_reads(const Expr& e, std::set<int>& out) {
-    if (e.kind == ExprKind::access) out.insert(e.tensor);
-    for (const ExprPtr& a : e.args) collect_reads(*a, out);
   }
 
   DiagnosticSink& sink_;

@@ -166,4 +166,19 @@ std::string print_program(const Program& p) {
   return out;
 }
 
+namespace {
+
+void collect_reads(const Expr& e, std::set<int>& out) {
+  if (e.kind == ExprKind::access) out.insert(e.tensor);
+  for (const ExprPtr& a : e.args) collect_reads(*a, out);
+}
+
+}  // namespace
+
+std::set<int> tensors_read(const Expr& e) {
+  std::set<int> ids;
+  collect_reads(e, ids);
+  return ids;
+}
+
 }  // namespace einc::ir

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -121,6 +122,9 @@ struct Statement {
   std::vector<IndexVar> indices;
   DType dtype = DType::f32;
 };
+
+// The ids of every tensor the expression reads (its accesses).
+std::set<int> tensors_read(const Expr& e);
 
 struct Program {
   std::vector<Dim> dims;

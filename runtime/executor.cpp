@@ -7,11 +7,6 @@ namespace einc::runtime {
 
 namespace {
 
-void collect_reads(const ir::Expr& e, std::set<int>& out) {
-  if (e.kind == ir::ExprKind::access) out.insert(e.tensor);
-  for (const ir::ExprPtr& a : e.args) collect_reads(*a, out);
-}
-
 std::vector<std::int64_t> evaluate_shape(const ir::Program& program, const ir::Tensor& tensor) {
   std::vector<std::int64_t> shape;
   for (const ir::Poly& extent : tensor.shape) shape.push_back(program.evaluate(extent));
@@ -26,8 +21,7 @@ std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tens
   const auto& statements = program.statements;
   std::vector<int> last_use(program.tensors.size(), -1);
   for (std::size_t s = 0; s < statements.size(); ++s) {
-    std::set<int> used;
-    collect_reads(*statements[s].value, used);
+    std::set<int> used = ir::tensors_read(*statements[s].value);
     used.insert(statements[s].target);
     for (int t : used) last_use[t] = static_cast<int>(s);
   }

@@ -86,14 +86,14 @@ namespace {
 // How the cpu backend runs one statement (f32, or f16/bf16 as widened).
 std::string describe_statement(const ir::Program& program, const ir::Statement& s, ir::StatementKind kind) {
   const ir::Tensor& t = program.tensors[s.target];
-  std::vector<std::int64_t> c_strides(t.shape.size(), 1);
-  for (std::size_t d = t.shape.size(); d-- > 1;) c_strides[d - 1] = c_strides[d] * 1024;  // C order
   if (runs_widened(s.dtype)) {
     ir::Statement wide = s;
     wide.dtype = DType::f32;
     return describe_statement(widened_program(program, s), wide, kind) + ", in f32 on " + ir::dtype_name(s.dtype) +
            " operands widened, rounded once into " + t.name;
   }
+  std::vector<std::int64_t> c_strides(t.shape.size(), 1);
+  for (std::size_t d = t.shape.size(); d-- > 1;) c_strides[d - 1] = c_strides[d] * 1024;  // C order
   if (auto g = ir::match_gett(program, s, c_strides)) {
     std::string line = "JIT GETT (batch " + names(s, g->batch) + "; M " + names(s, g->m) + "; N " + names(s, g->n) +
                        "; K " + names(s, g->k) + ")";

@@ -4,26 +4,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <set>
 
 #include "runtime/thread_pool.h"
 
 namespace einc::cpu {
 
 namespace {
-
-void collect_reads(const ir::Expr& e, std::vector<int>& ids) {
-  if (e.kind == ir::ExprKind::access) ids.push_back(e.tensor);
-  for (const ir::ExprPtr& arg : e.args) collect_reads(*arg, ids);
-}
-
-// The tensors the statement reads, sorted, unique.
-std::vector<int> reads(const ir::Statement& statement) {
-  std::vector<int> ids;
-  collect_reads(*statement.value, ids);
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return ids;
-}
 
 // Contiguous tensors are converted in chunks of this many elements, in
 // parallel; strided views element by element.
@@ -80,7 +67,7 @@ bool runs_widened(DType dtype) { return dtype == DType::f16 || dtype == DType::b
 
 ir::Program widened_program(const ir::Program& program, const ir::Statement& statement) {
   ir::Program wide = program;
-  for (int t : reads(statement)) wide.tensors[static_cast<std::size_t>(t)].dtype = DType::f32;
+  for (int t : ir::tensors_read(*statement.value)) wide.tensors[static_cast<std::size_t>(t)].dtype = DType::f32;
   wide.tensors[static_cast<std::size_t>(statement.target)].dtype = DType::f32;
   return wide;
 }
@@ -91,13 +78,13 @@ void run_widened(const ir::Program& program, const ir::Statement& statement, std
   ir::Statement wide_statement = statement;
   wide_statement.dtype = DType::f32;
   std::vector<Tensor> wide = tensors;  // shares the buffers of every tensor it does not replace
-  const std::vector<int> read = reads(statement);
+  const std::set<int> read = ir::tensors_read(*statement.value);
   for (int t : read)  // (an undefined one is left for the f32 statement to report)
     if (tensors[static_cast<std::size_t>(t)].defined())
       wide[static_cast<std::size_t>(t)] = widen(tensors[static_cast<std::size_t>(t)], threads);
   Tensor& target = tensors[static_cast<std::size_t>(statement.target)];
   Tensor& wide_target = wide[static_cast<std::size_t>(statement.target)];
-  const bool target_read = std::binary_search(read.begin(), read.end(), statement.target);
+  const bool target_read = read.count(statement.target) > 0;
   if (!target.defined())
     wide_target = Tensor();  // a fresh `+=` target: the f32 statement allocates it, as it would its own
   else if (statement.accumulate && !target_read)

@@ -14,11 +14,6 @@ namespace einc::cuda {
 
 namespace {
 
-void collect_reads(const ir::Expr& e, std::set<int>& out) {
-  if (e.kind == ir::ExprKind::access) out.insert(e.tensor);
-  for (const ir::ExprPtr& a : e.args) collect_reads(*a, out);
-}
-
 std::size_t element_count(const ir::Program& program, int tensor) {
   std::int64_t n = 1;
   for (const ir::Poly& extent : program.tensors.at(static_cast<std::size_t>(tensor)).shape)
@@ -62,8 +57,7 @@ struct CudaBackend::State {
     strides = contiguous_strides(program);
     last_use.assign(program.tensors.size(), -1);
     for (std::size_t s = 0; s < program.statements.size(); ++s) {
-      std::set<int> used;
-      collect_reads(*program.statements[s].value, used);
+      std::set<int> used = ir::tensors_read(*program.statements[s].value);
       used.insert(program.statements[s].target);
       for (int t : used) last_use[static_cast<std::size_t>(t)] = static_cast<int>(s);
     }
