@@ -53,7 +53,9 @@ class Pool {
   void give_back(void* data, std::size_t capacity) noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
     try {
-      free_.emplace(capacity, data);
+      // Ahead of free buffers of the same size: the next request takes the
+      // one used last, whose pages are the likeliest to be in the caches.
+      free_.emplace_hint(free_.lower_bound(capacity), capacity, data);
     } catch (...) {  // no memory for the pool's node: release the buffer instead
       std::free(data);
       return;
