@@ -35,7 +35,7 @@ class Pool {
     return pool;
   }
 
-  void run(std::int64_t tasks, int threads, const std::function<void(std::int64_t)>& body) {
+  void run(std::int64_t tasks, int threads, bool fixed, const std::function<void(std::int64_t)>& body) {
     std::lock_guard<std::mutex> job_lock(job_mutex_);  // one job at a time
     ensure_workers(threads - 1);
     int workers = std::min<int>(threads - 1, static_cast<int>(workers_.size()));
@@ -43,6 +43,8 @@ class Pool {
       std::lock_guard<std::mutex> lock(mutex_);
       body_ = &body;
       tasks_ = tasks;
+      fixed_ = fixed;
+      participants_ = workers + 1;
       next_.store(0);
       active_workers_.store(workers);
       pending_.store(workers);
@@ -50,7 +52,7 @@ class Pool {
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();  // no system call when every worker is still spinning
-    work();
+    work(0);
     for (int round = 0; round < kSpinRounds && pending_.load(std::memory_order_acquire) != 0; ++round) relax(round);
     if (pending_.load(std::memory_order_acquire) != 0) {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -78,10 +80,14 @@ class Pool {
     }
   }
 
-  void work() {
+  // Runs tasks as participant `index` (the caller is 0, worker w is w + 1):
+  // handed out dynamically, or, when fixed_, tasks index, index + P, ...
+  void work(int index) {
+    std::int64_t fixed_task = index;
     while (true) {
-      std::int64_t task = next_.fetch_add(1);
-      if (task >= tasks_) return;
+      std::int64_t task = fixed_ ? fixed_task : next_.fetch_add(1);
+      fixed_task += participants_;
+      if (task >= tasks_ || (fixed_ && next_.load(std::memory_order_relaxed) >= tasks_)) return;
       try {
         (*body_)(task);
       } catch (...) {
@@ -107,7 +113,7 @@ class Pool {
         if (stop_) return;
       }
       seen = generation_.load(std::memory_order_acquire);
-      work();
+      work(index + 1);
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mutex_);  // the caller checks pending_ under the mutex
         done_.notify_all();
@@ -121,6 +127,8 @@ class Pool {
   std::vector<std::thread> workers_;
   const std::function<void(std::int64_t)>* body_ = nullptr;
   std::int64_t tasks_ = 0;
+  bool fixed_ = false;    // tasks go to participants round-robin, not on demand
+  int participants_ = 1;  // the caller and the active workers
   std::atomic<std::int64_t> next_{0};
   std::atomic<int> active_workers_{0};
   std::atomic<int> pending_{0};
@@ -137,13 +145,25 @@ int hardware_threads() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-void parallel_for(std::int64_t tasks, int threads, const std::function<void(std::int64_t)>& body) {
+namespace {
+
+void run_tasks(std::int64_t tasks, int threads, bool fixed, const std::function<void(std::int64_t)>& body) {
   if (tasks <= 0) return;
   if (threads <= 1 || tasks == 1) {
     for (std::int64_t t = 0; t < tasks; ++t) body(t);
     return;
   }
-  Pool::instance().run(tasks, static_cast<int>(std::min<std::int64_t>(threads, tasks)), body);
+  Pool::instance().run(tasks, static_cast<int>(std::min<std::int64_t>(threads, tasks)), fixed, body);
+}
+
+}  // namespace
+
+void parallel_for(std::int64_t tasks, int threads, const std::function<void(std::int64_t)>& body) {
+  run_tasks(tasks, threads, false, body);
+}
+
+void parallel_for_fixed(std::int64_t tasks, int threads, const std::function<void(std::int64_t)>& body) {
+  run_tasks(tasks, threads, true, body);
 }
 
 }  // namespace einc::runtime
