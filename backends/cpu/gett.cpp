@@ -300,12 +300,18 @@ class Driver {
     const std::int64_t chunks = ceil_div(m_, kGemvChunk);
     const std::int64_t slices = std::max<std::int64_t>(1, std::min<std::int64_t>(kk_ / kGemvSlice, 16));
     const std::int64_t chunk_size = ceil_div(m_, chunks);
-    std::unique_ptr<float[]> partial(slices > 1 ? new float[static_cast<std::size_t>(slices * m_)] : nullptr);
-    runtime::parallel_for(slices * chunks, threads, [&](std::int64_t task) {
+    // Reused between calls: a fresh 128 KB+ block each call went back and
+    // forth through brk, costing page faults and a TLB shootdown per call.
+    // (A pointer, not the thread_local itself, goes into the tasks: in a
+    // worker the name would mean that worker's own buffer.)
+    thread_local AlignedFloats scratch;
+    if (slices > 1) scratch.reserve(static_cast<std::size_t>(slices * m_));
+    float* const partial = scratch.data;
+    runtime::parallel_for_fixed(slices * chunks, threads, [&](std::int64_t task) {
       std::int64_t slice = task / chunks, chunk = task % chunks;
       std::int64_t m0 = chunk * chunk_size, m1 = std::min(m_, m0 + chunk_size);
       std::int64_t k0 = kk_ * slice / slices, k1 = kk_ * (slice + 1) / slices;
-      float* out = slices > 1 ? partial.get() + slice * m_ + m0 : y + m0;
+      float* out = slices > 1 ? partial + slice * m_ + m0 : y + m0;
       std::fill(out, out + (m1 - m0), 0.0f);  // beta == 0: C is not read
       kernel(k1 - k0, m1 - m0, w + m0, a_k_.data() + k0, x, b_k_.data() + k0, out);
     });
@@ -313,8 +319,8 @@ class Driver {
     runtime::parallel_for(chunks, threads, [&](std::int64_t chunk) {
       std::int64_t m0 = chunk * chunk_size, m1 = std::min(m_, m0 + chunk_size);
       for (std::int64_t i = m0; i < m1; ++i) {
-        float sum = partial[static_cast<std::size_t>(i)];
-        for (std::int64_t s = 1; s < slices; ++s) sum += partial[static_cast<std::size_t>(s * m_ + i)];
+        float sum = partial[i];
+        for (std::int64_t s = 1; s < slices; ++s) sum += partial[s * m_ + i];
         y[i] = sum;
       }
     });
