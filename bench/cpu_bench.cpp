@@ -1,7 +1,9 @@
 // cpu_bench — einc's CPU backend against OpenBLAS, in one run, on the cases
 // of docs/performance.md: square GEMMs, a projection, per-head attention as
 // batched contractions over strided layouts, a non-GEMM contraction
-// (abcd,dbe->ace), a batched matmul and a decode GEMV.
+// (abcd,dbe->ace), a batched matmul, and decode: one GEMV on a 64 MiB
+// weight (partly served from the last-level cache when repeated) and a
+// chain of four (256 MiB of weights, read from DRAM each call).
 //
 // Run it with OpenBLAS's environment traps removed (OPENBLAS_CORETYPE=Haswell
 // halves OpenBLAS on this machine):
@@ -280,6 +282,28 @@ struct GemvBaseline : Baseline {
   }
 };
 
+// Decode through a chain of layers: h1 = x W1, h2 = h1 W2, ..., C = h_{L-1}
+// W_L, one sgemv per layer (weights "B1".."BL", row-major [K,N], K = N).
+struct GemvChainBaseline : Baseline {
+  int64_t n;
+  const float* x;
+  std::vector<const float*> w;
+  std::vector<float> h0, h1;
+  GemvChainBaseline(const einc::TensorMap& in, int64_t n_, int layers) : n(n_), h0(n_), h1(n_) {
+    x = f32(in, "A");
+    for (int l = 1; l <= layers; ++l) w.push_back(f32(in, "B" + std::to_string(l)));
+    result = einc::Tensor::zeros(einc::DType::f32, {1, n});
+  }
+  void run() override {
+    const float* in = x;
+    for (std::size_t l = 0; l < w.size(); ++l) {
+      float* out = l + 1 == w.size() ? out_ptr(result) : (l % 2 == 0 ? h0.data() : h1.data());
+      cblas_sgemv(CblasRowMajor, CblasTrans, blas_int(n), blas_int(n), 1.0f, w[l], blas_int(n), in, 1, 0.0f, out, 1);
+      in = out;
+    }
+  }
+};
+
 // S[h,i,j] = sum_e Q[i,h,e] K[j,h,e]: per head one sgemm on the strided
 // [T,E] slices of Q and K (lda = ldb = H*E), no copies.
 struct ScoresBaseline : Baseline {
@@ -424,6 +448,23 @@ std::vector<Case> make_cases() {
     const int64_t k = dim(4096), n = dim(4096);
     cases.push_back({"decode_1x4096x4096", "sgemv", matmul_script(1, k, n), "C", 2.0 * k * n,
                      [=](const einc::TensorMap& in) { return std::make_unique<GemvBaseline>(in, k, n); }});
+  }
+  {
+    // Four layers' weights (256 MiB) are more than the caches hold, so every
+    // call reads them from DRAM, as decoding through a real model does; the
+    // single-layer case above re-reads the same 64 MiB and is partly served
+    // from the last-level caches.
+    const int64_t n = dim(4096);
+    constexpr int kLayers = 4;
+    std::string script = "dim N = " + std::to_string(n) + "\ninput A[1, N]\n";
+    for (int l = 1; l <= kLayers; ++l) script += "input B" + std::to_string(l) + "[N, N]\n";
+    for (int l = 1; l <= kLayers; ++l) {
+      std::string in = l == 1 ? "A" : "H" + std::to_string(l - 1), out = l == kLayers ? "C" : "H" + std::to_string(l);
+      script += out + "[i, j] = " + in + "[i, k] * B" + std::to_string(l) + "[k, j]\n";
+    }
+    script += "output C\n";
+    cases.push_back({"decode_4_layers_4096", "sgemv per layer", script, "C", 2.0 * kLayers * n * n,
+                     [=](const einc::TensorMap& in) { return std::make_unique<GemvChainBaseline>(in, n, kLayers); }});
   }
   return cases;
 }
