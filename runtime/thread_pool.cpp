@@ -3,6 +3,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -37,7 +38,7 @@ class Pool {
 
   void run(std::int64_t tasks, int threads, bool fixed, const std::function<void(std::int64_t)>& body) {
     std::lock_guard<std::mutex> job_lock(job_mutex_);  // one job at a time
-    ensure_workers(threads - 1);
+    ensure_workers(std::min<int>(threads - 1, static_cast<int>(kWorkerMask)));  // the job word counts at most kWorkerMask
     int workers = std::min<int>(threads - 1, static_cast<int>(workers_.size()));
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -46,10 +47,10 @@ class Pool {
       fixed_ = fixed;
       participants_ = workers + 1;
       next_.store(0);
-      active_workers_.store(workers);
       pending_.store(workers);
       error_ = nullptr;
-      generation_.fetch_add(1, std::memory_order_release);
+      ++generation_;
+      job_.store(generation_ << kWorkerBits | static_cast<std::uint64_t>(workers), std::memory_order_release);
     }
     wake_.notify_all();  // no system call when every worker is still spinning
     work(0);
@@ -98,21 +99,27 @@ class Pool {
     }
   }
 
-  bool has_job(std::uint64_t seen, int index) const {
-    return generation_.load(std::memory_order_acquire) != seen && index < active_workers_.load();
+  // Whether job word `job` is a job not yet seen that worker `index` takes
+  // part in. The generation and the count of workers come from one load:
+  // read apart, a worker left out of one job could pair its generation
+  // with the next job's count, run that job and then run it again as new.
+  static bool has_job(std::uint64_t job, std::uint64_t seen, int index) {
+    return job >> kWorkerBits != seen && static_cast<std::uint64_t>(index) < (job & kWorkerMask);
   }
 
   void worker_loop(int index) {
-    std::uint64_t seen = 0;
+    std::uint64_t seen = 0;  // the last generation this worker ran
     while (true) {
-      bool ready = false;
-      for (int round = 0; round < kSpinRounds && !(ready = has_job(seen, index)); ++round) relax(round);
-      if (!ready) {
+      std::uint64_t job = 0;
+      auto ready = [&] { return has_job(job = job_.load(std::memory_order_acquire), seen, index); };
+      bool found = false;
+      for (int round = 0; round < kSpinRounds && !(found = ready()); ++round) relax(round);
+      if (!found) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || has_job(seen, index); });
+        wake_.wait(lock, [&] { return stop_ || ready(); });
         if (stop_) return;
       }
-      seen = generation_.load(std::memory_order_acquire);
+      seen = job >> kWorkerBits;
       work(index + 1);
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mutex_);  // the caller checks pending_ under the mutex
@@ -130,9 +137,13 @@ class Pool {
   bool fixed_ = false;    // tasks go to participants round-robin, not on demand
   int participants_ = 1;  // the caller and the active workers
   std::atomic<std::int64_t> next_{0};
-  std::atomic<int> active_workers_{0};
   std::atomic<int> pending_{0};
-  std::atomic<std::uint64_t> generation_{0};
+  // The current job: its generation << kWorkerBits | how many workers take
+  // part (workers 0 .. count-1). Written under mutex_, after the job's other fields.
+  static constexpr int kWorkerBits = 16;
+  static constexpr std::uint64_t kWorkerMask = (std::uint64_t{1} << kWorkerBits) - 1;
+  std::uint64_t generation_ = 0;  // under mutex_
+  std::atomic<std::uint64_t> job_{0};
   std::exception_ptr error_;
   bool stop_ = false;
 };
