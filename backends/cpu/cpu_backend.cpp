@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
+#include <stdexcept>
 
 #include "backends/cpu/gett.h"
 #include "backends/cpu/jit.h"
@@ -25,7 +27,13 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
     return tensors[static_cast<std::size_t>(t)].strides();
   });
   GettCall call;
-  call.a = tensors[spec.a.tensor].data_as<const float>();
+  const Tensor& a = tensors[spec.a.tensor];
+  if (a.dtype() == DType::f32) {
+    call.a = a.data_as<const float>();
+  } else {  // weights read in place by a GEMV (gemv_weights_in_place)
+    call.a_half = a.data_as<const std::uint16_t>();
+    call.a_dtype = a.dtype();
+  }
   call.b = tensors[spec.b.tensor].data_as<const float>();
   call.c = tensors[statement.target].data_as<float>();
   call.batch = spec.batch;
@@ -55,6 +63,61 @@ bool all_f32(const std::vector<Tensor>& tensors, const ir::GettStatement& g, con
   return ok;
 }
 
+std::vector<std::int64_t> c_order_strides(const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> strides(shape.size(), 1);
+  for (std::size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+// The tensor that a half-precision statement which is a GEMV reads in place
+// (its GETT's A: the weights), or -1 when every operand is to be widened.
+// `strides`: every tensor contiguous, as the f32 statement sees the f32
+// copies; the weights' own strides are taken from `tensors` when given
+// (a run; describe_plan assumes contiguous ones). Only an A read nowhere
+// else in the statement, of a dtype the JIT's GEMV kernels widen in
+// registers.
+int gemv_weights_in_place(const ir::Program& program, const ir::Statement& s,
+                          std::vector<std::vector<std::int64_t>> strides, const std::vector<Tensor>* tensors) {
+  if (!runs_widened(s.dtype)) return -1;
+  const ir::Program wide = widened_program(program, s);
+  ir::Statement wide_statement = s;
+  wide_statement.dtype = DType::f32;
+  std::optional<ir::GettStatement> g = ir::match_gett(wide, wide_statement, strides[s.target]);
+  if (!g) return -1;
+  const int w = g->a.tensor;
+  if (w == s.target || w == g->b.tensor || !Jit::instance().reads_half_weights(program.tensors[w].dtype)) return -1;
+  for (const auto* terms : {&g->bias, &g->residual})
+    for (const ir::GettTerm& t : *terms)
+      if (t.access.tensor == w) return -1;
+  if (tensors) strides[w] = (*tensors)[w].strides();
+  ir::GettSpec spec = ir::make_gett_spec(wide, wide_statement, *g, [&](int t) -> const std::vector<std::int64_t>& {
+    return strides[static_cast<std::size_t>(t)];
+  });
+  return gemv_kind(spec.batch, spec.m, spec.n, spec.k) == GemvKind::none ? -1 : w;
+}
+
+// An f16/bf16 statement that is a GEMV, run with its weights read in place
+// and the rest widened (run_widened); false when it is not one.
+bool run_half_gemv(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors,
+                   int threads) {
+  std::vector<std::vector<std::int64_t>> strides;
+  for (const Tensor& t : tensors) strides.push_back(c_order_strides(t.shape()));
+  if (!tensors[statement.target].defined()) return false;
+  for (int t : ir::tensors_read(*statement.value))
+    if (!tensors[t].defined()) return false;  // for the ordinary path to report
+  const int w = gemv_weights_in_place(program, statement, std::move(strides), &tensors);
+  if (w < 0) return false;
+  run_widened(
+      program, statement, tensors,
+      [&](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& wide) {
+        std::optional<ir::GettStatement> g = ir::match_gett(p, s, wide[s.target].strides());
+        if (!g) throw std::logic_error("einc cpu backend: a half-precision GEMV no longer matches (internal error)");
+        run_gett(Jit::instance(), build_call(p, s, *g, wide), threads);
+      },
+      threads, w);
+  return true;
+}
+
 std::string names(const ir::Statement& s, const std::vector<int>& ids) {
   std::string out;
   for (int id : ids) out += (out.empty() ? "" : ",") + s.indices[id].name;
@@ -68,7 +131,7 @@ CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : runtime::
 void CpuBackend::execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {
   auto run_step = [this](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& t) { execute(p, s, t); };
   if (runs_widened(statement.dtype)) {
-    run_widened(program, statement, tensors, run_step, threads_);
+    if (!run_half_gemv(program, statement, tensors, threads_)) run_widened(program, statement, tensors, run_step, threads_);
     return;
   }
   Tensor& target = tensors.at(statement.target);
@@ -83,14 +146,35 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
 
 namespace {
 
+// gemv_weights_in_place for a program not running: every tensor
+// contiguous, the dims as bound (-1 where one is not).
+int described_gemv_weights(const ir::Program& program, const ir::Statement& s) {
+  try {
+    std::vector<std::vector<std::int64_t>> strides;
+    for (const ir::Tensor& t : program.tensors) {
+      std::vector<std::int64_t> shape;
+      for (const ir::Poly& extent : t.shape) shape.push_back(program.evaluate(extent));
+      strides.push_back(c_order_strides(shape));
+    }
+    return gemv_weights_in_place(program, s, std::move(strides), nullptr);
+  } catch (const std::exception&) {  // an unbound dim: not known until a run
+    return -1;
+  }
+}
+
 // How the cpu backend runs one statement (f32, or f16/bf16 as widened).
 std::string describe_statement(const ir::Program& program, const ir::Statement& s, ir::StatementKind kind) {
   const ir::Tensor& t = program.tensors[s.target];
   if (runs_widened(s.dtype)) {
     ir::Statement wide = s;
     wide.dtype = DType::f32;
-    return describe_statement(widened_program(program, s), wide, kind) + ", in f32 on " + ir::dtype_name(s.dtype) +
-           " operands widened, rounded once into " + t.name;
+    std::string line = describe_statement(widened_program(program, s), wide, kind) + ", in f32 on ";
+    if (int w = described_gemv_weights(program, s); w >= 0)
+      line += std::string(ir::dtype_name(s.dtype)) + " operands widened (" + program.tensors[w].name +
+              " read in place by the GEMV, widened in registers)";
+    else
+      line += std::string(ir::dtype_name(s.dtype)) + " operands widened";
+    return line + ", rounded once into " + t.name;
   }
   std::vector<std::int64_t> c_strides(t.shape.size(), 1);
   for (std::size_t d = t.shape.size(); d-- > 1;) c_strides[d - 1] = c_strides[d] * 1024;  // C order

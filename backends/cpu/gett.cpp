@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 #include <memory>
+#include <stdexcept>
 
 #include "runtime/thread_pool.h"
 
@@ -155,7 +156,10 @@ class Driver {
   void run() {
     const int threads = threads_;
     if (batches_ == 0 || m_ == 0 || n_ == 0) return;
-    bool dot = dot_gemv_shape(), axpy = !dot && gemv_shape();
+    const GemvKind gemv_path = gemv_kind(call_.batch, call_.m, call_.n, call_.k);
+    if (call_.a_half && gemv_path == GemvKind::none)
+      throw std::logic_error("einc cpu backend: an f16/bf16 A outside a GEMV (internal error)");
+    const bool dot = gemv_path == GemvKind::dot, axpy = gemv_path == GemvKind::axpy;
     fused_ = fusable_ && !dot && !axpy && kk_ > 0;
     if (fused_)
       fused_kernel_ = jit_.epilogue_kernel(shape_index_,
@@ -250,21 +254,18 @@ class Driver {
             term_offsets(call_.n, t.n_strides), t.negate};
   }
 
-  // No N index, one batch, and A and B unit-stride along K: a GEMV as dot
-  // products (y = W x with W stored [out, in]).
-  bool dot_gemv_shape() const {
-    if (n_ != 1 || batches_ != 1 || kk_ == 0) return false;
-    for (std::int64_t t = 0; t < kk_; ++t)
-      if (a_k_[static_cast<std::size_t>(t)] != a_k_[0] + t || b_k_[static_cast<std::size_t>(t)] != b_k_[0] + t)
-        return false;
-    return true;
-  }
-
   // Chunks of 64 rows in parallel, each row one dot product in a fixed
   // order: results do not depend on the threads.
   void dot_gemv(int threads) {
-    GettKernels::DotGemv kernel = jit_.dot_gemv_kernel();
-    const float* w = call_.a + a_b_[0] + a_k_[0];
+    if (call_.a_half)
+      dot_gemv_with(jit_.half_dot_gemv_kernel(call_.a_dtype), call_.a_half, threads);
+    else
+      dot_gemv_with(jit_.dot_gemv_kernel(), call_.a, threads);
+  }
+
+  template <typename Kernel, typename Weight>
+  void dot_gemv_with(Kernel kernel, const Weight* a, int threads) {
+    const Weight* w = a + a_b_[0] + a_k_[0];
     const float* x = call_.b + b_b_[0] + b_n_[0] + b_k_[0];
     float* y = call_.c + c_b_[0] + c_n_[0];
     constexpr std::int64_t kRowsPerTask = 64;
@@ -272,15 +273,6 @@ class Driver {
       std::int64_t r0 = task * kRowsPerTask, rows = std::min(kRowsPerTask, m_ - r0);
       kernel(kk_, rows, w, a_m_.data() + r0, x, y, c_m_.data() + r0);
     });
-  }
-
-  // No N index, one batch, and A and C unit-stride along M: a GEMV.
-  bool gemv_shape() const {
-    if (n_ != 1 || batches_ != 1 || kk_ == 0) return false;
-    for (std::int64_t i = 0; i < m_; ++i)
-      if (a_m_[static_cast<std::size_t>(i)] != a_m_[0] + i || c_m_[static_cast<std::size_t>(i)] != c_m_[0] + i)
-        return false;
-    return true;
   }
 
   // Tasks are (K slice, M chunk) pairs. M is cut into chunks of at most
@@ -293,10 +285,17 @@ class Driver {
   static constexpr std::int64_t kGemvChunk = 4096, kGemvSlice = 512;
 
   void gemv(int threads) {
-    const float* w = call_.a + a_b_[0] + a_m_[0];
+    if (call_.a_half)
+      gemv_with(jit_.half_gemv_kernel(call_.a_dtype), call_.a_half, threads);
+    else
+      gemv_with(jit_.gemv_kernel(), call_.a, threads);
+  }
+
+  template <typename Kernel, typename Weight>
+  void gemv_with(Kernel kernel, const Weight* a, int threads) {
+    const Weight* w = a + a_b_[0] + a_m_[0];
     const float* x = call_.b + b_b_[0] + b_n_[0];
     float* y = call_.c + c_b_[0] + c_m_[0] + c_n_[0];
-    GettKernels::Gemv kernel = jit_.gemv_kernel();
     const std::int64_t chunks = ceil_div(m_, kGemvChunk);
     const std::int64_t slices = std::max<std::int64_t>(1, std::min<std::int64_t>(kk_ / kGemvSlice, 16));
     const std::int64_t chunk_size = ceil_div(m_, chunks);
@@ -618,6 +617,30 @@ Blocking blocking_for(const std::vector<KernelShape>& shapes, std::size_t index,
   b.nc = std::clamp<std::int64_t>(4 * 1024 * 1024 / (b.kc * bytes) / nr * nr, nr, 8192 / nr * nr);
   if (n > b.nc) b.nc = round_up(ceil_div(n, ceil_div(n, b.nc)), nr);
   return b;
+}
+
+namespace {
+
+// Whether a group's offsets along `stride` run 0, 1, 2, ... (last index fastest).
+bool unit_stride(const std::vector<GettDim>& dims, std::int64_t GettDim::*stride) {
+  if (product(dims) == 0) return true;
+  std::int64_t expected = 1;
+  for (auto d = dims.rbegin(); d != dims.rend(); ++d) {
+    if (d->extent == 1) continue;
+    if ((*d).*stride != expected) return false;
+    expected *= d->extent;
+  }
+  return true;
+}
+
+}  // namespace
+
+GemvKind gemv_kind(const std::vector<GettDim>& batch, const std::vector<GettDim>& m, const std::vector<GettDim>& n,
+                   const std::vector<GettDim>& k) {
+  if (product(n) != 1 || product(batch) != 1 || product(k) == 0) return GemvKind::none;
+  if (unit_stride(k, &GettDim::stride_a) && unit_stride(k, &GettDim::stride_b)) return GemvKind::dot;
+  if (unit_stride(m, &GettDim::stride_a) && unit_stride(m, &GettDim::stride_c)) return GemvKind::axpy;
+  return GemvKind::none;
 }
 
 void run_gett(Jit& jit, const GettCall& call, int threads) { Driver(jit, call, threads).run(); }

@@ -104,6 +104,7 @@ Jit::Jit() : state_(new State) {
     }
   }
   shapes_ = shapes_for_features(avx512f, avx2_fma);
+  f16c_ = (avx512f || avx2_fma) && host.lookup("f16c");
   for (const char* f : {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx2", "fma"})
     if (host.lookup(f)) state_->features += std::string(state_->features.empty() ? "+" : ",+") + f;
   state_->machine = check(state_->builder.createTargetMachine(), "creating the target machine");
@@ -176,6 +177,24 @@ GettKernels::DotGemv Jit::dot_gemv_kernel() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!dot_gemv_) dot_gemv_ = reinterpret_cast<GettKernels::DotGemv>(lookup(shapes_[0].dot_gemv_name()));
   return dot_gemv_;
+}
+
+bool Jit::reads_half_weights(DType weights) const {
+  return weights == DType::bf16 || (weights == DType::f16 && f16c_);
+}
+
+GettKernels::HalfGemv Jit::half_gemv_kernel(DType weights) {
+  return reinterpret_cast<GettKernels::HalfGemv>(
+      compile_cached(shapes_[0].gemv_name(weights), [&](llvm::LLVMContext& context, const std::string& symbol) {
+        return generate_half_gemv_module(context, shapes_[0], weights, false, symbol);
+      }));
+}
+
+GettKernels::HalfDotGemv Jit::half_dot_gemv_kernel(DType weights) {
+  return reinterpret_cast<GettKernels::HalfDotGemv>(
+      compile_cached(shapes_[0].dot_gemv_name(weights), [&](llvm::LLVMContext& context, const std::string& symbol) {
+        return generate_half_gemv_module(context, shapes_[0], weights, true, symbol);
+      }));
 }
 
 std::vector<Jit::Compiled> Jit::compile_all_gett() {

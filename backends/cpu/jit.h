@@ -35,6 +35,11 @@ struct GettKernels {
                         const std::int64_t* x_koff, float* y);
   using DotGemv = void (*)(std::int64_t kc, std::int64_t rows, const float* w, const std::int64_t* row_off,
                            const float* x, float* y, const std::int64_t* y_off);
+  // The same, reading f16 or bf16 weights in place (kernel_gen.h).
+  using HalfGemv = void (*)(std::int64_t kc, std::int64_t m, const std::uint16_t* w, const std::int64_t* w_koff,
+                            const float* x, const std::int64_t* x_koff, float* y);
+  using HalfDotGemv = void (*)(std::int64_t kc, std::int64_t rows, const std::uint16_t* w,
+                               const std::int64_t* row_off, const float* x, float* y, const std::int64_t* y_off);
   KernelShape shape;
   MicroKernel micro_kernel = nullptr;
   // Pack routines by panel (0: MR rows, 1: NR rows) and PackMode: each is
@@ -61,6 +66,12 @@ class Jit {
   GettKernels::Gemv gemv_kernel();
   // The dot-product GEMV kernel, compiled on first use.
   GettKernels::DotGemv dot_gemv_kernel();
+  // Whether the GEMV kernels can read `weights` (f16, bf16) in place here:
+  // bf16 always; f16 where the kernels may use F16C (avx2, avx512).
+  bool reads_half_weights(DType weights) const;
+  // Those kernels, compiled on first use (through compile_cached).
+  GettKernels::HalfGemv half_gemv_kernel(DType weights);
+  GettKernels::HalfDotGemv half_dot_gemv_kernel(DType weights);
   // x[0:n] = func(x[0:n]) in place, vectorised (the epilogue's activation),
   // compiled on first use.
   using Activation = void (*)(float* x, std::int64_t n);
@@ -103,6 +114,7 @@ class Jit {
   struct State;
   State* state_;  // never freed: lives as long as the process
   std::vector<KernelShape> shapes_;
+  bool f16c_ = false;  // the kernels may convert f16 with F16C
   std::mutex mutex_;
   std::vector<GettKernels> gett_;            // parallel to shapes_; filled on first use
   GettKernels::Gemv gemv_ = nullptr;

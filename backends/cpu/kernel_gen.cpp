@@ -22,9 +22,13 @@ std::string KernelShape::ukr_name() const {
   return "einc_ukr_f32_" + isa + "_" + std::to_string(mr()) + "x" + std::to_string(nr);
 }
 
-std::string KernelShape::gemv_name() const { return "einc_gemv_f32_" + isa + "_" + std::to_string(vector_lanes * 4); }
+std::string KernelShape::gemv_name(DType weights) const {
+  return "einc_gemv_" + std::string(dtype_name(weights)) + "_" + isa + "_" + std::to_string(vector_lanes * 4);
+}
 
-std::string KernelShape::dot_gemv_name() const { return "einc_dotgemv_f32_" + isa + "_4x" + std::to_string(vector_lanes); }
+std::string KernelShape::dot_gemv_name(DType weights) const {
+  return "einc_dotgemv_" + std::string(dtype_name(weights)) + "_" + isa + "_4x" + std::to_string(vector_lanes);
+}
 
 std::string KernelShape::pack_name(int rows, PackMode mode) const {
   static const char* const suffix[] = {"vector", "transpose", "gather"};
@@ -467,13 +471,48 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
 // y[0:m] += sum_k x[x_koff[k]] * w[w_koff[k] + 0:m], w unit-stride along m:
 // the GEMV kernel for a GETT whose N group is empty (decode: one token).
 // Memory-bound: rows of w stream in order while the y chunk stays in L1.
+// Reads a GEMV's weights as f32: f32 as stored; bf16 as the high half of
+// an f32 (zero-extended and shifted: exact); f16 converted with fpext
+// (vcvtph2ps, F16C). The 16-bit forms let a decode read its weights in
+// place, half the bytes of the f32 copy it would otherwise stream.
+struct WeightReader {
+  IRBuilder<>& b;
+  DType dtype;
+  int lanes;
+
+  llvm::Type* element() const {
+    if (dtype == DType::bf16) return b.getInt16Ty();
+    return dtype == DType::f16 ? b.getHalfTy() : b.getFloatTy();
+  }
+  llvm::Type* pointer() const { return llvm::PointerType::getUnqual(element()); }
+  Value* at(Value* base, Value* i) const { return b.CreateGEP(element(), base, i); }
+  // `lanes` weights from base[i] as a vector of f32.
+  Value* vector(Value* base, Value* i) const {
+    auto* type = llvm::FixedVectorType::get(element(), static_cast<unsigned>(lanes));
+    Value* raw = b.CreateAlignedLoad(type, as_vector_ptr(b, at(base, i), type),
+                                     llvm::Align(dtype == DType::f32 ? 4 : 2));
+    return widen(raw, llvm::FixedVectorType::get(b.getFloatTy(), static_cast<unsigned>(lanes)),
+                 llvm::FixedVectorType::get(b.getInt32Ty(), static_cast<unsigned>(lanes)));
+  }
+  Value* scalar(Value* base, Value* i) const {
+    return widen(b.CreateLoad(element(), at(base, i)), b.getFloatTy(), b.getInt32Ty());
+  }
+
+ private:
+  Value* widen(Value* raw, llvm::Type* f32_type, llvm::Type* i32_type) const {
+    if (dtype == DType::bf16)
+      return b.CreateBitCast(b.CreateShl(b.CreateZExt(raw, i32_type), 16), f32_type);
+    return dtype == DType::f16 ? b.CreateFPExt(raw, f32_type) : raw;
+  }
+};
+
 // Eight rows of w at a time: y is loaded and stored once per eight rows,
 // and eight streams of w are read at once. The kernel is bound by how many
 // lines of w are in flight: with four rows it ran decode (K = N = 4096) at
 // 0.84-0.92 of OpenBLAS's sgemv on the Zen 5 host, with eight at 1.06-1.29
 // (sixteen: 1.04-1.06; 2 threads, interleaved cpu_bench rounds, 2026-11-25).
 // The caller zeroes y first.
-void generate_gemv(llvm::Module& m, const KernelShape& shape) {
+void generate_gemv(llvm::Module& m, const KernelShape& shape, DType weights, const std::string& name) {
   llvm::LLVMContext& ctx = m.getContext();
   IRBuilder<> b(ctx);
   auto* f32 = b.getFloatTy();
@@ -481,8 +520,9 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
   auto* fptr = llvm::PointerType::getUnqual(f32);
   auto* iptr = llvm::PointerType::getUnqual(i64);
   auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
-  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, fptr, iptr, fptr, iptr, fptr}, false);
-  std::vector<Value*> args = begin_function(b, m, shape.gemv_name(), type, {2, 4, 6});
+  const WeightReader weight{b, weights, shape.vector_lanes};
+  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, weight.pointer(), iptr, fptr, iptr, fptr}, false);
+  std::vector<Value*> args = begin_function(b, m, name, type, {2, 4, 6});
   Value *kc = args[0], *mc = args[1], *w = args[2], *w_koff = args[3], *x = args[4], *x_koff = args[5], *y = args[6];
   const int vl = shape.vector_lanes;
   constexpr int kRows = 8;
@@ -495,9 +535,7 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
     Value* yp = as_vector_ptr(b, b.CreateGEP(f32, y, i0), vec);
     Value* acc = b.CreateAlignedLoad(vec, yp, llvm::Align(4));
     for (const auto& [splat, row] : rows)
-      acc = b.CreateCall(fma, {b.CreateAlignedLoad(vec, as_vector_ptr(b, b.CreateGEP(f32, row, i0), vec),
-                                                   llvm::Align(4)),
-                               splat, acc});
+      acc = b.CreateCall(fma, {weight.vector(row, i0), splat, acc});
     b.CreateAlignedStore(acc, yp, llvm::Align(4));
   };
   auto tail_rows = [&](const std::vector<std::pair<Value*, Value*>>& rows, const std::vector<Value*>& xs) {
@@ -507,7 +545,7 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
           Value* yp = b.CreateGEP(f32, y, i);
           Value* acc = b.CreateLoad(f32, yp);
           for (std::size_t r = 0; r < rows.size(); ++r)
-            acc = b.CreateCall(fma1, {b.CreateLoad(f32, b.CreateGEP(f32, rows[r].second, i)), xs[r], acc});
+            acc = b.CreateCall(fma1, {weight.scalar(rows[r].second, i), xs[r], acc});
           b.CreateStore(acc, yp);
         },
         "gt");
@@ -519,7 +557,7 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
       Value* kr = b.CreateAdd(k, b.getInt64(r));
       Value* xv = b.CreateLoad(f32, b.CreateGEP(f32, x, load_i64(b, x_koff, kr)));
       xs.push_back(xv);
-      rows.push_back({b.CreateVectorSplat(static_cast<unsigned>(vl), xv), b.CreateGEP(f32, w, load_i64(b, w_koff, kr))});
+      rows.push_back({b.CreateVectorSplat(static_cast<unsigned>(vl), xv), weight.at(w, load_i64(b, w_koff, kr))});
     }
     return rows;
   };
@@ -540,7 +578,7 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape) {
 // Four rows at a time share each vector of x (in L1); one vector
 // accumulator per row, reduced in a fixed order at the end, then the
 // scalar tail of k. Each y element is one dot product in one fixed order.
-void generate_dot_gemv(llvm::Module& m, const KernelShape& shape) {
+void generate_dot_gemv(llvm::Module& m, const KernelShape& shape, DType weights, const std::string& name) {
   llvm::LLVMContext& ctx = m.getContext();
   IRBuilder<> b(ctx);
   auto* f32 = b.getFloatTy();
@@ -548,8 +586,9 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape) {
   auto* fptr = llvm::PointerType::getUnqual(f32);
   auto* iptr = llvm::PointerType::getUnqual(i64);
   auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
-  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, fptr, iptr, fptr, fptr, iptr}, false);
-  std::vector<Value*> args = begin_function(b, m, shape.dot_gemv_name(), type, {2, 4, 5});
+  const WeightReader weight{b, weights, shape.vector_lanes};
+  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, weight.pointer(), iptr, fptr, fptr, iptr}, false);
+  std::vector<Value*> args = begin_function(b, m, name, type, {2, 4, 5});
   Value *kc = args[0], *rows = args[1], *w = args[2], *row_off = args[3], *x = args[4], *y = args[5], *y_off = args[6];
   const int vl = shape.vector_lanes;
   constexpr int kRows = 4;
@@ -561,7 +600,7 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape) {
   auto dot_rows = [&](Value* r0, int count) {
     std::vector<Value*> starts;
     for (int r = 0; r < count; ++r)
-      starts.push_back(b.CreateGEP(f32, w, load_i64(b, row_off, b.CreateAdd(r0, b.getInt64(r)))));
+      starts.push_back(weight.at(w, load_i64(b, row_off, b.CreateAdd(r0, b.getInt64(r)))));
     std::vector<Value*> zero(static_cast<std::size_t>(count), llvm::Constant::getNullValue(vec));
     std::vector<Value*> acc = counted_loop(
         b, b.getInt64(0), k_vectors, zero,
@@ -570,8 +609,7 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape) {
           Value* xv = b.CreateAlignedLoad(vec, as_vector_ptr(b, b.CreateGEP(f32, x, k), vec), llvm::Align(4));
           std::vector<Value*> out;
           for (int r = 0; r < count; ++r) {
-            Value* wv = b.CreateAlignedLoad(
-                vec, as_vector_ptr(b, b.CreateGEP(f32, starts[static_cast<std::size_t>(r)], k), vec), llvm::Align(4));
+            Value* wv = weight.vector(starts[static_cast<std::size_t>(r)], k);
             out.push_back(b.CreateCall(fma, {wv, xv, in[static_cast<std::size_t>(r)]}));
           }
           return out;
@@ -586,9 +624,8 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape) {
           Value* xk = b.CreateLoad(f32, b.CreateGEP(f32, x, k));
           std::vector<Value*> out;
           for (int r = 0; r < count; ++r)
-            out.push_back(b.CreateCall(
-                fma1, {b.CreateLoad(f32, b.CreateGEP(f32, starts[static_cast<std::size_t>(r)], k)), xk,
-                       in[static_cast<std::size_t>(r)]}));
+            out.push_back(
+                b.CreateCall(fma1, {weight.scalar(starts[static_cast<std::size_t>(r)], k), xk, in[static_cast<std::size_t>(r)]}));
           return out;
         },
         "dt");
@@ -641,8 +678,8 @@ void generate(llvm::Module& module, const GettFunction& function) {
     case GettFunction::Kind::micro_kernel: generate_ukr(module, function.shape); break;
     case GettFunction::Kind::pack: generate_pack(module, function.shape, function.pack_rows, function.pack_mode); break;
     case GettFunction::Kind::transpose: generate_transpose(module, function.shape); break;
-    case GettFunction::Kind::gemv: generate_gemv(module, function.shape); break;
-    case GettFunction::Kind::dot_gemv: generate_dot_gemv(module, function.shape); break;
+    case GettFunction::Kind::gemv: generate_gemv(module, function.shape, DType::f32, function.name()); break;
+    case GettFunction::Kind::dot_gemv: generate_dot_gemv(module, function.shape, DType::f32, function.name()); break;
   }
 }
 
@@ -700,6 +737,18 @@ std::unique_ptr<llvm::Module> generate_activation_module(llvm::LLVMContext& cont
       },
       "at");
   b.CreateRetVoid();
+  return verified(std::move(module));
+}
+
+std::unique_ptr<llvm::Module> generate_half_gemv_module(llvm::LLVMContext& context, const KernelShape& shape,
+                                                         DType weights, bool dot, const std::string& symbol) {
+  if (weights != DType::f16 && weights != DType::bf16)
+    throw std::logic_error("einc: a half-precision GEMV of " + std::string(dtype_name(weights)) + " weights");
+  auto module = std::make_unique<llvm::Module>(symbol, context);
+  if (dot)
+    generate_dot_gemv(*module, shape, weights, symbol);
+  else
+    generate_gemv(*module, shape, weights, symbol);
   return verified(std::move(module));
 }
 

@@ -36,6 +36,10 @@
 //                                const float* x, const i64* x_koff, float* y)
 //     y[0:m] += sum_k x[x_koff[k]] * w[w_koff[k] + 0:m]: a GETT with no N
 //     index (decode), streaming w in place row by row.
+//
+//   The two GEMV kernels also come reading f16 or bf16 weights in place
+//   (w: const u16*, widened to f32 in registers; x and y stay f32), for a
+//   decode whose weights are half precision: generate_half_gemv_module.
 #pragma once
 
 #include <cstdint>
@@ -66,8 +70,8 @@ struct KernelShape {
   int mr() const { return vector_lanes * mr_vectors; }
   std::string ukr_name() const;
   std::string pack_name(int rows, PackMode mode) const;
-  std::string gemv_name() const;
-  std::string dot_gemv_name() const;
+  std::string gemv_name(DType weights = DType::f32) const;
+  std::string dot_gemv_name(DType weights = DType::f32) const;
 };
 
 // The micro-kernel shapes for the host's features (avx512f / avx2+fma /
@@ -124,6 +128,12 @@ std::unique_ptr<llvm::Module> generate_epilogue_ukr_module(llvm::LLVMContext& co
 // tail: the activation of the GETT epilogue.
 std::unique_ptr<llvm::Module> generate_activation_module(llvm::LLVMContext& context, const KernelShape& shape,
                                                          ir::Func func, const std::string& symbol);
+
+// void <symbol>(...): einc_gemv_f32 (dot == false) or einc_dotgemv_f32
+// (dot == true) with w of `weights` (f16 or bf16) in place of f32. Compiled
+// on demand for half-precision decodes (not part of gett_functions).
+std::unique_ptr<llvm::Module> generate_half_gemv_module(llvm::LLVMContext& context, const KernelShape& shape,
+                                                         DType weights, bool dot, const std::string& symbol);
 
 // All of gett_functions(shapes) in one module (what `einc emit` prints).
 std::unique_ptr<llvm::Module> generate_gett_module(llvm::LLVMContext& context, const std::vector<KernelShape>& shapes);

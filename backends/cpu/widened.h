@@ -9,7 +9,9 @@
 // like every einc store). The f32 statement takes whatever path it matches
 // (a JIT GETT with its epilogue, a loop kernel, pairwise product steps).
 // The copies are passes over memory, small next to a contraction's work;
-// a GEMV, whose work is one pass over its weights, pays about three. Like
+// a GEMV, whose work is one pass over its weights, would pay about three,
+// so a GEMV reads its weights in place instead (its kernels widen them in
+// registers) and only the small operands are copied. Like
 // every large tensor they live in pooled memory (runtime/buffer_pool.h),
 // reused between runs instead of faulted in afresh each time.
 #pragma once
@@ -27,9 +29,12 @@ namespace einc::cpu {
 bool runs_widened(DType dtype);
 
 // Runs the f16/bf16 statement as an f32 statement through `run` (which
-// must not call back here for it: the statement it gets is f32).
+// must not call back here for it: the statement it gets is f32). Tensor
+// `keep` (if not -1; never the target) is passed to `run` as it is, not
+// widened, though the program `run` gets declares it f32: the GEMV that
+// reads half-precision weights in place (cpu_backend.cpp).
 void run_widened(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors,
-                 const StatementRunner& run, int threads);
+                 const StatementRunner& run, int threads, int keep = -1);
 
 // The program and statement as run_widened runs them: every tensor the
 // statement touches declared f32, the statement f32 (for describe_plan).
