@@ -6,6 +6,7 @@
 #include <functional>
 #include <set>
 
+#include "runtime/half_convert.h"
 #include "runtime/thread_pool.h"
 
 namespace einc::cpu {
@@ -34,10 +35,10 @@ Tensor widen(const Tensor& source, int threads) {
   const auto* in = source.data_as<const std::uint16_t>();
   const bool bf16 = source.dtype() == DType::bf16;
   for_chunks(n, threads, [&](std::int64_t begin, std::int64_t end) {
-    if (bf16)  // separate loops: the bf16 one vectorises
+    if (bf16)  // (vectorises as it is)
       for (std::int64_t i = begin; i < end; ++i) out[i] = bf16_to_float(in[i]);
     else
-      for (std::int64_t i = begin; i < end; ++i) out[i] = half_to_float(in[i]);
+      runtime::halves_to_floats(in + begin, out + begin, end - begin);
   });
   return wide;
 }
@@ -57,7 +58,7 @@ void narrow_into(const Tensor& wide, const Tensor& target, int threads) {
     if (bf16)
       for (std::int64_t i = begin; i < end; ++i) out[i] = float_to_bf16(in[i]);
     else
-      for (std::int64_t i = begin; i < end; ++i) out[i] = float_to_half(in[i]);
+      runtime::floats_to_halves(in + begin, out + begin, end - begin);
   });
 }
 
