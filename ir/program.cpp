@@ -1,6 +1,7 @@
 // ir/program.cpp — lookups, evaluation and the IR printer.
 #include "ir/program.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace einc::ir {
@@ -80,6 +81,22 @@ int Program::add_tensor(Tensor tensor) {
 
 std::int64_t Program::evaluate(const Poly& poly) const {
   return poly.evaluate([this](int id) { return dims.at(id).value; });
+}
+
+std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> strides(shape.size(), 1);
+  for (std::size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * std::max<std::int64_t>(shape[d], 1);
+  return strides;
+}
+
+std::vector<std::vector<std::int64_t>> contiguous_strides(const Program& program) {
+  std::vector<std::vector<std::int64_t>> out;
+  for (const Tensor& t : program.tensors) {
+    std::vector<std::int64_t> shape;
+    for (const Poly& extent : t.shape) shape.push_back(program.evaluate(extent));
+    out.push_back(contiguous_strides(shape));
+  }
+  return out;
 }
 
 std::string Program::formula(const Poly& poly) const {

@@ -145,6 +145,11 @@ struct Program {
   std::string formula(const Poly& poly) const;
 };
 
+// C-order strides (elements) of a shape; an extent of 0 counts as 1.
+std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& shape);
+// Every tensor's C-order strides under the bound dims (throws UnboundDimError).
+std::vector<std::vector<std::int64_t>> contiguous_strides(const Program& program);
+
 // `sum(k: A[i, k] * B[k, j])` — for reports and dumps.
 std::string print_expr(const Program& program, const Statement& statement, const Expr& expr);
 // The whole program, one statement per line, sums explicit.

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "einc/tensor.h"
+#include "ir/program.h"
 #include "runtime/buffer_pool.h"
 
 namespace einc {
@@ -93,12 +94,6 @@ std::int64_t checked_numel(const std::vector<std::int64_t>& shape) {
   return n;
 }
 
-std::vector<std::int64_t> c_strides(const std::vector<std::int64_t>& shape) {
-  std::vector<std::int64_t> strides(shape.size(), 1);
-  for (std::size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * std::max<std::int64_t>(shape[d], 1);
-  return strides;
-}
-
 }  // namespace
 
 Tensor Tensor::zeros(DType dtype, std::vector<std::int64_t> shape) {
@@ -125,7 +120,7 @@ Tensor Tensor::empty(DType dtype, std::vector<std::int64_t> shape) {
     t.storage_ = std::shared_ptr<void>(p, std::free);
   }
   t.data_ = t.storage_.get();
-  t.strides_ = c_strides(shape);
+  t.strides_ = ir::contiguous_strides(shape);
   t.shape_ = std::move(shape);
   return t;
 }
@@ -134,7 +129,7 @@ Tensor Tensor::view(DType dtype, void* data, std::vector<std::int64_t> shape, st
   Tensor t;
   t.dtype_ = dtype;
   t.numel_ = checked_numel(shape);
-  if (strides.empty()) strides = c_strides(shape);
+  if (strides.empty()) strides = ir::contiguous_strides(shape);
   if (strides.size() != shape.size())
     throw std::invalid_argument("view: " + std::to_string(strides.size()) + " strides for rank " +
                                 std::to_string(shape.size()));
@@ -145,7 +140,7 @@ Tensor Tensor::view(DType dtype, void* data, std::vector<std::int64_t> shape, st
   return t;
 }
 
-bool Tensor::is_contiguous() const { return strides_ == c_strides(shape_); }
+bool Tensor::is_contiguous() const { return strides_ == ir::contiguous_strides(shape_); }
 
 std::int64_t Tensor::offset_of_flat(std::int64_t i) const {
   std::int64_t offset = 0;

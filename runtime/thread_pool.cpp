@@ -45,7 +45,6 @@ class Pool {
       body_ = &body;
       tasks_ = tasks;
       fixed_ = fixed;
-      participants_ = workers + 1;
       next_.store(0);
       pending_.store(workers);
       error_ = nullptr;
@@ -84,10 +83,13 @@ class Pool {
   // Runs tasks as participant `index` (the caller is 0, worker w is w + 1):
   // handed out dynamically, or, when fixed_, tasks index, index + P, ...
   void work(int index) {
+    // The caller and the job's workers (the job word is this job's here:
+    // set by this caller, or acquired by this worker).
+    const auto participants = static_cast<std::int64_t>(job_.load(std::memory_order_relaxed) & kWorkerMask) + 1;
     std::int64_t fixed_task = index;
     while (true) {
       std::int64_t task = fixed_ ? fixed_task : next_.fetch_add(1);
-      fixed_task += participants_;
+      fixed_task += participants;
       if (task >= tasks_ || (fixed_ && next_.load(std::memory_order_relaxed) >= tasks_)) return;
       try {
         (*body_)(task);
@@ -134,8 +136,7 @@ class Pool {
   std::vector<std::thread> workers_;
   const std::function<void(std::int64_t)>* body_ = nullptr;
   std::int64_t tasks_ = 0;
-  bool fixed_ = false;    // tasks go to participants round-robin, not on demand
-  int participants_ = 1;  // the caller and the active workers
+  bool fixed_ = false;  // tasks go to the participants round-robin, not on demand
   std::atomic<std::int64_t> next_{0};
   std::atomic<int> pending_{0};
   // The current job: its generation << kWorkerBits | how many workers take

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
-#include <stdexcept>
 
 #include "backends/cpu/gett.h"
 #include "backends/cpu/jit.h"
@@ -30,7 +29,7 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
   const Tensor& a = tensors[spec.a.tensor];
   if (a.dtype() == DType::f32) {
     call.a = a.data_as<const float>();
-  } else {  // weights read in place by a GEMV (gemv_weights_in_place)
+  } else {  // weights read in place by a GEMV (half_gemv)
     call.a_half = a.data_as<const std::uint16_t>();
     call.a_dtype = a.dtype();
   }
@@ -63,58 +62,58 @@ bool all_f32(const std::vector<Tensor>& tensors, const ir::GettStatement& g, con
   return ok;
 }
 
-std::vector<std::int64_t> c_order_strides(const std::vector<std::int64_t>& shape) {
-  std::vector<std::int64_t> strides(shape.size(), 1);
-  for (std::size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
-  return strides;
-}
+// A half-precision statement that is a GEMV: the tensor its GEMV reads in
+// place (the GETT's A: the weights) and the GETT it runs as an f32 statement.
+struct HalfGemv {
+  int weights = -1;
+  ir::GettStatement gett;
+};
 
-// The tensor that a half-precision statement which is a GEMV reads in place
-// (its GETT's A: the weights), or -1 when every operand is to be widened.
+// The HalfGemv of `s`, or nothing when every operand is to be widened.
 // `strides`: every tensor contiguous, as the f32 statement sees the f32
 // copies; the weights' own strides are taken from `tensors` when given
 // (a run; describe_plan assumes contiguous ones). Only an A read nowhere
 // else in the statement, of a dtype the JIT's GEMV kernels widen in
 // registers.
-int gemv_weights_in_place(const ir::Program& program, const ir::Statement& s,
-                          std::vector<std::vector<std::int64_t>> strides, const std::vector<Tensor>* tensors) {
-  if (!runs_widened(s.dtype)) return -1;
+std::optional<HalfGemv> half_gemv(const ir::Program& program, const ir::Statement& s,
+                                  std::vector<std::vector<std::int64_t>> strides, const std::vector<Tensor>* tensors) {
+  if (!runs_widened(s.dtype)) return std::nullopt;
   const ir::Program wide = widened_program(program, s);
   ir::Statement wide_statement = s;
   wide_statement.dtype = DType::f32;
   std::optional<ir::GettStatement> g = ir::match_gett(wide, wide_statement, strides[s.target]);
-  if (!g) return -1;
+  if (!g) return std::nullopt;
   const int w = g->a.tensor;
-  if (w == s.target || w == g->b.tensor || !Jit::instance().reads_half_weights(program.tensors[w].dtype)) return -1;
+  if (w == s.target || w == g->b.tensor || !Jit::instance().reads_half_weights(program.tensors[w].dtype))
+    return std::nullopt;
   for (const auto* terms : {&g->bias, &g->residual})
     for (const ir::GettTerm& t : *terms)
-      if (t.access.tensor == w) return -1;
+      if (t.access.tensor == w) return std::nullopt;
   if (tensors) strides[w] = (*tensors)[w].strides();
   ir::GettSpec spec = ir::make_gett_spec(wide, wide_statement, *g, [&](int t) -> const std::vector<std::int64_t>& {
     return strides[static_cast<std::size_t>(t)];
   });
-  return gemv_kind(spec.batch, spec.m, spec.n, spec.k) == GemvKind::none ? -1 : w;
+  if (gemv_kind(spec.batch, spec.m, spec.n, spec.k) == GemvKind::none) return std::nullopt;
+  return HalfGemv{w, std::move(*g)};
 }
 
 // An f16/bf16 statement that is a GEMV, run with its weights read in place
 // and the rest widened (run_widened); false when it is not one.
 bool run_half_gemv(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors,
                    int threads) {
-  std::vector<std::vector<std::int64_t>> strides;
-  for (const Tensor& t : tensors) strides.push_back(c_order_strides(t.shape()));
   if (!tensors[statement.target].defined()) return false;
   for (int t : ir::tensors_read(*statement.value))
     if (!tensors[t].defined()) return false;  // for the ordinary path to report
-  const int w = gemv_weights_in_place(program, statement, std::move(strides), &tensors);
-  if (w < 0) return false;
+  std::vector<std::vector<std::int64_t>> strides;
+  for (const Tensor& t : tensors) strides.push_back(ir::contiguous_strides(t.shape()));
+  const std::optional<HalfGemv> plan = half_gemv(program, statement, std::move(strides), &tensors);
+  if (!plan) return false;
   run_widened(
       program, statement, tensors,
       [&](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& wide) {
-        std::optional<ir::GettStatement> g = ir::match_gett(p, s, wide[s.target].strides());
-        if (!g) throw std::logic_error("einc cpu backend: a half-precision GEMV no longer matches (internal error)");
-        run_gett(Jit::instance(), build_call(p, s, *g, wide), threads);
+        run_gett(Jit::instance(), build_call(p, s, plan->gett, wide), threads);
       },
-      threads, w);
+      threads, plan->weights);
   return true;
 }
 
@@ -146,17 +145,13 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
 
 namespace {
 
-// gemv_weights_in_place for a program not running: every tensor
-// contiguous, the dims as bound (-1 where one is not).
+// The weights a half-precision GEMV reads in place, for a program not
+// running: every tensor contiguous, the dims as bound (-1 where one is not,
+// or where the statement is no such GEMV).
 int described_gemv_weights(const ir::Program& program, const ir::Statement& s) {
   try {
-    std::vector<std::vector<std::int64_t>> strides;
-    for (const ir::Tensor& t : program.tensors) {
-      std::vector<std::int64_t> shape;
-      for (const ir::Poly& extent : t.shape) shape.push_back(program.evaluate(extent));
-      strides.push_back(c_order_strides(shape));
-    }
-    return gemv_weights_in_place(program, s, std::move(strides), nullptr);
+    std::optional<HalfGemv> plan = half_gemv(program, s, ir::contiguous_strides(program), nullptr);
+    return plan ? plan->weights : -1;
   } catch (const std::exception&) {  // an unbound dim: not known until a run
     return -1;
   }

@@ -36,18 +36,6 @@ std::string double_literal(double value) {
   return "(" + hexfloat(value) + " /* " + decimal(value, 17) + " */)";
 }
 
-TensorStrides contiguous_strides(const ir::Program& program) {
-  TensorStrides out(program.tensors.size());
-  for (std::size_t t = 0; t < program.tensors.size(); ++t) {
-    const auto& shape = program.tensors[t].shape;
-    std::vector<std::int64_t> strides(shape.size(), 1);
-    for (std::size_t d = shape.size(); d-- > 1;)
-      strides[d - 1] = strides[d] * std::max<std::int64_t>(1, program.evaluate(shape[d]));
-    out[t] = std::move(strides);
-  }
-  return out;
-}
-
 const char* storage_ctype(ir::DType dtype) {
   switch (dtype) {
     case ir::DType::f32:

@@ -33,7 +33,7 @@ std::string double_literal(double value);
 using TensorStrides = std::vector<std::vector<std::int64_t>>;
 // C-order strides from each tensor's shape under the bound dims: the layout
 // the CUDA backend gives every device tensor. Throws ir::UnboundDimError.
-TensorStrides contiguous_strides(const ir::Program& program);
+using ir::contiguous_strides;
 
 // C type of one stored element: float, double, __half, __nv_bfloat16,
 // signed char, int.
