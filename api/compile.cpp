@@ -1,16 +1,14 @@
 // api/compile.cpp — compile(), bind(), and the diagnostics bridge.
 //
-// Pipeline: text → frontend::parse_module → ir::lower_ast. A parse error
-// stops before sema (a half-parsed module would only add noise). Program
-// keeps the AST so bind() can re-run sema with new dim values: extent checks
-// depend on the values, so a binding can reveal a conflict.
+// Compiling is ir::lower (ir/lower.h: parse, sema, the Einstein rule).
+// Program keeps the AST so bind() can lower it again with new dim values:
+// extent checks depend on the values, so a binding can reveal a conflict.
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "api/program_impl.h"
-#include "frontend/parser.h"
-#include "ir/lower_ast.h"
+#include "ir/lower.h"
 
 namespace einc {
 
@@ -47,17 +45,21 @@ void DiagnosticCollector::throw_if_errors() {
 
 namespace {
 
-std::shared_ptr<const Program::Impl> analyze(std::shared_ptr<const frontend::SourceFile> source,
-                                             std::shared_ptr<const ast::Module> module, CompileOptions options) {
+// Lowers the source (parsing it unless `module` is given: a re-binding) with
+// the options' dims; throws CompileError after delivering the diagnostics.
+std::shared_ptr<const detail::ProgramImpl> analyze(std::shared_ptr<const frontend::SourceFile> source,
+                                                  std::shared_ptr<const ast::Module> module, CompileOptions options,
+                                                  ir::PassDump* dump = nullptr) {
   detail::DiagnosticCollector collector(options.on_diagnostic);
   frontend::DiagnosticSink sink(*source, std::ref(collector));
   ir::LowerOptions lower_options;
   for (const auto& [name, value] : options.dims) lower_options.dims.push_back({name, value});
-  auto impl = std::make_shared<Program::Impl>();
-  impl->program = ir::lower_ast(*module, sink, lower_options);
+  ir::Lowering lowered = ir::lower(*source, std::move(module), sink, lower_options, dump);
   collector.throw_if_errors();
+  auto impl = std::make_shared<detail::ProgramImpl>();
+  impl->program = std::move(lowered.program);
   impl->source = std::move(source);
-  impl->module = std::move(module);
+  impl->module = std::move(lowered.module);
   impl->options = std::move(options);
   return impl;
 }
@@ -66,11 +68,7 @@ std::shared_ptr<const Program::Impl> analyze(std::shared_ptr<const frontend::Sou
 
 Program compile(std::string_view text, const CompileOptions& options) {
   auto source = std::make_shared<frontend::SourceFile>(options.filename, std::string(text));
-  detail::DiagnosticCollector collector(options.on_diagnostic);
-  frontend::DiagnosticSink sink(*source, std::ref(collector));
-  auto module = std::make_shared<ast::Module>(frontend::parse_module(*source, sink));
-  collector.throw_if_errors();
-  return Program(analyze(std::move(source), std::move(module), options));
+  return detail::ProgramAccess::make(analyze(std::move(source), nullptr, options));
 }
 
 Program compile_file(const std::string& path, CompileOptions options) {
@@ -117,10 +115,28 @@ Program Program::bind(const DimBindings& dims) const {
       if (binding.first == name) binding.second = value, replaced = true;
     if (!replaced) options.dims.emplace_back(name, value);
   }
-  return Program(analyze(impl_->source, impl_->module, std::move(options)));
+  return detail::ProgramAccess::make(analyze(impl_->source, impl_->module, std::move(options)));
 }
 
 std::string Program::dump_ir() const { return ir::print_program(impl_->program); }
+
+std::string Program::dump_after(LoweringPass pass) const {
+  ir::PassDump dump;
+  dump.after = static_cast<ir::Pass>(pass);
+  analyze(impl_->source, impl_->module, impl_->options, &dump);
+  return dump.text;
+}
+
+// LoweringPass mirrors ir::Pass, value for value.
+static_assert(static_cast<int>(ir::Pass::parse) == static_cast<int>(LoweringPass::parse) &&
+              static_cast<int>(ir::Pass::cost) == static_cast<int>(LoweringPass::cost));
+
+const char* lowering_pass_name(LoweringPass pass) { return ir::pass_name(static_cast<ir::Pass>(pass)); }
+
+std::optional<LoweringPass> lowering_pass_from_name(std::string_view name) {
+  std::optional<ir::Pass> pass = ir::pass_from_name(name);
+  return pass ? std::optional<LoweringPass>(static_cast<LoweringPass>(*pass)) : std::nullopt;
+}
 
 std::string version() { return EINC_VERSION; }
 

@@ -1,4 +1,5 @@
-// api/program_impl.h — what a compiled Program holds (internal to api/).
+// api/program_impl.h — what a compiled Program holds (internal to einc:
+// not installed with the public headers).
 #pragma once
 
 #include <memory>
@@ -19,6 +20,16 @@ struct Program::Impl {
 };
 
 namespace detail {
+
+// The one way past Program's public face: einc's api/ layer and its tests
+// reach the compiled IR through here.
+struct ProgramAccess {
+  using Impl = Program::Impl;
+  static const Impl& impl(const Program& program) { return *program.impl_; }
+  static const ir::Program& ir(const Program& program) { return program.impl_->program; }
+  static Program make(std::shared_ptr<const Impl> impl) { return Program(std::move(impl)); }
+};
+using ProgramImpl = ProgramAccess::Impl;
 
 // Collects diagnostics, renders them, forwards them to the host's handler.
 class DiagnosticCollector {

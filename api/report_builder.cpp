@@ -18,7 +18,7 @@ namespace {
 
 class ReportBuilder {
  public:
-  ReportBuilder(const Program::Impl& impl, detail::DiagnosticCollector& collector)
+  ReportBuilder(const detail::ProgramImpl& impl, detail::DiagnosticCollector& collector)
       : impl_(impl), p_(impl.program), sink_(*impl.source, std::ref(collector)) {}
 
   Report build(const ReportOptions& options) {
@@ -168,7 +168,7 @@ class ReportBuilder {
     return t;
   }
 
-  const Program::Impl& impl_;
+  const detail::ProgramImpl& impl_;
   const ir::Program& p_;
   frontend::DiagnosticSink sink_;
   std::set<std::uint32_t> reported_;  // statements (by span start) with an overflow reported
@@ -210,7 +210,7 @@ SweepReport sweep(const Program& program, const std::string& dim, const std::vec
     d.file = program.file();
     d.message = "cannot sweep '" + dim + "': the script declares no dim '" + dim + "'";
     d.rendered = d.file + ": error: " + d.message + "\n";
-    if (program.impl().options.on_diagnostic) program.impl().options.on_diagnostic(d);
+    if (const DiagnosticHandler& handler = detail::ProgramAccess::impl(program).options.on_diagnostic) handler(d);
     throw CompileError({d});
   }
   SweepReport out;

@@ -1,20 +1,19 @@
 // api/run.cpp — the execution half of the API: checking and binding
 // inputs, choosing a backend, running, random inputs, einsum().
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
+#include <iterator>
 #include <new>
 #include <stdexcept>
 
 #include "api/program_impl.h"
 #include "backends/reference/interpreter.h"
+#include "frontend/ast_printer.h"
 #ifdef EINC_HAVE_CUDA_BACKEND
 #include "backends/cuda/cuda_backend.h"
 #endif
 #ifdef EINC_HAVE_CPU_BACKEND
 #include "backends/cpu/cpu_backend.h"
-#include "backends/cpu/jit.h"
-#include "backends/cpu/loop_kernel.h"
+#include "backends/cpu/emit_cpu.h"
 #endif
 #include "runtime/executor.h"
 
@@ -30,24 +29,38 @@ class ReferenceBackend : public runtime::StatementBackend {
   }
 };
 
-std::unique_ptr<runtime::StatementBackend> make_backend(const std::string& name, int threads) {
-  if (name == "reference") return std::make_unique<ReferenceBackend>();
+constexpr const char* kBackendNames[] = {"cpu", "reference", "cuda"};
+constexpr const char* kEmitStageNames[] = {"ast", "ir", "plan", "llvm-ir", "asm", "cuda", "ptx"};
+
+[[maybe_unused]] std::string backend_list(const std::vector<Backend>& backends) {  // (a build without a backend)
+  std::string out;
+  for (Backend b : backends) out += (out.empty() ? "" : ", ") + std::string(backend_name(b));
+  return out;
+}
+
+std::unique_ptr<runtime::StatementBackend> make_backend(Backend backend, int threads) {
+  switch (backend) {
+    case Backend::reference: return std::make_unique<ReferenceBackend>();
+    case Backend::cpu:
 #ifdef EINC_HAVE_CPU_BACKEND
-  if (name == "cpu") return std::make_unique<cpu::CpuBackend>(threads);
+      return std::make_unique<cpu::CpuBackend>(threads);
 #else
-  (void)threads;
+      (void)threads;
+      throw RunError("the cpu backend is not available in this build (configured without LLVM); it has: " +
+                     backend_list(available_backends()));
 #endif
+    case Backend::cuda: {
 #ifdef EINC_HAVE_CUDA_BACKEND
-  if (name == "cuda") {
-    std::string why;
-    if (!cuda::cuda_backend_available(&why)) throw RunError(why);
-    return cuda::make_cuda_backend();
-  }
+      std::string why;
+      if (!cuda::cuda_backend_available(&why)) throw RunError(why);
+      return cuda::make_cuda_backend();
+#else
+      throw RunError("the cuda backend is not available in this build (configured without the CUDA toolkit); it has: " +
+                     backend_list(available_backends()));
 #endif
-  if (name == "cpu" || name == "cuda")
-    throw RunError("backend '" + name + "' is not available in this build (it has not been built yet); use "
-                   "--backend reference");
-  throw RunError("unknown backend '" + name + "'; expected reference, cpu or cuda");
+    }
+  }
+  throw RunError("unknown backend (enum value " + std::to_string(static_cast<int>(backend)) + ")");
 }
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
@@ -84,16 +97,40 @@ void check_given(const ir::Program& p, const TensorMap& inputs) {
 
 }  // namespace
 
-std::vector<std::string> available_backends() {
-  std::vector<std::string> out;
+const char* backend_name(Backend backend) { return kBackendNames[static_cast<int>(backend)]; }
+
+std::optional<Backend> backend_from_name(std::string_view name) {
+  for (int b = 0; b < static_cast<int>(std::size(kBackendNames)); ++b)
+    if (name == kBackendNames[b]) return static_cast<Backend>(b);
+  return std::nullopt;
+}
+
+Backend default_backend() {
 #ifdef EINC_HAVE_CPU_BACKEND
-  out.push_back("cpu");
+  return Backend::cpu;
+#else
+  return Backend::reference;
+#endif
+}
+
+std::vector<Backend> available_backends() {
+  std::vector<Backend> out;
+#ifdef EINC_HAVE_CPU_BACKEND
+  out.push_back(Backend::cpu);
 #endif
 #ifdef EINC_HAVE_CUDA_BACKEND
-  if (cuda::cuda_backend_available(nullptr)) out.push_back("cuda");
+  if (cuda::cuda_backend_available(nullptr)) out.push_back(Backend::cuda);
 #endif
-  out.push_back("reference");
+  out.push_back(Backend::reference);
   return out;
+}
+
+const char* emit_stage_name(EmitStage stage) { return kEmitStageNames[static_cast<int>(stage)]; }
+
+std::optional<EmitStage> emit_stage_from_name(std::string_view name) {
+  for (int s = 0; s < static_cast<int>(std::size(kEmitStageNames)); ++s)
+    if (name == kEmitStageNames[s]) return static_cast<EmitStage>(s);
+  return std::nullopt;
 }
 
 std::vector<Program::TensorInfo> Program::inputs() const {
@@ -108,11 +145,9 @@ std::vector<Program::TensorInfo> Program::inputs() const {
     info.shape_known = true;
     for (const ir::Poly& e : t.shape) {
       info.shape_formula.push_back(p.formula(e));
-      try {
-        info.shape.push_back(p.evaluate(e));
-      } catch (const std::exception&) {
-        info.shape_known = false;
-      }
+      std::optional<std::int64_t> extent = p.try_evaluate(e);
+      info.shape_known = info.shape_known && extent.has_value();
+      info.shape.push_back(extent.value_or(0));
     }
     if (!info.shape_known) info.shape.clear();
     out.push_back(std::move(info));
@@ -148,12 +183,6 @@ Program Program::bind_inputs(const TensorMap& inputs) const {
 }
 
 namespace {
-
-[[maybe_unused]] std::string format_ms(double ms) {  // for emit, with the cpu backend
-  char text[32];
-  std::snprintf(text, sizeof text, ms < 0.1 ? "%.4f" : "%.1f", ms);
-  return text;
-}
 
 // The lowest and one past the highest byte a tensor's elements occupy.
 std::pair<const char*, const char*> byte_span(const Tensor& t) {
@@ -213,7 +242,9 @@ TensorMap Program::run(const TensorMap& inputs, const RunOptions& options) const
 }
 
 void Program::run_into(const TensorMap& inputs, TensorMap& outputs, const RunOptions& options) const {
-  if (options.threads < 0) throw RunError("threads must be >= 0 (0: one per core), not " + std::to_string(options.threads));
+  if (options.threads < 0 || options.threads > kMaxThreads)
+    throw RunError("threads must be between 0 (one per core) and " + std::to_string(kMaxThreads) + ", not " +
+                   std::to_string(options.threads));
   std::unique_ptr<runtime::StatementBackend> backend = make_backend(options.backend, options.threads);
   Program bound = bind_inputs(inputs);
   const ir::Program& p = bound.impl_->program;
@@ -247,8 +278,12 @@ void Program::run_into(const TensorMap& inputs, TensorMap& outputs, const RunOpt
     throw RunError(std::string("a tensor is too large: ") + e.what());
   } catch (const RunError&) {
     throw;
-  } catch (const std::exception& e) {
-    throw RunError("the " + options.backend + " backend failed: " + e.what());
+  } catch (const InternalError&) {
+    throw;
+  } catch (const std::logic_error& e) {  // a broken precondition inside einc: a bug, not bad input
+    throw InternalError(__FILE__, __LINE__, std::string("the ") + backend_name(options.backend) + " backend: " + e.what());
+  } catch (const std::exception& e) {  // the environment: a driver, the JIT's target, the file system
+    throw RunError(std::string("the ") + backend_name(options.backend) + " backend failed: " + e.what());
   }
   for (int id : p.outputs) {
     const std::string& name = p.tensors[static_cast<std::size_t>(id)].name;
@@ -260,56 +295,41 @@ void Program::run_into(const TensorMap& inputs, TensorMap& outputs, const RunOpt
   }
 }
 
-std::string Program::emit(const std::string& target, const std::string& arch) const {
-  if (target != "llvm-ir" && target != "asm" && target != "cuda" && target != "ptx")
-    throw RunError("unknown emit target '" + target + "'; expected llvm-ir, asm, cuda or ptx");
-  if (target == "cuda" || target == "ptx") {
-#ifdef EINC_HAVE_CUDA_BACKEND
-    try {
-      return cuda::emit_cuda(impl_->program, target == "ptx", arch.empty() ? "sm_90a" : arch);
-    } catch (const RunError&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw RunError(std::string("emitting ") + target + ": " + e.what());
-    }
-#else
-    (void)arch;
-    throw RunError("the cuda backend is not in this build (configured without the CUDA toolkit), so there is no " +
-                   target + " to emit");
-#endif
-  }
+std::string Program::emit(EmitStage stage, const std::string& arch) const {
+  const char* name = emit_stage_name(stage);
+  switch (stage) {
+    case EmitStage::ast: return ast::print_ast(*impl_->module, *impl_->source);
+    case EmitStage::ir: return ir::print_program(impl_->program);
+    case EmitStage::plan:
+    case EmitStage::llvm_ir:
+    case EmitStage::assembly:
 #ifdef EINC_HAVE_CPU_BACKEND
-  using Clock = std::chrono::steady_clock;
-  auto ms_since = [](Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); };
-  auto start = Clock::now();
-  cpu::Jit& jit = cpu::Jit::instance();
-  double setup_ms = ms_since(start);
-  // Each function is compiled on its first use; a contraction with the
-  // default tile needs its micro-kernel, its two pack routines and the
-  // transpose those call.
-  std::vector<cpu::Jit::Compiled> compiled = jit.compile_all_gett();
-  start = Clock::now();
-  jit.gett_kernels(0);
-  double cached_ms = ms_since(start);
-  std::string out = "; einc cpu backend: " + jit.description() + "\n";
-  out += "; JIT set up in " + format_ms(setup_ms) + " ms; compiled on first use (ms):";
-  for (const cpu::Jit::Compiled& c : compiled)
-    out += " " + c.name + " " + format_ms(c.ms) + (c.from_disk ? " (disk cache)" : "");
-  out += "; cached lookup " + format_ms(cached_ms) + " ms\n";
-  for (const std::string& line : cpu::describe_plan(impl_->program)) out += "; " + line + "\n";
-  out += "\n";
-  out += cpu::Jit::instance().emit_gett_f32(target == "asm" ? cpu::EmitTarget::assembly : cpu::EmitTarget::llvm_ir);
-  // Then the loop kernel of each statement that has one (IR only: they are
-  // compiled per statement, from the shapes bound at run time).
-  for (const ir::Statement& statement : impl_->program.statements) {
-    if (target != "llvm-ir") break;
-    if (std::optional<std::string> ir = cpu::emit_loop_kernel(impl_->program, statement))
-      out += "\n; loop kernel of line " + std::to_string(statement.line) + ": " + statement.text + "\n" + *ir;
-  }
-  return out;
+      return cpu::emit_cpu(impl_->program, stage == EmitStage::plan      ? cpu::CpuEmitTarget::plan
+                                           : stage == EmitStage::llvm_ir ? cpu::CpuEmitTarget::llvm_ir
+                                                                         : cpu::CpuEmitTarget::assembly);
 #else
-  throw RunError("the cpu backend (LLVM) is not available in this build, so there is no " + target + " to emit");
+      throw RunError(std::string("the cpu backend (LLVM) is not in this build, so there is no ") + name + " to emit");
 #endif
+    case EmitStage::cuda:
+    case EmitStage::ptx:
+#ifdef EINC_HAVE_CUDA_BACKEND
+      try {
+        return cuda::emit_cuda(impl_->program, stage == EmitStage::ptx, arch.empty() ? "sm_90a" : arch);
+      } catch (const ir::UnboundDimError& e) {
+        throw RunError(std::string("emitting ") + name + ": dim '" + impl_->program.dims.at(e.dim).name +
+                       "' has no value (the kernels are generated for the bound shapes: bind it with --dim)");
+      } catch (const std::invalid_argument& e) {  // a malformed --arch
+        throw RunError(std::string("emitting ") + name + ": " + e.what());
+      } catch (const std::runtime_error& e) {  // NVRTC's log, ...
+        throw RunError(std::string("emitting ") + name + ": " + e.what());
+      }
+#else
+      (void)arch;
+      throw RunError(std::string("the cuda backend is not in this build (configured without the CUDA toolkit), so "
+                                 "there is no ") + name + " to emit");
+#endif
+  }
+  throw RunError("unknown emit stage (enum value " + std::to_string(static_cast<int>(stage)) + ")");
 }
 
 TensorMap random_inputs(const Program& program, std::uint64_t seed, const TensorMap& given) {

@@ -13,7 +13,7 @@ namespace einc::cli {
 
 struct RunArguments {
   CommonOptions common;
-  std::string backend = "cpu";
+  Backend backend = default_backend();
   std::vector<std::string> inputs;  // NAME=PATH.npy
   std::optional<std::uint64_t> random_seed;
   std::string output_dir;

@@ -2,8 +2,8 @@
 //
 // Passes never print: they report into a DiagnosticSink, which the embedding
 // API forwards to the host's callback and the CLI prints clang-style. A
-// user error is a Diagnostic; an internal invariant failure is an exception
-// (InternalError), so the two never mix.
+// user error is a Diagnostic; a broken invariant inside einc is an
+// einc::InternalError (einc/internal_error.h), so the two never mix.
 #pragma once
 
 #include <functional>
@@ -55,11 +55,5 @@ class DiagnosticSink {
 // `file:line:col: error: message`, the source line, a caret under the span
 // (`^~~~`), then each note the same way.
 std::string render_diagnostic(const SourceFile& source, const Diagnostic& diagnostic);
-
-// A broken invariant inside einc (a bug), never a user error.
-class InternalError : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
 
 }  // namespace einc::frontend

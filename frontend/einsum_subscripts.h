@@ -1,7 +1,7 @@
 // frontend/einsum_subscripts.h — parses a numpy.einsum subscripts string.
 //
 // `C = einsum("ij,jk->ik", A, B)` has exactly numpy.einsum's meaning
-// (LANGUAGE.md, "The einsum form"). This module is the pure, string-level
+// (docs/language.md, "The einsum form"). This module is the pure, string-level
 // half of that: given the subscripts and the rank of each operand, it says
 // which label (or which broadcast dimension) every operand dimension and
 // every output dimension stands for, following numpy's C parser

@@ -1,4 +1,4 @@
-// frontend/parser.cpp — the Boost.Spirit X3 grammar of .ein (LANGUAGE.md).
+// frontend/parser.cpp — the Boost.Spirit X3 grammar of .ein (docs/language.md).
 //
 // This is the only translation unit that includes Spirit: X3 is header-only
 // and heavy to compile, so the grammar lives in one file and the rest of the

@@ -2,7 +2,7 @@
 //
 // A product of three or more tensors is evaluated as a sequence of pairwise
 // steps (like opt_einsum.contract_path), and its reported `macs` is the
-// chosen order's (LANGUAGE.md, "Cost model"). This module picks that order:
+// chosen order's (docs/language.md, "Cost model"). This module picks that order:
 // an exact search over subsets for small n, a greedy one beyond. It is pure
 // and deterministic: the same problem always gives the same plan.
 //

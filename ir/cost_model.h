@@ -1,6 +1,6 @@
 // ir/cost_model.h — what a program costs, as polynomials in the dims.
 //
-// An analysis of ir::Program following LANGUAGE.md's cost model: per
+// An analysis of ir::Program following docs/language.md's cost model: per
 // statement and per contraction term, outputs, reduction length, MACs (of
 // the chosen pairwise order, and naive), FLOPs, transcendentals, compulsory
 // bytes and params. Counts stay symbolic (Poly); reports evaluate them with

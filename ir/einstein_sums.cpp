@@ -124,4 +124,15 @@ ExprPtr insert_implicit_sums(const ExprPtr& root, const std::vector<int>& summed
   return rebuild(root, stops);
 }
 
+void make_sums_explicit(Program& program) {
+  for (Statement& s : program.statements) {
+    std::vector<int> lhs = s.lhs;
+    std::sort(lhs.begin(), lhs.end());
+    std::vector<int> summed;
+    for (int i : s.value->free)
+      if (!std::binary_search(lhs.begin(), lhs.end(), i)) summed.push_back(i);
+    if (!summed.empty()) s.value = insert_implicit_sums(s.value, summed);
+  }
+}
+
 }  // namespace einc::ir

@@ -17,4 +17,8 @@ namespace einc::ir {
 
 ExprPtr insert_implicit_sums(const ExprPtr& root, const std::vector<int>& summed);
 
+// The pass (ir/lower.h, after sema): in every statement, each index free in
+// the value but absent from the left side is summed this way.
+void make_sums_explicit(Program& program);
+
 }  // namespace einc::ir

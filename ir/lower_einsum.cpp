@@ -96,20 +96,15 @@ ExprPtr StatementLowering::lower_einsum(const ast::Einsum& einsum, std::vector<i
     const frontend::EinsumDim& dim = dims_by_name[name];
     std::size_t widest = 0;
     for (std::size_t u = 1; u < list.size(); ++u) {
-      try {
-        if (program_.evaluate(list[u].extent) > program_.evaluate(list[widest].extent)) widest = u;
-      } catch (const std::exception&) {
-      }
+      std::optional<std::int64_t> extent = program_.try_evaluate(list[u].extent);
+      std::optional<std::int64_t> widest_extent = program_.try_evaluate(list[widest].extent);
+      if (extent && widest_extent && *extent > *widest_extent) widest = u;
     }
     std::vector<bool>& flags = broadcast[name];
     flags.assign(list.size(), false);
     for (std::size_t u = 0; u < list.size(); ++u) {
       if (same_extent(list[u].extent, list[widest].extent)) continue;
-      bool is_one = false;
-      try {
-        is_one = program_.evaluate(list[u].extent) == 1;
-      } catch (const std::exception&) {
-      }
+      bool is_one = program_.try_evaluate(list[u].extent) == std::optional<std::int64_t>(1);
       bool same_operand = list[u].operand == list[widest].operand;
       if (is_one && !same_operand) {
         flags[u] = true;

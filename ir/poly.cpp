@@ -58,6 +58,14 @@ std::optional<std::int64_t> Poly::as_constant() const {
   return std::nullopt;
 }
 
+std::vector<int> Poly::dims_used() const {
+  std::vector<int> ids;
+  for (const auto& term : terms_) ids.insert(ids.end(), term.first.begin(), term.first.end());
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
 std::optional<int> Poly::as_single_dim() const {
   if (terms_.size() == 1 && terms_.begin()->first.size() == 1 && terms_.begin()->second == 1)
     return terms_.begin()->first[0];

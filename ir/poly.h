@@ -42,6 +42,8 @@ class Poly {
 
   bool is_zero() const { return terms_.empty(); }
   std::optional<std::int64_t> as_constant() const;
+  // The ids of the dims it uses, sorted, each once.
+  std::vector<int> dims_used() const;
   // The dim id if this polynomial is exactly one dim (`T`), else nullopt.
   std::optional<int> as_single_dim() const;
   // Value with every dim replaced by value_of(id) (nullopt: unbound).

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "ir/checked_math.h"
+
 namespace einc::ir {
 
 const char* func_name(Func f) {
@@ -81,6 +83,23 @@ int Program::add_tensor(Tensor tensor) {
 
 std::int64_t Program::evaluate(const Poly& poly) const {
   return poly.evaluate([this](int id) { return dims.at(id).value; });
+}
+
+std::optional<std::int64_t> Program::try_evaluate(const Poly& poly) const {
+  try {
+    return evaluate(poly);
+  } catch (const UnboundDimError&) {
+    return std::nullopt;
+  } catch (const OverflowError&) {
+    return std::nullopt;
+  }
+}
+
+std::vector<std::int64_t> index_extents(const Program& program, const Statement& statement) {
+  std::vector<std::int64_t> extents;
+  extents.reserve(statement.indices.size());
+  for (const IndexVar& index : statement.indices) extents.push_back(program.evaluate(index.extent));
+  return extents;
 }
 
 std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& shape) {

@@ -142,8 +142,15 @@ struct Program {
   // Evaluates a polynomial under the current dim values (throws
   // UnboundDimError / OverflowError).
   std::int64_t evaluate(const Poly& poly) const;
+  // The value, or nullopt while a dim it needs is unbound or when it leaves
+  // int64 (for checks and messages that wait for a binding).
+  std::optional<std::int64_t> try_evaluate(const Poly& poly) const;
   std::string formula(const Poly& poly) const;
 };
+
+// The extent of each of the statement's indices under the bound dims, by
+// index id (throws UnboundDimError).
+std::vector<std::int64_t> index_extents(const Program& program, const Statement& statement);
 
 // C-order strides (elements) of a shape; an extent of 0 counts as 1.
 std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& shape);

@@ -7,7 +7,6 @@
 #include <set>
 
 #include "ir/checked_math.h"
-#include "ir/einstein_sums.h"
 #include "ir/expr_builders.h"
 
 namespace einc::ir {
@@ -90,11 +89,8 @@ bool StatementLowering::same_extent(const Poly& a, const Poly& b) const {
 }
 
 std::string StatementLowering::describe_extent(const Poly& extent) const {
-  try {
-    return std::to_string(program_.evaluate(extent));
-  } catch (const std::exception&) {
-    return program_.formula(extent);
-  }
+  std::optional<std::int64_t> value = program_.try_evaluate(extent);
+  return value ? std::to_string(*value) : program_.formula(extent);
 }
 
 std::string StatementLowering::position(Span span) const {
@@ -327,11 +323,8 @@ ExprPtr StatementLowering::lower_reduction(const ast::Reduction& reduction) {
   // Only sum and prod have a value over nothing (0 and 1).
   if (norm || (*reduce != ReduceOp::sum && *reduce != ReduceOp::prod)) {
     for (std::size_t k = 0; k < over.size(); ++k) {
-      try {
-        if (program_.evaluate(indices_[over[k]].extent) != 0) continue;
-      } catch (const std::exception&) {
-        continue;  // unbound: checked when the dims are bound
-      }
+      // (unbound: checked when the dims are bound)
+      if (program_.try_evaluate(indices_[over[k]].extent).value_or(1) != 0) continue;
       sink_.error(reduction.indices[k].span, name + " over an empty index: '" + reduction.indices[k].name +
                                                  "' has extent 0 (only sum and prod are defined over no elements)");
       failed_ = true;
@@ -484,7 +477,7 @@ bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out)
   std::vector<int> summed;
   for (int i : value->free)
     if (!std::binary_search(sorted_lhs.begin(), sorted_lhs.end(), i)) summed.push_back(i);
-  value = insert_implicit_sums(value, summed);
+  // (the Einstein pass, ir/einstein_sums.h, wraps them in reduce(sum) after sema)
   if (!summed.empty() && !einsum) has_product_or_sum_ = true;
 
   // The dtype: the operands', except that products and sums of i8 give i32.

@@ -2,15 +2,15 @@
 //
 // A program run allocates its intermediates afresh (and the cpu backend its
 // f32 copies of f16/bf16 operands); fresh memory costs a page fault per
-// 4 KB page on first touch: on this project's VMs about 5 us each, so a
-// 128 MB attention matrix spent ~160 ms faulting in, more than its GETT
-// took. Buffers of kPooledMinBytes and more come from a process-wide pool
-// instead: when the last Tensor using one goes, the buffer goes back to the
-// pool and is handed out again (the next statement, the next run). Buffers
-// of 2 MB and more are aligned to 2 MB and advised as transparent huge pages
-// (MADV_HUGEPAGE), so even a first use faults once per 2 MB. The pool keeps
-// at most kPoolFreeBytes of free buffers; beyond that it releases the
-// largest to the system.
+// 4 KB page on first touch, which for a large intermediate can take longer
+// than the statement that fills it (docs/performance.md, "Costs the
+// runtime is built around"). Buffers of kPooledMinBytes and more come from
+// a process-wide pool instead: when the last Tensor using one goes, the
+// buffer goes back to the pool and is handed out again (the next
+// statement, the next run). Buffers of 2 MB and more are aligned to 2 MB
+// and advised as transparent huge pages (MADV_HUGEPAGE), so even a first
+// use faults once per 2 MB. The pool keeps at most kPoolFreeBytes of free
+// buffers; beyond that it releases the largest to the system.
 #pragma once
 
 #include <cstddef>

@@ -1,12 +1,14 @@
 // runtime/half_convert.h — f16 <-> f32 over whole arrays, fast.
 //
 // The element conversions (einc::half_to_float / float_to_half, tensor.h)
-// are written bit by bit and do not vectorise: widening 16 M f16 values
-// took 23 ms, longer than the GEMV that needed them. These use the F16C
-// instructions (8 values per instruction) where the CPU has them, chosen at
-// run time, and give exactly the element functions' bits for every input,
-// NaNs included (a block holding a NaN is redone element by element: F16C
-// quiets signalling NaNs and keeps payloads that float_to_half does not).
+// are written bit by bit and do not vectorise: widening a decode's f16
+// weights with them took longer than the GEMV that needed them
+// (docs/performance.md, "Costs the runtime is built around"). These use
+// the F16C instructions (8 values per instruction) where the CPU has them,
+// chosen at run time, and give exactly the element functions' bits for
+// every input, NaNs included (a block holding a NaN is redone element by
+// element: F16C quiets signalling NaNs and keeps payloads that
+// float_to_half does not).
 #pragma once
 
 #include <cstdint>

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "runtime/thread_pool.h"
+#include "einc/internal_error.h"
 
 namespace einc::cpu {
 
@@ -158,7 +159,7 @@ class Driver {
     if (batches_ == 0 || m_ == 0 || n_ == 0) return;
     const GemvKind gemv_path = gemv_kind(call_.batch, call_.m, call_.n, call_.k);
     if (call_.a_half && gemv_path == GemvKind::none)
-      throw std::logic_error("einc cpu backend: an f16/bf16 A outside a GEMV (internal error)");
+      EINC_FAIL("cpu backend: an f16/bf16 A outside a GEMV");
     const bool dot = gemv_path == GemvKind::dot, axpy = gemv_path == GemvKind::axpy;
     fused_ = fusable_ && !dot && !axpy && kk_ > 0;
     if (fused_)

@@ -2,6 +2,7 @@
 #include "backends/cpu/kernel_gen.h"
 
 #include "backends/cpu/vector_math.h"
+#include "einc/internal_error.h"
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
@@ -686,7 +687,7 @@ void generate(llvm::Module& module, const GettFunction& function) {
 std::unique_ptr<llvm::Module> verified(std::unique_ptr<llvm::Module> module) {
   std::string errors;
   llvm::raw_string_ostream stream(errors);
-  if (llvm::verifyModule(*module, &stream)) throw std::logic_error("einc: generated invalid LLVM IR: " + stream.str());
+  EINC_CHECK(!llvm::verifyModule(*module, &stream), "generated invalid LLVM IR: " + stream.str());
   return module;
 }
 
@@ -743,7 +744,7 @@ std::unique_ptr<llvm::Module> generate_activation_module(llvm::LLVMContext& cont
 std::unique_ptr<llvm::Module> generate_half_gemv_module(llvm::LLVMContext& context, const KernelShape& shape,
                                                          DType weights, bool dot, const std::string& symbol) {
   if (weights != DType::f16 && weights != DType::bf16)
-    throw std::logic_error("einc: a half-precision GEMV of " + std::string(dtype_name(weights)) + " weights");
+    EINC_FAIL("a half-precision GEMV of " + std::string(dtype_name(weights)) + " weights");
   auto module = std::make_unique<llvm::Module>(symbol, context);
   if (dot)
     generate_dot_gemv(*module, shape, weights, symbol);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "backends/cpu/vector_math.h"
+#include "einc/internal_error.h"
 
 namespace einc::cpu {
 
@@ -119,7 +120,7 @@ class Emitter {
     BasicBlock* hoist = chain_[p].hoist;
     auto* branch = llvm::dyn_cast_or_null<llvm::BranchInst>(hoist->getTerminator());
     if (!branch || !branch->isUnconditional())
-      throw std::logic_error("einc loop kernel: a hoist block without a plain branch");
+      EINC_FAIL("loop kernel: a hoist block without a plain branch");
     BasicBlock* next = branch->getSuccessor(0);
     branch->eraseFromParent();
     b_.SetInsertPoint(hoist);
@@ -140,7 +141,7 @@ class Emitter {
 
   void push_level(int index, bool vector, Value* i, Value* mask) {
     for (const Level& l : chain_)
-      if (l.index == index) throw std::logic_error("einc loop kernel: an index bound twice in one loop nest");
+      EINC_CHECK(l.index != index, "loop kernel: an index bound twice in one loop nest");
     Level level;
     level.index = index;
     level.vector = vector;
@@ -327,7 +328,7 @@ class Emitter {
     if (type->isVectorTy() && !v->getType()->isVectorTy())
       return b_.CreateVectorSplat(static_cast<unsigned>(spec_.lanes), v);
     if (!type->isVectorTy() && v->getType()->isVectorTy())
-      throw std::logic_error("einc loop kernel: a vector value where a scalar is expected");
+      EINC_FAIL("loop kernel: a vector value where a scalar is expected");
     return v;
   }
 
@@ -384,7 +385,7 @@ class Emitter {
         return b_.CreateSelect(finite, b_.CreateFAdd(m, emit_log(b_, s)), m);
       }
     }
-    throw std::logic_error("einc loop kernel: unknown node");
+    EINC_FAIL("loop kernel: unknown node");
   }
 
   Value* load(int slot) {
@@ -412,7 +413,7 @@ class Emitter {
         return b_.CreateMaskedGather(vec_, pointers, llvm::Align(4), mask, llvm::Constant::getNullValue(vec_));
       }
     }
-    throw std::logic_error("einc loop kernel: unknown stride class");
+    EINC_FAIL("loop kernel: unknown stride class");
   }
 
   void store(Value* v) {
@@ -541,7 +542,7 @@ std::unique_ptr<llvm::Module> generate_loop_module(llvm::LLVMContext& context, c
   std::string problems;
   llvm::raw_string_ostream stream(problems);
   if (llvm::verifyModule(*module, &stream))
-    throw std::logic_error("einc loop kernel: invalid IR generated: " + stream.str());
+    EINC_FAIL("loop kernel: invalid IR generated: " + stream.str());
   return module;
 }
 

@@ -17,8 +17,8 @@
 // Equal subexpressions are one node (hash-consed), so `x` above is one node
 // evaluated wherever it is needed, and equal accesses are loaded once.
 //
-// What compiles is decided from the structure alone (describe_plan uses the
-// same answer): f32 statement, target and operands; no contraction that a
+// What compiles is decided from the structure alone (statement_plan.h then
+// checks the tensors): f32 statement, target and operands; no contraction that a
 // loop nest would evaluate with more work than the pairwise plan (a
 // reduce(sum) of a product compiles only when one factor holds every index,
 // e.g. sum(j: X[i, j] * w[j]) or sum(j: X[i, j] * 2)); no `+=` that reads

@@ -58,29 +58,40 @@ void trace(const LoopSpec& spec, const ir::Statement& statement, double compile_
 
 }  // namespace
 
-bool run_loop_statement(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors,
-                        int threads) {
+std::optional<LoopGraph> plan_loop_kernel(const ir::Program& program, const ir::Statement& statement,
+                                          const TensorLayouts& layouts, std::string* reason) {
   LoopGraphResult built = build_loop_graph(program, statement);
-  if (!built.graph) return false;
-  LoopGraph& graph = *built.graph;
-  const Tensor& target = tensors.at(static_cast<std::size_t>(statement.target));
-  auto usable = [](const Tensor& t) { return t.dtype() == DType::f32 && t.defined(); };
-  if (!usable(target)) return false;
+  if (!built.graph) {
+    if (reason) *reason = built.reason;
+    return std::nullopt;
+  }
+  const LoopGraph& graph = *built.graph;
+  auto usable = [&](int t) { return layouts.dtype(t) == DType::f32 && layouts.defined(t); };
+  if (!usable(statement.target)) return std::nullopt;
   for (const LoopAccess& a : graph.accesses)
-    if (!usable(tensors.at(static_cast<std::size_t>(a.tensor)))) return false;
+    if (!usable(a.tensor)) return std::nullopt;
+  if (!layouts.extents_known()) return built.graph;  // the rest is decided by a run
 
-  std::vector<std::int64_t> extents;
-  for (const ir::IndexVar& index : statement.indices) extents.push_back(program.evaluate(index.extent));
+  std::vector<std::int64_t> extents = ir::index_extents(program, statement);
   for (const std::vector<int>& set : graph.must_be_nonempty)
-    if (product(extents, set) == 0) return false;  // the interpreter reports the error
-  if (target.rank() != graph.lhs.size()) return false;
+    if (product(extents, set) == 0) return std::nullopt;  // the interpreter reports the error
+  const std::vector<std::int64_t>& shape = layouts.shape(statement.target);
+  const std::vector<std::int64_t>& strides = layouts.strides(statement.target);
+  if (shape.size() != graph.lhs.size()) return std::nullopt;
   for (std::size_t d = 0; d < graph.lhs.size(); ++d) {
-    if (target.shape()[d] != extents[static_cast<std::size_t>(graph.lhs[d])]) return false;
+    if (shape[d] != extents[static_cast<std::size_t>(graph.lhs[d])]) return std::nullopt;
     // Two output points on one element (a broadcast view of a caller's
     // buffer): the interpreter's sequential order decides what is stored.
-    if (target.strides()[d] == 0 && target.shape()[d] > 1) return false;
+    if (strides[d] == 0 && shape[d] > 1) return std::nullopt;
   }
-  if (target.numel() == 0) return true;
+  return built.graph;
+}
+
+void run_loop_kernel(const ir::Program& program, const ir::Statement& statement, LoopGraph graph,
+                     std::vector<Tensor>& tensors, int threads) {
+  const Tensor& target = tensors.at(static_cast<std::size_t>(statement.target));
+  if (target.numel() == 0) return;
+  const std::vector<std::int64_t> extents = ir::index_extents(program, statement);
 
   LoopShape shape;
   shape.extents = extents;
@@ -133,7 +144,7 @@ bool run_loop_statement(const ir::Program& program, const ir::Statement& stateme
   // The parallel loop (the flattened leading output loops), split into tasks.
   if (spec.output.indices.empty()) {
     kernel(pointers.data(), ints.data(), scalars.data(), fns, 0, 1);
-    return true;
+    return;
   }
   const int first = spec.output.indices[0];
   std::int64_t extent = 1;
@@ -145,7 +156,7 @@ bool run_loop_statement(const ir::Program& program, const ir::Statement& stateme
   for (std::int64_t e : extents) work *= static_cast<double>(std::max<std::int64_t>(e, 1));
   if (threads <= 1 || units <= 1 || work < 32768) {
     kernel(pointers.data(), ints.data(), scalars.data(), fns, 0, extent);
-    return true;
+    return;
   }
   // A reduction over everything is computed once per task: few tasks then.
   bool global_reduction = false;
@@ -156,7 +167,6 @@ bool run_loop_statement(const ir::Program& program, const ir::Statement& stateme
     std::int64_t end = std::min(extent, units * (task + 1) / tasks * step);
     kernel(pointers.data(), ints.data(), scalars.data(), fns, begin, end);
   });
-  return true;
 }
 
 std::optional<std::string> emit_loop_kernel(const ir::Program& program, const ir::Statement& statement) {
@@ -177,8 +187,8 @@ std::optional<std::string> emit_loop_kernel(const ir::Program& program, const ir
       shape.access_strides.push_back(std::move(strides));
     }
     shape.target_strides = c_order(statement.target);
-  } catch (const std::exception&) {
-    return std::nullopt;  // an unbound dim
+  } catch (const ir::UnboundDimError&) {
+    return std::nullopt;  // decided at run time
   }
   LoopSpec spec =
       lower_loop(std::move(*built.graph), shape, statement.accumulate, vector_lanes(), Jit::instance().shape().isa);
@@ -187,14 +197,6 @@ std::optional<std::string> emit_loop_kernel(const ir::Program& program, const ir
   llvm::raw_string_ostream out(text);
   generate_loop_module(context, spec, "einc_loop_line" + std::to_string(statement.line))->print(out, nullptr);
   return out.str();
-}
-
-std::optional<std::string> describe_loop_statement(const ir::Program& program, const ir::Statement& statement,
-                                                   std::string* reason) {
-  LoopGraphResult built = build_loop_graph(program, statement);
-  if (built.graph) return built.graph->summary;
-  if (reason) *reason = built.reason;
-  return std::nullopt;
 }
 
 }  // namespace einc::cpu

@@ -19,23 +19,27 @@
 #include <string>
 #include <vector>
 
+#include "backends/cpu/loop_graph.h"
+#include "backends/cpu/tensor_layouts.h"
 #include "einc/tensor.h"
 #include "ir/program.h"
 
 namespace einc::cpu {
 
-// Runs the statement and returns true, or returns false (nothing written)
-// when it does not compile as a loop kernel for these tensors: the caller
-// interprets it. That includes the error cases (a max over an empty index),
-// which the interpreter reports.
-bool run_loop_statement(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors,
-                        int threads);
+// The loop graph the statement runs as on tensors laid out as `layouts`,
+// or nullopt when it does not compile as a loop kernel for them (then
+// *reason, when given, says why, if the statement's form is the cause):
+// the caller interprets it. That includes the error cases (a max over an
+// empty index), which the interpreter reports. The graph's summary says
+// what it computes: "elementwise", "reduction: sum over k",
+// "normalization: softmax over j".
+std::optional<LoopGraph> plan_loop_kernel(const ir::Program& program, const ir::Statement& statement,
+                                          const TensorLayouts& layouts, std::string* reason = nullptr);
 
-// "elementwise", "reduction: sum over k", "normalization: softmax over j"
-// when the statement compiles as a loop kernel (for C-order tensors), else
-// nullopt and *reason (when given) says why not.
-std::optional<std::string> describe_loop_statement(const ir::Program& program, const ir::Statement& statement,
-                                                   std::string* reason = nullptr);
+// Runs the statement as the loop kernel of `graph` (from plan_loop_kernel
+// on these tensors).
+void run_loop_kernel(const ir::Program& program, const ir::Statement& statement, LoopGraph graph,
+                     std::vector<Tensor>& tensors, int threads);
 
 // The LLVM IR of the statement's loop kernel for C-order tensors and the
 // host's vector width (what `einc emit` could show next to the GETT

@@ -26,8 +26,8 @@ std::optional<ir::ProductPlan> plan_for(const ir::Program& program, const ir::St
   ir::ProductPlan plan;
   try {
     plan = ir::plan_product(program, statement, product);
-  } catch (const std::exception&) {
-    return std::nullopt;  // unbound dims: decided at run time
+  } catch (const ir::UnboundDimError&) {
+    return std::nullopt;  // decided at run time
   }
   for (const ir::ProductOperand& op : plan.operands)
     if (op.factor->kind != ir::ExprKind::access || op.reciprocal || !op.pre_reduced.empty() ||
@@ -70,13 +70,18 @@ ir::ExprPtr pairwise(const ir::Expr& where, const ir::ExprPtr& x, const ir::Expr
 
 }  // namespace
 
-bool run_product_steps(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors,
-                       const StatementRunner& run) {
+std::optional<ProductSteps> plan_product_steps(const ir::Program& program, const ir::Statement& statement) {
   const ir::Expr* product = find_product(*statement.value);
-  if (!product) return false;
+  if (!product) return std::nullopt;
   std::optional<ir::ProductPlan> plan = plan_for(program, statement, *product);
-  if (!plan || plan->steps.empty()) return false;
+  if (!plan || plan->steps.empty()) return std::nullopt;
+  return ProductSteps{product, std::move(*plan)};
+}
 
+void run_product_steps(const ir::Program& program, const ir::Statement& statement, const ProductSteps& steps,
+                       std::vector<Tensor>& tensors, const StatementRunner& run) {
+  const ir::Expr* product = steps.product;
+  const ir::ProductPlan* plan = &steps.plan;
   ir::Program steps_program = program;  // plus one temporary tensor per step but the last
   std::vector<Tensor> step_tensors = tensors;  // shares every buffer, the target's included
   std::vector<ir::ExprPtr> operands;
@@ -94,7 +99,7 @@ bool run_product_steps(const ir::Program& program, const ir::Statement& statemen
     if (s + 1 == plan->steps.size()) {
       next.value = replace(statement.value, product, value);
       run(steps_program, next, step_tensors);
-      return true;
+      return;
     }
     ir::Tensor temporary;
     temporary.name = "(step " + std::to_string(s + 1) + " of line " + std::to_string(statement.line) + ")";
@@ -115,15 +120,10 @@ bool run_product_steps(const ir::Program& program, const ir::Statement& statemen
     operands.erase(operands.begin() + step.lhs);
     operands.push_back(ir::make_access(product->span, id, step.result));
   }
-  return true;
 }
 
-std::string describe_product_steps(const ir::Program& program, const ir::Statement& statement) {
-  const ir::Expr* product = find_product(*statement.value);
-  if (!product) return "";
-  std::optional<ir::ProductPlan> plan = plan_for(program, statement, *product);
-  if (!plan || plan->steps.empty()) return "";
-  return std::to_string(plan->operands.size()) + " operands in " + std::to_string(plan->steps.size()) +
+std::string describe_product_steps(const ProductSteps& steps) {
+  return std::to_string(steps.plan.operands.size()) + " operands in " + std::to_string(steps.plan.steps.size()) +
          " pairwise steps";
 }
 

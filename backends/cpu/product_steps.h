@@ -13,14 +13,17 @@
 //
 // Handled: the first contraction of three or more factors found in the
 // statement (depth first) whose factors are all tensor accesses, neither
-// divided nor pre-reduced; f32 throughout. Anything else returns false
-// and the statement runs as before.
+// divided nor pre-reduced; f32 throughout. Anything else has no steps
+// and the statement takes another path.
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "einc/tensor.h"
+#include "ir/product_plan.h"
 #include "ir/program.h"
 
 namespace einc::cpu {
@@ -28,13 +31,23 @@ namespace einc::cpu {
 using StatementRunner =
     std::function<void(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors)>;
 
-// Runs the statement as pairwise steps through `run` and returns true, or
-// returns false (nothing done) when it has no such product.
-bool run_product_steps(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors,
-                       const StatementRunner& run);
+// The statement's first product of three or more tensors (depth first)
+// and the plan that computes it pairwise.
+struct ProductSteps {
+  const ir::Expr* product = nullptr;  // inside the statement's value
+  ir::ProductPlan plan;
+};
 
-// "3 operands in 2 pairwise steps" for describe_plan, or "" when the
-// statement has no such product.
-std::string describe_product_steps(const ir::Program& program, const ir::Statement& statement);
+// The product steps of the statement, or nullopt when it has no such
+// product (or a dim it needs is unbound: decided by a run).
+std::optional<ProductSteps> plan_product_steps(const ir::Program& program, const ir::Statement& statement);
+
+// Runs the statement as the pairwise steps of `steps` (planned for this
+// statement), each through `run`.
+void run_product_steps(const ir::Program& program, const ir::Statement& statement, const ProductSteps& steps,
+                       std::vector<Tensor>& tensors, const StatementRunner& run);
+
+// "3 operands in 2 pairwise steps".
+std::string describe_product_steps(const ProductSteps& steps);
 
 }  // namespace einc::cpu

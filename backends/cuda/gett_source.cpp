@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "backends/cuda/expr_codegen.h"
+#include "einc/internal_error.h"
 
 namespace einc::cuda {
 
@@ -368,7 +369,7 @@ CudaGettSpec make_cuda_gett_spec(const ir::Program& program, const ir::Statement
       continue;
     }
     double v = ir::evaluate_scalar(program, *g.scale_factors[i], [](int) -> double {
-      throw std::logic_error("cuda GETT: a constant scale factor read a tensor");
+      EINC_FAIL("cuda GETT: a constant scale factor read a tensor");
     });
     scale = g.scale_divides[i] ? scale / v : scale * v;
   }

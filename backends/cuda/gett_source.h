@@ -50,7 +50,7 @@ struct CudaGettTile {
 };
 
 struct CudaGettSpec {
-  ir::DType dtype = ir::DType::f32;  // f32 only for now
+  ir::DType dtype = ir::DType::f32;  // f32 only: kernel_plan.h gives other dtypes another kernel
   int a_tensor = -1, b_tensor = -1, c_tensor = -1;
   std::vector<CudaGettDim> batch, m, n, k;  // each group outermost first
   float scale = 1.0f;

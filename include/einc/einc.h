@@ -5,7 +5,7 @@
 // CompileOptions (and is also carried by the CompileError that follows).
 // A Program is an immutable, cheaply copyable handle; binding dims returns a
 // new Program and leaves the original untouched, so one compiled script can
-// be reported (or, later, run) for many shapes.
+// be reported and run for many shapes.
 //
 //   einc::Program p = einc::compile_file("attention.ein", {.dims = {{"T", 128}}});
 //   einc::Report r = p.report();
@@ -16,12 +16,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "einc/internal_error.h"
 #include "einc/report.h"
 #include "einc/tensor.h"
 
@@ -58,7 +60,8 @@ class CompileError : public std::runtime_error {
 };
 
 // A problem with data or execution (a missing input, a wrong shape, a
-// backend that is not available): the script itself is fine.
+// backend that is not available): the script itself is fine. A bug inside
+// einc is an InternalError (einc/internal_error.h) instead.
 class RunError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -66,25 +69,58 @@ class RunError : public std::runtime_error {
 
 using TensorMap = std::map<std::string, Tensor>;
 
+enum class Backend {
+  cpu,        // LLVM ORC JIT kernels (builds with LLVM)
+  reference,  // the interpreter every backend is checked against (always built)
+  cuda,       // NVRTC-compiled kernels (builds with the CUDA toolkit; needs a GPU to run)
+};
+
+const char* backend_name(Backend backend);  // "cpu", "reference", "cuda"
+std::optional<Backend> backend_from_name(std::string_view name);
+// The fast backend of this build: cpu, or reference where the build has no JIT.
+Backend default_backend();
+// The backends this build can run here (cuda only with a driver and a device).
+std::vector<Backend> available_backends();
+// The most worker threads a run may ask for.
+inline constexpr int kMaxThreads = 1024;
+
 struct RunOptions {
-  // "reference" (the interpreter, always available), "cpu", "cuda".
-  std::string backend = "reference";
-  // Worker threads for backends that parallelise (cpu): 0 = one per core.
+  Backend backend = default_backend();
+  // Worker threads for backends that parallelise (cpu): 0 = one per core;
+  // at most kMaxThreads.
   int threads = 0;
 };
 
-// The backends this build can run.
-std::vector<std::string> available_backends();
+// What `Program::emit` prints, in pipeline order.
+enum class EmitStage {
+  ast,       // the syntax tree as parsed
+  ir,        // the IR after sema and the Einstein rule (sums explicit)
+  plan,      // the path each statement takes on the cpu backend
+  llvm_ir,   // the cpu backend's kernels as LLVM IR, with the plan
+  assembly,  // ... as the host's assembly ("asm")
+  cuda,      // the CUDA C++ the cuda backend generates
+  ptx,       // ... compiled to PTX by NVRTC (no GPU needed)
+};
+
+const char* emit_stage_name(EmitStage stage);  // "ast", "ir", "plan", "llvm-ir", "asm", "cuda", "ptx"
+std::optional<EmitStage> emit_stage_from_name(std::string_view name);
+
+// The passes of the lowering (ir/lower.h), in order; a compiled program can
+// show the result of each (`einc check --dump-after PASS`).
+enum class LoweringPass { parse, sema, einstein, products, cost };
+const char* lowering_pass_name(LoweringPass pass);  // "parse", "sema", "einstein", "products", "cost"
+std::optional<LoweringPass> lowering_pass_from_name(std::string_view name);
 
 struct ReportOptions {
   std::int64_t repeat = 1;  // multiplies the totals (N layers of one block)
 };
 
+namespace detail {
+struct ProgramAccess;  // api/program_impl.h: einc's own layers and tests reach the IR through it
+}
+
 class Program {
  public:
-  struct Impl;
-  explicit Program(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
-
   const std::string& file() const;
   // Dims in declaration order with their values (nullopt-like: bound=false).
   struct DimInfo {
@@ -107,11 +143,16 @@ class Program {
   // The IR after semantic analysis, one statement per line, sums explicit.
   std::string dump_ir() const;
 
-  // What a backend compiles for this program: target "llvm-ir" or "asm"
-  // (the cpu backend's kernels and which statements use them), "cuda" or
-  // "ptx" (for `arch`, default sm_90a; needs no GPU). Throws RunError when
-  // this build has no such backend.
-  std::string emit(const std::string& target, const std::string& arch = "") const;
+  // The program after one pass of the lowering, as text: the syntax tree
+  // (parse), the IR with implicit sums pending (sema) or explicit
+  // (einstein), the pairwise order of each contraction (products), the
+  // symbolic counts of each statement (cost).
+  std::string dump_after(LoweringPass pass) const;
+
+  // The program at one stage of compilation (EmitStage). `arch` is the GPU
+  // architecture for cuda/ptx (default sm_90a; no GPU needed). Throws
+  // RunError when this build has no backend for the stage.
+  std::string emit(EmitStage stage, const std::string& arch = "") const;
 
   // The tensors a run needs (inputs and params, in declaration order), with
   // their shapes where the dims are bound.
@@ -145,9 +186,11 @@ class Program {
   // this way. Throws RunError on a buffer that does not fit.
   void run_into(const TensorMap& inputs, TensorMap& outputs, const RunOptions& options = {}) const;
 
-  const Impl& impl() const { return *impl_; }
-
  private:
+  struct Impl;
+  friend struct detail::ProgramAccess;
+  explicit Program(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
   std::shared_ptr<const Impl> impl_;
 };
 

@@ -1,5 +1,6 @@
-// tests/api/golden_test.cpp — golden reports (table and JSON) for every
-// example script. Regenerate after an intended change with
+// tests/api/golden_test.cpp — golden reports (table and JSON) and golden
+// cpu plans (the path each statement takes: `einc emit --target plan`) for
+// every example script. Regenerate after an intended change with
 //   EINC_UPDATE_GOLDEN=1 ctest -R Golden
 // and review the diff like code.
 #include <gtest/gtest.h>
@@ -54,6 +55,23 @@ TEST_P(GoldenReport, TableAndJson) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, GoldenReport, ::testing::ValuesIn(example_names()),
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
+
+class GoldenPlan : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenPlan, CpuPathOfEveryStatement) {
+  const std::vector<einc::Backend> backends = einc::available_backends();
+  if (std::find(backends.begin(), backends.end(), einc::Backend::cpu) == backends.end())
+    GTEST_SKIP() << "no cpu backend in this build";
+  const std::string name = GetParam();
+  fs::path source = fs::path(EINC_SOURCE_DIR) / "examples" / (name + ".ein");
+  einc::CompileOptions options;
+  options.filename = "examples/" + name + ".ein";
+  std::string plan = einc::compile(read(source), options).emit(einc::EmitStage::plan);
+  compare(plan, fs::path(EINC_SOURCE_DIR) / "tests" / "golden" / (name + ".plan.txt"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, GoldenPlan, ::testing::ValuesIn(example_names()),
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
 }  // namespace

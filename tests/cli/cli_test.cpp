@@ -519,4 +519,73 @@ TEST(CliTest, EmitForAnUnknownTargetOrArchIsAnError) {
   EXPECT_EQ(r.out, "") << show(r);
 }
 
+// ---------------------------------------------------------------------------
+// Internal errors, the command list, option limits, stages and passes.
+
+// A broken internal check (injected through EINC_INJECT_INTERNAL_ERROR, the
+// lowering's testing hook) reaches the user as an internal error: exit 3,
+// "internal error — please report" with the check's file and line, nothing
+// on stdout; the same script without the hook is fine (exit 0), and a user
+// error stays exit 1.
+TEST(CliTest, InternalErrorIsExitThreeNotAUserError) {
+  for (const char* pass : {"parse", "sema", "einstein"}) {
+    SCOPED_TRACE(pass);
+    ProcessResult r = einc_test::run_process(
+        "/usr/bin/env", {std::string("EINC_INJECT_INTERNAL_ERROR=") + pass, kEinc, "check", kMatmul}, kSourceDir);
+    EXPECT_EQ(r.exit_code, 3) << show(r);
+    EXPECT_EQ(r.out, "") << show(r);
+    EXPECT_NE(r.err.find("internal error — please report"), std::string::npos) << show(r);
+    EXPECT_NE(r.err.find("ir/lower.cpp:"), std::string::npos) << "no file:line" << show(r);
+    EXPECT_EQ(r.err.find("error: "), std::string::npos) << "reads like a user error" << show(r);
+  }
+  expect_success(einc({"check", kMatmul}));
+  TempScript bad("dim M = 4\ninput A[M]\nB[i] = A[j]\n");
+  ProcessResult r = expect_user_error({"check", bad.path()});
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << show(r);
+}
+
+TEST(CliTest, UnknownCommandListsEveryCommand) {
+  ProcessResult r = einc({"frobnicate", kMatmul});
+  EXPECT_EQ(r.exit_code, 2) << show(r);
+  EXPECT_NE(r.err.find("(commands: check, report, run, emit)"), std::string::npos) << show(r);
+}
+
+TEST(CliTest, ThreadsAndBackendAreCheckedWithClearMessages) {
+  expect_usage_error({"run", kMatmul, "--random", "1", "--threads", "100000"}, "--threads");
+  expect_usage_error({"run", kMatmul, "--random", "1", "--threads", "-1"}, "--threads");
+  ProcessResult r = einc({"run", kMatmul, "--random", "1", "--backend", "tpu"});
+  EXPECT_EQ(r.exit_code, 2) << show(r);
+  EXPECT_NE(r.err.find("unknown backend 'tpu'; this build has: "), std::string::npos) << show(r);
+  EXPECT_NE(r.err.find("reference"), std::string::npos) << show(r);
+}
+
+// `emit` prints every stage of the pipeline, in order; `check --dump-after`
+// every pass of the lowering.
+TEST(CliTest, EmitStagesAndDumpAfterPasses) {
+  ProcessResult ast = einc({"emit", kMatmul, "--target", "ast"});
+  expect_success(ast);
+  EXPECT_NE(ast.out.find("assignment C[i, j] ="), std::string::npos) << show(ast);
+  EXPECT_NE(ast.out.find("access A[i, k]"), std::string::npos) << show(ast);
+  ProcessResult ir = einc({"emit", kMatmul, "--target", "ir"});
+  expect_success(ir);
+  EXPECT_EQ(ir.out, einc({"check", kMatmul, "--dump-ir"}).out);
+  EXPECT_EQ(ir.out, einc({"check", kMatmul, "--dump-after", "einstein"}).out);
+  ProcessResult sema = einc({"check", kMatmul, "--dump-after", "sema"});
+  expect_success(sema);
+  EXPECT_NE(sema.out, ir.out) << "the Einstein rule changed nothing" << show(sema);
+  EXPECT_EQ(sema.out.find("sum("), std::string::npos) << show(sema);
+  EXPECT_NE(ir.out.find("sum("), std::string::npos) << show(ir);
+  ProcessResult parse = einc({"check", kMatmul, "--dump-after", "parse"});
+  EXPECT_EQ(parse.out, ast.out);
+  ProcessResult products = einc({"check", "examples/07_chain_order.ein", "--dump-after", "products"});
+  expect_success(products);
+  EXPECT_NE(products.out.find("(A[i, j]*(B[j, k]*v[k])), path [(1, 2), (0, 1)]"), std::string::npos) << show(products);
+  ProcessResult cost = einc({"check", kMatmul, "--dump-after", "cost"});
+  expect_success(cost);
+  EXPECT_NE(cost.out.find("C (contraction): outputs "), std::string::npos) << show(cost);
+  EXPECT_NE(cost.out.find(", MACs "), std::string::npos) << show(cost);
+  expect_usage_error({"check", kMatmul, "--dump-after", "codegen"}, "codegen");
+  expect_usage_error({"emit", kMatmul, "--target", "wasm"}, "wasm");
+}
+
 }  // namespace

@@ -21,6 +21,11 @@ using einc_test::run_process;
 const std::string kEinc = EINC_BINARY_DIR "/bin/einc";
 const std::string kExamples = EINC_SOURCE_DIR "/examples/";
 
+bool has_backend(einc::Backend backend) {
+  const std::vector<einc::Backend> available = einc::available_backends();
+  return std::find(available.begin(), available.end(), backend) != available.end();
+}
+
 class RunCli : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -70,7 +75,7 @@ TEST_F(RunCli, ExamplesMatchTheEmbeddingApi) {
     einc::CompileOptions options;
     options.dims = dims;
     einc::Program program = einc::compile_file(script, options);
-    einc::TensorMap expected = program.run(einc::random_inputs(program, 5));
+    einc::TensorMap expected = program.run(einc::random_inputs(program, 5), {.backend = einc::Backend::reference});
     ASSERT_FALSE(expected.empty());
     EXPECT_EQ(files_in(path(example)), expected.size());
     for (const auto& [name, tensor] : expected) {
@@ -139,9 +144,8 @@ TEST_F(RunCli, DataErrorsExitOneNameTheTensorAndLeaveNoFile) {
 }
 
 TEST_F(RunCli, BackendsNotBuiltSaySo) {
-  std::vector<std::string> available = einc::available_backends();
   for (const char* backend : {"cpu", "cuda"}) {
-    if (std::find(available.begin(), available.end(), backend) != available.end()) continue;
+    if (has_backend(*einc::backend_from_name(backend))) continue;
     ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--backend", backend, "--random", "1"});
     EXPECT_EQ(r.exit_code, 1);
     bool said_why = r.err.find("not available in this build") != std::string::npos ||
@@ -154,8 +158,7 @@ TEST_F(RunCli, BackendsNotBuiltSaySo) {
 }
 
 TEST_F(RunCli, CpuBackendMatchesReference) {
-  std::vector<std::string> available = einc::available_backends();
-  if (std::find(available.begin(), available.end(), "cpu") == available.end()) GTEST_SKIP() << "no cpu backend";
+  if (!has_backend(einc::Backend::cpu)) GTEST_SKIP() << "no cpu backend";
   for (const char* backend : {"cpu", "reference"}) {
     ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--backend", backend, "--random", "3", "--output-dir",
                             path(backend)});
@@ -181,8 +184,7 @@ TEST_F(RunCli, EveryExampleOnCpuMatchesReference) {
   // layernorm statements, the interpreter for the rest) against the
   // reference: within 2e-4 of the output's scale (f32 GETT sums and the
   // layernorms' 1/sigma amplify rounding; a wrong element is off by ~1).
-  std::vector<std::string> available = einc::available_backends();
-  if (std::find(available.begin(), available.end(), "cpu") == available.end()) GTEST_SKIP() << "no cpu backend";
+  if (!has_backend(einc::Backend::cpu)) GTEST_SKIP() << "no cpu backend";
   for (const char* example : {"01_matmul", "02_batched_matmul", "03_attention", "04_mlp", "05_transformer_block",
                               "06_einsum_cheatsheet", "07_chain_order"}) {
     SCOPED_TRACE(example);
@@ -225,8 +227,7 @@ TEST_F(RunCli, UnboundDimWithoutDataIsAClearError) {
 // second process compiles nothing; a corrupt entry is recompiled, and "off"
 // writes nothing. `einc emit`'s second line says where each kernel came from.
 TEST_F(RunCli, SecondProcessLoadsTheCpuKernelsFromTheDiskCache) {
-  const auto& backends = einc::available_backends();
-  if (std::find(backends.begin(), backends.end(), "cpu") == backends.end()) GTEST_SKIP() << "no cpu backend";
+  if (!has_backend(einc::Backend::cpu)) GTEST_SKIP() << "no cpu backend";
   std::string script = write_script("mm.ein", "dim N = 8\ninput A[N, N], B[N, N]\nC[i, j] = A[i, k] * B[k, j]\n");
   fs::path cache = dir_ / "cache";
   auto emit = [&](const std::string& cache_dir) {
@@ -258,8 +259,7 @@ TEST_F(RunCli, SecondProcessLoadsTheCpuKernelsFromTheDiskCache) {
 // EINC_CPU_ISA may only narrow the host's ISA: an unknown or wider one is
 // a clear error (exit 1), never an illegal instruction.
 TEST_F(RunCli, UnknownCpuIsaIsAClearError) {
-  const auto& backends = einc::available_backends();
-  if (std::find(backends.begin(), backends.end(), "cpu") == backends.end()) GTEST_SKIP() << "no cpu backend";
+  if (!has_backend(einc::Backend::cpu)) GTEST_SKIP() << "no cpu backend";
   ProcessResult r = run_process("/usr/bin/env", {"EINC_CPU_ISA=sse", kEinc, "run", kExamples + "01_matmul.ein",
                                                  "--random", "1", "--output-dir", path("out")});
   EXPECT_EQ(r.exit_code, 1) << r.err;

@@ -29,7 +29,7 @@ TEST(CpuBlocking, MatmulAcrossEveryBlockBoundaryWithBiasAndRelu) {
   einc::Program p = einc::compile("dim M, K, N\ninput A[M, K], B[K, N], b[N]\nC[i, j] = relu(A[i, k] * B[k, j] + b[j])\n",
                                   options);
   einc::TensorMap in = einc::random_inputs(p, 11);
-  einc::TensorMap out = p.run(in, {.backend = "cpu", .threads = 2});
+  einc::TensorMap out = p.run(in, {.backend = einc::Backend::cpu, .threads = 2});
   const Tensor &a = in.at("A"), &b = in.at("B"), &bias = in.at("b");
   std::vector<double> want(static_cast<std::size_t>(m * n), 0.0);
   for (std::int64_t i = 0; i < m; ++i)
@@ -56,9 +56,9 @@ TEST(CpuBlocking, DecodeGemvAndItsTranspose) {
   einc::Program p = einc::compile("dim K, N\ninput x[K], W[K, N], V[N, K]\ny[j] = x[k] * W[k, j]\nz[j] = V[j, k] * x[k]\n",
                                   options);
   einc::TensorMap in = einc::random_inputs(p, 3);
-  einc::TensorMap one = p.run(in, {.backend = "cpu", .threads = 1});
+  einc::TensorMap one = p.run(in, {.backend = einc::Backend::cpu, .threads = 1});
   for (int threads : {1, 2, 3}) {
-    einc::TensorMap out = p.run(in, {.backend = "cpu", .threads = threads});
+    einc::TensorMap out = p.run(in, {.backend = einc::Backend::cpu, .threads = threads});
     EXPECT_EQ(std::memcmp(out.at("y").data(), one.at("y").data(), static_cast<std::size_t>(n) * sizeof(float)), 0);
     EXPECT_EQ(std::memcmp(out.at("z").data(), one.at("z").data(), static_cast<std::size_t>(n) * sizeof(float)), 0);
     std::vector<double> y(static_cast<std::size_t>(n), 0.0), z(static_cast<std::size_t>(n), 0.0);
@@ -109,10 +109,10 @@ TEST(CpuBlocking, EveryThreadPartitionGivesTheSameBits) {
           for (std::int64_t j = 0; j < c.m; ++j)
             want[static_cast<std::size_t>((bt * c.n + i) * c.m + j)] += aik * b.get_flat((bt * c.k + kk) * c.m + j);
         }
-    Tensor one = p.run(in, {.backend = "cpu", .threads = 1}).at("C");
+    Tensor one = p.run(in, {.backend = einc::Backend::cpu, .threads = 1}).at("C");
     EXPECT_LT(max_relative_error(one, want), 1e-4) << c.what;
     for (int threads : {2, 3, 4}) {
-      Tensor more = p.run(in, {.backend = "cpu", .threads = threads}).at("C");
+      Tensor more = p.run(in, {.backend = einc::Backend::cpu, .threads = threads}).at("C");
       EXPECT_EQ(std::memcmp(one.data(), more.data(), static_cast<std::size_t>(one.numel()) * sizeof(float)), 0)
           << c.what << ", threads=" << threads;
     }
@@ -143,9 +143,9 @@ TEST(CpuBlocking, ContractionOverSeveralRunsOfK) {
             for (std::int64_t ie = 0; ie < ne; ++ie)
               want[static_cast<std::size_t>((ia * nc + ic) * ne + ie)] += x * b.get({id, ib, ie});
           }
-    Tensor one = p.run(in, {.backend = "cpu", .threads = 1}).at("C");
+    Tensor one = p.run(in, {.backend = einc::Backend::cpu, .threads = 1}).at("C");
     EXPECT_LT(max_relative_error(one, want), 1e-4) << "d=" << d << " e=" << ne;
-    Tensor two = p.run(in, {.backend = "cpu", .threads = 2}).at("C");
+    Tensor two = p.run(in, {.backend = einc::Backend::cpu, .threads = 2}).at("C");
     EXPECT_EQ(std::memcmp(one.data(), two.data(), static_cast<std::size_t>(one.numel()) * sizeof(float)), 0) << d;
   }
 }
@@ -161,8 +161,8 @@ TEST(CpuBlocking, EveryEpilogueActivationMatchesTheReference) {
     einc::TensorMap in = einc::random_inputs(p, 4);
     for (auto& [name, t] : in)
       for (std::int64_t i = 0; i < t.numel(); ++i) t.set_flat(i, std::fabs(t.get_flat(i)) + 0.05);
-    Tensor got = p.run(in, {.backend = "cpu"}).at("C"), want = p.run(in, {.backend = "reference"}).at("C");
-    EXPECT_NE(p.emit("llvm-ir").find("C = JIT GETT"), std::string::npos) << func;
+    Tensor got = p.run(in, {.backend = einc::Backend::cpu}).at("C"), want = p.run(in, {.backend = einc::Backend::reference}).at("C");
+    EXPECT_NE(p.emit(einc::EmitStage::llvm_ir).find("C = JIT GETT"), std::string::npos) << func;
     for (std::int64_t i = 0; i < got.numel(); ++i)
       ASSERT_NEAR(got.get_flat(i), want.get_flat(i), 2e-6 * std::max(1.0, std::fabs(want.get_flat(i)))) << func << " at " << i;
   }
@@ -182,8 +182,8 @@ TEST(CpuBlocking, FusedAndUnfusedEpiloguesMatchTheReference) {
                             "A[i, k] * B[k, j] + R[i, j] + S[i, j]"}) {
     einc::Program p = einc::compile(dims + "C[i, j] = " + value + "\n");
     einc::TensorMap in = einc::random_inputs(p, 8);
-    Tensor got = p.run(in, {.backend = "cpu", .threads = 2}).at("C"), want = p.run(in, {.backend = "reference"}).at("C");
-    Tensor one = p.run(in, {.backend = "cpu", .threads = 1}).at("C");
+    Tensor got = p.run(in, {.backend = einc::Backend::cpu, .threads = 2}).at("C"), want = p.run(in, {.backend = einc::Backend::reference}).at("C");
+    Tensor one = p.run(in, {.backend = einc::Backend::cpu, .threads = 1}).at("C");
     for (std::int64_t i = 0; i < got.numel(); ++i)
       ASSERT_NEAR(got.get_flat(i), want.get_flat(i), 1e-4 * std::max(1.0, std::fabs(want.get_flat(i)))) << value << " at " << i;
     EXPECT_EQ(std::memcmp(one.data(), got.data(), got.nbytes()), 0) << value;

@@ -53,14 +53,14 @@ std::optional<std::string> env(const char* name) {
 std::string backend_under_test() { return env("EINC_DIFF_BACKEND").value_or("cpu"); }
 
 bool backend_available(const std::string& name) {
-  for (const std::string& b : einc::available_backends())
-    if (b == name) return true;
+  for (einc::Backend b : einc::available_backends())
+    if (einc::backend_name(b) == name) return true;
   return false;
 }
 
 std::string available_list() {
   std::string out;
-  for (const std::string& b : einc::available_backends()) out += (out.empty() ? "" : ", ") + b;
+  for (einc::Backend b : einc::available_backends()) out += (out.empty() ? "" : ", ") + std::string(einc::backend_name(b));
   return out;
 }
 
@@ -217,7 +217,7 @@ std::optional<TensorMap> try_run(const einc::Program& program, const TensorMap& 
   try {
     return program.run(inputs, o);
   } catch (const std::exception& e) {
-    ADD_FAILURE() << "backend '" << o.backend << "' (threads=" << o.threads << ") threw: " << clip(e.what())
+    ADD_FAILURE() << "backend '" << einc::backend_name(o.backend) << "' (threads=" << o.threads << ") threw: " << clip(e.what())
                   << reproduce(c, seed);
     return std::nullopt;
   }
@@ -230,7 +230,7 @@ int failure_parts() {
 
 einc::RunOptions options(const std::string& backend, int threads = 0) {
   einc::RunOptions o;
-  o.backend = backend;
+  o.backend = einc::backend_from_name(backend).value();
   o.threads = threads;
   return o;
 }

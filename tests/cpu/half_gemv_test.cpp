@@ -24,7 +24,7 @@ using einc::TensorMap;
 
 einc::RunOptions on(const std::string& backend, int threads = 2) {
   einc::RunOptions options;
-  options.backend = backend;
+  options.backend = einc::backend_from_name(backend).value();
   options.threads = threads;
   return options;
 }
@@ -142,12 +142,12 @@ TEST(CpuHalfGemv, ReadsStridedWeightsInPlace) {
 TEST(CpuHalfGemv, ThePlanSaysTheWeightsAreReadInPlace) {
   einc::Program program = einc::compile(
       "dim K = 64, N = 32\ninput x[1, K] : bf16\nparam W[K, N] : bf16\ny[i, j] = x[i, k] * W[k, j]\noutput y\n");
-  const std::string emitted = program.emit("llvm-ir");
+  const std::string emitted = program.emit(einc::EmitStage::llvm_ir);
   EXPECT_NE(emitted.find("W read in place by the GEMV"), std::string::npos) << emitted.substr(0, 2000);
   // A GEMM is not a GEMV: every operand is widened.
   einc::Program gemm = einc::compile(
       "dim M = 8, K = 64, N = 32\ninput x[M, K] : bf16\nparam W[K, N] : bf16\ny[i, j] = x[i, k] * W[k, j]\noutput y\n");
-  EXPECT_EQ(gemm.emit("llvm-ir").find("read in place"), std::string::npos);
+  EXPECT_EQ(gemm.emit(einc::EmitStage::llvm_ir).find("read in place"), std::string::npos);
 }
 
 }  // namespace

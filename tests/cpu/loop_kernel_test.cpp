@@ -65,7 +65,7 @@ class LanesOverride {
 
 einc::RunOptions on(const std::string& backend, int threads = 0) {
   einc::RunOptions o;
-  o.backend = backend;
+  o.backend = einc::backend_from_name(backend).value();
   o.threads = threads;
   return o;
 }
@@ -116,7 +116,7 @@ std::string compare_bitwise(const TensorMap& a, const TensorMap& b) {
 // The plan lines of `einc emit`, one per statement.
 std::vector<std::string> plan(const einc::Program& program) {
   std::vector<std::string> lines;
-  std::istringstream in(program.emit("llvm-ir"));
+  std::istringstream in(program.emit(einc::EmitStage::llvm_ir));
   for (std::string line; std::getline(in, line);)
     if (line.rfind("; line ", 0) == 0) lines.push_back(line);
   return lines;
@@ -557,14 +557,15 @@ TEST(LoopKernel, ExamplesRunEveryNonContractionAsAJitLoop) {
 TEST(LoopKernel, EmitsTheKernelOfALoopStatement) {
   // The IR `einc emit` can show for a loop statement (internal API).
   einc::Program program = einc::compile_file(EINC_SOURCE_DIR "/examples/03_attention.ein");
-  const einc::ir::Program& ir = program.impl().program;
+  const einc::ir::Program& ir = einc::detail::ProgramAccess::ir(program);
   auto softmax = einc::cpu::emit_loop_kernel(ir, ir.statements.at(1));
   ASSERT_TRUE(softmax.has_value());
   EXPECT_NE(softmax->find("define void @einc_loop_line6("), std::string::npos);
   EXPECT_NE(softmax->find("llvm.fmuladd"), std::string::npos);  // the exp polynomial
   EXPECT_NE(softmax->find("phi <"), std::string::npos);         // vector accumulators
   einc::Program chain = einc::compile_file(EINC_SOURCE_DIR "/examples/07_chain_order.ein");
-  EXPECT_FALSE(einc::cpu::emit_loop_kernel(chain.impl().program, chain.impl().program.statements.at(0)).has_value());
+  const einc::ir::Program& chain_ir = einc::detail::ProgramAccess::ir(chain);
+  EXPECT_FALSE(einc::cpu::emit_loop_kernel(chain_ir, chain_ir.statements.at(0)).has_value());
 }
 
 // --- randomized -------------------------------------------------------------------

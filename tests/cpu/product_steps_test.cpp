@@ -18,9 +18,9 @@ void expect_matches_reference(const std::string& script, const std::string& outp
   SCOPED_TRACE(script);
   einc::Program p = einc::compile(script);
   einc::TensorMap in = einc::random_inputs(p, seed);
-  Tensor want = p.run(in, {.backend = "reference"}).at(output);
-  Tensor one = p.run(in, {.backend = "cpu", .threads = 1}).at(output);
-  Tensor two = p.run(in, {.backend = "cpu", .threads = 2}).at(output);
+  Tensor want = p.run(in, {.backend = einc::Backend::reference}).at(output);
+  Tensor one = p.run(in, {.backend = einc::Backend::cpu, .threads = 1}).at(output);
+  Tensor two = p.run(in, {.backend = einc::Backend::cpu, .threads = 2}).at(output);
   double scale = 1;
   for (std::int64_t i = 0; i < want.numel(); ++i) scale = std::max(scale, std::fabs(want.get_flat(i)));
   for (std::int64_t i = 0; i < want.numel(); ++i) ASSERT_NEAR(one.get_flat(i), want.get_flat(i), 1e-5 * scale) << i;
@@ -47,14 +47,14 @@ TEST(CpuProductSteps, TheLastStepKeepsTheEpilogueAndAccumulates) {
       "Y[i, j] += A[i, k] * B[k, l] * C[l, j]\n";
   expect_matches_reference(script, "Y");
   einc::Program p = einc::compile(script);
-  std::string plan = p.emit("llvm-ir");
+  std::string plan = p.emit(einc::EmitStage::llvm_ir);
   EXPECT_NE(plan.find("; line 3: Y = product in pairwise steps (3 operands in 2 pairwise steps)"), std::string::npos)
       << plan.substr(0, 600);
 }
 
 TEST(CpuProductSteps, DividedFactorsStayInterpreted) {
   einc::Program p = einc::compile("dim N = 9\ninput A[N, N], B[N, N], v[N]\ny[i] = A[i, j] * B[j, k] / v[k]\n");
-  std::string plan = p.emit("llvm-ir");
+  std::string plan = p.emit(einc::EmitStage::llvm_ir);
   EXPECT_EQ(plan.find("pairwise steps"), std::string::npos);
   expect_matches_reference("dim N = 9\ninput A[N, N], B[N, N], v[N]\ny[i] = A[i, j] * B[j, k] / v[k]\n", "y");
 }

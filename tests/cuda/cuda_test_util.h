@@ -19,9 +19,8 @@
 
 #include "backends/reference/interpreter.h"
 #include "frontend/diagnostics.h"
-#include "frontend/parser.h"
 #include "frontend/source.h"
-#include "ir/lower_ast.h"
+#include "ir/lower.h"
 #include "ir/program.h"
 #include "runtime/executor.h"
 
@@ -70,11 +69,9 @@ inline einc::ir::Program compile_script(const std::string& text, const std::vect
                                         if (d.severity == einc::frontend::Severity::error)
                                           errors += einc::frontend::render_diagnostic(file, d);
                                       });
-  einc::ast::Module module = einc::frontend::parse_module(source, sink);
-  if (sink.error_count() > 0) throw std::runtime_error(errors);
   einc::ir::LowerOptions options;
   options.dims = dims;
-  einc::ir::Program program = einc::ir::lower_ast(module, sink, options);
+  einc::ir::Program program = einc::ir::lower(source, nullptr, sink, options).program;
   if (sink.error_count() > 0) throw std::runtime_error(errors);
   return program;
 }

@@ -1,11 +1,11 @@
-// tests/ir/lower_helper.h — parse and lower a script for IR-level tests.
+// tests/ir/lower_helper.h — parse and lower a script (ir::lower: the
+// whole pipeline) for IR-level tests.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "frontend/parser.h"
-#include "ir/lower_ast.h"
+#include "ir/lower.h"
 
 namespace einc::ir::testing {
 
@@ -21,8 +21,7 @@ inline Lowered lower(const std::string& text, std::vector<DimBinding> dims = {})
     auto lc = s.line_col(d.span ? d.span->begin : 0);
     out.errors.push_back(std::to_string(lc.line) + ":" + std::to_string(lc.column) + ": " + d.message);
   });
-  ast::Module module = frontend::parse_module(source, sink);
-  if (out.errors.empty()) out.program = lower_ast(module, sink, LowerOptions{std::move(dims)});
+  out.program = ir::lower(source, nullptr, sink, LowerOptions{std::move(dims)}).program;
   return out;
 }
 

@@ -204,8 +204,8 @@ TEST(Run, InputErrorsNameTheTensor) {
   EXPECT_NE(message({{"A", Tensor::zeros(DType::f32, {3, 2})}}).find("has shape [3, 2]"), std::string::npos);
   EXPECT_NE(message({{"A", Tensor::zeros(DType::f32, {2})}}).find("rank 1"), std::string::npos);
   EXPECT_NE(message({{"Z", Tensor::zeros(DType::f32, {2})}}).find("'Z' is not an input"), std::string::npos);
-  EXPECT_THROW(p.run({{"A", Tensor::zeros(DType::f32, {2, 3})}}, {.backend = "cuda"}), einc::RunError);
-  EXPECT_THROW(p.run({{"A", Tensor::zeros(DType::f32, {2, 3})}}, {.backend = "tpu"}), einc::RunError);
+  EXPECT_THROW(p.run({{"A", Tensor::zeros(DType::f32, {2, 3})}}, {.backend = einc::Backend::cuda}), einc::RunError);
+  EXPECT_FALSE(einc::backend_from_name("tpu").has_value());
 }
 
 TEST(Run, OneProgramFromSeveralThreads) {
@@ -251,14 +251,15 @@ TEST(Run, RunIntoWritesCallerBuffersInPlace) {
       "dim M = 5, K = 7, N = 3\ninput A[M, K], B[K, N]\nC[i, j] = A[i, k] * B[k, j]\nD[i] = sum(j: C[i, j])\n"
       "output C, D\n");
   TensorMap first = einc::random_inputs(p, 1), second = einc::random_inputs(p, 2);
-  for (const std::string& backend : einc::available_backends()) {
-    if (backend == "cuda") continue;  // needs a GPU: tests/cuda
+  for (einc::Backend b : einc::available_backends()) {
+    if (b == einc::Backend::cuda) continue;  // needs a GPU: tests/cuda
+    const std::string backend = einc::backend_name(b);
     std::vector<float> storage(15, -7.0f);
     Tensor column_major = Tensor::view(DType::f32, storage.data(), {5, 3}, {1, 5});
     TensorMap outputs{{"C", column_major}};
     for (const TensorMap* in : {&first, &second}) {  // the second run reuses both buffers
-      p.run_into(*in, outputs, {.backend = backend});
-      TensorMap want = p.run(*in, {.backend = "reference"});
+      p.run_into(*in, outputs, {.backend = b});
+      TensorMap want = p.run(*in, {.backend = einc::Backend::reference});
       ASSERT_EQ(outputs.at("C").data(), static_cast<void*>(storage.data())) << backend;
       ASSERT_EQ(outputs.count("D"), 1u) << backend;
       for (std::int64_t i = 0; i < 5; ++i)

@@ -1,0 +1,144 @@
+// backends/cpu/statement_plan.cpp — see statement_plan.h.
+#include "backends/cpu/statement_plan.h"
+
+#include "backends/cpu/gett.h"
+#include "backends/cpu/jit.h"
+#include "backends/cpu/loop_kernel.h"
+#include "backends/cpu/widened.h"
+#include "ir/cost_model.h"
+
+namespace einc::cpu {
+
+namespace {
+
+bool all_f32(const TensorLayouts& layouts, const ir::GettStatement& g, const ir::Statement& s) {
+  auto f32 = [&](int t) { return layouts.dtype(t) == DType::f32 && layouts.defined(t); };
+  bool ok = f32(g.a.tensor) && f32(g.b.tensor) && f32(s.target);
+  for (const auto& t : g.bias) ok = ok && f32(t.access.tensor);
+  for (const auto& t : g.residual) ok = ok && f32(t.access.tensor);
+  return ok;
+}
+
+// The GETT of a widened statement that runs as a GEMV reading its weights
+// (the GETT's A) in place: only an A read nowhere else in the statement, of
+// a dtype the JIT's GEMV kernels widen in registers. `wide`, `wide_statement`:
+// the statement as it runs in f32.
+std::optional<ir::GettStatement> half_gemv(const ir::Program& program, const ir::Program& wide,
+                                           const ir::Statement& wide_statement, const TensorLayouts& layouts) {
+  if (!layouts.extents_known() || !layouts.defined(wide_statement.target)) return std::nullopt;
+  for (int t : ir::tensors_read(*wide_statement.value))
+    if (!layouts.defined(t)) return std::nullopt;  // for the f32 statement to report
+  std::optional<ir::GettStatement> g =
+      ir::match_gett(wide, wide_statement, ir::contiguous_strides(layouts.shape(wide_statement.target)));
+  if (!g) return std::nullopt;
+  const int w = g->a.tensor;
+  if (w == wide_statement.target || w == g->b.tensor || !Jit::instance().reads_half_weights(program.tensors[w].dtype))
+    return std::nullopt;
+  for (const auto* terms : {&g->bias, &g->residual})
+    for (const ir::GettTerm& t : *terms)
+      if (t.access.tensor == w) return std::nullopt;
+  const TensorLayouts gemv_layouts = layouts.widened(wide, w);
+  ir::GettSpec spec = ir::make_gett_spec(wide, wide_statement, *g, [&](int t) -> const std::vector<std::int64_t>& {
+    return gemv_layouts.strides(t);
+  });
+  if (gemv_kind(spec.batch, spec.m, spec.n, spec.k) == GemvKind::none) return std::nullopt;
+  return g;
+}
+
+StatementPlan plan_f32(const ir::Program& program, const ir::Statement& s, const TensorLayouts& layouts) {
+  StatementPlan plan;
+  if (layouts.defined(s.target)) {
+    if (auto g = ir::match_gett(program, s, layouts.strides(s.target)); g && all_f32(layouts, *g, s)) {
+      plan.path = CpuPath::gett;
+      plan.gett = std::move(g);
+      return plan;
+    }
+  }
+  if ((plan.loop = plan_loop_kernel(program, s, layouts, &plan.reason))) {
+    plan.path = CpuPath::loop_kernel;
+    return plan;
+  }
+  if ((plan.steps = plan_product_steps(program, s))) {
+    plan.path = CpuPath::product_steps;
+    return plan;
+  }
+  return plan;  // interpreted
+}
+
+std::string names(const ir::Statement& s, const std::vector<int>& ids) {
+  std::string out;
+  for (int id : ids) out += (out.empty() ? "" : ",") + s.indices[id].name;
+  return out.empty() ? "-" : out;
+}
+
+// The path of an f32 statement (or of the f32 statement a widened one runs as).
+std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir::StatementKind kind) {
+  switch (plan.path) {
+    case CpuPath::gett: {
+      const ir::GettStatement& g = *plan.gett;
+      std::string line = "JIT GETT (batch " + names(s, g.batch) + "; M " + names(s, g.m) + "; N " + names(s, g.n) +
+                         "; K " + names(s, g.k) + ")";
+      std::string epilogue;
+      if (!g.scale_factors.empty()) epilogue += " scale";
+      if (!g.bias.empty()) epilogue += " bias";
+      if (g.activation) epilogue += std::string(" ") + ir::func_name(*g.activation);
+      if (!g.residual.empty()) epilogue += " residual";
+      return epilogue.empty() ? line : line + ", epilogue:" + epilogue;
+    }
+    case CpuPath::loop_kernel: return "JIT loop (" + plan.loop->summary + ")";
+    case CpuPath::product_steps:
+      return "product in pairwise steps (" + describe_product_steps(*plan.steps) + "), each run as a statement of its own";
+    case CpuPath::interpreted: break;
+  }
+  std::string kind_name = ir::statement_kind_name(kind);
+  std::string reason = plan.reason;
+  if (reason == kind_name || s.dtype != DType::f32) reason.clear();  // says nothing more
+  return "interpreted (" + kind_name + (s.dtype != DType::f32 ? ", " + std::string(ir::dtype_name(s.dtype)) : "") +
+         (reason.empty() ? "" : ": " + reason) + ")";
+}
+
+}  // namespace
+
+StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement,
+                             const TensorLayouts& layouts) {
+  if (!runs_widened(statement.dtype)) return plan_f32(program, statement, layouts);
+  const ir::Program wide = widened_program(program, statement);
+  ir::Statement wide_statement = statement;
+  wide_statement.dtype = DType::f32;
+  StatementPlan plan;
+  if (std::optional<ir::GettStatement> g = half_gemv(program, wide, wide_statement, layouts)) {
+    plan.path = CpuPath::gett;
+    plan.gett = std::move(g);
+    plan.weights_in_place = plan.gett->a.tensor;
+  } else {
+    plan = plan_f32(wide, wide_statement, layouts.widened(wide, -1));
+  }
+  plan.widened = true;
+  return plan;
+}
+
+std::vector<std::string> describe_plan(const ir::Program& program) {
+  std::vector<std::string> lines;
+  const ir::ProgramCost cost = ir::analyze_cost(program);
+  const TensorLayouts layouts = TensorLayouts::contiguous(program);
+  for (std::size_t i = 0; i < program.statements.size(); ++i) {
+    const ir::Statement& s = program.statements[i];
+    const ir::Tensor& target = program.tensors[s.target];
+    const StatementPlan plan = plan_statement(program, s, layouts);
+    std::string line = "line " + std::to_string(s.line) + ": " + target.name + " = ";
+    if (!plan.widened) {
+      lines.push_back(line + describe_path(plan, s, cost.statements[i].kind));
+      continue;
+    }
+    ir::Statement wide = s;
+    wide.dtype = DType::f32;
+    line += describe_path(plan, wide, cost.statements[i].kind) + ", in f32 on " + ir::dtype_name(s.dtype) +
+            " operands widened";
+    if (plan.weights_in_place >= 0)
+      line += " (" + program.tensors[plan.weights_in_place].name + " read in place by the GEMV, widened in registers)";
+    lines.push_back(line + ", rounded once into " + target.name);
+  }
+  return lines;
+}
+
+}  // namespace einc::cpu

@@ -1,0 +1,62 @@
+// backends/cpu/statement_plan.h — which path the cpu backend runs a
+// statement on, decided once, in one place.
+//
+// CpuBackend::execute runs the plan and `einc emit` prints it, so what is
+// emitted is what runs (as backends/cuda/kernel_plan.h is for CUDA). An f32
+// statement takes the first path that accepts it:
+//   1. gett          — the GETT form (ir/gett_lowering.h) with every operand
+//                      and term an f32 tensor holding data: one JIT GETT with
+//                      its epilogue, reading its operands in place;
+//   2. loop_kernel   — elementwise expressions, reductions and normalisations
+//                      that compile as one vectorised JIT loop kernel
+//                      (loop_graph.h says which; loop_kernel.h runs it);
+//   3. product_steps — a product of three or more tensors, run as the
+//                      pairwise steps of its plan, each a statement planned
+//                      anew (product_steps.h);
+//   4. interpreted   — everything else (f64 and integer dtypes, loop nests
+//                      that would recompute a reduction, ...), by the
+//                      reference interpreter; `reason` says why.
+// An f16/bf16 statement is `widened`: it runs as the f32 statement on f32
+// copies, rounded once into its target (widened.h), and its path is that
+// f32 statement's. A widened GEMV reads its half-precision weights in place
+// instead of copying them (`weights_in_place`).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/loop_graph.h"
+#include "backends/cpu/product_steps.h"
+#include "backends/cpu/tensor_layouts.h"
+#include "ir/gett_lowering.h"
+#include "ir/program.h"
+
+namespace einc::cpu {
+
+enum class CpuPath { gett, loop_kernel, product_steps, interpreted };
+
+struct StatementPlan {
+  CpuPath path = CpuPath::interpreted;
+  std::optional<ir::GettStatement> gett;    // gett
+  std::optional<LoopGraph> loop;            // loop_kernel
+  std::optional<ProductSteps> steps;        // product_steps
+  std::string reason;                       // interpreted: the rule a loop kernel breaks, if that is why
+  bool widened = false;                     // an f16/bf16 statement run in f32
+  int weights_in_place = -1;                // widened GETT (a GEMV): the tensor its kernel widens in registers
+};
+
+// The plan of `statement` on tensors laid out as `layouts`. A widened
+// statement's plan is made on the widened program (widened_program) and
+// layouts (TensorLayouts::widened).
+StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement,
+                             const TensorLayouts& layouts);
+
+// One line per statement, as `einc emit` prints the plan:
+// "line 7: S = JIT GETT (batch h; M j; N i; K e), epilogue: scale",
+// "line 9: P = JIT loop (normalization: softmax over j)",
+// "line 5: y = interpreted (contraction)". Planned on C-order tensors of
+// the bound shapes (TensorLayouts::contiguous).
+std::vector<std::string> describe_plan(const ir::Program& program);
+
+}  // namespace einc::cpu
