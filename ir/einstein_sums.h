@@ -1,6 +1,6 @@
 // ir/einstein_sums.h — makes implicit summation explicit.
 //
-// LANGUAGE.md: an index that appears on the right but not on the left is
+// docs/language.md: an index that appears on the right but not on the left is
 // summed over the smallest subexpression that contains all of its
 // occurrences. This pass finds that subexpression for each summed index and
 // wraps it in reduce(sum). Inside a product, the reduce covers the factors

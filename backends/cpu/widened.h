@@ -1,7 +1,7 @@
 // backends/cpu/widened.h — f16 and bf16 statements on the cpu backend, run
 // as f32 statements.
 //
-// LANGUAGE.md: products of f16/bf16 accumulate in f32 and are rounded once,
+// docs/language.md: products of f16/bf16 accumulate in f32 and are rounded once,
 // when stored. The cpu backend's kernels (GETT, loop kernels) are f32, so a
 // statement whose dtype is f16 or bf16 runs as the same statement on f32
 // copies of the tensors it reads and writes (widening is exact), and the

@@ -1,5 +1,5 @@
 // tests/cli/cli_test.cpp — end-to-end tests of the `einc` command
-// (LANGUAGE.md, "Command line" and "Diagnostics"): exit codes (0 success,
+// (docs/language.md, "Command line" and "Diagnostics"): exit codes (0 success,
 // 1 user error, 2 usage error with the usage on stderr), stdout left empty by
 // a failing command, the report formats and the options that change them.
 //

@@ -102,7 +102,7 @@ std::string available_list() {
 // 8e-5 at L = 64, 1.3e-3 at L = 16384 (when |ref| <= 1).
 //
 // f16 and bf16 outputs: both sides round once into the dtype, the reference
-// from double, the backend from an f32 accumulation (LANGUAGE.md); the two
+// from double, the backend from an f32 accumulation (docs/language.md); the two
 // values rounded differ by the f32 bound above, so the results differ by at
 // most one ulp of the dtype more: the bound adds ulp * |ref|, ulp = the
 // dtype's epsilon (2^-10 for f16, 2^-7 for bf16; one ulp of x is at most

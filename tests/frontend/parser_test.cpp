@@ -1,5 +1,5 @@
 // tests/frontend/parser_test.cpp — the X3 grammar: what parses into which
-// AST, where syntax errors point, and the lexical rules of LANGUAGE.md.
+// AST, where syntax errors point, and the lexical rules of docs/language.md.
 #include <gtest/gtest.h>
 
 #include <atomic>

@@ -1,5 +1,5 @@
 // tests/fuzz/fuzz_input.h — run one arbitrary input through the whole public
-// pipeline and check the invariants every input must keep (LANGUAGE.md,
+// pipeline and check the invariants every input must keep (docs/language.md,
 // "Diagnostics": never crash or hang, however malformed the input).
 //
 // Shared by the libFuzzer target (parser_fuzz_target.cpp) and the bounded
