@@ -216,8 +216,7 @@ void check_output_buffers(const ir::Program& p, const TensorMap& inputs, const T
     if (t.dtype() != info.dtype)
       throw RunError("output buffer '" + name + "' is " + dtype_name(t.dtype()) + " but the script makes " +
                      dtype_name(info.dtype));
-    std::vector<std::int64_t> declared;
-    for (const ir::Poly& e : info.shape) declared.push_back(p.evaluate(e));
+    const std::vector<std::int64_t> declared = ir::evaluated_shape(p, id);
     if (t.shape() != declared)
       throw RunError("output buffer '" + name + "' has shape " + shape_text(t.shape()) + " but the script makes " +
                      shape_text(declared));
@@ -259,8 +258,7 @@ void Program::run_into(const TensorMap& inputs, TensorMap& outputs, const RunOpt
     auto given = inputs.find(t.name);
     if (given == inputs.end())
       throw RunError(role_name(t) + " '" + t.name + "' is missing (give it, or fill it with random data)");
-    std::vector<std::int64_t> declared;
-    for (const ir::Poly& e : t.shape) declared.push_back(p.evaluate(e));
+    const std::vector<std::int64_t> declared = ir::evaluated_shape(p, static_cast<int>(id));
     if (given->second.shape() != declared)
       throw RunError(role_name(t) + " '" + t.name + "' has shape " + shape_text(given->second.shape()) +
                      " but the script declares " + shape_text(declared));

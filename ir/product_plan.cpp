@@ -39,7 +39,7 @@ ProductPlan plan_product(const Program& program, const Statement& statement, con
   ContractionProblem problem;
   for (const auto& operand : plan.operands) problem.operands.push_back(operand.indices);
   problem.kept = plan.kept;
-  for (const IndexVar& index : statement.indices) problem.extents.push_back(program.evaluate(index.extent));
+  problem.extents = index_extents(program, statement);
   ContractionPlan chosen = plan_contraction(problem);
   plan.steps = std::move(chosen.steps);
   plan.exact = chosen.exact;

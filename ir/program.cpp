@@ -95,6 +95,14 @@ std::optional<std::int64_t> Program::try_evaluate(const Poly& poly) const {
   }
 }
 
+std::vector<std::int64_t> evaluated_shape(const Program& program, int tensor) {
+  const Tensor& t = program.tensors.at(static_cast<std::size_t>(tensor));
+  std::vector<std::int64_t> shape;
+  shape.reserve(t.shape.size());
+  for (const Poly& extent : t.shape) shape.push_back(program.evaluate(extent));
+  return shape;
+}
+
 std::vector<std::int64_t> index_extents(const Program& program, const Statement& statement) {
   std::vector<std::int64_t> extents;
   extents.reserve(statement.indices.size());
@@ -110,11 +118,8 @@ std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& sh
 
 std::vector<std::vector<std::int64_t>> contiguous_strides(const Program& program) {
   std::vector<std::vector<std::int64_t>> out;
-  for (const Tensor& t : program.tensors) {
-    std::vector<std::int64_t> shape;
-    for (const Poly& extent : t.shape) shape.push_back(program.evaluate(extent));
-    out.push_back(contiguous_strides(shape));
-  }
+  for (std::size_t t = 0; t < program.tensors.size(); ++t)
+    out.push_back(contiguous_strides(evaluated_shape(program, static_cast<int>(t))));
   return out;
 }
 

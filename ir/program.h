@@ -148,8 +148,12 @@ struct Program {
   std::string formula(const Poly& poly) const;
 };
 
-// The extent of each of the statement's indices under the bound dims, by
-// index id (throws UnboundDimError).
+// A tensor's shape (extents in elements) under the bound dims: what a
+// runner allocates and checks a caller's tensor against (throws
+// UnboundDimError / OverflowError).
+std::vector<std::int64_t> evaluated_shape(const Program& program, int tensor);
+// A statement's index extents under the bound dims, by index id: the loop
+// bounds every backend iterates (throws UnboundDimError / OverflowError).
 std::vector<std::int64_t> index_extents(const Program& program, const Statement& statement);
 
 // C-order strides (elements) of a shape; an extent of 0 counts as 1.

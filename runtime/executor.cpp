@@ -5,16 +5,6 @@
 
 namespace einc::runtime {
 
-namespace {
-
-std::vector<std::int64_t> evaluate_shape(const ir::Program& program, const ir::Tensor& tensor) {
-  std::vector<std::int64_t> shape;
-  for (const ir::Poly& extent : tensor.shape) shape.push_back(program.evaluate(extent));
-  return shape;
-}
-
-}  // namespace
-
 std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tensor> tensors,
                                     StatementBackend& backend) {
   tensors.resize(program.tensors.size());
@@ -32,7 +22,7 @@ std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tens
     // the left), so a fresh target needs no zeroing; a target already present
     // is the caller's output buffer.
     if (!statement.accumulate && !tensors[statement.target].defined())
-      tensors[statement.target] = Tensor::empty(target.dtype, evaluate_shape(program, target));
+      tensors[statement.target] = Tensor::empty(target.dtype, ir::evaluated_shape(program, statement.target));
     backend.execute(program, statement, tensors);
     for (std::size_t t = 0; t < program.tensors.size(); ++t) {
       const ir::Tensor& info = program.tensors[t];

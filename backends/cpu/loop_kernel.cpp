@@ -173,14 +173,9 @@ std::optional<std::string> emit_loop_kernel(const ir::Program& program, const ir
   LoopGraphResult built = build_loop_graph(program, statement);
   if (!built.graph) return std::nullopt;
   LoopShape shape;
-  auto c_order = [&](int tensor) {
-    const ir::Tensor& t = program.tensors.at(static_cast<std::size_t>(tensor));
-    std::vector<std::int64_t> strides(t.shape.size(), 1);
-    for (std::size_t d = t.shape.size(); d-- > 1;) strides[d - 1] = strides[d] * program.evaluate(t.shape[d]);
-    return strides;
-  };
+  auto c_order = [&](int tensor) { return ir::contiguous_strides(ir::evaluated_shape(program, tensor)); };
   try {
-    for (const ir::IndexVar& index : statement.indices) shape.extents.push_back(program.evaluate(index.extent));
+    shape.extents = ir::index_extents(program, statement);
     for (const LoopAccess& a : built.graph->accesses) {
       std::vector<std::int64_t> strides;
       for (int index : a.free) strides.push_back(ir::access_stride(c_order(a.tensor), a.subscripts, index));

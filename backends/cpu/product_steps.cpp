@@ -104,13 +104,9 @@ void run_product_steps(const ir::Program& program, const ir::Statement& statemen
     ir::Tensor temporary;
     temporary.name = "(step " + std::to_string(s + 1) + " of line " + std::to_string(statement.line) + ")";
     temporary.span = statement.span;
-    std::vector<std::int64_t> shape;
-    for (int id : step.result) {
-      temporary.shape.push_back(statement.indices[static_cast<std::size_t>(id)].extent);
-      shape.push_back(steps_program.evaluate(temporary.shape.back()));
-    }
+    for (int id : step.result) temporary.shape.push_back(statement.indices[static_cast<std::size_t>(id)].extent);
     int id = steps_program.add_tensor(std::move(temporary));
-    step_tensors.push_back(Tensor::empty(DType::f32, shape));
+    step_tensors.push_back(Tensor::empty(DType::f32, ir::evaluated_shape(steps_program, id)));
     next.target = id;
     next.lhs = step.result;
     next.accumulate = false;

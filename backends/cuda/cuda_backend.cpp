@@ -16,8 +16,7 @@ namespace {
 
 std::size_t element_count(const ir::Program& program, int tensor) {
   std::int64_t n = 1;
-  for (const ir::Poly& extent : program.tensors.at(static_cast<std::size_t>(tensor)).shape)
-    n *= program.evaluate(extent);
+  for (std::int64_t extent : ir::evaluated_shape(program, tensor)) n *= extent;
   return static_cast<std::size_t>(n);
 }
 
@@ -200,12 +199,7 @@ struct CudaBackend::State {
         Tensor& host = tensors.at(static_cast<std::size_t>(out));
         if (it == buffers.end() || !it->second.bytes) continue;
         if (!host.defined() || !host.is_contiguous() || host.nbytes() != it->second.bytes)
-          host = Tensor::zeros(program.tensors[static_cast<std::size_t>(out)].dtype, [&] {
-            std::vector<std::int64_t> shape;
-            for (const ir::Poly& e : program.tensors[static_cast<std::size_t>(out)].shape)
-              shape.push_back(program.evaluate(e));
-            return shape;
-          }());
+          host = Tensor::zeros(program.tensors[static_cast<std::size_t>(out)].dtype, ir::evaluated_shape(program, out));
         check(api.memcpy_dtoh_async(host.data(), it->second.ptr, it->second.bytes, stream), "cuMemcpyDtoHAsync");
       }
       check(api.stream_synchronize(stream), "cuStreamSynchronize");

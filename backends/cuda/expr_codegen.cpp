@@ -74,7 +74,7 @@ std::vector<const ir::Expr*> find_binders(const ir::Expr& e, bool* nested) {
 
 ExprEmitter::ExprEmitter(const ir::Program& program, const ir::Statement& statement, const TensorStrides& strides)
     : program_(program), statement_(statement), strides_(strides) {
-  for (const ir::IndexVar& index : statement.indices) extents_.push_back(program.evaluate(index.extent));
+  extents_ = ir::index_extents(program, statement);
   integer_ = is_integer(statement.dtype);
   t_ = integer_ ? "long long" : statement.dtype == ir::DType::f64 ? "double" : "float";
   s_ = t_ == "float" ? "float" : "double";

@@ -89,9 +89,7 @@ template <typename T>
 class Evaluator {
  public:
   Evaluator(const ir::Program& program, const ir::Statement& statement, const std::vector<Tensor>& tensors)
-      : program_(program), statement_(statement), tensors_(tensors) {
-    for (const ir::IndexVar& index : statement.indices) extents_.push_back(program.evaluate(index.extent));
-  }
+      : program_(program), statement_(statement), tensors_(tensors), extents_(ir::index_extents(program, statement)) {}
 
   Dense<T> eval(const Expr& e) {
     switch (e.kind) {

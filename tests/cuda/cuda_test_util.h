@@ -107,13 +107,6 @@ inline einc::ir::Program compile_example(const std::string& name, bool small) {
                         small ? small_dims(name) : std::vector<einc::ir::DimBinding>{}, "examples/" + name + ".ein");
 }
 
-inline std::vector<std::int64_t> shape_of(const einc::ir::Program& program, int tensor) {
-  std::vector<std::int64_t> shape;
-  for (const einc::ir::Poly& e : program.tensors.at(static_cast<std::size_t>(tensor)).shape)
-    shape.push_back(program.evaluate(e));
-  return shape;
-}
-
 // Inputs and params filled like einc::random_inputs (input k in declaration
 // order: seed * 1000003 + k), indexed by tensor id.
 inline std::vector<Tensor> random_inputs(const einc::ir::Program& program, std::uint64_t seed) {
@@ -122,7 +115,8 @@ inline std::vector<Tensor> random_inputs(const einc::ir::Program& program, std::
   for (std::size_t t = 0; t < program.tensors.size(); ++t) {
     const einc::ir::Tensor& info = program.tensors[t];
     if (info.role == einc::ir::TensorRole::intermediate) continue;
-    tensors[t] = einc::runtime::random_tensor(info.dtype, shape_of(program, static_cast<int>(t)), seed * 1000003 + k++);
+    tensors[t] = einc::runtime::random_tensor(info.dtype, einc::ir::evaluated_shape(program, static_cast<int>(t)),
+                                                seed * 1000003 + k++);
   }
   return tensors;
 }

@@ -208,7 +208,7 @@ TEST(CudaSource, GettSpecsAgreeWithTheReference) {
     std::vector<Tensor> inputs = random_inputs(p, seed);
     ReferenceBackend reference;
     std::vector<Tensor> want = einc::runtime::execute_program(p, inputs, reference);
-    Tensor c = Tensor::zeros(einc::DType::f32, shape_of(p, s.c_tensor));
+    Tensor c = Tensor::zeros(einc::DType::f32, einc::ir::evaluated_shape(p, s.c_tensor));
     auto offset = [](const std::vector<einc::cuda::CudaGettDim>& g, std::int64_t pos, char which,
                      const std::vector<std::int64_t>* term) {
       std::int64_t o = 0;
