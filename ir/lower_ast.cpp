@@ -12,6 +12,7 @@
 
 #include "ir/checked_math.h"
 #include "ir/statement_lowering.h"
+#include "ir/tensor_uses.h"
 
 namespace einc::ir {
 
@@ -402,15 +403,10 @@ class ModuleLowering {
     if (!program_.outputs.empty()) return;
     // No `output`: every assigned tensor that no statement after its last
     // write reads, in the order of definition.
-    const auto& statements = program_.statements;
-    std::vector<int> last_write(program_.tensors.size(), -1), last_read(program_.tensors.size(), -1);
-    for (std::size_t s = 0; s < statements.size(); ++s) {
-      for (int t : tensors_read(*statements[s].value)) last_read[t] = static_cast<int>(s);
-      last_write[statements[s].target] = static_cast<int>(s);
-    }
+    const TensorUses uses = tensor_uses(program_);
     for (std::size_t id = 0; id < program_.tensors.size(); ++id) {
       Tensor& t = program_.tensors[id];
-      if (t.defined_by < 0 || last_read[id] > last_write[id]) continue;
+      if (t.defined_by < 0 || uses.last_read[id] > uses.last_write[id]) continue;
       t.is_output = true;
       program_.outputs.push_back(static_cast<int>(id));
     }

@@ -1,7 +1,7 @@
 // runtime/executor.cpp — see executor.h.
 #include "runtime/executor.h"
 
-#include <set>
+#include "ir/tensor_uses.h"
 
 namespace einc::runtime {
 
@@ -9,12 +9,7 @@ std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tens
                                     StatementBackend& backend) {
   tensors.resize(program.tensors.size());
   const auto& statements = program.statements;
-  std::vector<int> last_use(program.tensors.size(), -1);
-  for (std::size_t s = 0; s < statements.size(); ++s) {
-    std::set<int> used = ir::tensors_read(*statements[s].value);
-    used.insert(statements[s].target);
-    for (int t : used) last_use[t] = static_cast<int>(s);
-  }
+  const std::vector<std::vector<int>> releasable = ir::releasable_after(program);
   for (std::size_t s = 0; s < statements.size(); ++s) {
     const ir::Statement& statement = statements[s];
     const ir::Tensor& target = program.tensors[statement.target];
@@ -24,11 +19,7 @@ std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tens
     if (!statement.accumulate && !tensors[statement.target].defined())
       tensors[statement.target] = Tensor::empty(target.dtype, ir::evaluated_shape(program, statement.target));
     backend.execute(program, statement, tensors);
-    for (std::size_t t = 0; t < program.tensors.size(); ++t) {
-      const ir::Tensor& info = program.tensors[t];
-      if (last_use[t] == static_cast<int>(s) && info.role == ir::TensorRole::intermediate && !info.is_output)
-        tensors[t] = Tensor();
-    }
+    for (int t : releasable[s]) tensors[static_cast<std::size_t>(t)] = Tensor();
   }
   return tensors;
 }

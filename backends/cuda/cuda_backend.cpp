@@ -3,12 +3,12 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "backends/cuda/driver.h"
 #include "backends/cuda/kernel_cache.h"
 #include "backends/cuda/kernel_plan.h"
 #include "backends/reference/interpreter.h"
+#include "ir/tensor_uses.h"
 
 namespace einc::cuda {
 
@@ -39,7 +39,7 @@ struct CudaBackend::State {
   std::map<int, Buffer> buffers;  // tensor id -> its C-contiguous device copy
   bool planned = false;
   TensorStrides strides;
-  std::vector<int> last_use;  // statement index of each tensor's last use
+  std::vector<std::vector<int>> releasable;  // by statement: the intermediates to free after it
 
   State(const DriverApi& a, const Device& d) : api(a), device(d) {}
 
@@ -54,12 +54,7 @@ struct CudaBackend::State {
 
   void plan(const ir::Program& program) {
     strides = contiguous_strides(program);
-    last_use.assign(program.tensors.size(), -1);
-    for (std::size_t s = 0; s < program.statements.size(); ++s) {
-      std::set<int> used = ir::tensors_read(*program.statements[s].value);
-      used.insert(program.statements[s].target);
-      for (int t : used) last_use[static_cast<std::size_t>(t)] = static_cast<int>(s);
-    }
+    releasable = ir::releasable_after(program);
     check(api.stream_create(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
     check(api.mem_alloc(&status, sizeof(unsigned int)), "cuMemAlloc(status)");
     check(api.memset_d8_async(status, 0, sizeof(unsigned int), stream), "cuMemsetD8Async(status)");
@@ -186,11 +181,7 @@ struct CudaBackend::State {
     }
 
     // Intermediates nobody reads any more.
-    for (std::size_t t = 0; t < program.tensors.size(); ++t) {
-      const ir::Tensor& info = program.tensors[t];
-      if (last_use[t] == index && info.role == ir::TensorRole::intermediate && !info.is_output)
-        release(static_cast<int>(t));
-    }
+    for (int t : releasable.at(static_cast<std::size_t>(index))) release(t);
     // After the last statement: the outputs back into the executor's
     // (C-contiguous) host tensors.
     if (index + 1 == static_cast<int>(program.statements.size())) {
