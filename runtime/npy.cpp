@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -24,6 +25,8 @@
 #include <limits>
 #include <optional>
 #include <vector>
+
+#include "ir/program.h"
 
 namespace einc {
 
@@ -514,12 +517,13 @@ Tensor parse_npy(std::string_view bytes, const std::string& name) {
     std::memcpy(out.data(), data.data(), data.size());
   } else {
     // Fortran order is C order of the reversed shape: stride k is the
-    // product of the extents before k.
-    std::vector<std::int64_t> strides(shape.size(), 1);
+    // product of the extents before k. (No extent is 0 here: nbytes > 0.)
+    std::vector<std::int64_t> strides;
     if (fortran) {
-      for (std::size_t d = 1; d < shape.size(); ++d) strides[d] = strides[d - 1] * shape[d - 1];
+      strides = ir::contiguous_strides(std::vector<std::int64_t>(shape.rbegin(), shape.rend()));
+      std::reverse(strides.begin(), strides.end());
     } else {
-      for (std::size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
+      strides = ir::contiguous_strides(shape);
     }
     gather(static_cast<char*>(out.data()), data.data(), shape, strides, numel, esize, swap);
   }
