@@ -7,6 +7,7 @@
 
 #include "api/program_impl.h"
 #include "backends/reference/interpreter.h"
+#include "backends/reference/reference_backend.h"
 #include "frontend/ast_printer.h"
 #ifdef EINC_HAVE_CUDA_BACKEND
 #include "backends/cuda/cuda_backend.h"
@@ -21,14 +22,6 @@ namespace einc {
 
 namespace {
 
-class ReferenceBackend : public runtime::StatementBackend {
- public:
-  const char* name() const override { return "reference"; }
-  void execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) override {
-    reference::execute_statement(program, statement, tensors);
-  }
-};
-
 constexpr const char* kBackendNames[] = {"cpu", "reference", "cuda"};
 constexpr const char* kEmitStageNames[] = {"ast", "ir", "plan", "llvm-ir", "asm", "cuda", "ptx"};
 
@@ -40,7 +33,7 @@ constexpr const char* kEmitStageNames[] = {"ast", "ir", "plan", "llvm-ir", "asm"
 
 std::unique_ptr<runtime::StatementBackend> make_backend(Backend backend, int threads) {
   switch (backend) {
-    case Backend::reference: return std::make_unique<ReferenceBackend>();
+    case Backend::reference: return std::make_unique<reference::ReferenceBackend>();
     case Backend::cpu:
 #ifdef EINC_HAVE_CPU_BACKEND
       return std::make_unique<cpu::CpuBackend>(threads);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "backends/reference/interpreter.h"
+#include "backends/reference/reference_backend.h"
 #include "frontend/diagnostics.h"
 #include "frontend/source.h"
 #include "ir/lower.h"
@@ -121,14 +122,7 @@ inline std::vector<Tensor> random_inputs(const einc::ir::Program& program, std::
   return tensors;
 }
 
-class ReferenceBackend : public einc::runtime::StatementBackend {
- public:
-  const char* name() const override { return "reference"; }
-  void execute(const einc::ir::Program& program, const einc::ir::Statement& statement,
-               std::vector<Tensor>& tensors) override {
-    einc::reference::execute_statement(program, statement, tensors);
-  }
-};
+using einc::reference::ReferenceBackend;
 
 // Scripts for what the examples and the random contractions do not reach
 // (every reduction and normalisation, integers, f64, f16/bf16, `+=`,
