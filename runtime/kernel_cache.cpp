@@ -1,15 +1,12 @@
 // runtime/kernel_cache.cpp — see kernel_cache.h.
 #include "runtime/kernel_cache.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
+#include "runtime/atomic_file.h"
 #include "runtime/stable_hash.h"
 
 namespace einc::runtime {
@@ -89,37 +86,22 @@ std::optional<std::string> KernelCache::read_entry(const std::string& key) {
 
 bool KernelCache::write_entry(const std::string& key, const std::string& image) {
   if (dir_.empty() || !valid_key(key)) return false;
-  static std::atomic<unsigned long long> counter{0};
   std::string entry(kMagic, 8);
   entry += key;
   put_u64(entry, image.size());
   put_u64(entry, fnv1a64(image));
   entry += image;
   std::error_code ec;
-  fs::create_directories(dir_, ec);  // an existing directory is fine (ec stays clear or is ignored below)
-  std::ostringstream tmp_name;
-  tmp_name << key << ".tmp." << ::getpid() << "." << std::hash<std::thread::id>()(std::this_thread::get_id()) << "."
-           << counter++;
-  const fs::path tmp = dir_ / tmp_name.str();
-  bool ok = false;
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (out) {
-      out.write(entry.data(), static_cast<std::streamsize>(entry.size()));
-      out.close();
-      ok = static_cast<bool>(out);
-    }
-  }
-  if (ok) {
-    fs::rename(tmp, entry_path(key), ec);  // atomic replacement (POSIX rename)
-    ok = !ec;
-  }
-  if (!ok) {
-    fs::remove(tmp, ec);
+  fs::create_directories(dir_, ec);  // an existing directory is fine; any other problem fails the write below
+  try {
+    // Readers verify the checksum, so an entry torn by a crash is only recompiled: no fsync.
+    write_file_atomically(entry_path(key).string(), entry, {.temp_prefix = key + ".tmp-", .flush = false});
+    return true;
+  } catch (const FileWriteError&) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++stats_.write_failures;
+    return false;
   }
-  return ok;
 }
 
 std::string KernelCache::get(const std::string& key, const std::function<std::string()>& compile, Outcome* outcome) {

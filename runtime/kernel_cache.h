@@ -16,9 +16,10 @@
 // An entry is trusted only if all of that checks out; anything else (a
 // truncated or corrupt file, another key) counts as a rejected entry and is
 // recompiled and rewritten. Writers write a uniquely named temporary file in
-// the same directory and rename() it over the entry, so a reader sees either
-// no entry or a whole one, and two processes filling the cache at once at
-// worst both compile and the last rename wins (both entries are valid).
+// the same directory and rename() it over the entry (runtime/atomic_file.h),
+// so a reader sees either no entry or a whole one, and two processes filling
+// the cache at once at worst both compile and the last rename wins (both
+// entries are valid).
 // Disk problems (unwritable directory, full disk) never fail a compile:
 // the cache then works from memory only.
 #pragma once

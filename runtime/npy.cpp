@@ -16,9 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
-#include <chrono>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -27,6 +25,7 @@
 #include <vector>
 
 #include "ir/program.h"
+#include "runtime/atomic_file.h"
 
 namespace einc {
 
@@ -557,43 +556,11 @@ std::string serialize_npy(const Tensor& tensor) { return serialize(tensor, "seri
 
 void write_npy(const std::string& path, const Tensor& tensor) {
   std::string image = serialize(tensor, path);
-
-  // A fresh name beside the target, created exclusively with mode 0666
-  // (less the umask, like any new file).
-  std::size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-  static std::atomic<std::uint64_t> counter{0};
-  auto entropy = [] { return std::chrono::steady_clock::now().time_since_epoch().count() & 0xffffff; };
-  std::string tmp;
-  int fd = -1;
-  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-    tmp = dir + ".npy-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-          std::to_string(entropy());
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST) fail(path, "cannot create a temporary file: " + errno_text(errno));
+  try {
+    runtime::write_file_atomically(path, image, {.temp_prefix = ".npy-tmp-", .flush = true});
+  } catch (const runtime::FileWriteError& e) {
+    fail(path, e.what());
   }
-  if (fd < 0) fail(path, "cannot create a temporary file: too many name collisions");
-
-  auto abandon = [&](const std::string& what, int err) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    fail(path, what + ": " + errno_text(err));
-  };
-  const char* p = image.data();
-  std::size_t left = image.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) abandon("cannot write", errno);
-    if (n == 0) abandon("cannot write", EIO);
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) abandon("cannot flush", errno);
-  int rc = ::close(fd);
-  fd = -1;
-  if (rc != 0) abandon("cannot close", errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) abandon("cannot rename the temporary file into place", errno);
 }
 
 }  // namespace einc
