@@ -1,4 +1,4 @@
-// frontend/ast.cpp — small queries on the syntax tree.
+// frontend/ast.cpp — small queries on the syntax tree, and its accessors.
 #include "frontend/ast.h"
 
 namespace einc::ast {
@@ -14,5 +14,26 @@ struct SpanVisitor {
 }  // namespace
 
 Span span_of(const Operand& operand) { return boost::apply_visitor(SpanVisitor{}, operand); }
+
+const Number* as_number(const Operand& operand) { return boost::get<Number>(&operand); }
+const Access* as_access(const Operand& operand) { return boost::get<Access>(&operand); }
+
+namespace {
+template <typename T>
+const T* as_forwarded(const Operand& operand) {
+  auto* node = boost::get<x3::forward_ast<T>>(&operand);
+  return node ? &node->get() : nullptr;
+}
+}  // namespace
+
+const Call* as_call(const Operand& operand) { return as_forwarded<Call>(operand); }
+const Reduction* as_reduction(const Operand& operand) { return as_forwarded<Reduction>(operand); }
+const Einsum* as_einsum(const Operand& operand) { return as_forwarded<Einsum>(operand); }
+const Unary* as_unary(const Operand& operand) { return as_forwarded<Unary>(operand); }
+const Chain* as_chain(const Operand& operand) { return as_forwarded<Chain>(operand); }
+
+const DimDecl* as_dim_decl(const Statement& statement) { return boost::get<DimDecl>(&statement); }
+const TensorDecl* as_tensor_decl(const Statement& statement) { return boost::get<TensorDecl>(&statement); }
+const Assignment* as_assignment(const Statement& statement) { return boost::get<Assignment>(&statement); }
 
 }  // namespace einc::ast

@@ -12,6 +12,7 @@
 #include <boost/optional.hpp>
 #include <boost/spirit/home/x3/support/ast/variant.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "frontend/source.h"
@@ -138,5 +139,46 @@ struct Module {
 
 // The span of any operand (Nil has an empty span).
 Span span_of(const Operand& operand);
+
+// --- reading the tree without Spirit ------------------------------------------
+//
+// Passes outside frontend/ (sema, in ir/) read operands and statements
+// through these, so that Boost.Spirit's types (x3::variant, x3::forward_ast)
+// stay inside frontend/ and a pass names only the nodes above.
+
+// The node an operand holds if it is of that kind, else nullptr.
+const Number* as_number(const Operand& operand);
+const Access* as_access(const Operand& operand);
+const Call* as_call(const Operand& operand);
+const Reduction* as_reduction(const Operand& operand);
+const Einsum* as_einsum(const Operand& operand);
+const Unary* as_unary(const Operand& operand);
+const Chain* as_chain(const Operand& operand);
+
+// The declaration or assignment a statement holds if it is of that kind,
+// else nullptr.
+const DimDecl* as_dim_decl(const Statement& statement);
+const TensorDecl* as_tensor_decl(const Statement& statement);
+const Assignment* as_assignment(const Statement& statement);
+
+namespace detail {
+template <typename Visitor>
+struct Unwrapped {
+  Visitor& visitor;
+  template <typename T>
+  decltype(auto) operator()(const x3::forward_ast<T>& node) const { return visitor(node.get()); }
+  template <typename T>
+  decltype(auto) operator()(const T& node) const { return visitor(node); }
+};
+}  // namespace detail
+
+// Calls `visitor` with the node the operand holds, as one of const Nil&,
+// const Number&, const Access&, const Call&, const Reduction&,
+// const Einsum&, const Unary& or const Chain&; every overload must return
+// the same type, which visit returns.
+template <typename Visitor>
+decltype(auto) visit(const Operand& operand, Visitor&& visitor) {
+  return boost::apply_visitor(detail::Unwrapped<std::remove_reference_t<Visitor>>{visitor}, operand);
+}
 
 }  // namespace einc::ast

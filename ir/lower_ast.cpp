@@ -16,8 +16,6 @@
 
 namespace einc::ir {
 
-namespace x3 = boost::spirit::x3;
-
 namespace {
 
 using frontend::DiagnosticSink;
@@ -56,12 +54,12 @@ class ModuleLowering {
 
   Program run(const ast::Module& module) {
     for (const auto& statement : module.statements)
-      if (auto* assignment = boost::get<ast::Assignment>(&statement))
+      if (const ast::Assignment* assignment = ast::as_assignment(statement))
         assigned_anywhere_.emplace(assignment->target.name.name, assignment->target.name.span);
     for (const auto& statement : module.statements) {
-      if (auto* dims = boost::get<ast::DimDecl>(&statement)) declare_dims(*dims);
-      if (auto* tensors = boost::get<ast::TensorDecl>(&statement)) declare_tensors(*tensors);
-      if (auto* assignment = boost::get<ast::Assignment>(&statement)) assign(*assignment);
+      if (const ast::DimDecl* dims = ast::as_dim_decl(statement)) declare_dims(*dims);
+      if (const ast::TensorDecl* tensors = ast::as_tensor_decl(statement)) declare_tensors(*tensors);
+      if (const ast::Assignment* assignment = ast::as_assignment(statement)) assign(*assignment);
     }
     finish();
     return std::move(program_);
@@ -93,7 +91,7 @@ class ModuleLowering {
     };
     auto e = std::make_shared<DimExpr>();
     e->span = ast::span_of(operand);
-    if (auto* number = boost::get<ast::Number>(&operand)) {
+    if (const ast::Number* number = ast::as_number(operand)) {
       auto value = parse_integer(number->text);
       if (!value) return fail(number->span, "a dim must be an integer in the signed 64-bit range, not '" +
                                                 number->text + "'");
@@ -101,7 +99,7 @@ class ModuleLowering {
       e->value = *value;
       return e;
     }
-    if (auto* access = boost::get<ast::Access>(&operand)) {
+    if (const ast::Access* access = ast::as_access(operand)) {
       int d = program_.find_dim(access->name.name);
       if (access->indices || d < 0) {
         if (program_.find_tensor(access->name.name) >= 0)
@@ -113,24 +111,24 @@ class ModuleLowering {
       e->dim = d;
       return e;
     }
-    if (auto* unary = boost::get<x3::forward_ast<ast::Unary>>(&operand)) {
-      auto inner = lower_dim_expr(unary->get().operand, uses_dims);
+    if (const ast::Unary* unary = ast::as_unary(operand)) {
+      auto inner = lower_dim_expr(unary->operand, uses_dims);
       if (!inner) return nullptr;
       std::size_t minus = 0;
-      for (char c : unary->get().signs) minus += c == '-';
+      for (char c : unary->signs) minus += c == '-';
       if (minus % 2 == 0) return inner;
       e->op = DimExpr::Op::negate;
       e->terms.emplace_back('-', inner);
       return e;
     }
-    if (auto* chain = boost::get<x3::forward_ast<ast::Chain>>(&operand)) {
-      auto first = lower_dim_expr(chain->get().first, uses_dims);
+    if (const ast::Chain* chain = ast::as_chain(operand)) {
+      auto first = lower_dim_expr(chain->first, uses_dims);
       if (!first) return nullptr;
-      if (chain->get().rest.empty()) return first;
+      if (chain->rest.empty()) return first;
       e->op = DimExpr::Op::chain;
-      char unit = chain->get().rest.front().op == '+' || chain->get().rest.front().op == '-' ? '+' : '*';
+      char unit = chain->rest.front().op == '+' || chain->rest.front().op == '-' ? '+' : '*';
       e->terms.emplace_back(unit, first);
-      for (const ast::ChainLink& link : chain->get().rest) {
+      for (const ast::ChainLink& link : chain->rest) {
         auto term = lower_dim_expr(link.operand, uses_dims);
         if (!term) return nullptr;
         e->terms.emplace_back(link.op, term);
@@ -232,7 +230,7 @@ class ModuleLowering {
   // --- tensors ----------------------------------------------------------
 
   std::optional<Poly> lower_extent(const ast::Operand& operand) {
-    if (auto* number = boost::get<ast::Number>(&operand)) {
+    if (const ast::Number* number = ast::as_number(operand)) {
       auto value = parse_integer(number->text);
       if (!value) {
         sink_.error(number->span, "an extent must be an integer in the signed 64-bit range, not '" +
@@ -241,7 +239,7 @@ class ModuleLowering {
       }
       return Poly::constant(*value);
     }
-    if (auto* access = boost::get<ast::Access>(&operand)) {
+    if (const ast::Access* access = ast::as_access(operand)) {
       int d = program_.find_dim(access->name.name);
       if (access->indices || d < 0) {
         sink_.error(access->name.span, "unknown dim '" + access->name.name + "'");
@@ -249,16 +247,16 @@ class ModuleLowering {
       }
       return Poly::dim(d);
     }
-    if (auto* unary = boost::get<x3::forward_ast<ast::Unary>>(&operand)) {
-      auto inner = lower_extent(unary->get().operand);
+    if (const ast::Unary* unary = ast::as_unary(operand)) {
+      auto inner = lower_extent(unary->operand);
       std::size_t minus = 0;
-      for (char c : unary->get().signs) minus += c == '-';
+      for (char c : unary->signs) minus += c == '-';
       if (inner && minus % 2) return Poly::constant(0) - *inner;
       return inner;
     }
-    if (auto* chain = boost::get<x3::forward_ast<ast::Chain>>(&operand)) {
-      auto acc = lower_extent(chain->get().first);
-      for (const ast::ChainLink& link : chain->get().rest) {
+    if (const ast::Chain* chain = ast::as_chain(operand)) {
+      auto acc = lower_extent(chain->first);
+      for (const ast::ChainLink& link : chain->rest) {
         if (link.op == '/') {
           sink_.error(link.span, "'/' is not allowed in a shape; declare a dim instead (dim E = D / H)");
           return std::nullopt;

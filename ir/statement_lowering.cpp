@@ -11,8 +11,6 @@
 
 namespace einc::ir {
 
-namespace x3 = boost::spirit::x3;
-
 namespace {
 
 using frontend::Note;
@@ -41,19 +39,21 @@ std::optional<NormOp> lookup_norm(const std::string& name) {
   return std::nullopt;
 }
 
-const ast::Einsum* as_einsum(const ast::Operand& value) {
-  auto* chain = boost::get<x3::forward_ast<ast::Chain>>(&value);
-  if (!chain || !chain->get().rest.empty()) return nullptr;
-  const ast::Operand* inner = &chain->get().first;
+// The einsum(...) that is the whole value (inside brackets and empty sign
+// prefixes, as the parser wraps it), else nullptr.
+const ast::Einsum* whole_einsum(const ast::Operand& value) {
+  const ast::Chain* chain = ast::as_chain(value);
+  if (!chain || !chain->rest.empty()) return nullptr;
+  const ast::Operand* inner = &chain->first;
   while (true) {
-    if (auto* unary = boost::get<x3::forward_ast<ast::Unary>>(inner)) {
-      if (!unary->get().signs.empty()) return nullptr;
-      inner = &unary->get().operand;
-    } else if (auto* sub = boost::get<x3::forward_ast<ast::Chain>>(inner)) {
-      if (!sub->get().rest.empty()) return nullptr;
-      inner = &sub->get().first;
-    } else if (auto* einsum = boost::get<x3::forward_ast<ast::Einsum>>(inner)) {
-      return &einsum->get();
+    if (const ast::Unary* unary = ast::as_unary(*inner)) {
+      if (!unary->signs.empty()) return nullptr;
+      inner = &unary->operand;
+    } else if (const ast::Chain* sub = ast::as_chain(*inner)) {
+      if (!sub->rest.empty()) return nullptr;
+      inner = &sub->first;
+    } else if (const ast::Einsum* einsum = ast::as_einsum(*inner)) {
+      return einsum;
     } else {
       return nullptr;
     }
@@ -138,22 +138,22 @@ void StatementLowering::collect_explicit_reductions(const ast::Operand& operand)
     void operator()(const ast::Nil&) const {}
     void operator()(const ast::Number&) const {}
     void operator()(const ast::Access&) const {}
-    void operator()(const x3::forward_ast<ast::Call>& call) const {
-      for (const auto& a : call.get().args) self.collect_explicit_reductions(a);
+    void operator()(const ast::Call& call) const {
+      for (const auto& a : call.args) self.collect_explicit_reductions(a);
     }
-    void operator()(const x3::forward_ast<ast::Reduction>& r) const {
-      if (lookup_reduce(r.get().op.name))
-        for (const ast::Identifier& i : r.get().indices) self.reduced_.emplace(i.name, r.get().op.span);
-      self.collect_explicit_reductions(r.get().body);
+    void operator()(const ast::Reduction& r) const {
+      if (lookup_reduce(r.op.name))
+        for (const ast::Identifier& i : r.indices) self.reduced_.emplace(i.name, r.op.span);
+      self.collect_explicit_reductions(r.body);
     }
-    void operator()(const x3::forward_ast<ast::Einsum>&) const {}
-    void operator()(const x3::forward_ast<ast::Unary>& u) const { self.collect_explicit_reductions(u.get().operand); }
-    void operator()(const x3::forward_ast<ast::Chain>& c) const {
-      self.collect_explicit_reductions(c.get().first);
-      for (const auto& link : c.get().rest) self.collect_explicit_reductions(link.operand);
+    void operator()(const ast::Einsum&) const {}
+    void operator()(const ast::Unary& u) const { self.collect_explicit_reductions(u.operand); }
+    void operator()(const ast::Chain& c) const {
+      self.collect_explicit_reductions(c.first);
+      for (const auto& link : c.rest) self.collect_explicit_reductions(link.operand);
     }
   };
-  boost::apply_visitor(Visitor{*this}, operand);
+  ast::visit(operand, Visitor{*this});
 }
 
 // --- expressions ----------------------------------------------------------------
@@ -164,17 +164,17 @@ ExprPtr StatementLowering::lower_operand(const ast::Operand& operand) {
     ExprPtr operator()(const ast::Nil&) const { return nullptr; }
     ExprPtr operator()(const ast::Number& n) const { return self.lower_number(n); }
     ExprPtr operator()(const ast::Access& a) const { return self.lower_access(a); }
-    ExprPtr operator()(const x3::forward_ast<ast::Call>& c) const { return self.lower_call(c.get()); }
-    ExprPtr operator()(const x3::forward_ast<ast::Reduction>& r) const { return self.lower_reduction(r.get()); }
-    ExprPtr operator()(const x3::forward_ast<ast::Einsum>& e) const {
-      self.sink_.error(e.get().span, "einsum(...) must be the whole right-hand side: write C = einsum(\"...\", A, B)");
+    ExprPtr operator()(const ast::Call& c) const { return self.lower_call(c); }
+    ExprPtr operator()(const ast::Reduction& r) const { return self.lower_reduction(r); }
+    ExprPtr operator()(const ast::Einsum& e) const {
+      self.sink_.error(e.span, "einsum(...) must be the whole right-hand side: write C = einsum(\"...\", A, B)");
       self.failed_ = true;
       return nullptr;
     }
-    ExprPtr operator()(const x3::forward_ast<ast::Unary>& u) const { return self.lower_unary(u.get()); }
-    ExprPtr operator()(const x3::forward_ast<ast::Chain>& c) const { return self.lower_chain(c.get()); }
+    ExprPtr operator()(const ast::Unary& u) const { return self.lower_unary(u); }
+    ExprPtr operator()(const ast::Chain& c) const { return self.lower_chain(c); }
   };
-  return boost::apply_visitor(Visitor{*this}, operand);
+  return ast::visit(operand, Visitor{*this});
 }
 
 ExprPtr StatementLowering::lower_number(const ast::Number& number) {
@@ -411,7 +411,7 @@ bool StatementLowering::check_target(const ast::Assignment& assignment, bool is_
 }
 
 bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out) {
-  const ast::Einsum* einsum = as_einsum(assignment.value);
+  const ast::Einsum* einsum = whole_einsum(assignment.value);
   if (!check_target(assignment, einsum != nullptr)) return false;
   Tensor* target = &program_.tensors[target_];
   bool accumulate = assignment.op == "+=";
