@@ -6,8 +6,8 @@
 #include <set>
 
 #include "backends/cuda/driver.h"
-#include "backends/cuda/kernel_cache.h"
 #include "backends/cuda/kernel_plan.h"
+#include "backends/cuda/nvrtc_cache.h"
 #include "backends/reference/interpreter.h"
 
 namespace einc::cuda {

@@ -6,7 +6,7 @@
 #include <map>
 #include <mutex>
 
-#include "backends/cuda/kernel_cache.h"
+#include "backends/cuda/nvrtc_cache.h"
 
 namespace einc::cuda {
 

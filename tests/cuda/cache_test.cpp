@@ -1,4 +1,4 @@
-// tests/cuda/cache_test.cpp — the kernel cache (backends/cuda/kernel_cache.h):
+// tests/cuda/cache_test.cpp — the kernel cache (backends/cuda/nvrtc_cache.h):
 // keys, memory and disk hits, the default directory, entries that must not
 // be trusted (truncated, corrupt, another key's, trailing bytes), disk
 // failures, and two threads and several processes filling one directory at
@@ -15,7 +15,7 @@
 #include <set>
 #include <thread>
 
-#include "backends/cuda/kernel_cache.h"
+#include "backends/cuda/nvrtc_cache.h"
 #include "backends/cuda/source_util.h"
 
 namespace {

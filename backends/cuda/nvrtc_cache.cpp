@@ -1,5 +1,5 @@
-// backends/cuda/kernel_cache.cpp — see kernel_cache.h.
-#include "backends/cuda/kernel_cache.h"
+// backends/cuda/nvrtc_cache.cpp — see nvrtc_cache.h.
+#include "backends/cuda/nvrtc_cache.h"
 
 #include "backends/cuda/source_util.h"
 

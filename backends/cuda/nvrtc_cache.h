@@ -1,4 +1,4 @@
-// backends/cuda/kernel_cache.h — the CUDA side of the kernel cache
+// backends/cuda/nvrtc_cache.h — the CUDA side of the kernel cache
 // (runtime/kernel_cache.h): the key of an NVRTC image and compiling through
 // the cache.
 #pragma once
