@@ -268,7 +268,7 @@ std::string emit_cuda(const ir::Program& program, bool ptx, const std::string& a
     }
     first_line.emplace(k.name, s.line);
     if (ptx)
-      out += compile_cached(KernelCache::global(), k.source, k.name + ".cu", arch, ImageKind::ptx);
+      out += nvrtc_compile_cached(KernelCache::global(), k.source, k.name + ".cu", arch, ImageKind::ptx);
     else
       out += k.source;
   }

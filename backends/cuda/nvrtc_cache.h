@@ -1,6 +1,7 @@
-// backends/cuda/nvrtc_cache.h — the CUDA side of the kernel cache
-// (runtime/kernel_cache.h): the key of an NVRTC image and compiling through
-// the cache.
+// backends/cuda/nvrtc_cache.h — NVRTC images through the kernel cache
+// (runtime/kernel_cache.h), so that a second run compiles nothing: the key
+// of an NVRTC image and compiling through the cache. The CUDA counterpart
+// of the CPU backend's backends/cpu/object_cache.h.
 #pragma once
 
 #include <string>
@@ -14,11 +15,11 @@ namespace einc::cuda {
 using runtime::KernelCache;
 
 // (source, NVRTC options, NVRTC version, arch, image kind) -> 32 hex digits.
-std::string make_cache_key(const std::string& source, const std::vector<std::string>& options,
-                           const std::string& nvrtc_version, const std::string& arch, ImageKind kind);
+std::string nvrtc_cache_key(const std::string& source, const std::vector<std::string>& options,
+                            const std::string& nvrtc_version, const std::string& arch, ImageKind kind);
 
 // nvrtc_compile through `cache`: the PTX text or cubin bytes.
-std::string compile_cached(KernelCache& cache, const std::string& source, const std::string& name,
-                           const std::string& arch, ImageKind kind, KernelCache::Outcome* outcome = nullptr);
+std::string nvrtc_compile_cached(KernelCache& cache, const std::string& source, const std::string& name,
+                                 const std::string& arch, ImageKind kind, KernelCache::Outcome* outcome = nullptr);
 
 }  // namespace einc::cuda
