@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "backends/cpu/gemv.h"
 #include "backends/cpu/gett.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
