@@ -23,18 +23,17 @@
 // Each benchmark reports FLOP/s as a counter. The two sides of a case run in
 // interleaved rounds (OpenBLAS, einc, OpenBLAS, einc, ...: 5 rounds by
 // default), so that the drift of this VM's speed between seconds hits both
-// alike; the table printed at the end gives each side's median over the
-// rounds and the median of the per-round ratios, with their spread, and the
-// fraction of the FMA peak measured in-process on the same number of threads.
+// alike; the table printed at the end (ratio_table.h) gives each side's
+// median over the rounds and the median of the per-round ratios, with their
+// spread, and the fraction of the FMA peak measured in-process on the same
+// number of threads (fma_peak.h).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #include <cpuid.h>
-#include <immintrin.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -52,9 +51,18 @@
 #include <vector>
 
 #include "einc/einc.h"
+#include "fma_peak.h"
+#include "ratio_table.h"
 
 namespace {
 
+using einc::bench::kEinc;
+using einc::bench::kOpenblas;
+using einc::bench::kRoundTag;
+using einc::bench::Peak;
+using einc::bench::side_key;
+using einc::bench::TableReporter;
+using einc::bench::TableRow;
 using std::int64_t;
 
 // ---------------------------------------------------------------- config
@@ -123,112 +131,6 @@ void parse_config(int* argc, char** argv) {
   }
   *argc = out;
   argv[out] = nullptr;
-}
-
-// ---------------------------------------------------------------- FMA peak
-
-constexpr int64_t kPeakIters = 20'000'000;  // per thread per trial: ~40-80 ms at full rate
-
-#define EINC_ACC16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
-#define EINC_ACC12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-
-// 16 independent zmm chains: two FMA pipes x 4-cycle latency needs >= 8 in
-// flight per core (12+ to be safe). acc = acc * m + a converges, so no
-// denormals or infinities slow it down. Returns FLOPs done.
-__attribute__((target("avx512f"))) double fma_loop_avx512(int64_t iters, float* sink) {
-  const __m512 m = _mm512_set1_ps(0.999999f);
-  const __m512 a = _mm512_set1_ps(1e-7f);
-#define EINC_DECL(i) __m512 acc##i = _mm512_set1_ps(static_cast<float>(i));
-  EINC_ACC16(EINC_DECL)
-#undef EINC_DECL
-  for (int64_t it = 0; it < iters; ++it) {
-#define EINC_STEP(i) acc##i = _mm512_fmadd_ps(acc##i, m, a);
-    EINC_ACC16(EINC_STEP)
-#undef EINC_STEP
-  }
-  __m512 s = _mm512_setzero_ps();
-#define EINC_SUM(i) s = _mm512_add_ps(s, acc##i);
-  EINC_ACC16(EINC_SUM)
-#undef EINC_SUM
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, s);
-  float t = 0;
-  for (float x : lanes) t += x;
-  *sink = t;
-  return static_cast<double>(iters) * 16 /*accumulators*/ * 16 /*lanes*/ * 2;
-}
-
-__attribute__((target("avx2,fma"))) double fma_loop_avx2(int64_t iters, float* sink) {
-  const __m256 m = _mm256_set1_ps(0.999999f);
-  const __m256 a = _mm256_set1_ps(1e-7f);
-#define EINC_DECL(i) __m256 acc##i = _mm256_set1_ps(static_cast<float>(i));
-  EINC_ACC12(EINC_DECL)
-#undef EINC_DECL
-  for (int64_t it = 0; it < iters; ++it) {
-#define EINC_STEP(i) acc##i = _mm256_fmadd_ps(acc##i, m, a);
-    EINC_ACC12(EINC_STEP)
-#undef EINC_STEP
-  }
-  __m256 s = _mm256_setzero_ps();
-#define EINC_SUM(i) s = _mm256_add_ps(s, acc##i);
-  EINC_ACC12(EINC_SUM)
-#undef EINC_SUM
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, s);
-  float t = 0;
-  for (float x : lanes) t += x;
-  *sink = t;
-  return static_cast<double>(iters) * 12 * 8 * 2;
-}
-
-struct Peak {
-  double gflops = 0;  // 0: not measured (no AVX2/FMA)
-  std::string isa;
-};
-
-// Best of 3 trials; each runs the loop on `threads` threads started together
-// and divides all their FLOPs by the wall time until the last one finishes.
-Peak measure_peak(int threads) {
-  Peak peak;
-  __builtin_cpu_init();
-  double (*loop)(int64_t, float*) = nullptr;
-  if (__builtin_cpu_supports("avx512f")) {
-    loop = fma_loop_avx512;
-    peak.isa = "AVX-512 (16 zmm accumulators)";
-  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    loop = fma_loop_avx2;
-    peak.isa = "AVX2 (12 ymm accumulators)";
-  } else {
-    peak.isa = "none (no AVX2/FMA)";
-    return peak;
-  }
-  const int64_t iters = g_cfg.smoke ? kPeakIters / 8 : kPeakIters;
-  loop(iters / 10, std::vector<float>(1).data());  // wake the clocks up
-  for (int trial = 0; trial < 3; ++trial) {
-    std::atomic<int> ready{0};
-    std::atomic<bool> go{false};
-    std::vector<double> flops(static_cast<std::size_t>(threads), 0.0);
-    std::vector<float> sinks(static_cast<std::size_t>(threads), 0.0f);
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] {
-        ready.fetch_add(1);
-        while (!go.load(std::memory_order_acquire)) {
-        }
-        flops[static_cast<std::size_t>(t)] = loop(iters, &sinks[static_cast<std::size_t>(t)]);
-      });
-    while (ready.load() < threads) {
-    }
-    auto t0 = std::chrono::steady_clock::now();
-    go.store(true, std::memory_order_release);
-    for (std::thread& th : pool) th.join();
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    double total = 0;
-    for (double f : flops) total += f;
-    peak.gflops = std::max(peak.gflops, total / seconds / 1e9);
-    benchmark::DoNotOptimize(sinks.data());
-  }
-  return peak;
 }
 
 // ---------------------------------------------------------------- cases
@@ -516,6 +418,18 @@ void add_busy(const std::string& name, const CpuSample& a, const CpuSample& b) {
   t.wall_seconds += std::chrono::duration<double>(b.when - a.when).count();
 }
 
+// The table's rows: each case with the worse of its two sides' busy figures.
+std::vector<TableRow> table_rows(const std::vector<Case>& cases) {
+  std::vector<TableRow> rows;
+  for (const Case& c : cases) {
+    double other = -1;
+    for (const char* side : {kEinc, kOpenblas})
+      if (auto it = g_busy.find(side_key(c.name, side)); it != g_busy.end()) other = std::max(other, it->second.cores());
+    rows.push_back({c.name, c.anchor, other});
+  }
+  return rows;
+}
+
 // ---------------------------------------------------------------- state
 
 // Made on first use and kept: the compiled program, its inputs (shared by
@@ -561,13 +475,6 @@ void quiesce(const char* side) {
   if (last_side != side) std::this_thread::sleep_for(std::chrono::milliseconds(g_cfg.smoke ? 20 : 300));
   last_side = side;
 }
-constexpr const char* kOpenblas = "openblas";
-constexpr const char* kEinc = "einc";
-constexpr std::string_view kRoundTag = "/round:";  // benchmark names: "<case>/<side>/round:<r>"
-
-// "<case>/<side>": the key of one side's results and busy time.
-std::string side_key(const std::string& case_name, const char* side) { return case_name + "/" + side; }
-
 // max |got - want| / max |want|; +inf on a shape or dtype mismatch.
 double rel_error(const einc::Tensor& got, const einc::Tensor& want) {
   if (got.shape() != want.shape() || got.dtype() != einc::DType::f32) return INFINITY;
@@ -672,140 +579,7 @@ void bench_einc(benchmark::State& state, const Case* c) {
   state.SetLabel(label);
 }
 
-// ---------------------------------------------------------------- report
-
-// One side of one case: its FLOP/s in each round (NaN where a round has
-// none), or the error that skipped it.
-struct Result {
-  bool error = false;
-  std::string error_message;
-  std::vector<double> rounds;
-
-  bool have() const { return !error && !valid().empty(); }
-  std::vector<double> valid() const {
-    std::vector<double> v;
-    for (double x : rounds)
-      if (!std::isnan(x)) v.push_back(x);
-    return v;
-  }
-  double median() const { return median_of(valid()); }
-
-  static double median_of(std::vector<double> v) {
-    if (v.empty()) return NAN;
-    std::sort(v.begin(), v.end());
-    std::size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  }
-};
-
-// "square_512/einc/round:3" -> {"square_512/einc", 3}; a name without a
-// round (the user's own --benchmark_repetitions) is round 0.
-std::pair<std::string, std::size_t> split_round(const std::string& name) {
-  std::size_t at = name.rfind(kRoundTag);
-  if (at == std::string::npos) return {name, 0};
-  return {name.substr(0, at), static_cast<std::size_t>(std::stoul(name.substr(at + kRoundTag.size())))};
-}
-
-// The console reporter, plus each round's figure (its median when the user
-// asked for repetitions, else its only run) for the table.
-class TableReporter : public benchmark::ConsoleReporter {
- public:
-  using benchmark::ConsoleReporter::ConsoleReporter;
-  std::map<std::string, Result> results;
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      auto [name, round] = split_round(run.run_name.function_name);
-      Result& r = results[name];
-      if (run.error_occurred) {
-        r.error = true;
-        r.error_message = run.error_message;
-        continue;
-      }
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
-      if (!median && !single) continue;
-      auto counter = run.counters.find("FLOP/s");
-      if (counter == run.counters.end()) continue;
-      if (r.rounds.size() <= round) r.rounds.resize(round + 1, NAN);
-      r.rounds[round] = counter->second.value;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
-
-// The median of the per-round ratios einc / OpenBLAS, and their range.
-struct Ratio {
-  double median = NAN, low = NAN, high = NAN;
-};
-Ratio paired_ratio(const Result& e, const Result& b) {
-  std::vector<double> r;
-  for (std::size_t i = 0; i < std::min(e.rounds.size(), b.rounds.size()); ++i)
-    if (!std::isnan(e.rounds[i]) && !std::isnan(b.rounds[i]) && b.rounds[i] > 0) r.push_back(e.rounds[i] / b.rounds[i]);
-  if (r.empty()) return {};
-  auto [lo, hi] = std::minmax_element(r.begin(), r.end());
-  return {Result::median_of(r), *lo, *hi};
-}
-
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
-void print_table(const std::vector<Case>& cases, const TableReporter& reporter, const Peak& peak) {
-  auto get = [&](const std::string& name) {
-    auto it = reporter.results.find(name);
-    return it == reporter.results.end() ? Result{} : it->second;
-  };
-  std::printf("\n== einc (%s backend) vs OpenBLAS, %d thread%s, median GFLOP/s%s ==\n", g_cfg.backend.c_str(),
-              g_cfg.threads, g_cfg.threads == 1 ? "" : "s", g_cfg.smoke ? ", SMOKE SIZES (every extent / 16)" : "");
-  if (peak.gflops > 0)
-    std::printf("FMA peak measured in-process: %.1f GFLOP/s on %d thread%s (%s)\n", peak.gflops, g_cfg.threads,
-                g_cfg.threads == 1 ? "" : "s", peak.isa.c_str());
-  std::printf("%-31s %-24s %10s %10s %6s %11s %8s %8s %6s\n", "case", "OpenBLAS runs", "einc", "OpenBLAS", "ratio",
-              "(range)", "einc%pk", "BLAS%pk", "other");
-  std::vector<std::string> notes;
-  double worst_other = 0;
-  for (const Case& c : cases) {
-    if (!reporter.results.count(side_key(c.name, kEinc)) && !reporter.results.count(side_key(c.name, kOpenblas)))
-      continue;  // filtered out
-    Result e = get(side_key(c.name, kEinc)), b = get(side_key(c.name, kOpenblas));
-    auto gf = [](const Result& r) { return r.have() ? fmt("%.1f", r.median() / 1e9) : "n/a"; };
-    auto pk = [&](const Result& r) {
-      return r.have() && peak.gflops > 0 ? fmt("%.1f%%", 100.0 * r.median() / 1e9 / peak.gflops) : "n/a";
-    };
-    const Ratio paired = e.have() && b.have() ? paired_ratio(e, b) : Ratio{};
-    std::string ratio = std::isnan(paired.median) ? "n/a" : fmt("%.2f", paired.median);
-    std::string range = std::isnan(paired.median) ? "" : fmt("%.2f", paired.low) + "-" + fmt("%.2f", paired.high);
-    double other = -1;
-    for (const char* side : {kEinc, kOpenblas})
-      if (auto it = g_busy.find(side_key(c.name, side)); it != g_busy.end()) other = std::max(other, it->second.cores());
-    worst_other = std::max(worst_other, other);
-    std::printf("%-31s %-24s %10s %10s %6s %11s %8s %8s %6s\n", c.name.c_str(), c.anchor.c_str(), gf(e).c_str(),
-                gf(b).c_str(), ratio.c_str(), range.c_str(), pk(e).c_str(), pk(b).c_str(),
-                other < 0 ? "-" : fmt("%.2f", other).c_str());
-    if (e.error) notes.push_back(c.name + " einc: " + e.error_message);
-    if (b.error) notes.push_back(c.name + " OpenBLAS: " + b.error_message);
-  }
-  // Collapse identical einc notes (the backend missing is said once).
-  std::vector<std::string> seen;
-  for (const std::string& n : notes) {
-    std::string why = n.substr(n.find(": ") + 2);
-    if (std::find(seen.begin(), seen.end(), why) != seen.end()) continue;
-    seen.push_back(why);
-    std::printf("  n/a: %s\n", n.c_str());
-  }
-  std::printf("einc, OpenBLAS = each side's median over %d interleaved round%s; ratio = the median of the\n"
-              "per-round ratios einc / OpenBLAS (range: lowest-highest); %%pk = fraction of the FMA peak above;\n"
-              "other = cores used by other processes while the case was timed (the worse of its two sides;\n"
-              "- = too short to tell).\n",
-              g_cfg.rounds, g_cfg.rounds == 1 ? "" : "s");
-  if (worst_other > 0.1)
-    std::printf("!!! The machine was busy (up to %.2f cores used by other processes): these figures understate\n"
-                "!!! both sides; rerun on an idle machine before quoting them.\n",
-                worst_other);
-}
+// ---------------------------------------------------------------- environment
 
 // "AuthenticAMD family 0x19 model 0x11 (Zen 4): AMD EPYC" — the machine
 // kind's hosts differ (Zen 4 has half of Zen 5's FMA throughput per core),
@@ -868,7 +642,7 @@ int main(int argc, char** argv) {
   openblas_set_num_threads(g_cfg.threads);
   print_environment();
 
-  Peak peak = measure_peak(g_cfg.threads);
+  Peak peak = einc::bench::measure_peak(g_cfg.threads, g_cfg.smoke);
 
   const std::vector<Case> cases = make_cases();
   if (g_cfg.smoke) g_cfg.rounds = 1;
@@ -893,12 +667,13 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
   // Measured again after the benchmarks: a burst of other work during the
   // first measurement would otherwise inflate every "% of peak".
-  Peak peak_after = measure_peak(g_cfg.threads);
+  Peak peak_after = einc::bench::measure_peak(g_cfg.threads, g_cfg.smoke);
   if (std::fabs(peak_after.gflops - peak.gflops) > 0.05 * std::max(peak.gflops, peak_after.gflops))
     std::printf("\nnote: FMA peak measured %.1f before and %.1f GFLOP/s after the benchmarks; using the higher\n",
                 peak.gflops, peak_after.gflops);
   if (peak_after.gflops > peak.gflops) peak = peak_after;
-  print_table(cases, reporter, peak);
+  einc::bench::print_table(table_rows(cases), reporter, peak,
+                           {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke});
   print_environment();  // again, so the warning is next to the numbers
   return 0;
 }

@@ -2,6 +2,7 @@
 #include "backends/cpu/cpu_backend.h"
 
 
+#include "backends/cpu/gemv.h"
 #include "backends/cpu/gett.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"

@@ -5,10 +5,11 @@
 
 #include <algorithm>
 #include <climits>
-#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 
+#include "backends/cpu/driver_util.h"
+#include "backends/cpu/gemv.h"
 #include "runtime/thread_pool.h"
 #include "einc/internal_error.h"
 
@@ -34,30 +35,6 @@ std::vector<std::int64_t> offsets(const std::vector<GettDim>& dims, StrideOf str
 std::vector<std::int64_t> term_offsets(const std::vector<GettDim>& dims, const std::vector<std::int64_t>& strides) {
   return offsets(dims, [&](std::size_t d) { return strides[d]; });
 }
-
-std::int64_t product(const std::vector<GettDim>& dims) {
-  std::int64_t n = 1;
-  for (const GettDim& d : dims) n *= d.extent;
-  return n;
-}
-
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
-// a rounded up to a multiple of b.
-std::int64_t round_up(std::int64_t a, std::int64_t b) { return ceil_div(a, b) * b; }
-
-struct AlignedFloats {
-  float* data = nullptr;
-  std::size_t size = 0;
-  void reserve(std::size_t n) {
-    if (n <= size) return;
-    std::free(data);
-    std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-    data = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (!data) throw std::bad_alloc();
-    size = n;
-  }
-  ~AlignedFloats() { std::free(data); }
-};
 
 struct TermTables {
   const float* data;
@@ -165,10 +142,8 @@ class Driver {
     if (fused_)
       fused_kernel_ = jit_.epilogue_kernel(shape_index_,
                                            UkrEpilogue{call_.activation, !residual_.empty()});
-    if (dot) {
-      dot_gemv(threads);
-    } else if (axpy) {
-      gemv(threads);
+    if (dot || axpy) {
+      run_gemv(jit_, call_, gemv_path, {a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_}, m_, kk_, threads);
     } else if (kk_ == 0) {
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { zero_block(t); });
     } else if (split_batches(batches_, threads)) {
@@ -253,77 +228,6 @@ class Driver {
   TermTables tables(const EpilogueTerm& t) const {
     return {t.data, term_offsets(call_.batch, t.batch_strides), term_offsets(call_.m, t.m_strides),
             term_offsets(call_.n, t.n_strides), t.negate};
-  }
-
-  // Chunks of 64 rows in parallel, each row one dot product in a fixed
-  // order: results do not depend on the threads.
-  void dot_gemv(int threads) {
-    if (call_.a_half)
-      dot_gemv_with(jit_.half_dot_gemv_kernel(call_.a_dtype), call_.a_half, threads);
-    else
-      dot_gemv_with(jit_.dot_gemv_kernel(), call_.a, threads);
-  }
-
-  template <typename Kernel, typename Weight>
-  void dot_gemv_with(Kernel kernel, const Weight* a, int threads) {
-    const Weight* w = a + a_b_[0] + a_k_[0];
-    const float* x = call_.b + b_b_[0] + b_n_[0] + b_k_[0];
-    float* y = call_.c + c_b_[0] + c_n_[0];
-    constexpr std::int64_t kRowsPerTask = 64;
-    runtime::parallel_for(ceil_div(m_, kRowsPerTask), threads, [&](std::int64_t task) {
-      std::int64_t r0 = task * kRowsPerTask, rows = std::min(kRowsPerTask, m_ - r0);
-      kernel(kk_, rows, w, a_m_.data() + r0, x, y, c_m_.data() + r0);
-    });
-  }
-
-  // Tasks are (K slice, M chunk) pairs. M is cut into chunks of at most
-  // kGemvChunk floats, whose y stays in L1 while the rows of w stream past;
-  // K is cut into slices of kGemvSlice rows, so that each thread reads
-  // whole rows of w, one after the other (a single sequential stream, which
-  // the hardware prefetchers follow best), into its slice's partial y. The
-  // partials are then summed in slice order. Both cuts depend only on the
-  // shape, never on the threads, so every thread count gives the same bits.
-  static constexpr std::int64_t kGemvChunk = 4096, kGemvSlice = 512;
-
-  void gemv(int threads) {
-    if (call_.a_half)
-      gemv_with(jit_.half_gemv_kernel(call_.a_dtype), call_.a_half, threads);
-    else
-      gemv_with(jit_.gemv_kernel(), call_.a, threads);
-  }
-
-  template <typename Kernel, typename Weight>
-  void gemv_with(Kernel kernel, const Weight* a, int threads) {
-    const Weight* w = a + a_b_[0] + a_m_[0];
-    const float* x = call_.b + b_b_[0] + b_n_[0];
-    float* y = call_.c + c_b_[0] + c_m_[0] + c_n_[0];
-    const std::int64_t chunks = ceil_div(m_, kGemvChunk);
-    const std::int64_t slices = std::max<std::int64_t>(1, std::min<std::int64_t>(kk_ / kGemvSlice, 16));
-    const std::int64_t chunk_size = ceil_div(m_, chunks);
-    // Reused between calls: a fresh 128 KB+ block each call went back and
-    // forth through brk, costing page faults and a TLB shootdown per call.
-    // (A pointer, not the thread_local itself, goes into the tasks: in a
-    // worker the name would mean that worker's own buffer.)
-    thread_local AlignedFloats scratch;
-    if (slices > 1) scratch.reserve(static_cast<std::size_t>(slices * m_));
-    float* const partial = scratch.data;
-    runtime::parallel_for_fixed(slices * chunks, threads, [&](std::int64_t task) {
-      std::int64_t slice = task / chunks, chunk = task % chunks;
-      std::int64_t m0 = chunk * chunk_size, m1 = std::min(m_, m0 + chunk_size);
-      std::int64_t k0 = kk_ * slice / slices, k1 = kk_ * (slice + 1) / slices;
-      float* out = slices > 1 ? partial + slice * m_ + m0 : y + m0;
-      std::fill(out, out + (m1 - m0), 0.0f);  // beta == 0: C is not read
-      kernel(k1 - k0, m1 - m0, w + m0, a_k_.data() + k0, x, b_k_.data() + k0, out);
-    });
-    if (slices == 1) return;
-    runtime::parallel_for(chunks, threads, [&](std::int64_t chunk) {
-      std::int64_t m0 = chunk * chunk_size, m1 = std::min(m_, m0 + chunk_size);
-      for (std::int64_t i = m0; i < m1; ++i) {
-        float sum = partial[i];
-        for (std::int64_t s = 1; s < slices; ++s) sum += partial[s * m_ + i];
-        y[i] = sum;
-      }
-    });
   }
 
   // Which MR x NR tiles the micro-kernel may write straight into C: C is
@@ -618,30 +522,6 @@ Blocking blocking_for(const std::vector<KernelShape>& shapes, std::size_t index,
   b.nc = std::clamp<std::int64_t>(4 * 1024 * 1024 / (b.kc * bytes) / nr * nr, nr, 8192 / nr * nr);
   if (n > b.nc) b.nc = round_up(ceil_div(n, ceil_div(n, b.nc)), nr);
   return b;
-}
-
-namespace {
-
-// Whether a group's offsets along `stride` run 0, 1, 2, ... (last index fastest).
-bool unit_stride(const std::vector<GettDim>& dims, std::int64_t GettDim::*stride) {
-  if (product(dims) == 0) return true;
-  std::int64_t expected = 1;
-  for (auto d = dims.rbegin(); d != dims.rend(); ++d) {
-    if (d->extent == 1) continue;
-    if ((*d).*stride != expected) return false;
-    expected *= d->extent;
-  }
-  return true;
-}
-
-}  // namespace
-
-GemvKind gemv_kind(const std::vector<GettDim>& batch, const std::vector<GettDim>& m, const std::vector<GettDim>& n,
-                   const std::vector<GettDim>& k) {
-  if (product(n) != 1 || product(batch) != 1 || product(k) == 0) return GemvKind::none;
-  if (unit_stride(k, &GettDim::stride_a) && unit_stride(k, &GettDim::stride_b)) return GemvKind::dot;
-  if (unit_stride(m, &GettDim::stride_a) && unit_stride(m, &GettDim::stride_c)) return GemvKind::axpy;
-  return GemvKind::none;
 }
 
 void run_gett(Jit& jit, const GettCall& call, int threads) { Driver(jit, call, threads).run(); }

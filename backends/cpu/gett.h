@@ -13,7 +13,8 @@
 //   then, in parallel over MC blocks, the epilogue: scale, bias terms,
 //   activation (vectorised), residual terms.
 //   No N index and unit-stride M: a GEMV instead (K slices x M chunks);
-//   unit-stride K: dot products. Only these read an f16/bf16 A in place.
+//   unit-stride K: dot products (both gemv.h). Only these read an f16/bf16
+//   A in place.
 //
 // Every output element is summed in the same KC order whatever the thread
 // count, so results do not depend on the threads (see Partition in gett.cpp).
@@ -43,7 +44,8 @@ struct EpilogueTerm {
 struct GettCall {
   const float* a = nullptr;
   // A of f16 or bf16 (a_dtype), read in place instead of `a`: only where
-  // the call is a GEMV (gemv_kind), whose kernels widen it in registers.
+  // the call is a GEMV (gemv_kind in gemv.h), whose kernels widen it in
+  // registers.
   const std::uint16_t* a_half = nullptr;
   DType a_dtype = DType::f32;
   const float* b = nullptr;
@@ -62,14 +64,6 @@ struct Blocking {
 // the contraction's K and N (KC and NC split them into equal blocks). KC
 // is the same for every shape of the list.
 Blocking blocking_for(const std::vector<KernelShape>& shapes, std::size_t index, std::int64_t k, std::int64_t n);
-
-// Which GEMV kernel a contraction runs on, from its groups alone: none
-// unless there is no N index, one batch element and a non-empty K; then
-// `dot` when A and B are unit-stride along K (W stored [out, in]: dot
-// products), else `axpy` when A and C are unit-stride along M.
-enum class GemvKind { none, axpy, dot };
-GemvKind gemv_kind(const std::vector<GettDim>& batch, const std::vector<GettDim>& m, const std::vector<GettDim>& n,
-                   const std::vector<GettDim>& k);
 
 void run_gett(Jit& jit, const GettCall& call, int threads);
 

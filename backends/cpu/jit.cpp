@@ -1,6 +1,7 @@
 // backends/cpu/jit.cpp — see jit.h.
 #include "backends/cpu/jit.h"
 
+#include "backends/cpu/gemv_gen.h"
 #include "backends/cpu/object_cache.h"
 #include "runtime/stable_hash.h"
 

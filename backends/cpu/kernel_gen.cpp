@@ -1,20 +1,18 @@
 // backends/cpu/kernel_gen.cpp — see kernel_gen.h.
 #include "backends/cpu/kernel_gen.h"
 
+#include "backends/cpu/gemv_gen.h"
+#include "backends/cpu/llvm_util.h"
 #include "backends/cpu/vector_math.h"
-#include "einc/internal_error.h"
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
-#include <llvm/IR/Verifier.h>
-#include <llvm/Support/raw_ostream.h>
 
 #include <cstdint>
 #include <functional>
 #include <set>
-#include <stdexcept>
 #include <vector>
 
 namespace einc::cpu {
@@ -51,95 +49,6 @@ namespace {
 
 using llvm::IRBuilder;
 using llvm::Value;
-
-// LLVM 14 has typed pointers: a float* must be cast to <N x float>* for
-// vector loads and stores.
-Value* as_vector_ptr(IRBuilder<>& b, Value* scalar_ptr, llvm::Type* vector_type) {
-  return b.CreateBitCast(scalar_ptr, llvm::PointerType::getUnqual(vector_type));
-}
-
-// base[index] of an i64 array (offset tables).
-Value* load_i64(IRBuilder<>& b, Value* base, Value* index) {
-  return b.CreateLoad(b.getInt64Ty(), b.CreateGEP(b.getInt64Ty(), base, index));
-}
-
-// Starts an external, nounwind function `name` of `type` in `m` (the
-// parameters listed in `noalias` marked noalias) with the builder at its
-// entry block, and returns its arguments in order.
-std::vector<Value*> begin_function(IRBuilder<>& b, llvm::Module& m, const std::string& name, llvm::FunctionType* type,
-                                   std::initializer_list<unsigned> noalias = {}) {
-  auto* f = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, m);
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  for (unsigned a : noalias) f->addParamAttr(a, llvm::Attribute::NoAlias);
-  b.SetInsertPoint(llvm::BasicBlock::Create(m.getContext(), "entry", f));
-  std::vector<Value*> args;
-  for (llvm::Argument& a : f->args()) args.push_back(&a);
-  return args;
-}
-
-// A counted loop `for (i = begin; i < end; ++i)` with loop-carried values;
-// returns their values after the loop.
-std::vector<Value*> counted_loop(IRBuilder<>& b, Value* begin, Value* end, std::vector<Value*> carried,
-                                 const std::function<std::vector<Value*>(Value*, const std::vector<Value*>&)>& body,
-                                 const std::string& name) {
-  llvm::Function* f = b.GetInsertBlock()->getParent();
-  llvm::LLVMContext& ctx = b.getContext();
-  llvm::BasicBlock* preheader = b.GetInsertBlock();
-  auto* header = llvm::BasicBlock::Create(ctx, name + ".header", f);
-  auto* body_block = llvm::BasicBlock::Create(ctx, name + ".body", f);
-  auto* exit = llvm::BasicBlock::Create(ctx, name + ".exit", f);
-  b.CreateBr(header);
-  b.SetInsertPoint(header);
-  llvm::PHINode* i = b.CreatePHI(begin->getType(), 2, name);
-  i->addIncoming(begin, preheader);
-  std::vector<llvm::PHINode*> phis;
-  std::vector<Value*> current;
-  for (Value* v : carried) {
-    llvm::PHINode* phi = b.CreatePHI(v->getType(), 2);
-    phi->addIncoming(v, preheader);
-    phis.push_back(phi);
-    current.push_back(phi);
-  }
-  b.CreateCondBr(b.CreateICmpSLT(i, end), body_block, exit);
-  b.SetInsertPoint(body_block);
-  std::vector<Value*> next = body(i, current);
-  Value* i_next = b.CreateAdd(i, llvm::ConstantInt::get(i->getType(), 1), "", true, true);
-  llvm::BasicBlock* latch = b.GetInsertBlock();
-  b.CreateBr(header);
-  i->addIncoming(i_next, latch);
-  for (std::size_t k = 0; k < phis.size(); ++k) phis[k]->addIncoming(next[k], latch);
-  b.SetInsertPoint(exit);
-  return current;
-}
-
-void counted_loop(IRBuilder<>& b, Value* begin, Value* end, const std::function<void(Value*)>& body,
-                  const std::string& name) {
-  counted_loop(
-      b, begin, end, {},
-      [&](Value* i, const std::vector<Value*>&) {
-        body(i);
-        return std::vector<Value*>{};
-      },
-      name);
-}
-
-// if (cond) then_body else else_body; continues after both.
-void if_else(IRBuilder<>& b, Value* cond, const std::function<void()>& then_body,
-             const std::function<void()>& else_body, const std::string& name) {
-  llvm::Function* f = b.GetInsertBlock()->getParent();
-  llvm::LLVMContext& ctx = b.getContext();
-  auto* then_block = llvm::BasicBlock::Create(ctx, name + ".then", f);
-  auto* else_block = llvm::BasicBlock::Create(ctx, name + ".else", f);
-  auto* join = llvm::BasicBlock::Create(ctx, name + ".join", f);
-  b.CreateCondBr(cond, then_block, else_block);
-  b.SetInsertPoint(then_block);
-  then_body();
-  b.CreateBr(join);
-  b.SetInsertPoint(else_block);
-  else_body();
-  b.CreateBr(join);
-  b.SetInsertPoint(join);
-}
 
 // The micro-kernel; with `epilogue`, the variant that also applies the
 // GETT epilogue to the tile in registers before storing it (see
@@ -469,177 +378,6 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
   b.CreateRetVoid();
 }
 
-// y[0:m] += sum_k x[x_koff[k]] * w[w_koff[k] + 0:m], w unit-stride along m:
-// the GEMV kernel for a GETT whose N group is empty (decode: one token).
-// Memory-bound: rows of w stream in order while the y chunk stays in L1.
-// Reads a GEMV's weights as f32: f32 as stored; bf16 as the high half of
-// an f32 (zero-extended and shifted: exact); f16 converted with fpext
-// (vcvtph2ps, F16C). The 16-bit forms let a decode read its weights in
-// place, half the bytes of the f32 copy it would otherwise stream.
-struct WeightReader {
-  IRBuilder<>& b;
-  DType dtype;
-  int lanes;
-
-  llvm::Type* element() const {
-    if (dtype == DType::bf16) return b.getInt16Ty();
-    return dtype == DType::f16 ? b.getHalfTy() : b.getFloatTy();
-  }
-  llvm::Type* pointer() const { return llvm::PointerType::getUnqual(element()); }
-  Value* at(Value* base, Value* i) const { return b.CreateGEP(element(), base, i); }
-  // `lanes` weights from base[i] as a vector of f32.
-  Value* vector(Value* base, Value* i) const {
-    auto* type = llvm::FixedVectorType::get(element(), static_cast<unsigned>(lanes));
-    Value* raw = b.CreateAlignedLoad(type, as_vector_ptr(b, at(base, i), type),
-                                     llvm::Align(dtype == DType::f32 ? 4 : 2));
-    return widen(raw, llvm::FixedVectorType::get(b.getFloatTy(), static_cast<unsigned>(lanes)),
-                 llvm::FixedVectorType::get(b.getInt32Ty(), static_cast<unsigned>(lanes)));
-  }
-  Value* scalar(Value* base, Value* i) const {
-    return widen(b.CreateLoad(element(), at(base, i)), b.getFloatTy(), b.getInt32Ty());
-  }
-
- private:
-  Value* widen(Value* raw, llvm::Type* f32_type, llvm::Type* i32_type) const {
-    if (dtype == DType::bf16)
-      return b.CreateBitCast(b.CreateShl(b.CreateZExt(raw, i32_type), 16), f32_type);
-    return dtype == DType::f16 ? b.CreateFPExt(raw, f32_type) : raw;
-  }
-};
-
-// Eight rows of w at a time: y is loaded and stored once per eight rows,
-// and eight streams of w are read at once. The kernel is bound by how many
-// lines of w are in flight: with four rows it ran decode (K = N = 4096) at
-// 0.84-0.92 of OpenBLAS's sgemv on the Zen 5 host, with eight at 1.06-1.29
-// (sixteen: 1.04-1.06; 2 threads, interleaved cpu_bench rounds, 2026-11-25).
-// The caller zeroes y first.
-void generate_gemv(llvm::Module& m, const KernelShape& shape, DType weights, const std::string& name) {
-  llvm::LLVMContext& ctx = m.getContext();
-  IRBuilder<> b(ctx);
-  auto* f32 = b.getFloatTy();
-  auto* i64 = b.getInt64Ty();
-  auto* fptr = llvm::PointerType::getUnqual(f32);
-  auto* iptr = llvm::PointerType::getUnqual(i64);
-  auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
-  const WeightReader weight{b, weights, shape.vector_lanes};
-  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, weight.pointer(), iptr, fptr, iptr, fptr}, false);
-  std::vector<Value*> args = begin_function(b, m, name, type, {2, 4, 6});
-  Value *kc = args[0], *mc = args[1], *w = args[2], *w_koff = args[3], *x = args[4], *x_koff = args[5], *y = args[6];
-  const int vl = shape.vector_lanes;
-  constexpr int kRows = 8;
-  llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
-  llvm::Function* fma1 = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {f32});
-  Value* vectors = b.CreateSDiv(mc, b.getInt64(vl));
-  Value* vector_end = b.CreateMul(vectors, b.getInt64(vl));
-  // y[i0 .. i0+vl) += sum over the given rows (x value, row start).
-  auto axpy_rows = [&](const std::vector<std::pair<Value*, Value*>>& rows, Value* i0) {
-    Value* yp = as_vector_ptr(b, b.CreateGEP(f32, y, i0), vec);
-    Value* acc = b.CreateAlignedLoad(vec, yp, llvm::Align(4));
-    for (const auto& [splat, row] : rows)
-      acc = b.CreateCall(fma, {weight.vector(row, i0), splat, acc});
-    b.CreateAlignedStore(acc, yp, llvm::Align(4));
-  };
-  auto tail_rows = [&](const std::vector<std::pair<Value*, Value*>>& rows, const std::vector<Value*>& xs) {
-    counted_loop(
-        b, vector_end, mc,
-        [&](Value* i) {
-          Value* yp = b.CreateGEP(f32, y, i);
-          Value* acc = b.CreateLoad(f32, yp);
-          for (std::size_t r = 0; r < rows.size(); ++r)
-            acc = b.CreateCall(fma1, {weight.scalar(rows[r].second, i), xs[r], acc});
-          b.CreateStore(acc, yp);
-        },
-        "gt");
-  };
-  // Rows [k, k + count): their x values splatted and their starts.
-  auto rows_at = [&](Value* k, int count, std::vector<Value*>& xs) {
-    std::vector<std::pair<Value*, Value*>> rows;
-    for (int r = 0; r < count; ++r) {
-      Value* kr = b.CreateAdd(k, b.getInt64(r));
-      Value* xv = b.CreateLoad(f32, b.CreateGEP(f32, x, load_i64(b, x_koff, kr)));
-      xs.push_back(xv);
-      rows.push_back({b.CreateVectorSplat(static_cast<unsigned>(vl), xv), weight.at(w, load_i64(b, w_koff, kr))});
-    }
-    return rows;
-  };
-  auto pass = [&](Value* k, int count) {
-    std::vector<Value*> xs;
-    std::vector<std::pair<Value*, Value*>> rows = rows_at(k, count, xs);
-    counted_loop(b, b.getInt64(0), vectors, [&](Value* v) { axpy_rows(rows, b.CreateMul(v, b.getInt64(vl))); }, "gv");
-    tail_rows(rows, xs);
-  };
-  Value* groups = b.CreateSDiv(kc, b.getInt64(kRows));
-  counted_loop(b, b.getInt64(0), groups, [&](Value* g) { pass(b.CreateMul(g, b.getInt64(kRows)), kRows); }, "gk");
-  counted_loop(b, b.CreateMul(groups, b.getInt64(kRows)), kc, [&](Value* k) { pass(k, 1); }, "gr");
-  b.CreateRetVoid();
-}
-
-// y[y_off[r]] = sum_k w[row_off[r] + k] * x[k] for r < rows: the GEMV whose
-// matrix runs along K (y = W x with W stored [out, in]), as dot products.
-// Four rows at a time share each vector of x (in L1); one vector
-// accumulator per row, reduced in a fixed order at the end, then the
-// scalar tail of k. Each y element is one dot product in one fixed order.
-void generate_dot_gemv(llvm::Module& m, const KernelShape& shape, DType weights, const std::string& name) {
-  llvm::LLVMContext& ctx = m.getContext();
-  IRBuilder<> b(ctx);
-  auto* f32 = b.getFloatTy();
-  auto* i64 = b.getInt64Ty();
-  auto* fptr = llvm::PointerType::getUnqual(f32);
-  auto* iptr = llvm::PointerType::getUnqual(i64);
-  auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
-  const WeightReader weight{b, weights, shape.vector_lanes};
-  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, weight.pointer(), iptr, fptr, fptr, iptr}, false);
-  std::vector<Value*> args = begin_function(b, m, name, type, {2, 4, 5});
-  Value *kc = args[0], *rows = args[1], *w = args[2], *row_off = args[3], *x = args[4], *y = args[5], *y_off = args[6];
-  const int vl = shape.vector_lanes;
-  constexpr int kRows = 4;
-  llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
-  llvm::Function* fma1 = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {f32});
-  Value* k_vectors = b.CreateSDiv(kc, b.getInt64(vl));
-  Value* k_vector_end = b.CreateMul(k_vectors, b.getInt64(vl));
-  // Rows [r0, r0 + count): dot products with x, stored to y.
-  auto dot_rows = [&](Value* r0, int count) {
-    std::vector<Value*> starts;
-    for (int r = 0; r < count; ++r)
-      starts.push_back(weight.at(w, load_i64(b, row_off, b.CreateAdd(r0, b.getInt64(r)))));
-    std::vector<Value*> zero(static_cast<std::size_t>(count), llvm::Constant::getNullValue(vec));
-    std::vector<Value*> acc = counted_loop(
-        b, b.getInt64(0), k_vectors, zero,
-        [&](Value* kv, const std::vector<Value*>& in) {
-          Value* k = b.CreateMul(kv, b.getInt64(vl));
-          Value* xv = b.CreateAlignedLoad(vec, as_vector_ptr(b, b.CreateGEP(f32, x, k), vec), llvm::Align(4));
-          std::vector<Value*> out;
-          for (int r = 0; r < count; ++r) {
-            Value* wv = weight.vector(starts[static_cast<std::size_t>(r)], k);
-            out.push_back(b.CreateCall(fma, {wv, xv, in[static_cast<std::size_t>(r)]}));
-          }
-          return out;
-        },
-        "dk");
-    std::vector<Value*> sums;
-    for (int r = 0; r < count; ++r)  // an ordered reduction: the same bits every run
-      sums.push_back(b.CreateFAddReduce(llvm::ConstantFP::get(f32, 0.0), acc[static_cast<std::size_t>(r)]));
-    sums = counted_loop(
-        b, k_vector_end, kc, sums,
-        [&](Value* k, const std::vector<Value*>& in) {
-          Value* xk = b.CreateLoad(f32, b.CreateGEP(f32, x, k));
-          std::vector<Value*> out;
-          for (int r = 0; r < count; ++r)
-            out.push_back(
-                b.CreateCall(fma1, {weight.scalar(starts[static_cast<std::size_t>(r)], k), xk, in[static_cast<std::size_t>(r)]}));
-          return out;
-        },
-        "dt");
-    for (int r = 0; r < count; ++r)
-      b.CreateStore(sums[static_cast<std::size_t>(r)],
-                    b.CreateGEP(f32, y, load_i64(b, y_off, b.CreateAdd(r0, b.getInt64(r)))));
-  };
-  Value* groups = b.CreateSDiv(rows, b.getInt64(kRows));
-  counted_loop(b, b.getInt64(0), groups, [&](Value* g) { dot_rows(b.CreateMul(g, b.getInt64(kRows)), kRows); }, "dg");
-  counted_loop(b, b.CreateMul(groups, b.getInt64(kRows)), rows, [&](Value* r) { dot_rows(r, 1); }, "dr");
-  b.CreateRetVoid();
-}
-
 }  // namespace
 
 std::string GettFunction::name() const {
@@ -682,13 +420,6 @@ void generate(llvm::Module& module, const GettFunction& function) {
     case GettFunction::Kind::gemv: generate_gemv(module, function.shape, DType::f32, function.name()); break;
     case GettFunction::Kind::dot_gemv: generate_dot_gemv(module, function.shape, DType::f32, function.name()); break;
   }
-}
-
-std::unique_ptr<llvm::Module> verified(std::unique_ptr<llvm::Module> module) {
-  std::string errors;
-  llvm::raw_string_ostream stream(errors);
-  EINC_CHECK(!llvm::verifyModule(*module, &stream), "generated invalid LLVM IR: " + stream.str());
-  return module;
 }
 
 }  // namespace
@@ -738,18 +469,6 @@ std::unique_ptr<llvm::Module> generate_activation_module(llvm::LLVMContext& cont
       },
       "at");
   b.CreateRetVoid();
-  return verified(std::move(module));
-}
-
-std::unique_ptr<llvm::Module> generate_half_gemv_module(llvm::LLVMContext& context, const KernelShape& shape,
-                                                         DType weights, bool dot, const std::string& symbol) {
-  if (weights != DType::f16 && weights != DType::bf16)
-    EINC_FAIL("a half-precision GEMV of " + std::string(dtype_name(weights)) + " weights");
-  auto module = std::make_unique<llvm::Module>(symbol, context);
-  if (dot)
-    generate_dot_gemv(*module, shape, weights, symbol);
-  else
-    generate_gemv(*module, shape, weights, symbol);
   return verified(std::move(module));
 }
 

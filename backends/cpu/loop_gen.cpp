@@ -13,7 +13,6 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
-#include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
@@ -23,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backends/cpu/llvm_util.h"
 #include "backends/cpu/vector_math.h"
 #include "einc/internal_error.h"
 
@@ -539,11 +539,7 @@ std::unique_ptr<llvm::Module> generate_loop_module(llvm::LLVMContext& context, c
                                                    const std::string& symbol) {
   auto module = std::make_unique<llvm::Module>(symbol, context);
   Emitter(*module, spec, symbol).emit();
-  std::string problems;
-  llvm::raw_string_ostream stream(problems);
-  if (llvm::verifyModule(*module, &stream))
-    EINC_FAIL("loop kernel: invalid IR generated: " + stream.str());
-  return module;
+  return verified(std::move(module));
 }
 
 }  // namespace einc::cpu

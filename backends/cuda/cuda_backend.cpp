@@ -5,8 +5,8 @@
 #include <map>
 
 #include "backends/cuda/driver.h"
-#include "backends/cuda/kernel_cache.h"
 #include "backends/cuda/kernel_plan.h"
+#include "backends/cuda/nvrtc_cache.h"
 #include "backends/reference/interpreter.h"
 #include "ir/tensor_uses.h"
 
@@ -253,7 +253,7 @@ std::string emit_cuda(const ir::Program& program, bool ptx, const std::string& a
     }
     first_line.emplace(k.name, s.line);
     if (ptx)
-      out += compile_cached(KernelCache::global(), k.source, k.name + ".cu", arch, ImageKind::ptx);
+      out += nvrtc_compile_cached(KernelCache::global(), k.source, k.name + ".cu", arch, ImageKind::ptx);
     else
       out += k.source;
   }

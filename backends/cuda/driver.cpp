@@ -6,7 +6,7 @@
 #include <map>
 #include <mutex>
 
-#include "backends/cuda/kernel_cache.h"
+#include "backends/cuda/nvrtc_cache.h"
 
 namespace einc::cuda {
 
@@ -147,7 +147,7 @@ CUfunction load_kernel(const Device& device, const GeneratedKernel& kernel) {
   std::lock_guard<std::mutex> lock(mutex);
   if (auto it = functions.find(kernel.name); it != functions.end()) return it->second;
   const std::string cubin =
-      compile_cached(KernelCache::global(), kernel.source, kernel.name + ".cu", device.arch, ImageKind::cubin);
+      nvrtc_compile_cached(KernelCache::global(), kernel.source, kernel.name + ".cu", device.arch, ImageKind::cubin);
   make_current(device);
   CUmodule module = nullptr;
   check(api().module_load_data(&module, cubin.data()), "cuModuleLoadData");  // kept for the process

@@ -1,8 +1,8 @@
-// tests/cuda/cache_test.cpp — the kernel cache (backends/cuda/kernel_cache.h):
-// keys, memory and disk hits, the default directory, entries that must not
-// be trusted (truncated, corrupt, another key's, trailing bytes), disk
-// failures, and two threads and several processes filling one directory at
-// once.
+// tests/cuda/cache_test.cpp — the kernel cache (runtime/kernel_cache.h)
+// and NVRTC images through it (backends/cuda/nvrtc_cache.h): keys, memory
+// and disk hits, the default directory, entries that must not be trusted
+// (truncated, corrupt, another key's, trailing bytes), disk failures, and
+// two threads and several processes filling one directory at once.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@
 #include <set>
 #include <thread>
 
-#include "backends/cuda/kernel_cache.h"
+#include "backends/cuda/nvrtc_cache.h"
 #include "backends/cuda/source_util.h"
 
 namespace {
@@ -65,17 +65,17 @@ std::string read(const fs::path& p) {
 void write(const fs::path& p, const std::string& data) { std::ofstream(p, std::ios::binary | std::ios::trunc) << data; }
 
 TEST(KernelCache, KeyCoversSourceOptionsVersionArchAndKind) {
-  const std::string base = einc::cuda::make_cache_key("src", {"-a", "-b"}, "13.0", "sm_80", ImageKind::cubin);
+  const std::string base = einc::cuda::nvrtc_cache_key("src", {"-a", "-b"}, "13.0", "sm_80", ImageKind::cubin);
   EXPECT_EQ(base.size(), 32u);
-  EXPECT_EQ(base, einc::cuda::make_cache_key("src", {"-a", "-b"}, "13.0", "sm_80", ImageKind::cubin));
+  EXPECT_EQ(base, einc::cuda::nvrtc_cache_key("src", {"-a", "-b"}, "13.0", "sm_80", ImageKind::cubin));
   std::set<std::string> keys = {
       base,
-      einc::cuda::make_cache_key("src2", {"-a", "-b"}, "13.0", "sm_80", ImageKind::cubin),
-      einc::cuda::make_cache_key("src", {"-a"}, "13.0", "sm_80", ImageKind::cubin),
-      einc::cuda::make_cache_key("src", {"-a-b"}, "13.0", "sm_80", ImageKind::cubin),
-      einc::cuda::make_cache_key("src", {"-a", "-b"}, "13.1", "sm_80", ImageKind::cubin),
-      einc::cuda::make_cache_key("src", {"-a", "-b"}, "13.0", "sm_90a", ImageKind::cubin),
-      einc::cuda::make_cache_key("src", {"-a", "-b"}, "13.0", "sm_80", ImageKind::ptx),
+      einc::cuda::nvrtc_cache_key("src2", {"-a", "-b"}, "13.0", "sm_80", ImageKind::cubin),
+      einc::cuda::nvrtc_cache_key("src", {"-a"}, "13.0", "sm_80", ImageKind::cubin),
+      einc::cuda::nvrtc_cache_key("src", {"-a-b"}, "13.0", "sm_80", ImageKind::cubin),
+      einc::cuda::nvrtc_cache_key("src", {"-a", "-b"}, "13.1", "sm_80", ImageKind::cubin),
+      einc::cuda::nvrtc_cache_key("src", {"-a", "-b"}, "13.0", "sm_90a", ImageKind::cubin),
+      einc::cuda::nvrtc_cache_key("src", {"-a", "-b"}, "13.0", "sm_80", ImageKind::ptx),
   };
   EXPECT_EQ(keys.size(), 7u);
 }
@@ -154,13 +154,13 @@ TEST(KernelCache, NvrtcThroughTheCache) {
   const std::string source = "extern \"C\" __global__ void twice(float* x) { x[threadIdx.x] *= 2.0f; }\n";
   KernelCache::Outcome outcome;
   KernelCache first(dir.path());
-  std::string ptx = einc::cuda::compile_cached(first, source, "twice.cu", "sm_80", ImageKind::ptx, &outcome);
+  std::string ptx = einc::cuda::nvrtc_compile_cached(first, source, "twice.cu", "sm_80", ImageKind::ptx, &outcome);
   EXPECT_EQ(outcome, KernelCache::Outcome::compiled);
   EXPECT_NE(ptx.find(".entry twice"), std::string::npos);
   KernelCache second(dir.path());
-  EXPECT_EQ(einc::cuda::compile_cached(second, source, "twice.cu", "sm_80", ImageKind::ptx, &outcome), ptx);
+  EXPECT_EQ(einc::cuda::nvrtc_compile_cached(second, source, "twice.cu", "sm_80", ImageKind::ptx, &outcome), ptx);
   EXPECT_EQ(outcome, KernelCache::Outcome::disk_hit);
-  einc::cuda::compile_cached(second, source, "twice.cu", "sm_90a", ImageKind::ptx, &outcome);
+  einc::cuda::nvrtc_compile_cached(second, source, "twice.cu", "sm_90a", ImageKind::ptx, &outcome);
   EXPECT_EQ(outcome, KernelCache::Outcome::compiled);  // another arch, another key
 }
 

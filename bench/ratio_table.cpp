@@ -1,0 +1,116 @@
+// bench/ratio_table.cpp — see ratio_table.h.
+#include "ratio_table.h"
+
+#include <cstdio>
+#include <utility>
+
+namespace einc::bench {
+
+namespace {
+
+// "square_512/einc/round:3" -> {"square_512/einc", 3}; a name without a
+// round (the user's own --benchmark_repetitions) is round 0.
+std::pair<std::string, std::size_t> split_round(const std::string& name) {
+  std::size_t at = name.rfind(kRoundTag);
+  if (at == std::string::npos) return {name, 0};
+  return {name.substr(0, at), static_cast<std::size_t>(std::stoul(name.substr(at + kRoundTag.size())))};
+}
+
+// The median of the per-round ratios einc / OpenBLAS, and their range.
+struct Ratio {
+  double median = NAN, low = NAN, high = NAN;
+};
+Ratio paired_ratio(const Result& e, const Result& b) {
+  std::vector<double> r;
+  for (std::size_t i = 0; i < std::min(e.rounds.size(), b.rounds.size()); ++i)
+    if (!std::isnan(e.rounds[i]) && !std::isnan(b.rounds[i]) && b.rounds[i] > 0) r.push_back(e.rounds[i] / b.rounds[i]);
+  if (r.empty()) return {};
+  auto [lo, hi] = std::minmax_element(r.begin(), r.end());
+  return {Result::median_of(r), *lo, *hi};
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+}  // namespace
+
+std::string side_key(const std::string& case_name, const char* side) { return case_name + "/" + side; }
+
+void TableReporter::ReportRuns(const std::vector<Run>& runs) {
+  for (const Run& run : runs) {
+    auto [name, round] = split_round(run.run_name.function_name);
+    Result& r = results[name];
+    if (run.error_occurred) {
+      r.error = true;
+      r.error_message = run.error_message;
+      continue;
+    }
+    const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+    const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
+    if (!median && !single) continue;
+    auto counter = run.counters.find("FLOP/s");
+    if (counter == run.counters.end()) continue;
+    if (r.rounds.size() <= round) r.rounds.resize(round + 1, NAN);
+    r.rounds[round] = counter->second.value;
+  }
+  ConsoleReporter::ReportRuns(runs);
+}
+
+void print_table(const std::vector<TableRow>& rows, const TableReporter& reporter, const Peak& peak,
+                 const TableSettings& settings) {
+  auto get = [&](const std::string& name) {
+    auto it = reporter.results.find(name);
+    return it == reporter.results.end() ? Result{} : it->second;
+  };
+  std::printf("\n== einc (%s backend) vs OpenBLAS, %d thread%s, median GFLOP/s%s ==\n", settings.backend.c_str(),
+              settings.threads, settings.threads == 1 ? "" : "s",
+              settings.smoke ? ", SMOKE SIZES (every extent / 16)" : "");
+  if (peak.gflops > 0)
+    std::printf("FMA peak measured in-process: %.1f GFLOP/s on %d thread%s (%s)\n", peak.gflops, settings.threads,
+                settings.threads == 1 ? "" : "s", peak.isa.c_str());
+  std::printf("%-31s %-24s %10s %10s %6s %11s %8s %8s %6s\n", "case", "OpenBLAS runs", "einc", "OpenBLAS", "ratio",
+              "(range)", "einc%pk", "BLAS%pk", "other");
+  std::vector<std::string> notes;
+  double worst_other = 0;
+  for (const TableRow& c : rows) {
+    if (!reporter.results.count(side_key(c.name, kEinc)) && !reporter.results.count(side_key(c.name, kOpenblas)))
+      continue;  // filtered out
+    Result e = get(side_key(c.name, kEinc)), b = get(side_key(c.name, kOpenblas));
+    auto gf = [](const Result& r) { return r.have() ? fmt("%.1f", r.median() / 1e9) : "n/a"; };
+    auto pk = [&](const Result& r) {
+      return r.have() && peak.gflops > 0 ? fmt("%.1f%%", 100.0 * r.median() / 1e9 / peak.gflops) : "n/a";
+    };
+    const Ratio paired = e.have() && b.have() ? paired_ratio(e, b) : Ratio{};
+    std::string ratio = std::isnan(paired.median) ? "n/a" : fmt("%.2f", paired.median);
+    std::string range = std::isnan(paired.median) ? "" : fmt("%.2f", paired.low) + "-" + fmt("%.2f", paired.high);
+    const double other = c.other_cores;
+    worst_other = std::max(worst_other, other);
+    std::printf("%-31s %-24s %10s %10s %6s %11s %8s %8s %6s\n", c.name.c_str(), c.anchor.c_str(), gf(e).c_str(),
+                gf(b).c_str(), ratio.c_str(), range.c_str(), pk(e).c_str(), pk(b).c_str(),
+                other < 0 ? "-" : fmt("%.2f", other).c_str());
+    if (e.error) notes.push_back(c.name + " einc: " + e.error_message);
+    if (b.error) notes.push_back(c.name + " OpenBLAS: " + b.error_message);
+  }
+  // Collapse identical einc notes (the backend missing is said once).
+  std::vector<std::string> seen;
+  for (const std::string& n : notes) {
+    std::string why = n.substr(n.find(": ") + 2);
+    if (std::find(seen.begin(), seen.end(), why) != seen.end()) continue;
+    seen.push_back(why);
+    std::printf("  n/a: %s\n", n.c_str());
+  }
+  std::printf("einc, OpenBLAS = each side's median over %d interleaved round%s; ratio = the median of the\n"
+              "per-round ratios einc / OpenBLAS (range: lowest-highest); %%pk = fraction of the FMA peak above;\n"
+              "other = cores used by other processes while the case was timed (the worse of its two sides;\n"
+              "- = too short to tell).\n",
+              settings.rounds, settings.rounds == 1 ? "" : "s");
+  if (worst_other > 0.1)
+    std::printf("!!! The machine was busy (up to %.2f cores used by other processes): these figures understate\n"
+                "!!! both sides; rerun on an idle machine before quoting them.\n",
+                worst_other);
+}
+
+}  // namespace einc::bench

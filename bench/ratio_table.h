@@ -1,0 +1,90 @@
+// bench/ratio_table.h — cpu_bench's summary table, what the run is for:
+// per case, each side's median FLOP/s over the interleaved rounds, the
+// median of the per-round ratios einc / OpenBLAS with their range, each
+// side's fraction of the FMA peak (fma_peak.h), and how busy the machine
+// was. Google Benchmark's own output lists every run; this pairs the two
+// sides of each round, which its reporters cannot.
+//
+// Benchmarks are named "<case>/<side>/round:<r>" (side_key, kRoundTag): the
+// reporter takes each run's case, side and round from its name.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fma_peak.h"
+
+namespace einc::bench {
+
+inline constexpr const char* kOpenblas = "openblas";
+inline constexpr const char* kEinc = "einc";
+inline constexpr std::string_view kRoundTag = "/round:";  // benchmark names: "<case>/<side>/round:<r>"
+
+// "<case>/<side>": the key of one side's results and busy time.
+std::string side_key(const std::string& case_name, const char* side);
+
+// One side of one case: its FLOP/s in each round (NaN where a round has
+// none), or the error that skipped it.
+struct Result {
+  bool error = false;
+  std::string error_message;
+  std::vector<double> rounds;
+
+  bool have() const { return !error && !valid().empty(); }
+  std::vector<double> valid() const {
+    std::vector<double> v;
+    for (double x : rounds)
+      if (!std::isnan(x)) v.push_back(x);
+    return v;
+  }
+  double median() const { return median_of(valid()); }
+
+  static double median_of(std::vector<double> v) {
+    if (v.empty()) return NAN;
+    std::sort(v.begin(), v.end());
+    std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  }
+};
+
+// The console reporter, plus each round's figure (its median when the user
+// asked for repetitions, else its only run) for the table.
+class TableReporter : public benchmark::ConsoleReporter {
+ public:
+  using benchmark::ConsoleReporter::ConsoleReporter;
+  std::map<std::string, Result> results;  // by side_key
+
+  void ReportRuns(const std::vector<Run>& runs) override;
+};
+
+// What the table says about the run as a whole.
+struct TableSettings {
+  std::string backend;  // the einc backend timed
+  int threads = 0;
+  int rounds = 0;
+  bool smoke = false;
+};
+
+// One case: its name, what OpenBLAS runs for it, and the cores other
+// processes used while it was timed (the worse of its two sides; -1: too
+// short to tell).
+struct TableRow {
+  std::string name;
+  std::string anchor;
+  double other_cores = -1;
+};
+
+// Prints the table for the rows that have results (a filtered-out case has
+// none), the errors that skipped a side, and a warning when the machine was
+// busy.
+void print_table(const std::vector<TableRow>& rows, const TableReporter& reporter, const Peak& peak,
+                 const TableSettings& settings);
+
+}  // namespace einc::bench
