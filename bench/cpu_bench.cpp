@@ -493,8 +493,8 @@ double rel_error(const einc::Tensor& got, const einc::Tensor& want) {
 constexpr double kTolerance = 1e-4;  // relative to max |OpenBLAS|; f32, any summation order
 
 bool backend_available(const std::string& name) {
-  for (const std::string& b : einc::available_backends())
-    if (b == name) return true;
+  for (einc::Backend b : einc::available_backends())
+    if (einc::backend_name(b) == name) return true;
   return false;
 }
 
@@ -532,7 +532,7 @@ void bench_einc(benchmark::State& state, const Case* c) {
     state.SkipWithError(s.error.c_str());
     return;
   }
-  const einc::RunOptions options{.backend = g_cfg.backend, .threads = g_cfg.threads};
+  const einc::RunOptions options{.backend = *einc::backend_from_name(g_cfg.backend), .threads = g_cfg.threads};
   quiesce(kEinc);
   if (!s.checked) {
     s.checked = true;
@@ -619,7 +619,7 @@ void print_environment() {
   std::printf("OpenBLAS: core %s, config \"%s\", %d thread%s\n", openblas_get_corename(), openblas_get_config(),
               openblas_get_num_threads(), openblas_get_num_threads() == 1 ? "" : "s");
   std::printf("einc %s: backend '%s' (available:", einc::version().c_str(), g_cfg.backend.c_str());
-  for (const std::string& b : einc::available_backends()) std::printf(" %s", b.c_str());
+  for (einc::Backend b : einc::available_backends()) std::printf(" %s", einc::backend_name(b));
   std::printf("), %d thread%s\n", g_cfg.threads, g_cfg.threads == 1 ? "" : "s");
   for (const char* var : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}) {
     if (const char* v = std::getenv(var)) {

@@ -1,7 +1,7 @@
 // backends/cpu/statement_plan.cpp — see statement_plan.h.
 #include "backends/cpu/statement_plan.h"
 
-#include "backends/cpu/gett.h"
+#include "backends/cpu/gemv.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
 #include "backends/cpu/widened.h"
