@@ -61,37 +61,32 @@ class Printer {
       void operator()(const Nil&) const { p.line({}, depth, prefix + "nil"); }
       void operator()(const Number& n) const { p.line(n.span, depth, prefix + "number " + n.text); }
       void operator()(const Access& a) const { p.line(a.span, depth, prefix + "access " + access_text(a)); }
-      void operator()(const x3::forward_ast<Call>& node) const {
-        const Call& c = node.get();
+      void operator()(const Call& c) const {
         p.line(c.span, depth, prefix + "call " + c.function.name);
         for (const Operand& arg : c.args) p.operand(arg, depth + 1, "");
       }
-      void operator()(const x3::forward_ast<Reduction>& node) const {
-        const Reduction& r = node.get();
+      void operator()(const Reduction& r) const {
         std::string over;
         for (const Identifier& i : r.indices) over += (over.empty() ? "" : ", ") + i.name;
         p.line(r.span, depth, prefix + r.op.name + "(" + over + ":)");
         p.operand(r.body, depth + 1, "");
       }
-      void operator()(const x3::forward_ast<Einsum>& node) const {
-        const Einsum& e = node.get();
+      void operator()(const Einsum& e) const {
         std::string operands;
         for (const Identifier& i : e.operands) operands += ", " + i.name;
         p.line(e.span, depth, prefix + "einsum \"" + e.subscripts.text + "\"" + operands);
       }
-      void operator()(const x3::forward_ast<Unary>& node) const {
-        const Unary& u = node.get();
+      void operator()(const Unary& u) const {
         p.line(u.span, depth, prefix + "unary " + (u.signs.empty() ? "(no sign)" : u.signs));
         p.operand(u.operand, depth + 1, "");
       }
-      void operator()(const x3::forward_ast<Chain>& node) const {
-        const Chain& c = node.get();
+      void operator()(const Chain& c) const {
         p.line(c.span, depth, prefix + "chain");
         p.operand(c.first, depth + 1, "");
         for (const ChainLink& link : c.rest) p.operand(link.operand, depth + 1, std::string(1, link.op) + " ");
       }
     };
-    boost::apply_visitor(Visitor{*this, depth, prefix}, o);
+    visit(o, Visitor{*this, depth, prefix});
   }
 
   const frontend::SourceFile& source_;

@@ -81,13 +81,11 @@ std::int64_t cache_bytes(int name, std::int64_t fallback) {
 // thread then packs all of A (as many times as it has column blocks) and
 // only its own B, and nothing is shared between cores: no barrier after
 // packing B, and no cache lines of B written by one core and read by the
-// other. On the Zen 5 host, two threads: 1024^3 and 2048^3 ran 5-9 %
-// faster, 256^3 35 % (docs/cpu-backend.md). The price is packing A once
-// per thread, which pays when each thread has many columns to spread it
-// over (>= 256) or A is small enough to sit in L2 (>= 64 columns then: a
-// 128 x 256 x 256 product gained 25 %); with a large A and few columns per
-// thread the threads share B (M = 2048, N = 128 to 256, K = 2048 ran
-// 5-25 % faster that way).
+// other (the measured gains are in docs/cpu-backend.md). The price is
+// packing A once per thread, which pays when each thread has many columns
+// to spread it over (>= 256) or A is small enough to sit in L2 (>= 64
+// columns then); with a large A and few columns per thread the threads
+// share B instead.
 bool split_columns(std::int64_t batches, std::int64_t m, std::int64_t n, std::int64_t k, int threads) {
   if (threads <= 1 || split_batches(batches, threads)) return false;
   const std::int64_t columns = n / threads;

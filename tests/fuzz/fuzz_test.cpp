@@ -198,6 +198,8 @@ std::vector<std::string> load_corpus() {
 }
 
 const std::vector<std::string>& dictionary() {
+  // A table, laid out by hand:
+  // clang-format off
   static const std::vector<std::string> tokens = {
       "[", "]", "(", ")", ",", ";", ":", "=", "+=", "+", "-", "*", "/", "#", "\"", "einsum(", "dim", "input",
       "param", "output", "f32", "bf16", "f16", "f64", "i8", "i32", "sum(", "max(", "min(", "prod(", "mean(",
@@ -208,6 +210,7 @@ const std::vector<std::string>& dictionary() {
       "\"ij,jk->ik\"", "\"ii->\"", "\"ii\"", "\"...i->i\"", "\"a->aa\"", "\"ab,bc\"", "\"", "\n", "\r\n", "\r",
       "\t", " ", "\xEF\xBB\xBF", std::string(1, '\0'), "\xFF", "\x80", "\xC3\xA9", "\xE2\x82", "dim N = 0",
       "dim T", "input A[M, K]", "output C", "C[i, j] = ", " : f32", "+ b[f]", "max(j: ", ") * (", "[[", "]]"};
+  // clang-format on
   return tokens;
 }
 
