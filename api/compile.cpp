@@ -13,8 +13,7 @@
 namespace einc {
 
 CompileError::CompileError(std::vector<Diagnostic> diagnostics)
-    : std::runtime_error(diagnostics.empty() ? std::string("compilation failed")
-                                             : diagnostics.front().rendered),
+    : std::runtime_error(diagnostics.empty() ? std::string("compilation failed") : diagnostics.front().rendered),
       diagnostics_(std::move(diagnostics)) {}
 
 namespace detail {
@@ -48,8 +47,8 @@ namespace {
 // Lowers the source (parsing it unless `module` is given: a re-binding) with
 // the options' dims; throws CompileError after delivering the diagnostics.
 std::shared_ptr<const detail::ProgramImpl> analyze(std::shared_ptr<const frontend::SourceFile> source,
-                                                  std::shared_ptr<const ast::Module> module, CompileOptions options,
-                                                  ir::PassDump* dump = nullptr) {
+                                                   std::shared_ptr<const ast::Module> module, CompileOptions options,
+                                                   ir::PassDump* dump = nullptr) {
   detail::DiagnosticCollector collector(options.on_diagnostic);
   frontend::DiagnosticSink sink(*source, std::ref(collector));
   ir::LowerOptions lower_options;
@@ -94,8 +93,9 @@ const std::string& Program::file() const { return impl_->options.filename; }
 std::vector<Program::DimInfo> Program::dims() const {
   std::vector<DimInfo> out;
   for (const ir::Dim& d : impl_->program.dims) {
-    const char* kind = d.kind == ir::Dim::Kind::given ? "given" : d.kind == ir::Dim::Kind::derived ? "derived"
-                                                                                                     : "symbolic";
+    const char* kind = d.kind == ir::Dim::Kind::given     ? "given"
+                       : d.kind == ir::Dim::Kind::derived ? "derived"
+                                                          : "symbolic";
     out.push_back({d.name, d.value.has_value(), d.value.value_or(0), kind});
   }
   return out;

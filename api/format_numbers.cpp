@@ -17,8 +17,7 @@ namespace {
 
 // |value| as unsigned, exact for INT64_MIN as well.
 std::uint64_t magnitude(std::int64_t value) {
-  return value < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(value)
-                   : static_cast<std::uint64_t>(value);
+  return value < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
 }
 
 std::uint64_t pow1000(int exponent) {
@@ -65,8 +64,7 @@ std::string with_thousands(std::int64_t value) {
 std::string si_compact(std::int64_t value) {
   const std::uint64_t abs = magnitude(value);
   if (abs < 1000) return std::to_string(value);
-  constexpr std::array<const char*, 7> units = {"",  "k", "M", "G",
-                                                "T", "P", "E"};
+  constexpr std::array<const char*, 7> units = {"", "k", "M", "G", "T", "P", "E"};
   int exponent = 1;
   while (exponent < 6 && abs / pow1000(exponent) >= 1000) ++exponent;
   // Two decimals for a mantissa below 10, one decimal up to 999.9; when
@@ -96,8 +94,7 @@ std::string si_compact(std::int64_t value) {
 std::string fixed_decimals(double value, int decimals) {
   std::array<char, 512> buffer{};
   const auto result =
-      std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
-                    std::chars_format::fixed, decimals);
+      std::to_chars(buffer.data(), buffer.data() + buffer.size(), value, std::chars_format::fixed, decimals);
   if (result.ec != std::errc{}) return "nan";
   return std::string(buffer.data(), result.ptr);
 }
@@ -106,8 +103,7 @@ double round_significant(double value, int digits) {
   if (value == 0.0 || !std::isfinite(value) || digits < 1) return value;
   std::array<char, 64> buffer{};
   const auto written =
-      std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
-                    std::chars_format::scientific, digits - 1);
+      std::to_chars(buffer.data(), buffer.data() + buffer.size(), value, std::chars_format::scientific, digits - 1);
   if (written.ec != std::errc{}) return value;
   double rounded = value;
   std::from_chars(buffer.data(), written.ptr, rounded);
@@ -117,16 +113,14 @@ double round_significant(double value, int digits) {
 std::string significant(double value, int digits) {
   const double rounded = round_significant(value, digits);
   std::array<char, 64> buffer{};
-  const auto written =
-      std::to_chars(buffer.data(), buffer.data() + buffer.size(), rounded);
+  const auto written = std::to_chars(buffer.data(), buffer.data() + buffer.size(), rounded);
   if (written.ec != std::errc{}) return "nan";
   return std::string(buffer.data(), written.ptr);
 }
 
 std::string csv_field(std::string_view field) {
-  const bool needs_quotes =
-      field.find_first_of(",\"\r\n") != std::string_view::npos ||
-      (!field.empty() && (field.front() == ' ' || field.back() == ' '));
+  const bool needs_quotes = field.find_first_of(",\"\r\n") != std::string_view::npos ||
+                            (!field.empty() && (field.front() == ' ' || field.back() == ' '));
   if (!needs_quotes) return std::string(field);
   std::string text = "\"";
   for (const char c : field) {

@@ -47,8 +47,8 @@ class ReportBuilder {
     for (const ir::Dim& d : p_.dims) {
       if (d.value) continue;
       if (d.kind == ir::Dim::Kind::symbolic)
-        sink_.error(d.span, "dim '" + d.name + "' has no value; bind it (einc --dim " + d.name +
-                                "=N, or Program::bind)");
+        sink_.error(d.span,
+                    "dim '" + d.name + "' has no value; bind it (einc --dim " + d.name + "=N, or Program::bind)");
       ok = false;
     }
     return ok;
@@ -98,7 +98,8 @@ class ReportBuilder {
     r.shape = values(t.shape, t.span);
     r.shape_formula = formulas(t.shape);
     r.elements = count(ir::tensor_elements(t), t.span, "element");
-    r.bytes = count(ir::Poly::constant(static_cast<std::int64_t>(ir::dtype_size(t.dtype))) * ir::tensor_elements(t), t.span, "byte");
+    r.bytes = count(ir::Poly::constant(static_cast<std::int64_t>(ir::dtype_size(t.dtype))) * ir::tensor_elements(t),
+                    t.span, "byte");
     return r;
   }
 

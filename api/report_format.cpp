@@ -150,9 +150,7 @@ Json totals_json(const TotalsReport& totals) {
   return object;
 }
 
-std::string dump(const Json& json) {
-  return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
-}
+std::string dump(const Json& json) { return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"; }
 
 std::string report_json(const Report& report) {
   Json root = Json::object();
@@ -161,8 +159,7 @@ std::string report_json(const Report& report) {
   for (const auto& [name, value] : report.dims) dims[name] = value;
   root["dims"] = std::move(dims);
   Json tensors = Json::array();
-  for (const auto& tensor : report.tensors)
-    tensors.push_back(tensor_json(tensor));
+  for (const auto& tensor : report.tensors) tensors.push_back(tensor_json(tensor));
   root["tensors"] = std::move(tensors);
   Json statements = Json::array();
   for (const auto& statement : report.statements) {
@@ -192,14 +189,11 @@ std::string sweep_json(const SweepReport& sweep) {
 
 // ----------------------------------------------------------------- CSV
 
-std::string intensity_text(double intensity) {
-  return detail::significant(intensity, detail::kIntensityDigits);
-}
+std::string intensity_text(double intensity) { return detail::significant(intensity, detail::kIntensityDigits); }
 
 std::string report_csv(const Report& report) {
   const auto counts = detail::statement_counts();
-  std::vector<std::string> header = {"line", "column", "target", "accumulate",
-                                     "kind", "shape",  "dtype"};
+  std::vector<std::string> header = {"line", "column", "target", "accumulate", "kind", "shape", "dtype"};
   for (const auto& field : counts) header.emplace_back(field.key);
   header.emplace_back("intensity");
   header.emplace_back("shape_formula");

@@ -30,8 +30,7 @@ constexpr std::array<CountField<StatementReport>, 9> statement_counts() {
   return {{
       {"outputs", "outputs", &StatementReport::outputs},
       {"dot_products", "dot products", &StatementReport::dot_products},
-      {"reduction_length", "reduction length",
-       &StatementReport::reduction_length},
+      {"reduction_length", "reduction length", &StatementReport::reduction_length},
       {"macs", "MACs", &StatementReport::macs},
       {"naive_macs", "naive MACs", &StatementReport::naive_macs},
       {"flops", "FLOPs", &StatementReport::flops},
@@ -57,8 +56,7 @@ constexpr std::array<CountField<TotalsReport>, 8> totals_counts() {
 constexpr std::array<CountField<ContractionReport>, 5> contraction_counts() {
   return {{
       {"dot_products", "dot products", &ContractionReport::dot_products},
-      {"reduction_length", "reduction length",
-       &ContractionReport::reduction_length},
+      {"reduction_length", "reduction length", &ContractionReport::reduction_length},
       {"macs", "MACs", &ContractionReport::macs},
       {"naive_macs", "naive MACs", &ContractionReport::naive_macs},
       {"flops", "FLOPs", &ContractionReport::flops},

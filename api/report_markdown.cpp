@@ -23,8 +23,7 @@ enum class Align { left, right };
 
 // A GitHub table: header, alignment row, body; cells are escaped by the
 // callers (some are code spans, which escape their own `|`).
-std::string markdown_table(const std::vector<std::string>& header,
-                           const std::vector<Align>& align,
+std::string markdown_table(const std::vector<std::string>& header, const std::vector<Align>& align,
                            const std::vector<std::vector<std::string>>& rows) {
   auto line = [](const std::vector<std::string>& cells) {
     std::string text = "|";
@@ -33,22 +32,19 @@ std::string markdown_table(const std::vector<std::string>& header,
   };
   std::string text = line(header);
   std::vector<std::string> rule;
-  for (const Align a : align)
-    rule.emplace_back(a == Align::right ? "---:" : "---");
+  for (const Align a : align) rule.emplace_back(a == Align::right ? "---:" : "---");
   text += line(rule);
   for (const auto& row : rows) text += line(row);
   return text;
 }
 
 std::string heading(const std::string& what, const std::string& file) {
-  return file.empty() ? "# einc " + what + "\n"
-                      : "# einc " + what + ": " + markdown_cell(file) + "\n";
+  return file.empty() ? "# einc " + what + "\n" : "# einc " + what + ": " + markdown_cell(file) + "\n";
 }
 
 std::string repeat_note(std::int64_t repeat) {
   return repeat > 1
-             ? "Totals are for " + std::to_string(repeat) +
-                   " repeats (`--repeat " + std::to_string(repeat) + "`).\n"
+             ? "Totals are for " + std::to_string(repeat) + " repeats (`--repeat " + std::to_string(repeat) + "`).\n"
              : "";
 }
 
@@ -67,55 +63,42 @@ std::string report_markdown(const Report& report) {
   text += "\n## Statements\n\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : report.statements) {
-    rows.push_back(
-        {std::to_string(s.line), markdown_code(target_label(s)),
-         markdown_cell(s.kind), markdown_code(bracketed(s.shape)),
-         markdown_cell(s.dtype), with_thousands(s.outputs.value),
-         with_thousands(s.macs.value), with_thousands(s.flops.value),
-         with_thousands(s.transcendentals.value), with_thousands(s.bytes.value),
-         with_thousands(s.params.value), fixed_decimals(s.intensity, 2),
-         markdown_code(s.macs.formula)});
+    rows.push_back({std::to_string(s.line), markdown_code(target_label(s)), markdown_cell(s.kind),
+                    markdown_code(bracketed(s.shape)), markdown_cell(s.dtype), with_thousands(s.outputs.value),
+                    with_thousands(s.macs.value), with_thousands(s.flops.value),
+                    with_thousands(s.transcendentals.value), with_thousands(s.bytes.value),
+                    with_thousands(s.params.value), fixed_decimals(s.intensity, 2), markdown_code(s.macs.formula)});
   }
-  text += markdown_table(
-      {"line", "target", "kind", "shape", "dtype", "outputs", "MACs", "FLOPs",
-       "transcendentals", "bytes", "params", "intensity", "MACs formula"},
-      {Align::right, Align::left, Align::left, Align::left, Align::left,
-       Align::right, Align::right, Align::right, Align::right, Align::right,
-       Align::right, Align::right, Align::left},
-      rows);
+  text += markdown_table({"line", "target", "kind", "shape", "dtype", "outputs", "MACs", "FLOPs", "transcendentals",
+                          "bytes", "params", "intensity", "MACs formula"},
+                         {Align::right, Align::left, Align::left, Align::left, Align::left, Align::right, Align::right,
+                          Align::right, Align::right, Align::right, Align::right, Align::right, Align::left},
+                         rows);
 
   rows.clear();
   for (const auto& s : report.statements) {
     for (const auto& c : s.contractions) {
-      rows.push_back({std::to_string(s.line), markdown_code(s.target),
-                      markdown_code(c.expression), markdown_code(c.order),
-                      with_thousands(c.macs.value),
-                      markdown_code(c.macs.formula),
-                      with_thousands(c.naive_macs.value),
-                      markdown_code(c.naive_macs.formula)});
+      rows.push_back({std::to_string(s.line), markdown_code(s.target), markdown_code(c.expression),
+                      markdown_code(c.order), with_thousands(c.macs.value), markdown_code(c.macs.formula),
+                      with_thousands(c.naive_macs.value), markdown_code(c.naive_macs.formula)});
     }
   }
   if (!rows.empty()) {
     text += "\n## Contractions\n\n";
-    text +=
-        markdown_table({"line", "target", "term", "order", "MACs",
-                        "MACs formula", "naive MACs", "naive formula"},
-                       {Align::right, Align::left, Align::left, Align::left,
-                        Align::right, Align::left, Align::right, Align::left},
-                       rows);
+    text += markdown_table(
+        {"line", "target", "term", "order", "MACs", "MACs formula", "naive MACs", "naive formula"},
+        {Align::right, Align::left, Align::left, Align::left, Align::right, Align::left, Align::right, Align::left},
+        rows);
   }
 
   text += "\n## Totals\n\n";
   rows.clear();
   for (const auto& field : totals_counts()) {
     const Count& count = report.totals.*field.member;
-    rows.push_back({std::string(field.label), with_thousands(count.value),
-                    markdown_code(count.formula)});
+    rows.push_back({std::string(field.label), with_thousands(count.value), markdown_code(count.formula)});
   }
-  rows.push_back(
-      {"intensity", fixed_decimals(report.totals.intensity, 2), "FLOP/byte"});
-  text += markdown_table({"count", "value", "formula"},
-                         {Align::left, Align::right, Align::left}, rows);
+  rows.push_back({"intensity", fixed_decimals(report.totals.intensity, 2), "FLOP/byte"});
+  text += markdown_table({"count", "value", "formula"}, {Align::left, Align::right, Align::left}, rows);
   return text;
 }
 
@@ -129,27 +112,22 @@ std::string sweep_markdown(const SweepReport& sweep) {
   text += "\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& [value, totals] : sweep.rows) {
-    rows.push_back({std::to_string(value), with_thousands(totals.outputs.value),
-                    with_thousands(totals.macs.value),
-                    with_thousands(totals.flops.value),
-                    with_thousands(totals.transcendentals.value),
-                    with_thousands(totals.bytes.value),
-                    with_thousands(totals.params.value),
+    rows.push_back({std::to_string(value), with_thousands(totals.outputs.value), with_thousands(totals.macs.value),
+                    with_thousands(totals.flops.value), with_thousands(totals.transcendentals.value),
+                    with_thousands(totals.bytes.value), with_thousands(totals.params.value),
                     fixed_decimals(totals.intensity, 2)});
   }
-  text += markdown_table({markdown_cell(dim), "outputs", "MACs", "FLOPs",
-                          "transcendentals", "bytes", "params", "intensity"},
-                         std::vector<Align>(8, Align::right), rows);
+  text += markdown_table(
+      {markdown_cell(dim), "outputs", "MACs", "FLOPs", "transcendentals", "bytes", "params", "intensity"},
+      std::vector<Align>(8, Align::right), rows);
 
   text += "\nFormulas:\n\n";
   rows.clear();
   const TotalsReport& first = sweep.rows.front().second;
   for (const auto& field : totals_counts()) {
-    rows.push_back({std::string(field.label),
-                    markdown_code((first.*field.member).formula)});
+    rows.push_back({std::string(field.label), markdown_code((first.*field.member).formula)});
   }
-  text +=
-      markdown_table({"count", "formula"}, {Align::left, Align::left}, rows);
+  text += markdown_table({"count", "formula"}, {Align::left, Align::left}, rows);
   return text;
 }
 

@@ -38,17 +38,14 @@ struct Column {
 // "note" lines that start under a chosen column and do not affect widths.
 class TextTable {
  public:
-  explicit TextTable(std::vector<Column> columns)
-      : columns_(std::move(columns)) {}
+  explicit TextTable(std::vector<Column> columns) : columns_(std::move(columns)) {}
 
   void add_row(std::vector<std::string> cells) {
     cells.resize(columns_.size());
     lines_.push_back({Kind::row, std::move(cells), {}, 0});
   }
   void add_rule() { lines_.push_back({Kind::rule, {}, {}, 0}); }
-  void add_note(std::size_t column, std::string text) {
-    lines_.push_back({Kind::note, {}, std::move(text), column});
-  }
+  void add_note(std::size_t column, std::string text) { lines_.push_back({Kind::note, {}, std::move(text), column}); }
 
   std::string render() const {
     std::vector<std::size_t> widths;
@@ -93,14 +90,12 @@ class TextTable {
     std::size_t column;
   };
 
-  std::string render_cells(const std::vector<std::string>& cells,
-                           const std::vector<std::size_t>& widths) const {
+  std::string render_cells(const std::vector<std::string>& cells, const std::vector<std::size_t>& widths) const {
     std::string text;
     for (std::size_t i = 0; i < cells.size(); ++i) {
       if (i > 0) text.append(kGap, ' ');
       const std::string padding(widths[i] - cells[i].size(), ' ');
-      text += columns_[i].align == Align::right ? padding + cells[i]
-                                                : cells[i] + padding;
+      text += columns_[i].align == Align::right ? padding + cells[i] : cells[i] + padding;
     }
     while (!text.empty() && text.back() == ' ') text.pop_back();
     return text + "\n";
@@ -119,8 +114,7 @@ class TextTable {
   std::vector<Line> lines_;
 };
 
-std::string dims_text(
-    const std::vector<std::pair<std::string, std::int64_t>>& dims) {
+std::string dims_text(const std::vector<std::pair<std::string, std::int64_t>>& dims) {
   std::string text;
   for (const auto& [name, value] : dims) {
     if (!text.empty()) text += ' ';
@@ -135,9 +129,7 @@ std::string title(const std::string& file, const std::string& rest) {
   return file + "  " + rest + "\n";
 }
 
-std::string repeat_suffix(std::int64_t repeat) {
-  return repeat > 1 ? " x " + std::to_string(repeat) : "";
-}
+std::string repeat_suffix(std::int64_t repeat) { return repeat > 1 ? " x " + std::to_string(repeat) : ""; }
 
 // "  MACs  4,259,840,000  (2*M*K*N + 2*M*N*L)" lines, labels and numbers
 // aligned; `rows` holds label, number (right-aligned, may be empty in every
@@ -163,9 +155,7 @@ std::string aligned_lines(const std::vector<std::array<std::string, 3>>& rows) {
 
 std::string share_text(std::int64_t macs, long double total_macs) {
   if (total_macs == 0) return "-";
-  return fixed_decimals(
-      static_cast<double>(static_cast<long double>(macs) * 100 / total_macs),
-      1);
+  return fixed_decimals(static_cast<double>(static_cast<long double>(macs) * 100 / total_macs), 1);
 }
 
 }  // namespace
@@ -192,39 +182,30 @@ std::string report_table(const Report& report) {
                    {"AI", Align::right},
                    {"%MACs", Align::right}});
   for (const auto& statement : report.statements) {
-    table.add_row({std::to_string(statement.line), target_label(statement),
-                   statement.kind, bracketed(statement.shape), statement.dtype,
-                   si_compact(statement.macs.value),
-                   si_compact(statement.flops.value),
-                   si_compact(statement.transcendentals.value),
-                   si_compact(statement.bytes.value),
-                   fixed_decimals(statement.intensity, 2),
-                   share_text(statement.macs.value, one_pass_macs)});
+    table.add_row({std::to_string(statement.line), target_label(statement), statement.kind, bracketed(statement.shape),
+                   statement.dtype, si_compact(statement.macs.value), si_compact(statement.flops.value),
+                   si_compact(statement.transcendentals.value), si_compact(statement.bytes.value),
+                   fixed_decimals(statement.intensity, 2), share_text(statement.macs.value, one_pass_macs)});
     for (const auto& contraction : statement.contractions) {
-      table.add_note(1, "  " + contraction_summary(contraction) + "  macs " +
-                            with_thousands(contraction.macs.value) + " = " +
-                            contraction.macs.formula + "  naive " +
+      table.add_note(1, "  " + contraction_summary(contraction) + "  macs " + with_thousands(contraction.macs.value) +
+                            " = " + contraction.macs.formula + "  naive " +
                             with_thousands(contraction.naive_macs.value));
     }
   }
   table.add_rule();
   const TotalsReport& totals = report.totals;
-  table.add_row({"", "total" + repeat_suffix(report.repeat), "", "", "",
-                 si_compact(totals.macs.value), si_compact(totals.flops.value),
-                 si_compact(totals.transcendentals.value),
-                 si_compact(totals.bytes.value),
-                 fixed_decimals(totals.intensity, 2),
+  table.add_row({"", "total" + repeat_suffix(report.repeat), "", "", "", si_compact(totals.macs.value),
+                 si_compact(totals.flops.value), si_compact(totals.transcendentals.value),
+                 si_compact(totals.bytes.value), fixed_decimals(totals.intensity, 2),
                  one_pass_macs == 0 ? "-" : "100.0"});
   text += table.render();
 
   std::vector<std::array<std::string, 3>> rows;
   for (const auto& field : totals_counts()) {
     const Count& count = totals.*field.member;
-    rows.push_back({std::string(field.label), with_thousands(count.value),
-                    "(" + count.formula + ")"});
+    rows.push_back({std::string(field.label), with_thousands(count.value), "(" + count.formula + ")"});
   }
-  rows.push_back(
-      {"intensity", fixed_decimals(totals.intensity, 2), "FLOP/byte"});
+  rows.push_back({"intensity", fixed_decimals(totals.intensity, 2), "FLOP/byte"});
   text += "\ntotals" + repeat_suffix(report.repeat) + ":\n";
   text += aligned_lines(rows);
   return text;
@@ -233,10 +214,7 @@ std::string report_table(const Report& report) {
 std::string sweep_table(const SweepReport& sweep) {
   const std::string dim = sweep.dim.empty() ? "value" : sweep.dim;
   std::string text = title(
-      sweep.file,
-      "sweep over " + dim +
-          (sweep.repeat > 1 ? "  (totals" + repeat_suffix(sweep.repeat) + ")"
-                            : ""));
+      sweep.file, "sweep over " + dim + (sweep.repeat > 1 ? "  (totals" + repeat_suffix(sweep.repeat) + ")" : ""));
   text += "\n";
   if (sweep.rows.empty()) return text + "no values\n";
 
@@ -257,18 +235,13 @@ std::string sweep_table(const SweepReport& sweep) {
                    {"bytes", Align::right},
                    {"params", Align::right}});
   for (const auto& [value, totals] : sweep.rows) {
-    compact.add_row(
-        {std::to_string(value), si_compact(totals.outputs.value),
-         si_compact(totals.macs.value), si_compact(totals.flops.value),
-         si_compact(totals.transcendentals.value),
-         si_compact(totals.bytes.value), si_compact(totals.params.value),
-         fixed_decimals(totals.intensity, 2)});
-    exact.add_row({std::to_string(value), with_thousands(totals.outputs.value),
-                   with_thousands(totals.macs.value),
-                   with_thousands(totals.flops.value),
-                   with_thousands(totals.transcendentals.value),
-                   with_thousands(totals.bytes.value),
-                   with_thousands(totals.params.value)});
+    compact.add_row({std::to_string(value), si_compact(totals.outputs.value), si_compact(totals.macs.value),
+                     si_compact(totals.flops.value), si_compact(totals.transcendentals.value),
+                     si_compact(totals.bytes.value), si_compact(totals.params.value),
+                     fixed_decimals(totals.intensity, 2)});
+    exact.add_row({std::to_string(value), with_thousands(totals.outputs.value), with_thousands(totals.macs.value),
+                   with_thousands(totals.flops.value), with_thousands(totals.transcendentals.value),
+                   with_thousands(totals.bytes.value), with_thousands(totals.params.value)});
   }
   text += compact.render();
   text += "\nexact:\n" + exact.render();
@@ -277,8 +250,7 @@ std::string sweep_table(const SweepReport& sweep) {
   std::vector<std::array<std::string, 3>> rows;
   const TotalsReport& first = sweep.rows.front().second;
   for (const auto& field : totals_counts()) {
-    rows.push_back(
-        {std::string(field.label), "", (first.*field.member).formula});
+    rows.push_back({std::string(field.label), "", (first.*field.member).formula});
   }
   text += "\nformulas:\n" + aligned_lines(rows);
   return text;

@@ -33,7 +33,8 @@ constexpr const char* kEmitStageNames[] = {"ast", "ir", "plan", "llvm-ir", "asm"
 
 std::unique_ptr<runtime::StatementBackend> make_backend(Backend backend, int threads) {
   switch (backend) {
-    case Backend::reference: return std::make_unique<reference::ReferenceBackend>();
+    case Backend::reference:
+      return std::make_unique<reference::ReferenceBackend>();
     case Backend::cpu:
 #ifdef EINC_HAVE_CPU_BACKEND
       return std::make_unique<cpu::CpuBackend>(threads);
@@ -74,13 +75,13 @@ void check_given(const ir::Program& p, const TensorMap& inputs) {
       std::string known;
       for (const ir::Tensor& t : p.tensors)
         if (is_runtime_input(t)) known += (known.empty() ? "" : ", ") + t.name;
-      throw RunError("'" + name + "' is not an input or param of the script (it has: " +
-                     (known.empty() ? "none" : known) + ")");
+      throw RunError("'" + name +
+                     "' is not an input or param of the script (it has: " + (known.empty() ? "none" : known) + ")");
     }
     const ir::Tensor& t = p.tensors[id];
     if (tensor.dtype() != t.dtype)
-      throw RunError(role_name(t) + " '" + name + "' is " + dtype_name(tensor.dtype()) +
-                     " but the script declares " + dtype_name(t.dtype));
+      throw RunError(role_name(t) + " '" + name + "' is " + dtype_name(tensor.dtype()) + " but the script declares " +
+                     dtype_name(t.dtype));
     if (tensor.rank() != t.shape.size())
       throw RunError(role_name(t) + " '" + name + "' has rank " + std::to_string(tensor.rank()) + " " +
                      shape_text(tensor.shape()) + " but the script declares rank " + std::to_string(t.shape.size()));
@@ -203,7 +204,8 @@ void check_output_buffers(const ir::Program& p, const TensorMap& inputs, const T
   for (const auto& [name, t] : outputs) {
     int id = p.find_tensor(name);
     bool is_output = id >= 0 && std::find(p.outputs.begin(), p.outputs.end(), id) != p.outputs.end();
-    if (!is_output) throw RunError("'" + name + "' is not an output of the script, so there is nothing to write into it");
+    if (!is_output)
+      throw RunError("'" + name + "' is not an output of the script, so there is nothing to write into it");
     const ir::Tensor& info = p.tensors[static_cast<std::size_t>(id)];
     if (!t.defined()) throw RunError("output buffer '" + name + "' has no data");
     if (t.dtype() != info.dtype)
@@ -272,7 +274,8 @@ void Program::run_into(const TensorMap& inputs, TensorMap& outputs, const RunOpt
   } catch (const InternalError&) {
     throw;
   } catch (const std::logic_error& e) {  // a broken precondition inside einc: a bug, not bad input
-    throw InternalError(__FILE__, __LINE__, std::string("the ") + backend_name(options.backend) + " backend: " + e.what());
+    throw InternalError(__FILE__, __LINE__,
+                        std::string("the ") + backend_name(options.backend) + " backend: " + e.what());
   } catch (const std::exception& e) {  // the environment: a driver, the JIT's target, the file system
     throw RunError(std::string("the ") + backend_name(options.backend) + " backend failed: " + e.what());
   }
@@ -289,8 +292,10 @@ void Program::run_into(const TensorMap& inputs, TensorMap& outputs, const RunOpt
 std::string Program::emit(EmitStage stage, const std::string& arch) const {
   const char* name = emit_stage_name(stage);
   switch (stage) {
-    case EmitStage::ast: return ast::print_ast(*impl_->module, *impl_->source);
-    case EmitStage::ir: return ir::print_program(impl_->program);
+    case EmitStage::ast:
+      return ast::print_ast(*impl_->module, *impl_->source);
+    case EmitStage::ir:
+      return ir::print_program(impl_->program);
     case EmitStage::plan:
     case EmitStage::llvm_ir:
     case EmitStage::assembly:
@@ -317,7 +322,8 @@ std::string Program::emit(EmitStage stage, const std::string& arch) const {
 #else
       (void)arch;
       throw RunError(std::string("the cuda backend is not in this build (configured without the CUDA toolkit), so "
-                                 "there is no ") + name + " to emit");
+                                 "there is no ") +
+                     name + " to emit");
 #endif
   }
   throw RunError("unknown emit stage (enum value " + std::to_string(static_cast<int>(stage)) + ")");

@@ -96,7 +96,8 @@ int parse_count(const std::string& text, const char* what) {
 
 // Takes our own flags out of argv (Google Benchmark rejects unknown ones).
 void parse_config(int* argc, char** argv) {
-  if (const char* t = std::getenv("EINC_BENCH_THREADS"); t != nullptr && *t != '\0') g_cfg.threads = parse_count(t, "thread count");
+  if (const char* t = std::getenv("EINC_BENCH_THREADS"); t != nullptr && *t != '\0')
+    g_cfg.threads = parse_count(t, "thread count");
   if (const char* b = std::getenv("EINC_BENCH_BACKEND"); b != nullptr && *b != '\0') g_cfg.backend = b;
   g_cfg.smoke = env_true("EINC_BENCH_SMOKE");
   int out = 1;
@@ -164,8 +165,8 @@ struct GemmBaseline : Baseline {
     result = einc::Tensor::zeros(einc::DType::f32, {m, n});
   }
   void run() override {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(m), blas_int(n), blas_int(k), 1.0f, a,
-                blas_int(k), b, blas_int(n), 0.0f, out_ptr(result), blas_int(n));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(m), blas_int(n), blas_int(k), 1.0f, a, blas_int(k),
+                b, blas_int(n), 0.0f, out_ptr(result), blas_int(n));
   }
 };
 
@@ -179,8 +180,8 @@ struct GemvBaseline : Baseline {
     result = einc::Tensor::zeros(einc::DType::f32, {1, n});
   }
   void run() override {
-    cblas_sgemv(CblasRowMajor, CblasTrans, blas_int(k), blas_int(n), 1.0f, w, blas_int(n), x, 1, 0.0f,
-                out_ptr(result), 1);
+    cblas_sgemv(CblasRowMajor, CblasTrans, blas_int(k), blas_int(n), 1.0f, w, blas_int(n), x, 1, 0.0f, out_ptr(result),
+                1);
   }
 };
 
@@ -219,9 +220,8 @@ struct ScoresBaseline : Baseline {
   void run() override {
     float* s = out_ptr(result);
     for (int64_t head = 0; head < h; ++head)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(t), blas_int(t), blas_int(e), 1.0f,
-                  q + head * e, blas_int(h * e), kk + head * e, blas_int(h * e), 0.0f, s + head * t * t,
-                  blas_int(t));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(t), blas_int(t), blas_int(e), 1.0f, q + head * e,
+                  blas_int(h * e), kk + head * e, blas_int(h * e), 0.0f, s + head * t * t, blas_int(t));
   }
 };
 
@@ -239,8 +239,7 @@ struct ValuesBaseline : Baseline {
     float* o = out_ptr(result);
     for (int64_t head = 0; head < h; ++head)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(t), blas_int(e), blas_int(t), 1.0f,
-                  p + head * t * t, blas_int(t), v + head * e, blas_int(h * e), 0.0f, o + head * e,
-                  blas_int(h * e));
+                  p + head * t * t, blas_int(t), v + head * e, blas_int(h * e), 0.0f, o + head * e, blas_int(h * e));
   }
 };
 
@@ -268,10 +267,9 @@ struct AbcdBaseline : Baseline {
         for (int64_t ib = 0; ib < n; ++ib)
           std::memcpy(pa + ((ia * n + ic) * n + ib) * n, a + ((ia * n + ib) * n + ic) * n, run_bytes);
     for (int64_t ib = 0; ib < n; ++ib)
-      for (int64_t id = 0; id < n; ++id)
-        std::memcpy(pb + (ib * n + id) * n, b + (id * n + ib) * n, run_bytes);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(n * n), blas_int(n), blas_int(n * n), 1.0f,
-                pa, blas_int(n * n), pb, blas_int(n), 0.0f, out_ptr(result), blas_int(n));
+      for (int64_t id = 0; id < n; ++id) std::memcpy(pb + (ib * n + id) * n, b + (id * n + ib) * n, run_bytes);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(n * n), blas_int(n), blas_int(n * n), 1.0f, pa,
+                blas_int(n * n), pb, blas_int(n), 0.0f, out_ptr(result), blas_int(n));
   }
 };
 
@@ -288,8 +286,8 @@ struct BatchedBaseline : Baseline {
     float* c = out_ptr(result);
     const int64_t step = n * n;
     for (int64_t i = 0; i < batch; ++i)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(n), blas_int(n), blas_int(n), 1.0f,
-                  a + i * step, blas_int(n), b + i * step, blas_int(n), 0.0f, c + i * step, blas_int(n));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(n), blas_int(n), blas_int(n), 1.0f, a + i * step,
+                  blas_int(n), b + i * step, blas_int(n), 0.0f, c + i * step, blas_int(n));
   }
 };
 
@@ -320,13 +318,13 @@ std::vector<Case> make_cases() {
     const int64_t t = dim(1000), h = dim(32), e = dim(128);
     const std::string dims =
         "dim T = " + std::to_string(t) + ", H = " + std::to_string(h) + ", E = " + std::to_string(e) + "\n";
-    cases.push_back({"attn_scores_32h_1000x1000x128", "sgemm per head, strided", 
-                     dims + "input Q[T, H, E]\ninput K[T, H, E]\nS[h, i, j] = Q[i, h, e] * K[j, h, e]\noutput S\n",
-                     "S", 2.0 * h * t * t * e,
+    cases.push_back({"attn_scores_32h_1000x1000x128", "sgemm per head, strided",
+                     dims + "input Q[T, H, E]\ninput K[T, H, E]\nS[h, i, j] = Q[i, h, e] * K[j, h, e]\noutput S\n", "S",
+                     2.0 * h * t * t * e,
                      [=](const einc::TensorMap& in) { return std::make_unique<ScoresBaseline>(in, t, h, e); }});
     cases.push_back({"attn_values_32h_1000x128x1000", "sgemm per head, strided",
-                     dims + "input P[H, T, T]\ninput V[T, H, E]\nO[i, h, e] = P[h, i, j] * V[j, h, e]\noutput O\n",
-                     "O", 2.0 * h * t * e * t,
+                     dims + "input P[H, T, T]\ninput V[T, H, E]\nO[i, h, e] = P[h, i, j] * V[j, h, e]\noutput O\n", "O",
+                     2.0 * h * t * e * t,
                      [=](const einc::TensorMap& in) { return std::make_unique<ValuesBaseline>(in, t, h, e); }});
   }
   {
@@ -391,8 +389,7 @@ CpuSample cpu_sample() {
   std::ifstream stat("/proc/stat");
   std::string cpu;
   double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  if (!(stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu")
-    return s;
+  if (!(stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu") return s;
   const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
   s.all_busy = (user + nice + system + irq + softirq + steal) / tick;
   rusage ru{};
@@ -424,7 +421,8 @@ std::vector<TableRow> table_rows(const std::vector<Case>& cases) {
   for (const Case& c : cases) {
     double other = -1;
     for (const char* side : {kEinc, kOpenblas})
-      if (auto it = g_busy.find(side_key(c.name, side)); it != g_busy.end()) other = std::max(other, it->second.cores());
+      if (auto it = g_busy.find(side_key(c.name, side)); it != g_busy.end())
+        other = std::max(other, it->second.cores());
     rows.push_back({c.name, c.anchor, other});
   }
   return rows;

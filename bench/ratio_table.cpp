@@ -102,15 +102,17 @@ void print_table(const std::vector<TableRow>& rows, const TableReporter& reporte
     seen.push_back(why);
     std::printf("  n/a: %s\n", n.c_str());
   }
-  std::printf("einc, OpenBLAS = each side's median over %d interleaved round%s; ratio = the median of the\n"
-              "per-round ratios einc / OpenBLAS (range: lowest-highest); %%pk = fraction of the FMA peak above;\n"
-              "other = cores used by other processes while the case was timed (the worse of its two sides;\n"
-              "- = too short to tell).\n",
-              settings.rounds, settings.rounds == 1 ? "" : "s");
+  std::printf(
+      "einc, OpenBLAS = each side's median over %d interleaved round%s; ratio = the median of the\n"
+      "per-round ratios einc / OpenBLAS (range: lowest-highest); %%pk = fraction of the FMA peak above;\n"
+      "other = cores used by other processes while the case was timed (the worse of its two sides;\n"
+      "- = too short to tell).\n",
+      settings.rounds, settings.rounds == 1 ? "" : "s");
   if (worst_other > 0.1)
-    std::printf("!!! The machine was busy (up to %.2f cores used by other processes): these figures understate\n"
-                "!!! both sides; rerun on an idle machine before quoting them.\n",
-                worst_other);
+    std::printf(
+        "!!! The machine was busy (up to %.2f cores used by other processes): these figures understate\n"
+        "!!! both sides; rerun on an idle machine before quoting them.\n",
+        worst_other);
 }
 
 }  // namespace einc::bench

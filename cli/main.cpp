@@ -54,23 +54,25 @@ CLI::Validator one_of(FromName from_name, std::string what, std::string known) {
 
 einc::ReportFormat parse_format(const std::string& name) {
   static const std::map<std::string, einc::ReportFormat> formats = {{"table", einc::ReportFormat::table},
-                                                                   {"json", einc::ReportFormat::json},
-                                                                   {"csv", einc::ReportFormat::csv},
-                                                                   {"markdown", einc::ReportFormat::markdown}};
+                                                                    {"json", einc::ReportFormat::json},
+                                                                    {"csv", einc::ReportFormat::csv},
+                                                                    {"markdown", einc::ReportFormat::markdown}};
   return formats.at(name);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"einc — a tensor-expression compiler for .ein index-notation scripts.\n"
-               "Checks scripts, reports their shapes and costs (MACs, FLOPs, bytes) exactly, and runs them."};
+  CLI::App app{
+      "einc — a tensor-expression compiler for .ein index-notation scripts.\n"
+      "Checks scripts, reports their shapes and costs (MACs, FLOPs, bytes) exactly, and runs them."};
   app.name("einc");
   app.set_version_flag("--version", "einc " + einc::version() + " (frontend: Boost.Spirit X3)");
   app.require_subcommand(1);
-  app.footer("Exit codes: 0 success, 1 user error (script, data, file), 2 usage error,\n"
-             "3 internal error (a bug in einc: please report it).\n"
-             "Run `einc COMMAND --help` for the options of a command.");
+  app.footer(
+      "Exit codes: 0 success, 1 user error (script, data, file), 2 usage error,\n"
+      "3 internal error (a bug in einc: please report it).\n"
+      "Run `einc COMMAND --help` for the options of a command.");
 
   CommonOptions check_options;
   bool dump_ir = false;
@@ -78,8 +80,9 @@ int main(int argc, char** argv) {
   CLI::App* check = app.add_subcommand("check", "Parse and check a script; print diagnostics only");
   add_common(check, check_options);
   check->add_flag("--dump-ir", dump_ir, "Print the IR after semantic analysis (sums made explicit)");
-  check->add_option("--dump-after", dump_after,
-                    "Print the program after one lowering pass: parse, sema, einstein, products or cost")
+  check
+      ->add_option("--dump-after", dump_after,
+                   "Print the program after one lowering pass: parse, sema, einstein, products or cost")
       ->type_name("PASS")
       ->check(one_of(einc::lowering_pass_from_name, "pass", "expected parse, sema, einstein, products or cost"));
 
@@ -190,9 +193,9 @@ int main(int argc, char** argv) {
     if (!sweep_text.empty()) sweep = einc::cli::parse_sweep(sweep_text);
     einc::Program program = compile(report_options);
     einc::ReportOptions options{repeat};
-    std::string text = sweep ? einc::format_sweep(einc::sweep(program, sweep->dim, sweep->values, options),
-                                                  parse_format(format))
-                             : einc::format_report(program.report(options), parse_format(format));
+    std::string text =
+        sweep ? einc::format_sweep(einc::sweep(program, sweep->dim, sweep->values, options), parse_format(format))
+              : einc::format_report(program.report(options), parse_format(format));
     std::cout << text;
     return 0;
   } catch (const einc::cli::UsageError& e) {

@@ -99,8 +99,8 @@ int run_command(const RunArguments& arguments) {
       double flops = static_cast<double>(bound.bind_inputs(inputs).report().totals.flops.value);
       std::ostringstream line;
       line.precision(4);
-      line << "bench: " << arguments.bench << " runs on " << backend_name(arguments.backend) << ", median " << seconds * 1e3
-           << " ms, " << (seconds > 0 ? flops / seconds / 1e9 : 0.0) << " GFLOP/s\n";
+      line << "bench: " << arguments.bench << " runs on " << backend_name(arguments.backend) << ", median "
+           << seconds * 1e3 << " ms, " << (seconds > 0 ? flops / seconds / 1e9 : 0.0) << " GFLOP/s\n";
       report += line.str();
     }
     if (!arguments.output_dir.empty()) {
@@ -109,7 +109,8 @@ int run_command(const RunArguments& arguments) {
       report = written + report;
     } else {
       std::string listed;
-      for (const auto& [name, tensor] : outputs) listed += name + " " + tensor.describe() + " " + summary(tensor) + "\n";
+      for (const auto& [name, tensor] : outputs)
+        listed += name + " " + tensor.describe() + " " + summary(tensor) + "\n";
       report = listed + report;
     }
     std::cout << report;

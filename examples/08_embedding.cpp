@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   a.set({1, 0}, 3);
   a.set({1, 1}, 4);
   einc::Tensor a2 = einc::einsum("ij,jk->ik", {a, a});
-  std::cout << "einsum: [[1,2],[3,4]]^2 = [[" << a2.get({0, 0}) << ", " << a2.get({0, 1}) << "], ["
-            << a2.get({1, 0}) << ", " << a2.get({1, 1}) << "]]\n";
+  std::cout << "einsum: [[1,2],[3,4]]^2 = [[" << a2.get({0, 0}) << ", " << a2.get({0, 1}) << "], [" << a2.get({1, 0})
+            << ", " << a2.get({1, 1}) << "]]\n";
   return a2.get({1, 1}) == 22 ? 0 : 1;
 }

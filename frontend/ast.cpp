@@ -7,9 +7,13 @@ namespace {
 struct SpanVisitor {
   Span operator()(const Nil&) const { return {}; }
   template <typename T>
-  Span operator()(const x3::forward_ast<T>& node) const { return node.get().span; }
+  Span operator()(const x3::forward_ast<T>& node) const {
+    return node.get().span;
+  }
   template <typename T>
-  Span operator()(const T& node) const { return node.span; }
+  Span operator()(const T& node) const {
+    return node.span;
+  }
 };
 }  // namespace
 

@@ -53,9 +53,8 @@ struct Unary;
 struct Chain;
 
 // Any expression.
-struct Operand : x3::variant<Nil, Number, Access, x3::forward_ast<Call>,
-                             x3::forward_ast<Reduction>, x3::forward_ast<Einsum>,
-                             x3::forward_ast<Unary>, x3::forward_ast<Chain>> {
+struct Operand : x3::variant<Nil, Number, Access, x3::forward_ast<Call>, x3::forward_ast<Reduction>,
+                             x3::forward_ast<Einsum>, x3::forward_ast<Unary>, x3::forward_ast<Chain>> {
   using base_type::base_type;
   using base_type::operator=;
 };
@@ -166,9 +165,13 @@ template <typename Visitor>
 struct Unwrapped {
   Visitor& visitor;
   template <typename T>
-  decltype(auto) operator()(const x3::forward_ast<T>& node) const { return visitor(node.get()); }
+  decltype(auto) operator()(const x3::forward_ast<T>& node) const {
+    return visitor(node.get());
+  }
   template <typename T>
-  decltype(auto) operator()(const T& node) const { return visitor(node); }
+  decltype(auto) operator()(const T& node) const {
+    return visitor(node);
+  }
 };
 }  // namespace detail
 

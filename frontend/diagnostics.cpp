@@ -10,8 +10,8 @@ void DiagnosticSink::report(Diagnostic diagnostic) {
     if (++errors_ > kMaxErrors) return;
     if (errors_ == kMaxErrors) {
       if (callback_) callback_(source_, diagnostic);
-      diagnostic = {Severity::error, std::nullopt,
-                    "too many errors (" + std::to_string(kMaxErrors) + "); stopping here", {}};
+      diagnostic = {
+          Severity::error, std::nullopt, "too many errors (" + std::to_string(kMaxErrors) + "); stopping here", {}};
     }
   }
   if (callback_) callback_(source_, diagnostic);
@@ -21,24 +21,25 @@ void DiagnosticSink::error(Span span, std::string message, std::vector<Note> not
   report({Severity::error, span, std::move(message), std::move(notes)});
 }
 
-void DiagnosticSink::error(std::string message) {
-  report({Severity::error, std::nullopt, std::move(message), {}});
-}
+void DiagnosticSink::error(std::string message) { report({Severity::error, std::nullopt, std::move(message), {}}); }
 
 namespace {
 
 const char* severity_name(Severity s) {
   switch (s) {
-    case Severity::error: return "error";
-    case Severity::warning: return "warning";
-    case Severity::note: return "note";
+    case Severity::error:
+      return "error";
+    case Severity::warning:
+      return "warning";
+    case Severity::note:
+      return "note";
   }
   return "error";
 }
 
 // Appends the located header line, the source line and the caret line.
-void render_one(std::string& out, const SourceFile& source, const std::optional<Span>& span,
-                Severity severity, const std::string& message) {
+void render_one(std::string& out, const SourceFile& source, const std::optional<Span>& span, Severity severity,
+                const std::string& message) {
   if (!span) {
     out += source.name() + ": " + severity_name(severity) + ": " + message + "\n";
     return;

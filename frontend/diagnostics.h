@@ -37,8 +37,7 @@ class DiagnosticSink {
   static constexpr int kMaxErrors = 50;
 
   using Callback = std::function<void(const SourceFile&, const Diagnostic&)>;
-  DiagnosticSink(const SourceFile& source, Callback callback)
-      : source_(source), callback_(std::move(callback)) {}
+  DiagnosticSink(const SourceFile& source, Callback callback) : source_(source), callback_(std::move(callback)) {}
 
   void report(Diagnostic diagnostic);
   void error(Span span, std::string message, std::vector<Note> notes = {});

@@ -49,9 +49,7 @@ using LabelCounts = std::array<int, 128>;
 
 bool is_label(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-int last_offset(std::string_view spec) {
-  return spec.empty() ? 0 : static_cast<int>(spec.size()) - 1;
-}
+int last_offset(std::string_view spec) { return spec.empty() ? 0 : static_cast<int>(spec.size()) - 1; }
 
 EinsumError error_at(int offset, std::string message) { return EinsumError{offset, std::move(message)}; }
 
@@ -102,8 +100,8 @@ class SubscriptLexer {
   std::optional<EinsumError> lex_ellipsis(std::size_t& i) {
     const int offset = static_cast<int>(i);
     if (spec_.substr(i, 3) != "...") {
-      return error_at(offset, "einstein sum subscripts string contains a '.' that is not part of an ellipsis ('...') " +
-                                  where());
+      return error_at(
+          offset, "einstein sum subscripts string contains a '.' that is not part of an ellipsis ('...') " + where());
     }
     if (current().has_ellipsis) {
       return error_at(offset, "einstein sum subscripts string contains more than one ellipsis ('...') " + where());
@@ -169,29 +167,27 @@ int output_anchor(const SplitSpec& split) {
   return split.output.first_visible >= 0 ? split.output.first_visible : split.arrow;
 }
 
-std::optional<EinsumError> check_term_count(const SplitSpec& split, std::size_t operand_count,
-                                            std::string_view spec) {
+std::optional<EinsumError> check_term_count(const SplitSpec& split, std::size_t operand_count, std::string_view spec) {
   const std::size_t terms = split.inputs.size();
   const std::string counts = " (" + std::to_string(terms) + (terms == 1 ? " term, " : " terms, ") +
                              std::to_string(operand_count) + (operand_count == 1 ? " operand)" : " operands)");
   if (terms > operand_count) {
     // Point at the ',' that opens the first term without an operand.
-    return error_at(split.inputs[operand_count].begin - 1,
-                    "fewer operands provided to einstein sum function than specified in the subscripts string" +
-                        counts);
+    return error_at(
+        split.inputs[operand_count].begin - 1,
+        "fewer operands provided to einstein sum function than specified in the subscripts string" + counts);
   }
   if (terms < operand_count) {
     const int offset = split.arrow >= 0 ? split.arrow : last_offset(spec);
     return error_at(offset,
-                    "more operands provided to einstein sum function than specified in the subscripts string" +
-                        counts);
+                    "more operands provided to einstein sum function than specified in the subscripts string" + counts);
   }
   return std::nullopt;
 }
 
 int count_labels(const Term& term) {
-  return static_cast<int>(std::count_if(term.items.begin(), term.items.end(),
-                                        [](const TermItem& item) { return !item.is_ellipsis(); }));
+  return static_cast<int>(
+      std::count_if(term.items.begin(), term.items.end(), [](const TermItem& item) { return !item.is_ellipsis(); }));
 }
 
 // The offset of the n-th (0-based) label of a term; the term has more than n.
@@ -215,9 +211,9 @@ std::variant<int, EinsumError> ellipsis_cover(const Term& term, std::size_t rank
   const int dims = static_cast<int>(rank);
   const int labels = count_labels(term);
   if (labels > dims) {
-    return error_at(nth_label_offset(term, dims),
-                    "einstein sum subscripts string contains too many subscripts for operand " +
-                        std::to_string(operand));
+    return error_at(
+        nth_label_offset(term, dims),
+        "einstein sum subscripts string contains too many subscripts for operand " + std::to_string(operand));
   }
   if (!term.has_ellipsis && labels < dims) {
     return error_at(term_anchor(term, spec),
@@ -266,8 +262,8 @@ std::vector<EinsumDim> implicit_output(const LabelCounts& counts, int ellipsis_r
   return output;
 }
 
-std::variant<std::vector<EinsumDim>, EinsumError> explicit_output(const SplitSpec& split,
-                                                                  const LabelCounts& counts, int ellipsis_rank) {
+std::variant<std::vector<EinsumDim>, EinsumError> explicit_output(const SplitSpec& split, const LabelCounts& counts,
+                                                                  int ellipsis_rank) {
   std::vector<EinsumDim> output;
   std::array<bool, 128> seen{};
   for (const TermItem& item : split.output.items) {
@@ -328,8 +324,8 @@ std::variant<EinsumSubscripts, EinsumError> resolve(const SplitSpec& split,
 
 }  // namespace
 
-std::variant<EinsumSubscripts, EinsumError> parse_einsum_subscripts(
-    std::string_view spec, const std::vector<std::size_t>& operand_ranks) {
+std::variant<EinsumSubscripts, EinsumError> parse_einsum_subscripts(std::string_view spec,
+                                                                    const std::vector<std::size_t>& operand_ranks) {
   if (spec.size() > kMaxSpecLength) return error_at(0, "einstein sum subscripts string is too long");
   if (operand_ranks.empty()) return error_at(0, "not enough operands provided to einstein sum function");
 

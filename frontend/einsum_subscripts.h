@@ -32,8 +32,8 @@ struct EinsumDim {
 struct EinsumSubscripts {
   std::vector<std::vector<EinsumDim>> operands;  // one entry per operand dimension, in order
   std::vector<EinsumDim> output;                 // the output's dimensions, in order
-  int ellipsis_rank = 0;         // number of broadcast dims (max over operands)
-  bool explicit_output = false;  // "->" present
+  int ellipsis_rank = 0;                         // number of broadcast dims (max over operands)
+  bool explicit_output = false;                  // "->" present
 };
 
 struct EinsumError {
@@ -55,7 +55,7 @@ struct EinsumError {
 // non-space character (or the '-' of "->" when the output term is blank). An
 // offset is always inside the string when the string is non-empty, and 0
 // when it is empty.
-std::variant<EinsumSubscripts, EinsumError> parse_einsum_subscripts(
-    std::string_view spec, const std::vector<std::size_t>& operand_ranks);
+std::variant<EinsumSubscripts, EinsumError> parse_einsum_subscripts(std::string_view spec,
+                                                                    const std::vector<std::size_t>& operand_ranks);
 
 }  // namespace einc::frontend

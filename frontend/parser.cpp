@@ -75,8 +75,8 @@ auto const digits = +char_("0-9");
 auto const skipper = char_(" \t\r\n\f\v") | (lit('#') >> *(char_ - '\n'));
 
 auto word(char const* w) { return lexeme[lit(w) >> !ident_char]; }
-auto const keyword = word("dim") | word("input") | word("param") | word("output") | word("f32") |
-                     word("f64") | word("f16") | word("bf16") | word("i8") | word("i32");
+auto const keyword = word("dim") | word("input") | word("param") | word("output") | word("f32") | word("f64") |
+                     word("f16") | word("bf16") | word("i8") | word("i32");
 
 // Rules with a semantic action get no on_success call with their attribute
 // (X3 passes `unused`), so these actions record the span themselves.
@@ -149,8 +149,8 @@ auto const dim_keyword_def = raw[word("dim")][set_name];
 auto const tensor_keyword_def = raw[word("input") | word("param") | word("output")][set_name];
 auto const einsum_keyword_def = raw[word("einsum")][set_name];
 auto const number_def =
-    raw[lexeme[digits >> -(lit('.') >> *char_("0-9")) >> -(char_("eE") >> -char_("+-") >> digits) >>
-               *ident_char]][set_text];  // `1.5e`, `12abc`: kept whole, rejected by sema
+    raw[lexeme[digits >> -(lit('.') >> *char_("0-9")) >> -(char_("eE") >> -char_("+-") >> digits) >> *ident_char]]
+       [set_text];  // `1.5e`, `12abc`: kept whole, rejected by sema
 auto const string_literal_def = raw[lexeme[lit('"') >> *(char_ - '"' - '\n') >> lit('"')]][set_unquoted];
 
 auto const expr_def = term >> *add_link;
@@ -182,11 +182,10 @@ auto const assign_op_def = raw[lit("+=") | lit('=')];
 auto const assignment_def = access > assign_op > operand;
 auto const statement_def = dim_decl | tensor_decl | assignment;
 
-BOOST_SPIRIT_DEFINE(identifier, any_word, dim_keyword, tensor_keyword, einsum_keyword, number,
-                    string_literal, expr, operand, add_link, term, mul_link, unary, primary, einsum,
-                    reduction, reduced_indices, call, operand_list, access, index_list, index_name,
-                    shape_list, dim_value, dim_item, dim_items, dim_decl, tensor_item, tensor_items, dtype_clause,
-                    tensor_decl, assign_op, assignment, statement)
+BOOST_SPIRIT_DEFINE(identifier, any_word, dim_keyword, tensor_keyword, einsum_keyword, number, string_literal, expr,
+                    operand, add_link, term, mul_link, unary, primary, einsum, reduction, reduced_indices, call,
+                    operand_list, access, index_list, index_name, shape_list, dim_value, dim_item, dim_items, dim_decl,
+                    tensor_item, tensor_items, dtype_clause, tensor_decl, assign_op, assignment, statement)
 
 }  // namespace grammar
 
@@ -235,8 +234,8 @@ std::string describe_token(const std::string& text, Span token, std::uint32_t st
   return "'" + s + "'";
 }
 
-void report_syntax_error(const SourceFile& source, DiagnosticSink& sink, std::uint32_t at,
-                         std::uint32_t end, const std::string& expected) {
+void report_syntax_error(const SourceFile& source, DiagnosticSink& sink, std::uint32_t at, std::uint32_t end,
+                         const std::string& expected) {
   const std::string& text = source.text();
   at = skip_blanks(text, at, end);
   Span token = token_at(text, at, end);
@@ -255,8 +254,8 @@ ast::Module parse_module(const SourceFile& source, DiagnosticSink& sink) {
     const char* last = base + range.end;
     ast::Statement statement;
     try {
-      bool ok = x3::phrase_parse(first, last, x3::with<grammar::buffer_tag>(base)[grammar::statement],
-                                 grammar::skipper, statement);
+      bool ok = x3::phrase_parse(first, last, x3::with<grammar::buffer_tag>(base)[grammar::statement], grammar::skipper,
+                                 statement);
       if (!ok) {
         report_syntax_error(source, sink, range.begin, range.end,
                             "a declaration (dim, input, param, output) or an assignment");
@@ -268,8 +267,7 @@ ast::Module parse_module(const SourceFile& source, DiagnosticSink& sink) {
         continue;
       }
     } catch (const x3::expectation_failure<const char*>& failure) {
-      report_syntax_error(source, sink, static_cast<std::uint32_t>(failure.where() - base), range.end,
-                          failure.which());
+      report_syntax_error(source, sink, static_cast<std::uint32_t>(failure.where() - base), range.end, failure.which());
       continue;
     }
     module.statements.push_back(std::move(statement));

@@ -25,8 +25,7 @@ class Splitter {
       } else if (c == '(' || c == '[') {
         open_.push_back(i);
         if (static_cast<int>(open_.size()) == kMaxNesting + 1 && !broken_) {
-          sink_.error({i, i + 1}, "brackets nested too deep (more than " + std::to_string(kMaxNesting) +
-                                      " levels)");
+          sink_.error({i, i + 1}, "brackets nested too deep (more than " + std::to_string(kMaxNesting) + " levels)");
           broken_ = true;
         }
       } else if (c == ')' || c == ']') {
@@ -84,8 +83,8 @@ class Splitter {
     if (!open_.empty() && !broken_) {
       std::uint32_t at = open_.front();
       char opener = text_[at];
-      sink_.error({at, at + 1}, std::string("unclosed '") + opener + "': expected '" +
-                                    (opener == '(' ? ")" : "]") + "' before the end of the statement");
+      sink_.error({at, at + 1}, std::string("unclosed '") + opener + "': expected '" + (opener == '(' ? ")" : "]") +
+                                    "' before the end of the statement");
       broken_ = true;
     }
     if (has_text_ && !broken_) statements_.push_back({start_, end});

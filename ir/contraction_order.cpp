@@ -41,9 +41,7 @@ struct Score {
   friend auto operator<=>(const Score&, const Score&) = default;
 };
 
-Score operator+(Score a, Score b) {
-  return Score{saturating_add(a.cost, b.cost), saturating_add(a.macs, b.macs)};
-}
+Score operator+(Score a, Score b) { return Score{saturating_add(a.cost, b.cost), saturating_add(a.macs, b.macs)}; }
 
 // ------------------------------------------------------------ index sets --
 
@@ -87,7 +85,8 @@ void for_each_position(std::size_t words, WordOf word_of, Visit visit) {
 
 template <typename Visit>
 void for_each_index(const IndexSet& set, Visit visit) {
-  for_each_position(set.size(), [&](std::size_t w) { return set[w]; }, visit);
+  for_each_position(
+      set.size(), [&](std::size_t w) { return set[w]; }, visit);
 }
 
 // ----------------------------------------------------- the dense problem --
@@ -141,8 +140,9 @@ std::int64_t product_of(const IndexSet& set, const std::vector<std::int64_t>& ex
 
 std::int64_t product_of_union(const IndexSet& a, const IndexSet& b, const std::vector<std::int64_t>& extents) {
   std::int64_t product = 1;
-  for_each_position(a.size(), [&](std::size_t w) { return a[w] | b[w]; },
-                    [&](int k) { product = saturating_mul(product, extents[k]); });
+  for_each_position(
+      a.size(), [&](std::size_t w) { return a[w] | b[w]; },
+      [&](int k) { product = saturating_mul(product, extents[k]); });
   return product;
 }
 
@@ -175,8 +175,7 @@ StepCost step_cost(const IndexSet& lhs, const IndexSet& rhs, const IndexSet& res
   return cost;
 }
 
-ContractionStep make_step(int lhs, int rhs, const IndexSet& result, const StepCost& cost,
-                          const DenseProblem& dense) {
+ContractionStep make_step(int lhs, int rhs, const IndexSet& result, const StepCost& cost, const DenseProblem& dense) {
   ContractionStep step;
   step.lhs = lhs;
   step.rhs = rhs;
@@ -210,10 +209,12 @@ class OperandList {
     const IndexSet& a = entries_[static_cast<std::size_t>(lhs)];
     const IndexSet& b = entries_[static_cast<std::size_t>(rhs)];
     IndexSet result = dense_->empty_set();
-    for_each_position(a.size(), [&](std::size_t w) { return a[w] | b[w]; }, [&](int k) {
-      const int elsewhere = holders_[static_cast<std::size_t>(k)] - contains(a, k) - contains(b, k);
-      if (elsewhere > 0 || contains(dense_->kept, k)) insert(result, k);
-    });
+    for_each_position(
+        a.size(), [&](std::size_t w) { return a[w] | b[w]; },
+        [&](int k) {
+          const int elsewhere = holders_[static_cast<std::size_t>(k)] - contains(a, k) - contains(b, k);
+          if (elsewhere > 0 || contains(dense_->kept, k)) insert(result, k);
+        });
     return result;
   }
 

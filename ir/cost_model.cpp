@@ -5,17 +5,21 @@
 #include <algorithm>
 #include <set>
 
-#include "ir/product_plan.h"
 #include "ir/expr_builders.h"
+#include "ir/product_plan.h"
 
 namespace einc::ir {
 
 const char* statement_kind_name(StatementKind kind) {
   switch (kind) {
-    case StatementKind::elementwise: return "elementwise";
-    case StatementKind::reduction: return "reduction";
-    case StatementKind::normalization: return "normalization";
-    case StatementKind::contraction: return "contraction";
+    case StatementKind::elementwise:
+      return "elementwise";
+    case StatementKind::reduction:
+      return "reduction";
+    case StatementKind::normalization:
+      return "normalization";
+    case StatementKind::contraction:
+      return "contraction";
   }
   return "?";
 }
@@ -58,7 +62,8 @@ class StatementCounter {
     switch (e.kind) {
       case ExprKind::access:
       case ExprKind::constant:
-      case ExprKind::dim_value: return;
+      case ExprKind::dim_value:
+        return;
       case ExprKind::negate:
         visit(*e.args[0]);
         cost_.flops += domain(e);  // one negation per element
@@ -82,7 +87,9 @@ class StatementCounter {
         if (is_contraction(e)) return visit_contraction(e);
         visit_reduction(e);
         return;
-      case ExprKind::normalize: visit_normalization(e); return;
+      case ExprKind::normalize:
+        visit_normalization(e);
+        return;
     }
   }
 
@@ -98,8 +105,12 @@ class StatementCounter {
       case ReduceOp::sum:
       case ReduceOp::max:
       case ReduceOp::min:
-      case ReduceOp::prod: cost_.flops += n; break;
-      case ReduceOp::mean: cost_.flops += n + out; break;
+      case ReduceOp::prod:
+        cost_.flops += n;
+        break;
+      case ReduceOp::mean:
+        cost_.flops += n + out;
+        break;
       case ReduceOp::logsumexp:
         cost_.flops += times(3, n) + out;
         cost_.transcendentals += n + out;
@@ -206,7 +217,6 @@ class StatementCounter {
     bytes += times(writes * static_cast<std::int64_t>(dtype_size(target.dtype)), tensor_elements(target));
     cost_.bytes = bytes;
   }
-
 
   const Program& program_;
   const Statement& statement_;

@@ -19,9 +19,9 @@
 namespace einc::ir {
 
 struct ContractionCost {
-  const Expr* node = nullptr;          // the reduce(sum) node
-  std::vector<const Expr*> operands;   // its factors
-  std::vector<int> summed;             // index ids
+  const Expr* node = nullptr;         // the reduce(sum) node
+  std::vector<const Expr*> operands;  // its factors
+  std::vector<int> summed;            // index ids
   Poly dot_products, reduction_length, macs, naive_macs, flops;
   std::vector<std::pair<int, int>> path;  // opt_einsum-style steps
   std::string order;                      // "((A*B)*C)"

@@ -75,8 +75,7 @@ ExprPtr sum_product(const Expr& product, std::vector<ExprPtr> factors, const std
       for (int k : summed)
         if (contains_index(*factors[g], k)) over.push_back(k);
     }
-    ExprPtr body = args.size() == 1 && ops[0] == '*' ? args[0]
-                                                     : make_nary(ExprKind::multiply, product.span, args, ops);
+    ExprPtr body = args.size() == 1 && ops[0] == '*' ? args[0] : make_nary(ExprKind::multiply, product.span, args, ops);
     outer_args.push_back(make_reduce(product.span, ReduceOp::sum, over, body, true));
     outer_ops.push_back('*');
   }
@@ -107,9 +106,15 @@ ExprPtr rebuild(const ExprPtr& node, const StopMap& stops) {
       case ExprKind::normalize:
         self = make_normalize(copy->span, copy->norm_op, copy->over, copy->args[0]);
         break;
-      case ExprKind::negate: self = make_negate(copy->span, copy->args[0]); break;
-      case ExprKind::call: self = make_call(copy->span, copy->func, copy->args); break;
-      default: self = make_nary(copy->kind, copy->span, copy->args, copy->ops); break;
+      case ExprKind::negate:
+        self = make_negate(copy->span, copy->args[0]);
+        break;
+      case ExprKind::call:
+        self = make_call(copy->span, copy->func, copy->args);
+        break;
+      default:
+        self = make_nary(copy->kind, copy->span, copy->args, copy->ops);
+        break;
     }
   }
   if (stop == stops.end()) return self;

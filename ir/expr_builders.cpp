@@ -99,8 +99,8 @@ bool contains_index(const Expr& expr, int index) {
 }
 
 bool is_contraction(const Expr& expr) {
-  return expr.kind == ExprKind::reduce && expr.reduce_op == ReduceOp::sum &&
-         expr.args[0]->kind == ExprKind::multiply && expr.args[0]->args.size() >= 2;
+  return expr.kind == ExprKind::reduce && expr.reduce_op == ReduceOp::sum && expr.args[0]->kind == ExprKind::multiply &&
+         expr.args[0]->args.size() >= 2;
 }
 
 }  // namespace einc::ir

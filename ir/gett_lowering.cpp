@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <cstdlib>
+#include <functional>
 
 #include "ir/expr_builders.h"
 
@@ -198,20 +198,32 @@ GettSpec make_gett_spec(const Program& program, const Statement& statement, cons
 double evaluate_scalar(const Program& program, const Expr& e, const std::function<double(int)>& load_scalar) {
   auto arg = [&](std::size_t i) { return evaluate_scalar(program, *e.args[i], load_scalar); };
   switch (e.kind) {
-    case ExprKind::constant: return e.constant;
-    case ExprKind::dim_value: return static_cast<double>(*program.dims[e.dim].value);
-    case ExprKind::access: return load_scalar(e.tensor);
-    case ExprKind::negate: return -arg(0);
+    case ExprKind::constant:
+      return e.constant;
+    case ExprKind::dim_value:
+      return static_cast<double>(*program.dims[e.dim].value);
+    case ExprKind::access:
+      return load_scalar(e.tensor);
+    case ExprKind::negate:
+      return -arg(0);
     case ExprKind::add:
     case ExprKind::multiply: {
       double acc = e.kind == ExprKind::add ? 0.0 : 1.0;
       for (std::size_t i = 0; i < e.args.size(); ++i) {
         double v = arg(i);
         switch (e.ops[i]) {
-          case '+': acc += v; break;
-          case '-': acc -= v; break;
-          case '*': acc *= v; break;
-          default: acc /= v; break;
+          case '+':
+            acc += v;
+            break;
+          case '-':
+            acc -= v;
+            break;
+          case '*':
+            acc *= v;
+            break;
+          default:
+            acc /= v;
+            break;
         }
       }
       return acc;
@@ -219,23 +231,37 @@ double evaluate_scalar(const Program& program, const Expr& e, const std::functio
     case ExprKind::call: {
       double a = arg(0), b = e.args.size() > 1 ? arg(1) : 0.0;
       switch (e.func) {
-        case Func::exp: return std::exp(a);
-        case Func::log: return std::log(a);
-        case Func::sqrt: return std::sqrt(a);
-        case Func::rsqrt: return 1.0 / std::sqrt(a);
-        case Func::abs: return std::fabs(a);
-        case Func::tanh: return std::tanh(a);
-        case Func::sigmoid: return 1.0 / (1.0 + std::exp(-a));
-        case Func::relu: return a > 0 ? a : 0.0;
-        case Func::gelu: return 0.5 * a * (1.0 + std::erf(a / std::sqrt(2.0)));
-        case Func::silu: return a / (1.0 + std::exp(-a));
-        case Func::max: return a > b ? a : b;
-        case Func::min: return a < b ? a : b;
-        case Func::pow: return std::pow(a, b);
+        case Func::exp:
+          return std::exp(a);
+        case Func::log:
+          return std::log(a);
+        case Func::sqrt:
+          return std::sqrt(a);
+        case Func::rsqrt:
+          return 1.0 / std::sqrt(a);
+        case Func::abs:
+          return std::fabs(a);
+        case Func::tanh:
+          return std::tanh(a);
+        case Func::sigmoid:
+          return 1.0 / (1.0 + std::exp(-a));
+        case Func::relu:
+          return a > 0 ? a : 0.0;
+        case Func::gelu:
+          return 0.5 * a * (1.0 + std::erf(a / std::sqrt(2.0)));
+        case Func::silu:
+          return a / (1.0 + std::exp(-a));
+        case Func::max:
+          return a > b ? a : b;
+        case Func::min:
+          return a < b ? a : b;
+        case Func::pow:
+          return std::pow(a, b);
       }
       return a;
     }
-    default: return 0.0;
+    default:
+      return 0.0;
   }
 }
 

@@ -93,8 +93,8 @@ class ModuleLowering {
     e->span = ast::span_of(operand);
     if (const ast::Number* number = ast::as_number(operand)) {
       auto value = parse_integer(number->text);
-      if (!value) return fail(number->span, "a dim must be an integer in the signed 64-bit range, not '" +
-                                                number->text + "'");
+      if (!value)
+        return fail(number->span, "a dim must be an integer in the signed 64-bit range, not '" + number->text + "'");
       e->op = DimExpr::Op::literal;
       e->value = *value;
       return e;
@@ -141,9 +141,12 @@ class ModuleLowering {
   // nullopt: depends on an unbound dim, or an error was reported.
   std::optional<std::int64_t> evaluate_dim_expr(const DimExpr& e, bool& error) {
     switch (e.op) {
-      case DimExpr::Op::literal: return e.value;
-      case DimExpr::Op::dim: return program_.dims[e.dim].value;
-      default: break;
+      case DimExpr::Op::literal:
+        return e.value;
+      case DimExpr::Op::dim:
+        return program_.dims[e.dim].value;
+      default:
+        break;
     }
     std::optional<std::int64_t> acc;
     try {
@@ -164,9 +167,9 @@ class ModuleLowering {
           error = true;
           return std::nullopt;
         } else if (*acc % *v != 0) {
-          sink_.error(Span{e.span.begin, term->span.end},
-                      "dim division is not exact: " + std::to_string(*acc) + " / " + std::to_string(*v) + " leaves " +
-                          std::to_string(*acc % *v));
+          sink_.error(Span{e.span.begin, term->span.end}, "dim division is not exact: " + std::to_string(*acc) + " / " +
+                                                              std::to_string(*v) + " leaves " +
+                                                              std::to_string(*acc % *v));
           error = true;
           return std::nullopt;
         } else {
@@ -233,8 +236,8 @@ class ModuleLowering {
     if (const ast::Number* number = ast::as_number(operand)) {
       auto value = parse_integer(number->text);
       if (!value) {
-        sink_.error(number->span, "an extent must be an integer in the signed 64-bit range, not '" +
-                                      number->text + "'");
+        sink_.error(number->span,
+                    "an extent must be an integer in the signed 64-bit range, not '" + number->text + "'");
         return std::nullopt;
       }
       return Poly::constant(*value);
@@ -302,8 +305,8 @@ class ModuleLowering {
     if (decl.dtype) {
       dtype = parse_dtype(decl.dtype->name);
       if (!dtype) {
-        sink_.error(decl.dtype->span, "unknown dtype '" + decl.dtype->name +
-                                          "'; expected one of f32, f64, f16, bf16, i8, i32");
+        sink_.error(decl.dtype->span,
+                    "unknown dtype '" + decl.dtype->name + "'; expected one of f32, f64, f16, bf16, i8, i32");
         broken = true;
       }
     }
@@ -338,8 +341,9 @@ class ModuleLowering {
     if (id >= 0) {
       Tensor& t = program_.tensors[id];
       if (t.role != TensorRole::intermediate) {
-        sink_.error(item.name.span, "'" + t.name + "' is an " + (t.role == TensorRole::param ? "param" : "input") +
-                                        "; only computed tensors can be outputs",
+        sink_.error(item.name.span,
+                    "'" + t.name + "' is an " + (t.role == TensorRole::param ? "param" : "input") +
+                        "; only computed tensors can be outputs",
                     {Note{t.span, "declared here"}});
         return;
       }
@@ -348,8 +352,10 @@ class ModuleLowering {
         return;
       }
       if (item.shape || dtype) {
-        sink_.error(item.name.span, "'" + t.name + "' is already defined; give its shape and dtype in an "
-                                                   "output declaration before the assignment",
+        sink_.error(item.name.span,
+                    "'" + t.name +
+                        "' is already defined; give its shape and dtype in an "
+                        "output declaration before the assignment",
                     {Note{t.span, "defined here"}});
         return;
       }
@@ -392,8 +398,9 @@ class ModuleLowering {
 
   void finish() {
     for (const DimBinding& b : options_.dims)
-      if (program_.find_dim(b.name) < 0) sink_.error("cannot bind " + b.name + "=" + std::to_string(b.value) +
-                                                     ": the script declares no dim '" + b.name + "'");
+      if (program_.find_dim(b.name) < 0)
+        sink_.error("cannot bind " + b.name + "=" + std::to_string(b.value) + ": the script declares no dim '" +
+                    b.name + "'");
     for (int id : program_.outputs) {
       const Tensor& t = program_.tensors[id];
       if (t.defined_by == -1) sink_.error(t.span, "output '" + t.name + "' is never assigned");

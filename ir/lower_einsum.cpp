@@ -112,11 +112,11 @@ ExprPtr StatementLowering::lower_einsum(const ast::Einsum& einsum, std::vector<i
       }
       std::string what = dim.label ? "label '" + name + "'" : "the broadcast dimensions of '...'";
       sink_.error(label_span(dim), "einsum: " + what + " has extent " + describe_extent(list[u].extent) +
-                                      " in operand " + std::to_string(list[u].operand) + " ('" +
-                                      program_.tensors[tensors[list[u].operand]].name + "') but " +
-                                      describe_extent(list[widest].extent) + " in operand " +
-                                      std::to_string(list[widest].operand) + " ('" +
-                                      program_.tensors[tensors[list[widest].operand]].name + "')");
+                                       " in operand " + std::to_string(list[u].operand) + " ('" +
+                                       program_.tensors[tensors[list[u].operand]].name + "') but " +
+                                       describe_extent(list[widest].extent) + " in operand " +
+                                       std::to_string(list[widest].operand) + " ('" +
+                                       program_.tensors[tensors[list[widest].operand]].name + "')");
       failed_ = true;
       return nullptr;
     }

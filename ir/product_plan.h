@@ -18,15 +18,15 @@ namespace einc::ir {
 
 struct ProductOperand {
   const Expr* factor = nullptr;
-  bool reciprocal = false;          // the factor is divided ('/')
-  std::vector<int> pre_reduced;     // summed indices only this factor holds
-  std::vector<int> indices;         // the factor's free indices minus those
+  bool reciprocal = false;       // the factor is divided ('/')
+  std::vector<int> pre_reduced;  // summed indices only this factor holds
+  std::vector<int> indices;      // the factor's free indices minus those
 };
 
 struct ProductPlan {
   std::vector<ProductOperand> operands;
-  std::vector<int> kept;                // the contraction's result indices
-  std::vector<ContractionStep> steps;   // opt_einsum convention; `result` filled
+  std::vector<int> kept;               // the contraction's result indices
+  std::vector<ContractionStep> steps;  // opt_einsum convention; `result` filled
   bool exact = true;
 };
 

@@ -10,40 +10,62 @@ namespace einc::ir {
 
 const char* func_name(Func f) {
   switch (f) {
-    case Func::exp: return "exp";
-    case Func::log: return "log";
-    case Func::sqrt: return "sqrt";
-    case Func::rsqrt: return "rsqrt";
-    case Func::abs: return "abs";
-    case Func::tanh: return "tanh";
-    case Func::sigmoid: return "sigmoid";
-    case Func::relu: return "relu";
-    case Func::gelu: return "gelu";
-    case Func::silu: return "silu";
-    case Func::max: return "max";
-    case Func::min: return "min";
-    case Func::pow: return "pow";
+    case Func::exp:
+      return "exp";
+    case Func::log:
+      return "log";
+    case Func::sqrt:
+      return "sqrt";
+    case Func::rsqrt:
+      return "rsqrt";
+    case Func::abs:
+      return "abs";
+    case Func::tanh:
+      return "tanh";
+    case Func::sigmoid:
+      return "sigmoid";
+    case Func::relu:
+      return "relu";
+    case Func::gelu:
+      return "gelu";
+    case Func::silu:
+      return "silu";
+    case Func::max:
+      return "max";
+    case Func::min:
+      return "min";
+    case Func::pow:
+      return "pow";
   }
   return "?";
 }
 
 const char* reduce_op_name(ReduceOp op) {
   switch (op) {
-    case ReduceOp::sum: return "sum";
-    case ReduceOp::max: return "max";
-    case ReduceOp::min: return "min";
-    case ReduceOp::prod: return "prod";
-    case ReduceOp::mean: return "mean";
-    case ReduceOp::logsumexp: return "logsumexp";
+    case ReduceOp::sum:
+      return "sum";
+    case ReduceOp::max:
+      return "max";
+    case ReduceOp::min:
+      return "min";
+    case ReduceOp::prod:
+      return "prod";
+    case ReduceOp::mean:
+      return "mean";
+    case ReduceOp::logsumexp:
+      return "logsumexp";
   }
   return "?";
 }
 
 const char* norm_op_name(NormOp op) {
   switch (op) {
-    case NormOp::softmax: return "softmax";
-    case NormOp::layernorm: return "layernorm";
-    case NormOp::rmsnorm: return "rmsnorm";
+    case NormOp::softmax:
+      return "softmax";
+    case NormOp::layernorm:
+      return "layernorm";
+    case NormOp::rmsnorm:
+      return "rmsnorm";
   }
   return "?";
 }
@@ -52,8 +74,13 @@ int func_arity(Func f) { return f == Func::max || f == Func::min || f == Func::p
 
 bool func_is_transcendental(Func f) {
   switch (f) {
-    case Func::abs: case Func::relu: case Func::max: case Func::min: return false;
-    default: return true;
+    case Func::abs:
+    case Func::relu:
+    case Func::max:
+    case Func::min:
+      return false;
+    default:
+      return true;
   }
 }
 
@@ -159,9 +186,12 @@ std::string print_expr(const Program& p, const Statement& s, const Expr& e) {
       const Tensor& t = p.tensors.at(e.tensor);
       return e.subscripts.empty() ? t.name : t.name + "[" + join_indices(s, e.subscripts) + "]";
     }
-    case ExprKind::constant: return format_number(e.constant);
-    case ExprKind::dim_value: return p.dims.at(e.dim).name;
-    case ExprKind::negate: return "-" + child(e.args[0], true);
+    case ExprKind::constant:
+      return format_number(e.constant);
+    case ExprKind::dim_value:
+      return p.dims.at(e.dim).name;
+    case ExprKind::negate:
+      return "-" + child(e.args[0], true);
     case ExprKind::call: {
       std::string out = std::string(func_name(e.func)) + "(";
       for (std::size_t i = 0; i < e.args.size(); ++i) out += (i ? ", " : "") + child(e.args[i], false);
@@ -179,17 +209,16 @@ std::string print_expr(const Program& p, const Statement& s, const Expr& e) {
         else if (!neutral)
           out += is_add ? "-" : "1 / ";
         // Inside a product, a sum needs parentheses; a product inside a sum does not.
-        out += child(e.args[i], !is_add || (i > 0 && e.args[i]->kind == ExprKind::add) ||
-                                    (!neutral && i == 0));
+        out += child(e.args[i], !is_add || (i > 0 && e.args[i]->kind == ExprKind::add) || (!neutral && i == 0));
       }
       return out;
     }
     case ExprKind::reduce:
-      return std::string(reduce_op_name(e.reduce_op)) + "(" + join_indices(s, e.over) + ": " +
-             child(e.args[0], false) + ")";
+      return std::string(reduce_op_name(e.reduce_op)) + "(" + join_indices(s, e.over) + ": " + child(e.args[0], false) +
+             ")";
     case ExprKind::normalize:
-      return std::string(norm_op_name(e.norm_op)) + "(" + join_indices(s, e.over) + ": " +
-             child(e.args[0], false) + ")";
+      return std::string(norm_op_name(e.norm_op)) + "(" + join_indices(s, e.over) + ": " + child(e.args[0], false) +
+             ")";
   }
   return "?";
 }

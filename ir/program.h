@@ -40,8 +40,8 @@ using frontend::Span;
 // evaluation never recurses deeper than the brackets nest.
 struct DimExpr {
   enum class Op { literal, dim, negate, chain } op = Op::literal;
-  std::int64_t value = 0;  // literal
-  int dim = -1;            // dim
+  std::int64_t value = 0;                                              // literal
+  int dim = -1;                                                        // dim
   std::vector<std::pair<char, std::shared_ptr<const DimExpr>>> terms;  // negate: one; chain: first op is '+' or '*'
   Span span;
 };
@@ -105,19 +105,19 @@ struct Expr {
   Func func = Func::exp;        // call
   ReduceOp reduce_op = ReduceOp::sum;
   NormOp norm_op = NormOp::softmax;
-  bool implicit = false;        // reduce inserted by the Einstein rule
-  std::vector<int> over;        // reduce / normalize: the index ids, sorted
-  std::vector<ExprPtr> args;    // children
-  std::vector<char> ops;        // add: '+'/'-' per arg; multiply: '*'/'/' per arg
+  bool implicit = false;      // reduce inserted by the Einstein rule
+  std::vector<int> over;      // reduce / normalize: the index ids, sorted
+  std::vector<ExprPtr> args;  // children
+  std::vector<char> ops;      // add: '+'/'-' per arg; multiply: '*'/'/' per arg
 };
 
 struct Statement {
   Span span;
   int line = 0;
-  std::string text;        // the statement as written, on one line
+  std::string text;  // the statement as written, on one line
   int target = -1;
-  std::vector<int> lhs;    // index ids of the target's dimensions
-  bool accumulate = false; // +=
+  std::vector<int> lhs;     // index ids of the target's dimensions
+  bool accumulate = false;  // +=
   ExprPtr value;
   std::vector<IndexVar> indices;
   DType dtype = DType::f32;
@@ -130,12 +130,12 @@ struct Program {
   std::vector<Dim> dims;
   std::vector<Tensor> tensors;
   std::vector<Statement> statements;
-  std::vector<int> outputs;  // tensor ids, in declaration order
+  std::vector<int> outputs;                                  // tensor ids, in declaration order
   std::unordered_map<std::string, int> dim_ids, tensor_ids;  // by name
 
   int find_dim(const std::string& name) const;
   int find_tensor(const std::string& name) const;
-  int add_dim(Dim dim);           // keeps the name index in step
+  int add_dim(Dim dim);  // keeps the name index in step
   int add_tensor(Tensor tensor);
   std::string dim_name(int id) const { return dims.at(id).name; }
   std::optional<std::int64_t> dim_value(int id) const { return dims.at(id).value; }

@@ -16,16 +16,15 @@ namespace {
 using frontend::Note;
 
 std::optional<Func> lookup_function(const std::string& name) {
-  static constexpr Func all[] = {Func::exp,     Func::log,  Func::sqrt, Func::rsqrt, Func::abs,
-                                 Func::tanh,    Func::sigmoid, Func::relu, Func::gelu, Func::silu,
-                                 Func::max,     Func::min,  Func::pow};
+  static constexpr Func all[] = {Func::exp,  Func::log,  Func::sqrt, Func::rsqrt, Func::abs, Func::tanh, Func::sigmoid,
+                                 Func::relu, Func::gelu, Func::silu, Func::max,   Func::min, Func::pow};
   for (Func f : all)
     if (name == func_name(f)) return f;
   return std::nullopt;
 }
 
 std::optional<ReduceOp> lookup_reduce(const std::string& name) {
-  static constexpr ReduceOp all[] = {ReduceOp::sum, ReduceOp::max, ReduceOp::min,
+  static constexpr ReduceOp all[] = {ReduceOp::sum,  ReduceOp::max,  ReduceOp::min,
                                      ReduceOp::prod, ReduceOp::mean, ReduceOp::logsumexp};
   for (ReduceOp op : all)
     if (name == reduce_op_name(op)) return op;
@@ -107,8 +106,9 @@ void StatementLowering::learn_extent(int index, const Poly& extent, Span where) 
     return;
   }
   if (same_extent(var.extent, extent)) return;
-  sink_.error(where, "index '" + var.name + "' has extent " + describe_extent(extent) + " here but " +
-                         describe_extent(var.extent) + " at " + position(var.span),
+  sink_.error(where,
+              "index '" + var.name + "' has extent " + describe_extent(extent) + " here but " +
+                  describe_extent(var.extent) + " at " + position(var.span),
               {Note{var.span, "'" + var.name + "' gets extent " + describe_extent(var.extent) + " here"}});
   failed_ = true;
 }
@@ -123,9 +123,10 @@ void StatementLowering::note_dtype(int tensor, Span where) {
   }
   if (*dtype_ == dtype) return;
   const Tensor& first = program_.tensors[dtype_tensor_];
-  sink_.error(where, "dtype mismatch: '" + program_.tensors[tensor].name + "' is " + dtype_name(dtype) +
-                         " but '" + first.name + "' is " + dtype_name(*dtype_) +
-                         " (one statement has one dtype; there are no implicit casts)",
+  sink_.error(where,
+              "dtype mismatch: '" + program_.tensors[tensor].name + "' is " + dtype_name(dtype) + " but '" +
+                  first.name + "' is " + dtype_name(*dtype_) +
+                  " (one statement has one dtype; there are no implicit casts)",
               {Note{dtype_span_, "'" + first.name + "' used here"}});
   failed_ = true;
 }
@@ -183,7 +184,7 @@ ExprPtr StatementLowering::lower_number(const ast::Number& number) {
   double value = std::strtod(begin, &end);
   if (end != begin + number.text.size() || !std::isfinite(value)) {
     sink_.error(number.span, end != begin + number.text.size() ? "malformed number '" + number.text + "'"
-                                                                : "number '" + number.text + "' is out of range");
+                                                               : "number '" + number.text + "' is out of range");
     failed_ = true;
     return nullptr;
   }
@@ -239,8 +240,10 @@ ExprPtr StatementLowering::lower_access(const ast::Access& access) {
     auto reduced = reduced_.find(index.name);
     if (reduced != reduced_.end() &&
         std::find(active_reduced_.begin(), active_reduced_.end(), index.name) == active_reduced_.end()) {
-      sink_.error(index.span, "index '" + index.name + "' is reduced by an explicit reduction and cannot be "
-                                                      "used outside it",
+      sink_.error(index.span,
+                  "index '" + index.name +
+                      "' is reduced by an explicit reduction and cannot be "
+                      "used outside it",
                   {Note{reduced->second, "reduced here"}});
       failed_ = true;
     }
@@ -271,9 +274,8 @@ ExprPtr StatementLowering::lower_call(const ast::Call& call) {
   }
   int arity = func_arity(*func);
   if (static_cast<int>(call.args.size()) != arity) {
-    std::string hint = (*func == Func::max || *func == Func::min)
-                           ? "; to reduce over an index write " + name + "(i: ...)"
-                           : "";
+    std::string hint =
+        (*func == Func::max || *func == Func::min) ? "; to reduce over an index write " + name + "(i: ...)" : "";
     sink_.error(call.span, "'" + name + "' takes " + std::to_string(arity) + " argument" + (arity > 1 ? "s" : "") +
                                ", not " + std::to_string(call.args.size()) + hint);
     failed_ = true;
@@ -291,8 +293,9 @@ ExprPtr StatementLowering::lower_reduction(const ast::Reduction& reduction) {
   std::optional<ReduceOp> reduce = lookup_reduce(name);
   std::optional<NormOp> norm = lookup_norm(name);
   if (!reduce && !norm) {
-    sink_.error(reduction.op.span, "'" + name + "' is not a reduction or normalisation; expected one of sum, max, "
-                                                "min, prod, mean, logsumexp, softmax, layernorm, rmsnorm");
+    sink_.error(reduction.op.span, "'" + name +
+                                       "' is not a reduction or normalisation; expected one of sum, max, "
+                                       "min, prod, mean, logsumexp, softmax, layernorm, rmsnorm");
     failed_ = true;
     return nullptr;
   }
@@ -332,8 +335,7 @@ ExprPtr StatementLowering::lower_reduction(const ast::Reduction& reduction) {
     }
   }
   if (reduce) {
-    if (*reduce == ReduceOp::sum || *reduce == ReduceOp::prod || *reduce == ReduceOp::mean)
-      has_product_or_sum_ = true;
+    if (*reduce == ReduceOp::sum || *reduce == ReduceOp::prod || *reduce == ReduceOp::mean) has_product_or_sum_ = true;
     return make_reduce(reduction.span, *reduce, std::move(over), std::move(body), false);
   }
   return make_normalize(reduction.span, *norm, std::move(over), std::move(body));
@@ -375,22 +377,26 @@ bool StatementLowering::check_target(const ast::Assignment& assignment, bool is_
   if (id >= 0) {
     const Tensor& t = program_.tensors[id];
     if (t.role != TensorRole::intermediate) {
-      sink_.error(name.span, "cannot assign to " + std::string(t.role == TensorRole::param ? "param" : "input") +
-                                 " '" + t.name + "'",
-                  {Note{t.span, "declared here"}});
+      sink_.error(
+          name.span,
+          "cannot assign to " + std::string(t.role == TensorRole::param ? "param" : "input") + " '" + t.name + "'",
+          {Note{t.span, "declared here"}});
       return false;
     }
     if (t.defined_by >= 0 && !accumulate) {
-      sink_.error(name.span, "tensor '" + t.name + "' is already defined; each tensor is assigned once (use += to "
-                                                   "accumulate)",
+      sink_.error(name.span,
+                  "tensor '" + t.name +
+                      "' is already defined; each tensor is assigned once (use += to "
+                      "accumulate)",
                   {Note{program_.statements[t.defined_by].span, "defined here"}});
       return false;
     }
   }
   if (accumulate && id >= 0 && program_.tensors[id].defined_by == kBrokenDefinition) return false;
   if (accumulate && (id < 0 || program_.tensors[id].defined_by < 0)) {
-    sink_.error(name.span, "'+=' needs an existing tensor, but '" + name.name + "' has no value yet; define it "
-                                                                               "with '=' first");
+    sink_.error(name.span, "'+=' needs an existing tensor, but '" + name.name +
+                               "' has no value yet; define it "
+                               "with '=' first");
     return false;
   }
   if (is_einsum && assignment.target.indices) {
@@ -441,9 +447,9 @@ bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out)
   }
   if (shape_known && !einsum) {
     if (lhs.size() != target->shape.size()) {
-      sink_.error(assignment.target.span, "tensor '" + target->name + "' has rank " +
-                                              std::to_string(target->shape.size()) + " but the left-hand side has " +
-                                              std::to_string(lhs.size()) + " indices",
+      sink_.error(assignment.target.span,
+                  "tensor '" + target->name + "' has rank " + std::to_string(target->shape.size()) +
+                      " but the left-hand side has " + std::to_string(lhs.size()) + " indices",
                   {Note{target->span, "shape given here"}});
       return false;
     }
@@ -452,9 +458,9 @@ bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out)
   }
   if (einsum && shape_known) {
     if (lhs.size() != target->shape.size()) {
-      sink_.error(assignment.target.span, "tensor '" + target->name + "' has rank " +
-                                              std::to_string(target->shape.size()) + " but the einsum gives rank " +
-                                              std::to_string(lhs.size()),
+      sink_.error(assignment.target.span,
+                  "tensor '" + target->name + "' has rank " + std::to_string(target->shape.size()) +
+                      " but the einsum gives rank " + std::to_string(lhs.size()),
                   {Note{target->span, "shape given here"}});
       return false;
     }
@@ -468,8 +474,10 @@ bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out)
   for (std::size_t d = 0; d < lhs.size(); ++d) {
     if (has_extent_[lhs[d]]) continue;
     Span span = einsum ? assignment.target.span : (*assignment.target.indices)[d].span;
-    sink_.error(span, "index '" + indices_[lhs[d]].name + "' on the left appears nowhere on the right, so it has no "
-                                                          "extent (declare the shape: output " + target->name + "[...])");
+    sink_.error(span, "index '" + indices_[lhs[d]].name +
+                          "' on the left appears nowhere on the right, so it has no "
+                          "extent (declare the shape: output " +
+                          target->name + "[...])");
     return false;
   }
   std::vector<int> sorted_lhs = lhs;
@@ -486,12 +494,12 @@ bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out)
   if ((target->dtype_declared || accumulate) && target->dtype != dtype) {
     std::string value_dtype = dtype_name(dtype), target_dtype = dtype_name(target->dtype);
     std::string article = value_dtype[0] == 'i' || value_dtype[0] == 'f' ? "an " : "a ";
-    sink_.error(assignment.target.name.span,
-                accumulate ? "'+=' of " + article + value_dtype + " value into '" + target->name + "', which is " +
-                                 target_dtype
-                           : "the right-hand side is " + value_dtype + " but '" + target->name + "' is declared " +
-                                 target_dtype,
-                {Note{target->span, "dtype given here"}});
+    sink_.error(
+        assignment.target.name.span,
+        accumulate
+            ? "'+=' of " + article + value_dtype + " value into '" + target->name + "', which is " + target_dtype
+            : "the right-hand side is " + value_dtype + " but '" + target->name + "' is declared " + target_dtype,
+        {Note{target->span, "dtype given here"}});
     return false;
   }
 

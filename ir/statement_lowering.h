@@ -63,8 +63,8 @@ class StatementLowering {
   std::vector<IndexVar> indices_;
   std::vector<bool> has_extent_;
   std::map<std::string, int> index_by_name_;
-  std::map<std::string, Span> reduced_;       // index name -> reduction op span
-  std::vector<std::string> active_reduced_;   // indices bound by enclosing reductions
+  std::map<std::string, Span> reduced_;      // index name -> reduction op span
+  std::vector<std::string> active_reduced_;  // indices bound by enclosing reductions
   std::optional<DType> dtype_;
   int dtype_tensor_ = -1;
   Span dtype_span_;

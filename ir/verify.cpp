@@ -71,9 +71,9 @@ class Verifier {
       case ExprKind::access: {
         check(e.tensor >= 0 && e.tensor < static_cast<int>(p_.tensors.size()), where_ + ": an access of no tensor");
         const Tensor& t = p_.tensors[static_cast<std::size_t>(e.tensor)];
-        check(e.subscripts.size() == t.shape.size(),
-              where_ + ": '" + t.name + "' accessed with " + std::to_string(e.subscripts.size()) +
-                  " subscripts but has rank " + std::to_string(t.shape.size()));
+        check(e.subscripts.size() == t.shape.size(), where_ + ": '" + t.name + "' accessed with " +
+                                                         std::to_string(e.subscripts.size()) +
+                                                         " subscripts but has rank " + std::to_string(t.shape.size()));
         for (int id : e.subscripts) {
           check(id == kBroadcast || valid_index(id), where_ + ": a subscript id out of range");
           if (id != kBroadcast) free.push_back(id);
@@ -81,12 +81,18 @@ class Verifier {
         check(e.args.empty(), where_ + ": an access with operands");
         break;
       }
-      case ExprKind::constant: check(e.args.empty(), where_ + ": a constant with operands"); break;
+      case ExprKind::constant:
+        check(e.args.empty(), where_ + ": a constant with operands");
+        break;
       case ExprKind::dim_value:
         check(e.dim >= 0 && e.dim < static_cast<int>(p_.dims.size()), where_ + ": a dim id out of range");
         break;
-      case ExprKind::negate: check(e.args.size() == 1, where_ + ": negate needs one operand"); break;
-      case ExprKind::call: check(!e.args.empty(), where_ + ": a call without arguments"); break;
+      case ExprKind::negate:
+        check(e.args.size() == 1, where_ + ": negate needs one operand");
+        break;
+      case ExprKind::call:
+        check(!e.args.empty(), where_ + ": a call without arguments");
+        break;
       case ExprKind::add:
       case ExprKind::multiply:
         check(!e.args.empty(), where_ + ": a chain without operands");

@@ -27,8 +27,7 @@ class StatementBackend {
 // every backend must) and intermediates are released after the last
 // statement that uses them; outputs are kept. Returns the tensors,
 // with only inputs, params and outputs still defined.
-std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tensor> tensors,
-                                    StatementBackend& backend);
+std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tensor> tensors, StatementBackend& backend);
 
 // A deterministic tensor of the given shape: floats uniform in [-1, 1),
 // i8 in [-8, 8], i32 in [-100, 100]; the same seed gives the same values on

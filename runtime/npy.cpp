@@ -36,9 +36,9 @@ namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr std::size_t kMagicLen = 6;
-constexpr std::size_t kArrayAlign = 64;        // numpy.lib.format.ARRAY_ALIGN
+constexpr std::size_t kArrayAlign = 64;           // numpy.lib.format.ARRAY_ALIGN
 constexpr std::size_t kGrowthAxisMaxDigits = 21;  // numpy.lib.format.GROWTH_AXIS_MAX_DIGITS
-constexpr int kMaxNesting = 32;                 // header literal nesting bound
+constexpr int kMaxNesting = 32;                   // header literal nesting bound
 
 [[noreturn]] void fail(const std::string& name, const std::string& what) { throw NpyError(name + ": " + what); }
 
@@ -81,14 +81,22 @@ struct Value {
 
 const char* kind_name(Value::Kind kind) {
   switch (kind) {
-    case Value::kString: return "a string";
-    case Value::kInt: return "an integer";
-    case Value::kNumber: return "a number";
-    case Value::kBool: return "a bool";
-    case Value::kNone: return "None";
-    case Value::kTuple: return "a tuple";
-    case Value::kList: return "a list";
-    case Value::kDict: return "a dict";
+    case Value::kString:
+      return "a string";
+    case Value::kInt:
+      return "an integer";
+    case Value::kNumber:
+      return "a number";
+    case Value::kBool:
+      return "a bool";
+    case Value::kNone:
+      return "None";
+    case Value::kTuple:
+      return "a tuple";
+    case Value::kList:
+      return "a list";
+    case Value::kDict:
+      return "a dict";
   }
   return "a value";
 }
@@ -107,8 +115,7 @@ class HeaderParser {
     if (!at_end()) error("unexpected " + here() + " after the closing '}'");
     std::vector<std::pair<std::string, Value>> entries;
     for (std::size_t i = 0; i + 1 < dict.items.size(); i += 2) {
-      if (dict.items[i].kind != Value::kString)
-        error("dict key " + quote(dict.items[i].raw) + " is not a string");
+      if (dict.items[i].kind != Value::kString) error("dict key " + quote(dict.items[i].raw) + " is not a string");
       entries.emplace_back(dict.items[i].text, std::move(dict.items[i + 1]));
     }
     return entries;
@@ -203,13 +210,15 @@ class HeaderParser {
     bool comma = false;
     for (;;) {
       skip_ws();
-      if (at_end()) error(std::string("no closing '") + close + "' for the '" + open + "' at header offset " +
-                          std::to_string(start));
+      if (at_end())
+        error(std::string("no closing '") + close + "' for the '" + open + "' at header offset " +
+              std::to_string(start));
       if (s_[pos_] == close) break;
       v.items.push_back(parse_value(depth + 1));
       skip_ws();
-      if (at_end()) error(std::string("no closing '") + close + "' for the '" + open + "' at header offset " +
-                          std::to_string(start));
+      if (at_end())
+        error(std::string("no closing '") + close + "' for the '" + open + "' at header offset " +
+              std::to_string(start));
       if (s_[pos_] == ',') {
         comma = true;
         ++pos_;
@@ -231,8 +240,7 @@ class HeaderParser {
     Value v;
     v.kind = Value::kString;
     for (;;) {
-      if (at_end() || s_[pos_] == '\n')
-        error("unterminated string starting at header offset " + std::to_string(start));
+      if (at_end() || s_[pos_] == '\n') error("unterminated string starting at header offset " + std::to_string(start));
       char c = s_[pos_++];
       if (c == q) break;
       if (c == '\\') {
@@ -293,31 +301,47 @@ std::optional<Descr> descr_dtype(std::string_view descr) {
   char order = descr[0];
   std::string_view code = descr.substr(1);
   std::optional<DType> dtype;
-  if (code == "f4") dtype = DType::f32;
-  else if (code == "f8") dtype = DType::f64;
-  else if (code == "f2") dtype = DType::f16;
-  else if (code == "i1") dtype = DType::i8;
-  else if (code == "i4") dtype = DType::i32;
-  else if (code == "u2") dtype = DType::bf16;  // raw bfloat16 bits, see npy.h
+  if (code == "f4")
+    dtype = DType::f32;
+  else if (code == "f8")
+    dtype = DType::f64;
+  else if (code == "f2")
+    dtype = DType::f16;
+  else if (code == "i1")
+    dtype = DType::i8;
+  else if (code == "i4")
+    dtype = DType::i32;
+  else if (code == "u2")
+    dtype = DType::bf16;  // raw bfloat16 bits, see npy.h
   if (!dtype) return std::nullopt;
   switch (order) {
-    case '<': case '=': return Descr{*dtype, false};
-    case '>': return Descr{*dtype, true};
+    case '<':
+    case '=':
+      return Descr{*dtype, false};
+    case '>':
+      return Descr{*dtype, true};
     case '|':  // "not applicable": only meaningful for one-byte types
       if (*dtype == DType::i8) return Descr{*dtype, false};
       return std::nullopt;
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
 const char* dtype_descr(DType dtype) {
   switch (dtype) {
-    case DType::f32: return "<f4";
-    case DType::f64: return "<f8";
-    case DType::f16: return "<f2";
-    case DType::bf16: return "<u2";
-    case DType::i8: return "|i1";
-    case DType::i32: return "<i4";
+    case DType::f32:
+      return "<f4";
+    case DType::f64:
+      return "<f8";
+    case DType::f16:
+      return "<f2";
+    case DType::bf16:
+      return "<u2";
+    case DType::i8:
+      return "|i1";
+    case DType::i32:
+      return "<i4";
   }
   return "<f4";
 }
@@ -456,8 +480,10 @@ Tensor parse_npy(std::string_view bytes, const std::string& name) {
   const Value* fortran_v = nullptr;
   const Value* shape_v = nullptr;
   for (const auto& [key, value] : entries) {
-    const Value** slot = key == "descr" ? &descr_v : key == "fortran_order" ? &fortran_v : key == "shape" ? &shape_v
-                                                                                                           : nullptr;
+    const Value** slot = key == "descr"           ? &descr_v
+                         : key == "fortran_order" ? &fortran_v
+                         : key == "shape"         ? &shape_v
+                                                  : nullptr;
     if (!slot) fail(name, "malformed header: unexpected key " + quote(key) + " (expected descr, fortran_order, shape)");
     if (*slot) fail(name, "malformed header: duplicate key " + quote(key));
     *slot = &value;
@@ -483,8 +509,7 @@ Tensor parse_npy(std::string_view bytes, const std::string& name) {
   std::vector<std::int64_t> shape;
   std::int64_t numel = 1;
   for (const Value& e : shape_v->items) {
-    if (e.kind != Value::kInt)
-      fail(name, "non-integer extent " + quote(e.raw) + " in shape " + quote(shape_v->raw));
+    if (e.kind != Value::kInt) fail(name, "non-integer extent " + quote(e.raw) + " in shape " + quote(shape_v->raw));
     if (e.text[0] == '-' && e.text.find_first_not_of("-0") != std::string::npos)
       fail(name, "negative extent " + quote(e.raw) + " in shape " + quote(shape_v->raw));
     std::int64_t extent = 0;
@@ -506,7 +531,7 @@ Tensor parse_npy(std::string_view bytes, const std::string& name) {
   // -- data: exactly nbytes must follow the header (checked before allocating)
   if (static_cast<std::uint64_t>(nbytes) != data.size())
     fail(name, std::string(static_cast<std::uint64_t>(nbytes) > data.size() ? "truncated data"
-                                                                             : "trailing bytes after the data") +
+                                                                            : "trailing bytes after the data") +
                    ": expected " + std::to_string(nbytes) + " bytes of data, found " + std::to_string(data.size()));
 
   Tensor out = Tensor::zeros(descr->dtype, shape);

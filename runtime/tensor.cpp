@@ -19,7 +19,7 @@ std::uint16_t float_to_half(float value) {
   std::uint32_t abs = x & 0x7fffffffu;
   if (abs >= 0x7f800000u) return static_cast<std::uint16_t>(sign | (abs > 0x7f800000u ? 0x7e00u : 0x7c00u));
   if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // rounds to inf
-  if (abs < 0x38800000u) {  // subnormal half (or zero)
+  if (abs < 0x38800000u) {                                                    // subnormal half (or zero)
     float f;
     std::memcpy(&f, &abs, 4);
     // Scale so the half subnormal unit (2^-24) becomes 1, round to even.
@@ -51,10 +51,24 @@ float half_to_float(std::uint16_t bits) {
 
 void store_element(DType dtype, void* where, double value) {
   switch (dtype) {
-    case DType::f32: { float v = static_cast<float>(value); std::memcpy(where, &v, 4); return; }
-    case DType::f64: std::memcpy(where, &value, 8); return;
-    case DType::f16: { auto v = float_to_half(static_cast<float>(value)); std::memcpy(where, &v, 2); return; }
-    case DType::bf16: { auto v = float_to_bf16(static_cast<float>(value)); std::memcpy(where, &v, 2); return; }
+    case DType::f32: {
+      float v = static_cast<float>(value);
+      std::memcpy(where, &v, 4);
+      return;
+    }
+    case DType::f64:
+      std::memcpy(where, &value, 8);
+      return;
+    case DType::f16: {
+      auto v = float_to_half(static_cast<float>(value));
+      std::memcpy(where, &v, 2);
+      return;
+    }
+    case DType::bf16: {
+      auto v = float_to_bf16(static_cast<float>(value));
+      std::memcpy(where, &v, 2);
+      return;
+    }
     case DType::i8:
     case DType::i32: {
       // Integers wrap (two's complement) like numpy's astype; NaN/inf store 0.
@@ -73,12 +87,36 @@ void store_element(DType dtype, void* where, double value) {
 
 double load_element(DType dtype, const void* where) {
   switch (dtype) {
-    case DType::f32: { float v; std::memcpy(&v, where, 4); return v; }
-    case DType::f64: { double v; std::memcpy(&v, where, 8); return v; }
-    case DType::f16: { std::uint16_t v; std::memcpy(&v, where, 2); return half_to_float(v); }
-    case DType::bf16: { std::uint16_t v; std::memcpy(&v, where, 2); return bf16_to_float(v); }
-    case DType::i8: { std::int8_t v; std::memcpy(&v, where, 1); return v; }
-    case DType::i32: { std::int32_t v; std::memcpy(&v, where, 4); return v; }
+    case DType::f32: {
+      float v;
+      std::memcpy(&v, where, 4);
+      return v;
+    }
+    case DType::f64: {
+      double v;
+      std::memcpy(&v, where, 8);
+      return v;
+    }
+    case DType::f16: {
+      std::uint16_t v;
+      std::memcpy(&v, where, 2);
+      return half_to_float(v);
+    }
+    case DType::bf16: {
+      std::uint16_t v;
+      std::memcpy(&v, where, 2);
+      return bf16_to_float(v);
+    }
+    case DType::i8: {
+      std::int8_t v;
+      std::memcpy(&v, where, 1);
+      return v;
+    }
+    case DType::i32: {
+      std::int32_t v;
+      std::memcpy(&v, where, 4);
+      return v;
+    }
   }
   return 0;
 }
@@ -165,8 +203,8 @@ void Tensor::set(const std::vector<std::int64_t>& index, double value) const {
 }
 
 double Tensor::get_flat(std::int64_t i) const {
-  return load_element(dtype_, static_cast<const char*>(data_) +
-                                  offset_of_flat(i) * static_cast<std::int64_t>(dtype_size(dtype_)));
+  return load_element(
+      dtype_, static_cast<const char*>(data_) + offset_of_flat(i) * static_cast<std::int64_t>(dtype_size(dtype_)));
 }
 
 void Tensor::set_flat(std::int64_t i, double value) const {

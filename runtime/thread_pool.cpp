@@ -38,7 +38,8 @@ class Pool {
 
   void run(std::int64_t tasks, int threads, bool fixed, const std::function<void(std::int64_t)>& body) {
     std::lock_guard<std::mutex> job_lock(job_mutex_);  // one job at a time
-    ensure_workers(std::min<int>(threads - 1, static_cast<int>(kWorkerMask)));  // the job word counts at most kWorkerMask
+    ensure_workers(
+        std::min<int>(threads - 1, static_cast<int>(kWorkerMask)));  // the job word counts at most kWorkerMask
     int workers = std::min<int>(threads - 1, static_cast<int>(workers_.size()));
     {
       std::lock_guard<std::mutex> lock(mutex_);

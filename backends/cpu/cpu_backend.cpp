@@ -1,7 +1,6 @@
 // backends/cpu/cpu_backend.cpp — see cpu_backend.h.
 #include "backends/cpu/cpu_backend.h"
 
-
 #include "backends/cpu/gemv.h"
 #include "backends/cpu/gett.h"
 #include "backends/cpu/jit.h"
@@ -71,10 +70,18 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
     return;
   }
   switch (plan.path) {
-    case CpuPath::gett: run_gett(Jit::instance(), build_call(program, statement, *plan.gett, tensors), threads_); return;
-    case CpuPath::loop_kernel: run_loop_kernel(program, statement, std::move(*plan.loop), tensors, threads_); return;
-    case CpuPath::product_steps: run_product_steps(program, statement, *plan.steps, tensors, run_step); return;
-    case CpuPath::interpreted: reference::execute_statement(program, statement, tensors); return;
+    case CpuPath::gett:
+      run_gett(Jit::instance(), build_call(program, statement, *plan.gett, tensors), threads_);
+      return;
+    case CpuPath::loop_kernel:
+      run_loop_kernel(program, statement, std::move(*plan.loop), tensors, threads_);
+      return;
+    case CpuPath::product_steps:
+      run_product_steps(program, statement, *plan.steps, tensors, run_step);
+      return;
+    case CpuPath::interpreted:
+      reference::execute_statement(program, statement, tensors);
+      return;
   }
 }
 

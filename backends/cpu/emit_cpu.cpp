@@ -31,7 +31,9 @@ std::string plan_lines(const ir::Program& program, const char* prefix) {
 std::string emit_cpu(const ir::Program& program, CpuEmitTarget target) {
   if (target == CpuEmitTarget::plan) return plan_lines(program, "");
   using Clock = std::chrono::steady_clock;
-  auto ms_since = [](Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); };
+  auto ms_since = [](Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+  };
   auto start = Clock::now();
   Jit& jit = Jit::instance();
   double setup_ms = ms_since(start);

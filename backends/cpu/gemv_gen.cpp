@@ -41,8 +41,8 @@ struct WeightReader {
   // `lanes` weights from base[i] as a vector of f32.
   Value* vector(Value* base, Value* i) const {
     auto* type = llvm::FixedVectorType::get(element(), static_cast<unsigned>(lanes));
-    Value* raw = b.CreateAlignedLoad(type, as_vector_ptr(b, at(base, i), type),
-                                     llvm::Align(dtype == DType::f32 ? 4 : 2));
+    Value* raw =
+        b.CreateAlignedLoad(type, as_vector_ptr(b, at(base, i), type), llvm::Align(dtype == DType::f32 ? 4 : 2));
     return widen(raw, llvm::FixedVectorType::get(b.getFloatTy(), static_cast<unsigned>(lanes)),
                  llvm::FixedVectorType::get(b.getInt32Ty(), static_cast<unsigned>(lanes)));
   }
@@ -52,8 +52,7 @@ struct WeightReader {
 
  private:
   Value* widen(Value* raw, llvm::Type* f32_type, llvm::Type* i32_type) const {
-    if (dtype == DType::bf16)
-      return b.CreateBitCast(b.CreateShl(b.CreateZExt(raw, i32_type), 16), f32_type);
+    if (dtype == DType::bf16) return b.CreateBitCast(b.CreateShl(b.CreateZExt(raw, i32_type), 16), f32_type);
     return dtype == DType::f16 ? b.CreateFPExt(raw, f32_type) : raw;
   }
 };
@@ -87,8 +86,7 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape, DType weights, con
   auto axpy_rows = [&](const std::vector<std::pair<Value*, Value*>>& rows, Value* i0) {
     Value* yp = as_vector_ptr(b, b.CreateGEP(f32, y, i0), vec);
     Value* acc = b.CreateAlignedLoad(vec, yp, llvm::Align(4));
-    for (const auto& [splat, row] : rows)
-      acc = b.CreateCall(fma, {weight.vector(row, i0), splat, acc});
+    for (const auto& [splat, row] : rows) acc = b.CreateCall(fma, {weight.vector(row, i0), splat, acc});
     b.CreateAlignedStore(acc, yp, llvm::Align(4));
   };
   auto tail_rows = [&](const std::vector<std::pair<Value*, Value*>>& rows, const std::vector<Value*>& xs) {
@@ -117,12 +115,15 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape, DType weights, con
   auto pass = [&](Value* k, int count) {
     std::vector<Value*> xs;
     std::vector<std::pair<Value*, Value*>> rows = rows_at(k, count, xs);
-    counted_loop(b, b.getInt64(0), vectors, [&](Value* v) { axpy_rows(rows, b.CreateMul(v, b.getInt64(vl))); }, "gv");
+    counted_loop(
+        b, b.getInt64(0), vectors, [&](Value* v) { axpy_rows(rows, b.CreateMul(v, b.getInt64(vl))); }, "gv");
     tail_rows(rows, xs);
   };
   Value* groups = b.CreateSDiv(kc, b.getInt64(kRows));
-  counted_loop(b, b.getInt64(0), groups, [&](Value* g) { pass(b.CreateMul(g, b.getInt64(kRows)), kRows); }, "gk");
-  counted_loop(b, b.CreateMul(groups, b.getInt64(kRows)), kc, [&](Value* k) { pass(k, 1); }, "gr");
+  counted_loop(
+      b, b.getInt64(0), groups, [&](Value* g) { pass(b.CreateMul(g, b.getInt64(kRows)), kRows); }, "gk");
+  counted_loop(
+      b, b.CreateMul(groups, b.getInt64(kRows)), kc, [&](Value* k) { pass(k, 1); }, "gr");
   b.CreateRetVoid();
 }
 
@@ -177,8 +178,8 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape, DType weights,
           Value* xk = b.CreateLoad(f32, b.CreateGEP(f32, x, k));
           std::vector<Value*> out;
           for (int r = 0; r < count; ++r)
-            out.push_back(
-                b.CreateCall(fma1, {weight.scalar(starts[static_cast<std::size_t>(r)], k), xk, in[static_cast<std::size_t>(r)]}));
+            out.push_back(b.CreateCall(
+                fma1, {weight.scalar(starts[static_cast<std::size_t>(r)], k), xk, in[static_cast<std::size_t>(r)]}));
           return out;
         },
         "dt");
@@ -187,13 +188,15 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape, DType weights,
                     b.CreateGEP(f32, y, load_i64(b, y_off, b.CreateAdd(r0, b.getInt64(r)))));
   };
   Value* groups = b.CreateSDiv(rows, b.getInt64(kRows));
-  counted_loop(b, b.getInt64(0), groups, [&](Value* g) { dot_rows(b.CreateMul(g, b.getInt64(kRows)), kRows); }, "dg");
-  counted_loop(b, b.CreateMul(groups, b.getInt64(kRows)), rows, [&](Value* r) { dot_rows(r, 1); }, "dr");
+  counted_loop(
+      b, b.getInt64(0), groups, [&](Value* g) { dot_rows(b.CreateMul(g, b.getInt64(kRows)), kRows); }, "dg");
+  counted_loop(
+      b, b.CreateMul(groups, b.getInt64(kRows)), rows, [&](Value* r) { dot_rows(r, 1); }, "dr");
   b.CreateRetVoid();
 }
 
 std::unique_ptr<llvm::Module> generate_half_gemv_module(llvm::LLVMContext& context, const KernelShape& shape,
-                                                         DType weights, bool dot, const std::string& symbol) {
+                                                        DType weights, bool dot, const std::string& symbol) {
   if (weights != DType::f16 && weights != DType::bf16)
     EINC_FAIL("a half-precision GEMV of " + std::string(dtype_name(weights)) + " weights");
   auto module = std::make_unique<llvm::Module>(symbol, context);

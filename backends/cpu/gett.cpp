@@ -10,8 +10,8 @@
 
 #include "backends/cpu/driver_util.h"
 #include "backends/cpu/gemv.h"
-#include "runtime/thread_pool.h"
 #include "einc/internal_error.h"
+#include "runtime/thread_pool.h"
 
 namespace einc::cpu {
 
@@ -89,7 +89,8 @@ std::int64_t cache_bytes(int name, std::int64_t fallback) {
 bool split_columns(std::int64_t batches, std::int64_t m, std::int64_t n, std::int64_t k, int threads) {
   if (threads <= 1 || split_batches(batches, threads)) return false;
   const std::int64_t columns = n / threads;
-  const bool a_in_l2 = m * k * static_cast<std::int64_t>(sizeof(float)) <= cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 * 1024);
+  const bool a_in_l2 =
+      m * k * static_cast<std::int64_t>(sizeof(float)) <= cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 * 1024);
   return columns >= 256 || (columns >= 64 && a_in_l2);
 }
 
@@ -133,13 +134,10 @@ class Driver {
     const int threads = threads_;
     if (batches_ == 0 || m_ == 0 || n_ == 0) return;
     const GemvKind gemv_path = gemv_kind(call_.batch, call_.m, call_.n, call_.k);
-    if (call_.a_half && gemv_path == GemvKind::none)
-      EINC_FAIL("cpu backend: an f16/bf16 A outside a GEMV");
+    if (call_.a_half && gemv_path == GemvKind::none) EINC_FAIL("cpu backend: an f16/bf16 A outside a GEMV");
     const bool dot = gemv_path == GemvKind::dot, axpy = gemv_path == GemvKind::axpy;
     fused_ = fusable_ && !dot && !axpy && kk_ > 0;
-    if (fused_)
-      fused_kernel_ = jit_.epilogue_kernel(shape_index_,
-                                           UkrEpilogue{call_.activation, !residual_.empty()});
+    if (fused_) fused_kernel_ = jit_.epilogue_kernel(shape_index_, UkrEpilogue{call_.activation, !residual_.empty()});
     if (dot || axpy) {
       run_gemv(jit_, call_, gemv_path, {a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_}, m_, kk_, threads);
     } else if (kk_ == 0) {
@@ -150,9 +148,8 @@ class Driver {
       });
     } else if (split_columns_) {
       const std::int64_t blocks = ceil_div(n_, blocking_.nc);
-      runtime::parallel_for(batches_ * blocks, threads, [&](std::int64_t t) {
-        column_block(t / blocks, t % blocks * blocking_.nc);
-      });
+      runtime::parallel_for(batches_ * blocks, threads,
+                            [&](std::int64_t t) { column_block(t / blocks, t % blocks * blocking_.nc); });
     } else {
       for (std::int64_t batch = 0; batch < batches_; ++batch)
         for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc)
@@ -214,8 +211,8 @@ class Driver {
     for (std::int64_t p0 = 0; p0 < kk_; p0 += blocking_.kc) {
       std::int64_t kc = std::min(blocking_.kc, kk_ - p0);
       b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
-      pack(1, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded, v_.shape.nr,
-           b_k_, p0, kc);
+      pack(1, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded, v_.shape.nr, b_k_,
+           p0, kc);
       for (std::int64_t ib = 0; ib < part.m_parts; ++ib) {
         auto [first, last] = part.rows(ib);
         compute(batch, first, last - first, j0, 0, nc, p0, kc, b_pack.data);
@@ -237,7 +234,8 @@ class Driver {
     for (std::size_t p = 0; p < m_direct_.size(); ++p) {
       std::int64_t m0 = static_cast<std::int64_t>(p) * mr;
       bool ok = m0 + mr <= m_;
-      for (int i = 1; i < mr && ok; ++i) ok = c_m_[static_cast<std::size_t>(m0 + i)] == c_m_[static_cast<std::size_t>(m0)] + i;
+      for (int i = 1; i < mr && ok; ++i)
+        ok = c_m_[static_cast<std::size_t>(m0 + i)] == c_m_[static_cast<std::size_t>(m0)] + i;
       m_direct_[p] = ok;
     }
     n_ldc_.assign(static_cast<std::size_t>(ceil_div(n_, nr)), 0);
@@ -289,8 +287,7 @@ class Driver {
     thread_local AlignedFloats a_pack, tile;
     a_pack.reserve(static_cast<std::size_t>(mc_padded * kc));
     tile.reserve(static_cast<std::size_t>(mr * nr));
-    pack(0, call_.a, a_pack.data, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
-         p0, kc);
+    pack(0, call_.a, a_pack.data, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_, p0, kc);
     float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
     for (std::int64_t jr = jr0; jr < jr1; jr += nr) {
       std::int64_t n0 = j0 + jr;
@@ -320,9 +317,9 @@ class Driver {
   // Packs rows [r0, r0 + count) (padded to `padded`) x k in [p0, p0 + kc).
   // Packs with the routine for `which` panel (0: A's MR rows, 1: B's NR
   // rows; `panel` is that width) in the mode these rows and k need.
-  void pack(int which, const float* src, float* dst, std::int64_t base,
-            const std::vector<std::int64_t>& rows, std::int64_t r0, std::int64_t count, std::int64_t padded, int panel,
-            const std::vector<std::int64_t>& ks, std::int64_t p0, std::int64_t kc) const {
+  void pack(int which, const float* src, float* dst, std::int64_t base, const std::vector<std::int64_t>& rows,
+            std::int64_t r0, std::int64_t count, std::int64_t padded, int panel, const std::vector<std::int64_t>& ks,
+            std::int64_t p0, std::int64_t kc) const {
     const std::int64_t vector_lanes = v_.shape.vector_lanes;
     thread_local std::vector<std::int64_t> row_off, k_off;
     thread_local std::vector<std::uint8_t> contiguous;
@@ -354,8 +351,8 @@ class Driver {
   static float add_terms(float value, const std::vector<TermTables>& terms, std::int64_t batch, std::int64_t m,
                          std::int64_t n) {
     for (const TermTables& t : terms) {
-      float x =
-          t.data[t.b[static_cast<std::size_t>(batch)] + t.m[static_cast<std::size_t>(m)] + t.n[static_cast<std::size_t>(n)]];
+      float x = t.data[t.b[static_cast<std::size_t>(batch)] + t.m[static_cast<std::size_t>(m)] +
+                       t.n[static_cast<std::size_t>(n)]];
       value = t.negate ? value - x : value + x;
     }
     return value;
@@ -380,7 +377,8 @@ class Driver {
     std::int64_t i0 = ib * blocking_.mc, i1 = std::min(m_, i0 + blocking_.mc);
     float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
     for (std::int64_t n = 0; n < n_; ++n)
-      for (std::int64_t m = i0; m < i1; ++m) c[c_m_[static_cast<std::size_t>(m)] + c_n_[static_cast<std::size_t>(n)]] = 0.0f;
+      for (std::int64_t m = i0; m < i1; ++m)
+        c[c_m_[static_cast<std::size_t>(m)] + c_n_[static_cast<std::size_t>(n)]] = 0.0f;
   }
 
   // C = act(scale * C + bias terms) + residual terms over one MC block of
@@ -406,7 +404,8 @@ class Driver {
             add_terms(c_n[c_m_[static_cast<std::size_t>(m)]] * call_.scale, bias_, batch, m, n);
       if (activation_) activation_(column.data(), i1 - i0);
       for (std::int64_t m = i0; m < i1; ++m)
-        c_n[c_m_[static_cast<std::size_t>(m)]] = add_terms(column[static_cast<std::size_t>(m - i0)], residual_, batch, m, n);
+        c_n[c_m_[static_cast<std::size_t>(m)]] =
+            add_terms(column[static_cast<std::size_t>(m - i0)], residual_, batch, m, n);
     }
   }
 
@@ -475,7 +474,7 @@ class Driver {
 
   Jit& jit_;
   int threads_;
-  bool split_columns_;  // split_columns()
+  bool split_columns_;       // split_columns()
   std::size_t shape_index_;  // into jit_.gett_shapes(), chosen for threads_
   const GettKernels& v_;
   const GettCall& call_;

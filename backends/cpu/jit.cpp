@@ -144,7 +144,8 @@ std::uint64_t Jit::lookup(const std::string& name) {
   std::uint64_t address = check(state_->jit->lookup(name), "looking up a kernel").getAddress();
   bool known = std::any_of(compile_ms_.begin(), compile_ms_.end(), [&](const Compiled& c) { return c.name == name; });
   if (!known)
-    compile_ms_.push_back({name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
+    compile_ms_.push_back({name,
+                           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
                            state_->object_cache->loaded_from_disk(name)});
   return address;
 }
@@ -180,9 +181,7 @@ GettKernels::DotGemv Jit::dot_gemv_kernel() {
   return dot_gemv_;
 }
 
-bool Jit::reads_half_weights(DType weights) const {
-  return weights == DType::bf16 || (weights == DType::f16 && f16c_);
-}
+bool Jit::reads_half_weights(DType weights) const { return weights == DType::bf16 || (weights == DType::f16 && f16c_); }
 
 GettKernels::HalfGemv Jit::half_gemv_kernel(DType weights) {
   return reinterpret_cast<GettKernels::HalfGemv>(

@@ -38,8 +38,8 @@ struct GettKernels {
   // The same, reading f16 or bf16 weights in place (kernel_gen.h).
   using HalfGemv = void (*)(std::int64_t kc, std::int64_t m, const std::uint16_t* w, const std::int64_t* w_koff,
                             const float* x, const std::int64_t* x_koff, float* y);
-  using HalfDotGemv = void (*)(std::int64_t kc, std::int64_t rows, const std::uint16_t* w,
-                               const std::int64_t* row_off, const float* x, float* y, const std::int64_t* y_off);
+  using HalfDotGemv = void (*)(std::int64_t kc, std::int64_t rows, const std::uint16_t* w, const std::int64_t* row_off,
+                               const float* x, float* y, const std::int64_t* y_off);
   KernelShape shape;
   MicroKernel micro_kernel = nullptr;
   // Pack routines by panel (0: MR rows, 1: NR rows) and PackMode: each is
@@ -116,11 +116,11 @@ class Jit {
   std::vector<KernelShape> shapes_;
   bool f16c_ = false;  // the kernels may convert f16 with F16C
   std::mutex mutex_;
-  std::vector<GettKernels> gett_;            // parallel to shapes_; filled on first use
+  std::vector<GettKernels> gett_;  // parallel to shapes_; filled on first use
   GettKernels::Gemv gemv_ = nullptr;
   GettKernels::DotGemv dot_gemv_ = nullptr;
   std::vector<Compiled> compile_ms_;  // per function, once compiled
-  std::mutex cached_mutex_;            // compile_cached
+  std::mutex cached_mutex_;           // compile_cached
   std::unordered_map<std::string, std::uint64_t> cached_;
   std::unordered_set<std::string> cached_symbols_;
 };

@@ -76,7 +76,8 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
   llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
   llvm::Function* prefetch = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::prefetch, {b.getInt8PtrTy()});
   auto prefetch_line = [&](Value* at, int write) {
-    b.CreateCall(prefetch, {b.CreatePointerCast(at, b.getInt8PtrTy()), b.getInt32(write), b.getInt32(3), b.getInt32(1)});
+    b.CreateCall(prefetch,
+                 {b.CreatePointerCast(at, b.getInt8PtrTy()), b.getInt32(write), b.getInt32(3), b.getInt32(1)});
   };
   // The C tile is read (or write-allocated) only after the K loop: ask for
   // its lines now, so that a tile out in L3 or DRAM (a large C, revisited
@@ -114,7 +115,9 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
   Value *residual = nullptr, *ldr = nullptr, *scale = nullptr, *sign = nullptr;
   if (epilogue) {
     Value* e = args[6];
-    auto field = [&](unsigned i) { return b.CreateLoad(args_type->getElementType(i), b.CreateStructGEP(args_type, e, i)); };
+    auto field = [&](unsigned i) {
+      return b.CreateLoad(args_type->getElementType(i), b.CreateStructGEP(args_type, e, i));
+    };
     Value* bm = field(0);
     Value* bn = field(1);
     residual = field(2);
@@ -122,11 +125,11 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
     scale = b.CreateVectorSplat(static_cast<unsigned>(vl), field(4));
     sign = b.CreateVectorSplat(static_cast<unsigned>(vl), field(5));
     for (int v = 0; v < mv; ++v)
-      bias_m.push_back(b.CreateAlignedLoad(vec, as_vector_ptr(b, b.CreateGEP(f32, bm, b.getInt64(v * vl)), vec),
-                                           llvm::Align(4)));
+      bias_m.push_back(
+          b.CreateAlignedLoad(vec, as_vector_ptr(b, b.CreateGEP(f32, bm, b.getInt64(v * vl)), vec), llvm::Align(4)));
     for (int j = 0; j < nr; ++j)
-      bias_n.push_back(b.CreateVectorSplat(static_cast<unsigned>(vl),
-                                           b.CreateLoad(f32, b.CreateGEP(f32, bn, b.getInt64(j)))));
+      bias_n.push_back(
+          b.CreateVectorSplat(static_cast<unsigned>(vl), b.CreateLoad(f32, b.CreateGEP(f32, bn, b.getInt64(j)))));
   }
   // C[i + j*ldc] = acc (+ C when accumulating: beta == 0 never reads C),
   // then with the epilogue: act(scale * that + bias_m[i] + bias_n[j]) +
@@ -144,15 +147,16 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
           if (epilogue->activation) value = emit_function(b, *epilogue->activation, value, nullptr, nullptr);
           if (epilogue->residual) {
             Value* r_at = b.CreateGEP(f32, residual, b.CreateAdd(b.CreateMul(ldr, b.getInt64(j)), b.getInt64(v * vl)));
-            value = b.CreateFAdd(value, b.CreateFMul(sign, b.CreateAlignedLoad(vec, as_vector_ptr(b, r_at, vec),
-                                                                                llvm::Align(4))));
+            value = b.CreateFAdd(
+                value, b.CreateFMul(sign, b.CreateAlignedLoad(vec, as_vector_ptr(b, r_at, vec), llvm::Align(4))));
           }
         }
         b.CreateAlignedStore(value, at, llvm::Align(4));
       }
     }
   };
-  if_else(b, b.CreateICmpNE(accumulate, b.getInt64(0)), [&] { store(true); }, [&] { store(false); }, "beta");
+  if_else(
+      b, b.CreateICmpNE(accumulate, b.getInt64(0)), [&] { store(true); }, [&] { store(false); }, "beta");
   b.CreateRetVoid();
 }
 
@@ -224,10 +228,10 @@ void generate_transpose(llvm::Module& m, const KernelShape& shape) {
   // lane < width, for a masked store of a narrow panel.
   std::vector<llvm::Constant*> lane_ids;
   for (int e = 0; e < vl; ++e) lane_ids.push_back(b.getInt64(static_cast<std::uint64_t>(e)));
-  Value* mask = b.CreateICmpSLT(llvm::ConstantVector::get(lane_ids),
-                                b.CreateVectorSplat(static_cast<unsigned>(vl), width));
-  llvm::Function* masked_store = llvm::Intrinsic::getDeclaration(
-      &m, llvm::Intrinsic::masked_store, {vec, llvm::PointerType::getUnqual(vec)});
+  Value* mask =
+      b.CreateICmpSLT(llvm::ConstantVector::get(lane_ids), b.CreateVectorSplat(static_cast<unsigned>(vl), width));
+  llvm::Function* masked_store =
+      llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::masked_store, {vec, llvm::PointerType::getUnqual(vec)});
   // Columns 0..VL-2 are stored whole: a narrow panel's extra lanes land in
   // the next column's slot, which the next store overwrites (so the caller
   // must transpose a panel's groups last to first, k ascending). The last
@@ -242,7 +246,10 @@ void generate_transpose(llvm::Module& m, const KernelShape& shape) {
   if_else(
       b, b.CreateICmpEQ(width, b.getInt64(vl)),
       [&] { b.CreateAlignedStore(columns.back(), column_at(vl - 1), llvm::Align(4)); },
-      [&] { b.CreateCall(masked_store, {columns.back(), column_at(vl - 1), b.getInt32(4), mask}); }, "full");
+      [&] {
+        b.CreateCall(masked_store, {columns.back(), column_at(vl - 1), b.getInt32(4), mask});
+      },
+      "full");
   b.CreateRetVoid();
 }
 
@@ -263,8 +270,7 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
     zeros = new llvm::GlobalVariable(m, zeros_type, true, llvm::GlobalValue::InternalLinkage,
                                      llvm::Constant::getNullValue(zeros_type), "einc_zero_row");
   Value* zero_row = b.CreateConstGEP2_64(zeros_type, zeros, 0, 0);
-  llvm::FunctionCallee transpose_fn =
-      m.getOrInsertFunction(transpose_name(transposer), transpose_type(m.getContext()));
+  llvm::FunctionCallee transpose_fn = m.getOrInsertFunction(transpose_name(transposer), transpose_type(m.getContext()));
   // The row pointers handed to the transpose, in the entry block's frame.
   llvm::IRBuilder<> entry(&b.GetInsertBlock()->getParent()->getEntryBlock(),
                           b.GetInsertBlock()->getParent()->getEntryBlock().begin());
@@ -293,8 +299,8 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
             b.CreateStore(at, b.CreateGEP(fptr, pointers, b.getInt64(r - g)));
           }
           Value* slot = b.CreateAdd(b.CreateMul(k0, b.getInt64(r_count)), b.getInt64(g));
-          b.CreateCall(transpose_fn, {pointers, b.CreateGEP(f32, panel_dst, slot), b.getInt64(r_count),
-                                      b.getInt64(width)});
+          b.CreateCall(transpose_fn,
+                       {pointers, b.CreateGEP(f32, panel_dst, slot), b.getInt64(r_count), b.getInt64(width)});
         }
       },
       "kt");
@@ -371,7 +377,9 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
             gather(panel_dst, p, k_vectors, "t");
             break;
           }
-          case PackMode::gather: gather(panel_dst, p, b.getInt64(0), "g"); break;
+          case PackMode::gather:
+            gather(panel_dst, p, b.getInt64(0), "g");
+            break;
         }
       },
       "p");
@@ -382,11 +390,16 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
 
 std::string GettFunction::name() const {
   switch (kind) {
-    case Kind::micro_kernel: return shape.ukr_name();
-    case Kind::pack: return shape.pack_name(pack_rows, pack_mode);
-    case Kind::transpose: return transpose_name(shape);
-    case Kind::gemv: return shape.gemv_name();
-    case Kind::dot_gemv: return shape.dot_gemv_name();
+    case Kind::micro_kernel:
+      return shape.ukr_name();
+    case Kind::pack:
+      return shape.pack_name(pack_rows, pack_mode);
+    case Kind::transpose:
+      return transpose_name(shape);
+    case Kind::gemv:
+      return shape.gemv_name();
+    case Kind::dot_gemv:
+      return shape.dot_gemv_name();
   }
   return "";
 }
@@ -414,11 +427,21 @@ namespace {
 
 void generate(llvm::Module& module, const GettFunction& function) {
   switch (function.kind) {
-    case GettFunction::Kind::micro_kernel: generate_ukr(module, function.shape); break;
-    case GettFunction::Kind::pack: generate_pack(module, function.shape, function.pack_rows, function.pack_mode); break;
-    case GettFunction::Kind::transpose: generate_transpose(module, function.shape); break;
-    case GettFunction::Kind::gemv: generate_gemv(module, function.shape, DType::f32, function.name()); break;
-    case GettFunction::Kind::dot_gemv: generate_dot_gemv(module, function.shape, DType::f32, function.name()); break;
+    case GettFunction::Kind::micro_kernel:
+      generate_ukr(module, function.shape);
+      break;
+    case GettFunction::Kind::pack:
+      generate_pack(module, function.shape, function.pack_rows, function.pack_mode);
+      break;
+    case GettFunction::Kind::transpose:
+      generate_transpose(module, function.shape);
+      break;
+    case GettFunction::Kind::gemv:
+      generate_gemv(module, function.shape, DType::f32, function.name());
+      break;
+    case GettFunction::Kind::dot_gemv:
+      generate_dot_gemv(module, function.shape, DType::f32, function.name());
+      break;
   }
 }
 
@@ -449,7 +472,8 @@ std::unique_ptr<llvm::Module> generate_activation_module(llvm::LLVMContext& cont
   auto* i64 = b.getInt64Ty();
   auto* fptr = llvm::PointerType::getUnqual(f32);
   auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
-  std::vector<Value*> args = begin_function(b, *module, symbol, llvm::FunctionType::get(b.getVoidTy(), {fptr, i64}, false));
+  std::vector<Value*> args =
+      begin_function(b, *module, symbol, llvm::FunctionType::get(b.getVoidTy(), {fptr, i64}, false));
   Value *x = args[0], *n = args[1];
   const int vl = shape.vector_lanes;
   Value* vectors = b.CreateSDiv(n, b.getInt64(vl));

@@ -76,7 +76,7 @@ struct GettFunction {
   enum class Kind { micro_kernel, pack, transpose, gemv, dot_gemv };
   Kind kind = Kind::micro_kernel;
   KernelShape shape;
-  int pack_rows = 0;                     // pack
+  int pack_rows = 0;                      // pack
   PackMode pack_mode = PackMode::vector;  // pack
   std::string name() const;
 };

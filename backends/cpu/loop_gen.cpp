@@ -119,8 +119,7 @@ class Emitter {
     auto saved = b_.saveIP();
     BasicBlock* hoist = chain_[p].hoist;
     auto* branch = llvm::dyn_cast_or_null<llvm::BranchInst>(hoist->getTerminator());
-    if (!branch || !branch->isUnconditional())
-      EINC_FAIL("loop kernel: a hoist block without a plain branch");
+    if (!branch || !branch->isUnconditional()) EINC_FAIL("loop kernel: a hoist block without a plain branch");
     BasicBlock* next = branch->getSuccessor(0);
     branch->eraseFromParent();
     b_.SetInsertPoint(hoist);
@@ -140,8 +139,7 @@ class Emitter {
   }
 
   void push_level(int index, bool vector, Value* i, Value* mask) {
-    for (const Level& l : chain_)
-      EINC_CHECK(l.index != index, "loop kernel: an index bound twice in one loop nest");
+    for (const Level& l : chain_) EINC_CHECK(l.index != index, "loop kernel: an index bound twice in one loop nest");
     Level level;
     level.index = index;
     level.vector = vector;

@@ -48,18 +48,25 @@ ir::ExprPtr replace(const ir::ExprPtr& node, const ir::Expr* from, const ir::Exp
   if (!changed) return node;
   const ir::Expr& e = *node;
   switch (e.kind) {
-    case ir::ExprKind::negate: return ir::make_negate(e.span, args[0]);
-    case ir::ExprKind::call: return ir::make_call(e.span, e.func, std::move(args));
+    case ir::ExprKind::negate:
+      return ir::make_negate(e.span, args[0]);
+    case ir::ExprKind::call:
+      return ir::make_call(e.span, e.func, std::move(args));
     case ir::ExprKind::add:
-    case ir::ExprKind::multiply: return ir::make_nary(e.kind, e.span, std::move(args), e.ops);
-    case ir::ExprKind::reduce: return ir::make_reduce(e.span, e.reduce_op, e.over, args[0], e.implicit);
-    case ir::ExprKind::normalize: return ir::make_normalize(e.span, e.norm_op, e.over, args[0]);
-    default: return node;  // leaves have no args
+    case ir::ExprKind::multiply:
+      return ir::make_nary(e.kind, e.span, std::move(args), e.ops);
+    case ir::ExprKind::reduce:
+      return ir::make_reduce(e.span, e.reduce_op, e.over, args[0], e.implicit);
+    case ir::ExprKind::normalize:
+      return ir::make_normalize(e.span, e.norm_op, e.over, args[0]);
+    default:
+      return node;  // leaves have no args
   }
 }
 
 // sum(over: x * y) with `result` kept.
-ir::ExprPtr pairwise(const ir::Expr& where, const ir::ExprPtr& x, const ir::ExprPtr& y, const std::vector<int>& result) {
+ir::ExprPtr pairwise(const ir::Expr& where, const ir::ExprPtr& x, const ir::ExprPtr& y,
+                     const std::vector<int>& result) {
   ir::ExprPtr body = ir::make_nary(ir::ExprKind::multiply, where.span, {x, y}, {'*', '*'});
   std::vector<int> over;
   for (int id : body->free)
@@ -82,7 +89,7 @@ void run_product_steps(const ir::Program& program, const ir::Statement& statemen
                        std::vector<Tensor>& tensors, const StatementRunner& run) {
   const ir::Expr* product = steps.product;
   const ir::ProductPlan* plan = &steps.plan;
-  ir::Program steps_program = program;  // plus one temporary tensor per step but the last
+  ir::Program steps_program = program;         // plus one temporary tensor per step but the last
   std::vector<Tensor> step_tensors = tensors;  // shares every buffer, the target's included
   std::vector<ir::ExprPtr> operands;
   for (const ir::ProductOperand& op : plan->operands)
@@ -93,7 +100,8 @@ void run_product_steps(const ir::Program& program, const ir::Statement& statemen
       }
   for (std::size_t s = 0; s < plan->steps.size(); ++s) {
     const ir::ContractionStep& step = plan->steps[s];
-    ir::ExprPtr x = operands.at(static_cast<std::size_t>(step.lhs)), y = operands.at(static_cast<std::size_t>(step.rhs));
+    ir::ExprPtr x = operands.at(static_cast<std::size_t>(step.lhs)),
+                y = operands.at(static_cast<std::size_t>(step.rhs));
     ir::ExprPtr value = pairwise(*product, x, y, step.result);
     ir::Statement next = statement;
     if (s + 1 == plan->steps.size()) {

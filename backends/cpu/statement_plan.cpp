@@ -38,9 +38,8 @@ std::optional<ir::GettStatement> half_gemv(const ir::Program& program, const ir:
     for (const ir::GettTerm& t : *terms)
       if (t.access.tensor == w) return std::nullopt;
   const TensorLayouts gemv_layouts = layouts.widened(wide, w);
-  ir::GettSpec spec = ir::make_gett_spec(wide, wide_statement, *g, [&](int t) -> const std::vector<std::int64_t>& {
-    return gemv_layouts.strides(t);
-  });
+  ir::GettSpec spec = ir::make_gett_spec(
+      wide, wide_statement, *g, [&](int t) -> const std::vector<std::int64_t>& { return gemv_layouts.strides(t); });
   if (gemv_kind(spec.batch, spec.m, spec.n, spec.k) == GemvKind::none) return std::nullopt;
   return g;
 }
@@ -85,10 +84,13 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
       if (!g.residual.empty()) epilogue += " residual";
       return epilogue.empty() ? line : line + ", epilogue:" + epilogue;
     }
-    case CpuPath::loop_kernel: return "JIT loop (" + plan.loop->summary + ")";
+    case CpuPath::loop_kernel:
+      return "JIT loop (" + plan.loop->summary + ")";
     case CpuPath::product_steps:
-      return "product in pairwise steps (" + describe_product_steps(*plan.steps) + "), each run as a statement of its own";
-    case CpuPath::interpreted: break;
+      return "product in pairwise steps (" + describe_product_steps(*plan.steps) +
+             "), each run as a statement of its own";
+    case CpuPath::interpreted:
+      break;
   }
   std::string kind_name = ir::statement_kind_name(kind);
   std::string reason = plan.reason;
@@ -99,8 +101,7 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
 
 }  // namespace
 
-StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement,
-                             const TensorLayouts& layouts) {
+StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
   if (!runs_widened(statement.dtype)) return plan_f32(program, statement, layouts);
   const ir::Program wide = widened_program(program, statement);
   ir::Statement wide_statement = statement;

@@ -38,19 +38,18 @@ enum class CpuPath { gett, loop_kernel, product_steps, interpreted };
 
 struct StatementPlan {
   CpuPath path = CpuPath::interpreted;
-  std::optional<ir::GettStatement> gett;    // gett
-  std::optional<LoopGraph> loop;            // loop_kernel
-  std::optional<ProductSteps> steps;        // product_steps
-  std::string reason;                       // interpreted: the rule a loop kernel breaks, if that is why
-  bool widened = false;                     // an f16/bf16 statement run in f32
-  int weights_in_place = -1;                // widened GETT (a GEMV): the tensor its kernel widens in registers
+  std::optional<ir::GettStatement> gett;  // gett
+  std::optional<LoopGraph> loop;          // loop_kernel
+  std::optional<ProductSteps> steps;      // product_steps
+  std::string reason;                     // interpreted: the rule a loop kernel breaks, if that is why
+  bool widened = false;                   // an f16/bf16 statement run in f32
+  int weights_in_place = -1;              // widened GETT (a GEMV): the tensor its kernel widens in registers
 };
 
 // The plan of `statement` on tensors laid out as `layouts`. A widened
 // statement's plan is made on the widened program (widened_program) and
 // layouts (TensorLayouts::widened).
-StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement,
-                             const TensorLayouts& layouts);
+StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts);
 
 // One line per statement, as `einc emit` prints the plan:
 // "line 7: S = JIT GETT (batch h; M j; N i; K e), epilogue: scale",

@@ -33,11 +33,13 @@ TensorLayouts TensorLayouts::widened(const ir::Program& wide, int keep) const {
 }
 
 DType TensorLayouts::dtype(int tensor) const {
-  return tensors_ ? tensors_->at(static_cast<std::size_t>(tensor)).dtype() : dtypes_.at(static_cast<std::size_t>(tensor));
+  return tensors_ ? tensors_->at(static_cast<std::size_t>(tensor)).dtype()
+                  : dtypes_.at(static_cast<std::size_t>(tensor));
 }
 
 const std::vector<std::int64_t>& TensorLayouts::shape(int tensor) const {
-  return tensors_ ? tensors_->at(static_cast<std::size_t>(tensor)).shape() : shapes_.at(static_cast<std::size_t>(tensor));
+  return tensors_ ? tensors_->at(static_cast<std::size_t>(tensor)).shape()
+                  : shapes_.at(static_cast<std::size_t>(tensor));
 }
 
 const std::vector<std::int64_t>& TensorLayouts::strides(int tensor) const {

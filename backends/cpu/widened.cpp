@@ -18,9 +18,8 @@ namespace {
 constexpr std::int64_t kChunk = 1 << 16;
 
 void for_chunks(std::int64_t n, int threads, const std::function<void(std::int64_t, std::int64_t)>& body) {
-  runtime::parallel_for((n + kChunk - 1) / kChunk, threads, [&](std::int64_t c) {
-    body(c * kChunk, std::min(n, (c + 1) * kChunk));
-  });
+  runtime::parallel_for((n + kChunk - 1) / kChunk, threads,
+                        [&](std::int64_t c) { body(c * kChunk, std::min(n, (c + 1) * kChunk)); });
 }
 
 // A contiguous f32 copy of `source` (f16, bf16 or f32): exact.

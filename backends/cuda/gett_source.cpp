@@ -353,8 +353,8 @@ CudaGettSpec make_cuda_gett_spec(const ir::Program& program, const ir::Statement
   auto named = [&](const std::vector<ir::GettDimSpec>& dims) {
     std::vector<CudaGettDim> out;
     for (const ir::GettDimSpec& d : dims)
-      out.push_back({statement.indices.at(static_cast<std::size_t>(d.index)).name, d.extent, d.stride_a, d.stride_b,
-                     d.stride_c});
+      out.push_back(
+          {statement.indices.at(static_cast<std::size_t>(d.index)).name, d.extent, d.stride_a, d.stride_b, d.stride_c});
     return out;
   };
   spec.batch = named(shared.batch);

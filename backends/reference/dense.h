@@ -17,8 +17,8 @@ namespace einc::reference {
 
 template <typename T>
 struct Dense {
-  std::vector<int> indices;            // sorted index ids
-  std::vector<std::int64_t> extents;   // parallel to indices
+  std::vector<int> indices;           // sorted index ids
+  std::vector<std::int64_t> extents;  // parallel to indices
   std::vector<T> data;
 
   std::int64_t size() const { return static_cast<std::int64_t>(data.size()); }
@@ -38,8 +38,8 @@ struct Dense {
 // Calls f(offsets) at every point of the space; offsets[k] is the linear
 // offset of the point in operand k (sum of index * strides[k][d]).
 template <std::size_t K, typename F>
-void for_each_point(const std::vector<std::int64_t>& extents,
-                    const std::array<std::vector<std::int64_t>, K>& strides, F&& f) {
+void for_each_point(const std::vector<std::int64_t>& extents, const std::array<std::vector<std::int64_t>, K>& strides,
+                    F&& f) {
   for (std::int64_t e : extents)
     if (e == 0) return;
   std::size_t rank = extents.size();

@@ -68,19 +68,32 @@ double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp
 // The documented formulas (docs/semantics.md).
 double apply_function(ir::Func f, double a, double b) {
   switch (f) {
-    case ir::Func::exp: return std::exp(a);
-    case ir::Func::log: return std::log(a);
-    case ir::Func::sqrt: return std::sqrt(a);
-    case ir::Func::rsqrt: return 1.0 / std::sqrt(a);
-    case ir::Func::abs: return std::fabs(a);
-    case ir::Func::tanh: return std::tanh(a);
-    case ir::Func::sigmoid: return sigmoid(a);
-    case ir::Func::relu: return a > 0 ? a : (std::isnan(a) ? a : 0.0);
-    case ir::Func::gelu: return 0.5 * a * (1.0 + std::erf(a / std::sqrt(2.0)));
-    case ir::Func::silu: return a * sigmoid(a);
-    case ir::Func::max: return std::isnan(a) || a > b ? a : b;
-    case ir::Func::min: return std::isnan(a) || a < b ? a : b;
-    case ir::Func::pow: return std::pow(a, b);
+    case ir::Func::exp:
+      return std::exp(a);
+    case ir::Func::log:
+      return std::log(a);
+    case ir::Func::sqrt:
+      return std::sqrt(a);
+    case ir::Func::rsqrt:
+      return 1.0 / std::sqrt(a);
+    case ir::Func::abs:
+      return std::fabs(a);
+    case ir::Func::tanh:
+      return std::tanh(a);
+    case ir::Func::sigmoid:
+      return sigmoid(a);
+    case ir::Func::relu:
+      return a > 0 ? a : (std::isnan(a) ? a : 0.0);
+    case ir::Func::gelu:
+      return 0.5 * a * (1.0 + std::erf(a / std::sqrt(2.0)));
+    case ir::Func::silu:
+      return a * sigmoid(a);
+    case ir::Func::max:
+      return std::isnan(a) || a > b ? a : b;
+    case ir::Func::min:
+      return std::isnan(a) || a < b ? a : b;
+    case ir::Func::pow:
+      return std::pow(a, b);
   }
   return a;
 }
@@ -93,19 +106,26 @@ class Evaluator {
 
   Dense<T> eval(const Expr& e) {
     switch (e.kind) {
-      case ExprKind::access: return access(e);
-      case ExprKind::constant: return scalar(Arith<T>::from_double(e.constant));
-      case ExprKind::dim_value: return scalar(Arith<T>::from_double(static_cast<double>(*program_.dims[e.dim].value)));
+      case ExprKind::access:
+        return access(e);
+      case ExprKind::constant:
+        return scalar(Arith<T>::from_double(e.constant));
+      case ExprKind::dim_value:
+        return scalar(Arith<T>::from_double(static_cast<double>(*program_.dims[e.dim].value)));
       case ExprKind::negate: {
         Dense<T> v = eval(*e.args[0]);
         for (T& x : v.data) x = Arith<T>::neg(x);
         return v;
       }
-      case ExprKind::call: return call(e);
+      case ExprKind::call:
+        return call(e);
       case ExprKind::add:
-      case ExprKind::multiply: return nary(e);
-      case ExprKind::reduce: return ir::is_contraction(e) ? contraction(e) : reduce(e);
-      case ExprKind::normalize: return normalize(e);
+      case ExprKind::multiply:
+        return nary(e);
+      case ExprKind::reduce:
+        return ir::is_contraction(e) ? contraction(e) : reduce(e);
+      case ExprKind::normalize:
+        return normalize(e);
     }
     throw ExecutionError("unknown IR node");
   }
@@ -321,7 +341,8 @@ class Evaluator {
     for (int id : rows) row_count *= extents_[id];
     std::vector<double> a(static_cast<std::size_t>(row_count), 0.0), b(a.size(), 0.0);
     Dense<T> out = make(e.free);
-    std::array<std::vector<std::int64_t>, 2> strides{body.strides_in(e.free), Dense<T>{rows, extents_of(rows), {}}.strides_in(e.free)};
+    std::array<std::vector<std::int64_t>, 2> strides{body.strides_in(e.free),
+                                                     Dense<T>{rows, extents_of(rows), {}}.strides_in(e.free)};
     auto x = [&](const auto& o) { return static_cast<double>(body.data[o[0]]); };
     auto dn = static_cast<double>(n);
     switch (e.norm_op) {
@@ -336,7 +357,8 @@ class Evaluator {
       case ir::NormOp::layernorm:
         for_each_point<2>(body.extents, strides, [&](const auto& o) { a[o[1]] += x(o); });
         for (double& mean : a) mean /= dn;
-        for_each_point<2>(body.extents, strides, [&](const auto& o) { b[o[1]] += (x(o) - a[o[1]]) * (x(o) - a[o[1]]); });
+        for_each_point<2>(body.extents, strides,
+                          [&](const auto& o) { b[o[1]] += (x(o) - a[o[1]]) * (x(o) - a[o[1]]); });
         for_each_point<2>(body.extents, strides, [&](const auto& o) {
           out.data[o[0]] = Arith<T>::from_double((x(o) - a[o[1]]) / std::sqrt(b[o[1]] / dn + 1e-5));
         });

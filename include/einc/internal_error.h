@@ -24,7 +24,7 @@ class InternalError : public std::logic_error {
  private:
   static const char* trim(const char* file) {
     // The path below the repository root, whatever the build machine's layout.
-    static constexpr const char* kLayers[] = {"/frontend/", "/ir/",   "/runtime/", "/backends/",
+    static constexpr const char* kLayers[] = {"/frontend/", "/ir/",  "/runtime/", "/backends/",
                                               "/api/",      "/cli/", "/include/"};
     const char* best = nullptr;
     for (const char* layer : kLayers)
@@ -45,8 +45,8 @@ class InternalError : public std::logic_error {
 }  // namespace einc
 
 // Throws einc::InternalError with this file and line when `condition` is false.
-#define EINC_CHECK(condition, message)                                   \
-  do {                                                                   \
+#define EINC_CHECK(condition, message)                                           \
+  do {                                                                           \
     if (!(condition)) ::einc::throw_internal_error(__FILE__, __LINE__, message); \
   } while (false)
 

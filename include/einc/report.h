@@ -22,18 +22,18 @@ struct Count {
 // One contraction term inside a statement: a sum over a product of two or
 // more operands (a pairwise order is chosen for three or more).
 struct ContractionReport {
-  std::string expression;            // e.g. "sum(k: A[i,k] * B[k,j])"
-  std::vector<std::string> operands; // e.g. {"A[i,k]", "B[k,j]"}
-  std::vector<std::string> summed;   // summed index names, e.g. {"k"}
-  Count dot_products;                // elements of the term's result
-  Count reduction_length;            // product of the summed extents
-  Count macs;                        // chosen pairwise order
-  Count naive_macs;                  // one loop nest over every index
-  Count flops;                       // 2 per MAC + 1 per outer-step element
+  std::string expression;             // e.g. "sum(k: A[i,k] * B[k,j])"
+  std::vector<std::string> operands;  // e.g. {"A[i,k]", "B[k,j]"}
+  std::vector<std::string> summed;    // summed index names, e.g. {"k"}
+  Count dot_products;                 // elements of the term's result
+  Count reduction_length;             // product of the summed extents
+  Count macs;                         // chosen pairwise order
+  Count naive_macs;                   // one loop nest over every index
+  Count flops;                        // 2 per MAC + 1 per outer-step element
   // The chosen order, opt_einsum style: each step contracts two entries of
   // the current operand list (0-based), the result is appended at the end.
   std::vector<std::pair<int, int>> path;
-  std::string order;                 // readable, e.g. "((A*B)*C)"
+  std::string order;  // readable, e.g. "((A*B)*C)"
 };
 
 struct StatementReport {
@@ -46,16 +46,16 @@ struct StatementReport {
   std::vector<std::int64_t> shape;
   std::vector<std::string> shape_formula;
   std::string dtype;
-  Count outputs;            // elements written
-  Count dot_products;       // sum over the contraction terms' outputs
-  Count reduction_length;   // product of every extent reduced in the statement
+  Count outputs;           // elements written
+  Count dot_products;      // sum over the contraction terms' outputs
+  Count reduction_length;  // product of every extent reduced in the statement
   Count macs;
   Count naive_macs;
   Count flops;
   Count transcendentals;
-  Count bytes;              // compulsory: each tensor read once, target written once
-  Count params;             // elements of the param tensors the statement reads
-  double intensity = 0.0;   // flops / bytes (0 when bytes == 0)
+  Count bytes;             // compulsory: each tensor read once, target written once
+  Count params;            // elements of the param tensors the statement reads
+  double intensity = 0.0;  // flops / bytes (0 when bytes == 0)
   std::vector<ContractionReport> contractions;
 };
 
@@ -67,13 +67,13 @@ struct TotalsReport {
   Count flops;
   Count transcendentals;
   Count bytes;
-  Count params;             // elements of every declared param
+  Count params;  // elements of every declared param
   double intensity = 0.0;
 };
 
 struct TensorReport {
   std::string name;
-  std::string role;         // input | param | intermediate | output
+  std::string role;  // input | param | intermediate | output
   std::string dtype;
   std::vector<std::int64_t> shape;
   std::vector<std::string> shape_formula;

@@ -48,8 +48,7 @@ class Tensor {
   // The same, not filled: for a buffer about to be overwritten completely.
   static Tensor empty(DType dtype, std::vector<std::int64_t> shape);
   // A view of caller memory; strides in elements (default: C order).
-  static Tensor view(DType dtype, void* data, std::vector<std::int64_t> shape,
-                     std::vector<std::int64_t> strides = {});
+  static Tensor view(DType dtype, void* data, std::vector<std::int64_t> shape, std::vector<std::int64_t> strides = {});
 
   // False for a default-constructed Tensor; a zero-size tensor (some extent
   // 0) is defined without data.
@@ -65,7 +64,9 @@ class Tensor {
 
   void* data() const { return data_; }
   template <typename T>
-  T* data_as() const { return static_cast<T*>(data_); }
+  T* data_as() const {
+    return static_cast<T*>(data_);
+  }
 
   // Element access by multi-index, converted to or from double (any dtype).
   double get(const std::vector<std::int64_t>& index) const;

@@ -80,9 +80,7 @@ TEST(Api, SweepGivesTotalsPerValue) {
   EXPECT_EQ(s.rows[1].second.macs.value, 4 * 128 * 128 * 16);
 }
 
-TEST(Api, UnreadableFileIsACompileError) {
-  EXPECT_THROW(einc::compile_file("/nonexistent/x.ein"), einc::CompileError);
-}
+TEST(Api, UnreadableFileIsACompileError) { EXPECT_THROW(einc::compile_file("/nonexistent/x.ein"), einc::CompileError); }
 
 TEST(Api, TransformerBlockCostsByHand) {
   // T=1000, D=4096: the MLP's first projection is T*D*4D MACs.

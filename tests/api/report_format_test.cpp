@@ -26,14 +26,10 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Count count(std::int64_t value, std::string formula) {
-  return Count{value, std::move(formula)};
-}
+Count count(std::int64_t value, std::string formula) { return Count{value, std::move(formula)}; }
 
-TensorReport tensor(std::string name, std::string role,
-                    std::vector<std::int64_t> shape,
-                    std::vector<std::string> shape_formula, Count elements,
-                    Count bytes) {
+TensorReport tensor(std::string name, std::string role, std::vector<std::int64_t> shape,
+                    std::vector<std::string> shape_formula, Count elements, Count bytes) {
   TensorReport t;
   t.name = std::move(name);
   t.role = std::move(role);
@@ -51,17 +47,12 @@ Report make_report() {
   r.file = "model.ein";
   r.dims = {{"M", 1000}, {"K", 4096}, {"N", 512}, {"L", 64}};
   r.tensors = {
-      tensor("A", "input", {1000, 4096}, {"M", "K"}, count(4096000, "M*K"),
-             count(16384000, "4*M*K")),
-      tensor("B", "param", {4096, 512}, {"K", "N"}, count(2097152, "K*N"),
-             count(8388608, "4*K*N")),
-      tensor("C", "param", {512, 64}, {"N", "L"}, count(32768, "N*L"),
-             count(131072, "4*N*L")),
+      tensor("A", "input", {1000, 4096}, {"M", "K"}, count(4096000, "M*K"), count(16384000, "4*M*K")),
+      tensor("B", "param", {4096, 512}, {"K", "N"}, count(2097152, "K*N"), count(8388608, "4*K*N")),
+      tensor("C", "param", {512, 64}, {"N", "L"}, count(32768, "N*L"), count(131072, "4*N*L")),
       tensor("g", "param", {64}, {"L"}, count(64, "L"), count(256, "4*L")),
-      tensor("Y", "intermediate", {1000, 64}, {"M", "L"}, count(64000, "M*L"),
-             count(256000, "4*M*L")),
-      tensor("Z", "output", {1000, 64}, {"M", "L"}, count(64000, "M*L"),
-             count(256000, "4*M*L")),
+      tensor("Y", "intermediate", {1000, 64}, {"M", "L"}, count(64000, "M*L"), count(256000, "4*M*L")),
+      tensor("Z", "output", {1000, 64}, {"M", "L"}, count(64000, "M*L"), count(256000, "4*M*L")),
   };
 
   StatementReport s1;
@@ -145,9 +136,7 @@ SweepReport make_sweep() {
   s.file = "model.ein";
   s.dim = "M";
   s.repeat = 2;
-  s.rows = {{1, totals_for(1)},
-            {1000, totals_for(1000)},
-            {100000, totals_for(100000)}};
+  s.rows = {{1, totals_for(1)}, {1000, totals_for(1000)}, {100000, totals_for(100000)}};
   return s;
 }
 
@@ -158,9 +147,7 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // A small RFC 4180 reader: records of fields, quotes and embedded line
 // breaks handled; a record ends at an unquoted LF.
@@ -220,10 +207,8 @@ TEST(FormatNumbers, WithThousands) {
   EXPECT_EQ(with_thousands(4096000000), "4,096,000,000");
   EXPECT_EQ(with_thousands(-1234), "-1,234");
   EXPECT_EQ(with_thousands(-999), "-999");
-  EXPECT_EQ(with_thousands(std::numeric_limits<std::int64_t>::max()),
-            "9,223,372,036,854,775,807");
-  EXPECT_EQ(with_thousands(std::numeric_limits<std::int64_t>::min()),
-            "-9,223,372,036,854,775,808");
+  EXPECT_EQ(with_thousands(std::numeric_limits<std::int64_t>::max()), "9,223,372,036,854,775,807");
+  EXPECT_EQ(with_thousands(std::numeric_limits<std::int64_t>::min()), "-9,223,372,036,854,775,808");
 }
 
 TEST(FormatNumbers, SiCompact) {
@@ -292,8 +277,7 @@ TEST(ReportJson, StructureAndExactValues) {
   const Json json = Json::parse(text);
   std::vector<std::string> keys;
   for (const auto& item : json.items()) keys.push_back(item.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"file", "dims", "tensors",
-                                            "statements", "repeat", "totals"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"file", "dims", "tensors", "statements", "repeat", "totals"}));
 
   std::vector<std::string> dim_names;
   for (const auto& item : json["dims"].items()) dim_names.push_back(item.key());
@@ -324,9 +308,8 @@ TEST(ReportJson, StructureAndExactValues) {
   EXPECT_EQ(s1["formula"]["shape"], Json::parse(R"(["M", "L"])"));
   EXPECT_EQ(s1["formula"]["macs"], "M*K*N + M*N*L");
   EXPECT_EQ(s1["formula"]["transcendentals"], "0");
-  for (const char* key :
-       {"outputs", "dot_products", "reduction_length", "macs", "naive_macs",
-        "flops", "transcendentals", "bytes", "params"}) {
+  for (const char* key : {"outputs", "dot_products", "reduction_length", "macs", "naive_macs", "flops",
+                          "transcendentals", "bytes", "params"}) {
     EXPECT_TRUE(s1.contains(key)) << key;
     EXPECT_TRUE(s1["formula"].contains(key)) << key;
   }
@@ -356,12 +339,10 @@ TEST(ReportJson, StructureAndExactValues) {
 
 TEST(ReportJson, DeterministicAndExactAtInt64Max) {
   Report report = make_report();
-  EXPECT_EQ(format_report(report, ReportFormat::json),
-            format_report(report, ReportFormat::json));
+  EXPECT_EQ(format_report(report, ReportFormat::json), format_report(report, ReportFormat::json));
   report.totals.macs.value = std::numeric_limits<std::int64_t>::max();
   const Json json = Json::parse(format_report(report, ReportFormat::json));
-  EXPECT_EQ(json["totals"]["macs"].get<std::int64_t>(),
-            std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(json["totals"]["macs"].get<std::int64_t>(), std::numeric_limits<std::int64_t>::max());
 }
 
 TEST(ReportJson, InvalidUtf8DoesNotThrow) {
@@ -396,8 +377,7 @@ TEST(ReportCsv, RowsAndQuoting) {
   EXPECT_EQ(records[1][column("intensity")], "169.3");
   EXPECT_EQ(records[1][column("contractions")], "sum(j, k): ((A*B)*C)");
   EXPECT_EQ(records[2][column("accumulate")], "true");
-  EXPECT_EQ(records[2][column("source")],
-            "Z[i, l] += exp(Y[i, l]) * g[l]  # \"gate\", scaled");
+  EXPECT_EQ(records[2][column("source")], "Z[i, l] += exp(Y[i, l]) * g[l]  # \"gate\", scaled");
   EXPECT_EQ(records[3][column("target")], "TOTAL");
   EXPECT_EQ(records[3][column("macs")], "4259840000");
   EXPECT_EQ(records[3][column("naive_macs")], "268435456000");
@@ -405,8 +385,7 @@ TEST(ReportCsv, RowsAndQuoting) {
   EXPECT_EQ(records[3][column("reduction_length")], "");
 
   // The raw text quotes the source and doubles its quotes.
-  EXPECT_TRUE(contains(
-      text, "\"Z[i, l] += exp(Y[i, l]) * g[l]  # \"\"gate\"\", scaled\""));
+  EXPECT_TRUE(contains(text, "\"Z[i, l] += exp(Y[i, l]) * g[l]  # \"\"gate\"\", scaled\""));
 }
 
 // ---------------------------------------------------------------- table
@@ -462,8 +441,7 @@ TEST(ReportTable, TitleColumnsAndTotals) {
   EXPECT_TRUE(contains(text, "4,259,968  (2*K*N + 2*N*L + 2*L)\n"));
   EXPECT_TRUE(contains(text, "164.30  FLOP/byte\n"));
   for (const auto& line : lines) {
-    EXPECT_TRUE(line.empty() || line.back() != ' ')
-        << "trailing space: " << line;
+    EXPECT_TRUE(line.empty() || line.back() != ' ') << "trailing space: " << line;
   }
 }
 
@@ -482,8 +460,7 @@ TEST(ReportTable, EmptyReport) {
   EXPECT_TRUE(json["dims"].is_object());
   EXPECT_TRUE(json["statements"].is_array());
   EXPECT_EQ(parse_csv(format_report(report, ReportFormat::csv)).size(), 2u);
-  EXPECT_TRUE(
-      contains(format_report(report, ReportFormat::markdown), "Dims: none"));
+  EXPECT_TRUE(contains(format_report(report, ReportFormat::markdown), "Dims: none"));
 }
 
 // ------------------------------------------------------------- markdown
@@ -539,8 +516,7 @@ TEST(SweepFormats, AllFour) {
   EXPECT_EQ(json["repeat"], 2);
   ASSERT_EQ(json["rows"].size(), 3u);
   EXPECT_EQ(json["rows"][2]["value"], 100000);
-  EXPECT_EQ(json["rows"][2]["totals"]["macs"].get<std::int64_t>(),
-            425984000000);
+  EXPECT_EQ(json["rows"][2]["totals"]["macs"].get<std::int64_t>(), 425984000000);
   EXPECT_EQ(json["rows"][2]["totals"]["formula"]["macs"], "2*M*K*N + 2*M*N*L");
 
   const auto csv = parse_csv(format_sweep(sweep, ReportFormat::csv));

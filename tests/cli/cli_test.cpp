@@ -28,9 +28,7 @@ const std::string kMatmul = "examples/01_matmul.ein";
 const std::string kTransformer = "examples/05_transformer_block.ein";
 constexpr std::int64_t kMatmulMacs = 512LL * 256 * 128;  // M*K*N
 
-ProcessResult einc(const std::vector<std::string>& args) {
-  return einc_test::run_process(kEinc, args, kSourceDir);
-}
+ProcessResult einc(const std::vector<std::string>& args) { return einc_test::run_process(kEinc, args, kSourceDir); }
 
 // What a failed expectation prints about a run.
 std::string show(const ProcessResult& r) {
@@ -38,8 +36,8 @@ std::string show(const ProcessResult& r) {
   s << "\n  exit code: " << r.exit_code;
   if (r.signal) s << " (killed by signal " << r.signal << ")";
   if (r.timed_out) s << " (timed out)";
-  s << "\n  stdout (" << r.out.size() << " bytes): " << r.out.substr(0, 2000)
-    << "\n  stderr (" << r.err.size() << " bytes): " << r.err.substr(0, 2000);
+  s << "\n  stdout (" << r.out.size() << " bytes): " << r.out.substr(0, 2000) << "\n  stderr (" << r.err.size()
+    << " bytes): " << r.err.substr(0, 2000);
   return s.str();
 }
 
@@ -185,9 +183,9 @@ TEST(CliTest, CheckDumpIr) {
 }
 
 TEST(CliTest, EmptyAndCommentOnlyFilesAreValid) {
-  for (const std::string& text : {std::string(""), std::string("# nothing but a comment\n"),
-                                  std::string("# one\n\n   # two\n\t\n"), std::string("# no newline at the end"),
-                                  std::string("\n\n\n"), std::string(";;\n;")}) {
+  for (const std::string& text :
+       {std::string(""), std::string("# nothing but a comment\n"), std::string("# one\n\n   # two\n\t\n"),
+        std::string("# no newline at the end"), std::string("\n\n\n"), std::string(";;\n;")}) {
     TempScript script(text);
     SCOPED_TRACE("script: \"" + text + "\"");
     ProcessResult r = einc({"check", script.path()});
@@ -221,7 +219,10 @@ TEST(CliTest, CrlfAndByteOrderMarkAreAccepted) {
 
 TEST(CliTest, CrlfScriptErrorHasTheSameColumnAsLf) {
   TempScript lf("dim M = 4\ninput A[M]\nB[i] = A[i] +* 2\n", "lf.ein");
-  TempScript crlf("\xEF\xBB\xBF" "dim M = 4\r\ninput A[M]\r\nB[i] = A[i] +* 2\r\n", "crlf.ein");
+  TempScript crlf(
+      "\xEF\xBB\xBF"
+      "dim M = 4\r\ninput A[M]\r\nB[i] = A[i] +* 2\r\n",
+      "crlf.ein");
   ProcessResult a = expect_user_error({"check", lf.path()});
   ProcessResult b = expect_user_error({"check", crlf.path()});
   EXPECT_NE(a.err.find(lf.path() + ":3:14: error:"), std::string::npos) << show(a);

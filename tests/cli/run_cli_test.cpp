@@ -65,8 +65,8 @@ TEST_F(RunCli, ExamplesMatchTheEmbeddingApi) {
     SCOPED_TRACE(example);
     std::string script = kExamples + example + ".ein";
     einc::DimBindings dims = small_dims(example);
-    std::vector<std::string> args = {"run", script, "--backend", "reference", "--random", "5", "--output-dir",
-                                     path(example)};
+    std::vector<std::string> args = {"run",      script, "--backend",    "reference",
+                                     "--random", "5",    "--output-dir", path(example)};
     for (const auto& [name, value] : dims) args.insert(args.end(), {"--dim", name + "=" + std::to_string(value)});
     ProcessResult r = einc(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -93,8 +93,8 @@ TEST_F(RunCli, NpyInputsBindSymbolicDims) {
   einc::Tensor x = einc::Tensor::zeros(einc::DType::f32, {3, 2});
   for (int i = 0; i < 6; ++i) x.set_flat(i, i);
   einc::write_npy(path("x.npy"), x);
-  ProcessResult r = einc({"run", script, "--backend", "reference", "--input", "X=" + path("x.npy"), "--output-dir",
-                          path("out")});
+  ProcessResult r =
+      einc({"run", script, "--backend", "reference", "--input", "X=" + path("x.npy"), "--output-dir", path("out")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   einc::Tensor y = einc::read_npy(path("out/Y.npy"));
   EXPECT_EQ(y.shape(), (std::vector<std::int64_t>{3}));
@@ -102,8 +102,8 @@ TEST_F(RunCli, NpyInputsBindSymbolicDims) {
 }
 
 TEST_F(RunCli, BenchPrintsMedianAndGflops) {
-  ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--backend", "reference", "--random", "1", "--bench",
-                          "3"});
+  ProcessResult r =
+      einc({"run", kExamples + "01_matmul.ein", "--backend", "reference", "--random", "1", "--bench", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("median"), std::string::npos);
   EXPECT_NE(r.out.find("GFLOP/s"), std::string::npos);
@@ -160,8 +160,8 @@ TEST_F(RunCli, BackendsNotBuiltSaySo) {
 TEST_F(RunCli, CpuBackendMatchesReference) {
   if (!has_backend(einc::Backend::cpu)) GTEST_SKIP() << "no cpu backend";
   for (const char* backend : {"cpu", "reference"}) {
-    ProcessResult r = einc({"run", kExamples + "01_matmul.ein", "--backend", backend, "--random", "3", "--output-dir",
-                            path(backend)});
+    ProcessResult r = einc(
+        {"run", kExamples + "01_matmul.ein", "--backend", backend, "--random", "3", "--output-dir", path(backend)});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   einc::Tensor cpu = einc::read_npy(path("cpu/C.npy")), ref = einc::read_npy(path("reference/C.npy"));
@@ -190,8 +190,9 @@ TEST_F(RunCli, EveryExampleOnCpuMatchesReference) {
     SCOPED_TRACE(example);
     std::string out = path(example);
     for (const char* backend : {"cpu", "reference"}) {
-      std::vector<std::string> args = {"run", kExamples + example + ".ein", "--backend", backend, "--random", "7",
-                                       "--output-dir", out + "/" + backend};
+      std::vector<std::string> args = {
+          "run",          kExamples + example + ".ein", "--backend", backend, "--random", "7",
+          "--output-dir", out + "/" + backend};
       for (const auto& [name, value] : small_dims(example))
         args.insert(args.end(), {"--dim", name + "=" + std::to_string(value)});
       ProcessResult r = einc(args);
@@ -204,7 +205,8 @@ TEST_F(RunCli, EveryExampleOnCpuMatchesReference) {
       ASSERT_EQ(cpu.shape(), ref.shape()) << name;
       double scale = 1;
       for (std::int64_t i = 0; i < ref.numel(); ++i) scale = std::max(scale, std::fabs(ref.get_flat(i)));
-      for (std::int64_t i = 0; i < ref.numel(); ++i) ASSERT_NEAR(cpu.get_flat(i), ref.get_flat(i), 2e-4 * scale) << name;
+      for (std::int64_t i = 0; i < ref.numel(); ++i)
+        ASSERT_NEAR(cpu.get_flat(i), ref.get_flat(i), 2e-4 * scale) << name;
     }
   }
 }
@@ -231,8 +233,8 @@ TEST_F(RunCli, SecondProcessLoadsTheCpuKernelsFromTheDiskCache) {
   std::string script = write_script("mm.ein", "dim N = 8\ninput A[N, N], B[N, N]\nC[i, j] = A[i, k] * B[k, j]\n");
   fs::path cache = dir_ / "cache";
   auto emit = [&](const std::string& cache_dir) {
-    ProcessResult r = run_process("/usr/bin/env", {"EINC_CACHE_DIR=" + cache_dir, kEinc, "emit", script, "--target",
-                                                   "llvm-ir"});
+    ProcessResult r =
+        run_process("/usr/bin/env", {"EINC_CACHE_DIR=" + cache_dir, kEinc, "emit", script, "--target", "llvm-ir"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::string second_line = r.out.substr(0, r.out.find('\n', r.out.find('\n') + 1));
     return second_line.substr(second_line.find('\n') + 1);
@@ -253,7 +255,7 @@ TEST_F(RunCli, SecondProcessLoadsTheCpuKernelsFromTheDiskCache) {
   std::string third = emit(cache.string());
   EXPECT_EQ(count(third, "(disk cache)"), 0u) << third;
   EXPECT_EQ(count(emit(cache.string()), "(disk cache)"), functions);  // rewritten whole
-  EXPECT_EQ(count(emit("off"), "(disk cache)"), 0u);  // the cache is off: nothing read
+  EXPECT_EQ(count(emit("off"), "(disk cache)"), 0u);                  // the cache is off: nothing read
 }
 
 // EINC_CPU_ISA may only narrow the host's ISA: an unknown or wider one is

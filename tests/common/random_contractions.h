@@ -87,7 +87,8 @@ class Rng {
   }
   template <typename T>
   void shuffle(std::vector<T>& v) {
-    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<std::size_t>(uniform(0, static_cast<std::int64_t>(i) - 1))]);
+    for (std::size_t i = v.size(); i > 1; --i)
+      std::swap(v[i - 1], v[static_cast<std::size_t>(uniform(0, static_cast<std::int64_t>(i) - 1))]);
   }
 
  private:
@@ -117,10 +118,14 @@ inline std::string join(const std::vector<std::string>& parts, const std::string
 // 25-67 (25%).
 inline std::int64_t draw_extent(Rng& rng) {
   switch (rng.weighted({8, 37, 30, 25})) {
-    case 0: return 1;
-    case 1: return rng.uniform(2, 8);
-    case 2: return rng.uniform(9, 24);
-    default: return rng.uniform(25, 67);
+    case 0:
+      return 1;
+    case 1:
+      return rng.uniform(2, 8);
+    case 2:
+      return rng.uniform(9, 24);
+    default:
+      return rng.uniform(25, 67);
   }
 }
 
@@ -159,11 +164,21 @@ inline RandomCase random_contraction(std::uint64_t seed) {
     d::Index x;
     if (operand_count == 2) {
       switch (rng.weighted({2, 3, 3, 4, 1})) {
-        case 0: x.operands = 3u, x.in_output = true; break;   // batch
-        case 1: x.operands = 1u, x.in_output = true; break;   // M
-        case 2: x.operands = 2u, x.in_output = true; break;   // N
-        case 3: x.operands = 3u, x.in_output = false; break;  // K
-        default: x.operands = rng.chance(0.5) ? 1u : 2u, x.in_output = false; break;  // solo
+        case 0:
+          x.operands = 3u, x.in_output = true;
+          break;  // batch
+        case 1:
+          x.operands = 1u, x.in_output = true;
+          break;  // M
+        case 2:
+          x.operands = 2u, x.in_output = true;
+          break;  // N
+        case 3:
+          x.operands = 3u, x.in_output = false;
+          break;  // K
+        default:
+          x.operands = rng.chance(0.5) ? 1u : 2u, x.in_output = false;
+          break;  // solo
       }
     } else {
       x.operands = static_cast<unsigned>(rng.uniform(1, 7));
@@ -324,7 +339,8 @@ inline RandomCase random_contraction(std::uint64_t seed) {
     std::vector<std::string> dims;
     for (std::size_t i = 0; i < indices.size(); ++i)
       dims.push_back(dim(static_cast<int>(i)) + " = " + std::to_string(indices[i].extent));
-    if (!dims.empty()) script += rng.chance(0.5) ? "dim " + d::join(dims, ", ") + "\n" : "dim " + d::join(dims, "\ndim ") + "\n";
+    if (!dims.empty())
+      script += rng.chance(0.5) ? "dim " + d::join(dims, ", ") + "\n" : "dim " + d::join(dims, "\ndim ") + "\n";
   }
   auto declare = [&](const std::string& name, const std::vector<int>& idx) {
     std::vector<std::string> parts;
@@ -332,7 +348,8 @@ inline RandomCase random_contraction(std::uint64_t seed) {
     std::string shape = idx.empty() ? (rng.chance(0.5) ? "[]" : "") : "[" + d::join(parts, ", ") + "]";
     script += "input " + name + shape + dtype_suffix + "\n";
   };
-  for (int o = 0; o < operand_count; ++o) declare(operand_names[static_cast<std::size_t>(o)], slots[static_cast<std::size_t>(o)]);
+  for (int o = 0; o < operand_count; ++o)
+    declare(operand_names[static_cast<std::size_t>(o)], slots[static_cast<std::size_t>(o)]);
 
   // --- the statement ----------------------------------------------------------
   std::vector<std::string> epilogue;
@@ -358,7 +375,8 @@ inline RandomCase random_contraction(std::uint64_t seed) {
     if (rng.chance(0.3)) rng.shuffle(order);
     std::vector<std::string> factors;
     for (int o : order)
-      factors.push_back(access(operand_names[static_cast<std::size_t>(o)], slots[static_cast<std::size_t>(o)], rng.chance(0.3)));
+      factors.push_back(
+          access(operand_names[static_cast<std::size_t>(o)], slots[static_cast<std::size_t>(o)], rng.chance(0.3)));
     std::string e = d::join(factors, " * ");
 
     // Scale (40%): * 0.5, 0.5 * ..., or / sqrt(product of summed dims).
@@ -367,8 +385,12 @@ inline RandomCase random_contraction(std::uint64_t seed) {
       for (int i : summed)
         if (indices[static_cast<std::size_t>(i)].extent > 0) nonzero_summed.push_back(dim(i));
       switch (rng.uniform(0, 2)) {
-        case 0: e += " * 0.5", epilogue.push_back("scale(*0.5)"); break;
-        case 1: e = "0.5 * " + e, epilogue.push_back("scale(0.5*)"); break;
+        case 0:
+          e += " * 0.5", epilogue.push_back("scale(*0.5)");
+          break;
+        case 1:
+          e = "0.5 * " + e, epilogue.push_back("scale(0.5*)");
+          break;
         default:
           if (nonzero_summed.empty()) {
             e += " * 0.5", epilogue.push_back("scale(*0.5)");
@@ -428,7 +450,8 @@ inline RandomCase random_contraction(std::uint64_t seed) {
     desc += " " + std::string(1, x.label) + "=" + std::to_string(x.extent) + "(" + d::role_name(x, operand_count) + ")";
   desc += "; ranks";
   for (int o = 0; o < operand_count; ++o) {
-    desc += " " + operand_names[static_cast<std::size_t>(o)] + ":" + std::to_string(slots[static_cast<std::size_t>(o)].size());
+    desc += " " + operand_names[static_cast<std::size_t>(o)] + ":" +
+            std::to_string(slots[static_cast<std::size_t>(o)].size());
     if (diagonal[static_cast<std::size_t>(o)] >= 0) desc += "(diag)";
   }
   if (zero_dim) desc += "; zero-dim";

@@ -26,8 +26,8 @@ TEST(CpuBlocking, MatmulAcrossEveryBlockBoundaryWithBiasAndRelu) {
   const std::int64_t m = 301, k = 1100, n = 2113;  // > MC, > KC (twice), > NC; none a multiple of MR/NR
   einc::CompileOptions options;
   options.dims = {{"M", m}, {"K", k}, {"N", n}};
-  einc::Program p = einc::compile("dim M, K, N\ninput A[M, K], B[K, N], b[N]\nC[i, j] = relu(A[i, k] * B[k, j] + b[j])\n",
-                                  options);
+  einc::Program p =
+      einc::compile("dim M, K, N\ninput A[M, K], B[K, N], b[N]\nC[i, j] = relu(A[i, k] * B[k, j] + b[j])\n", options);
   einc::TensorMap in = einc::random_inputs(p, 11);
   einc::TensorMap out = p.run(in, {.backend = einc::Backend::cpu, .threads = 2});
   const Tensor &a = in.at("A"), &b = in.at("B"), &bias = in.at("b");
@@ -53,8 +53,8 @@ TEST(CpuBlocking, DecodeGemvAndItsTranspose) {
   const std::int64_t k = 5003, n = 9031;
   einc::CompileOptions options;
   options.dims = {{"K", k}, {"N", n}};
-  einc::Program p = einc::compile("dim K, N\ninput x[K], W[K, N], V[N, K]\ny[j] = x[k] * W[k, j]\nz[j] = V[j, k] * x[k]\n",
-                                  options);
+  einc::Program p =
+      einc::compile("dim K, N\ninput x[K], W[K, N], V[N, K]\ny[j] = x[k] * W[k, j]\nz[j] = V[j, k] * x[k]\n", options);
   einc::TensorMap in = einc::random_inputs(p, 3);
   einc::TensorMap one = p.run(in, {.backend = einc::Backend::cpu, .threads = 1});
   for (int threads : {1, 2, 3}) {
@@ -91,7 +91,8 @@ TEST(CpuBlocking, EveryThreadPartitionGivesTheSameBits) {
                         Case{"few batches, columns per thread", 3, 70, 600, 300},
                         Case{"M within one MC block, still cut", 1, 300, 100, 50},
                         Case{"batch-parallel", 12, 33, 45, 70}, Case{"few batches: parallel inside", 3, 70, 90, 800},
-                        // AVX-512: 48x8 on 1 thread, 32x12 on 2 (11 panels of 48 do not halve); K = 1100 in 2 KC blocks (3 if KC followed the shape)
+                        // AVX-512: 48x8 on 1 thread, 32x12 on 2 (11 panels of 48 do not halve); K = 1100 in 2 KC blocks
+                        // (3 if KC followed the shape)
                         Case{"tile shape chosen by the threads", 1, 512, 64, 1100},
                         // 42 panels of 48 in 3 or 4 parts of unequal panel counts
                         Case{"parts of unequal panel counts", 1, 2000, 40, 100}}) {
@@ -125,29 +126,29 @@ TEST(CpuBlocking, EveryThreadPartitionGivesTheSameBits) {
 // blocks, whose starts fall inside a run.
 TEST(CpuBlocking, ContractionOverSeveralRunsOfK) {
   for (std::int64_t d : {32, 48, 20})
-  for (std::int64_t ne : {50, 48}) {  // M = e: the 32x12 tile, or the 48x8 one (AVX-512)
-    const std::int64_t na = 3, nb = 17, nc = 5;
-    einc::CompileOptions options;
-    options.dims = {{"Na", na}, {"Nb", nb}, {"Nc", nc}, {"Nd", d}, {"Ne", ne}};
-    einc::Program p = einc::compile(
-        "dim Na, Nb, Nc, Nd, Ne\ninput A[Na, Nb, Nc, Nd], B[Nd, Nb, Ne]\nC[a, c, e] = A[a, b, c, d] * B[d, b, e]\n",
-        options);
-    einc::TensorMap in = einc::random_inputs(p, 9);
-    const Tensor &a = in.at("A"), &b = in.at("B");
-    std::vector<double> want(static_cast<std::size_t>(na * nc * ne), 0.0);
-    for (std::int64_t ia = 0; ia < na; ++ia)
-      for (std::int64_t ib = 0; ib < nb; ++ib)
-        for (std::int64_t ic = 0; ic < nc; ++ic)
-          for (std::int64_t id = 0; id < d; ++id) {
-            double x = a.get({ia, ib, ic, id});
-            for (std::int64_t ie = 0; ie < ne; ++ie)
-              want[static_cast<std::size_t>((ia * nc + ic) * ne + ie)] += x * b.get({id, ib, ie});
-          }
-    Tensor one = p.run(in, {.backend = einc::Backend::cpu, .threads = 1}).at("C");
-    EXPECT_LT(max_relative_error(one, want), 1e-4) << "d=" << d << " e=" << ne;
-    Tensor two = p.run(in, {.backend = einc::Backend::cpu, .threads = 2}).at("C");
-    EXPECT_EQ(std::memcmp(one.data(), two.data(), static_cast<std::size_t>(one.numel()) * sizeof(float)), 0) << d;
-  }
+    for (std::int64_t ne : {50, 48}) {  // M = e: the 32x12 tile, or the 48x8 one (AVX-512)
+      const std::int64_t na = 3, nb = 17, nc = 5;
+      einc::CompileOptions options;
+      options.dims = {{"Na", na}, {"Nb", nb}, {"Nc", nc}, {"Nd", d}, {"Ne", ne}};
+      einc::Program p = einc::compile(
+          "dim Na, Nb, Nc, Nd, Ne\ninput A[Na, Nb, Nc, Nd], B[Nd, Nb, Ne]\nC[a, c, e] = A[a, b, c, d] * B[d, b, e]\n",
+          options);
+      einc::TensorMap in = einc::random_inputs(p, 9);
+      const Tensor &a = in.at("A"), &b = in.at("B");
+      std::vector<double> want(static_cast<std::size_t>(na * nc * ne), 0.0);
+      for (std::int64_t ia = 0; ia < na; ++ia)
+        for (std::int64_t ib = 0; ib < nb; ++ib)
+          for (std::int64_t ic = 0; ic < nc; ++ic)
+            for (std::int64_t id = 0; id < d; ++id) {
+              double x = a.get({ia, ib, ic, id});
+              for (std::int64_t ie = 0; ie < ne; ++ie)
+                want[static_cast<std::size_t>((ia * nc + ic) * ne + ie)] += x * b.get({id, ib, ie});
+            }
+      Tensor one = p.run(in, {.backend = einc::Backend::cpu, .threads = 1}).at("C");
+      EXPECT_LT(max_relative_error(one, want), 1e-4) << "d=" << d << " e=" << ne;
+      Tensor two = p.run(in, {.backend = einc::Backend::cpu, .threads = 2}).at("C");
+      EXPECT_EQ(std::memcmp(one.data(), two.data(), static_cast<std::size_t>(one.numel()) * sizeof(float)), 0) << d;
+    }
 }
 
 // Every activation the epilogue can apply (vectorised, after scale and
@@ -161,10 +162,12 @@ TEST(CpuBlocking, EveryEpilogueActivationMatchesTheReference) {
     einc::TensorMap in = einc::random_inputs(p, 4);
     for (auto& [name, t] : in)
       for (std::int64_t i = 0; i < t.numel(); ++i) t.set_flat(i, std::fabs(t.get_flat(i)) + 0.05);
-    Tensor got = p.run(in, {.backend = einc::Backend::cpu}).at("C"), want = p.run(in, {.backend = einc::Backend::reference}).at("C");
+    Tensor got = p.run(in, {.backend = einc::Backend::cpu}).at("C"),
+           want = p.run(in, {.backend = einc::Backend::reference}).at("C");
     EXPECT_NE(p.emit(einc::EmitStage::llvm_ir).find("C = JIT GETT"), std::string::npos) << func;
     for (std::int64_t i = 0; i < got.numel(); ++i)
-      ASSERT_NEAR(got.get_flat(i), want.get_flat(i), 2e-6 * std::max(1.0, std::fabs(want.get_flat(i)))) << func << " at " << i;
+      ASSERT_NEAR(got.get_flat(i), want.get_flat(i), 2e-6 * std::max(1.0, std::fabs(want.get_flat(i))))
+          << func << " at " << i;
   }
 }
 
@@ -176,16 +179,16 @@ TEST(CpuBlocking, EveryEpilogueActivationMatchesTheReference) {
 TEST(CpuBlocking, FusedAndUnfusedEpiloguesMatchTheReference) {
   const std::string dims = "dim M = 70, N = 26, K = 700\ninput A[N, K], B[K, M], bm[M], bn[N], R[N, M], S[N, M]\n";
   for (const char* value : {"gelu(A[i, k] * B[k, j] / 9 + bm[j] - bn[i]) + R[i, j]",
-                            "relu(A[i, k] * B[k, j] * 0.5 + bn[i]) - R[i, j]",
-                            "A[i, k] * B[k, j] + bm[j] + bm[j]",
-                            "tanh(A[i, k] * B[k, j] + R[i, j])",
-                            "A[i, k] * B[k, j] + R[i, j] + S[i, j]"}) {
+                            "relu(A[i, k] * B[k, j] * 0.5 + bn[i]) - R[i, j]", "A[i, k] * B[k, j] + bm[j] + bm[j]",
+                            "tanh(A[i, k] * B[k, j] + R[i, j])", "A[i, k] * B[k, j] + R[i, j] + S[i, j]"}) {
     einc::Program p = einc::compile(dims + "C[i, j] = " + value + "\n");
     einc::TensorMap in = einc::random_inputs(p, 8);
-    Tensor got = p.run(in, {.backend = einc::Backend::cpu, .threads = 2}).at("C"), want = p.run(in, {.backend = einc::Backend::reference}).at("C");
+    Tensor got = p.run(in, {.backend = einc::Backend::cpu, .threads = 2}).at("C"),
+           want = p.run(in, {.backend = einc::Backend::reference}).at("C");
     Tensor one = p.run(in, {.backend = einc::Backend::cpu, .threads = 1}).at("C");
     for (std::int64_t i = 0; i < got.numel(); ++i)
-      ASSERT_NEAR(got.get_flat(i), want.get_flat(i), 1e-4 * std::max(1.0, std::fabs(want.get_flat(i)))) << value << " at " << i;
+      ASSERT_NEAR(got.get_flat(i), want.get_flat(i), 1e-4 * std::max(1.0, std::fabs(want.get_flat(i))))
+          << value << " at " << i;
     EXPECT_EQ(std::memcmp(one.data(), got.data(), got.nbytes()), 0) << value;
   }
 }

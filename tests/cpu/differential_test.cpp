@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "einc/einc.h"
-#include "tests/common/tensor_text.h"
 #include "tests/common/random_contractions.h"
+#include "tests/common/tensor_text.h"
 
 namespace {
 
@@ -60,22 +60,24 @@ bool backend_available(const std::string& name) {
 
 std::string available_list() {
   std::string out;
-  for (einc::Backend b : einc::available_backends()) out += (out.empty() ? "" : ", ") + std::string(einc::backend_name(b));
+  for (einc::Backend b : einc::available_backends())
+    out += (out.empty() ? "" : ", ") + std::string(einc::backend_name(b));
   return out;
 }
 
 // Returns from the test (skip or failure) when the backend under test is not
 // in this build.
-#define EINC_REQUIRE_BACKEND_UNDER_TEST()                                                                  \
-  do {                                                                                                      \
-    if (!backend_available(backend_under_test())) {                                                         \
-      if (kRequireCpuBackend)                                                                               \
-        FAIL() << "backend '" << backend_under_test() << "' is not in this build (available: "             \
-               << available_list() << ") and kRequireCpuBackend is set";                                    \
-      else                                                                                                  \
-        GTEST_SKIP() << "backend '" << backend_under_test() << "' is not in this build yet (available: "   \
-                     << available_list() << "); set kRequireCpuBackend once it lands";                      \
-    }                                                                                                       \
+#define EINC_REQUIRE_BACKEND_UNDER_TEST()                                                                          \
+  do {                                                                                                             \
+    if (!backend_available(backend_under_test())) {                                                                \
+      if (kRequireCpuBackend)                                                                                      \
+        FAIL() << "backend '" << backend_under_test() << "' is not in this build (available: " << available_list() \
+               << ") and kRequireCpuBackend is set";                                                               \
+      else                                                                                                         \
+        GTEST_SKIP() << "backend '" << backend_under_test()                                                        \
+                     << "' is not in this build yet (available: " << available_list()                              \
+                     << "); set kRequireCpuBackend once it lands";                                                 \
+    }                                                                                                              \
   } while (0)
 
 // --- tolerance ----------------------------------------------------------------
@@ -113,9 +115,7 @@ struct Tolerance {
   double atol = 0;
   double sqrt_l = 1;
   double ulp = 0;
-  double bound(double ref) const {
-    return atol + rtol * sqrt_l * std::max(1.0, std::fabs(ref)) + ulp * std::fabs(ref);
-  }
+  double bound(double ref) const { return atol + rtol * sqrt_l * std::max(1.0, std::fabs(ref)) + ulp * std::fabs(ref); }
 };
 
 Tolerance tolerance_for(DType dtype, std::int64_t reduction_length) {
@@ -165,9 +165,9 @@ std::string compare_outputs(const TensorMap& ref, const TensorMap& got, std::int
     if (bad) {
       double rv = r.get_flat(first), gv = g.get_flat(first);
       out << "output '" << name << "' " << shape_text(r.shape()) << ": " << bad << " of " << r.numel()
-          << " elements differ; first at index " << shape_text(unflatten(first, r.shape())) << ": reference "
-          << rv << ", got " << gv << ", |diff| " << std::fabs(gv - rv) << " > bound " << tol.bound(rv)
-          << " (rtol " << tol.rtol << ", atol " << tol.atol << ", reduction_length " << reduction_length << ")";
+          << " elements differ; first at index " << shape_text(unflatten(first, r.shape())) << ": reference " << rv
+          << ", got " << gv << ", |diff| " << std::fabs(gv - rv) << " > bound " << tol.bound(rv) << " (rtol "
+          << tol.rtol << ", atol " << tol.atol << ", reduction_length " << reduction_length << ")";
       return out.str();
     }
   }
@@ -202,7 +202,9 @@ std::string compare_bitwise(const TensorMap& a, const TensorMap& b) {
 // A long message (a dump of generated code) cut to its first lines.
 std::string clip(const std::string& message) {
   constexpr std::size_t kMax = 1500;
-  return message.size() <= kMax ? message : message.substr(0, kMax) + "\n  [... " + std::to_string(message.size() - kMax) + " more characters]";
+  return message.size() <= kMax
+             ? message
+             : message.substr(0, kMax) + "\n  [... " + std::to_string(message.size() - kMax) + " more characters]";
 }
 
 std::string reproduce(const RandomCase& c, std::uint64_t seed) {
@@ -217,16 +219,14 @@ std::optional<TensorMap> try_run(const einc::Program& program, const TensorMap& 
   try {
     return program.run(inputs, o);
   } catch (const std::exception& e) {
-    ADD_FAILURE() << "backend '" << einc::backend_name(o.backend) << "' (threads=" << o.threads << ") threw: " << clip(e.what())
-                  << reproduce(c, seed);
+    ADD_FAILURE() << "backend '" << einc::backend_name(o.backend) << "' (threads=" << o.threads
+                  << ") threw: " << clip(e.what()) << reproduce(c, seed);
     return std::nullopt;
   }
 }
 
 // The failures recorded so far in the current test (to tell which case failed).
-int failure_parts() {
-  return ::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count();
-}
+int failure_parts() { return ::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count(); }
 
 einc::RunOptions options(const std::string& backend, int threads = 0) {
   einc::RunOptions o;
@@ -303,8 +303,8 @@ TEST(RandomContractionGenerator, ScriptsCompileAndMatchTheReport) {
     seen["scale sqrt"] += has("scale(/sqrt");
     seen["bias"] += has("bias[");
     seen["residual"] += has("residual");
-    for (const char* act : {"relu", "gelu", "tanh", "silu", "sigmoid"}) seen[act] += has(std::string(", ") + act) ||
-                                                                                  has(std::string(": ") + act);
+    for (const char* act : {"relu", "gelu", "tanh", "silu", "sigmoid"})
+      seen[act] += has(std::string(", ") + act) || has(std::string(": ") + act);
     seen["scalar output"] += has("C = ") && !has("einsum(\"");
     seen["extent 1"] += has("=1(");
     seen["extent > 32"] += [&] {

@@ -67,14 +67,22 @@ std::string with_dtype(std::string text, const std::string& dtype) {
 
 const std::vector<Case>& cases() {
   static const std::vector<Case> all = {
-      {"decode, W[K, N]", "dim K = 1037, N = 67\ninput A[1, K] : %\ninput B[K, N] : %\n"
-                          "C[i, j] = A[i, k] * B[k, j]\noutput C\n", 1037},
-      {"decode, W[N, K]", "dim K = 1037, N = 67\ninput x[K] : %\nparam W[N, K] : %\n"
-                          "y[j] = W[j, k] * x[k]\noutput y\n", 1037},
-      {"wide decode with bias and gelu", "dim K = 600, N = 4103\ninput A[1, K] : %\nparam B[K, N], b[N] : %\n"
-                                         "C[i, j] = gelu(A[i, k] * B[k, j] + b[j])\noutput C\n", 600},
-      {"dot decode, K not a multiple of the vector", "dim K = 13, N = 5\ninput x[K] : %\nparam W[N, K] : %\n"
-                                                     "y[j] = 0.5 * W[j, k] * x[k]\noutput y\n", 13},
+      {"decode, W[K, N]",
+       "dim K = 1037, N = 67\ninput A[1, K] : %\ninput B[K, N] : %\n"
+       "C[i, j] = A[i, k] * B[k, j]\noutput C\n",
+       1037},
+      {"decode, W[N, K]",
+       "dim K = 1037, N = 67\ninput x[K] : %\nparam W[N, K] : %\n"
+       "y[j] = W[j, k] * x[k]\noutput y\n",
+       1037},
+      {"wide decode with bias and gelu",
+       "dim K = 600, N = 4103\ninput A[1, K] : %\nparam B[K, N], b[N] : %\n"
+       "C[i, j] = gelu(A[i, k] * B[k, j] + b[j])\noutput C\n",
+       600},
+      {"dot decode, K not a multiple of the vector",
+       "dim K = 13, N = 5\ninput x[K] : %\nparam W[N, K] : %\n"
+       "y[j] = 0.5 * W[j, k] * x[k]\noutput y\n",
+       13},
   };
   return all;
 }
@@ -120,9 +128,10 @@ TEST(CpuHalfGemv, ReadsStridedWeightsInPlace) {
       const std::string script =
           dot ? with_dtype("dim K = 300, N = 70\ninput x[K] : %\ninput W[N, K] : %\ny[j] = W[j, k] * x[k]\noutput y\n",
                            dtype_name)
-              : with_dtype("dim K = 300, N = 70\ninput x[1, K] : %\ninput W[K, N] : %\n"
-                           "y[i, j] = x[i, k] * W[k, j]\noutput y\n",
-                           dtype_name);
+              : with_dtype(
+                    "dim K = 300, N = 70\ninput x[1, K] : %\ninput W[K, N] : %\n"
+                    "y[i, j] = x[i, k] * W[k, j]\noutput y\n",
+                    dtype_name);
       einc::Program program = einc::compile(script);
       TensorMap inputs = einc::random_inputs(program, 11);
       const Tensor& dense = inputs.at("W");

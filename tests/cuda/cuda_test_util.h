@@ -117,7 +117,7 @@ inline std::vector<Tensor> random_inputs(const einc::ir::Program& program, std::
     const einc::ir::Tensor& info = program.tensors[t];
     if (info.role == einc::ir::TensorRole::intermediate) continue;
     tensors[t] = einc::runtime::random_tensor(info.dtype, einc::ir::evaluated_shape(program, static_cast<int>(t)),
-                                                seed * 1000003 + k++);
+                                              seed * 1000003 + k++);
   }
   return tensors;
 }

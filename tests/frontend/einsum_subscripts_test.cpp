@@ -45,8 +45,7 @@ void expect_error(std::string_view spec, const std::vector<std::size_t>& ranks, 
                   const std::string& message_part) {
   const EinsumError error = parse_error(spec, ranks);
   EXPECT_EQ(error.offset, offset) << "'" << spec << "': " << error.message;
-  EXPECT_NE(error.message.find(message_part), std::string::npos)
-      << "'" << spec << "': message was: " << error.message;
+  EXPECT_NE(error.message.find(message_part), std::string::npos) << "'" << spec << "': message was: " << error.message;
 }
 
 // ------------------------------------------------------------- accepted --

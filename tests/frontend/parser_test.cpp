@@ -90,7 +90,9 @@ TEST(Parser, ContinuationInsideBrackets) {
 }
 
 TEST(Parser, CrlfAndByteOrderMark) {
-  Parsed p = parse("\xEF\xBB\xBF" "dim N = 3\r\ninput A[N]\r\nB[i] = A[i]\r\n");
+  Parsed p = parse(
+      "\xEF\xBB\xBF"
+      "dim N = 3\r\ninput A[N]\r\nB[i] = A[i]\r\n");
   EXPECT_TRUE(p.errors.empty());
   EXPECT_EQ(p.module.statements.size(), 3u);
 }

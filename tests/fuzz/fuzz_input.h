@@ -56,8 +56,7 @@ inline void check_diagnostic(const einc::Diagnostic& d, const std::string& where
                            "': " + d.rendered.substr(0, 200));
 }
 
-inline void check_error(const einc::CompileError& e, const std::string& where, const std::string& file,
-                        Outcome& out) {
+inline void check_error(const einc::CompileError& e, const std::string& where, const std::string& file, Outcome& out) {
   bool has_error = false;
   for (const einc::Diagnostic& d : e.diagnostics()) {
     check_diagnostic(d, where, file, out);
@@ -67,8 +66,7 @@ inline void check_error(const einc::CompileError& e, const std::string& where, c
 }
 
 // Reports `program` and formats the report in every format.
-inline void report_all(const einc::Program& program, const std::string& where, const std::string& file,
-                       Outcome& out) {
+inline void report_all(const einc::Program& program, const std::string& where, const std::string& file, Outcome& out) {
   einc::Report report;
   try {
     report = program.report();
@@ -80,8 +78,7 @@ inline void report_all(const einc::Program& program, const std::string& where, c
   for (einc::ReportFormat format : kAllFormats) {
     std::string text = einc::format_report(report, format);
     if (text.empty())
-      out.problems.push_back(where + ": format_report(" + std::to_string(static_cast<int>(format)) +
-                             ") is empty");
+      out.problems.push_back(where + ": format_report(" + std::to_string(static_cast<int>(format)) + ") is empty");
   }
 }
 
@@ -147,12 +144,18 @@ inline std::string escape(std::string_view bytes, std::size_t max = 400) {
   static const char* hex = "0123456789abcdef";
   std::string out;
   auto put = [&](unsigned char c) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\\') out += "\\\\";
-    else if (c < 0x20 || c >= 0x7f) out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
-    else out += static_cast<char>(c);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\\')
+      out += "\\\\";
+    else if (c < 0x20 || c >= 0x7f)
+      out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    else
+      out += static_cast<char>(c);
   };
   if (bytes.size() <= max) {
     for (unsigned char c : bytes) put(c);

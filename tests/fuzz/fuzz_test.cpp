@@ -187,11 +187,13 @@ std::vector<std::string> load_corpus() {
   // the examples change.
   corpus.push_back("dim M = 4, K = 3, N = 2\ninput A[M, K]\ninput B[K, N]\nC[i, j] = A[i, k] * B[k, j]\noutput C\n");
   corpus.push_back("dim T\ninput X[T, T] : bf16\nd[i] = X[i, i]\nt = X[i, i]\ns = sum(i, j: X[i, j])\n");
-  corpus.push_back("dim B = 2, I = 3, J = 4\ninput x[B, I, J]\ny = einsum(\"...ij->...ji\", x)\n"
-                   "z = einsum(\"bij,bij\", x, x)\n");
-  corpus.push_back("dim D = 8, H = 2\ndim E = D / H, F = 4 * D\ninput X[D] : f16\nparam g[D] : f16\n"
-                   "N[d] = layernorm(d: X[d]) * g[d]\nP[d] = softmax(d: N[d]); M = max(d: N[d])\n"
-                   "Q[d] = pow(exp(N[d]), 2) / sqrt(E) + min(1.5, 2e-3)\noutput Q\n");
+  corpus.push_back(
+      "dim B = 2, I = 3, J = 4\ninput x[B, I, J]\ny = einsum(\"...ij->...ji\", x)\n"
+      "z = einsum(\"bij,bij\", x, x)\n");
+  corpus.push_back(
+      "dim D = 8, H = 2\ndim E = D / H, F = 4 * D\ninput X[D] : f16\nparam g[D] : f16\n"
+      "N[d] = layernorm(d: X[d]) * g[d]\nP[d] = softmax(d: N[d]); M = max(d: N[d])\n"
+      "Q[d] = pow(exp(N[d]), 2) / sqrt(E) + min(1.5, 2e-3)\noutput Q\n");
   corpus.push_back("input alpha\ninput v[]\nr = -alpha * +v - (alpha / 2)\n");
   corpus.push_back("dim N = 0\ninput A[N, N] : i8\nC[i, j] = A[i, k] * A[k, j]\nC[i, j] += A[i, j]\n");
   return corpus;
@@ -214,14 +216,20 @@ const std::vector<std::string>& dictionary() {
   return tokens;
 }
 
-std::size_t pick(Rng& rng, std::size_t n) { return n == 0 ? 0 : std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); }
+std::size_t pick(Rng& rng, std::size_t n) {
+  return n == 0 ? 0 : std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+}
 bool chance(Rng& rng, double p) { return std::bernoulli_distribution(p)(rng); }
 template <typename T>
-const T& pick_of(Rng& rng, const std::vector<T>& v) { return v[pick(rng, v.size())]; }
+const T& pick_of(Rng& rng, const std::vector<T>& v) {
+  return v[pick(rng, v.size())];
+}
 
 // A small random script that is often valid or nearly so: it reaches sema
 // and the cost model (shape conflicts, overflow, empty extents, dtypes).
 std::string plausible_script(Rng& rng) {
+  // Tables, laid out by hand:
+  // clang-format off
   static const std::vector<std::string> dim_names = {"M", "K", "N", "T", "D", "H", "E"};
   static const std::vector<std::string> values = {
       "0", "1", "2", "3", "7", "64", "1024", "4096", "2147483648", "4294967296", "3037000500",
@@ -238,6 +246,7 @@ std::string plausible_script(Rng& rng) {
   static const std::vector<std::string> subscripts = {"ij,jk->ik", "ij,jk", "ii->i", "ii", "ij->", "...ij->...ji",
                                                       "i,i", "ab,bc,cd->ad", "ij->jj", "i->", "iJ,Jk->ik",
                                                       "...,...->...", "ij,ij->ij", "i j , j k -> i k"};
+  // clang-format on
   std::string s;
   std::size_t ndims = 1 + pick(rng, 5);
   for (std::size_t d = 0; d < ndims; ++d) {
@@ -264,16 +273,22 @@ std::string plausible_script(Rng& rng) {
   std::function<std::string(int)> expr = [&](int depth) -> std::string {
     std::size_t kind = depth <= 0 ? pick(rng, 3) : pick(rng, 8);
     switch (kind) {
-      case 0: return access(tensors[pick(rng, ntensors)]);
-      case 1: return chance(rng, 0.5) ? pick_of(rng, dim_names) : pick_of(rng, values);
-      case 2: return access(tensors[pick(rng, ntensors)]) + " * " + access(tensors[pick(rng, ntensors)]);
-      case 3: return pick_of(rng, unary) + "(" + expr(depth - 1) + ")";
-      case 4: return pick_of(rng, reduce) + "(" + pick_of(rng, indices) + ": " + expr(depth - 1) + ")";
+      case 0:
+        return access(tensors[pick(rng, ntensors)]);
+      case 1:
+        return chance(rng, 0.5) ? pick_of(rng, dim_names) : pick_of(rng, values);
+      case 2:
+        return access(tensors[pick(rng, ntensors)]) + " * " + access(tensors[pick(rng, ntensors)]);
+      case 3:
+        return pick_of(rng, unary) + "(" + expr(depth - 1) + ")";
+      case 4:
+        return pick_of(rng, reduce) + "(" + pick_of(rng, indices) + ": " + expr(depth - 1) + ")";
       case 5: {
         static const char* ops[] = {" + ", " - ", " * ", " / "};
         return expr(depth - 1) + ops[pick(rng, 4)] + expr(depth - 1);
       }
-      case 6: return "(" + expr(depth - 1) + ")";
+      case 6:
+        return "(" + expr(depth - 1) + ")";
       default: {
         std::string e = "einsum(\"" + pick_of(rng, subscripts) + "\"";
         std::size_t n = pick(rng, 4);
@@ -364,8 +379,8 @@ void mutate_once(std::string& s, Rng& rng, const std::vector<std::string>& corpu
       s.insert(pos(), std::string(1 + pick(rng, 3), '\0'));
       break;
     case 11: {  // high bytes, valid and invalid UTF-8
-      static const std::vector<std::string> high = {"\x80", "\xFF", "\xC3\xA9", "\xE2\x88\x91", "\xF0\x9F\x98\x80",
-                                                    "\xC0\xAF", "\xED\xA0\x80", "\xFE\xFE"};
+      static const std::vector<std::string> high = {
+          "\x80", "\xFF", "\xC3\xA9", "\xE2\x88\x91", "\xF0\x9F\x98\x80", "\xC0\xAF", "\xED\xA0\x80", "\xFE\xFE"};
       s.insert(pos(), pick_of(rng, high));
       break;
     }
@@ -495,9 +510,9 @@ TEST(FuzzTest, RandomInputs) {
 // Pathological inputs, one CTest test each (a crash ends only its own test).
 
 struct Special {
-  std::string name;                    // a valid GoogleTest name
-  std::function<std::string()> make;   // the input
-  std::string error_line_marker;       // if set: every positioned diagnostic is on this text's line
+  std::string name;                   // a valid GoogleTest name
+  std::function<std::string()> make;  // the input
+  std::string error_line_marker;      // if set: every positioned diagnostic is on this text's line
 };
 
 std::string repeat(const std::string& s, int n) {
@@ -529,7 +544,10 @@ std::vector<Special> special_inputs() {
     for (const Nesting& nest : {Nesting{"(", ")", "Parens"}, Nesting{"exp(", ")", "Calls"},
                                 Nesting{"sum(i: ", ")", "Reductions"}, Nesting{"([", "])", "MixedBrackets"}}) {
       v.push_back({"Nested" + nest.what + d,
-                   [=] { return prefix + "y[i] = " + repeat(nest.open, depth) + "a[i]" + repeat(nest.close, depth) + "\noutput y\n"; },
+                   [=] {
+                     return prefix + "y[i] = " + repeat(nest.open, depth) + "a[i]" + repeat(nest.close, depth) +
+                            "\noutput y\n";
+                   },
                    "y[i] ="});
     }
     v.push_back({"NestedDimExpr" + d, [=] { return "dim N = " + repeat("(", depth) + "1" + repeat(")", depth) + "\n"; },
@@ -549,41 +567,53 @@ std::vector<Special> special_inputs() {
     std::string d = std::to_string(n);
     v.push_back({"SumAlone" + d, [=] { return chain("a", "+", n); }, ""});
     v.push_back({"SumScalar" + d, [=] { return "input a\ny = " + chain("a", "+", n) + "\noutput y\n"; }, ""});
-    v.push_back({"SumIndexed" + d, [=] { return "dim N = 2\ninput a[N]\ny[i] = " + chain("a[i]", " + ", n) + "\n"; }, ""});
+    v.push_back(
+        {"SumIndexed" + d, [=] { return "dim N = 2\ninput a[N]\ny[i] = " + chain("a[i]", " + ", n) + "\n"; }, ""});
     v.push_back({"ProductScalar" + d, [=] { return "input a\ny = " + chain("a", "*", n) + "\n"; }, ""});
-    v.push_back({"MixedScalar" + d, [=] { return "input a\ny = " + chain("a", "-", n) + " / " + chain("a", "/", n) + "\n"; }, ""});
+    v.push_back({"MixedScalar" + d,
+                 [=] { return "input a\ny = " + chain("a", "-", n) + " / " + chain("a", "/", n) + "\n"; }, ""});
     v.push_back({"NumberSum" + d, [=] { return "input a\ny = a + " + chain("1", "+", n) + "\n"; }, ""});
     v.push_back({"DimSum" + d, [=] { return "dim N = " + chain("1", "+", n) + "\n"; }, ""});
     v.push_back({"DimProductOverflows" + d, [=] { return "dim N = " + chain("2", "*", n) + "\n"; }, ""});
     v.push_back({"ShapeSum" + d, [=] { return "input a[" + chain("1", "+", n) + "]\n"; }, ""});
     v.push_back({"ManyDimStatements" + d, [=] { return chain("dim N = 1", ";", n); }, ""});
     v.push_back({"ManyOutputs" + d, [=] { return "input a\noutput " + chain("a", ", ", n) + "\n"; }, ""});
-    v.push_back({"ManyEinsumOperands" + d, [=] { return "input a\ny = einsum(\"\", " + chain("a", ", ", n) + ")\n"; }, ""});
+    v.push_back(
+        {"ManyEinsumOperands" + d, [=] { return "input a\ny = einsum(\"\", " + chain("a", ", ", n) + ")\n"; }, ""});
   }
   // A product of many tensors is one contraction: the search for a pairwise
   // order must stay bounded (fall back to a cheap heuristic) for long ones.
   for (int n : {16, 64, 300, 2000}) {
     std::string d = std::to_string(n);
-    v.push_back({"SharedIndexProduct" + d, [=] { return "dim N = 2\ninput a[N]\ny = " + chain("a[i]", " * ", n) + "\n"; }, ""});
-    v.push_back({"MatrixChain" + d, [=] {
+    v.push_back(
+        {"SharedIndexProduct" + d, [=] { return "dim N = 2\ninput a[N]\ny = " + chain("a[i]", " * ", n) + "\n"; }, ""});
+    v.push_back({"MatrixChain" + d,
+                 [=] {
                    // x0, x1, ...: not i0, i1, ... (i8 and i32 are dtype keywords).
                    std::string t = "dim N = 2\ninput a[N, N]\ny[x0, x" + std::to_string(n) + "] = a[x0, x1]";
                    for (int i = 1; i < n; ++i) t += " * a[x" + std::to_string(i) + ", x" + std::to_string(i + 1) + "]";
                    return t + "\n";
-                 }, ""});
-    v.push_back({"EinsumChain" + d, [=] {
+                 },
+                 ""});
+    v.push_back({"EinsumChain" + d,
+                 [=] {
                    std::string subs, ops;
                    for (int i = 0; i < n; ++i) {
-                     subs += std::string(i ? "," : "") + static_cast<char>('a' + i % 26) + static_cast<char>('a' + (i + 1) % 26);
+                     subs += std::string(i ? "," : "") + static_cast<char>('a' + i % 26) +
+                             static_cast<char>('a' + (i + 1) % 26);
                      ops += ", a";
                    }
                    return "dim N = 2\ninput a[N, N]\ny = einsum(\"" + subs + "\"" + ops + ")\n";
-                 }, ""});
+                 },
+                 ""});
   }
   v.push_back({"LongIdentifier", [] { return "dim " + std::string(100000, 'N') + " = 1\n"; }, ""});
   v.push_back({"LongNumber", [] { return "dim N = " + std::string(100000, '9') + "\n"; }, ""});
-  v.push_back({"LongReal", [] { return "input a\ny = a * 1." + std::string(100000, '0') + "1e" + std::string(1000, '9') + "\n"; }, ""});
-  v.push_back({"LongEinsumLabels", [] { return "input a\ny = einsum(\"" + std::string(100000, 'i') + "\", a)\n"; }, ""});
+  v.push_back({"LongReal",
+               [] { return "input a\ny = a * 1." + std::string(100000, '0') + "1e" + std::string(1000, '9') + "\n"; },
+               ""});
+  v.push_back(
+      {"LongEinsumLabels", [] { return "input a\ny = einsum(\"" + std::string(100000, 'i') + "\", a)\n"; }, ""});
   v.push_back({"LongEinsumDots", [] { return "input a\ny = einsum(\"" + std::string(100000, '.') + "\", a)\n"; }, ""});
   v.push_back({"UnterminatedLongString", [] { return "\"" + std::string(100000, 'x'); }, ""});
   v.push_back({"ManyNewlines", [] { return std::string(100000, '\n') + "x"; }, ""});
@@ -591,17 +621,21 @@ std::vector<Special> special_inputs() {
   v.push_back({"ManyHashes", [] { return std::string(100000, '#'); }, ""});
   v.push_back({"ManyNuls", [] { return std::string(100000, '\0'); }, ""});
   v.push_back({"ManyHighBytes", [] { return std::string(100000, '\xFF'); }, ""});
-  v.push_back({"ManyDims", [] {
+  v.push_back({"ManyDims",
+               [] {
                  std::string s;
                  for (int i = 0; i < 20000; ++i) s += "dim D" + std::to_string(i) + " = " + std::to_string(i) + "\n";
                  return s;
-               }, ""});
+               },
+               ""});
   v.push_back({"Rank200Tensor", [] { return "dim N = 2\ninput a[" + chain("N", ", ", 200) + "]\ny = a[i]\n"; }, ""});
-  v.push_back({"Rank60Contraction", [] {
+  v.push_back({"Rank60Contraction",
+               [] {
                  std::string idx = "i0";
                  for (int i = 1; i < 60; ++i) idx += ", i" + std::to_string(i);
                  return "dim N = 2\ninput a[" + chain("N", ", ", 60) + "]\ny = a[" + idx + "] * a[" + idx + "]\n";
-               }, ""});
+               },
+               ""});
   return v;
 }
 

@@ -73,7 +73,8 @@ ReplayResult replay(const ContractionProblem& problem, const Path& path) {
     }
     std::set<int> needed(problem.kept.begin(), problem.kept.end());
     for (std::size_t k = 0; k < problem.operands.size(); ++k) {
-      if (!merged.originals.count(static_cast<int>(k))) needed.insert(problem.operands[k].begin(), problem.operands[k].end());
+      if (!merged.originals.count(static_cast<int>(k)))
+        needed.insert(problem.operands[k].begin(), problem.operands[k].end());
     }
     for (int original : merged.originals) {
       for (int index : problem.operands[static_cast<std::size_t>(original)]) {

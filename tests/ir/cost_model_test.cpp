@@ -40,7 +40,8 @@ TEST(CostModel, Matmul) {
 }
 
 TEST(CostModel, OuterAndHadamardProductsHaveNoMacs) {
-  auto c = cost_of("dim I = 30, J = 40\ninput u[I], v[J], A[I, J]\nO[i, j] = u[i] * v[j]\nH[i, j] = A[i, j] * A[i, j]\n");
+  auto c =
+      cost_of("dim I = 30, J = 40\ninput u[I], v[J], A[I, J]\nO[i, j] = u[i] * v[j]\nH[i, j] = A[i, j] * A[i, j]\n");
   EXPECT_EQ(c.at(0).kind, StatementKind::elementwise);
   EXPECT_TRUE(c.at(0).macs.is_zero());
   EXPECT_EQ(c.eval(c.at(0).flops), 30 * 40);
@@ -50,8 +51,9 @@ TEST(CostModel, OuterAndHadamardProductsHaveNoMacs) {
 
 TEST(CostModel, ScaledAttentionScores) {
   // S = Q K^T / sqrt(E): H*T*T*E MACs, one divide per score, one sqrt.
-  auto c = cost_of("dim T = 10, H = 2, E = 16\ninput Q[T, H, E], K[T, H, E]\n"
-                   "S[h, i, j] = Q[i, h, e] * K[j, h, e] / sqrt(E)\n");
+  auto c = cost_of(
+      "dim T = 10, H = 2, E = 16\ninput Q[T, H, E], K[T, H, E]\n"
+      "S[h, i, j] = Q[i, h, e] * K[j, h, e] / sqrt(E)\n");
   const StatementCost& s = c.at(0);
   EXPECT_EQ(c.eval(s.macs), 2 * 10 * 10 * 16);
   EXPECT_EQ(c.eval(s.flops), 2 * (2 * 10 * 10 * 16) + 2 * 10 * 10);
@@ -59,8 +61,9 @@ TEST(CostModel, ScaledAttentionScores) {
 }
 
 TEST(CostModel, SoftmaxAndLayernorm) {
-  auto c = cost_of("dim R = 6, C = 10\ninput X[R, C]\nP[r, c] = softmax(c: X[r, c])\nN[r, c] = layernorm(c: X[r, c])\n"
-                   "Z[r, c] = rmsnorm(c: X[r, c])\nL[r] = logsumexp(c: X[r, c])\nm[r] = mean(c: X[r, c])\n");
+  auto c = cost_of(
+      "dim R = 6, C = 10\ninput X[R, C]\nP[r, c] = softmax(c: X[r, c])\nN[r, c] = layernorm(c: X[r, c])\n"
+      "Z[r, c] = rmsnorm(c: X[r, c])\nL[r] = logsumexp(c: X[r, c])\nm[r] = mean(c: X[r, c])\n");
   EXPECT_EQ(c.at(0).kind, StatementKind::normalization);
   EXPECT_EQ(c.eval(c.at(0).flops), 4 * 60);
   EXPECT_EQ(c.eval(c.at(0).transcendentals), 60);

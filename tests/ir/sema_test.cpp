@@ -31,8 +31,7 @@ TEST(EinsteinRule, FactorsWithoutTheSummedIndexStayOutside) {
 }
 
 TEST(EinsteinRule, SumInsideAFunctionArgument) {
-  EXPECT_EQ(lowered("Y[i, j] = relu(A[i, k] * B[k, j]) + v[j]"),
-            "Y[i, j] = relu(sum(k: A[i, k] * B[k, j])) + v[j]\n");
+  EXPECT_EQ(lowered("Y[i, j] = relu(A[i, k] * B[k, j]) + v[j]"), "Y[i, j] = relu(sum(k: A[i, k] * B[k, j])) + v[j]\n");
 }
 
 TEST(EinsteinRule, SumOverAnElementwiseFactor) {
@@ -113,7 +112,8 @@ TEST(Dims, InexactDivisionIsAnError) {
 }
 
 TEST(Sema, ExtentConflictNamesBothPlaces) {
-  auto r = lower("dim T = 4, H = 2, E = 128, F = 64\ninput Q[T, H, E], K[T, H, F]\nS[h, i, j] = Q[i, h, e] * K[j, h, e]\n");
+  auto r =
+      lower("dim T = 4, H = 2, E = 128, F = 64\ninput Q[T, H, E], K[T, H, F]\nS[h, i, j] = Q[i, h, e] * K[j, h, e]\n");
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0], "3:35: index 'e' has extent 64 here but 128 at 3:22");
 }

@@ -48,7 +48,8 @@ std::string complaint(const Program& program, IrStage stage = IrStage::einstein)
 }
 
 TEST(Verify, BrokenInvariantsAreInternalErrors) {
-  testing::Lowered lowered = testing::lower("dim M = 4, K = 3, N = 2\ninput A[M, K], B[K, N]\nC[i, j] = A[i, k] * B[k, j]\n");
+  testing::Lowered lowered =
+      testing::lower("dim M = 4, K = 3, N = 2\ninput A[M, K], B[K, N]\nC[i, j] = A[i, k] * B[k, j]\n");
   ASSERT_TRUE(lowered.errors.empty());
   const Program good = lowered.program;
   ASSERT_EQ(complaint(good), "");

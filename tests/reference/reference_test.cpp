@@ -3,8 +3,8 @@
 // numerical stability, dtypes, and the run API's checks.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <thread>
 
 #include "einc/einc.h"
@@ -37,8 +37,8 @@ std::vector<double> values(const Tensor& t) {
 }
 
 TEST(Reference, DotProductAndMatmul) {
-  auto out = run("dim N = 3\ninput u[N], v[N]\nd = u[i] * v[i]\n",
-                 {{"u", f32({3}, {1, 2, 3})}, {"v", f32({3}, {4, 5, 6})}});
+  auto out =
+      run("dim N = 3\ninput u[N], v[N]\nd = u[i] * v[i]\n", {{"u", f32({3}, {1, 2, 3})}, {"v", f32({3}, {4, 5, 6})}});
   EXPECT_EQ(values(out.at("d")), std::vector<double>{32});
   out = run("dim M = 2, K = 3, N = 2\ninput A[M, K], B[K, N]\nC[i, j] = A[i, k] * B[k, j]\n",
             {{"A", f32({2, 3}, {1, 2, 3, 4, 5, 6})}, {"B", f32({3, 2}, {7, 8, 9, 10, 11, 12})}});
@@ -47,9 +47,10 @@ TEST(Reference, DotProductAndMatmul) {
 
 TEST(Reference, TraceDiagonalFrobeniusOuter) {
   Tensor a = f32({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
-  auto out = run("dim N = 3\ninput A[N, N], u[N]\nt = A[i, i]\nd[i] = A[i, i]\nf = A[i, j] * A[i, j]\n"
-                 "o[i, j] = u[i] * u[j]\nT = einsum(\"ii\", A)\n",
-                 {{"A", a}, {"u", f32({3}, {1, 2, 3})}});
+  auto out =
+      run("dim N = 3\ninput A[N, N], u[N]\nt = A[i, i]\nd[i] = A[i, i]\nf = A[i, j] * A[i, j]\n"
+          "o[i, j] = u[i] * u[j]\nT = einsum(\"ii\", A)\n",
+          {{"A", a}, {"u", f32({3}, {1, 2, 3})}});
   EXPECT_EQ(values(out.at("t")), std::vector<double>{15});
   EXPECT_EQ(values(out.at("T")), std::vector<double>{15});
   EXPECT_EQ(values(out.at("d")), (std::vector<double>{1, 5, 9}));
@@ -63,8 +64,8 @@ TEST(Reference, OneHotEmbeddingLookupEqualsIndexing) {
   Tensor onehot = Tensor::zeros(DType::f32, {3, 4});
   for (int t = 0; t < 3; ++t) onehot.set({t, ids[t]}, 1.0);
   Tensor w = f32({4, 2}, {10, 11, 20, 21, 30, 31, 40, 41});
-  auto out = run("dim T = 3, V = 4, D = 2\ninput H[T, V], W[V, D]\nE[t, d] = H[t, v] * W[v, d]\n",
-                 {{"H", onehot}, {"W", w}});
+  auto out =
+      run("dim T = 3, V = 4, D = 2\ninput H[T, V], W[V, D]\nE[t, d] = H[t, v] * W[v, d]\n", {{"H", onehot}, {"W", w}});
   for (int t = 0; t < 3; ++t)
     for (int d = 0; d < 2; ++d) EXPECT_EQ(out.at("E").get({t, d}), w.get({ids[t], d}));
 }
@@ -92,9 +93,10 @@ TEST(Reference, LogsumexpIsStable) {
 
 TEST(Reference, Reductions) {
   Tensor x = f32({2, 3}, {1, -2, 3, 4, 5, -6});
-  auto out = run("dim R = 2, C = 3\ninput X[R, C]\ns[r] = sum(c: X[r, c])\nm[r] = max(c: X[r, c])\n"
-                 "n[r] = min(c: X[r, c])\np[r] = prod(c: X[r, c])\na[r] = mean(c: X[r, c])\n",
-                 {{"X", x}});
+  auto out =
+      run("dim R = 2, C = 3\ninput X[R, C]\ns[r] = sum(c: X[r, c])\nm[r] = max(c: X[r, c])\n"
+          "n[r] = min(c: X[r, c])\np[r] = prod(c: X[r, c])\na[r] = mean(c: X[r, c])\n",
+          {{"X", x}});
   EXPECT_EQ(values(out.at("s")), (std::vector<double>{2, 3}));
   EXPECT_EQ(values(out.at("m")), (std::vector<double>{3, 5}));
   EXPECT_EQ(values(out.at("n")), (std::vector<double>{-2, -6}));
@@ -113,9 +115,10 @@ TEST(Reference, LayernormAndRmsnorm) {
 
 TEST(Reference, ElementwiseFunctions) {
   Tensor x = f32({3}, {1, -1000, 0.5});
-  auto out = run("dim N = 3\ninput X[N]\ng[i] = gelu(X[i])\ns[i] = sigmoid(X[i])\nu[i] = silu(X[i])\n"
-                 "r[i] = relu(X[i]) + abs(X[i]) - max(X[i], 0) + pow(X[i], 2) * 0\nq[i] = rsqrt(X[i] * X[i])\n",
-                 {{"X", x}});
+  auto out =
+      run("dim N = 3\ninput X[N]\ng[i] = gelu(X[i])\ns[i] = sigmoid(X[i])\nu[i] = silu(X[i])\n"
+          "r[i] = relu(X[i]) + abs(X[i]) - max(X[i], 0) + pow(X[i], 2) * 0\nq[i] = rsqrt(X[i] * X[i])\n",
+          {{"X", x}});
   EXPECT_NEAR(out.at("g").get({0}), 0.8413447460685429, 1e-7);
   EXPECT_EQ(out.at("s").get({1}), 0.0);
   EXPECT_NEAR(out.at("u").get({2}), 0.5 / (1 + std::exp(-0.5)), 1e-7);
@@ -124,9 +127,10 @@ TEST(Reference, ElementwiseFunctions) {
 }
 
 TEST(Reference, BroadcastScaleAndResidual) {
-  auto out = run("dim T = 2, D = 2\ninput X[T, D], W[D, D], b[D]\n"
-                 "Y[t, f] = X[t, d] * W[d, f] / sqrt(D * 2) + b[f] + X[t, f]\n",
-                 {{"X", f32({2, 2}, {1, 2, 3, 4})}, {"W", f32({2, 2}, {1, 0, 0, 1})}, {"b", f32({2}, {10, 20})}});
+  auto out =
+      run("dim T = 2, D = 2\ninput X[T, D], W[D, D], b[D]\n"
+          "Y[t, f] = X[t, d] * W[d, f] / sqrt(D * 2) + b[f] + X[t, f]\n",
+          {{"X", f32({2, 2}, {1, 2, 3, 4})}, {"W", f32({2, 2}, {1, 0, 0, 1})}, {"b", f32({2}, {10, 20})}});
   EXPECT_EQ(values(out.at("Y")), (std::vector<double>{11.5, 23, 14.5, 26}));
 }
 

@@ -11,8 +11,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -84,9 +84,7 @@ Tensor sample_f32() {
   return t;
 }
 
-std::string raw_data(const Tensor& t) {
-  return std::string(static_cast<const char*>(t.data()), t.nbytes());
-}
+std::string raw_data(const Tensor& t) { return std::string(static_cast<const char*>(t.data()), t.nbytes()); }
 
 void expect_same(const Tensor& expected, const Tensor& actual) {
   ASSERT_EQ(expected.dtype(), actual.dtype());
@@ -209,8 +207,8 @@ TEST(Npy, Bf16IsStoredAsU2Bits) {
   EXPECT_NE(img.find("'descr': '<u2'"), std::string::npos);
   EXPECT_EQ(img.substr(img.size() - 4), bytes_of<std::uint16_t>({0x3f80, 0xc020}));
   // Any '<u2' file reads as bf16.
-  Tensor back = parse_exact(image(1, padded("{'descr': '<u2', 'fortran_order': False, 'shape': (1,), }"),
-                                  bytes_of<std::uint16_t>({0x4049})));
+  Tensor back = parse_exact(
+      image(1, padded("{'descr': '<u2', 'fortran_order': False, 'shape': (1,), }"), bytes_of<std::uint16_t>({0x4049})));
   EXPECT_EQ(back.dtype(), DType::bf16);
   EXPECT_EQ(back.get({0}), 3.140625);
 }
@@ -243,7 +241,8 @@ TEST(Npy, HeaderMatchesNumpyByteForByte) {
   // padding, as numpy's _wrap_header does; data always starts at k * 64.
   for (std::size_t rank = 0; rank < 40; ++rank) {
     std::string s = serialize_npy(Tensor::zeros(DType::i32, std::vector<std::int64_t>(rank, 1)));
-    std::size_t hlen = static_cast<unsigned char>(s[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(s[9])) << 8);
+    std::size_t hlen =
+        static_cast<unsigned char>(s[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(s[9])) << 8);
     EXPECT_EQ((10 + hlen) % 64, 0u);
     EXPECT_EQ(s[10 + hlen - 1], '\n');
     EXPECT_EQ(s[10 + hlen - 2], ' ');
@@ -284,11 +283,11 @@ TEST(Npy, Versions1To3) {
 TEST(Npy, HeaderSpellings) {
   std::string data = bytes_of<double>({1, 2, 3, 4, 5, 6});
   const std::vector<std::string> dicts = {
-      "{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": (2, 3)}",       // double quotes, no trailing comma
-      "{'shape': (2, 3), 'fortran_order': False, 'descr': '<f8'}",              // other key order
-      "{ 'descr' :'<f8','fortran_order':False,'shape':( 2 ,3 , ) , }",           // odd spacing, trailing commas
-      "{'descr': '=f8',\n 'fortran_order': False,\n 'shape': (2L, 3L)}",         // '=' order, Python 2 longs
-      "\t{'descr': '<f8', 'fortran_order': False, 'shape': (+2, 3), }",           // leading whitespace, '+'
+      "{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": (2, 3)}",  // double quotes, no trailing comma
+      "{'shape': (2, 3), 'fortran_order': False, 'descr': '<f8'}",          // other key order
+      "{ 'descr' :'<f8','fortran_order':False,'shape':( 2 ,3 , ) , }",      // odd spacing, trailing commas
+      "{'descr': '=f8',\n 'fortran_order': False,\n 'shape': (2L, 3L)}",    // '=' order, Python 2 longs
+      "\t{'descr': '<f8', 'fortran_order': False, 'shape': (+2, 3), }",     // leading whitespace, '+'
   };
   for (const std::string& dict : dicts) {
     SCOPED_TRACE(dict);
@@ -301,8 +300,9 @@ TEST(Npy, HeaderSpellings) {
   EXPECT_EQ(t.get({}), 9.0);
   // i8 under each byte-order spelling.
   for (const char* descr : {"|i1", "<i1", "=i1", ">i1"}) {
-    Tensor b = parse_exact(image(1, padded(std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (2,)}"),
-                                 std::string("\xff\x05", 2)));
+    Tensor b =
+        parse_exact(image(1, padded(std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (2,)}"),
+                          std::string("\xff\x05", 2)));
     EXPECT_EQ(b.dtype(), DType::i8);
     EXPECT_EQ(b.get({0}), -1.0);
     EXPECT_EQ(b.get({1}), 5.0);
@@ -323,12 +323,11 @@ TEST(Npy, FortranOrder) {
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
       for (int k = 0; k < 4; ++k) fdata[i + 2 * j + 6 * k] = 100 * i + 10 * j + k;
-  Tensor u = parse_exact(image(1, padded("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 3, 4), }"),
-                               bytes_of(fdata, true)));
+  Tensor u = parse_exact(
+      image(1, padded("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 3, 4), }"), bytes_of(fdata, true)));
   for (std::int64_t i = 0; i < 2; ++i)
     for (std::int64_t j = 0; j < 3; ++j)
-      for (std::int64_t k = 0; k < 4; ++k)
-        EXPECT_EQ(u.get({i, j, k}), static_cast<double>(100 * i + 10 * j + k));
+      for (std::int64_t k = 0; k < 4; ++k) EXPECT_EQ(u.get({i, j, k}), static_cast<double>(100 * i + 10 * j + k));
 }
 
 TEST(Npy, BigEndian) {
@@ -397,12 +396,12 @@ TEST(Npy, CorruptImagesAreRefused) {
       {"missing descr", header_only("{'fortran_order': False, 'shape': (3, 4)}", data48), "missing key 'descr'"},
       {"missing fortran_order", header_only("{'descr': '<f4', 'shape': (3, 4)}", data48),
        "missing key 'fortran_order'"},
-      {"duplicate key", header_only("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (3, 4)}", data48),
+      {"duplicate key",
+       header_only("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (3, 4)}", data48),
        "duplicate key 'descr'"},
       {"extra key", header_only("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), 'x': 1}", data48),
        "unexpected key 'x'"},
-      {"non-string key", header_only("{1: '<f4', 'fortran_order': False, 'shape': (3, 4)}", data48),
-       "is not a string"},
+      {"non-string key", header_only("{1: '<f4', 'fortran_order': False, 'shape': (3, 4)}", data48), "is not a string"},
       {"unknown descr c8", header_only("{'descr': '<c8', 'fortran_order': False, 'shape': (3, 4)}", data48),
        "unsupported dtype '<c8'"},
       {"object descr", header_only("{'descr': '|O', 'fortran_order': False, 'shape': (3, 4)}", data48),
@@ -464,11 +463,21 @@ TEST(Npy, MutatedImagesReturnOrThrowNpyError) {
       std::size_t span = (rng() % 2) ? std::min<std::size_t>(img.size(), 128) : img.size();
       std::size_t at = rng() % span;
       switch (rng() % 5) {
-        case 0: img[at] = static_cast<char>(img[at] ^ (1u << (rng() % 8))); break;  // flip a bit
-        case 1: img[at] = static_cast<char>(rng() % 256); break;                      // random byte
-        case 2: img.resize(at); break;                                                // truncate
-        case 3: img.insert(at, 1, static_cast<char>(rng() % 256)); break;             // insert
-        case 4: img[at] = "0123456789(),:'\"-{} \n"[rng() % 21]; break;               // header-ish byte
+        case 0:
+          img[at] = static_cast<char>(img[at] ^ (1u << (rng() % 8)));
+          break;  // flip a bit
+        case 1:
+          img[at] = static_cast<char>(rng() % 256);
+          break;  // random byte
+        case 2:
+          img.resize(at);
+          break;  // truncate
+        case 3:
+          img.insert(at, 1, static_cast<char>(rng() % 256));
+          break;  // insert
+        case 4:
+          img[at] = "0123456789(),:'\"-{} \n"[rng() % 21];
+          break;  // header-ish byte
       }
     }
     try {

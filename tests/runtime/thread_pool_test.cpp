@@ -23,7 +23,8 @@ using einc::runtime::parallel_for_fixed;
 struct Record {
   std::vector<std::thread::id> thread;
   std::vector<std::atomic<int>> runs;
-  explicit Record(std::int64_t tasks) : thread(static_cast<std::size_t>(tasks)), runs(static_cast<std::size_t>(tasks)) {}
+  explicit Record(std::int64_t tasks)
+      : thread(static_cast<std::size_t>(tasks)), runs(static_cast<std::size_t>(tasks)) {}
   void note(std::int64_t task) {
     thread[static_cast<std::size_t>(task)] = std::this_thread::get_id();  // each slot written by one task only
     runs[static_cast<std::size_t>(task)].fetch_add(1);
@@ -36,8 +37,10 @@ TEST(ThreadPool, EveryTaskRunsExactlyOnce) {
       for (std::int64_t tasks : {0, 1, 2, 5, 64, 1001}) {
         Record record(tasks);
         auto body = [&](std::int64_t task) { record.note(task); };
-        if (fixed) parallel_for_fixed(tasks, threads, body);
-        else parallel_for(tasks, threads, body);
+        if (fixed)
+          parallel_for_fixed(tasks, threads, body);
+        else
+          parallel_for(tasks, threads, body);
         for (std::int64_t t = 0; t < tasks; ++t)
           ASSERT_EQ(record.runs[static_cast<std::size_t>(t)].load(), 1)
               << "task " << t << " of " << tasks << ", threads " << threads << ", fixed " << fixed;
@@ -60,8 +63,10 @@ TEST(ThreadPool, FixedScheduleGivesThreadIEveryPthTaskAndKeepsIt) {
     for (int i = 0; i < kThreads; ++i)
       for (int j = i + 1; j < kThreads; ++j)
         EXPECT_NE(record.thread[static_cast<std::size_t>(i)], record.thread[static_cast<std::size_t>(j)]);
-    if (call == 0) first = record.thread;
-    else EXPECT_EQ(record.thread, first) << "call " << call;  // same task, same thread, every call
+    if (call == 0)
+      first = record.thread;
+    else
+      EXPECT_EQ(record.thread, first) << "call " << call;  // same task, same thread, every call
   }
 }
 
@@ -71,8 +76,10 @@ TEST(ThreadPool, AnExceptionInATaskReachesTheCallerAndThePoolGoesOn) {
       if (task == 7) throw std::runtime_error("task 7 failed");
     };
     try {
-      if (fixed) parallel_for_fixed(100, 2, throwing);
-      else parallel_for(100, 2, throwing);
+      if (fixed)
+        parallel_for_fixed(100, 2, throwing);
+      else
+        parallel_for(100, 2, throwing);
       FAIL() << "no exception, fixed " << fixed;
     } catch (const std::runtime_error& error) {
       EXPECT_STREQ(error.what(), "task 7 failed");

@@ -114,11 +114,9 @@ std::string describe_all(const std::vector<einc::Diagnostic>& diagnostics) {
 
 // The rendered text of an error: header, source line, caret under the column.
 void check_rendered(const Script& script, const einc::Diagnostic& d) {
-  const std::string header =
-      d.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) + ": error: ";
+  const std::string header = d.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) + ": error: ";
   EXPECT_EQ(d.file, script.name) << describe(d);
-  EXPECT_EQ(d.rendered.rfind(header, 0), 0u)
-      << "rendered text does not start with '" << header << "':\n" << d.rendered;
+  EXPECT_EQ(d.rendered.rfind(header, 0), 0u) << "rendered text does not start with '" << header << "':\n" << d.rendered;
   std::vector<std::string> lines;
   std::istringstream in(d.rendered);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
@@ -128,8 +126,8 @@ void check_rendered(const Script& script, const einc::Diagnostic& d) {
   ASSERT_NE(at, std::string::npos) << "no caret line:\n" << d.rendered;
   EXPECT_EQ(caret.find_first_not_of(" \t"), at) << "caret line has text before the caret:\n" << d.rendered;
   // Two spaces of indent, then one character per byte before the column.
-  EXPECT_EQ(at, 2u + static_cast<std::size_t>(d.column - 1)) << "caret is not under column " << d.column
-                                                            << ":\n" << d.rendered;
+  EXPECT_EQ(at, 2u + static_cast<std::size_t>(d.column - 1)) << "caret is not under column " << d.column << ":\n"
+                                                             << d.rendered;
 }
 
 class FailScript : public testing::TestWithParam<fs::path> {};
@@ -197,7 +195,8 @@ TEST_P(FailScript, ReportsExpectedErrors) {
         }
       }
       EXPECT_TRUE(found) << "missing note " << where << ": " << e.text << " (line " << e.script_line
-                         << " of the script); got:\n" << describe_all(diagnostics);
+                         << " of the script); got:\n"
+                         << describe_all(diagnostics);
       continue;
     }
     bool found = false;
@@ -207,10 +206,10 @@ TEST_P(FailScript, ReportsExpectedErrors) {
       used[i] = found = true;
     }
     EXPECT_TRUE(found) << "missing error " << where << ": " << e.text << " (line " << e.script_line
-                       << " of the script); got:\n" << describe_all(diagnostics);
+                       << " of the script); got:\n"
+                       << describe_all(diagnostics);
   }
-  for (std::size_t i = 0; i < errors.size(); ++i)
-    EXPECT_TRUE(used[i]) << "unexpected error:\n" << errors[i]->rendered;
+  for (std::size_t i = 0; i < errors.size(); ++i) EXPECT_TRUE(used[i]) << "unexpected error:\n" << errors[i]->rendered;
 }
 
 std::string test_name(const testing::TestParamInfo<fs::path>& info) {
