@@ -57,6 +57,39 @@ struct WeightReader {
   }
 };
 
+// What both GEMV kernels begin with: a function
+//   void name(i64, i64, weights*, i64*, P4, P5, P6)
+// whose last three parameters are f32 or i64 pointers as `tail` says ('f'
+// or 'i'), the weights' reader, f32 and its vector type, and the vector and
+// scalar multiply-add intrinsics. Pointer parameters 2, 4 and `noalias_last`
+// are marked noalias.
+struct GemvFunction {
+  GemvFunction(llvm::Module& m, const KernelShape& shape, DType weights, const std::string& name, const char* tail,
+               unsigned noalias_last)
+      : b(m.getContext()),
+        f32(b.getFloatTy()),
+        vec(llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes))),
+        weight{b, weights, shape.vector_lanes},
+        vl(shape.vector_lanes) {
+    llvm::Type* i64 = b.getInt64Ty();
+    std::vector<llvm::Type*> params{i64, i64, weight.pointer(), llvm::PointerType::getUnqual(i64)};
+    for (const char* p = tail; *p; ++p)
+      params.push_back(llvm::PointerType::getUnqual(*p == 'f' ? static_cast<llvm::Type*>(f32) : i64));
+    args = begin_function(b, m, name, llvm::FunctionType::get(b.getVoidTy(), params, false), {2, 4, noalias_last});
+    fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
+    fma1 = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {f32});
+  }
+
+  IRBuilder<> b;
+  llvm::Type* f32;
+  llvm::FixedVectorType* vec;
+  const WeightReader weight;
+  const int vl;
+  std::vector<Value*> args;
+  llvm::Function* fma = nullptr;   // vector multiply-add
+  llvm::Function* fma1 = nullptr;  // scalar multiply-add
+};
+
 }  // namespace
 
 // Eight rows of w at a time: y is loaded and stored once per eight rows,
@@ -65,21 +98,10 @@ struct WeightReader {
 // than four, and sixteen no faster than eight (docs/performance.md, Decode).
 // The caller zeroes y first.
 void generate_gemv(llvm::Module& m, const KernelShape& shape, DType weights, const std::string& name) {
-  llvm::LLVMContext& ctx = m.getContext();
-  IRBuilder<> b(ctx);
-  auto* f32 = b.getFloatTy();
-  auto* i64 = b.getInt64Ty();
-  auto* fptr = llvm::PointerType::getUnqual(f32);
-  auto* iptr = llvm::PointerType::getUnqual(i64);
-  auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
-  const WeightReader weight{b, weights, shape.vector_lanes};
-  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, weight.pointer(), iptr, fptr, iptr, fptr}, false);
-  std::vector<Value*> args = begin_function(b, m, name, type, {2, 4, 6});
+  GemvFunction function(m, shape, weights, name, "fif", 6);
+  auto& [b, f32, vec, weight, vl, args, fma, fma1] = function;
   Value *kc = args[0], *mc = args[1], *w = args[2], *w_koff = args[3], *x = args[4], *x_koff = args[5], *y = args[6];
-  const int vl = shape.vector_lanes;
   constexpr int kRows = 8;
-  llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
-  llvm::Function* fma1 = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {f32});
   Value* vectors = b.CreateSDiv(mc, b.getInt64(vl));
   Value* vector_end = b.CreateMul(vectors, b.getInt64(vl));
   // y[i0 .. i0+vl) += sum over the given rows (x value, row start).
@@ -133,21 +155,10 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape, DType weights, con
 // accumulator per row, reduced in a fixed order at the end, then the
 // scalar tail of k. Each y element is one dot product in one fixed order.
 void generate_dot_gemv(llvm::Module& m, const KernelShape& shape, DType weights, const std::string& name) {
-  llvm::LLVMContext& ctx = m.getContext();
-  IRBuilder<> b(ctx);
-  auto* f32 = b.getFloatTy();
-  auto* i64 = b.getInt64Ty();
-  auto* fptr = llvm::PointerType::getUnqual(f32);
-  auto* iptr = llvm::PointerType::getUnqual(i64);
-  auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
-  const WeightReader weight{b, weights, shape.vector_lanes};
-  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, weight.pointer(), iptr, fptr, fptr, iptr}, false);
-  std::vector<Value*> args = begin_function(b, m, name, type, {2, 4, 5});
+  GemvFunction function(m, shape, weights, name, "ffi", 5);
+  auto& [b, f32, vec, weight, vl, args, fma, fma1] = function;
   Value *kc = args[0], *rows = args[1], *w = args[2], *row_off = args[3], *x = args[4], *y = args[5], *y_off = args[6];
-  const int vl = shape.vector_lanes;
   constexpr int kRows = 4;
-  llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
-  llvm::Function* fma1 = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {f32});
   Value* k_vectors = b.CreateSDiv(kc, b.getInt64(vl));
   Value* k_vector_end = b.CreateMul(k_vectors, b.getInt64(vl));
   // Rows [r0, r0 + count): dot products with x, stored to y.
