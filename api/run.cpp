@@ -1,7 +1,6 @@
 // api/run.cpp — the execution half of the API: checking and binding
 // inputs, choosing a backend, running, random inputs, einsum().
 #include <algorithm>
-#include <iterator>
 #include <new>
 #include <stdexcept>
 
@@ -9,6 +8,7 @@
 #include "backends/reference/interpreter.h"
 #include "backends/reference/reference_backend.h"
 #include "frontend/ast_printer.h"
+#include "ir/enum_names.h"
 #ifdef EINC_HAVE_CUDA_BACKEND
 #include "backends/cuda/cuda_backend.h"
 #endif
@@ -91,12 +91,10 @@ void check_given(const ir::Program& p, const TensorMap& inputs) {
 
 }  // namespace
 
-const char* backend_name(Backend backend) { return kBackendNames[static_cast<int>(backend)]; }
+const char* backend_name(Backend backend) { return ir::enum_name(kBackendNames, backend); }
 
 std::optional<Backend> backend_from_name(std::string_view name) {
-  for (int b = 0; b < static_cast<int>(std::size(kBackendNames)); ++b)
-    if (name == kBackendNames[b]) return static_cast<Backend>(b);
-  return std::nullopt;
+  return ir::enum_from_name<Backend>(kBackendNames, name);
 }
 
 Backend default_backend() {
@@ -119,12 +117,10 @@ std::vector<Backend> available_backends() {
   return out;
 }
 
-const char* emit_stage_name(EmitStage stage) { return kEmitStageNames[static_cast<int>(stage)]; }
+const char* emit_stage_name(EmitStage stage) { return ir::enum_name(kEmitStageNames, stage); }
 
 std::optional<EmitStage> emit_stage_from_name(std::string_view name) {
-  for (int s = 0; s < static_cast<int>(std::size(kEmitStageNames)); ++s)
-    if (name == kEmitStageNames[s]) return static_cast<EmitStage>(s);
-  return std::nullopt;
+  return ir::enum_from_name<EmitStage>(kEmitStageNames, name);
 }
 
 std::vector<Program::TensorInfo> Program::inputs() const {

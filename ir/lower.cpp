@@ -9,6 +9,7 @@
 #include "ir/checked_math.h"
 #include "ir/cost_model.h"
 #include "ir/einstein_sums.h"
+#include "ir/enum_names.h"
 #include "ir/verify.h"
 
 namespace einc::ir {
@@ -65,13 +66,9 @@ std::string cost_text(const Program& program, const ProgramCost& cost) {
 
 }  // namespace
 
-const char* pass_name(Pass pass) { return kPassNames[static_cast<int>(pass)]; }
+const char* pass_name(Pass pass) { return enum_name(kPassNames, pass); }
 
-std::optional<Pass> pass_from_name(std::string_view name) {
-  for (int p = 0; p < static_cast<int>(std::size(kPassNames)); ++p)
-    if (name == kPassNames[p]) return static_cast<Pass>(p);
-  return std::nullopt;
-}
+std::optional<Pass> pass_from_name(std::string_view name) { return enum_from_name<Pass>(kPassNames, name); }
 
 std::string pass_names() {
   std::string out;

@@ -56,19 +56,24 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
 CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : runtime::hardware_threads()) {}
 
 void CpuBackend::execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {
-  auto run_step = [this](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& t) { execute(p, s, t); };
   StatementPlan plan = plan_statement(program, statement, TensorLayouts(tensors));
-  if (plan.widened) {
-    if (plan.weights_in_place < 0) {
-      run_widened(program, statement, tensors, run_step, threads_);  // the f32 statement is planned anew
-      return;
-    }
-    auto run_gemv = [&](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& wide) {
-      run_gett(Jit::instance(), build_call(p, s, *plan.gett, wide), threads_);
-    };
-    run_widened(program, statement, tensors, run_gemv, threads_, plan.weights_in_place);
+  if (!plan.widened) {
+    run_plan(program, statement, std::move(plan), tensors);
     return;
   }
+  // The plan is the f32 statement's, made on the layouts of the copies
+  // run_widened makes (TensorLayouts::widened).
+  const int keep = plan.weights_in_place;
+  run_widened(
+      program, statement, tensors,
+      [&](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& wide) {
+        run_plan(p, s, std::move(plan), wide);
+      },
+      threads_, keep);
+}
+
+void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& statement, StatementPlan plan,
+                          std::vector<Tensor>& tensors) {
   switch (plan.path) {
     case CpuPath::gett:
       run_gett(Jit::instance(), build_call(program, statement, *plan.gett, tensors), threads_);
@@ -76,9 +81,13 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
     case CpuPath::loop_kernel:
       run_loop_kernel(program, statement, std::move(*plan.loop), tensors, threads_);
       return;
-    case CpuPath::product_steps:
+    case CpuPath::product_steps: {
+      auto run_step = [this](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& t) {
+        execute(p, s, t);
+      };
       run_product_steps(program, statement, *plan.steps, tensors, run_step);
       return;
+    }
     case CpuPath::interpreted:
       reference::execute_statement(program, statement, tensors);
       return;

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "backends/cpu/statement_plan.h"
 #include "runtime/executor.h"
 
 namespace einc::cpu {
@@ -19,6 +20,11 @@ class CpuBackend : public runtime::StatementBackend {
   void execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) override;
 
  private:
+  // Runs the statement on the path `plan` names (for a widened statement:
+  // the f32 statement on the widened copies).
+  void run_plan(const ir::Program& program, const ir::Statement& statement, StatementPlan plan,
+                std::vector<Tensor>& tensors);
+
   int threads_;
 };
 

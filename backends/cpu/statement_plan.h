@@ -48,7 +48,8 @@ struct StatementPlan {
 
 // The plan of `statement` on tensors laid out as `layouts`. A widened
 // statement's plan is made on the widened program (widened_program) and
-// layouts (TensorLayouts::widened).
+// layouts (TensorLayouts::widened): it is the plan of the f32 statement
+// run_widened runs, on the copies it makes.
 StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts);
 
 // One line per statement, as `einc emit` prints the plan:
