@@ -36,6 +36,24 @@ const Einsum* as_einsum(const Operand& operand) { return as_forwarded<Einsum>(op
 const Unary* as_unary(const Operand& operand) { return as_forwarded<Unary>(operand); }
 const Chain* as_chain(const Operand& operand) { return as_forwarded<Chain>(operand); }
 
+const Operand& unwrapped(const Operand& operand) {
+  const Operand* inner = &operand;
+  while (true) {
+    if (const Chain* chain = as_chain(*inner); chain && chain->rest.empty()) {
+      inner = &chain->first;
+    } else if (const Unary* unary = as_unary(*inner); unary && unary->signs.empty()) {
+      inner = &unary->operand;
+    } else {
+      return *inner;
+    }
+  }
+}
+
+const Identifier* as_bare_name(const Operand& operand) {
+  const Access* access = as_access(unwrapped(operand));
+  return access && !access->indices ? &access->name : nullptr;
+}
+
 const DimDecl* as_dim_decl(const Statement& statement) { return boost::get<DimDecl>(&statement); }
 const TensorDecl* as_tensor_decl(const Statement& statement) { return boost::get<TensorDecl>(&statement); }
 const Assignment* as_assignment(const Statement& statement) { return boost::get<Assignment>(&statement); }

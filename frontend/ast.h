@@ -40,10 +40,14 @@ struct StringLiteral : Node {
   std::string text;  // without the quotes
 };
 
-// `A`, `A[]` or `A[i, j]`; a bare name may also be a dim or a scalar.
+struct Operand;
+
+// `A`, `A[]`, `A[i, j]` or `A[2*h + r - 1, 0, ids[t]]`: each position is an
+// expression (sema accepts index arithmetic and lookups there); a bare name
+// may also be a dim or a scalar.
 struct Access : Node {
   Identifier name;
-  boost::optional<std::vector<Identifier>> indices;  // absent: no brackets
+  boost::optional<std::vector<Operand>> indices;  // absent: no brackets
 };
 
 struct Call;
@@ -65,10 +69,17 @@ struct Call : Node {
   std::vector<Operand> args;
 };
 
+// One index of `op(i, r < 3: body)`: a name, and the extent the script
+// gives it (needed where nothing else does: a pooling window).
+struct ReducedIndex : Node {
+  Identifier name;
+  boost::optional<Operand> extent;
+};
+
 // `op(i, j: body)`: a reduction or normalisation over the listed indices.
 struct Reduction : Node {
   Identifier op;
-  std::vector<Identifier> indices;
+  std::vector<ReducedIndex> indices;
   Operand body;
 };
 
@@ -153,6 +164,13 @@ const Reduction* as_reduction(const Operand& operand);
 const Einsum* as_einsum(const Operand& operand);
 const Unary* as_unary(const Operand& operand);
 const Chain* as_chain(const Operand& operand);
+
+// The operand with the wrappers the grammar adds around a primary removed:
+// one-element chains and sign-less prefixes (`(x)` and `x` look alike).
+const Operand& unwrapped(const Operand& operand);
+// The name when the operand is a bare identifier (`i`, not `i + 1` or
+// `A[i]`), else nullptr.
+const Identifier* as_bare_name(const Operand& operand);
 
 // The declaration or assignment a statement holds if it is of that kind,
 // else nullptr.

@@ -34,6 +34,7 @@ class Printer {
 
   void print(const Assignment& a) {
     line(a.span, 0, "assignment " + access_text(a.target) + " " + a.op);
+    access_positions(a.target, 1);
     operand(a.value, 1, "");
   }
 
@@ -44,12 +45,23 @@ class Printer {
             std::to_string(at.column) + " " + text + "\n";
   }
 
+  // `A[i, j]`; a position that is not a bare name shows as `#k` and is
+  // printed below the access (access_positions).
   static std::string access_text(const Access& a) {
     std::string text = a.name.name;
     if (!a.indices) return text;
     text += "[";
-    for (std::size_t i = 0; i < a.indices->size(); ++i) text += (i ? ", " : "") + (*a.indices)[i].name;
+    for (std::size_t i = 0; i < a.indices->size(); ++i) {
+      const Identifier* name = as_bare_name((*a.indices)[i]);
+      text += (i ? ", " : "") + (name ? name->name : "#" + std::to_string(i));
+    }
     return text + "]";
+  }
+
+  void access_positions(const Access& a, int depth) {
+    if (!a.indices) return;
+    for (std::size_t i = 0; i < a.indices->size(); ++i)
+      if (!as_bare_name((*a.indices)[i])) operand((*a.indices)[i], depth, "#" + std::to_string(i) + " ");
   }
 
   // `prefix`: the operator that links it to its chain ("* ", "- "), if any.
@@ -60,15 +72,20 @@ class Printer {
       const std::string& prefix;
       void operator()(const Nil&) const { p.line({}, depth, prefix + "nil"); }
       void operator()(const Number& n) const { p.line(n.span, depth, prefix + "number " + n.text); }
-      void operator()(const Access& a) const { p.line(a.span, depth, prefix + "access " + access_text(a)); }
+      void operator()(const Access& a) const {
+        p.line(a.span, depth, prefix + "access " + access_text(a));
+        p.access_positions(a, depth + 1);
+      }
       void operator()(const Call& c) const {
         p.line(c.span, depth, prefix + "call " + c.function.name);
         for (const Operand& arg : c.args) p.operand(arg, depth + 1, "");
       }
       void operator()(const Reduction& r) const {
         std::string over;
-        for (const Identifier& i : r.indices) over += (over.empty() ? "" : ", ") + i.name;
+        for (const ReducedIndex& i : r.indices) over += (over.empty() ? "" : ", ") + i.name.name + (i.extent ? " < ..." : "");
         p.line(r.span, depth, prefix + r.op.name + "(" + over + ":)");
+        for (const ReducedIndex& i : r.indices)
+          if (i.extent) p.operand(*i.extent, depth + 1, i.name.name + " < ");
         p.operand(r.body, depth + 1, "");
       }
       void operator()(const Einsum& e) const {

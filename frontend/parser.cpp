@@ -21,9 +21,14 @@
 //   unary       := ("+"|"-")* primary
 //   primary     := number | "(" expr ")" | einsum | reduction | call | access
 //   einsum      := "einsum" "(" string ("," identifier)* ")"
-//   reduction   := identifier "(" identifier ("," identifier)* ":" expr ")"
+//   reduction   := identifier "(" reduced ("," reduced)* ":" expr ")"
+//   reduced     := identifier ("<" expr)?
 //   call        := identifier "(" (expr ("," expr)*)? ")"
-//   access      := identifier ("[" (identifier ("," identifier)*)? "]")?
+//   access      := identifier ("[" (expr ("," expr)*)? "]")?
+//
+// An access's positions are full expressions here; sema (ir/index_positions)
+// accepts index arithmetic and lookups there and says why anything else is
+// refused, with the position's span.
 #include "frontend/parser.h"
 
 #include <boost/fusion/include/adapt_struct.hpp>
@@ -34,6 +39,7 @@
 
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::Access, name, indices)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::Call, function, args)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::ReducedIndex, name, extent)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::Reduction, op, indices, body)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::Einsum, keyword, subscripts, operands)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::Unary, signs, operand)
@@ -123,9 +129,11 @@ EINC_RULE(einsum, ast::Einsum, "einsum(...)")
 EINC_RULE(reduction, ast::Reduction, "a reduction")
 EINC_RULE(call, ast::Call, "a function call")
 EINC_RULE(access, ast::Access, "a tensor access")
-EINC_RULE(index_list, std::vector<ast::Identifier>, "an index list")
+EINC_RULE(index_list, std::vector<ast::Operand>, "an index list")
 EINC_RULE(index_name, ast::Identifier, "an index name")
-EINC_RULE(reduced_indices, std::vector<ast::Identifier>, "index names")
+EINC_RULE(position, ast::Operand, "an index")
+EINC_RULE(reduced_indices, std::vector<ast::ReducedIndex>, "index names")
+EINC_RULE(reduced_index, ast::ReducedIndex, "an index name")
 EINC_RULE(operand_list, std::vector<ast::Operand>, "expressions")
 EINC_RULE(shape_list, std::vector<ast::Operand>, "a shape")
 EINC_RULE(dim_value, ast::Operand, "'=' and an extent")
@@ -162,11 +170,13 @@ auto const unary_def = *char_("+-") >> primary;
 auto const primary_def = number | (lit('(') > expr > lit(')')) | einsum | reduction | call | access;
 auto const einsum_def = einsum_keyword >> lit('(') > string_literal > *(lit(',') > identifier) > lit(')');
 auto const reduction_def = identifier >> lit('(') >> reduced_indices >> lit(':') > operand > lit(')');
-auto const reduced_indices_def = index_name >> *(lit(',') > index_name);
+auto const reduced_indices_def = reduced_index >> *(lit(',') > reduced_index);
+auto const reduced_index_def = index_name >> -(lit('<') > operand);
 auto const call_def = identifier >> lit('(') > -operand_list > lit(')');
 auto const operand_list_def = operand >> *(lit(',') > operand);
 auto const access_def = identifier >> -index_list;
-auto const index_list_def = lit('[') > -(index_name >> *(lit(',') > index_name)) > lit(']');
+auto const index_list_def = lit('[') > -(position >> *(lit(',') > position)) > lit(']');
+auto const position_def = expr;
 auto const index_name_def = identifier;
 
 auto const shape_list_def = lit('[') > -(operand >> *(lit(',') > operand)) > lit(']');
@@ -183,8 +193,8 @@ auto const assignment_def = access > assign_op > operand;
 auto const statement_def = dim_decl | tensor_decl | assignment;
 
 BOOST_SPIRIT_DEFINE(identifier, any_word, dim_keyword, tensor_keyword, einsum_keyword, number, string_literal, expr,
-                    operand, add_link, term, mul_link, unary, primary, einsum, reduction, reduced_indices, call,
-                    operand_list, access, index_list, index_name, shape_list, dim_value, dim_item, dim_items, dim_decl,
+                    operand, add_link, term, mul_link, unary, primary, einsum, reduction, reduced_indices, reduced_index, call,
+                    operand_list, access, index_list, index_name, position, shape_list, dim_value, dim_item, dim_items, dim_decl,
                     tensor_item, tensor_items, dtype_clause, tensor_decl, assign_op, assignment, statement)
 
 }  // namespace grammar

@@ -28,15 +28,19 @@ std::shared_ptr<Expr> node(ExprKind kind, Span span) {
 
 }  // namespace
 
-ExprPtr make_access(Span span, int tensor, std::vector<int> subscripts) {
+ExprPtr make_access(Span span, int tensor, std::vector<Subscript> subscripts, bool zero_padded) {
   auto e = node(ExprKind::access, span);
   e->tensor = tensor;
-  std::vector<int> free;
-  for (int s : subscripts)
-    if (s != kBroadcast) free.push_back(s);
-  e->free = sorted_unique(std::move(free));
+  e->free = subscript_indices(subscripts);
   e->subscripts = std::move(subscripts);
+  e->zero_padded = zero_padded;
   return e;
+}
+
+ExprPtr make_index_access(Span span, int tensor, const std::vector<int>& indices) {
+  std::vector<Subscript> subscripts;
+  for (int index : indices) subscripts.push_back(Subscript::of_index(index));
+  return make_access(span, tensor, std::move(subscripts));
 }
 
 ExprPtr make_constant(Span span, double value) {

@@ -11,7 +11,9 @@
 
 namespace einc::ir {
 
-ExprPtr make_access(Span span, int tensor, std::vector<int> subscripts);
+ExprPtr make_access(Span span, int tensor, std::vector<Subscript> subscripts, bool zero_padded = false);
+// An access whose positions are the given indices, one each (`T[i, j]`).
+ExprPtr make_index_access(Span span, int tensor, const std::vector<int>& indices);
 ExprPtr make_constant(Span span, double value);
 ExprPtr make_dim_value(Span span, int dim);
 ExprPtr make_negate(Span span, ExprPtr operand);

@@ -20,9 +20,16 @@ bool scalar_only(const Expr& e) {
   return true;
 }
 
+// An access the GETT kernels read as a strided view from the tensor's first
+// element: not zero-padded, no position offset.
+bool view_from_start(const Expr& e) {
+  return e.kind == ExprKind::access && !e.zero_padded &&
+         std::all_of(e.subscripts.begin(), e.subscripts.end(), [](const Subscript& s) { return s.offset.is_zero(); });
+}
+
 // An access whose indices are all output indices: a bias or residual term.
 std::optional<GettOperand> output_access(const Expr& e, const std::vector<int>& out) {
-  if (e.kind != ExprKind::access) return std::nullopt;
+  if (!view_from_start(e)) return std::nullopt;
   for (int i : e.free)
     if (std::find(out.begin(), out.end(), i) == out.end()) return std::nullopt;
   return GettOperand{e.tensor, e.subscripts};
@@ -54,7 +61,7 @@ class Matcher {
     if (!contraction || !is_contraction(*contraction)) return std::nullopt;
     const Expr& product = *contraction->args[0];
     if (product.args.size() != 2 || product.ops[0] != '*' || product.ops[1] != '*') return std::nullopt;
-    if (product.args[0]->kind != ExprKind::access || product.args[1]->kind != ExprKind::access) return std::nullopt;
+    if (!view_from_start(*product.args[0]) || !view_from_start(*product.args[1])) return std::nullopt;
     // Every output index must come from the contraction (no broadcast target).
     for (int i : out_)
       if (!contains_index(*contraction, i)) return std::nullopt;
@@ -144,13 +151,6 @@ std::optional<GettStatement> match_gett(const Program& program, const Statement&
   return Matcher(program, statement).run(c_strides);
 }
 
-std::int64_t access_stride(const std::vector<std::int64_t>& strides, const std::vector<int>& subscripts, int index) {
-  std::int64_t s = 0;
-  for (std::size_t d = 0; d < subscripts.size(); ++d)
-    if (subscripts[d] == index) s += strides[d];
-  return s;
-}
-
 GettSpec make_gett_spec(const Program& program, const Statement& statement, const GettStatement& gett,
                         const std::function<const std::vector<std::int64_t>&(int)>& strides_of, bool swap) {
   GettSpec spec;
@@ -165,7 +165,7 @@ GettSpec make_gett_spec(const Program& program, const Statement& statement, cons
     d.extent = program.evaluate(statement.indices.at(static_cast<std::size_t>(index)).extent);
     d.stride_a = access_stride(sa, spec.a.subscripts, index);
     d.stride_b = access_stride(sb, spec.b.subscripts, index);
-    d.stride_c = access_stride(sc, statement.lhs, index);
+    d.stride_c = index_stride(sc, statement.lhs, index);
     return d;
   };
   auto group = [&](const std::vector<int>& ids, bool by_b) {

@@ -5,7 +5,7 @@
 //   target[out] = act( scale * sum_K(A[...] * B[...]) + bias terms ) + residual terms
 //
 // where A and B are tensor accesses (any strides, diagonals, broadcast
-// positions), `scale` is a product of scalar factors (numbers, dims, 0-d
+// positions, affine positions without an offset: `I[i + m, j + n]`), `scale` is a product of scalar factors (numbers, dims, 0-d
 // tensors, functions of those), bias and residual terms are accesses whose
 // indices are output indices, and `act` is one elementwise function. Each
 // index falls in one group: batch (A, B and the output), M (A and the
@@ -26,7 +26,7 @@ namespace einc::ir {
 
 struct GettOperand {
   int tensor = -1;
-  std::vector<int> subscripts;  // index id per dimension, or kBroadcast
+  std::vector<Subscript> subscripts;  // one affine form per dimension; no offsets (match_gett)
 };
 
 struct GettTerm {
@@ -80,9 +80,6 @@ struct GettSpec {
 // of A and B (and so of M and N): C^T = B^T A^T.
 GettSpec make_gett_spec(const Program& program, const Statement& statement, const GettStatement& gett,
                         const std::function<const std::vector<std::int64_t>&(int)>& strides_of, bool swap = false);
-
-// The stride of `index` in an access: the sum over the positions it indexes.
-std::int64_t access_stride(const std::vector<std::int64_t>& strides, const std::vector<int>& subscripts, int index);
 
 // Evaluates a scalar subexpression (no free indices). `load_scalar(tensor)`
 // reads a 0-d tensor.

@@ -3,7 +3,7 @@
 // The subscripts are parsed by frontend/einsum_subscripts; this file binds
 // the labels to index variables and applies numpy's broadcasting: a label (or
 // ellipsis dimension) whose extent is 1 in one operand and n in another is
-// read at position 0 of the extent-1 operand (kBroadcast). Index notation
+// read at position 0 of the extent-1 operand (a literal 0 subscript). Index notation
 // stays strict; only this form broadcasts. The result is the product of the
 // operands; every label not in the output is summed by the Einstein pass.
 #include <algorithm>
@@ -50,7 +50,7 @@ ExprPtr StatementLowering::lower_einsum(const ast::Einsum& einsum, std::vector<i
       ast::Access access;
       access.name = name;
       access.span = name.span;
-      lower_access(access);  // reports the unknown name
+      lower_access(access, false, access.span);  // reports the unknown name
       failed_ = true;
       return nullptr;
     }
@@ -131,11 +131,11 @@ ExprPtr StatementLowering::lower_einsum(const ast::Einsum& einsum, std::vector<i
   std::vector<ExprPtr> factors;
   std::map<std::string, std::size_t> next_use;
   for (std::size_t k = 0; k < tensors.size(); ++k) {
-    std::vector<int> subs;
+    std::vector<Subscript> subs;
     for (const frontend::EinsumDim& d : subscripts.operands[k]) {
       std::string name = label_name(d);
       std::size_t u = next_use[name]++;
-      subs.push_back(broadcast[name][u] ? kBroadcast : index_by_name_.at(name));
+      subs.push_back(broadcast[name][u] ? Subscript::literal(0) : Subscript::of_index(index_by_name_.at(name)));
     }
     factors.push_back(make_access(einsum.operands[k].span, tensors[k], std::move(subs)));
   }

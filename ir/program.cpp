@@ -165,9 +165,30 @@ std::string format_number(double v) {
 
 std::string join_indices(const Statement& s, const std::vector<int>& ids) {
   std::string out;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i) out += ", ";
-    out += ids[i] == kBroadcast ? "0" : s.indices.at(ids[i]).name;
+  for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? ", " : "") + s.indices.at(ids[i]).name;
+  return out;
+}
+
+// `2*h + r - 1`, `d + D`, `0`.
+std::string print_subscript(const Program& p, const Statement& s, const Subscript& sub) {
+  std::string out;
+  auto append = [&](std::int64_t sign_of, const std::string& magnitude) {
+    if (out.empty())
+      out = (sign_of < 0 ? "-" : "") + magnitude;
+    else
+      out += (sign_of < 0 ? " - " : " + ") + magnitude;
+  };
+  for (const AffineTerm& t : sub.terms) {
+    std::uint64_t c = t.coeff < 0 ? 0 - static_cast<std::uint64_t>(t.coeff) : static_cast<std::uint64_t>(t.coeff);
+    append(t.coeff, (c == 1 ? "" : std::to_string(c) + "*") + s.indices.at(t.index).name);
+  }
+  if (auto c = sub.offset.as_constant()) {
+    if (*c != 0 || out.empty())
+      append(*c, std::to_string(*c < 0 ? 0 - static_cast<std::uint64_t>(*c) : static_cast<std::uint64_t>(*c)));
+  } else if (std::string f = p.formula(sub.offset); f.find(' ') != std::string::npos) {
+    append(1, out.empty() ? f : "(" + f + ")");
+  } else {
+    append(f[0] == '-' ? -1 : 1, f[0] == '-' ? f.substr(1) : f);
   }
   return out;
 }
@@ -184,7 +205,11 @@ std::string print_expr(const Program& p, const Statement& s, const Expr& e) {
   switch (e.kind) {
     case ExprKind::access: {
       const Tensor& t = p.tensors.at(e.tensor);
-      return e.subscripts.empty() ? t.name : t.name + "[" + join_indices(s, e.subscripts) + "]";
+      if (e.subscripts.empty()) return t.name;
+      std::string out = t.name + "[";
+      for (std::size_t d = 0; d < e.subscripts.size(); ++d) out += (d ? ", " : "") + print_subscript(p, s, e.subscripts[d]);
+      out += "]";
+      return e.zero_padded ? "padded(" + out + ")" : out;
     }
     case ExprKind::constant:
       return format_number(e.constant);

@@ -30,6 +30,7 @@
 #include "frontend/source.h"
 #include "ir/dtype.h"
 #include "ir/poly.h"
+#include "ir/subscript.h"
 
 namespace einc::ir {
 
@@ -91,15 +92,14 @@ bool func_is_transcendental(Func f);
 struct Expr;
 using ExprPtr = std::shared_ptr<const Expr>;
 
-inline constexpr int kBroadcast = -1;  // an access subscript fixed at 0 (einsum extent-1 broadcasting)
-
 struct Expr {
   ExprKind kind = ExprKind::constant;
   Span span;
   std::vector<int> free;  // sorted, unique index ids
 
-  int tensor = -1;              // access
-  std::vector<int> subscripts;  // access: index id per dimension, or kBroadcast
+  int tensor = -1;                    // access
+  std::vector<Subscript> subscripts;  // access: one affine form per dimension (subscript.h)
+  bool zero_padded = false;           // access: positions outside the tensor read 0 (`padded(...)`)
   double constant = 0.0;        // constant
   int dim = -1;                 // dim_value
   Func func = Func::exp;        // call

@@ -144,7 +144,7 @@ void StatementLowering::collect_explicit_reductions(const ast::Operand& operand)
     }
     void operator()(const ast::Reduction& r) const {
       if (lookup_reduce(r.op.name))
-        for (const ast::Identifier& i : r.indices) self.reduced_.emplace(i.name, r.op.span);
+        for (const ast::ReducedIndex& i : r.indices) self.reduced_.emplace(i.name.name, r.op.span);
       self.collect_explicit_reductions(r.body);
     }
     void operator()(const ast::Einsum&) const {}
@@ -164,7 +164,7 @@ ExprPtr StatementLowering::lower_operand(const ast::Operand& operand) {
     StatementLowering& self;
     ExprPtr operator()(const ast::Nil&) const { return nullptr; }
     ExprPtr operator()(const ast::Number& n) const { return self.lower_number(n); }
-    ExprPtr operator()(const ast::Access& a) const { return self.lower_access(a); }
+    ExprPtr operator()(const ast::Access& a) const { return self.lower_access(a, false, a.span); }
     ExprPtr operator()(const ast::Call& c) const { return self.lower_call(c); }
     ExprPtr operator()(const ast::Reduction& r) const { return self.lower_reduction(r); }
     ExprPtr operator()(const ast::Einsum& e) const {
@@ -191,68 +191,16 @@ ExprPtr StatementLowering::lower_number(const ast::Number& number) {
   return make_constant(number.span, value);
 }
 
-ExprPtr StatementLowering::lower_access(const ast::Access& access) {
-  const std::string& name = access.name.name;
-  int tensor = program_.find_tensor(name);
-  if (tensor < 0) {
-    int dim = program_.find_dim(name);
-    if (dim >= 0 && !access.indices) return make_dim_value(access.span, dim);
-    if (dim >= 0) {
-      sink_.error(access.name.span, "'" + name + "' is a dim, not a tensor; use it as a number without brackets");
-    } else if (auto later = assigned_anywhere_.find(name); later != assigned_anywhere_.end()) {
-      sink_.error(access.name.span, "tensor '" + name + "' is used before it is defined",
-                  {Note{later->second, "'" + name + "' is defined here"}});
-    } else if (!access.indices) {
-      sink_.error(access.name.span, "unknown name '" + name + "': not a tensor or a dim");
-    } else {
-      sink_.error(access.name.span, "unknown tensor '" + name + "'");
-    }
-    failed_ = true;
-    return nullptr;
-  }
-  const Tensor& t = program_.tensors[tensor];
-  if (t.defined_by == kBrokenDefinition) {
-    failed_ = true;
-    return nullptr;
-  }
-  bool undefined = t.role == TensorRole::intermediate && (t.defined_by < 0 || (tensor == target_ && target_is_new_));
-  if (undefined) {
-    auto later = assigned_anywhere_.find(name);
-    std::vector<Note> notes;
-    if (later != assigned_anywhere_.end() && later->second.begin != access.name.span.begin)
-      notes.push_back({later->second, "'" + name + "' is defined here"});
-    sink_.error(access.name.span, "tensor '" + name + "' is used before it is defined", std::move(notes));
-    failed_ = true;
-    return nullptr;
-  }
-  std::size_t given = access.indices ? access.indices->size() : 0;
-  if (given != t.shape.size()) {
-    std::string message = "tensor '" + name + "' has rank " + std::to_string(t.shape.size()) + " but " +
-                          (access.indices ? "is indexed with " + std::to_string(given) + " indices"
-                                          : std::string("is used without indices"));
-    sink_.error(access.span, message, {Note{t.span, "'" + name + "' is declared here"}});
-    failed_ = true;
-    return nullptr;
-  }
-  std::vector<int> subscripts;
-  for (std::size_t d = 0; d < given; ++d) {
-    const ast::Identifier& index = (*access.indices)[d];
-    auto reduced = reduced_.find(index.name);
-    if (reduced != reduced_.end() &&
-        std::find(active_reduced_.begin(), active_reduced_.end(), index.name) == active_reduced_.end()) {
-      sink_.error(index.span,
-                  "index '" + index.name +
-                      "' is reduced by an explicit reduction and cannot be "
-                      "used outside it",
-                  {Note{reduced->second, "reduced here"}});
-      failed_ = true;
-    }
-    int id = index_id(index);
-    learn_extent(id, t.shape[d], index.span);
-    subscripts.push_back(id);
-  }
-  note_dtype(tensor, access.name.span);
-  return make_access(access.span, tensor, std::move(subscripts));
+// An index may not be used outside the explicit reduction that binds it.
+bool StatementLowering::check_index_scope(const ast::Identifier& index) {
+  auto reduced = reduced_.find(index.name);
+  if (reduced == reduced_.end() ||
+      std::find(active_reduced_.begin(), active_reduced_.end(), index.name) != active_reduced_.end())
+    return true;
+  sink_.error(index.span, "index '" + index.name + "' is reduced by an explicit reduction and cannot be used outside it",
+              {Note{reduced->second, "reduced here"}});
+  failed_ = true;
+  return true;  // lowering goes on, so later errors are reported too
 }
 
 ExprPtr StatementLowering::lower_call(const ast::Call& call) {
@@ -263,6 +211,7 @@ ExprPtr StatementLowering::lower_call(const ast::Call& call) {
     failed_ = true;
     return nullptr;
   }
+  if (name == "padded") return lower_padded(call);
   std::optional<Func> func = lookup_function(name);
   if (!func) {
     if (lookup_reduce(name) || lookup_norm(name))
@@ -300,13 +249,21 @@ ExprPtr StatementLowering::lower_reduction(const ast::Reduction& reduction) {
     return nullptr;
   }
   std::vector<std::string> names;
-  for (const ast::Identifier& i : reduction.indices) {
+  for (const ast::ReducedIndex& listed : reduction.indices) {
+    const ast::Identifier& i = listed.name;
+    if (int dim = program_.find_dim(i.name); dim >= 0) {
+      sink_.error(i.span, "'" + i.name + "' is a dim; an index needs a name of its own",
+                  {Note{program_.dims[dim].span, "declared here"}});
+      failed_ = true;
+      return nullptr;
+    }
     if (std::find(names.begin(), names.end(), i.name) != names.end()) {
       sink_.error(i.span, "index '" + i.name + "' is listed twice");
       failed_ = true;
       return nullptr;
     }
     names.push_back(i.name);
+    if (listed.extent && !learn_given_extent(i, *listed.extent)) return nullptr;
   }
   if (reduce)
     for (const std::string& n : names) active_reduced_.push_back(n);
@@ -314,7 +271,8 @@ ExprPtr StatementLowering::lower_reduction(const ast::Reduction& reduction) {
   if (reduce) active_reduced_.resize(active_reduced_.size() - names.size());
   if (!body) return nullptr;
   std::vector<int> over;
-  for (const ast::Identifier& i : reduction.indices) {
+  for (const ast::ReducedIndex& listed : reduction.indices) {
+    const ast::Identifier& i = listed.name;
     auto it = index_by_name_.find(i.name);
     if (it == index_by_name_.end() || !contains_index(*body, it->second)) {
       sink_.error(i.span, "index '" + i.name + "' does not appear in the body of " + name);
@@ -324,21 +282,49 @@ ExprPtr StatementLowering::lower_reduction(const ast::Reduction& reduction) {
     over.push_back(it->second);
   }
   // Only sum and prod have a value over nothing (0 and 1).
-  if (norm || (*reduce != ReduceOp::sum && *reduce != ReduceOp::prod)) {
-    for (std::size_t k = 0; k < over.size(); ++k) {
-      // (unbound: checked when the dims are bound)
-      if (program_.try_evaluate(indices_[over[k]].extent).value_or(1) != 0) continue;
-      sink_.error(reduction.indices[k].span, name + " over an empty index: '" + reduction.indices[k].name +
-                                                 "' has extent 0 (only sum and prod are defined over no elements)");
-      failed_ = true;
-      return nullptr;
-    }
-  }
+  if (norm || (*reduce != ReduceOp::sum && *reduce != ReduceOp::prod))
+    for (std::size_t k = 0; k < over.size(); ++k)
+      if (!check_non_empty(name, over[k], reduction.indices[k].name.span)) return nullptr;
   if (reduce) {
     if (*reduce == ReduceOp::sum || *reduce == ReduceOp::prod || *reduce == ReduceOp::mean) has_product_or_sum_ = true;
     return make_reduce(reduction.span, *reduce, std::move(over), std::move(body), false);
   }
   return make_normalize(reduction.span, *norm, std::move(over), std::move(body));
+}
+
+// `r < 3` in a reduction's list: the extent is dims and integers (a
+// window's size, where no tensor gives it).
+bool StatementLowering::learn_given_extent(const ast::Identifier& index, const ast::Operand& extent) {
+  std::optional<Subscript> value = lower_position(extent);
+  if (!value) return false;
+  if (!value->terms.empty()) {
+    sink_.error(ast::span_of(extent), "an index's extent is made of dims and integers, not indices");
+    failed_ = true;
+    return false;
+  }
+  if (program_.try_evaluate(value->offset).value_or(0) < 0) {
+    sink_.error(ast::span_of(extent), "extent of '" + index.name + "' is negative (" +
+                                          std::to_string(*program_.try_evaluate(value->offset)) + ")");
+    failed_ = true;
+    return false;
+  }
+  learn_extent(index_id(index), value->offset, ast::span_of(extent));
+  return !failed_;
+}
+
+// An extent inferred from index arithmetic is known only after the whole
+// statement is read: the check waits for it (pending_non_empty_).
+bool StatementLowering::check_non_empty(const std::string& op, int index, Span span) {
+  if (!has_extent_[index]) {
+    pending_non_empty_.push_back({op, index, span});
+    return true;
+  }
+  // (unbound: checked when the dims are bound)
+  if (program_.try_evaluate(indices_[index].extent).value_or(1) != 0) return true;
+  sink_.error(span, op + " over an empty index: '" + indices_[index].name +
+                        "' has extent 0 (only sum and prod are defined over no elements)");
+  failed_ = true;
+  return false;
 }
 
 ExprPtr StatementLowering::lower_unary(const ast::Unary& unary) {
@@ -431,7 +417,21 @@ bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out)
     value = lower_einsum(*einsum, lhs);
     if (!value) return false;
   } else {
-    std::vector<ast::Identifier> names = assignment.target.indices.value_or(std::vector<ast::Identifier>{});
+    std::vector<ast::Identifier> names;
+    for (const ast::Operand& position : assignment.target.indices.value_or(std::vector<ast::Operand>{})) {
+      const ast::Identifier* name = ast::as_bare_name(position);
+      if (!name) {
+        sink_.error(ast::span_of(position),
+                    "the left-hand side takes index names; index arithmetic belongs on the right (Y[h] = X[2*h])");
+        return false;
+      }
+      if (int dim = program_.find_dim(name->name); dim >= 0) {
+        sink_.error(name->span, "'" + name->name + "' is a dim; an index needs a name of its own",
+                    {Note{program_.dims[dim].span, "declared here"}});
+        return false;
+      }
+      names.push_back(*name);
+    }
     for (const ast::Identifier& n : names) {
       if (index_by_name_.count(n.name)) {
         sink_.error(n.span, "index '" + n.name + "' appears twice on the left");
@@ -454,7 +454,7 @@ bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out)
       return false;
     }
     for (std::size_t d = 0; d < lhs.size(); ++d)
-      learn_extent(lhs[d], target->shape[d], (*assignment.target.indices)[d].span);
+      learn_extent(lhs[d], target->shape[d], ast::span_of((*assignment.target.indices)[d]));
   }
   if (einsum && shape_known) {
     if (lhs.size() != target->shape.size()) {
@@ -467,13 +467,15 @@ bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out)
     for (std::size_t d = 0; d < lhs.size(); ++d) learn_extent(lhs[d], target->shape[d], assignment.target.span);
   }
   if (!einsum) value = lower_operand(assignment.value);
-  if (!value || failed_) return false;
+  if (!value || failed_ || !resolve_affine_extents() || !check_affine_bounds()) return false;
+  for (const PendingNonEmpty& p : pending_non_empty_)
+    if (!check_non_empty(p.op, p.index, p.span)) return false;
   target = &program_.tensors[target_];
 
   // Every left index needs an extent; the right side broadcasts along the others.
   for (std::size_t d = 0; d < lhs.size(); ++d) {
     if (has_extent_[lhs[d]]) continue;
-    Span span = einsum ? assignment.target.span : (*assignment.target.indices)[d].span;
+    Span span = einsum ? assignment.target.span : ast::span_of((*assignment.target.indices)[d]);
     sink_.error(span, "index '" + indices_[lhs[d]].name +
                           "' on the left appears nowhere on the right, so it has no "
                           "extent (declare the shape: output " +

@@ -40,7 +40,15 @@ class StatementLowering {
   bool same_extent(const Poly& a, const Poly& b) const;
 
   ExprPtr lower_operand(const ast::Operand& operand);
-  ExprPtr lower_access(const ast::Access& access);
+  // access_lowering.cpp: positions, padded(...), affine extents and bounds.
+  ExprPtr lower_access(const ast::Access& access, bool zero_padded, Span padded_span);
+  ExprPtr lower_padded(const ast::Call& call);
+  std::optional<Subscript> lower_position(const ast::Operand& position);
+  bool check_index_scope(const ast::Identifier& index);
+  bool learn_given_extent(const ast::Identifier& index, const ast::Operand& extent);
+  bool resolve_affine_extents();
+  bool check_affine_bounds();
+
   ExprPtr lower_call(const ast::Call& call);
   ExprPtr lower_reduction(const ast::Reduction& reduction);
   ExprPtr lower_unary(const ast::Unary& unary);
@@ -60,6 +68,25 @@ class StatementLowering {
   int target_ = -1;
   bool target_is_new_ = false;
   bool failed_ = false;
+  // A position that is not one index (`i + m`, `0`, `d + D`): its extents
+  // are inferred and its bounds checked once the statement is lowered.
+  struct AffineUse {
+    int tensor = -1;
+    std::size_t dim = 0;
+    Subscript subscript;
+    Span span;         // the position
+    Span access_span;  // the whole access
+    bool padded = false;
+  };
+  std::vector<AffineUse> affine_uses_;
+  // Reductions that need a non-empty index whose extent was not known yet.
+  struct PendingNonEmpty {
+    std::string op;
+    int index = -1;
+    Span span;
+  };
+  std::vector<PendingNonEmpty> pending_non_empty_;
+  bool check_non_empty(const std::string& op, int index, Span span);
   std::vector<IndexVar> indices_;
   std::vector<bool> has_extent_;
   std::map<std::string, int> index_by_name_;

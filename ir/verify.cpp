@@ -74,9 +74,14 @@ class Verifier {
         check(e.subscripts.size() == t.shape.size(), where_ + ": '" + t.name + "' accessed with " +
                                                          std::to_string(e.subscripts.size()) +
                                                          " subscripts but has rank " + std::to_string(t.shape.size()));
-        for (int id : e.subscripts) {
-          check(id == kBroadcast || valid_index(id), where_ + ": a subscript id out of range");
-          if (id != kBroadcast) free.push_back(id);
+        for (const Subscript& s : e.subscripts) {
+          for (std::size_t k = 0; k < s.terms.size(); ++k) {
+            check(valid_index(s.terms[k].index), where_ + ": a subscript id out of range");
+            check(s.terms[k].coeff != 0, where_ + ": a subscript term with coefficient 0");
+            check(k == 0 || s.terms[k - 1].index < s.terms[k].index, where_ + ": subscript terms not sorted and unique");
+            free.push_back(s.terms[k].index);
+          }
+          for (int d : s.offset.dims_used()) check(d >= 0 && d < static_cast<int>(p_.dims.size()), where_ + ": a subscript offset of no dim");
         }
         check(e.args.empty(), where_ + ": an access with operands");
         break;

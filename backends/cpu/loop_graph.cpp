@@ -180,7 +180,11 @@ class GraphBuilder {
           reason_ = "+= reads its own target";
           return 0;
         }
-        std::string key = std::to_string(e.tensor) + ":" + ids(e.subscripts);
+        if (e.zero_padded) {
+          reason_ = "a zero-padded access";
+          return 0;
+        }
+        std::string key = std::to_string(e.tensor) + ":" + ir::subscripts_key(e.subscripts);
         auto [it, fresh] = access_slots_.emplace(key, static_cast<int>(graph_.accesses.size()));
         if (fresh) graph_.accesses.push_back({e.tensor, e.subscripts, e.free});
         LoopNode n;

@@ -56,8 +56,8 @@ struct LoopNode {
 // kernel arguments.
 struct LoopAccess {
   int tensor = -1;
-  std::vector<int> subscripts;  // as in ir::Expr (kBroadcast allowed)
-  std::vector<int> free;        // sorted index ids
+  std::vector<ir::Subscript> subscripts;  // as in ir::Expr: a strided view, perhaps with an offset
+  std::vector<int> free;                  // sorted index ids
 };
 
 // A float the kernel reads from its scalar argument array.

@@ -119,8 +119,11 @@ void run_loop_kernel(const ir::Program& program, const ir::Statement& statement,
 
   // Arguments.
   std::vector<float*> pointers{target.data_as<float>()};
-  for (const LoopAccess& a : spec.graph.accesses)
-    pointers.push_back(tensors.at(static_cast<std::size_t>(a.tensor)).data_as<float>());
+  for (const LoopAccess& a : spec.graph.accesses) {
+    const Tensor& t = tensors.at(static_cast<std::size_t>(a.tensor));
+    auto evaluate = [&](const ir::Poly& p) { return program.evaluate(p); };
+    pointers.push_back(t.data_as<float>() + ir::access_offset(t.strides(), a.subscripts, evaluate));
+  }
   std::vector<std::int64_t> ints(spec.int_params(), 0);
   for (std::size_t i = 0; i < extents.size(); ++i)
     ints[static_cast<std::size_t>(spec.extent_param(static_cast<int>(i)))] = extents[i];

@@ -122,7 +122,7 @@ void run_product_steps(const ir::Program& program, const ir::Statement& statemen
     run(steps_program, next, step_tensors);
     operands.erase(operands.begin() + step.rhs);
     operands.erase(operands.begin() + step.lhs);
-    operands.push_back(ir::make_access(product->span, id, step.result));
+    operands.push_back(ir::make_index_access(product->span, id, step.result));
   }
 }
 

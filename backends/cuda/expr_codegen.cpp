@@ -141,15 +141,27 @@ std::string ExprEmitter::status() {
   return p.name;
 }
 
-std::string ExprEmitter::offset(int tensor, const std::vector<int>& subscripts) const {
-  const auto& strides = strides_.at(static_cast<std::size_t>(tensor));
+// `c0 * x + c1 * y + c`: a linear form of the index variables.
+std::string ExprEmitter::linear(const std::vector<std::pair<int, std::int64_t>>& terms, std::int64_t constant) const {
   std::string out;
-  for (std::size_t d = 0; d < subscripts.size(); ++d) {
-    if (subscripts[d] == ir::kBroadcast || strides[d] == 0) continue;
-    std::string term = strides[d] == 1 ? var(subscripts[d]) : var(subscripts[d]) + " * " + ll(strides[d]);
-    out += (out.empty() ? "" : " + ") + term;
+  for (const auto& [index, c] : terms) {
+    if (c == 0) continue;
+    out += (out.empty() ? "" : " + ") + (c == 1 ? var(index) : var(index) + " * " + ll(c));
   }
-  return out.empty() ? "0LL" : out;
+  if (constant != 0 || out.empty()) out += (out.empty() ? "" : " + ") + ll(constant);
+  return out;
+}
+
+// The element an access reads: a strided view (ir/subscript.h).
+std::string ExprEmitter::offset(const ir::Expr& access) const {
+  const auto& strides = strides_.at(static_cast<std::size_t>(access.tensor));
+  std::vector<std::pair<int, std::int64_t>> terms;
+  for (int index : access.free) terms.emplace_back(index, ir::access_stride(strides, access.subscripts, index));
+  return linear(terms, ir::access_offset(strides, access.subscripts, evaluate()));
+}
+
+std::function<std::int64_t(const ir::Poly&)> ExprEmitter::evaluate() const {
+  return [this](const ir::Poly& p) { return program_.evaluate(p); };
 }
 
 std::string ExprEmitter::to_compute(const std::string& raw, ir::DType dtype) const {
@@ -160,9 +172,21 @@ std::string ExprEmitter::to_compute(const std::string& raw, ir::DType dtype) con
   return "(" + t_ + ")" + value;
 }
 
-std::string ExprEmitter::load(int tensor, const std::vector<int>& subscripts, const std::string& pointer) const {
-  ir::DType dtype = program_.tensors.at(static_cast<std::size_t>(tensor)).dtype;
-  return to_compute(pointer + "[" + offset(tensor, subscripts) + "]", dtype);
+// A zero-padded access reads only where every position is inside the tensor.
+std::string ExprEmitter::load(const ir::Expr& access, const std::string& pointer) const {
+  ir::DType dtype = program_.tensors.at(static_cast<std::size_t>(access.tensor)).dtype;
+  std::string value = to_compute(pointer + "[" + offset(access) + "]", dtype);
+  if (!access.zero_padded) return value;
+  const std::vector<std::int64_t> shape = ir::evaluated_shape(program_, access.tensor);
+  std::string inside;
+  for (std::size_t d = 0; d < access.subscripts.size(); ++d) {
+    const ir::Subscript& s = access.subscripts[d];
+    std::vector<std::pair<int, std::int64_t>> terms;
+    for (const ir::AffineTerm& t : s.terms) terms.emplace_back(t.index, t.coeff);
+    std::string position = "(" + linear(terms, program_.evaluate(s.offset)) + ")";
+    inside += (inside.empty() ? "" : " && ") + position + " >= 0LL && " + position + " < " + ll(shape[d]);
+  }
+  return "((" + inside + ") ? " + value + " : " + literal(0.0) + ")";
 }
 
 std::string ExprEmitter::literal(double value) const {
@@ -182,7 +206,7 @@ std::string ExprEmitter::value(const ir::Expr& e, CodeWriter& w) {
       // A statement with `=` sees its target as zeros (the executor zeroes
       // it before the statement runs); `+=` reads a snapshot of the target.
       if (e.tensor == statement_.target && !statement_.accumulate) return literal(0.0);
-      return define(load(e.tensor, e.subscripts, input(e.tensor)));
+      return define(load(e, input(e.tensor)));
     case ir::ExprKind::constant:
       return literal(e.constant);
     case ir::ExprKind::dim_value:
@@ -348,7 +372,10 @@ std::string ExprEmitter::binder(const ir::Expr& e, CodeWriter& w) {
 
 void ExprEmitter::store(const std::string& v, CodeWriter& w) {
   const ir::Tensor& target = program_.tensors.at(static_cast<std::size_t>(statement_.target));
-  std::string at = "out[" + offset(statement_.target, statement_.lhs) + "]";
+  const auto& strides = strides_.at(static_cast<std::size_t>(statement_.target));
+  std::vector<std::pair<int, std::int64_t>> terms;
+  for (std::size_t d = 0; d < statement_.lhs.size(); ++d) terms.emplace_back(statement_.lhs[d], strides[d]);
+  std::string at = "out[" + linear(terms, 0) + "]";
   std::string value = v;
   if (statement_.accumulate) {
     std::string old = to_compute(at, target.dtype);

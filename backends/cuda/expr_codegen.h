@@ -82,8 +82,10 @@ class ExprEmitter {
  private:
   std::string input(int tensor);
   std::string status();
-  std::string load(int tensor, const std::vector<int>& subscripts, const std::string& pointer) const;
-  std::string offset(int tensor, const std::vector<int>& subscripts) const;
+  std::string load(const ir::Expr& access, const std::string& pointer) const;
+  std::string offset(const ir::Expr& access) const;
+  std::string linear(const std::vector<std::pair<int, std::int64_t>>& terms, std::int64_t constant) const;
+  std::function<std::int64_t(const ir::Poly&)> evaluate() const;
   std::string to_compute(const std::string& raw, ir::DType dtype) const;
   std::string literal(double value) const;
   std::string binder(const ir::Expr& e, CodeWriter& w);

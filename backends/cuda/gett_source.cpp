@@ -339,7 +339,7 @@ CudaGettSpec make_cuda_gett_spec(const ir::Program& program, const ir::Statement
   auto smallest_c_stride = [&](const std::vector<int>& ids) {
     std::int64_t best = INT64_MAX;
     for (int id : ids)
-      if (extent(id) != 1) best = std::min<std::int64_t>(best, std::llabs(ir::access_stride(sc, statement.lhs, id)));
+      if (extent(id) != 1) best = std::min<std::int64_t>(best, std::llabs(ir::index_stride(sc, statement.lhs, id)));
     return best;
   };
   const bool swap = smallest_c_stride(g.m) < smallest_c_stride(g.n);

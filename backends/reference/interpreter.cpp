@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <string>
 
@@ -102,7 +103,11 @@ template <typename T>
 class Evaluator {
  public:
   Evaluator(const ir::Program& program, const ir::Statement& statement, const std::vector<Tensor>& tensors)
-      : program_(program), statement_(statement), tensors_(tensors), extents_(ir::index_extents(program, statement)) {}
+      : program_(program),
+        statement_(statement),
+        tensors_(tensors),
+        extents_(ir::index_extents(program, statement)),
+        evaluate_([&program](const ir::Poly& p) { return program.evaluate(p); }) {}
 
   Dense<T> eval(const Expr& e) {
     switch (e.kind) {
@@ -162,21 +167,50 @@ class Evaluator {
     return a;
   }
 
+  // An access is a strided view (ir/subscript.h): one stride per free
+  // index, starting at the offsets' element.
   Dense<T> access(const Expr& e) const {
+    if (e.zero_padded) return padded_access(e);
     const Tensor& t = tensors_.at(e.tensor);
     Dense<T> v = make(e.free);
-    std::vector<std::int64_t> tensor_strides(e.free.size(), 0);
-    for (std::size_t d = 0; d < e.subscripts.size(); ++d) {
-      if (e.subscripts[d] == ir::kBroadcast) continue;
-      auto pos = std::find(e.free.begin(), e.free.end(), e.subscripts[d]) - e.free.begin();
-      tensor_strides[pos] += t.strides()[d];
-    }
+    std::vector<std::int64_t> tensor_strides;
+    for (int index : e.free) tensor_strides.push_back(ir::access_stride(t.strides(), e.subscripts, index));
+    const std::int64_t start = ir::access_offset(t.strides(), e.subscripts, evaluate_);
     const char* base = static_cast<const char*>(t.data());
     auto size = static_cast<std::int64_t>(dtype_size(t.dtype()));
     DType dtype = t.dtype();
     for_each_point<2>(v.extents, {v.strides_in(e.free), tensor_strides}, [&](const auto& o) {
-      v.data[o[0]] = Arith<T>::from_double(load_element(dtype, base + o[1] * size));
+      v.data[o[0]] = Arith<T>::from_double(load_element(dtype, base + (start + o[1]) * size));
     });
+    return v;
+  }
+
+  // `padded(X[...])`: each position is computed and checked; outside the
+  // tensor the value is 0.
+  Dense<T> padded_access(const Expr& e) const {
+    const Tensor& t = tensors_.at(e.tensor);
+    Dense<T> v = make(e.free);
+    const std::size_t rank = e.subscripts.size();
+    std::vector<std::int64_t> offsets(rank);
+    for (std::size_t d = 0; d < rank; ++d) offsets[d] = evaluate_(e.subscripts[d].offset);
+    const char* base = static_cast<const char*>(t.data());
+    auto size = static_cast<std::int64_t>(dtype_size(t.dtype()));
+    std::vector<std::int64_t> value(statement_.indices.size(), 0);
+    for (std::int64_t flat = 0; flat < v.size(); ++flat) {
+      for (std::size_t f = e.free.size(), rest = static_cast<std::size_t>(flat); f-- > 0;) {
+        value[e.free[f]] = static_cast<std::int64_t>(rest % static_cast<std::size_t>(v.extents[f]));
+        rest /= static_cast<std::size_t>(v.extents[f]);
+      }
+      std::int64_t element = 0;
+      bool inside = true;
+      for (std::size_t d = 0; d < rank && inside; ++d) {
+        std::int64_t position = offsets[d];
+        for (const ir::AffineTerm& term : e.subscripts[d].terms) position += term.coeff * value[term.index];
+        inside = position >= 0 && position < t.shape()[d];
+        element += position * t.strides()[d];
+      }
+      v.data[flat] = inside ? Arith<T>::from_double(load_element(t.dtype(), base + element * size)) : T(0);
+    }
     return v;
   }
 
@@ -377,6 +411,7 @@ class Evaluator {
   const ir::Statement& statement_;
   const std::vector<Tensor>& tensors_;
   std::vector<std::int64_t> extents_;
+  std::function<std::int64_t(const ir::Poly&)> evaluate_;
 };
 
 void store_wrapped_int(DType dtype, void* where, std::int64_t value) {

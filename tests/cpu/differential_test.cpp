@@ -31,6 +31,7 @@
 
 #include "einc/einc.h"
 #include "tests/common/random_contractions.h"
+#include "tests/common/random_convolutions.h"
 #include "tests/common/tensor_text.h"
 
 namespace {
@@ -337,14 +338,15 @@ TEST(RandomContractionGenerator, IsDeterministic) {
 
 // --- the backend against the reference -----------------------------------------
 
-TEST(CpuDifferential, RandomContractions) {
-  EINC_REQUIRE_BACKEND_UNDER_TEST();
+// Runs the generator's cases on the backend under test and the reference
+// and compares them (the seeds and time budget from the environment).
+void compare_generated_cases(RandomCase (*generate)(std::uint64_t), std::int64_t default_cases) {
   const std::string backend = backend_under_test();
   std::vector<std::uint64_t> seeds;
   if (auto one = env("EINC_DIFF_SEED")) {
     seeds.push_back(std::stoull(*one));
   } else {
-    std::int64_t n = env_int("EINC_DIFF_CASES", 400);
+    std::int64_t n = env_int("EINC_DIFF_CASES", default_cases);
     for (std::int64_t s = 0; s < n; ++s) seeds.push_back(static_cast<std::uint64_t>(s));
   }
   const double budget_s = env("EINC_DIFF_SECONDS") ? std::stod(*env("EINC_DIFF_SECONDS")) : 60.0;
@@ -354,7 +356,7 @@ TEST(CpuDifferential, RandomContractions) {
   int ran = 0, failures = 0;
   for (std::uint64_t seed : seeds) {
     if (elapsed() > budget_s) break;
-    RandomCase c = einc_test::random_contraction(seed);
+    RandomCase c = generate(seed);
     std::string failure;
     try {
       einc::Program program = einc::compile(c.script);
@@ -382,6 +384,18 @@ TEST(CpuDifferential, RandomContractions) {
   std::cout << "compared " << ran << " of " << seeds.size() << " cases on '" << backend << "' in " << elapsed()
             << " s\n";
   EXPECT_GT(ran, 0);
+}
+
+TEST(CpuDifferential, RandomContractions) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  compare_generated_cases(einc_test::random_contraction, 400);
+}
+
+// Index arithmetic: random strides, dilations, paddings, layouts and odd
+// sizes (tests/common/random_convolutions.h).
+TEST(CpuDifferential, RandomConvolutions) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  compare_generated_cases(einc_test::random_convolution, 200);
 }
 
 // The generator's script with every tensor declared `dtype` (its inputs are

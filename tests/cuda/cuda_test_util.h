@@ -129,6 +129,16 @@ using einc::reference::ReferenceBackend;
 // broadcast targets, nested reductions, GETT epilogues).
 inline const std::vector<std::pair<std::string, std::string>>& handwritten() {
   static const std::vector<std::pair<std::string, std::string>> scripts = {
+      {"index_arithmetic",  // a GETT over a strided view, offsets, literal positions, dilation
+       "dim H = 12, W = 9, C = 3, F = 4, R = 3, S = 3, D = 5\ninput X[C, H, W], Z[W, 3, D]\nparam K[F, C, R, S]\n"
+       "Y[f, p, q] = X[c, p + r, q + s] * K[f, c, r, s]\nV[f, p, q] = relu(X[c, 2*p + 2*r, q + s] * K[f, c, r, s])\n"
+       "A[w, d] = Z[w, 1, d] * Z[w, 2, d] + X[0, w + 3, d + 4]\noutput Y, V, A\n"},
+      {"zero_padded",  // "same" and strided convolutions reading zeros outside the input
+       "dim H = 10, W = 7, C = 2, F = 3, R = 3, S = 3\ninput X[C, H, W]\nparam K[F, C, R, S]\n"
+       "output Y[F, H, W], V[F, 5, 4]\n"
+       "Y[f, p, q] = padded(X[c, p + r - 1, q + s - 1]) * K[f, c, r, s]\n"
+       "V[f, p, q] = padded(X[c, 2*p + r - 1, 2*q + s - 1]) * K[f, c, r, s]\n"
+       "output M[C, 5, 4]\nM[c, p, q] = max(r < 3, s < 3: padded(X[c, 2*p + r - 1, 2*q + s - 1]))\n"},
       {"reductions",
        "dim I = 5, J = 70\ninput X[I, J]\n"
        "s[i] = sum(j: X[i, j])\nmx[i] = max(j: X[i, j])\nmn[i] = min(j: X[i, j])\nme[i] = mean(j: X[i, j])\n"

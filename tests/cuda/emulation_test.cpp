@@ -10,7 +10,8 @@
 // the driver) is listed in docs/cuda.md.
 //
 // Environment: EINC_CUDA_EMU_CASES=N random contraction seeds (default 160;
-// 40 in the sanitizer build).
+// 40 in the sanitizer build), EINC_CUDA_EMU_CONV_CASES=N random convolutions
+// (default 24; 8 there).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -19,6 +20,7 @@
 #include <memory>
 
 #include "tests/common/random_contractions.h"
+#include "tests/common/random_convolutions.h"
 #include "tests/cuda/cuda_test_util.h"
 #include "tests/cuda/emulated_backend.h"
 
@@ -42,6 +44,7 @@ struct Suite {
 };
 
 int random_case_count() { return case_count("EINC_CUDA_EMU_CASES", 160, 40); }
+int convolution_case_count() { return case_count("EINC_CUDA_EMU_CONV_CASES", 24, 8); }
 
 // Everything is planned and compiled once for the whole suite.
 Suite& suite() {
@@ -55,6 +58,10 @@ Suite& suite() {
     for (int seed = 0; seed < random_case_count(); ++seed) {
       einc_test::RandomCase rc = einc_test::random_contraction(static_cast<std::uint64_t>(seed));
       s->cases.push_back({"seed " + std::to_string(seed), compile_script(rc.script), rc.reduction_length, 1.0});
+    }
+    for (int seed = 0; seed < convolution_case_count(); ++seed) {
+      einc_test::RandomCase rc = einc_test::random_convolution(static_cast<std::uint64_t>(seed));
+      s->cases.push_back({"conv " + std::to_string(seed), compile_script(rc.script), rc.reduction_length, 1.0});
     }
     for (Case& c : s->cases) {
       c.reduction_length = std::max(c.reduction_length, max_reduction_length(c.program));
@@ -142,6 +149,25 @@ TEST(CudaEmulation, IntegerDivisionByZeroIsAnError) {
   } catch (const einc::reference::ExecutionError& e) {
     EXPECT_NE(std::string(e.what()).find("integer division by zero"), std::string::npos) << e.what();
   }
+}
+
+// Index arithmetic (strided views, offsets, zero padding) in the generated
+// kernels: tests/common/random_convolutions.h.
+TEST(CudaEmulation, RandomConvolutions) {
+  int checked = 0, failures = 0;
+  for (const Case& c : suite().cases) {
+    if (c.name.rfind("conv ", 0) != 0) continue;
+    ASSERT_TRUE(c.emulated) << c.name;
+    std::string diff = run_case(c, nullptr);
+    if (!diff.empty() && ++failures <= 10) {
+      std::uint64_t seed = std::stoull(c.name.substr(5));
+      ADD_FAILURE() << c.name << ": " << diff << "\n"
+                    << einc_test::random_convolution(seed).description << "\n"
+                    << einc_test::random_convolution(seed).script;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, convolution_case_count());
 }
 
 TEST(CudaEmulation, RandomContractions) {

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "frontend/ast_printer.h"
 #include "frontend/parser.h"
 
 namespace einc::frontend {
@@ -81,6 +82,24 @@ TEST(Parser, ReductionsCallsAndEinsum) {
       "y[i] = sum(j, k: A[i, j, k])\n");
   ASSERT_TRUE(p.errors.empty()) << p.errors.front();
   ASSERT_EQ(p.module.statements.size(), 5u);
+}
+
+TEST(Parser, PositionsAreExpressionsAndWindowsCarryExtents) {
+  SourceFile source("t.ein",
+                    "Y[p, q] = padded(X[2*p + r - 1, q + D]) * K[r, 0]\n"
+                    "P[p] = max(r < 2: X[2*p + r])\n");
+  std::vector<std::string> errors;
+  DiagnosticSink sink(source, [&](const SourceFile&, const Diagnostic& d) { errors.push_back(d.message); });
+  ast::Module module = parse_module(source, sink);
+  ASSERT_TRUE(errors.empty()) << errors.front();
+  const std::string tree = ast::print_ast(module, source);
+  // Bare names print inline; arithmetic positions (#k) and window extents as children.
+  EXPECT_NE(tree.find("access X[#0, #1]"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("access K[r, #1]"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("#1 chain"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("max(r < ...:)"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("r < chain"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("call padded"), std::string::npos) << tree;
 }
 
 TEST(Parser, ContinuationInsideBrackets) {

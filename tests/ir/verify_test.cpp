@@ -63,7 +63,7 @@ TEST(Verify, BrokenInvariantsAreInternalErrors) {
       << complaint(unsummed);
 
   Program bad_rank = good;  // A read with one subscript
-  bad_rank.statements[0].value = make_access({}, 0, {0});
+  bad_rank.statements[0].value = make_index_access({}, 0, {0});
   EXPECT_NE(complaint(bad_rank).find("'A' accessed with 1 subscripts but has rank 2"), std::string::npos)
       << complaint(bad_rank);
 

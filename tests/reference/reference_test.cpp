@@ -299,4 +299,85 @@ TEST(Run, RunIntoRefusesBuffersThatDoNotFit) {
   EXPECT_EQ(message({{"B", at(0, {4, 4})}, {"C", at(16, {4})}}), "no error");
 }
 
+// --- index arithmetic -------------------------------------------------------
+
+// A 2-D convolution of X[C, H, W] by K[F, C, R, S] with stride, dilation and
+// zero padding, as the direct loop nest every framework documents.
+std::vector<double> direct_convolution(const Tensor& x, const Tensor& k, std::int64_t stride, std::int64_t dilation,
+                                       std::int64_t pad, std::int64_t out_h, std::int64_t out_w) {
+  const std::int64_t C = x.shape()[0], H = x.shape()[1], W = x.shape()[2];
+  const std::int64_t F = k.shape()[0], R = k.shape()[2], S = k.shape()[3];
+  std::vector<double> y;
+  for (std::int64_t f = 0; f < F; ++f)
+    for (std::int64_t p = 0; p < out_h; ++p)
+      for (std::int64_t q = 0; q < out_w; ++q) {
+        double acc = 0;
+        for (std::int64_t c = 0; c < C; ++c)
+          for (std::int64_t r = 0; r < R; ++r)
+            for (std::int64_t s = 0; s < S; ++s) {
+              std::int64_t h = stride * p + dilation * r - pad, w = stride * q + dilation * s - pad;
+              if (h < 0 || h >= H || w < 0 || w >= W) continue;
+              acc += x.get_flat((c * H + h) * W + w) * k.get_flat(((f * C + c) * R + r) * S + s);
+            }
+        y.push_back(acc);
+      }
+  return y;
+}
+
+void expect_near_all(const std::vector<double>& got, const std::vector<double>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << i;
+}
+
+TEST(Reference, ConvolutionsMatchTheDirectLoopNest) {
+  struct Case {
+    std::string position_h, position_w;
+    std::int64_t stride, dilation, pad, out_h, out_w;
+    bool padded;
+  };
+  // H = 11, W = 8, R = S = 3.
+  const Case cases[] = {
+      {"p + r", "q + s", 1, 1, 0, 9, 6, false},                  // valid
+      {"2*p + r", "2*q + s", 2, 1, 0, 5, 3, false},              // strided: ⌊(11 - 3)/2⌋ + 1
+      {"p + 2*r", "q + 2*s", 1, 2, 0, 7, 4, false},              // dilated
+      {"p + r - 1", "q + s - 1", 1, 1, 1, 11, 8, true},          // "same"
+      {"2*p + r - 1", "2*q + s - 1", 2, 1, 1, 6, 4, true},       // strided, padded
+      {"3*p + 2*r - 2", "3*q + 2*s - 2", 3, 2, 2, 4, 3, true},   // everything at once
+  };
+  for (const Case& c : cases) {
+    std::string access = "X[c, " + c.position_h + ", " + c.position_w + "]";
+    if (c.padded) access = "padded(" + access + ")";
+    std::string script = "dim C = 2, H = 11, W = 8, F = 3, R = 3, S = 3\ninput X[C, H, W]\nparam K[F, C, R, S]\n" +
+                         (c.padded ? "output Y[F, " + std::to_string(c.out_h) + ", " + std::to_string(c.out_w) + "]\n"
+                                   : std::string()) +
+                         "Y[f, p, q] = " + access + " * K[f, c, r, s]\n";
+    SCOPED_TRACE(script);
+    einc::Program program = einc::compile(script);
+    TensorMap in = einc::random_inputs(program, 11);
+    einc::RunOptions reference;
+    reference.backend = einc::Backend::reference;
+    Tensor y = program.run(in, reference).at("Y");
+    EXPECT_EQ(y.shape(), (std::vector<std::int64_t>{3, c.out_h, c.out_w}));
+    expect_near_all(values(y),
+                    direct_convolution(in.at("X"), in.at("K"), c.stride, c.dilation, c.pad, c.out_h, c.out_w));
+  }
+}
+
+TEST(Reference, LiteralAndOffsetPositionsReadPartsOfATensor) {
+  Tensor qkv = f32({2, 3, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  auto out = run("dim T = 2, D = 2\ninput qkv[T, 3, D]\nq[t, d] = qkv[t, 0, d]\nv[t, d] = qkv[t, 2, d]\n"
+                 "s[t] = qkv[t, 1, d]\noutput q, v, s\n",
+                 {{"qkv", qkv}});
+  EXPECT_EQ(values(out.at("q")), (std::vector<double>{1, 2, 7, 8}));
+  EXPECT_EQ(values(out.at("v")), (std::vector<double>{5, 6, 11, 12}));
+  EXPECT_EQ(values(out.at("s")), (std::vector<double>{3 + 4, 9 + 10}));
+  // The two halves of a concatenation, and a shift by a dim.
+  Tensor x = f32({1, 4}, {1, 2, 3, 4});
+  out = run("dim T = 1, D = 2\ninput x[T, 2*D]\noutput lo[T, D]\nlo[t, d] = x[t, d + 0]\nhi[t, d] = x[t, d + D]\n"
+            "output hi\n",
+            {{"x", x}});
+  EXPECT_EQ(values(out.at("lo")), (std::vector<double>{1, 2}));
+  EXPECT_EQ(values(out.at("hi")), (std::vector<double>{3, 4}));
+}
+
 }  // namespace
