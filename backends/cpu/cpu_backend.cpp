@@ -5,6 +5,7 @@
 #include "backends/cpu/gett.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
+#include "backends/cpu/padded_copies.h"
 #include "backends/cpu/product_steps.h"
 #include "backends/cpu/statement_plan.h"
 #include "backends/cpu/widened.h"
@@ -56,6 +57,15 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
 CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : runtime::hardware_threads()) {}
 
 void CpuBackend::execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {
+  if (has_padded_access(statement)) {
+    // Zero-padded copies, then the statement that reads them as plain views.
+    const PaddedStatement padded = pad_statement(program, statement);
+    std::vector<Tensor> extended = tensors;  // shares every buffer
+    make_padded_copies(padded, extended, threads_);
+    execute(padded.program, padded.statement, extended);
+    tensors[static_cast<std::size_t>(statement.target)] = extended[static_cast<std::size_t>(statement.target)];
+    return;
+  }
   StatementPlan plan = plan_statement(program, statement, TensorLayouts(tensors));
   if (!plan.widened) {
     run_plan(program, statement, std::move(plan), tensors);

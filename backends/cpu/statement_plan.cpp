@@ -4,6 +4,7 @@
 #include "backends/cpu/gemv.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
+#include "backends/cpu/padded_copies.h"
 #include "backends/cpu/widened.h"
 #include "ir/cost_model.h"
 
@@ -99,6 +100,37 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
          (reason.empty() ? "" : ": " + reason) + ")";
 }
 
+// What runs for one statement, as CpuBackend::execute runs it: zero-padded
+// copies first (padded_copies.h), then the plan (widened or not).
+std::string describe_statement(const ir::Program& program, const ir::Statement& s, ir::StatementKind kind,
+                               const TensorLayouts& layouts) {
+  if (has_padded_access(s)) {
+    PaddedStatement padded;
+    try {
+      padded = pad_statement(program, s);
+    } catch (const ir::UnboundDimError&) {
+      return "planned when the dims are bound, on zero-padded copies of what padded(...) reads";
+    }
+    std::string copies;
+    for (const PaddedCopy& c : padded.copies) {
+      std::string margins;
+      for (std::int64_t m : c.low) margins += (margins.empty() ? "" : ",") + std::to_string(m);
+      copies += (copies.empty() ? "" : ", ") + program.tensors[c.source].name + " (low margins " + margins + ")";
+    }
+    return describe_statement(padded.program, padded.statement, kind, TensorLayouts::contiguous(padded.program)) +
+           ", on zero-padded copies of " + copies;
+  }
+  const StatementPlan plan = plan_statement(program, s, layouts);
+  if (!plan.widened) return describe_path(plan, s, kind);
+  ir::Statement wide = s;
+  wide.dtype = DType::f32;
+  std::string line =
+      describe_path(plan, wide, kind) + ", in f32 on " + ir::dtype_name(s.dtype) + " operands widened";
+  if (plan.weights_in_place >= 0)
+    line += " (" + program.tensors[plan.weights_in_place].name + " read in place by the GEMV, widened in registers)";
+  return line + ", rounded once into " + program.tensors[s.target].name;
+}
+
 }  // namespace
 
 StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
@@ -124,20 +156,8 @@ std::vector<std::string> describe_plan(const ir::Program& program) {
   const TensorLayouts layouts = TensorLayouts::contiguous(program);
   for (std::size_t i = 0; i < program.statements.size(); ++i) {
     const ir::Statement& s = program.statements[i];
-    const ir::Tensor& target = program.tensors[s.target];
-    const StatementPlan plan = plan_statement(program, s, layouts);
-    std::string line = "line " + std::to_string(s.line) + ": " + target.name + " = ";
-    if (!plan.widened) {
-      lines.push_back(line + describe_path(plan, s, cost.statements[i].kind));
-      continue;
-    }
-    ir::Statement wide = s;
-    wide.dtype = DType::f32;
-    line += describe_path(plan, wide, cost.statements[i].kind) + ", in f32 on " + ir::dtype_name(s.dtype) +
-            " operands widened";
-    if (plan.weights_in_place >= 0)
-      line += " (" + program.tensors[plan.weights_in_place].name + " read in place by the GEMV, widened in registers)";
-    lines.push_back(line + ", rounded once into " + target.name);
+    lines.push_back("line " + std::to_string(s.line) + ": " + program.tensors[s.target].name + " = " +
+                    describe_statement(program, s, cost.statements[i].kind, layouts));
   }
   return lines;
 }
