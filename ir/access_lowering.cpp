@@ -58,9 +58,11 @@ const char* const kPositionHelp =
 
 // --- positions ------------------------------------------------------------------
 
-std::optional<Subscript> StatementLowering::lower_position(const ast::Operand& position) {
+std::optional<Subscript> StatementLowering::lower_position(const ast::Operand& position, bool in_access) {
   struct Visitor {
     StatementLowering& self;
+    const ast::Operand& position;
+    bool bare_name_is_index;
     std::optional<AffineForm> fail(Span span, const std::string& message) const {
       self.sink_.error(span, message);
       self.failed_ = true;
@@ -81,12 +83,12 @@ std::optional<Subscript> StatementLowering::lower_position(const ast::Operand& p
         return fail(a.span, "reading a position from a tensor ('" + a.name.name +
                                 "[...]' inside brackets) is not supported yet; " + kPositionHelp);
       AffineForm f;
-      if (int dim = self.program_.find_dim(a.name.name); dim >= 0) {
+      // Inside arithmetic a dim's name is the dim (`d + D`); a position
+      // that is one bare name is always an index (indices may reuse any name).
+      if (int dim = self.program_.find_dim(a.name.name); dim >= 0 && !(bare_name_is_index && ast::as_bare_name(position))) {
         f.offset = Poly::dim(dim);
         return f;
       }
-      if (int t = self.program_.find_tensor(a.name.name); t >= 0)
-        return fail(a.span, "'" + a.name.name + "' is a tensor; " + kPositionHelp);
       if (!self.check_index_scope(a.name)) return std::nullopt;
       f.coeffs[self.index_id(a.name)] = 1;
       return f;
@@ -132,7 +134,7 @@ std::optional<Subscript> StatementLowering::lower_position(const ast::Operand& p
     std::optional<AffineForm> other(Span span) const { return fail(span, kPositionHelp); }
   };
   try {
-    auto form = ast::visit(position, Visitor{*this});
+    auto form = ast::visit(position, Visitor{*this, position, in_access});
     if (!form) return std::nullopt;
     return form->subscript();
   } catch (const OverflowError&) {

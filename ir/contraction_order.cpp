@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstddef>
+#include <deque>
 #include <limits>
 
 namespace einc::ir {
@@ -286,14 +287,32 @@ ContractionPlan greedy_plan(const DenseProblem& dense) {
 }
 
 // For products too large even for the greedy search (O(n^3)): always merge
-// the first two entries, appending the result (a balanced pairing, O(n^2)).
+// the first two entries, appending the result (a balanced pairing). The
+// list is then a queue, so each step costs O(indices), not O(n).
 ContractionPlan sequential_plan(const DenseProblem& dense) {
   ContractionPlan plan;
-  OperandList list(dense);
-  while (list.size() > 1) {
-    IndexSet result = list.merged_result(0, 1);
-    append_step(plan, make_step(0, 1, result, list.cost_of(0, 1, result), dense));
-    list.merge(0, 1, std::move(result));
+  std::deque<IndexSet> entries(dense.operands.begin(), dense.operands.end());
+  std::vector<int> holders(dense.ids.size(), 0);
+  auto count = [&](const IndexSet& entry, int delta) {
+    for_each_index(entry, [&](int k) { holders[static_cast<std::size_t>(k)] += delta; });
+  };
+  for (const IndexSet& entry : entries) count(entry, +1);
+  while (entries.size() > 1) {
+    IndexSet a = std::move(entries.front());
+    entries.pop_front();
+    IndexSet b = std::move(entries.front());
+    entries.pop_front();
+    count(a, -1);
+    count(b, -1);
+    IndexSet result = dense.empty_set();
+    for_each_position(
+        a.size(), [&](std::size_t w) { return a[w] | b[w]; },
+        [&](int k) {
+          if (holders[static_cast<std::size_t>(k)] > 0 || contains(dense.kept, k)) insert(result, k);
+        });
+    append_step(plan, make_step(0, 1, result, step_cost(a, b, result, dense.extents), dense));
+    count(result, +1);
+    entries.push_back(std::move(result));
   }
   return plan;
 }

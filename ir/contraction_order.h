@@ -1,10 +1,13 @@
-// ir/contraction_order.h — the pairwise order of a product of n tensors.
+// ir/contraction_order.h — the pairwise order of a product of n operands.
 //
-// A product of three or more tensors is evaluated as a sequence of pairwise
-// steps (like opt_einsum.contract_path), and its reported `macs` is the
-// chosen order's (docs/language.md, "Cost model"). This module picks that order:
-// an exact search over subsets for small n, a greedy one beyond. It is pure
-// and deterministic: the same problem always gives the same plan.
+// A product of three or more operands (tensors, scalars, any factor: the
+// whole product, product_plan.h) is evaluated as a sequence of pairwise
+// steps (like opt_einsum.contract_path), and its reported counts are the
+// chosen order's (docs/language.md, "Cost model"). This module picks that
+// order: an exact search over subsets for small n, a greedy one beyond, and
+// for very many operands a plain pairing. It is pure and deterministic: the
+// same problem always gives the same plan. An operand may have no indices
+// (a scalar): it costs one FLOP per element of whatever it meets.
 //
 // Steps follow opt_einsum's list convention: the operand list starts as the
 // n operands in order; a step names two positions lhs < rhs in the current

@@ -3,6 +3,7 @@
 #include "ir/cost_model.h"
 
 #include <algorithm>
+#include <deque>
 #include <set>
 
 #include "ir/expr_builders.h"
@@ -59,6 +60,8 @@ class StatementCounter {
   void raise_kind(StatementKind kind) { cost_.kind = std::max(cost_.kind, kind); }
 
   void visit(const Expr& e) {
+    // A product is counted whole, as its plan computes it (product_plan.h).
+    if (is_product(statement_, e)) return visit_product(e);
     switch (e.kind) {
       case ExprKind::access:
       case ExprKind::constant:
@@ -75,6 +78,8 @@ class StatementCounter {
         return;
       case ExprKind::add:
       case ExprKind::multiply: {
+        // Sums, and integer products that divide (not planned: computed as
+        // written).
         for (const ExprPtr& a : e.args) visit(*a);
         // One FLOP per operator per element; a leading '/' or '-' is one more.
         std::int64_t ops = static_cast<std::int64_t>(e.args.size()) - 1;
@@ -84,7 +89,6 @@ class StatementCounter {
       }
       case ExprKind::reduce:
         cost_.reduction_length *= extent_product(e.over);
-        if (is_contraction(e)) return visit_contraction(e);
         visit_reduction(e);
         return;
       case ExprKind::normalize:
@@ -146,44 +150,58 @@ class StatementCounter {
     }
   }
 
-  void visit_contraction(const Expr& e) {
-    raise_kind(StatementKind::contraction);
-    ProductPlan plan = plan_product(program_, statement_, e);
+  static std::string label_of(const Program& program, const Statement& statement, const Expr& factor) {
+    std::string text = print_expr(program, statement, factor);
+    const bool atom = factor.kind == ExprKind::access || factor.kind == ExprKind::constant ||
+                      factor.kind == ExprKind::dim_value || factor.kind == ExprKind::call;
+    return atom ? text : "(" + text + ")";
+  }
+
+  // Every operand is counted on its own first (an inverted one costs one
+  // FLOP per element for its reciprocal, a pre-reduced one one per element
+  // summed); then the steps are replayed as polynomials: a step that sums
+  // costs 2 per point of its operands' extents (MACs), one that does not
+  // one per element of its result, and a divisor left at the end one per
+  // element of the result. A product that sums is a contraction term.
+  // The order is spelled out for a contraction term of at most this many
+  // operands (the text grows with every step's operands).
+  static constexpr std::size_t kMaxSpelledOperands = 64;
+
+  void visit_product(const Expr& e) {
+    const ProductPlan plan = plan_product(program_, statement_, e);
     ContractionCost term;
     term.node = &e;
-    term.summed = e.over;
+    term.summed = plan.summed;
     term.exact = plan.exact;
-    std::vector<std::vector<int>> current;
-    std::vector<std::string> labels;
+    const bool spelled = !plan.summed.empty() && plan.operands.size() <= kMaxSpelledOperands;
+    std::deque<std::vector<int>> current;  // a deque: steps remove entries at both ends
+    std::deque<std::string> labels;
     std::vector<int> all;
     for (const ProductOperand& operand : plan.operands) {
       visit(*operand.factor);
-      if (operand.reciprocal) cost_.flops += domain(*operand.factor);
-      // A summed index only this factor holds is reduced inside it first.
+      if (operand.use == FactorUse::invert) cost_.flops += domain(*operand.factor);
       if (!operand.pre_reduced.empty()) cost_.flops += domain(*operand.factor);
       term.operands.push_back(operand.factor);
       current.push_back(operand.indices);
       all.insert(all.end(), operand.indices.begin(), operand.indices.end());
-      std::string text = print_expr(program_, statement_, *operand.factor);
-      labels.push_back(operand.factor->kind == ExprKind::access ? text : "(" + text + ")");
+      std::string label = spelled ? label_of(program_, statement_, *operand.factor) : "";
+      labels.push_back(operand.use == FactorUse::invert ? "(1/" + label + ")" : label);
     }
     std::sort(all.begin(), all.end());
     all.erase(std::unique(all.begin(), all.end()), all.end());
 
-    // Replay the steps as polynomials: MACs of a summing step are the
-    // product of every extent of both operands; an outer step costs one
-    // FLOP per result element.
     Poly outer_elements;
-    for (const ContractionStep& step : plan.steps) {
-      std::vector<int> both = current[step.lhs];
-      both.insert(both.end(), current[step.rhs].begin(), current[step.rhs].end());
-      std::sort(both.begin(), both.end());
-      both.erase(std::unique(both.begin(), both.end()), both.end());
-      if (both.size() != step.result.size())
-        term.macs += extent_product(both);
+    for (const ProductStep& step : plan.steps) {
+      if (!step.over.empty())
+        term.macs += extent_product(sorted_union(current[step.lhs], current[step.rhs]));
       else
         outer_elements += extent_product(step.result);
-      std::string label = "(" + labels[step.lhs] + "*" + labels[step.rhs] + ")";
+      const std::string& l = labels[step.lhs];
+      const std::string& r = labels[step.rhs];
+      std::string label = !spelled                               ? ""
+                          : step.lhs_divisor == step.rhs_divisor ? "(" + l + "*" + r + ")"
+                          : step.rhs_divisor                     ? "(" + l + "/" + r + ")"
+                                                                 : "(" + r + "/" + l + ")";
       term.path.emplace_back(step.lhs, step.rhs);
       for (int pos : {step.rhs, step.lhs}) {
         current.erase(current.begin() + pos);
@@ -192,17 +210,34 @@ class StatementCounter {
       current.push_back(step.result);
       labels.push_back(label);
     }
-    term.order = labels.empty() ? "" : labels.back();
-    term.dot_products = domain(e);
-    term.reduction_length = extent_product(e.over);
-    term.naive_macs = plan.operands.size() == 2 ? term.macs : extent_product(all);
+    if (plan.result_divisor) outer_elements += domain(e);  // the final reciprocal
+    term.order = !spelled ? "(" + std::to_string(plan.operands.size()) + " operands in " +
+                                std::to_string(plan.steps.size()) + " pairwise steps)"
+                 : plan.result_divisor ? "(1/" + labels.back() + ")"
+                                       : labels.back();
     term.flops = times(2, term.macs) + outer_elements;
-
+    cost_.reduction_length *= extent_product(plan.summed);
+    if (plan.summed.empty() || plan.operands.size() < 2) {
+      if (!plan.summed.empty()) raise_kind(StatementKind::reduction);
+      cost_.flops += term.flops;
+      return;
+    }
+    raise_kind(StatementKind::contraction);
+    term.dot_products = domain(e);
+    term.reduction_length = extent_product(plan.summed);
+    term.naive_macs = plan.operands.size() == 2 ? term.macs : extent_product(all);
     cost_.dot_products += term.dot_products;
     cost_.macs += term.macs;
     cost_.naive_macs += term.naive_macs;
     cost_.flops += term.flops;
     cost_.contractions.push_back(std::move(term));
+  }
+
+  static std::vector<int> sorted_union(std::vector<int> a, const std::vector<int>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    std::sort(a.begin(), a.end());
+    a.erase(std::unique(a.begin(), a.end()), a.end());
+    return a;
   }
 
   void count_bytes(const Tensor& target) {

@@ -6,7 +6,10 @@
 // wraps it in reduce(sum). Inside a product, the reduce covers the factors
 // linked by shared summed indices (a connected component) and leaves the
 // other factors outside — equal by distributivity, and it is what makes
-// `A[i,k] * B[k,j] / sqrt(E)` a contraction followed by a scale.
+// `A[i,k] * B[k,j] / sqrt(E)` the product `sum(k: A*B) / sqrt(E)`. This
+// fixes where each sum sits in the IR, not the order of the computation:
+// product_plan.h opens the sums of a product again and plans all its
+// factors together.
 #pragma once
 
 #include <vector>

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <deque>
 #include <functional>
 
 #include "ir/expr_builders.h"
+#include "ir/product_plan.h"
 
 namespace einc::ir {
 
@@ -68,6 +70,7 @@ class Matcher {
     if (contraction->free.size() != out_.size()) return std::nullopt;
     for (const ExprPtr& f : product.args)
       if (program_.tensors[f->tensor].dtype != DType::f32) return std::nullopt;
+    if (!plan_is_gett(*main, *product.args[0], *product.args[1])) return std::nullopt;
     return assign_roles(*product.args[0], *product.args[1], contraction->over, c_strides);
   }
 
@@ -89,6 +92,35 @@ class Matcher {
     if (!main) return nullptr;
     terms.insert(terms.end(), found.begin(), found.end());
     return main;
+  }
+
+  // Whether the plan of the product at `root` (the contraction times its
+  // scalars) is what the kernel computes: A and B contracted with each
+  // other, every summed index held by both (none summed inside one first),
+  // so the scalars meet only each other (folded into `scale` once) and the
+  // result (the epilogue's one multiply per element).
+  bool plan_is_gett(const Expr& root, const Expr& a, const Expr& b) const {
+    ProductPlan plan;
+    try {
+      plan = plan_product(program_, statement_, root);
+    } catch (const UnboundDimError&) {
+      return false;
+    }
+    std::deque<int> list;  // original operand per entry, -1 for step results
+    for (std::size_t k = 0; k < plan.operands.size(); ++k) {
+      const ProductOperand& operand = plan.operands[k];
+      if (operand.use == FactorUse::invert || !operand.pre_reduced.empty()) return false;
+      const bool tensor = operand.factor == &a || operand.factor == &b;
+      list.push_back(tensor ? static_cast<int>(k) : -2);
+    }
+    for (const ProductStep& step : plan.steps) {
+      const int l = list[static_cast<std::size_t>(step.lhs)], r = list[static_cast<std::size_t>(step.rhs)];
+      if (l >= 0 && r >= 0) return true;
+      list.erase(list.begin() + step.rhs);
+      list.erase(list.begin() + step.lhs);
+      list.push_back(-1);
+    }
+    return false;
   }
 
   // `e` = contraction (* or /) scalars; returns the contraction.

@@ -12,7 +12,11 @@
 // output), N (B and the output) or K (summed; an index only one operand
 // holds is summed with stride 0 in the other). Statements of any other shape
 // are not GETT statements (match_gett returns nullopt) and a backend
-// evaluates them another way.
+// evaluates them another way. Nor is a statement whose product's plan
+// (product_plan.h) is not the kernel's work: A and B contracted with each
+// other, no index summed inside one of them first, the scalars folded into
+// `scale` and applied to the result; a plan that scales A or B first (they
+// are smaller than C) runs as product steps.
 #pragma once
 
 #include <cstdint>

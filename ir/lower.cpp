@@ -112,7 +112,7 @@ Lowering lower(const frontend::SourceFile& source, std::shared_ptr<const ast::Mo
       ProgramCost cost = analyze_cost(out.program);
       text = wants(Pass::products) ? products_text(out.program, cost) : cost_text(out.program, cost);
     } catch (const UnboundDimError& e) {
-      text = "(not computed: the order of a product of three or more tensors needs dim '" +
+      text = "(not computed: the order of a product of three or more factors needs dim '" +
              out.program.dims.at(static_cast<std::size_t>(e.dim)).name + "' bound)\n";
     } catch (const OverflowError&) {
       text = "(not computed: a count exceeds the signed 64-bit range)\n";

@@ -8,8 +8,8 @@
 //                sums still pending (lower_ast.h)
 //   3. einstein  every summed index wrapped in reduce(sum) over the smallest
 //                subexpression holding it (einstein_sums.h)
-//   4. products  the pairwise order of each contraction (product_plan.h,
-//                contraction_order.h) and
+//   4. products  the pairwise order of each product, planned whole
+//                (product_plan.h, contraction_order.h) and
 //   5. cost      the symbolic counts (cost_model.h): analyses of the final
 //                program, which report() and the backends compute from it
 //                where they need them, so lower() runs them only for a

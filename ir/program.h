@@ -9,6 +9,9 @@
 // the reduce covers exactly the factors that share its summed indices, and
 // factors without a summed index stay outside (distributivity), so a
 // `reduce(sum)` over a `multiply` of two or more factors is a contraction.
+// The tree does not fix the order of computation: a product (a multiply
+// chain with the sums over products inside it) is planned whole, over all
+// its factors, by product_plan.h, and that plan is what is counted and run.
 // An Expr's `free` lists the index ids that vary over its result; a
 // statement's root has free == the set of lhs indices it does not broadcast.
 // Extents are polynomials in the dims (poly.h); the dims' values live in

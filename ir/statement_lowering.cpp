@@ -251,12 +251,6 @@ ExprPtr StatementLowering::lower_reduction(const ast::Reduction& reduction) {
   std::vector<std::string> names;
   for (const ast::ReducedIndex& listed : reduction.indices) {
     const ast::Identifier& i = listed.name;
-    if (int dim = program_.find_dim(i.name); dim >= 0) {
-      sink_.error(i.span, "'" + i.name + "' is a dim; an index needs a name of its own",
-                  {Note{program_.dims[dim].span, "declared here"}});
-      failed_ = true;
-      return nullptr;
-    }
     if (std::find(names.begin(), names.end(), i.name) != names.end()) {
       sink_.error(i.span, "index '" + i.name + "' is listed twice");
       failed_ = true;
@@ -295,7 +289,7 @@ ExprPtr StatementLowering::lower_reduction(const ast::Reduction& reduction) {
 // `r < 3` in a reduction's list: the extent is dims and integers (a
 // window's size, where no tensor gives it).
 bool StatementLowering::learn_given_extent(const ast::Identifier& index, const ast::Operand& extent) {
-  std::optional<Subscript> value = lower_position(extent);
+  std::optional<Subscript> value = lower_position(extent, false);
   if (!value) return false;
   if (!value->terms.empty()) {
     sink_.error(ast::span_of(extent), "an index's extent is made of dims and integers, not indices");
@@ -423,11 +417,6 @@ bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out)
       if (!name) {
         sink_.error(ast::span_of(position),
                     "the left-hand side takes index names; index arithmetic belongs on the right (Y[h] = X[2*h])");
-        return false;
-      }
-      if (int dim = program_.find_dim(name->name); dim >= 0) {
-        sink_.error(name->span, "'" + name->name + "' is a dim; an index needs a name of its own",
-                    {Note{program_.dims[dim].span, "declared here"}});
         return false;
       }
       names.push_back(*name);

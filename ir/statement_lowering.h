@@ -43,7 +43,8 @@ class StatementLowering {
   // access_lowering.cpp: positions, padded(...), affine extents and bounds.
   ExprPtr lower_access(const ast::Access& access, bool zero_padded, Span padded_span);
   ExprPtr lower_padded(const ast::Call& call);
-  std::optional<Subscript> lower_position(const ast::Operand& position);
+  // `in_access`: a bare name is an index (else: an extent, where it is a dim).
+  std::optional<Subscript> lower_position(const ast::Operand& position, bool in_access = true);
   bool check_index_scope(const ast::Identifier& index);
   bool learn_given_extent(const ast::Identifier& index, const ast::Operand& extent);
   bool resolve_affine_extents();

@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "ir/expr_builders.h"
+#include "ir/product_plan.h"
 
 namespace einc::cpu {
 
@@ -170,6 +172,7 @@ class GraphBuilder {
 
   int lower(const ir::Expr& e) {
     if (!reason_.empty()) return 0;
+    if (ir::is_product(statement_, e)) return lower_product(e);
     switch (e.kind) {
       case ir::ExprKind::access: {
         if (program_.tensors.at(e.tensor).dtype != DType::f32) {
@@ -236,20 +239,62 @@ class GraphBuilder {
     return 0;
   }
 
-  int lower_reduce(const ir::Expr& e) {
-    has_reduce_ = true;
-    if (ir::is_contraction(e)) {
-      // A loop nest evaluates a product summed over K in (all indices)
-      // steps; fine when one factor holds every index (no pairwise order
-      // can do less than reading it), not for matmul-like products.
-      const ir::Expr& product = *e.args[0];
+  // A product is computed as its plan says (ir/product_plan.h): each
+  // operand (a reciprocal, a sum inside it), then the steps, each a
+  // multiply or divide node and a sum node for what it sums. That is the
+  // plan's work when every node runs once per point of its indices: a plan
+  // of one step (the sums are reduce nodes, placed exactly), or of steps
+  // that are each elementwise over the product's whole result. Other plans
+  // run as product steps. A product that sums is a loop nest over every
+  // index of its step: fine when one operand holds every index (no pairwise
+  // order can do less than reading it), not for matmul-like products.
+  int lower_product(const ir::Expr& e) {
+    ir::ProductPlan plan;
+    try {
+      plan = ir::plan_product(program_, statement_, e);
+    } catch (const ir::UnboundDimError&) {
+      reason_ = "a dim is unbound";
+      return 0;
+    }
+    if (plan.steps.size() > 1 && !ir::steps_are_elementwise(plan)) {
+      reason_ = "a product computed in pairwise steps";
+      return 0;
+    }
+    if (!plan.summed.empty()) {
+      std::vector<int> all;
+      for (const ir::ProductOperand& operand : plan.operands) all = sorted_union(all, operand.factor->free);
       bool dense = false;
-      for (const auto& f : product.args) dense = dense || f->free == product.free;
+      for (const ir::ProductOperand& operand : plan.operands) dense = dense || operand.factor->free == all;
       if (!dense) {
         reason_ = "contraction";
         return 0;
       }
+      has_reduce_ = true;
+      parts_.push_back("sum over " + names(plan.summed));
     }
+    std::deque<int> list;  // a deque: steps remove entries at both ends
+    for (const ir::ProductOperand& operand : plan.operands) {
+      int x = lower(*operand.factor);
+      if (operand.use == ir::FactorUse::invert) x = op(LoopOp::div, {constant(1.0), x});
+      if (!operand.pre_reduced.empty()) x = reduce(LoopReduce::sum, operand.pre_reduced, x);
+      list.push_back(x);
+    }
+    for (const ir::ProductStep& step : plan.steps) {
+      const int a = list.at(static_cast<std::size_t>(step.lhs)), b = list.at(static_cast<std::size_t>(step.rhs));
+      int value = step.lhs_divisor == step.rhs_divisor ? op(LoopOp::mul, {a, b})
+                  : step.rhs_divisor                   ? op(LoopOp::div, {a, b})
+                                                       : op(LoopOp::div, {b, a});
+      if (!step.over.empty()) value = reduce(LoopReduce::sum, step.over, value);
+      list.erase(list.begin() + step.rhs);
+      list.erase(list.begin() + step.lhs);
+      list.push_back(value);
+    }
+    if (!reason_.empty()) return 0;
+    return plan.result_divisor ? op(LoopOp::div, {constant(1.0), list.back()}) : list.back();
+  }
+
+  int lower_reduce(const ir::Expr& e) {
+    has_reduce_ = true;
     parts_.push_back(std::string(ir::reduce_op_name(e.reduce_op)) + " over " + names(e.over));
     int body = lower(*e.args[0]);
     if (!reason_.empty()) return 0;

@@ -18,10 +18,14 @@
 // evaluated wherever it is needed, and equal accesses are loaded once.
 //
 // What compiles is decided from the structure alone (statement_plan.h then
-// checks the tensors): f32 statement, target and operands; no contraction that a
-// loop nest would evaluate with more work than the pairwise plan (a
-// reduce(sum) of a product compiles only when one factor holds every index,
-// e.g. sum(j: X[i, j] * w[j]) or sum(j: X[i, j] * 2)); no `+=` that reads
+// checks the tensors): f32 statement, target and operands; products lowered
+// as their plan (ir/product_plan.h: operands inverted or summed first where
+// the plan says, then one multiply or divide node per step and a reduce
+// node for what a step sums), and only plans whose nodes then do the plan's
+// work: one step, or steps all elementwise over the product's result (the
+// rest run as product steps); no product that sums unless one factor holds
+// every index (a loop nest is no worse than the pairwise plan there, e.g.
+// sum(j: X[i, j] * w[j]) or sum(j: X[i, j] * 2)); no `+=` that reads
 // its own target; and every reduce node computed exactly once per point of
 // its free indices ("exact placement"): a reduce node is evaluated inside
 // the loops of the indices it varies with and no others, which needs the

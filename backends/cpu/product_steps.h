@@ -1,20 +1,21 @@
-// backends/cpu/product_steps.h — a product of three or more tensors, run as
-// the pairwise steps of its plan.
+// backends/cpu/product_steps.h — a statement whose product no fused path
+// computes at its plan's cost, run as the pairwise steps of that plan.
 //
-// The cost report and the reference interpreter compute a multi-operand
-// contraction as the pairwise steps ir::plan_product chooses
-// (ir/product_plan.h). The cpu backend does the same, step by step: each
-// step but the last becomes a statement `T_s[result] = sum(over: x * y)`
-// into a temporary tensor, and the last replaces the contraction inside
-// the original statement (so a scale, bias or activation around it stays
-// the last GETT's epilogue). Every such statement then runs like any other
-// (GETT, loop kernel or interpreter), so each step gets the fast path it
-// matches. Temporaries live only for the statement.
+// The cost report and the reference interpreter compute every product in
+// the order ir::plan_product chooses (ir/product_plan.h). A JIT loop kernel
+// evaluates the written form, which is the same work only when the plan
+// runs in one pass (ir::runs_in_one_pass); a GETT does the work of its plan
+// when ir::match_gett accepts it. Any other product is split into
+// statements (ir/product_split.h): each step but the last assigns a
+// temporary tensor, and the last replaces the product inside the original
+// statement (so a scale, bias or activation around it stays the last
+// GETT's epilogue). Every such statement then runs like any other (GETT,
+// loop kernel, steps again for the statement's next product, or the
+// interpreter), so each step gets the fast path it matches. Temporaries
+// live only for the statement.
 //
-// Handled: the first contraction of three or more factors found in the
-// statement (depth first) whose factors are all tensor accesses, neither
-// divided nor pre-reduced; f32 throughout. Anything else has no steps
-// and the statement takes another path.
+// Handled: f32 statements (and widened f16/bf16 ones, which run in f32);
+// other dtypes are interpreted, which follows the same plan.
 #pragma once
 
 #include <functional>
@@ -31,18 +32,18 @@ namespace einc::cpu {
 using StatementRunner =
     std::function<void(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors)>;
 
-// The statement's first product of three or more tensors (depth first)
-// and the plan that computes it pairwise.
+// The statement's first product (from the root down) that does not run in
+// one pass, and its plan.
 struct ProductSteps {
   const ir::Expr* product = nullptr;  // inside the statement's value
   ir::ProductPlan plan;
 };
 
-// The product steps of the statement, or nullopt when it has no such
-// product (or a dim it needs is unbound: decided by a run).
+// The product steps of the statement, or nullopt when every product runs
+// in one pass (or a dim it needs is unbound: decided by a run).
 std::optional<ProductSteps> plan_product_steps(const ir::Program& program, const ir::Statement& statement);
 
-// Runs the statement as the pairwise steps of `steps` (planned for this
+// Runs the statement as the statements of `steps` (planned for this
 // statement), each through `run`.
 void run_product_steps(const ir::Program& program, const ir::Statement& statement, const ProductSteps& steps,
                        std::vector<Tensor>& tensors, const StatementRunner& run);

@@ -10,9 +10,9 @@
 //   2. loop_kernel   — elementwise expressions, reductions and normalisations
 //                      that compile as one vectorised JIT loop kernel
 //                      (loop_graph.h says which; loop_kernel.h runs it);
-//   3. product_steps — a product of three or more tensors, run as the
-//                      pairwise steps of its plan, each a statement planned
-//                      anew (product_steps.h);
+//   3. product_steps — a product whose plan neither a GETT nor a loop
+//                      kernel computes, run as the pairwise steps of its
+//                      plan, each a statement planned anew (product_steps.h);
 //   4. interpreted   — everything else (f64 and integer dtypes, loop nests
 //                      that would recompute a reduction, ...), by the
 //                      reference interpreter; `reason` says why.

@@ -80,10 +80,14 @@ struct CudaBackend::State {
   }
 
   // The device copy of a tensor, uploading the host tensor (made
-  // C-contiguous first) if there is none yet.
-  Buffer& device_copy(int tensor, const Tensor& host) {
+  // C-contiguous first) if there is none yet. A temporary of product steps
+  // (an id past the host tensors) exists on the device only.
+  Buffer& device_copy(int tensor, const std::vector<Tensor>& tensors) {
     auto it = buffers.find(tensor);
     if (it != buffers.end()) return it->second;
+    if (static_cast<std::size_t>(tensor) >= tensors.size())
+      throw std::runtime_error("cuda: temporary tensor " + std::to_string(tensor) + " read before it is written");
+    const Tensor& host = tensors[static_cast<std::size_t>(tensor)];
     if (!host.defined()) throw std::runtime_error("cuda: tensor " + std::to_string(tensor) + " has no data to upload");
     Tensor contiguous = host.is_contiguous() ? host : host.clone();
     Buffer b = allocate(contiguous.nbytes());
@@ -93,10 +97,9 @@ struct CudaBackend::State {
     return buffers[tensor] = b;
   }
 
-  float read_scalar(int tensor, const std::vector<Tensor>& tensors) {
-    const Tensor& host = tensors.at(static_cast<std::size_t>(tensor));
-    Buffer& b = device_copy(tensor, host);
-    Tensor value = Tensor::zeros(host.dtype(), {});
+  float read_scalar(const ir::Program& program, int tensor, const std::vector<Tensor>& tensors) {
+    Buffer& b = device_copy(tensor, tensors);
+    Tensor value = Tensor::zeros(program.tensors.at(static_cast<std::size_t>(tensor)).dtype, {});
     if (b.bytes) check(api.memcpy_dtoh_async(value.data(), b.ptr, b.bytes, stream), "cuMemcpyDtoHAsync(scale)");
     check(api.stream_synchronize(stream), "cuStreamSynchronize");
     return static_cast<float>(value.get({}));
@@ -106,7 +109,35 @@ struct CudaBackend::State {
     make_current(device);
     if (!planned) plan(program);
     const auto index = static_cast<int>(&statement - program.statements.data());
-    const StatementKernel plan = plan_statement_kernel(program, statement, strides);
+    for_each_kernel_statement(
+        program, statement, strides,
+        [&](const ir::Program& p, const ir::Statement& s, const TensorStrides& st) { launch(p, s, st, tensors); });
+    // The temporaries of product steps, and intermediates nobody reads any more.
+    std::vector<int> temporaries;
+    for (const auto& [id, b] : buffers)
+      if (id >= static_cast<int>(program.tensors.size())) temporaries.push_back(id);
+    for (int t : temporaries) release(t);
+    for (int t : releasable.at(static_cast<std::size_t>(index))) release(t);
+    // After the last statement: the outputs back into the executor's
+    // (C-contiguous) host tensors.
+    if (index + 1 == static_cast<int>(program.statements.size())) {
+      for (int out : program.outputs) {
+        auto it = buffers.find(out);
+        Tensor& host = tensors.at(static_cast<std::size_t>(out));
+        if (it == buffers.end() || !it->second.bytes) continue;
+        if (!host.defined() || !host.is_contiguous() || host.nbytes() != it->second.bytes)
+          host = Tensor::zeros(program.tensors[static_cast<std::size_t>(out)].dtype, ir::evaluated_shape(program, out));
+        check(api.memcpy_dtoh_async(host.data(), it->second.ptr, it->second.bytes, stream), "cuMemcpyDtoHAsync");
+      }
+      check(api.stream_synchronize(stream), "cuStreamSynchronize");
+    }
+  }
+
+  // One kernel: `statement` of `program` (the run's program, or one that
+  // adds the temporaries of product steps) on tensors with `tensor_strides`.
+  void launch(const ir::Program& program, const ir::Statement& statement, const TensorStrides& tensor_strides,
+              std::vector<Tensor>& tensors) {
+    const StatementKernel plan = plan_statement_kernel(program, statement, tensor_strides);
     const GeneratedKernel& k = plan.kernel;
     const ir::Tensor& target_info = program.tensors.at(static_cast<std::size_t>(statement.target));
     const std::size_t target_bytes =
@@ -115,7 +146,7 @@ struct CudaBackend::State {
     // The target: `=` gets a fresh (or reused, same-size) buffer the kernel
     // fills completely; `+=` adds into the current value.
     if (statement.accumulate) {
-      device_copy(statement.target, tensors.at(static_cast<std::size_t>(statement.target)));
+      device_copy(statement.target, tensors);
     } else if (auto it = buffers.find(statement.target); it == buffers.end() || it->second.bytes != target_bytes) {
       release(statement.target);
       buffers[statement.target] = allocate(target_bytes);
@@ -137,15 +168,16 @@ struct CudaBackend::State {
               check(api.memcpy_dtod_async(snapshot.ptr, target.ptr, snapshot.bytes, stream), "cuMemcpyDtoDAsync");
             pointers[p] = snapshot.ptr;
           } else {
-            pointers[p] = device_copy(param.tensor, tensors.at(static_cast<std::size_t>(param.tensor))).ptr;
+            pointers[p] = device_copy(param.tensor, tensors).ptr;
           }
           args[p] = &pointers[p];
           break;
         case KernelParam::Kind::scale: {
           double scale = 1.0;
           for (std::size_t i = 0; i < plan.gett->scale_factors.size(); ++i) {
-            double v = ir::evaluate_scalar(program, *plan.gett->scale_factors[i],
-                                           [&](int t) { return static_cast<double>(read_scalar(t, tensors)); });
+            double v = ir::evaluate_scalar(program, *plan.gett->scale_factors[i], [&](int t) {
+              return static_cast<double>(read_scalar(program, t, tensors));
+            });
             scale = plan.gett->scale_divides[i] ? scale / v : scale * v;
           }
           floats[p] = static_cast<float>(scale);
@@ -179,22 +211,6 @@ struct CudaBackend::State {
         throw reference::ExecutionError("integer division by zero in the statement at line " +
                                         std::to_string(statement.line));
     }
-
-    // Intermediates nobody reads any more.
-    for (int t : releasable.at(static_cast<std::size_t>(index))) release(t);
-    // After the last statement: the outputs back into the executor's
-    // (C-contiguous) host tensors.
-    if (index + 1 == static_cast<int>(program.statements.size())) {
-      for (int out : program.outputs) {
-        auto it = buffers.find(out);
-        Tensor& host = tensors.at(static_cast<std::size_t>(out));
-        if (it == buffers.end() || !it->second.bytes) continue;
-        if (!host.defined() || !host.is_contiguous() || host.nbytes() != it->second.bytes)
-          host = Tensor::zeros(program.tensors[static_cast<std::size_t>(out)].dtype, ir::evaluated_shape(program, out));
-        check(api.memcpy_dtoh_async(host.data(), it->second.ptr, it->second.bytes, stream), "cuMemcpyDtoHAsync");
-      }
-      check(api.stream_synchronize(stream), "cuStreamSynchronize");
-    }
   }
 };
 
@@ -223,14 +239,13 @@ std::string emit_cuda(const ir::Program& program, bool ptx, const std::string& a
       (ptx ? "PTX for " + arch + " from NVRTC " + nvrtc_version() : std::string("CUDA C++ source")) +
       "\n// Device tensors are C-contiguous; every extent and stride below is a constant of its kernel.\n";
   std::map<std::string, int> first_line;  // kernel name -> statement line that printed it
-  for (const ir::Statement& s : program.statements) {
-    out += "\n// ==== line " + std::to_string(s.line) + ": " + s.text + "\n";
+  auto print_kernel = [&](const ir::Program& p, const ir::Statement& s, const TensorStrides& st) {
     StatementKernel plan;
     try {
-      plan = plan_statement_kernel(program, s, strides);
+      plan = plan_statement_kernel(p, s, st);
     } catch (const reference::ExecutionError& e) {
       out += "// not compiled: " + std::string(e.what()) + "\n";
-      continue;
+      return;
     }
     const GeneratedKernel& k = plan.kernel;
     out += "// kernel: " + k.name + " (" + kernel_kind_name(k.kind) + ")\n// " + k.summary + "\n";
@@ -238,24 +253,36 @@ std::string emit_cuda(const ir::Program& program, bool ptx, const std::string& a
            std::to_string(k.launch.grid[2]) + "), block (" + std::to_string(k.launch.block[0]) + ", " +
            std::to_string(k.launch.block[1]) + ", " + std::to_string(k.launch.block[2]) + ")" +
            (k.empty ? " -- not launched: the output is empty" : "") + "\n// parameters:";
-    for (const KernelParam& p : k.params) {
-      out += " " + p.name + "=";
-      if (p.kind == KernelParam::Kind::tensor)
-        out += program.tensors.at(static_cast<std::size_t>(p.tensor)).name +
-               (p.snapshot ? "(copy before the kernel)" : "");
+    for (const KernelParam& param : k.params) {
+      out += " " + param.name + "=";
+      if (param.kind == KernelParam::Kind::tensor)
+        out += p.tensors.at(static_cast<std::size_t>(param.tensor)).name +
+               (param.snapshot ? "(copy before the kernel)" : "");
       else
-        out += p.kind == KernelParam::Kind::scale ? "(scale, evaluated at launch)" : "(status word)";
+        out += param.kind == KernelParam::Kind::scale ? "(scale, evaluated at launch)" : "(status word)";
     }
     out += "\n";
     if (auto it = first_line.find(k.name); it != first_line.end()) {
       out += "// (the same kernel as line " + std::to_string(it->second) + ")\n";
-      continue;
+      return;
     }
     first_line.emplace(k.name, s.line);
     if (ptx)
       out += nvrtc_compile_cached(KernelCache::global(), k.source, k.name + ".cu", arch, ImageKind::ptx);
     else
       out += k.source;
+  };
+  for (const ir::Statement& s : program.statements) {
+    out += "\n// ==== line " + std::to_string(s.line) + ": " + s.text + "\n";
+    // A statement split into the pairwise steps of a product prints each
+    // step's statement before its kernel.
+    for_each_kernel_statement(program, s, strides,
+                              [&](const ir::Program& p, const ir::Statement& step, const TensorStrides& st) {
+                                if (&step != &s)
+                                  out += "// ---- step: " + p.tensors.at(static_cast<std::size_t>(step.target)).name +
+                                         " = " + ir::print_expr(p, step, *step.value) + "\n";
+                                print_kernel(p, step, st);
+                              });
   }
   return out;
 }

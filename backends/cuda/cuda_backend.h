@@ -2,7 +2,9 @@
 // to it. Nothing here needs cuda.h: the driver is loaded at run time.
 //
 // Every statement runs as one generated kernel (kernel_plan.h: GETT, row or
-// elementwise), compiled with NVRTC to a cubin for device 0's arch through
+// elementwise), or as one per pairwise step of a product whose plan one
+// kernel would not compute (device temporaries, freed after the
+// statement), compiled with NVRTC to a cubin for device 0's arch through
 // the kernel cache. One CudaBackend serves one run: inputs and params are
 // copied to the device once (C-contiguous copies), intermediates stay on the
 // device and are freed after their last use, outputs are copied back after

@@ -3,6 +3,7 @@
 
 #include "backends/cuda/elementwise_source.h"
 #include "backends/cuda/row_source.h"
+#include "ir/product_split.h"
 
 namespace einc::cuda {
 
@@ -25,19 +26,49 @@ std::int64_t row_size(const ir::Program& program, const ir::Statement& statement
   return n;
 }
 
+std::optional<ir::GettStatement> gett_of(const ir::Program& program, const ir::Statement& statement,
+                                         const TensorStrides& strides) {
+  if (statement.dtype != ir::DType::f32 || statement.accumulate) return std::nullopt;
+  auto g = ir::match_gett(program, statement, strides.at(static_cast<std::size_t>(statement.target)));
+  if (g && gett_operands_ok(program, statement, *g)) return g;
+  return std::nullopt;
+}
+
+ir::DType temporary_dtype(ir::DType statement) {
+  switch (statement) {
+    case ir::DType::f64:
+      return ir::DType::f64;
+    case ir::DType::i8:
+    case ir::DType::i32:
+      return ir::DType::i32;
+    default:
+      return ir::DType::f32;
+  }
+}
+
 }  // namespace
+
+void for_each_kernel_statement(const ir::Program& program, const ir::Statement& statement, const TensorStrides& strides,
+                               const KernelStatementVisitor& visit) {
+  if (!gett_of(program, statement, strides)) {
+    if (const ir::Expr* product = ir::find_product_to_split(program, statement)) {
+      const ir::ProductSplit split = ir::split_product(program, statement, *product, temporary_dtype(statement.dtype));
+      const TensorStrides split_strides = contiguous_strides(split.program);
+      for (const ir::Statement& s : split.statements) for_each_kernel_statement(split.program, s, split_strides, visit);
+      return;
+    }
+  }
+  visit(program, statement, strides);
+}
 
 StatementKernel plan_statement_kernel(const ir::Program& program, const ir::Statement& statement,
                                       const TensorStrides& strides) {
   StatementKernel out;
-  if (statement.dtype == ir::DType::f32 && !statement.accumulate) {
-    auto g = ir::match_gett(program, statement, strides.at(static_cast<std::size_t>(statement.target)));
-    if (g && gett_operands_ok(program, statement, *g)) {
-      out.spec = make_cuda_gett_spec(program, statement, *g, strides);
-      out.kernel = generate_gett_kernel(*out.spec);
-      out.gett = std::move(g);
-      return out;
-    }
+  if (auto g = gett_of(program, statement, strides)) {
+    out.spec = make_cuda_gett_spec(program, statement, *g, strides);
+    out.kernel = generate_gett_kernel(*out.spec);
+    out.gett = std::move(g);
+    return out;
   }
   if (auto r = row_indices(statement); r && row_size(program, statement, *r) >= kRowKernelMinimum) {
     out.kernel = generate_row_kernel(program, statement, strides);

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <string>
@@ -110,6 +111,7 @@ class Evaluator {
         evaluate_([&program](const ir::Poly& p) { return program.evaluate(p); }) {}
 
   Dense<T> eval(const Expr& e) {
+    if (ir::is_product(statement_, e)) return product(e);
     switch (e.kind) {
       case ExprKind::access:
         return access(e);
@@ -128,7 +130,7 @@ class Evaluator {
       case ExprKind::multiply:
         return nary(e);
       case ExprKind::reduce:
-        return ir::is_contraction(e) ? contraction(e) : reduce(e);
+        return reduce(e);
       case ExprKind::normalize:
         return normalize(e);
     }
@@ -270,30 +272,43 @@ class Evaluator {
     return out;
   }
 
-  Dense<T> contraction(const Expr& e) {
-    ir::ProductPlan plan = ir::plan_product(program_, statement_, e);
-    std::vector<Dense<T>> list;
+  Dense<T> reciprocal(Dense<T> v) const {
+    for (T& x : v.data) x = Arith<T>::div(T(1), x, statement_.line);
+    return v;
+  }
+
+  // The product's plan, step by step (ir/product_plan.h): each operand on
+  // its own (inverted, pre-reduced), then each step multiplies two entries,
+  // or divides by the one that is a divisor, summing what it sums.
+  Dense<T> product(const Expr& e) {
+    const ir::ProductPlan plan = ir::plan_product(program_, statement_, e);
+    std::deque<Dense<T>> list;  // a deque: steps remove entries at both ends
     for (const ir::ProductOperand& operand : plan.operands) {
       Dense<T> v = eval(*operand.factor);
-      if (operand.reciprocal)
-        for (T& x : v.data) x = Arith<T>::div(T(1), x, statement_.line);
+      if (operand.use == ir::FactorUse::invert) v = reciprocal(std::move(v));
       if (!operand.pre_reduced.empty()) v = sum_over(v, operand.pre_reduced);
       list.push_back(std::move(v));
     }
-    for (const ir::ContractionStep& step : plan.steps) {
-      const Dense<T>& a = list[step.lhs];
-      const Dense<T>& b = list[step.rhs];
-      std::vector<int> space = sorted_union(a.indices, b.indices);
+    const int line = statement_.line;
+    for (const ir::ProductStep& step : plan.steps) {
+      const bool divides = step.lhs_divisor != step.rhs_divisor;
+      const bool sums = !step.over.empty();
+      const Dense<T>& x = step.lhs_divisor && divides ? list[step.rhs] : list[step.lhs];
+      const Dense<T>& y = step.lhs_divisor && divides ? list[step.lhs] : list[step.rhs];
+      std::vector<int> space = sorted_union(x.indices, y.indices);
       Dense<T> r = make(step.result);
-      for_each_point<3>(extents_of(space), {a.strides_in(space), b.strides_in(space), r.strides_in(space)},
-                        [&](const auto& o) {
-                          r.data[o[2]] = Arith<T>::add(r.data[o[2]], Arith<T>::mul(a.data[o[0]], b.data[o[1]]));
-                        });
+      for_each_point<3>(
+          extents_of(space), {x.strides_in(space), y.strides_in(space), r.strides_in(space)}, [&](const auto& o) {
+            T term =
+                divides ? Arith<T>::div(x.data[o[0]], y.data[o[1]], line) : Arith<T>::mul(x.data[o[0]], y.data[o[1]]);
+            r.data[o[2]] = sums ? Arith<T>::add(r.data[o[2]], term) : term;
+          });
       list.erase(list.begin() + step.rhs);
       list.erase(list.begin() + step.lhs);
       list.push_back(std::move(r));
     }
-    return broadcast(list.back(), e.free);
+    Dense<T> value = plan.result_divisor ? reciprocal(std::move(list.back())) : std::move(list.back());
+    return broadcast(value, e.free);
   }
 
   void require_elements(std::int64_t count, const char* what) const {

@@ -19,10 +19,11 @@ struct Count {
   std::string formula = "0";
 };
 
-// One contraction term inside a statement: a sum over a product of two or
-// more operands (a pairwise order is chosen for three or more).
+// One contraction term inside a statement: a product that sums, planned
+// whole (every factor of it an operand: tensors, free factors, scalars; a
+// pairwise order is chosen for three or more).
 struct ContractionReport {
-  std::string expression;             // e.g. "sum(k: A[i,k] * B[k,j])"
+  std::string expression;             // e.g. "sum(k: A[i,k] * B[k,j]) / sqrt(K)"
   std::vector<std::string> operands;  // e.g. {"A[i,k]", "B[k,j]"}
   std::vector<std::string> summed;    // summed index names, e.g. {"k"}
   Count dot_products;                 // elements of the term's result

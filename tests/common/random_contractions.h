@@ -29,6 +29,9 @@
 //     `/ sqrt(Dk)`), a broadcast bias `+ b[n]`, an activation (relu, gelu,
 //     tanh, silu, sigmoid; the bias inside or outside it), a residual
 //     `+ R[...]` over the output's indices;
+//   - free factors and scalars inside the product, one case in six each:
+//     `F[...]` over some of the output's indices (it sums nothing) and a
+//     0-d input `s`, each at a random place among the factors;
 //   - dtype f32, f64 one case in twelve (every tensor of the case);
 //   - the einsum form `C = einsum("ki,kj->ij", A, B)` one case in seven
 //     (explicit or implicit output, labels in both cases; no epilogue,
@@ -377,6 +380,34 @@ inline RandomCase random_contraction(std::uint64_t seed) {
     for (int o : order)
       factors.push_back(
           access(operand_names[static_cast<std::size_t>(o)], slots[static_cast<std::size_t>(o)], rng.chance(0.3)));
+    // Free factors and scalars, drawn from a generator of their own so that
+    // the rest of a seed's case stays as it was: one case in six multiplies
+    // in F over some of the output's indices (a factor that sums nothing),
+    // one in six a 0-d input s; each at a random place among the factors.
+    {
+      d::Rng extra(seed * 0x2545f4914f6cdd1dull + 0x1b873593ull);
+      auto insert_at_random = [&](std::string factor) {
+        const auto at = extra.uniform(0, static_cast<std::int64_t>(factors.size()));
+        factors.insert(factors.begin() + at, std::move(factor));
+      };
+      if (!output.empty() && extra.chance(1.0 / 6)) {
+        std::vector<int> free_indices;
+        for (int i : output)
+          if (extra.chance(0.6)) free_indices.push_back(i);
+        if (free_indices.empty()) free_indices.push_back(output.front());
+        extra.shuffle(free_indices);
+        std::vector<std::string> parts;
+        for (int i : free_indices) parts.push_back(dim(i));
+        script += "input F[" + d::join(parts, ", ") + "]" + dtype_suffix + "\n";
+        insert_at_random(access("F", free_indices, false));
+        epilogue.push_back("free factor " + access("F", free_indices, false));
+      }
+      if (extra.chance(1.0 / 6)) {
+        script += "input s" + dtype_suffix + "\n";
+        insert_at_random("s");
+        epilogue.push_back("scalar s");
+      }
+    }
     std::string e = d::join(factors, " * ");
 
     // Scale (40%): * 0.5, 0.5 * ..., or / sqrt(product of summed dims).

@@ -304,6 +304,8 @@ TEST(RandomContractionGenerator, ScriptsCompileAndMatchTheReport) {
     seen["scale sqrt"] += has("scale(/sqrt");
     seen["bias"] += has("bias[");
     seen["residual"] += has("residual");
+    seen["free factor"] += has("free factor F[");
+    seen["0-d scalar factor"] += has("scalar s");
     for (const char* act : {"relu", "gelu", "tanh", "silu", "sigmoid"})
       seen[act] += has(std::string(", ") + act) || has(std::string(": ") + act);
     seen["scalar output"] += has("C = ") && !has("einsum(\"");

@@ -277,7 +277,8 @@ TEST(LoopKernel, ReductionsOfExpressionsAndDenseProducts) {
       "dim N = 33, M = 67, K = 7\n"
       "input X[N, M], W[M], Z[K, N, M], Q[M, M]\n"
       "Sq[i] = sum(j: X[i, j] * X[i, j])\n"              // a product with one factor holding every index
-      "Wt[i] = sum(j: X[i, j] * W[j] * 2)\n"             // ... (GETT takes it, or the loop kernel)
+      "Wt[i] = sum(j: X[i, j] * (W[j] + 2))\n"           // ... (GETT takes it, or the loop kernel)
+      "Sc[i] = sum(j: X[i, j] * 2)\n"                    // summed inside X first, then scaled (the plan)
       "Mx[k, i] = max(j: exp(Z[k, i, j]) - W[j])\n"      // reduction over the last axis of a 3-d tensor
       "Mid[k, j] = sum(i: Z[k, i, j])\n"                 // over the middle axis
       "Lse[k] = logsumexp(i, j: Z[k, i, j] * 10)\n"      // two axes

@@ -1,6 +1,7 @@
-// tests/cpu/product_steps_test.cpp — products of three or more tensors on
-// the cpu backend (backends/cpu/product_steps.h): run as the pairwise steps
-// of their plan, each step on its own fast path, against the reference.
+// tests/cpu/product_steps_test.cpp — products whose plan no fused path
+// computes, on the cpu backend (backends/cpu/product_steps.h): run as the
+// pairwise steps of their plan, each step on its own fast path, against the
+// reference.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -48,15 +49,41 @@ TEST(CpuProductSteps, TheLastStepKeepsTheEpilogueAndAccumulates) {
   expect_matches_reference(script, "Y");
   einc::Program p = einc::compile(script);
   std::string plan = p.emit(einc::EmitStage::llvm_ir);
-  EXPECT_NE(plan.find("; line 3: Y = product in pairwise steps (3 operands in 2 pairwise steps)"), std::string::npos)
+  // sqrt(M) is the product's fourth operand (applied to B, the smallest).
+  EXPECT_NE(plan.find("; line 3: Y = product in pairwise steps (4 operands in 3 pairwise steps)"), std::string::npos)
       << plan.substr(0, 600);
 }
 
-TEST(CpuProductSteps, DividedFactorsStayInterpreted) {
-  einc::Program p = einc::compile("dim N = 9\ninput A[N, N], B[N, N], v[N]\ny[i] = A[i, j] * B[j, k] / v[k]\n");
+// A divisor is divided by where the plan meets it; one that holds a summed
+// index no other factor holds is inverted and summed first.
+TEST(CpuProductSteps, DividedFactorsRunAsDivisionSteps) {
+  const std::string script =
+      "dim N = 9, M = 5\ninput A[N, N], B[N, N], v[N], w[N, M]\ny[i] = A[i, j] * B[j, k] / v[k]\n"
+      "z[i] = sum(j, k, m: A[i, j] * B[j, k] / w[k, m])\n";
+  einc::Program p = einc::compile(script);
   std::string plan = p.emit(einc::EmitStage::llvm_ir);
-  EXPECT_EQ(plan.find("pairwise steps"), std::string::npos);
-  expect_matches_reference("dim N = 9\ninput A[N, N], B[N, N], v[N]\ny[i] = A[i, j] * B[j, k] / v[k]\n", "y");
+  EXPECT_NE(plan.find("; line 3: y = product in pairwise steps"), std::string::npos) << plan.substr(0, 600);
+  EXPECT_NE(plan.find("; line 4: z = product in pairwise steps"), std::string::npos) << plan.substr(0, 600);
+  expect_matches_reference(script, "y");
+  expect_matches_reference(script, "z");
+}
+
+// Free factors and scalars are operands of the product: `a[i] * B[i, j] *
+// C[i, j, k]` runs as a*B, then times C; `u[i] * X[i, k] * W[k, n] * 0.5`
+// scales the smallest operand first.
+TEST(CpuProductSteps, FreeFactorsAndScalarsAreOperands) {
+  const std::string script =
+      "dim I = 7, J = 9, K = 33, N = 40\ninput a[I], B[I, J], C[I, J, K], X[I, K], W[K, N], u[I], s\n"
+      "R[i, j, k] = a[i] * B[i, j] * C[i, j, k]\n"
+      "Y[i, n] = u[i] * X[i, k] * W[k, n] * 0.5 * s\n"
+      "Z[i, j, n] = B[i, j] * X[i, k] * W[k, n] / s\n";
+  einc::Program p = einc::compile(script);
+  std::string plan = p.emit(einc::EmitStage::llvm_ir);
+  EXPECT_NE(plan.find("; line 3: R = product in pairwise steps (3 operands in 2 pairwise steps)"), std::string::npos)
+      << plan.substr(0, 800);
+  expect_matches_reference(script, "R");
+  expect_matches_reference(script, "Y");
+  expect_matches_reference(script, "Z");
 }
 
 }  // namespace

@@ -43,18 +43,22 @@ class EmulatedKernels {
   bool collect(const einc::ir::Program& program) {
     const auto strides = einc::cuda::contiguous_strides(program);
     bool all = true;
-    for (const einc::ir::Statement& s : program.statements) {
-      einc::cuda::StatementKernel plan;
-      try {
-        plan = einc::cuda::plan_statement_kernel(program, s, strides);
-      } catch (const einc::reference::ExecutionError&) {
-        continue;
-      }
-      if (plan.kernel.source.find("cuda_fp16.h") != std::string::npos) {
-        all = false;
-        continue;
-      }
-      kernels_.emplace(plan.kernel.name, plan.kernel);
+    for (const einc::ir::Statement& statement : program.statements) {
+      einc::cuda::for_each_kernel_statement(
+          program, statement, strides,
+          [&](const einc::ir::Program& p, const einc::ir::Statement& s, const einc::cuda::TensorStrides& st) {
+            einc::cuda::StatementKernel plan;
+            try {
+              plan = einc::cuda::plan_statement_kernel(p, s, st);
+            } catch (const einc::reference::ExecutionError&) {
+              return;
+            }
+            if (plan.kernel.source.find("cuda_fp16.h") != std::string::npos) {
+              all = false;
+              return;
+            }
+            kernels_.emplace(plan.kernel.name, plan.kernel);
+          });
     }
     return all;
   }
@@ -165,9 +169,26 @@ class EmulatedBackend : public einc::runtime::StatementBackend {
   explicit EmulatedBackend(const EmulatedKernels& kernels) : kernels_(kernels) {}
   const char* name() const override { return "cuda-emulated"; }
 
+  // Like the CUDA backend: one kernel per statement, or per statement of
+  // its product steps (their temporaries are host tensors here).
   void execute(const einc::ir::Program& program, const einc::ir::Statement& statement,
                std::vector<einc::Tensor>& tensors) override {
-    const auto strides = einc::cuda::contiguous_strides(program);
+    std::vector<einc::Tensor> all = tensors;  // shares every buffer
+    einc::cuda::for_each_kernel_statement(
+        program, statement, einc::cuda::contiguous_strides(program),
+        [&](const einc::ir::Program& p, const einc::ir::Statement& s, const einc::cuda::TensorStrides& st) {
+          if (static_cast<std::size_t>(s.target) >= tensors.size()) {
+            if (all.size() <= static_cast<std::size_t>(s.target)) all.resize(static_cast<std::size_t>(s.target) + 1);
+            all[static_cast<std::size_t>(s.target)] = einc::Tensor::zeros(
+                p.tensors[static_cast<std::size_t>(s.target)].dtype, einc::ir::evaluated_shape(p, s.target));
+          }
+          launch(p, s, st, all);
+        });
+  }
+
+ private:
+  void launch(const einc::ir::Program& program, const einc::ir::Statement& statement,
+              const einc::cuda::TensorStrides& strides, std::vector<einc::Tensor>& tensors) {
     const einc::cuda::StatementKernel plan = einc::cuda::plan_statement_kernel(program, statement, strides);
     const einc::cuda::GeneratedKernel& k = plan.kernel;
     std::vector<void*> pointers(k.params.size(), nullptr);
@@ -215,6 +236,7 @@ class EmulatedBackend : public einc::runtime::StatementBackend {
     ++launched_[k.kind];
   }
 
+ public:
   std::map<einc::cuda::KernelKind, int> launched() const { return launched_; }
 
  private:

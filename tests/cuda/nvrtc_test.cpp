@@ -105,16 +105,20 @@ TEST(Nvrtc, EveryGeneratedKernelCompilesForSm80AndSm90a) {
   auto add_program = [&](const einc::ir::Program& p) {
     int gett = 0;
     const auto strides = einc::cuda::contiguous_strides(p);
-    for (const einc::ir::Statement& s : p.statements) {
-      einc::cuda::StatementKernel plan;
-      try {
-        plan = einc::cuda::plan_statement_kernel(p, s, strides);
-      } catch (const einc::reference::ExecutionError&) {
-        continue;  // a reduction over nothing: nothing to compile
-      }
-      gett += plan.kernel.kind == KernelKind::gett;
-      if (kernels.emplace(plan.kernel.name, plan.kernel).second) ++kinds[plan.kernel.kind];
-    }
+    // Every kernel that runs: one per statement, or per step of a product.
+    for (const einc::ir::Statement& statement : p.statements)
+      einc::cuda::for_each_kernel_statement(
+          p, statement, strides,
+          [&](const einc::ir::Program& program, const einc::ir::Statement& s, const einc::cuda::TensorStrides& st) {
+            einc::cuda::StatementKernel plan;
+            try {
+              plan = einc::cuda::plan_statement_kernel(program, s, st);
+            } catch (const einc::reference::ExecutionError&) {
+              return;  // a reduction over nothing: nothing to compile
+            }
+            gett += plan.kernel.kind == KernelKind::gett;
+            if (kernels.emplace(plan.kernel.name, plan.kernel).second) ++kinds[plan.kernel.kind];
+          });
     return gett;
   };
   for (const std::string& name : example_names()) add_program(compile_example(name, true));

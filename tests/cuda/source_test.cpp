@@ -28,6 +28,18 @@ einc::cuda::StatementKernel plan_of(const einc::ir::Program& p, std::size_t stat
   return einc::cuda::plan_statement_kernel(p, p.statements.at(statement), einc::cuda::contiguous_strides(p));
 }
 
+// Every kernel the backend runs for one statement, in order (more than one
+// when it runs as the pairwise steps of a product).
+std::vector<einc::cuda::StatementKernel> kernels_of(const einc::ir::Program& p, std::size_t statement) {
+  std::vector<einc::cuda::StatementKernel> out;
+  einc::cuda::for_each_kernel_statement(
+      p, p.statements.at(statement), einc::cuda::contiguous_strides(p),
+      [&](const einc::ir::Program& program, const einc::ir::Statement& s, const einc::cuda::TensorStrides& strides) {
+        out.push_back(einc::cuda::plan_statement_kernel(program, s, strides));
+      });
+  return out;
+}
+
 TEST(CudaSource, GoldenMatmul) {
   einc::ir::Program p = compile_example("01_matmul", false);
   const std::string actual = einc::cuda::emit_cuda(p, false);
@@ -95,17 +107,28 @@ TEST(CudaSource, TransposedOutputPutsTheContiguousIndexInN) {
 
 TEST(CudaSource, AttentionSpecsAndEpilogue) {
   einc::ir::Program p = compile_example("03_attention", false);
-  auto scores = plan_of(p, 0), probs = plan_of(p, 1), mix = plan_of(p, 2);
-  ASSERT_EQ(scores.kernel.kind, KernelKind::gett);
-  EXPECT_FLOAT_EQ(scores.spec->scale, 1.0f / std::sqrt(128.0f));
-  ASSERT_EQ(scores.spec->batch.size(), 1u);
-  EXPECT_EQ(scores.spec->batch[0].name, "h");
+  // T = 1000 > E = 128: the plan divides Q by sqrt(E) (T*H*E divides, not
+  // T*T*H), then contracts: an elementwise kernel, then a GETT without scale.
+  std::vector<einc::cuda::StatementKernel> scores = kernels_of(p, 0);
+  ASSERT_EQ(scores.size(), 2u);
+  EXPECT_EQ(scores[0].kernel.kind, KernelKind::elementwise);
+  ASSERT_EQ(scores[1].kernel.kind, KernelKind::gett);
+  EXPECT_FLOAT_EQ(scores[1].spec->scale, 1.0f);
+  ASSERT_EQ(scores[1].spec->batch.size(), 1u);
+  EXPECT_EQ(scores[1].spec->batch[0].name, "h");
+  auto probs = plan_of(p, 1), mix = plan_of(p, 2);
   EXPECT_EQ(probs.kernel.kind, KernelKind::row);
   EXPECT_NE(probs.kernel.summary.find("reducing over [j] (1000 each)"), std::string::npos) << probs.kernel.summary;
   ASSERT_EQ(mix.kernel.kind, KernelKind::gett);
   // O[i, h, e] = P[h, i, j] * V[j, h, e]: the M index i reads P with stride 1000, K index j with stride 1.
   EXPECT_EQ(mix.spec->k[0].name, "j");
-  EXPECT_NE(scores.kernel.source.find("float v = acc[i][j] * (0x1.6a09e6p-4f"), std::string::npos);
+  // T = 16 < E: the scores are the cheapest place for the scale, the GETT's epilogue.
+  einc::ir::Program short_context = compile_script(read_file(examples_dir() / "03_attention.ein"), {{"T", 16}});
+  std::vector<einc::cuda::StatementKernel> scaled = kernels_of(short_context, 0);
+  ASSERT_EQ(scaled.size(), 1u);
+  ASSERT_EQ(scaled[0].kernel.kind, KernelKind::gett);
+  EXPECT_FLOAT_EQ(scaled[0].spec->scale, 1.0f / std::sqrt(128.0f));
+  EXPECT_NE(scaled[0].kernel.source.find("float v = acc[i][j] * (0x1.6a09e6p-4f"), std::string::npos);
 }
 
 TEST(CudaSource, MlpEpilogue) {
@@ -153,8 +176,9 @@ TEST(CudaSource, WhichKernelEachStatementGets) {
           << target;
     }
   }
+  // Three factors: the plan's two steps (B*v, then A times that), one kernel each.
   einc::ir::Program chain = compile_example("07_chain_order", true);
-  EXPECT_EQ(plan_of(chain, 0).kernel.kind, KernelKind::row);  // three factors: not a GETT
+  EXPECT_EQ(kernels_of(chain, 0).size(), 2u);
 }
 
 TEST(CudaSource, EmitHasAHeaderPerStatementAndPrintsEachKernelOnce) {
@@ -165,8 +189,10 @@ TEST(CudaSource, EmitHasAHeaderPerStatementAndPrintsEachKernelOnce) {
     for (std::size_t at = 0; (at = text.find("\n// ==== line ", at)) != std::string::npos; ++at) ++headers;
     for (std::size_t at = 0; (at = text.find("extern \"C\" __global__", at)) != std::string::npos; ++at) ++kernels;
     EXPECT_EQ(headers, p.statements.size()) << name;
+    std::size_t runs = 0;  // kernels launched, one per statement or per step of a product
+    for (std::size_t s = 0; s < p.statements.size(); ++s) runs += kernels_of(p, s).size();
     EXPECT_GE(kernels, 1u) << name;
-    EXPECT_LE(kernels, p.statements.size()) << name;
+    EXPECT_LE(kernels, runs) << name;
   }
   einc::ir::Program p = compile_example("06_einsum_cheatsheet", true);
   const std::string text = einc::cuda::emit_cuda(p, false);

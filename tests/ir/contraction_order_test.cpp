@@ -302,6 +302,34 @@ TEST(ContractionOrder, ExactMatchesBruteForce) {
   EXPECT_GT(outer_steps_chosen, 0);  // the generator exercises outer steps
 }
 
+// Whole products (ir/product_plan.h) give the search scalars: operands
+// without indices, one FLOP per element of whatever they meet.
+TEST(ContractionOrder, ScalarOperandsMatchBruteForce) {
+  std::mt19937_64 rng(0x5ca1a7);
+  std::uniform_int_distribution<int> operand_count(2, 5), index_count(1, 5), scalars(1, 2);
+  int scalar_first = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    ContractionProblem problem = random_problem(rng, operand_count(rng), index_count(rng));
+    for (int s = scalars(rng); s > 0; --s) {
+      std::uniform_int_distribution<std::size_t> at(0, problem.operands.size());
+      problem.operands.insert(problem.operands.begin() + static_cast<std::ptrdiff_t>(at(rng)), std::vector<int>{});
+    }
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    const ContractionPlan plan = plan_contraction(problem);
+    const ContractionPlan brute = brute_force_contraction(problem);
+    EXPECT_EQ(plan.cost, brute.cost);
+    EXPECT_EQ(plan.macs, brute.macs);
+    EXPECT_EQ(path_of(plan), path_of(brute));
+    expect_consistent(problem, plan);
+    const ContractionStep& first = plan.steps.front();
+    scalar_first += problem.operands[static_cast<std::size_t>(first.lhs)].empty() ||
+                            problem.operands[static_cast<std::size_t>(first.rhs)].empty()
+                        ? 1
+                        : 0;
+  }
+  EXPECT_GT(scalar_first, 0);  // a scalar is applied before the end in some plans
+}
+
 // --------------------------------------------------------------- large n --
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

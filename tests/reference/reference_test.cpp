@@ -141,6 +141,48 @@ TEST(Reference, AccumulateAndChainOrder) {
   EXPECT_EQ(values(out.at("y")), (std::vector<double>{13, 44}));
 }
 
+// Products planned whole (ir/product_plan.h): free factors, scalars and
+// divisors are operands of one plan, and the result is the product's value.
+TEST(Reference, WholeProductsWithFreeFactorsScalarsAndDivisors) {
+  Tensor a = f32({2}, {2, -1});
+  Tensor b = f32({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor c = f32({2, 3, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  Tensor v = f32({3}, {1, 2, 4});
+  Tensor w = f32({3, 2}, {1, 2, 4, 8, 0.5, 0.25});
+  auto out =
+      run("dim I = 2, J = 3, K = 2\ninput a[I], B[I, J], C[I, J, K], v[J], w[J, K], s\n"
+          "R[i, j, k] = a[i] * B[i, j] * C[i, j, k] * 0.5\n"
+          "y[i] = B[i, j] / v[j] * a[i] * s\n"
+          "z[i] = sum(j, k: B[i, j] / w[j, k])\n"
+          "q[i] = 2 / a[i] / s\n",
+          {{"a", a}, {"B", b}, {"C", c}, {"v", v}, {"w", w}, {"s", f32({}, {4})}});
+  std::vector<double> r, y, z, q;
+  for (int i = 0; i < 2; ++i) {
+    double ys = 0, zs = 0;
+    for (int j = 0; j < 3; ++j) {
+      for (int k = 0; k < 2; ++k) r.push_back(a.get({i}) * b.get({i, j}) * c.get({i, j, k}) * 0.5);
+      ys += b.get({i, j}) / v.get({j});
+      for (int k = 0; k < 2; ++k) zs += b.get({i, j}) / w.get({j, k});
+    }
+    y.push_back(ys * a.get({i}) * 4);
+    z.push_back(zs);
+    q.push_back(2 / a.get({i}) / 4);
+  }
+  EXPECT_EQ(values(out.at("R")), r);
+  EXPECT_EQ(values(out.at("y")), y);
+  for (int i = 0; i < 2; ++i) EXPECT_NEAR(out.at("z").get({i}), z[static_cast<std::size_t>(i)], 1e-5);
+  EXPECT_EQ(values(out.at("q")), q);
+}
+
+// An integer product that divides is computed as written: `/` truncates
+// each term before the sum.
+TEST(Reference, IntegerProductsThatDivideKeepTheirWrittenOrder) {
+  Tensor a = make(DType::i32, {2, 2}, {7, 9, -7, 5});
+  Tensor b = make(DType::i32, {2}, {2, 4});
+  auto out = run("input A[2, 2], b[2] : i32\ny[i] = A[i, k] / b[k]\n", {{"A", a}, {"b", b}});
+  EXPECT_EQ(values(out.at("y")), (std::vector<double>{7 / 2 + 9 / 4, -7 / 2 + 5 / 4}));
+}
+
 TEST(Reference, EinsumBroadcastsExtentOne) {
   auto out = run("input A[1, 3], B[2, 3]\nC = einsum(\"ij,ij->ij\", A, B)\n",
                  {{"A", f32({1, 3}, {1, 2, 3})}, {"B", f32({2, 3}, {1, 1, 1, 2, 2, 2})}});
