@@ -327,6 +327,7 @@ std::string Program::emit(EmitStage stage, const std::string& arch) const {
 
 TensorMap random_inputs(const Program& program, std::uint64_t seed, const TensorMap& given) {
   TensorMap out;
+  const ir::Program& ir = detail::ProgramAccess::ir(program);
   std::uint64_t k = 0;
   for (const Program::TensorInfo& info : program.inputs()) {
     std::uint64_t index = k++;
@@ -338,7 +339,7 @@ TensorMap random_inputs(const Program& program, std::uint64_t seed, const Tensor
                      "]: a dim in its shape has no value (bind it with --dim, or give the tensor)");
     }
     try {
-      out.emplace(info.name, runtime::random_tensor(info.dtype, info.shape, seed * 1000003u + index));
+      out.emplace(info.name, runtime::random_input(ir, ir.find_tensor(info.name), seed * 1000003u + index));
     } catch (const std::bad_alloc&) {
       throw RunError("out of memory for random data for '" + info.name + "' " + shape_text(info.shape));
     } catch (const std::length_error&) {

@@ -80,8 +80,8 @@ std::optional<Subscript> StatementLowering::lower_position(const ast::Operand& p
     }
     std::optional<AffineForm> operator()(const ast::Access& a) const {
       if (a.indices)
-        return fail(a.span, "reading a position from a tensor ('" + a.name.name +
-                                "[...]' inside brackets) is not supported yet; " + kPositionHelp);
+        return fail(a.span, "a lookup ('" + a.name.name +
+                                "[...]') is a whole position: no arithmetic around it, no lookup inside it");
       AffineForm f;
       // Inside arithmetic a dim's name is the dim (`d + D`); a position
       // that is one bare name is always an index (indices may reuse any name).
@@ -146,12 +146,13 @@ std::optional<Subscript> StatementLowering::lower_position(const ast::Operand& p
 
 // --- accesses ---------------------------------------------------------------------
 
-ExprPtr StatementLowering::lower_access(const ast::Access& access, bool zero_padded, Span padded_span) {
+// The tensor an access reads, after the checks every read shares (a known,
+// defined tensor of the access's rank); -1 after reporting.
+int StatementLowering::resolve_tensor(const ast::Access& access) {
   const std::string& name = access.name.name;
   int tensor = program_.find_tensor(name);
   if (tensor < 0) {
     int dim = program_.find_dim(name);
-    if (dim >= 0 && !access.indices && !zero_padded) return make_dim_value(access.span, dim);
     if (dim >= 0) {
       sink_.error(access.name.span, "'" + name + "' is a dim, not a tensor; use it as a number without brackets");
     } else if (auto later = assigned_anywhere_.find(name); later != assigned_anywhere_.end()) {
@@ -163,12 +164,12 @@ ExprPtr StatementLowering::lower_access(const ast::Access& access, bool zero_pad
       sink_.error(access.name.span, "unknown tensor '" + name + "'");
     }
     failed_ = true;
-    return nullptr;
+    return -1;
   }
   const Tensor& t = program_.tensors[tensor];
   if (t.defined_by == kBrokenDefinition) {
     failed_ = true;
-    return nullptr;
+    return -1;
   }
   bool undefined = t.role == TensorRole::intermediate && (t.defined_by < 0 || (tensor == target_ && target_is_new_));
   if (undefined) {
@@ -178,7 +179,7 @@ ExprPtr StatementLowering::lower_access(const ast::Access& access, bool zero_pad
       notes.push_back({later->second, "'" + name + "' is defined here"});
     sink_.error(access.name.span, "tensor '" + name + "' is used before it is defined", std::move(notes));
     failed_ = true;
-    return nullptr;
+    return -1;
   }
   std::size_t given = access.indices ? access.indices->size() : 0;
   if (given != t.shape.size()) {
@@ -187,12 +188,30 @@ ExprPtr StatementLowering::lower_access(const ast::Access& access, bool zero_pad
                                           : std::string("is used without indices"));
     sink_.error(access.span, message, {Note{t.span, "'" + name + "' is declared here"}});
     failed_ = true;
-    return nullptr;
+    return -1;
   }
+  return tensor;
+}
+
+ExprPtr StatementLowering::lower_access(const ast::Access& access, bool zero_padded, Span padded_span) {
+  if (program_.find_tensor(access.name.name) < 0 && program_.find_dim(access.name.name) >= 0 && !access.indices &&
+      !zero_padded)
+    return make_dim_value(access.span, program_.find_dim(access.name.name));
+  const int tensor = resolve_tensor(access);
+  if (tensor < 0) return nullptr;
+  const Tensor& t = program_.tensors[tensor];
+  const std::size_t given = access.indices ? access.indices->size() : 0;
   std::vector<Subscript> subscripts;
   bool arithmetic = false;
   for (std::size_t d = 0; d < given; ++d) {
     const ast::Operand& position = (*access.indices)[d];
+    const ast::Access* lookup = ast::as_access(ast::unwrapped(position));
+    if (lookup && lookup->indices) {
+      std::optional<Subscript> s = lower_lookup(*lookup);
+      if (!s) return nullptr;
+      subscripts.push_back(std::move(*s));
+      continue;
+    }
     std::optional<Subscript> s = lower_position(position);
     if (!s) return nullptr;
     // Written as one index name: its extent is the tensor's, exactly. Any
@@ -206,12 +225,42 @@ ExprPtr StatementLowering::lower_access(const ast::Access& access, bool zero_pad
     subscripts.push_back(std::move(*s));
   }
   if (zero_padded && !arithmetic) {
-    sink_.error(padded_span, "padded(...) around an access that cannot leave its tensor (every position is one index)");
+    sink_.error(padded_span,
+                "padded(...) around an access that cannot leave its tensor (no position has index arithmetic; "
+                "a lookup's ids are checked at run time, never padded)");
     failed_ = true;
     return nullptr;
   }
   note_dtype(tensor, access.name.span);
   return make_access(zero_padded ? padded_span : access.span, tensor, std::move(subscripts), zero_padded);
+}
+
+// `ids[t]` as a position: an integer tensor read at plain or affine
+// positions; whether each id is in range is known only at run time.
+std::optional<Subscript> StatementLowering::lower_lookup(const ast::Access& access) {
+  const int tensor = resolve_tensor(access);
+  if (tensor < 0) return std::nullopt;
+  const Tensor& ids = program_.tensors[tensor];
+  if (is_floating(ids.dtype)) {
+    sink_.error(access.name.span,
+                "a lookup reads an integer tensor (i32 or i8), but '" + ids.name + "' is " + dtype_name(ids.dtype),
+                {Note{ids.span, "'" + ids.name + "' is declared here"}});
+    failed_ = true;
+    return std::nullopt;
+  }
+  Subscript lookup;
+  lookup.lookup = tensor;
+  for (std::size_t d = 0; d < access.indices->size(); ++d) {
+    const ast::Operand& position = (*access.indices)[d];
+    std::optional<Subscript> s = lower_position(position);
+    if (!s) return std::nullopt;
+    if (ast::as_bare_name(position) && s->as_index())
+      learn_extent(*s->as_index(), ids.shape[d], ast::span_of(position));
+    else
+      affine_uses_.push_back(AffineUse{tensor, d, *s, ast::span_of(position), access.span, false});
+    lookup.lookup_subscripts.push_back(std::move(*s));
+  }
+  return lookup;
 }
 
 // `padded(X[2*h + r - 1, ...])`: reads outside X are zero.

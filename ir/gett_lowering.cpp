@@ -23,9 +23,9 @@ bool scalar_only(const Expr& e) {
 }
 
 // An access the GETT kernels read as a strided view from the tensor's first
-// element: not zero-padded, no position offset.
+// element: not zero-padded, no lookup, no position offset.
 bool view_from_start(const Expr& e) {
-  return e.kind == ExprKind::access && !e.zero_padded &&
+  return e.kind == ExprKind::access && !e.zero_padded && !has_lookup(e.subscripts) &&
          std::all_of(e.subscripts.begin(), e.subscripts.end(), [](const Subscript& s) { return s.offset.is_zero(); });
 }
 

@@ -169,8 +169,20 @@ std::string join_indices(const Statement& s, const std::vector<int>& ids) {
   return out;
 }
 
-// `2*h + r - 1`, `d + D`, `0`.
+std::string print_subscript(const Program& p, const Statement& s, const Subscript& sub);
+
+// `X[2*h + r - 1, ids[t]]`.
+std::string print_access(const Program& p, const Statement& s, int tensor, const std::vector<Subscript>& subscripts) {
+  std::string out = p.tensors.at(tensor).name;
+  if (subscripts.empty()) return out;
+  out += "[";
+  for (std::size_t d = 0; d < subscripts.size(); ++d) out += (d ? ", " : "") + print_subscript(p, s, subscripts[d]);
+  return out + "]";
+}
+
+// `2*h + r - 1`, `d + D`, `0`, `ids[t]`.
 std::string print_subscript(const Program& p, const Statement& s, const Subscript& sub) {
+  if (sub.is_lookup()) return print_access(p, s, sub.lookup, sub.lookup_subscripts);
   std::string out;
   auto append = [&](std::int64_t sign_of, const std::string& magnitude) {
     if (out.empty())
@@ -204,11 +216,7 @@ std::string print_expr(const Program& p, const Statement& s, const Expr& e) {
   };
   switch (e.kind) {
     case ExprKind::access: {
-      const Tensor& t = p.tensors.at(e.tensor);
-      if (e.subscripts.empty()) return t.name;
-      std::string out = t.name + "[";
-      for (std::size_t d = 0; d < e.subscripts.size(); ++d) out += (d ? ", " : "") + print_subscript(p, s, e.subscripts[d]);
-      out += "]";
+      const std::string out = print_access(p, s, e.tensor, e.subscripts);
       return e.zero_padded ? "padded(" + out + ")" : out;
     }
     case ExprKind::constant:
@@ -248,6 +256,18 @@ std::string print_expr(const Program& p, const Statement& s, const Expr& e) {
   return "?";
 }
 
+std::string lookup_out_of_range(const Program& program, const Statement& statement, const Expr& access,
+                                std::size_t dim, const std::vector<std::int64_t>& ids_position, std::int64_t id) {
+  const Subscript& s = access.subscripts.at(dim);
+  std::string where;
+  for (std::int64_t p : ids_position) where += (where.empty() ? "" : ", ") + std::to_string(p);
+  const Tensor& read = program.tensors.at(static_cast<std::size_t>(access.tensor));
+  return "lookup out of range in the statement at line " + std::to_string(statement.line) + ": " +
+         program.tensors.at(static_cast<std::size_t>(s.lookup)).name + "[" + where + "] = " + std::to_string(id) +
+         ", but dim " + std::to_string(dim) + " of '" + read.name + "' has extent " +
+         std::to_string(program.evaluate(read.shape.at(dim)));
+}
+
 std::string print_program(const Program& p) {
   std::string out;
   for (const Statement& s : p.statements) {
@@ -263,8 +283,16 @@ std::string print_program(const Program& p) {
 
 namespace {
 
+void collect_lookups(const std::vector<Subscript>& subscripts, std::set<int>& out) {
+  for (const Subscript& s : subscripts)
+    if (s.is_lookup()) out.insert(s.lookup);
+}
+
 void collect_reads(const Expr& e, std::set<int>& out) {
-  if (e.kind == ExprKind::access) out.insert(e.tensor);
+  if (e.kind == ExprKind::access) {
+    out.insert(e.tensor);
+    collect_lookups(e.subscripts, out);
+  }
   for (const ExprPtr& a : e.args) collect_reads(*a, out);
 }
 

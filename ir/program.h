@@ -126,7 +126,8 @@ struct Statement {
   DType dtype = DType::f32;
 };
 
-// The ids of every tensor the expression reads (its accesses).
+// The ids of every tensor the expression reads (its accesses, and the
+// integer tensors their lookups read).
 std::set<int> tensors_read(const Expr& e);
 
 struct Program {
@@ -163,6 +164,12 @@ std::vector<std::int64_t> index_extents(const Program& program, const Statement&
 std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& shape);
 // Every tensor's C-order strides under the bound dims (throws UnboundDimError).
 std::vector<std::vector<std::int64_t>> contiguous_strides(const Program& program);
+
+// The run-time error of a lookup that reads an id outside its tensor:
+// "lookup out of range in the statement at line 5: ids[2] = 99, but dim 0
+// of 'wte' has extent 50". `ids_position`: where the id was read.
+std::string lookup_out_of_range(const Program& program, const Statement& statement, const Expr& access,
+                                std::size_t dim, const std::vector<std::int64_t>& ids_position, std::int64_t id);
 
 // `sum(k: A[i, k] * B[k, j])` — for reports and dumps.
 std::string print_expr(const Program& program, const Statement& statement, const Expr& expr);

@@ -45,6 +45,8 @@ class StatementLowering {
   ExprPtr lower_padded(const ast::Call& call);
   // `in_access`: a bare name is an index (else: an extent, where it is a dim).
   std::optional<Subscript> lower_position(const ast::Operand& position, bool in_access = true);
+  std::optional<Subscript> lower_lookup(const ast::Access& access);
+  int resolve_tensor(const ast::Access& access);
   bool check_index_scope(const ast::Identifier& index);
   bool learn_given_extent(const ast::Identifier& index, const ast::Operand& extent);
   bool resolve_affine_extents();

@@ -8,7 +8,7 @@
 namespace einc::ir {
 
 std::optional<int> Subscript::as_index() const {
-  if (terms.size() == 1 && terms[0].coeff == 1 && offset.is_zero()) return terms[0].index;
+  if (!is_lookup() && terms.size() == 1 && terms[0].coeff == 1 && offset.is_zero()) return terms[0].index;
   return std::nullopt;
 }
 
@@ -18,25 +18,28 @@ std::int64_t Subscript::coeff(int index) const {
   return 0;
 }
 
+bool has_lookup(const std::vector<Subscript>& subscripts) {
+  return std::any_of(subscripts.begin(), subscripts.end(), [](const Subscript& s) { return s.is_lookup(); });
+}
+
 std::vector<int> subscript_indices(const std::vector<Subscript>& subscripts) {
   std::vector<int> ids;
-  for (const Subscript& s : subscripts)
+  for (const Subscript& s : subscripts) {
     for (const AffineTerm& t : s.terms) ids.push_back(t.index);
+    for (int index : subscript_indices(s.lookup_subscripts)) ids.push_back(index);
+  }
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;
-}
-
-bool all_plain(const std::vector<Subscript>& subscripts) {
-  return std::all_of(subscripts.begin(), subscripts.end(),
-                     [](const Subscript& s) { return s.as_index() || (s.terms.empty() && s.offset.is_zero()); });
 }
 
 std::string subscripts_key(const std::vector<Subscript>& subscripts) {
   std::string key;
   for (const Subscript& s : subscripts) {
     for (const AffineTerm& t : s.terms) key += std::to_string(t.coeff) + "*i" + std::to_string(t.index) + "+";
-    key += s.offset.str([](int dim) { return "d" + std::to_string(dim); }) + ",";
+    key += s.offset.str([](int dim) { return "d" + std::to_string(dim); });
+    if (s.is_lookup()) key += "@t" + std::to_string(s.lookup) + "[" + subscripts_key(s.lookup_subscripts) + "]";
+    key += ",";
   }
   return key;
 }

@@ -11,6 +11,11 @@
 // backends read accesses only through these two, and so run affine and
 // literal positions on the same paths as plain indices. What may go out of
 // bounds is decided by sema (docs/language.md, "Index expressions").
+//
+// A position may instead be read from an integer tensor, a lookup
+// (`wte[ids[t], d]`): then it has no terms and no offset, and `lookup`
+// names the tensor read at `lookup_subscripts`. Such an access is not a
+// strided view (has_lookup): a backend gathers it or says it cannot.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +37,8 @@ struct AffineTerm {
 struct Subscript {
   std::vector<AffineTerm> terms;  // sorted by index, each index once
   Poly offset;                    // the constant part, in the dims
+  int lookup = -1;                           // a lookup: the integer tensor the position is read from
+  std::vector<Subscript> lookup_subscripts;  // a lookup: where it is read (no lookups inside)
 
   static Subscript of_index(int index) { return Subscript{{AffineTerm{index, 1}}, Poly()}; }
   static Subscript literal(std::int64_t value) { return Subscript{{}, Poly::constant(value)}; }
@@ -39,22 +46,25 @@ struct Subscript {
   std::optional<int> as_index() const;
   // The coefficient of `index` (0 when it does not occur).
   std::int64_t coeff(int index) const;
-  bool operator==(const Subscript& o) const { return terms == o.terms && offset == o.offset; }
+  bool is_lookup() const { return lookup >= 0; }
+  bool operator==(const Subscript& o) const {
+    return terms == o.terms && offset == o.offset && lookup == o.lookup && lookup_subscripts == o.lookup_subscripts;
+  }
   bool operator!=(const Subscript& o) const { return !(*this == o); }
 };
 
-// The indices of the positions, sorted, each once.
+// Whether any position is a lookup.
+bool has_lookup(const std::vector<Subscript>& subscripts);
+// The indices of the positions (lookups' included), sorted, each once.
 std::vector<int> subscript_indices(const std::vector<Subscript>& subscripts);
-// True when every position is one index or a literal 0 (the accesses that
-// existed before index arithmetic: a kernel needs no offset for them).
-bool all_plain(const std::vector<Subscript>& subscripts);
 
 // A text that is equal for two accesses exactly when their subscripts are
 // (for deduplicating loads).
 std::string subscripts_key(const std::vector<Subscript>& subscripts);
 
 // The stride of `index` in an access of a tensor with `strides`: the sum over
-// positions of stride × coefficient (overflow: OverflowError).
+// positions of stride × coefficient (overflow: OverflowError). Lookup
+// positions contribute nothing: their part of the address is data.
 std::int64_t access_stride(const std::vector<std::int64_t>& strides, const std::vector<Subscript>& subscripts,
                            int index);
 // The same for positions that are one index each (a statement's lhs).

@@ -27,4 +27,27 @@ std::vector<std::vector<int>> releasable_after(const Program& program) {
   return out;
 }
 
+namespace {
+
+void note_lookups(const Program& program, const Expr& e, std::vector<std::optional<std::int64_t>>& ranges) {
+  for (const ExprPtr& a : e.args) note_lookups(program, *a, ranges);
+  if (e.kind != ExprKind::access) return;
+  for (std::size_t d = 0; d < e.subscripts.size(); ++d) {
+    const Subscript& s = e.subscripts[d];
+    if (!s.is_lookup()) continue;
+    std::optional<std::int64_t> extent = program.try_evaluate(program.tensors.at(e.tensor).shape.at(d));
+    if (!extent) continue;
+    std::optional<std::int64_t>& range = ranges.at(static_cast<std::size_t>(s.lookup));
+    range = range ? std::min(*range, *extent) : *extent;
+  }
+}
+
+}  // namespace
+
+std::vector<std::optional<std::int64_t>> lookup_ranges(const Program& program) {
+  std::vector<std::optional<std::int64_t>> ranges(program.tensors.size());
+  for (const Statement& s : program.statements) note_lookups(program, *s.value, ranges);
+  return ranges;
+}
+
 }  // namespace einc::ir

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "ir/program.h"
@@ -30,5 +32,11 @@ TensorUses tensor_uses(const Program& program);
 // outputs) that no later statement reads or writes, in ascending id order:
 // what a runner may release once that statement has run.
 std::vector<std::vector<int>> releasable_after(const Program& program);
+
+// By tensor id: the smallest extent the tensor's values index where a
+// lookup reads it (`wte[ids[t], d]`: ids -> wte's first extent), nullopt
+// for tensors no lookup reads. Unbound extents are skipped (throws nothing).
+// random_inputs draws such tensors' values inside that range.
+std::vector<std::optional<std::int64_t>> lookup_ranges(const Program& program);
 
 }  // namespace einc::ir

@@ -75,6 +75,17 @@ class Verifier {
                                                          std::to_string(e.subscripts.size()) +
                                                          " subscripts but has rank " + std::to_string(t.shape.size()));
         for (const Subscript& s : e.subscripts) {
+          if (s.is_lookup()) {
+            check(s.terms.empty() && s.offset.is_zero(), where_ + ": a lookup position with index arithmetic");
+            check(s.lookup < static_cast<int>(p_.tensors.size()), where_ + ": a lookup of no tensor");
+            check(!is_floating(p_.tensors[static_cast<std::size_t>(s.lookup)].dtype),
+                  where_ + ": a lookup of a non-integer tensor");
+            check(!has_lookup(s.lookup_subscripts), where_ + ": a lookup inside a lookup");
+            for (int index : subscript_indices(s.lookup_subscripts)) {
+              check(valid_index(index), where_ + ": a lookup subscript id out of range");
+              free.push_back(index);
+            }
+          }
           for (std::size_t k = 0; k < s.terms.size(); ++k) {
             check(valid_index(s.terms[k].index), where_ + ": a subscript id out of range");
             check(s.terms[k].coeff != 0, where_ + ": a subscript term with coefficient 0");

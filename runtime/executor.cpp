@@ -24,6 +24,17 @@ std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tens
   return tensors;
 }
 
+Tensor random_input(const ir::Program& program, int tensor, std::uint64_t seed) {
+  Tensor t = random_tensor(program.tensors.at(static_cast<std::size_t>(tensor)).dtype,
+                           ir::evaluated_shape(program, tensor), seed);
+  if (std::optional<std::int64_t> range = ir::lookup_ranges(program).at(static_cast<std::size_t>(tensor)))
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+      const auto v = static_cast<std::int64_t>(t.get_flat(i));
+      t.set_flat(i, static_cast<double>(*range > 0 ? ((v % *range) + *range) % *range : 0));
+    }
+  return t;
+}
+
 Tensor random_tensor(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t seed) {
   Tensor t = Tensor::zeros(dtype, shape);
   std::uint64_t state = seed;

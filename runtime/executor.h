@@ -34,4 +34,9 @@ std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tens
 // every machine (splitmix64, not <random>).
 Tensor random_tensor(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t seed);
 
+// random_tensor for an input or param of `program` under its bound dims,
+// except that the ids a lookup reads (ir::lookup_ranges) are drawn inside
+// the extent they index, so random data never fails a lookup.
+Tensor random_input(const ir::Program& program, int tensor, std::uint64_t seed);
+
 }  // namespace einc::runtime

@@ -187,6 +187,10 @@ class GraphBuilder {
           reason_ = "a zero-padded access";
           return 0;
         }
+        if (ir::has_lookup(e.subscripts)) {
+          reason_ = "a lookup";
+          return 0;
+        }
         std::string key = std::to_string(e.tensor) + ":" + ir::subscripts_key(e.subscripts);
         auto [it, fresh] = access_slots_.emplace(key, static_cast<int>(graph_.accesses.size()));
         if (fresh) graph_.accesses.push_back({e.tensor, e.subscripts, e.free});

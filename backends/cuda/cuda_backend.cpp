@@ -5,6 +5,7 @@
 #include <map>
 
 #include "backends/cuda/driver.h"
+#include "backends/cuda/expr_codegen.h"
 #include "backends/cuda/kernel_plan.h"
 #include "backends/cuda/nvrtc_cache.h"
 #include "backends/reference/interpreter.h"
@@ -207,9 +208,7 @@ struct CudaBackend::State {
       unsigned int bits = 0;
       check(api.memcpy_dtoh_async(&bits, status, sizeof bits, stream), "cuMemcpyDtoHAsync(status)");
       check(api.stream_synchronize(stream), "cuStreamSynchronize");
-      if (bits & 1u)
-        throw reference::ExecutionError("integer division by zero in the statement at line " +
-                                        std::to_string(statement.line));
+      throw_on_kernel_status(bits, statement.line);
     }
   }
 };

@@ -99,6 +99,15 @@ ExprEmitter::ExprEmitter(const ir::Program& program, const ir::Statement& statem
   }
 }
 
+void throw_on_kernel_status(unsigned int bits, int line) {
+  if (bits & 1u)
+    throw reference::ExecutionError("integer division by zero in the statement at line " + std::to_string(line));
+  if (bits & 2u)
+    throw reference::ExecutionError("lookup out of range in the statement at line " + std::to_string(line) +
+                                    ": an id outside the extent of the dim it indexes (the reference and cpu "
+                                    "backends name the id and where it was read)");
+}
+
 std::int64_t ExprEmitter::count(const std::vector<int>& indices) const {
   std::int64_t n = 1;
   for (int i : indices) n *= extent(i);
@@ -152,12 +161,35 @@ std::string ExprEmitter::linear(const std::vector<std::pair<int, std::int64_t>>&
   return out;
 }
 
-// The element an access reads: a strided view (ir/subscript.h).
-std::string ExprEmitter::offset(const ir::Expr& access) const {
-  const auto& strides = strides_.at(static_cast<std::size_t>(access.tensor));
+// The element an access of `tensor` at `subscripts` reads: a strided view
+// (ir/subscript.h), plus stride × id for each lookup position (`ids`: the
+// variable holding that position's id, or "").
+std::string ExprEmitter::offset(int tensor, const std::vector<ir::Subscript>& subscripts,
+                                const std::vector<std::string>& ids) const {
+  const auto& strides = strides_.at(static_cast<std::size_t>(tensor));
   std::vector<std::pair<int, std::int64_t>> terms;
-  for (int index : access.free) terms.emplace_back(index, ir::access_stride(strides, access.subscripts, index));
-  return linear(terms, ir::access_offset(strides, access.subscripts, evaluate()));
+  for (int index : ir::subscript_indices(subscripts))
+    terms.emplace_back(index, ir::access_stride(strides, subscripts, index));
+  std::string out = linear(terms, ir::access_offset(strides, subscripts, evaluate()));
+  for (std::size_t d = 0; d < ids.size(); ++d)
+    if (!ids[d].empty()) out += " + " + ids[d] + " * " + ll(strides[d]);
+  return out;
+}
+
+// The ids of an access's lookup positions, each read and checked against
+// the extent it indexes (einc_lookup sets status bit 2 when it is outside).
+std::vector<std::string> ExprEmitter::lookup_ids(const ir::Expr& access, CodeWriter& w) {
+  std::vector<std::string> ids(access.subscripts.size());
+  const std::vector<std::int64_t> shape = ir::evaluated_shape(program_, access.tensor);
+  for (std::size_t d = 0; d < ids.size(); ++d) {
+    const ir::Subscript& s = access.subscripts[d];
+    if (!s.is_lookup()) continue;
+    const std::string raw = input(s.lookup) + "[" + offset(s.lookup, s.lookup_subscripts, {}) + "]";
+    ids[d] = w.fresh("id");
+    w.line("const long long " + ids[d] + " = einc_lookup((long long)" + raw + ", " + ll(shape[d]) + ", " + status() +
+           ");");
+  }
+  return ids;
 }
 
 std::function<std::int64_t(const ir::Poly&)> ExprEmitter::evaluate() const {
@@ -173,9 +205,10 @@ std::string ExprEmitter::to_compute(const std::string& raw, ir::DType dtype) con
 }
 
 // A zero-padded access reads only where every position is inside the tensor.
-std::string ExprEmitter::load(const ir::Expr& access, const std::string& pointer) const {
+std::string ExprEmitter::load(const ir::Expr& access, const std::string& pointer,
+                              const std::vector<std::string>& ids) const {
   ir::DType dtype = program_.tensors.at(static_cast<std::size_t>(access.tensor)).dtype;
-  std::string value = to_compute(pointer + "[" + offset(access) + "]", dtype);
+  std::string value = to_compute(pointer + "[" + offset(access.tensor, access.subscripts, ids) + "]", dtype);
   if (!access.zero_padded) return value;
   const std::vector<std::int64_t> shape = ir::evaluated_shape(program_, access.tensor);
   std::string inside;
@@ -206,7 +239,7 @@ std::string ExprEmitter::value(const ir::Expr& e, CodeWriter& w) {
       // A statement with `=` sees its target as zeros (the executor zeroes
       // it before the statement runs); `+=` reads a snapshot of the target.
       if (e.tensor == statement_.target && !statement_.accumulate) return literal(0.0);
-      return define(load(e, input(e.tensor)));
+      return define(load(e, input(e.tensor), lookup_ids(e, w)));
     case ir::ExprKind::constant:
       return literal(e.constant);
     case ir::ExprKind::dim_value:

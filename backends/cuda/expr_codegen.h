@@ -82,8 +82,9 @@ class ExprEmitter {
  private:
   std::string input(int tensor);
   std::string status();
-  std::string load(const ir::Expr& access, const std::string& pointer) const;
-  std::string offset(const ir::Expr& access) const;
+  std::string load(const ir::Expr& access, const std::string& pointer, const std::vector<std::string>& ids) const;
+  std::string offset(int tensor, const std::vector<ir::Subscript>& subscripts, const std::vector<std::string>& ids) const;
+  std::vector<std::string> lookup_ids(const ir::Expr& access, CodeWriter& w);
   std::string linear(const std::vector<std::pair<int, std::int64_t>>& terms, std::int64_t constant) const;
   std::function<std::int64_t(const ir::Poly&)> evaluate() const;
   std::string to_compute(const std::string& raw, ir::DType dtype) const;
@@ -101,6 +102,11 @@ class ExprEmitter {
   std::map<int, std::string> inputs_;  // tensor id -> parameter name
   std::map<const ir::Expr*, std::vector<std::string>> stats_;
 };
+
+// Throws the error a kernel's status word reports (bit 0: an integer
+// division by zero; bit 1: a lookup id outside its tensor) for the
+// statement at `line`; nothing when the bits are clear.
+void throw_on_kernel_status(unsigned int bits, int line);
 
 // The prelude helper computing a function (einc_exp, einc_gelu, ...).
 const char* function_helper(ir::Func f);

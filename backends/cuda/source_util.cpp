@@ -106,6 +106,11 @@ EINC_DEV long long einc_idiv(long long a, long long b, unsigned int* status) {
   if (b == -1) return einc_neg(a);
   return a / b;
 }
+// A lookup's id, or status bit 2 (and 0) when it is outside the extent it indexes.
+EINC_DEV long long einc_lookup(long long id, long long extent, unsigned int* status) {
+  if (id < 0 || id >= extent) { atomicOr(status, 2u); return 0; }
+  return id;
+}
 // A double to int64, toward zero; NaN, infinities and |v| >= 9.2e18 give 0.
 EINC_DEV long long einc_d2ll(double v) { return (v != v || v >= 9.2e18 || v <= -9.2e18) ? 0 : (long long)v; }
 

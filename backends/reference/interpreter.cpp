@@ -172,7 +172,7 @@ class Evaluator {
   // An access is a strided view (ir/subscript.h): one stride per free
   // index, starting at the offsets' element.
   Dense<T> access(const Expr& e) const {
-    if (e.zero_padded) return padded_access(e);
+    if (e.zero_padded || ir::has_lookup(e.subscripts)) return pointwise_access(e);
     const Tensor& t = tensors_.at(e.tensor);
     Dense<T> v = make(e.free);
     std::vector<std::int64_t> tensor_strides;
@@ -187,14 +187,20 @@ class Evaluator {
     return v;
   }
 
-  // `padded(X[...])`: each position is computed and checked; outside the
-  // tensor the value is 0.
-  Dense<T> padded_access(const Expr& e) const {
+  // The value of an affine position at the current index values.
+  std::int64_t affine_position(const ir::Subscript& s, const std::vector<std::int64_t>& value) const {
+    std::int64_t position = evaluate_(s.offset);
+    for (const ir::AffineTerm& term : s.terms) position += term.coeff * value[term.index];
+    return position;
+  }
+
+  // `padded(X[...])` and lookups (`wte[ids[t], d]`): each position is
+  // computed point by point. Outside the tensor a padded access reads 0; a
+  // lookup's id outside it is an error naming the id and where it was read.
+  Dense<T> pointwise_access(const Expr& e) const {
     const Tensor& t = tensors_.at(e.tensor);
     Dense<T> v = make(e.free);
     const std::size_t rank = e.subscripts.size();
-    std::vector<std::int64_t> offsets(rank);
-    for (std::size_t d = 0; d < rank; ++d) offsets[d] = evaluate_(e.subscripts[d].offset);
     const char* base = static_cast<const char*>(t.data());
     auto size = static_cast<std::int64_t>(dtype_size(t.dtype()));
     std::vector<std::int64_t> value(statement_.indices.size(), 0);
@@ -206,14 +212,32 @@ class Evaluator {
       std::int64_t element = 0;
       bool inside = true;
       for (std::size_t d = 0; d < rank && inside; ++d) {
-        std::int64_t position = offsets[d];
-        for (const ir::AffineTerm& term : e.subscripts[d].terms) position += term.coeff * value[term.index];
+        const ir::Subscript& s = e.subscripts[d];
+        std::int64_t position = s.is_lookup() ? lookup(e, d, value) : affine_position(s, value);
         inside = position >= 0 && position < t.shape()[d];
         element += position * t.strides()[d];
       }
       v.data[flat] = inside ? Arith<T>::from_double(load_element(t.dtype(), base + element * size)) : T(0);
     }
     return v;
+  }
+
+  // The id position `d` of `e` reads (checked against the extent it indexes).
+  std::int64_t lookup(const Expr& e, std::size_t d, const std::vector<std::int64_t>& value) const {
+    const ir::Subscript& s = e.subscripts[d];
+    const Tensor& ids = tensors_.at(s.lookup);
+    std::vector<std::int64_t> where;
+    std::int64_t element = 0;
+    for (std::size_t k = 0; k < s.lookup_subscripts.size(); ++k) {
+      where.push_back(affine_position(s.lookup_subscripts[k], value));
+      element += where.back() * ids.strides()[k];
+    }
+    const double raw = load_element(ids.dtype(), static_cast<const char*>(ids.data()) +
+                                                     element * static_cast<std::int64_t>(dtype_size(ids.dtype())));
+    const auto id = static_cast<std::int64_t>(raw);
+    if (id < 0 || id >= tensors_.at(e.tensor).shape()[d])
+      throw ExecutionError(ir::lookup_out_of_range(program_, statement_, e, d, where, id));
+    return id;
   }
 
   // Broadcasts `v` onto `space` (a superset of its indices).

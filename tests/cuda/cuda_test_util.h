@@ -116,8 +116,7 @@ inline std::vector<Tensor> random_inputs(const einc::ir::Program& program, std::
   for (std::size_t t = 0; t < program.tensors.size(); ++t) {
     const einc::ir::Tensor& info = program.tensors[t];
     if (info.role == einc::ir::TensorRole::intermediate) continue;
-    tensors[t] = einc::runtime::random_tensor(info.dtype, einc::ir::evaluated_shape(program, static_cast<int>(t)),
-                                              seed * 1000003 + k++);
+    tensors[t] = einc::runtime::random_input(program, static_cast<int>(t), seed * 1000003 + k++);
   }
   return tensors;
 }
@@ -139,6 +138,9 @@ inline const std::vector<std::pair<std::string, std::string>>& handwritten() {
        "Y[f, p, q] = padded(X[c, p + r - 1, q + s - 1]) * K[f, c, r, s]\n"
        "V[f, p, q] = padded(X[c, 2*p + r - 1, 2*q + s - 1]) * K[f, c, r, s]\n"
        "output M[C, 5, 4]\nM[c, p, q] = max(r < 3, s < 3: padded(X[c, 2*p + r - 1, 2*q + s - 1]))\n"},
+      {"lookups",  // an embedding: token and position rows; ids read at an offset
+       "dim T = 7, V = 13, D = 33\ninput ids[T] : i32\nparam wte[V, D], wpe[T, D]\n"
+       "x[t, d] = wte[ids[t], d] + wpe[t, d]\ns[t] = wte[ids[t], d] * wpe[t, d]\noutput x, s\n"},
       {"reductions",
        "dim I = 5, J = 70\ninput X[I, J]\n"
        "s[i] = sum(j: X[i, j])\nmx[i] = max(j: X[i, j])\nmn[i] = min(j: X[i, j])\nme[i] = mean(j: X[i, j])\n"

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/cuda/expr_codegen.h"
 #include "backends/cuda/kernel_plan.h"
 #include "backends/cuda/source_util.h"
 #include "backends/reference/interpreter.h"
@@ -230,9 +231,7 @@ class EmulatedBackend : public einc::runtime::StatementBackend {
       }
     }
     if (!k.empty) kernels_.launch(k, args.data());
-    if (status & 1u)
-      throw einc::reference::ExecutionError("integer division by zero in the statement at line " +
-                                            std::to_string(statement.line));
+    einc::cuda::throw_on_kernel_status(status, statement.line);
     ++launched_[k.kind];
   }
 

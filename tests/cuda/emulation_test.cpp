@@ -151,6 +151,24 @@ TEST(CudaEmulation, IntegerDivisionByZeroIsAnError) {
   }
 }
 
+TEST(CudaEmulation, LookupOutOfRangeIsAnError) {
+  einc::ir::Program p = compile_script("dim T = 6, V = 5\ninput ids[T] : i32\nparam w[V]\nx[t] = w[ids[t]]\noutput x\n");
+  EmulatedKernels kernels;
+  kernels.collect(p);
+  kernels.build(1);
+  EmulatedBackend backend(kernels);
+  std::vector<einc::Tensor> inputs = random_inputs(p, 1);
+  einc::runtime::execute_program(p, inputs, backend);  // random ids are in range
+  inputs[static_cast<std::size_t>(p.find_tensor("ids"))].set_flat(3, 5);
+  try {
+    einc::runtime::execute_program(p, inputs, backend);
+    FAIL() << "no error";
+  } catch (const einc::reference::ExecutionError& e) {
+    EXPECT_NE(std::string(e.what()).find("lookup out of range in the statement at line 4"), std::string::npos)
+        << e.what();
+  }
+}
+
 // Index arithmetic (strided views, offsets, zero padding) in the generated
 // kernels: tests/common/random_convolutions.h.
 TEST(CudaEmulation, RandomConvolutions) {

@@ -64,6 +64,16 @@ TEST(IndexPositions, APoolingWindowTakesItsExtentFromTheReduction) {
   EXPECT_EQ(r.extents, (Extents{"c=C", "p=4", "q=3", "r=2", "s=2"}));
 }
 
+TEST(IndexPositions, LookupsReadPositionsFromIntegerTensors) {
+  Result r = lowered(
+      "dim T, V, D\ninput ids[T] : i32\nparam wte[V, D], wpe[T, D]\nx[t, d] = wte[ids[t], d] + wpe[t, d]\n");
+  EXPECT_EQ(r.program, "x[t, d] = wte[ids[t], d] + wpe[t, d]\n");
+  EXPECT_EQ(r.extents, (Extents{"t=T", "d=D"}));
+  // The ids' own positions may hold arithmetic (the previous token).
+  r = lowered("dim T, V\ninput ids[T] : i32\nparam w[V]\ny[t] = w[ids[t + 1]]\n");
+  EXPECT_EQ(r.extents, (Extents{"t=T - 1"}));
+}
+
 TEST(IndexPositions, LiteralPositionsSliceATensor) {
   Result r = lowered("dim T = 4, D = 8\ninput qkv[T, 3, D]\nk[t, d] = qkv[t, 1, d]\n");
   EXPECT_EQ(r.program, "k[t, d] = qkv[t, 1, d]\n");

@@ -405,6 +405,41 @@ TEST(Reference, ConvolutionsMatchTheDirectLoopNest) {
   }
 }
 
+TEST(Reference, LookupsGatherRowsAndRefuseIdsOutOfRange) {
+  Tensor wte = f32({4, 2}, {0, 1, 10, 11, 20, 21, 30, 31});
+  Tensor ids = make(DType::i32, {3}, {2, 0, 3});
+  const std::string script =
+      "dim T = 3, V = 4, D = 2\ninput ids[T] : i32\nparam wte[V, D]\nx[t, d] = wte[ids[t], d] * 2\n"
+      "y[t] = wte[ids[t], d]\noutput x, y\n";
+  auto out = run(script, {{"wte", wte}, {"ids", ids}});
+  EXPECT_EQ(values(out.at("x")), (std::vector<double>{40, 42, 0, 2, 60, 62}));
+  EXPECT_EQ(values(out.at("y")), (std::vector<double>{41, 1, 61}));
+  for (einc::Backend b : einc::available_backends()) {
+    if (b == einc::Backend::cuda) continue;  // (tests/cuda checks its kernels)
+    const char* backend = einc::backend_name(b);
+    einc::Program p = einc::compile(script);
+    einc::RunOptions options;
+    options.backend = b;
+    for (double bad : {4.0, -1.0}) {
+      Tensor wrong = ids.clone();
+      wrong.set_flat(1, bad);
+      try {
+        p.run({{"wte", wte}, {"ids", wrong}}, options);
+        ADD_FAILURE() << backend << ": no error for id " << bad;
+      } catch (const einc::RunError& e) {
+        EXPECT_NE(std::string(e.what()).find("lookup out of range in the statement at line 4: ids[1] = " +
+                                             std::to_string(static_cast<int>(bad)) +
+                                             ", but dim 0 of 'wte' has extent 4"),
+                  std::string::npos)
+            << backend << ": " << e.what();
+      }
+    }
+  }
+  // random_inputs draws ids inside the range they index.
+  einc::Program p = einc::compile(script);
+  for (std::uint64_t seed = 0; seed < 20; ++seed) EXPECT_NO_THROW(p.run(einc::random_inputs(p, seed)));
+}
+
 TEST(Reference, LiteralAndOffsetPositionsReadPartsOfATensor) {
   Tensor qkv = f32({2, 3, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
   auto out = run("dim T = 2, D = 2\ninput qkv[T, 3, D]\nq[t, d] = qkv[t, 0, d]\nv[t, d] = qkv[t, 2, d]\n"
