@@ -98,6 +98,23 @@ ExprPtr make_normalize(Span span, NormOp op, std::vector<int> over, ExprPtr body
   return e;
 }
 
+ExprPtr replace_accesses(const ExprPtr& expr, const std::function<ExprPtr(const Expr&)>& replace) {
+  if (expr->kind == ExprKind::access) {
+    ExprPtr replaced = replace(*expr);
+    return replaced ? replaced : expr;
+  }
+  std::vector<ExprPtr> args;
+  bool changed = false;
+  for (const ExprPtr& a : expr->args) {
+    args.push_back(replace_accesses(a, replace));
+    changed |= args.back() != a;
+  }
+  if (!changed) return expr;
+  auto node = std::make_shared<Expr>(*expr);
+  node->args = std::move(args);
+  return node;
+}
+
 bool contains_index(const Expr& expr, int index) {
   return std::binary_search(expr.free.begin(), expr.free.end(), index);
 }

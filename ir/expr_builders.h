@@ -5,6 +5,7 @@
 // construction.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "ir/program.h"
@@ -22,6 +23,11 @@ ExprPtr make_call(Span span, Func func, std::vector<ExprPtr> args);
 ExprPtr make_nary(ExprKind kind, Span span, std::vector<ExprPtr> args, std::vector<char> ops);
 ExprPtr make_reduce(Span span, ReduceOp op, std::vector<int> over, ExprPtr body, bool implicit);
 ExprPtr make_normalize(Span span, NormOp op, std::vector<int> over, ExprPtr body);
+
+// The expression with each access `replace` returns a node for replaced by
+// it (nullptr: kept); nodes above a replacement are copied, the rest shared.
+// `replace` must keep an access's free indices.
+ExprPtr replace_accesses(const ExprPtr& expr, const std::function<ExprPtr(const Expr&)>& replace);
 
 bool contains_index(const Expr& expr, int index);
 // A reduce(sum) over a product of two or more factors.

@@ -1,6 +1,7 @@
 // backends/cpu/cpu_backend.cpp — see cpu_backend.h.
 #include "backends/cpu/cpu_backend.h"
 
+#include "backends/cpu/gathered_lookups.h"
 #include "backends/cpu/gemv.h"
 #include "backends/cpu/gett.h"
 #include "backends/cpu/jit.h"
@@ -63,6 +64,15 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
     std::vector<Tensor> extended = tensors;  // shares every buffer
     make_padded_copies(padded, extended, threads_);
     execute(padded.program, padded.statement, extended);
+    tensors[static_cast<std::size_t>(statement.target)] = extended[static_cast<std::size_t>(statement.target)];
+    return;
+  }
+  if (has_lookup_access(statement)) {
+    // Gathered copies of what the lookups read, then the statement on them.
+    const GatheredStatement gathered = gather_statement(program, statement);
+    std::vector<Tensor> extended = tensors;
+    run_gathers(gathered, program, statement, extended, threads_);
+    execute(gathered.program, gathered.statement, extended);
     tensors[static_cast<std::size_t>(statement.target)] = extended[static_cast<std::size_t>(statement.target)];
     return;
   }

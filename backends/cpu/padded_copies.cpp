@@ -24,17 +24,7 @@ class Rewriter {
 
   // The expression with each padded access replaced by its copy's view.
   ir::ExprPtr rewrite(const ir::ExprPtr& e) {
-    if (e->kind == ir::ExprKind::access) return e->zero_padded ? copy_access(*e) : e;
-    std::vector<ir::ExprPtr> args;
-    bool changed = false;
-    for (const ir::ExprPtr& a : e->args) {
-      args.push_back(rewrite(a));
-      changed |= args.back() != a;
-    }
-    if (!changed) return e;
-    auto node = std::make_shared<ir::Expr>(*e);  // same free indices: only accesses changed tensors
-    node->args = std::move(args);
-    return node;
+    return ir::replace_accesses(e, [this](const ir::Expr& a) { return a.zero_padded ? copy_access(a) : nullptr; });
   }
 
  private:

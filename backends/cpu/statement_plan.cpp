@@ -1,6 +1,7 @@
 // backends/cpu/statement_plan.cpp — see statement_plan.h.
 #include "backends/cpu/statement_plan.h"
 
+#include "backends/cpu/gathered_lookups.h"
 #include "backends/cpu/gemv.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
@@ -119,6 +120,19 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
     }
     return describe_statement(padded.program, padded.statement, kind, TensorLayouts::contiguous(padded.program)) +
            ", on zero-padded copies of " + copies;
+  }
+  if (has_lookup_access(s)) {
+    GatheredStatement gathered;
+    try {
+      gathered = gather_statement(program, s);
+    } catch (const ir::UnboundDimError&) {
+      return "planned when the dims are bound, on gathered copies of what its lookups read";
+    }
+    std::string copies;
+    for (const Gather& g : gathered.gathers) copies += (copies.empty() ? "" : ", ") + program.tensors[g.access->tensor].name;
+    return describe_statement(gathered.program, gathered.statement, kind,
+                              TensorLayouts::contiguous(gathered.program)) +
+           ", on gathered rows of " + copies;
   }
   const StatementPlan plan = plan_statement(program, s, layouts);
   if (!plan.widened) return describe_path(plan, s, kind);
