@@ -29,8 +29,6 @@
 // number of threads (fma_peak.h).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
-#include <cpuid.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,7 +38,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -50,16 +47,22 @@
 #include <thread>
 #include <vector>
 
+#include "bench_common.h"
 #include "einc/einc.h"
 #include "fma_peak.h"
 #include "ratio_table.h"
 
 namespace {
 
+using einc::bench::BusyMeter;
+using einc::bench::cpu_identity;
+using einc::bench::cpu_sample;
+using einc::bench::CpuSample;
 using einc::bench::kEinc;
 using einc::bench::kOpenblas;
 using einc::bench::kRoundTag;
 using einc::bench::Peak;
+using einc::bench::rel_error;
 using einc::bench::side_key;
 using einc::bench::TableReporter;
 using einc::bench::TableRow;
@@ -371,58 +374,15 @@ std::vector<Case> make_cases() {
 
 // ---------------------------------------------------------------- busy meter
 
-// What else ran on the machine while a benchmark was timed: the CPU time of
-// all processes (/proc/stat, steal included) minus this process's own
-// (getrusage: every thread, OpenBLAS's and einc's included), per second of
-// wall time, in cores. On a 2-core machine anything well above 0 means the
-// figures understate both sides.
-struct CpuSample {
-  double all_busy = 0;  // seconds, whole machine
-  double own = 0;       // seconds, this process
-  std::chrono::steady_clock::time_point when;
-  bool valid = false;
-};
-
-CpuSample cpu_sample() {
-  CpuSample s;
-  s.when = std::chrono::steady_clock::now();
-  std::ifstream stat("/proc/stat");
-  std::string cpu;
-  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  if (!(stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu") return s;
-  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-  s.all_busy = (user + nice + system + irq + softirq + steal) / tick;
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  s.own = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  s.valid = true;
-  return s;
-}
-
-struct BusyTotal {
-  double other_core_seconds = 0;
-  double wall_seconds = 0;
-  // -1 when the runs were too short for /proc/stat's 10 ms ticks to tell.
-  double cores() const { return wall_seconds >= 0.25 ? std::max(0.0, other_core_seconds / wall_seconds) : -1; }
-};
-std::map<std::string, BusyTotal> g_busy;  // by benchmark name ("case/side")
-
-void add_busy(const std::string& name, const CpuSample& a, const CpuSample& b) {
-  if (!a.valid || !b.valid) return;
-  BusyTotal& t = g_busy[name];
-  t.other_core_seconds += (b.all_busy - a.all_busy) - (b.own - a.own);
-  t.wall_seconds += std::chrono::duration<double>(b.when - a.when).count();
-}
+// How busy the machine was while each side was timed (bench_common.h).
+BusyMeter g_busy;
 
 // The table's rows: each case with the worse of its two sides' busy figures.
 std::vector<TableRow> table_rows(const std::vector<Case>& cases) {
   std::vector<TableRow> rows;
   for (const Case& c : cases) {
     double other = -1;
-    for (const char* side : {kEinc, kOpenblas})
-      if (auto it = g_busy.find(side_key(c.name, side)); it != g_busy.end())
-        other = std::max(other, it->second.cores());
+    for (const char* side : {kEinc, kOpenblas}) other = std::max(other, g_busy.cores(side_key(c.name, side)));
     rows.push_back({c.name, c.anchor, other});
   }
   return rows;
@@ -473,21 +433,6 @@ void quiesce(const char* side) {
   if (last_side != side) std::this_thread::sleep_for(std::chrono::milliseconds(g_cfg.smoke ? 20 : 300));
   last_side = side;
 }
-// max |got - want| / max |want|; +inf on a shape or dtype mismatch.
-double rel_error(const einc::Tensor& got, const einc::Tensor& want) {
-  if (got.shape() != want.shape() || got.dtype() != einc::DType::f32) return INFINITY;
-  einc::Tensor g = got.is_contiguous() ? got : got.clone();
-  const float* pg = g.data_as<const float>();
-  const float* pw = want.data_as<const float>();
-  double diff = 0, scale = 0;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    diff = std::max(diff, std::fabs(static_cast<double>(pg[i]) - pw[i]));
-    scale = std::max(scale, std::fabs(static_cast<double>(pw[i])));
-  }
-  if (std::isnan(diff)) return INFINITY;
-  return diff / std::max(scale, 1e-30);
-}
-
 constexpr double kTolerance = 1e-4;  // relative to max |OpenBLAS|; f32, any summation order
 
 bool backend_available(const std::string& name) {
@@ -516,7 +461,7 @@ void bench_openblas(benchmark::State& state, const Case* c) {
     s.baseline->run();
     benchmark::ClobberMemory();
   }
-  add_busy(side_key(c->name, kOpenblas), before, cpu_sample());
+  g_busy.add(side_key(c->name, kOpenblas), before, cpu_sample());
   set_flops(state, *c);
 }
 
@@ -566,7 +511,7 @@ void bench_einc(benchmark::State& state, const Case* c) {
       s.program->run_into(s.inputs, s.outputs, options);
       benchmark::ClobberMemory();
     }
-    add_busy(side_key(c->name, kEinc), before, cpu_sample());
+    g_busy.add(side_key(c->name, kEinc), before, cpu_sample());
   } catch (const std::exception& e) {
     state.SkipWithError((std::string("run failed: ") + e.what()).c_str());
     return;
@@ -578,39 +523,6 @@ void bench_einc(benchmark::State& state, const Case* c) {
 }
 
 // ---------------------------------------------------------------- environment
-
-// "AuthenticAMD family 0x19 model 0x11 (Zen 4): AMD EPYC" — the machine
-// kind's hosts differ (Zen 4 has half of Zen 5's FMA throughput per core),
-// so every run says which one it measured.
-std::string cpu_identity() {
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!__get_cpuid(0, &a, &b, &c, &d)) return "unknown CPU";
-  char vendor[13] = {};
-  std::memcpy(vendor, &b, 4);
-  std::memcpy(vendor + 4, &d, 4);
-  std::memcpy(vendor + 8, &c, 4);
-  __get_cpuid(1, &a, &b, &c, &d);
-  unsigned family = (a >> 8) & 0xf, model = (a >> 4) & 0xf;
-  if (family == 0xf) family += (a >> 20) & 0xff;
-  if (family >= 6) model += ((a >> 16) & 0xf) << 4;
-  char brand[49] = {};
-  for (unsigned leaf = 0; leaf < 3; ++leaf) {
-    unsigned r[4] = {};
-    if (!__get_cpuid(0x80000002 + leaf, &r[0], &r[1], &r[2], &r[3])) break;
-    std::memcpy(brand + 16 * leaf, r, 16);
-  }
-  std::string uarch;
-  if (std::strcmp(vendor, "AuthenticAMD") == 0) {
-    if (family == 0x1a) uarch = " (Zen 5)";
-    if (family == 0x19)
-      uarch = (model >= 0x10 && model <= 0x1f) || (model >= 0x60 && model <= 0x7f) || (model >= 0xa0 && model <= 0xaf)
-                  ? " (Zen 4)"
-                  : " (Zen 3)";
-  }
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "%s family 0x%x model 0x%x%s: %s", vendor, family, model, uarch.c_str(), brand);
-  return buf;
-}
 
 void print_environment() {
   std::printf("CPU: %s, %u logical CPUs\n", cpu_identity().c_str(), std::thread::hardware_concurrency());

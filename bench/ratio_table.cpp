@@ -115,4 +115,74 @@ void print_table(const std::vector<TableRow>& rows, const TableReporter& reporte
         worst_other);
 }
 
+void print_anchor_table(const std::string& title, const std::vector<TableRow>& rows, const TableReporter& reporter,
+                        const Peak& peak, const TableSettings& settings, const std::vector<AnchorColumn>& anchors) {
+  auto get = [&](const std::string& name) {
+    auto it = reporter.results.find(name);
+    return it == reporter.results.end() ? Result{} : it->second;
+  };
+  std::printf("\n== %s (einc: %s backend), %d thread%s, median GFLOP/s%s ==\n", title.c_str(), settings.backend.c_str(),
+              settings.threads, settings.threads == 1 ? "" : "s",
+              settings.smoke ? ", SMOKE SIZES (channels and image sides / 16)" : "");
+  if (peak.gflops > 0)
+    std::printf("FMA peak measured in-process: %.1f GFLOP/s on %d thread%s (%s)\n", peak.gflops, settings.threads,
+                settings.threads == 1 ? "" : "s", peak.isa.c_str());
+  std::printf("%-30s %8s", "case", "einc");
+  for (const AnchorColumn& a : anchors) std::printf(" %*s", std::max<int>(8, static_cast<int>(a.label.size())), a.label.c_str());
+  for (const AnchorColumn& a : anchors) std::printf("   %-31s", ("einc/" + a.label + " (range) target").c_str());
+  std::printf(" %8s %6s\n", "einc%pk", "other");
+
+  std::vector<std::string> notes;
+  double worst_other = 0;
+  for (const TableRow& c : rows) {
+    bool any = reporter.results.count(side_key(c.name, kEinc)) != 0;
+    for (const AnchorColumn& a : anchors) any = any || reporter.results.count(side_key(c.name, a.side)) != 0;
+    if (!any) continue;  // filtered out
+    const Result e = get(side_key(c.name, kEinc));
+    auto gf = [](const Result& r) { return r.have() ? fmt("%.1f", r.median() / 1e9) : "n/a"; };
+    std::printf("%-30s %8s", c.name.c_str(), gf(e).c_str());
+    for (const AnchorColumn& a : anchors)
+      std::printf(" %*s", std::max<int>(8, static_cast<int>(a.label.size())), gf(get(side_key(c.name, a.side))).c_str());
+    for (const AnchorColumn& a : anchors) {
+      const Result b = get(side_key(c.name, a.side));
+      const Ratio paired = e.have() && b.have() ? paired_ratio(e, b) : Ratio{};
+      std::string ratio = std::isnan(paired.median) ? "n/a" : fmt("%.2f", paired.median);
+      std::string range = std::isnan(paired.median) ? "" : fmt("%.2f", paired.low) + "-" + fmt("%.2f", paired.high);
+      std::string verdict;
+      if (!std::isnan(a.target)) {
+        verdict = fmt(">=%.2f", a.target);
+        if (!std::isnan(paired.median))
+          verdict += paired.low >= a.target ? " met" : paired.high < a.target ? " SHORT" : " tie";
+      }
+      std::printf("   %5s %11s %-13s", ratio.c_str(), range.c_str(), verdict.c_str());
+      if (b.error) notes.push_back(c.name + " " + a.label + ": " + b.error_message);
+    }
+    const double other = c.other_cores;
+    worst_other = std::max(worst_other, other);
+    std::printf(" %8s %6s\n",
+                e.have() && peak.gflops > 0 ? fmt("%.1f%%", 100.0 * e.median() / 1e9 / peak.gflops).c_str() : "n/a",
+                other < 0 ? "-" : fmt("%.2f", other).c_str());
+    if (e.error) notes.push_back(c.name + " einc: " + e.error_message);
+  }
+  std::vector<std::string> seen;
+  for (const std::string& n : notes) {
+    std::string why = n.substr(n.find(": ") + 2);
+    if (std::find(seen.begin(), seen.end(), why) != seen.end()) continue;
+    seen.push_back(why);
+    std::printf("  n/a: %s\n", n.c_str());
+  }
+  std::printf(
+      "einc and each anchor = that side's median over %d interleaved round%s; einc/anchor = the median of\n"
+      "the per-round ratios (range: lowest-highest), then the target: met (lowest round reaches it),\n"
+      "SHORT (highest round does not), tie (the range straddles it); einc%%pk = einc's fraction of the FMA\n"
+      "peak above; other = cores used by other processes while the case was timed (the worst of its\n"
+      "sides; - = too short to tell).\n",
+      settings.rounds, settings.rounds == 1 ? "" : "s");
+  if (worst_other > 0.1)
+    std::printf(
+        "!!! The machine was busy (up to %.2f cores used by other processes): these figures understate\n"
+        "!!! every side; rerun on an idle machine before quoting them.\n",
+        worst_other);
+}
+
 }  // namespace einc::bench

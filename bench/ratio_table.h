@@ -1,9 +1,11 @@
-// bench/ratio_table.h — cpu_bench's summary table, what the run is for:
+// bench/ratio_table.h — the benchmarks' summary table, what a run is for:
 // per case, each side's median FLOP/s over the interleaved rounds, the
-// median of the per-round ratios einc / OpenBLAS with their range, each
+// median of the per-round ratios einc / anchor with their range, each
 // side's fraction of the FMA peak (fma_peak.h), and how busy the machine
-// was. Google Benchmark's own output lists every run; this pairs the two
-// sides of each round, which its reporters cannot.
+// was. Google Benchmark's own output lists every run; this pairs the sides
+// of each round, which its reporters cannot. cpu_bench has one anchor
+// (OpenBLAS, print_table); conv_bench has several, each with the ratio the
+// issue sets as its target (print_anchor_table).
 //
 // Benchmarks are named "<case>/<side>/round:<r>" (side_key, kRoundTag): the
 // reporter takes each run's case, side and round from its name.
@@ -86,5 +88,20 @@ struct TableRow {
 // busy.
 void print_table(const std::vector<TableRow>& rows, const TableReporter& reporter, const Peak& peak,
                  const TableSettings& settings);
+
+// One anchor of a table with several: the side's name in the benchmark
+// names, its column heading, and the target for the ratio einc / anchor
+// (NaN: none). A ratio is "met" when its lowest round reaches the target,
+// "SHORT" when its highest does not, and a "tie" when the range straddles it.
+struct AnchorColumn {
+  const char* side;
+  std::string label;
+  double target = NAN;
+};
+
+// The table for einc against each of `anchors` in turn (rows' `anchor` is
+// not printed: the caller says what each anchor runs in its notes).
+void print_anchor_table(const std::string& title, const std::vector<TableRow>& rows, const TableReporter& reporter,
+                        const Peak& peak, const TableSettings& settings, const std::vector<AnchorColumn>& anchors);
 
 }  // namespace einc::bench

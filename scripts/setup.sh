@@ -10,7 +10,8 @@ shift || true
 
 # Debian packages the build uses (see docs/dependencies.md for why each),
 # plus any a caller names in EINC_EXTRA_PACKAGES (scripts/bench.sh: Google
-# Benchmark and OpenBLAS).
+# Benchmark, OpenBLAS and oneDNN, the benchmarks' anchors; a plain build
+# and CI never install them).
 PACKAGES=(cmake ninja-build g++ libboost-dev nlohmann-json3-dev libcli11-dev libgtest-dev llvm-14-dev
           ${EINC_EXTRA_PACKAGES:-})
 missing=()

@@ -1,0 +1,96 @@
+// bench/bench_common.cpp — see bench_common.h.
+#include "bench_common.h"
+
+#include <cpuid.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+namespace einc::bench {
+
+std::string cpu_identity() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return "unknown CPU";
+  char vendor[13] = {};
+  std::memcpy(vendor, &b, 4);
+  std::memcpy(vendor + 4, &d, 4);
+  std::memcpy(vendor + 8, &c, 4);
+  __get_cpuid(1, &a, &b, &c, &d);
+  unsigned family = (a >> 8) & 0xf, model = (a >> 4) & 0xf;
+  if (family == 0xf) family += (a >> 20) & 0xff;
+  if (family >= 6) model += ((a >> 16) & 0xf) << 4;
+  char brand[49] = {};
+  for (unsigned leaf = 0; leaf < 3; ++leaf) {
+    unsigned r[4] = {};
+    if (!__get_cpuid(0x80000002 + leaf, &r[0], &r[1], &r[2], &r[3])) break;
+    std::memcpy(brand + 16 * leaf, r, 16);
+  }
+  std::string uarch;
+  if (std::strcmp(vendor, "AuthenticAMD") == 0) {
+    if (family == 0x1a) uarch = " (Zen 5)";
+    if (family == 0x19)
+      uarch = (model >= 0x10 && model <= 0x1f) || (model >= 0x60 && model <= 0x7f) || (model >= 0xa0 && model <= 0xaf)
+                  ? " (Zen 4)"
+                  : " (Zen 3)";
+  }
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s family 0x%x model 0x%x%s: %s", vendor, family, model, uarch.c_str(), brand);
+  return buf;
+}
+
+CpuSample cpu_sample() {
+  CpuSample s;
+  s.when = std::chrono::steady_clock::now();
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  if (!(stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu") return s;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  s.all_busy = (user + nice + system + irq + softirq + steal) / tick;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  s.own = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  s.valid = true;
+  return s;
+}
+
+double BusyTotal::cores() const {
+  return wall_seconds >= 0.25 ? std::max(0.0, other_core_seconds / wall_seconds) : -1;
+}
+
+void BusyMeter::add(const std::string& key, const CpuSample& before, const CpuSample& after) {
+  if (!before.valid || !after.valid) return;
+  BusyTotal& t = totals_[key];
+  t.other_core_seconds += (after.all_busy - before.all_busy) - (after.own - before.own);
+  t.wall_seconds += std::chrono::duration<double>(after.when - before.when).count();
+}
+
+double BusyMeter::cores(const std::string& key) const {
+  auto it = totals_.find(key);
+  return it == totals_.end() ? -1 : it->second.cores();
+}
+
+double rel_error(const einc::Tensor& got, const einc::Tensor& want) {
+  if (got.shape() != want.shape() || got.dtype() != einc::DType::f32 || want.dtype() != einc::DType::f32)
+    return INFINITY;
+  einc::Tensor g = got.is_contiguous() ? got : got.clone();
+  einc::Tensor w = want.is_contiguous() ? want : want.clone();
+  const float* pg = g.data_as<const float>();
+  const float* pw = w.data_as<const float>();
+  double diff = 0, scale = 0;
+  for (std::int64_t i = 0; i < w.numel(); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(pg[i]) - pw[i]));
+    scale = std::max(scale, std::fabs(static_cast<double>(pw[i])));
+  }
+  if (std::isnan(diff)) return INFINITY;
+  return diff / std::max(scale, 1e-30);
+}
+
+}  // namespace einc::bench
