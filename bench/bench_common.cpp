@@ -61,9 +61,7 @@ CpuSample cpu_sample() {
   return s;
 }
 
-double BusyTotal::cores() const {
-  return wall_seconds >= 0.25 ? std::max(0.0, other_core_seconds / wall_seconds) : -1;
-}
+double BusyTotal::cores() const { return wall_seconds >= 0.25 ? std::max(0.0, other_core_seconds / wall_seconds) : -1; }
 
 void BusyMeter::add(const std::string& key, const CpuSample& before, const CpuSample& after) {
   if (!before.valid || !after.valid) return;

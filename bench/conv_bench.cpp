@@ -371,7 +371,7 @@ struct CaseState {
   std::string error;  // compile / input / anchor setup error: no side can run
   std::optional<einc::Program> program;
   einc::TensorMap inputs;
-  einc::TensorMap outputs;  // einc's output buffers, reused (Program::run_into)
+  einc::TensorMap outputs;                                 // einc's output buffers, reused (Program::run_into)
   std::map<std::string, std::unique_ptr<Anchor>> anchors;  // by side
   std::map<std::string, bool> anchor_ran;
   bool checked = false;
@@ -529,14 +529,22 @@ std::vector<TableRow> table_rows(const std::vector<Case>& cases) {
 
 const char* isa_name(dnnl::cpu_isa isa) {
   switch (isa) {
-    case dnnl::cpu_isa::sse41: return "sse41";
-    case dnnl::cpu_isa::avx: return "avx";
-    case dnnl::cpu_isa::avx2: return "avx2";
-    case dnnl::cpu_isa::avx512_core: return "avx512_core";
-    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
-    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
-    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
-    default: return "other";
+    case dnnl::cpu_isa::sse41:
+      return "sse41";
+    case dnnl::cpu_isa::avx:
+      return "avx";
+    case dnnl::cpu_isa::avx2:
+      return "avx2";
+    case dnnl::cpu_isa::avx512_core:
+      return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "other";
   }
 }
 

@@ -128,7 +128,8 @@ void print_anchor_table(const std::string& title, const std::vector<TableRow>& r
     std::printf("FMA peak measured in-process: %.1f GFLOP/s on %d thread%s (%s)\n", peak.gflops, settings.threads,
                 settings.threads == 1 ? "" : "s", peak.isa.c_str());
   std::printf("%-30s %8s", "case", "einc");
-  for (const AnchorColumn& a : anchors) std::printf(" %*s", std::max<int>(8, static_cast<int>(a.label.size())), a.label.c_str());
+  for (const AnchorColumn& a : anchors)
+    std::printf(" %*s", std::max<int>(8, static_cast<int>(a.label.size())), a.label.c_str());
   for (const AnchorColumn& a : anchors) std::printf("   %-31s", ("einc/" + a.label + " (range) target").c_str());
   std::printf(" %8s %6s\n", "einc%pk", "other");
 
@@ -142,7 +143,8 @@ void print_anchor_table(const std::string& title, const std::vector<TableRow>& r
     auto gf = [](const Result& r) { return r.have() ? fmt("%.1f", r.median() / 1e9) : "n/a"; };
     std::printf("%-30s %8s", c.name.c_str(), gf(e).c_str());
     for (const AnchorColumn& a : anchors)
-      std::printf(" %*s", std::max<int>(8, static_cast<int>(a.label.size())), gf(get(side_key(c.name, a.side))).c_str());
+      std::printf(" %*s", std::max<int>(8, static_cast<int>(a.label.size())),
+                  gf(get(side_key(c.name, a.side))).c_str());
     for (const AnchorColumn& a : anchors) {
       const Result b = get(side_key(c.name, a.side));
       const Ratio paired = e.have() && b.have() ? paired_ratio(e, b) : Ratio{};

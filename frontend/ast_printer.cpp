@@ -82,7 +82,8 @@ class Printer {
       }
       void operator()(const Reduction& r) const {
         std::string over;
-        for (const ReducedIndex& i : r.indices) over += (over.empty() ? "" : ", ") + i.name.name + (i.extent ? " < ..." : "");
+        for (const ReducedIndex& i : r.indices)
+          over += (over.empty() ? "" : ", ") + i.name.name + (i.extent ? " < ..." : "");
         p.line(r.span, depth, prefix + r.op.name + "(" + over + ":)");
         for (const ReducedIndex& i : r.indices)
           if (i.extent) p.operand(*i.extent, depth + 1, i.name.name + " < ");

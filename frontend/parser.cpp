@@ -193,9 +193,10 @@ auto const assignment_def = access > assign_op > operand;
 auto const statement_def = dim_decl | tensor_decl | assignment;
 
 BOOST_SPIRIT_DEFINE(identifier, any_word, dim_keyword, tensor_keyword, einsum_keyword, number, string_literal, expr,
-                    operand, add_link, term, mul_link, unary, primary, einsum, reduction, reduced_indices, reduced_index, call,
-                    operand_list, access, index_list, index_name, position, shape_list, dim_value, dim_item, dim_items, dim_decl,
-                    tensor_item, tensor_items, dtype_clause, tensor_decl, assign_op, assignment, statement)
+                    operand, add_link, term, mul_link, unary, primary, einsum, reduction, reduced_indices,
+                    reduced_index, call, operand_list, access, index_list, index_name, position, shape_list, dim_value,
+                    dim_item, dim_items, dim_decl, tensor_item, tensor_items, dtype_clause, tensor_decl, assign_op,
+                    assignment, statement)
 
 }  // namespace grammar
 

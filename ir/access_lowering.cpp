@@ -85,7 +85,8 @@ std::optional<Subscript> StatementLowering::lower_position(const ast::Operand& p
       AffineForm f;
       // Inside arithmetic a dim's name is the dim (`d + D`); a position
       // that is one bare name is always an index (indices may reuse any name).
-      if (int dim = self.program_.find_dim(a.name.name); dim >= 0 && !(bare_name_is_index && ast::as_bare_name(position))) {
+      if (int dim = self.program_.find_dim(a.name.name);
+          dim >= 0 && !(bare_name_is_index && ast::as_bare_name(position))) {
         f.offset = Poly::dim(dim);
         return f;
       }
@@ -108,7 +109,8 @@ std::optional<Subscript> StatementLowering::lower_position(const ast::Operand& p
           continue;
         }
         if (link.op == '/')
-          return fail(link.span, "'/' is not allowed in a position (positions are integers; a stride is * by an integer)");
+          return fail(link.span,
+                      "'/' is not allowed in a position (positions are integers; a stride is * by an integer)");
         if (acc->has_indices() && rhs->has_indices())
           return fail(link.span, "a position is linear in the indices: this multiplies an index by an index");
         AffineForm& indexed = acc->has_indices() ? *acc : *rhs;
@@ -296,46 +298,51 @@ bool StatementLowering::resolve_affine_extents() {
   // smallest such bound over every position it appears in.
   while (true) {
     std::map<int, std::pair<Poly, Span>> found;  // index -> (extent, the position that bounds it)
-    for (const AffineUse& use : affine_uses_) {
-      if (use.padded) continue;
-      int unknown = -1, unknowns = 0;
-      for (const AffineTerm& t : use.subscript.terms)
-        if (!has_extent_[t.index]) unknown = t.index, ++unknowns;
-      if (unknowns != 1 || use.subscript.coeff(unknown) < 0) continue;
-      const std::int64_t a = use.subscript.coeff(unknown);
-      const Poly room =
-          program_.tensors[use.tensor].shape[use.dim] - use.subscript.offset - reach(use.subscript, indices_, unknown, 1);
-      Poly extent = room;
-      if (a != 1) {
-        std::optional<std::int64_t> value = program_.try_evaluate(room);
-        if (!value) {
-          sink_.error(use.span, "the extent of index '" + indices_[unknown].name + "' here is ⌊(" +
-                                    program_.formula(room - Poly::constant(1)) + ") / " + std::to_string(a) +
-                                    "⌋ + 1, which depends on unbound dims; bind them or declare the output's shape");
+    for (const AffineUse& use : affine_uses_) try {
+        if (use.padded) continue;
+        int unknown = -1, unknowns = 0;
+        for (const AffineTerm& t : use.subscript.terms)
+          if (!has_extent_[t.index]) unknown = t.index, ++unknowns;
+        if (unknowns != 1 || use.subscript.coeff(unknown) < 0) continue;
+        const std::int64_t a = use.subscript.coeff(unknown);
+        const Poly room = program_.tensors[use.tensor].shape[use.dim] - use.subscript.offset -
+                          reach(use.subscript, indices_, unknown, 1);
+        Poly extent = room;
+        if (a != 1) {
+          std::optional<std::int64_t> value = program_.try_evaluate(room);
+          if (!value) {
+            sink_.error(use.span, "the extent of index '" + indices_[unknown].name + "' here is ⌊(" +
+                                      program_.formula(room - Poly::constant(1)) + ") / " + std::to_string(a) +
+                                      "⌋ + 1, which depends on unbound dims; bind them or declare the output's shape");
+            failed_ = true;
+            return false;
+          }
+          std::int64_t numerator = *value - 1;
+          std::int64_t quotient = numerator / a - (numerator % a != 0 && numerator < 0 ? 1 : 0);
+          extent = Poly::constant(quotient + 1);
+        }
+        auto it = found.find(unknown);
+        if (it == found.end()) {
+          found.emplace(unknown, std::make_pair(extent, use.span));
+          continue;
+        }
+        std::optional<std::int64_t> mine = program_.try_evaluate(extent),
+                                    theirs = program_.try_evaluate(it->second.first);
+        if (mine && theirs) {
+          if (*mine < *theirs) it->second = {extent, use.span};
+        } else if (extent != it->second.first) {
+          sink_.error(use.span, "index '" + indices_[unknown].name + "' gets different extents here (" +
+                                    program_.formula(extent) + ") and at " + position(it->second.second) + " (" +
+                                    program_.formula(it->second.first) +
+                                    "); bind the dims or declare the output's shape to choose");
           failed_ = true;
           return false;
         }
-        std::int64_t numerator = *value - 1;
-        std::int64_t quotient = numerator / a - (numerator % a != 0 && numerator < 0 ? 1 : 0);
-        extent = Poly::constant(quotient + 1);
-      }
-      auto it = found.find(unknown);
-      if (it == found.end()) {
-        found.emplace(unknown, std::make_pair(extent, use.span));
-        continue;
-      }
-      std::optional<std::int64_t> mine = program_.try_evaluate(extent), theirs = program_.try_evaluate(it->second.first);
-      if (mine && theirs) {
-        if (*mine < *theirs) it->second = {extent, use.span};
-      } else if (extent != it->second.first) {
-        sink_.error(use.span, "index '" + indices_[unknown].name + "' gets different extents here (" +
-                                  program_.formula(extent) + ") and at " + position(it->second.second) + " (" +
-                                  program_.formula(it->second.first) +
-                                  "); bind the dims or declare the output's shape to choose");
+      } catch (const OverflowError&) {
+        sink_.error(use.span, "the range of this position overflows the signed 64-bit range");
         failed_ = true;
         return false;
       }
-    }
     if (found.empty()) break;
     for (const auto& [index, bound] : found) {
       std::optional<std::int64_t> value = program_.try_evaluate(bound.first);
@@ -366,20 +373,37 @@ bool StatementLowering::resolve_affine_extents() {
 
 bool StatementLowering::check_affine_bounds() {
   for (const AffineUse& use : affine_uses_) {
-    if (use.padded) continue;
     const Subscript& s = use.subscript;
     bool empty = false;
     for (const AffineTerm& t : s.terms) empty |= program_.try_evaluate(indices_[t.index].extent) == 0;
     if (empty) continue;  // the access is never made
     const Poly& extent = program_.tensors[use.tensor].shape[use.dim];
-    const Poly low = s.offset + reach(s, indices_, -1, -1), high = s.offset + reach(s, indices_, -1, 1);
-    std::optional<std::int64_t> lo = program_.try_evaluate(low), hi = program_.try_evaluate(high),
-                                n = program_.try_evaluate(extent);
-    if (!lo || !hi || !n) continue;  // checked again when the dims are bound
+    // The lowest and highest position (nullopt: an unbound dim; checked
+    // again when the dims are bound). A range past int64 is an error even
+    // when padded: no backend could address it.
+    std::optional<std::int64_t> lo, hi, n;
+    try {
+      auto value = [&](const Poly& p) -> std::optional<std::int64_t> {
+        try {
+          return program_.evaluate(p);
+        } catch (const UnboundDimError&) {
+          return std::nullopt;
+        }
+      };
+      lo = value(s.offset + reach(s, indices_, -1, -1));
+      hi = value(s.offset + reach(s, indices_, -1, 1));
+      n = value(extent);
+    } catch (const OverflowError&) {
+      sink_.error(use.span, "the range of this position overflows the signed 64-bit range");
+      failed_ = true;
+      continue;
+    }
+    if (use.padded || !lo || !hi || !n) continue;
     if (*lo >= 0 && *hi < *n) continue;
     std::string ranges;
     for (const AffineTerm& t : s.terms)
-      ranges += (ranges.empty() ? "" : ", ") + indices_[t.index].name + " < " + describe_extent(indices_[t.index].extent);
+      ranges +=
+          (ranges.empty() ? "" : ", ") + indices_[t.index].name + " < " + describe_extent(indices_[t.index].extent);
     const Tensor& t = program_.tensors[use.tensor];
     sink_.error(use.span,
                 "this position of '" + t.name + "' ranges over " + std::to_string(*lo) + ".." + std::to_string(*hi) +

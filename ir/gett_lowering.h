@@ -5,18 +5,14 @@
 //   target[out] = act( scale * sum_K(A[...] * B[...]) + bias terms ) + residual terms
 //
 // where A and B are tensor accesses (any strides, diagonals, broadcast
-// positions, affine positions without an offset: `I[i + m, j + n]`), `scale` is a product of scalar factors (numbers, dims, 0-d
-// tensors, functions of those), bias and residual terms are accesses whose
-// indices are output indices, and `act` is one elementwise function. Each
-// index falls in one group: batch (A, B and the output), M (A and the
-// output), N (B and the output) or K (summed; an index only one operand
-// holds is summed with stride 0 in the other). Statements of any other shape
-// are not GETT statements (match_gett returns nullopt) and a backend
-// evaluates them another way. Nor is a statement whose product's plan
-// (product_plan.h) is not the kernel's work: A and B contracted with each
-// other, no index summed inside one of them first, the scalars folded into
-// `scale` and applied to the result; a plan that scales A or B first (they
-// are smaller than C) runs as product steps.
+// positions, affine positions without an offset: `I[i + m, j + n]`), `scale` is a product of scalar factors (numbers,
+// dims, 0-d tensors, functions of those), bias and residual terms are accesses whose indices are output indices, and
+// `act` is one elementwise function. Each index falls in one group: batch (A, B and the output), M (A and the output),
+// N (B and the output) or K (summed; an index only one operand holds is summed with stride 0 in the other). Statements
+// of any other shape are not GETT statements (match_gett returns nullopt) and a backend evaluates them another way. Nor
+// is a statement whose product's plan (product_plan.h) is not the kernel's work: A and B contracted with each other, no
+// index summed inside one of them first, the scalars folded into `scale` and applied to the result; a plan that scales
+// A or B first (they are smaller than C) runs as product steps.
 #pragma once
 
 #include <cstdint>

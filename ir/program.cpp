@@ -256,8 +256,8 @@ std::string print_expr(const Program& p, const Statement& s, const Expr& e) {
   return "?";
 }
 
-std::string lookup_out_of_range(const Program& program, const Statement& statement, const Expr& access,
-                                std::size_t dim, const std::vector<std::int64_t>& ids_position, std::int64_t id) {
+std::string lookup_out_of_range(const Program& program, const Statement& statement, const Expr& access, std::size_t dim,
+                                const std::vector<std::int64_t>& ids_position, std::int64_t id) {
   const Subscript& s = access.subscripts.at(dim);
   std::string where;
   for (std::int64_t p : ids_position) where += (where.empty() ? "" : ", ") + std::to_string(p);

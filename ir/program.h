@@ -103,9 +103,9 @@ struct Expr {
   int tensor = -1;                    // access
   std::vector<Subscript> subscripts;  // access: one affine form per dimension (subscript.h)
   bool zero_padded = false;           // access: positions outside the tensor read 0 (`padded(...)`)
-  double constant = 0.0;        // constant
-  int dim = -1;                 // dim_value
-  Func func = Func::exp;        // call
+  double constant = 0.0;              // constant
+  int dim = -1;                       // dim_value
+  Func func = Func::exp;              // call
   ReduceOp reduce_op = ReduceOp::sum;
   NormOp norm_op = NormOp::softmax;
   bool implicit = false;      // reduce inserted by the Einstein rule
@@ -168,8 +168,8 @@ std::vector<std::vector<std::int64_t>> contiguous_strides(const Program& program
 // The run-time error of a lookup that reads an id outside its tensor:
 // "lookup out of range in the statement at line 5: ids[2] = 99, but dim 0
 // of 'wte' has extent 50". `ids_position`: where the id was read.
-std::string lookup_out_of_range(const Program& program, const Statement& statement, const Expr& access,
-                                std::size_t dim, const std::vector<std::int64_t>& ids_position, std::int64_t id);
+std::string lookup_out_of_range(const Program& program, const Statement& statement, const Expr& access, std::size_t dim,
+                                const std::vector<std::int64_t>& ids_position, std::int64_t id);
 
 // `sum(k: A[i, k] * B[k, j])` — for reports and dumps.
 std::string print_expr(const Program& program, const Statement& statement, const Expr& expr);

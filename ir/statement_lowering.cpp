@@ -197,7 +197,8 @@ bool StatementLowering::check_index_scope(const ast::Identifier& index) {
   if (reduced == reduced_.end() ||
       std::find(active_reduced_.begin(), active_reduced_.end(), index.name) != active_reduced_.end())
     return true;
-  sink_.error(index.span, "index '" + index.name + "' is reduced by an explicit reduction and cannot be used outside it",
+  sink_.error(index.span,
+              "index '" + index.name + "' is reduced by an explicit reduction and cannot be used outside it",
               {Note{reduced->second, "reduced here"}});
   failed_ = true;
   return true;  // lowering goes on, so later errors are reported too

@@ -35,8 +35,8 @@ struct AffineTerm {
 };
 
 struct Subscript {
-  std::vector<AffineTerm> terms;  // sorted by index, each index once
-  Poly offset;                    // the constant part, in the dims
+  std::vector<AffineTerm> terms;             // sorted by index, each index once
+  Poly offset;                               // the constant part, in the dims
   int lookup = -1;                           // a lookup: the integer tensor the position is read from
   std::vector<Subscript> lookup_subscripts;  // a lookup: where it is read (no lookups inside)
 

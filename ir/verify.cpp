@@ -89,10 +89,12 @@ class Verifier {
           for (std::size_t k = 0; k < s.terms.size(); ++k) {
             check(valid_index(s.terms[k].index), where_ + ": a subscript id out of range");
             check(s.terms[k].coeff != 0, where_ + ": a subscript term with coefficient 0");
-            check(k == 0 || s.terms[k - 1].index < s.terms[k].index, where_ + ": subscript terms not sorted and unique");
+            check(k == 0 || s.terms[k - 1].index < s.terms[k].index,
+                  where_ + ": subscript terms not sorted and unique");
             free.push_back(s.terms[k].index);
           }
-          for (int d : s.offset.dims_used()) check(d >= 0 && d < static_cast<int>(p_.dims.size()), where_ + ": a subscript offset of no dim");
+          for (int d : s.offset.dims_used())
+            check(d >= 0 && d < static_cast<int>(p_.dims.size()), where_ + ": a subscript offset of no dim");
         }
         check(e.args.empty(), where_ + ": an access with operands");
         break;

@@ -94,8 +94,8 @@ void run_gathers(const GatheredStatement& gathered, const ir::Program& program, 
             where.push_back(position(program, s.lookup_subscripts[k], at));
             id_element += where.back() * ids.strides()[k];
           }
-          p = static_cast<std::int64_t>(load_element(
-              ids.dtype(), static_cast<const char*>(ids.data()) + id_element * dtype_size(ids.dtype())));
+          p = static_cast<std::int64_t>(
+              load_element(ids.dtype(), static_cast<const char*>(ids.data()) + id_element * dtype_size(ids.dtype())));
           if (p < 0 || p >= source.shape()[d])
             throw reference::ExecutionError(ir::lookup_out_of_range(program, statement, a, d, where, p));
         } else {

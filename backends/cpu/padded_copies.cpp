@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <stdexcept>
 
+#include "backends/reference/interpreter.h"
 #include "einc/internal_error.h"
 #include "ir/expr_builders.h"
 #include "runtime/thread_pool.h"
@@ -79,7 +82,16 @@ void make_padded_copies(const PaddedStatement& padded, std::vector<Tensor>& tens
   for (const PaddedCopy& c : padded.copies) {
     EINC_CHECK(static_cast<std::size_t>(c.copy) == tensors.size(), "padded copies are appended in order");
     const Tensor& source = tensors.at(static_cast<std::size_t>(c.source));
-    Tensor copy = Tensor::zeros(source.dtype(), c.shape);
+    Tensor copy;
+    try {
+      copy = Tensor::zeros(source.dtype(), c.shape);
+    } catch (const std::bad_alloc&) {
+      throw reference::ExecutionError("the zero-padded copy of '" + padded.program.tensors[c.source].name +
+                                      "' that padded(...) reads does not fit in memory");
+    } catch (const std::length_error&) {
+      throw reference::ExecutionError("the zero-padded copy of '" + padded.program.tensors[c.source].name +
+                                      "' that padded(...) reads is too large");
+    }
     const std::size_t rank = c.shape.size();
     const auto size = static_cast<std::int64_t>(dtype_size(source.dtype()));
     if (source.numel() > 0) {  // (rank >= 1: a padded access has a position)

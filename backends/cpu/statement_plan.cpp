@@ -129,17 +129,16 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
       return "planned when the dims are bound, on gathered copies of what its lookups read";
     }
     std::string copies;
-    for (const Gather& g : gathered.gathers) copies += (copies.empty() ? "" : ", ") + program.tensors[g.access->tensor].name;
-    return describe_statement(gathered.program, gathered.statement, kind,
-                              TensorLayouts::contiguous(gathered.program)) +
+    for (const Gather& g : gathered.gathers)
+      copies += (copies.empty() ? "" : ", ") + program.tensors[g.access->tensor].name;
+    return describe_statement(gathered.program, gathered.statement, kind, TensorLayouts::contiguous(gathered.program)) +
            ", on gathered rows of " + copies;
   }
   const StatementPlan plan = plan_statement(program, s, layouts);
   if (!plan.widened) return describe_path(plan, s, kind);
   ir::Statement wide = s;
   wide.dtype = DType::f32;
-  std::string line =
-      describe_path(plan, wide, kind) + ", in f32 on " + ir::dtype_name(s.dtype) + " operands widened";
+  std::string line = describe_path(plan, wide, kind) + ", in f32 on " + ir::dtype_name(s.dtype) + " operands widened";
   if (plan.weights_in_place >= 0)
     line += " (" + program.tensors[plan.weights_in_place].name + " read in place by the GEMV, widened in registers)";
   return line + ", rounded once into " + program.tensors[s.target].name;

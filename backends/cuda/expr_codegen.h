@@ -83,7 +83,8 @@ class ExprEmitter {
   std::string input(int tensor);
   std::string status();
   std::string load(const ir::Expr& access, const std::string& pointer, const std::vector<std::string>& ids) const;
-  std::string offset(int tensor, const std::vector<ir::Subscript>& subscripts, const std::vector<std::string>& ids) const;
+  std::string offset(int tensor, const std::vector<ir::Subscript>& subscripts,
+                     const std::vector<std::string>& ids) const;
   std::vector<std::string> lookup_ids(const ir::Expr& access, CodeWriter& w);
   std::string linear(const std::vector<std::pair<int, std::int64_t>>& terms, std::int64_t constant) const;
   std::function<std::int64_t(const ir::Poly&)> evaluate() const;

@@ -53,24 +53,23 @@ inline RandomCase random_convolution(std::uint64_t seed) {
   };
   const std::string x_pos = "n, c, " + position("p", "r", h) + ", " + position("q", "s", w);
   const std::string x_decl = channels_last ? "X[N, H, W, C]" : "X[N, C, H, W]";
-  std::string x_access = channels_last
-                             ? "X[n, " + position("p", "r", h) + ", " + position("q", "s", w) + ", c]"
-                             : "X[" + x_pos + "]";
+  std::string x_access =
+      channels_last ? "X[n, " + position("p", "r", h) + ", " + position("q", "s", w) + ", c]" : "X[" + x_pos + "]";
   if (padded) x_access = "padded(" + x_access + ")";
   std::string value = x_access + " * K[f, c, r, s]";
   if (bias) value += " + b[f]";
   if (relu) value = "relu(" + value + ")";
   RandomCase rc;
   rc.script = "dim N = " + std::to_string(n) + ", C = " + std::to_string(c) + ", H = " + std::to_string(h.extent) +
-              ", W = " + std::to_string(w.extent) + ", F = " + std::to_string(f) +
-              ", R = " + std::to_string(h.window) + ", S = " + std::to_string(w.window) + "\ninput " + x_decl +
-              "\nparam K[F, C, R, S]\n" + (bias ? "param b[F]\n" : "") +
+              ", W = " + std::to_string(w.extent) + ", F = " + std::to_string(f) + ", R = " + std::to_string(h.window) +
+              ", S = " + std::to_string(w.window) + "\ninput " + x_decl + "\nparam K[F, C, R, S]\n" +
+              (bias ? "param b[F]\n" : "") +
               (padded ? "output Y[N, F, " + std::to_string(h.out) + ", " + std::to_string(w.out) + "]\n" : "") +
               "Y[n, f, p, q] = " + value + "\n";
   rc.description = std::string(padded ? "padded" : "valid") + (channels_last ? " channels-last" : "") + " conv " +
-                   std::to_string(h.window) + "x" + std::to_string(w.window) + " stride " +
-                   std::to_string(h.stride) + "," + std::to_string(w.stride) + " dilation " +
-                   std::to_string(h.dilation) + "," + std::to_string(w.dilation);
+                   std::to_string(h.window) + "x" + std::to_string(w.window) + " stride " + std::to_string(h.stride) +
+                   "," + std::to_string(w.stride) + " dilation " + std::to_string(h.dilation) + "," +
+                   std::to_string(w.dilation);
   rc.reduction_length = c * h.window * w.window;
   return rc;
 }

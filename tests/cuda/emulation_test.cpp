@@ -152,7 +152,8 @@ TEST(CudaEmulation, IntegerDivisionByZeroIsAnError) {
 }
 
 TEST(CudaEmulation, LookupOutOfRangeIsAnError) {
-  einc::ir::Program p = compile_script("dim T = 6, V = 5\ninput ids[T] : i32\nparam w[V]\nx[t] = w[ids[t]]\noutput x\n");
+  einc::ir::Program p =
+      compile_script("dim T = 6, V = 5\ninput ids[T] : i32\nparam w[V]\nx[t] = w[ids[t]]\noutput x\n");
   EmulatedKernels kernels;
   kernels.collect(p);
   kernels.build(1);

@@ -14,7 +14,7 @@ namespace {
 using testing::lower;
 
 struct Result {
-  std::string program;                // print_program, or the first error
+  std::string program;               // print_program, or the first error
   std::vector<std::string> extents;  // the last statement's index extents, as formulas
 };
 
@@ -65,8 +65,8 @@ TEST(IndexPositions, APoolingWindowTakesItsExtentFromTheReduction) {
 }
 
 TEST(IndexPositions, LookupsReadPositionsFromIntegerTensors) {
-  Result r = lowered(
-      "dim T, V, D\ninput ids[T] : i32\nparam wte[V, D], wpe[T, D]\nx[t, d] = wte[ids[t], d] + wpe[t, d]\n");
+  Result r =
+      lowered("dim T, V, D\ninput ids[T] : i32\nparam wte[V, D], wpe[T, D]\nx[t, d] = wte[ids[t], d] + wpe[t, d]\n");
   EXPECT_EQ(r.program, "x[t, d] = wte[ids[t], d] + wpe[t, d]\n");
   EXPECT_EQ(r.extents, (Extents{"t=T", "d=D"}));
   // The ids' own positions may hold arithmetic (the previous token).
@@ -81,8 +81,7 @@ TEST(IndexPositions, LiteralPositionsSliceATensor) {
 }
 
 TEST(IndexPositions, PaddedAccessesTakeTheDeclaredShape) {
-  Result r = lowered(
-      "dim H = 8, R = 3\ninput I[H], K[R]\noutput O[H]\nO[i] = padded(I[i + r - 1]) * K[r]\n");
+  Result r = lowered("dim H = 8, R = 3\ninput I[H], K[R]\noutput O[H]\nO[i] = padded(I[i + r - 1]) * K[r]\n");
   EXPECT_EQ(r.program, "O[i] = sum(r: padded(I[i + r - 1]) * K[r])\n");
   EXPECT_EQ(r.extents, (Extents{"i=H", "r=R"}));
 }

@@ -379,20 +379,20 @@ TEST(Reference, ConvolutionsMatchTheDirectLoopNest) {
   };
   // H = 11, W = 8, R = S = 3.
   const Case cases[] = {
-      {"p + r", "q + s", 1, 1, 0, 9, 6, false},                  // valid
-      {"2*p + r", "2*q + s", 2, 1, 0, 5, 3, false},              // strided: ⌊(11 - 3)/2⌋ + 1
-      {"p + 2*r", "q + 2*s", 1, 2, 0, 7, 4, false},              // dilated
-      {"p + r - 1", "q + s - 1", 1, 1, 1, 11, 8, true},          // "same"
-      {"2*p + r - 1", "2*q + s - 1", 2, 1, 1, 6, 4, true},       // strided, padded
-      {"3*p + 2*r - 2", "3*q + 2*s - 2", 3, 2, 2, 4, 3, true},   // everything at once
+      {"p + r", "q + s", 1, 1, 0, 9, 6, false},                 // valid
+      {"2*p + r", "2*q + s", 2, 1, 0, 5, 3, false},             // strided: ⌊(11 - 3)/2⌋ + 1
+      {"p + 2*r", "q + 2*s", 1, 2, 0, 7, 4, false},             // dilated
+      {"p + r - 1", "q + s - 1", 1, 1, 1, 11, 8, true},         // "same"
+      {"2*p + r - 1", "2*q + s - 1", 2, 1, 1, 6, 4, true},      // strided, padded
+      {"3*p + 2*r - 2", "3*q + 2*s - 2", 3, 2, 2, 4, 3, true},  // everything at once
   };
   for (const Case& c : cases) {
     std::string access = "X[c, " + c.position_h + ", " + c.position_w + "]";
     if (c.padded) access = "padded(" + access + ")";
-    std::string script = "dim C = 2, H = 11, W = 8, F = 3, R = 3, S = 3\ninput X[C, H, W]\nparam K[F, C, R, S]\n" +
-                         (c.padded ? "output Y[F, " + std::to_string(c.out_h) + ", " + std::to_string(c.out_w) + "]\n"
-                                   : std::string()) +
-                         "Y[f, p, q] = " + access + " * K[f, c, r, s]\n";
+    std::string script =
+        "dim C = 2, H = 11, W = 8, F = 3, R = 3, S = 3\ninput X[C, H, W]\nparam K[F, C, R, S]\n" +
+        (c.padded ? "output Y[F, " + std::to_string(c.out_h) + ", " + std::to_string(c.out_w) + "]\n" : std::string()) +
+        "Y[f, p, q] = " + access + " * K[f, c, r, s]\n";
     SCOPED_TRACE(script);
     einc::Program program = einc::compile(script);
     TensorMap in = einc::random_inputs(program, 11);
@@ -427,10 +427,10 @@ TEST(Reference, LookupsGatherRowsAndRefuseIdsOutOfRange) {
         p.run({{"wte", wte}, {"ids", wrong}}, options);
         ADD_FAILURE() << backend << ": no error for id " << bad;
       } catch (const einc::RunError& e) {
-        EXPECT_NE(std::string(e.what()).find("lookup out of range in the statement at line 4: ids[1] = " +
-                                             std::to_string(static_cast<int>(bad)) +
-                                             ", but dim 0 of 'wte' has extent 4"),
-                  std::string::npos)
+        EXPECT_NE(
+            std::string(e.what()).find("lookup out of range in the statement at line 4: ids[1] = " +
+                                       std::to_string(static_cast<int>(bad)) + ", but dim 0 of 'wte' has extent 4"),
+            std::string::npos)
             << backend << ": " << e.what();
       }
     }
@@ -442,17 +442,19 @@ TEST(Reference, LookupsGatherRowsAndRefuseIdsOutOfRange) {
 
 TEST(Reference, LiteralAndOffsetPositionsReadPartsOfATensor) {
   Tensor qkv = f32({2, 3, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
-  auto out = run("dim T = 2, D = 2\ninput qkv[T, 3, D]\nq[t, d] = qkv[t, 0, d]\nv[t, d] = qkv[t, 2, d]\n"
-                 "s[t] = qkv[t, 1, d]\noutput q, v, s\n",
-                 {{"qkv", qkv}});
+  auto out =
+      run("dim T = 2, D = 2\ninput qkv[T, 3, D]\nq[t, d] = qkv[t, 0, d]\nv[t, d] = qkv[t, 2, d]\n"
+          "s[t] = qkv[t, 1, d]\noutput q, v, s\n",
+          {{"qkv", qkv}});
   EXPECT_EQ(values(out.at("q")), (std::vector<double>{1, 2, 7, 8}));
   EXPECT_EQ(values(out.at("v")), (std::vector<double>{5, 6, 11, 12}));
   EXPECT_EQ(values(out.at("s")), (std::vector<double>{3 + 4, 9 + 10}));
   // The two halves of a concatenation, and a shift by a dim.
   Tensor x = f32({1, 4}, {1, 2, 3, 4});
-  out = run("dim T = 1, D = 2\ninput x[T, 2*D]\noutput lo[T, D]\nlo[t, d] = x[t, d + 0]\nhi[t, d] = x[t, d + D]\n"
-            "output hi\n",
-            {{"x", x}});
+  out =
+      run("dim T = 1, D = 2\ninput x[T, 2*D]\noutput lo[T, D]\nlo[t, d] = x[t, d + 0]\nhi[t, d] = x[t, d + D]\n"
+          "output hi\n",
+          {{"x", x}});
   EXPECT_EQ(values(out.at("lo")), (std::vector<double>{1, 2}));
   EXPECT_EQ(values(out.at("hi")), (std::vector<double>{3, 4}));
 }
