@@ -115,6 +115,11 @@ ExprPtr replace_accesses(const ExprPtr& expr, const std::function<ExprPtr(const 
   return node;
 }
 
+bool any_access(const Expr& expr, const std::function<bool(const Expr&)>& pred) {
+  if (expr.kind == ExprKind::access) return pred(expr);
+  return std::any_of(expr.args.begin(), expr.args.end(), [&](const ExprPtr& a) { return any_access(*a, pred); });
+}
+
 bool contains_index(const Expr& expr, int index) {
   return std::binary_search(expr.free.begin(), expr.free.end(), index);
 }

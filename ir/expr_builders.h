@@ -29,6 +29,9 @@ ExprPtr make_normalize(Span span, NormOp op, std::vector<int> over, ExprPtr body
 // `replace` must keep an access's free indices.
 ExprPtr replace_accesses(const ExprPtr& expr, const std::function<ExprPtr(const Expr&)>& replace);
 
+// Whether some access in the expression satisfies `pred`.
+bool any_access(const Expr& expr, const std::function<bool(const Expr&)>& pred);
+
 bool contains_index(const Expr& expr, int index);
 // A reduce(sum) over a product of two or more factors.
 bool is_contraction(const Expr& expr);

@@ -53,6 +53,13 @@ struct Subscript {
   bool operator!=(const Subscript& o) const { return !(*this == o); }
 };
 
+// The value of an affine position at index values `at` (by index id);
+// `offset` is the value of s.offset (evaluated once by the caller).
+inline std::int64_t position_at(const Subscript& s, std::int64_t offset, const std::vector<std::int64_t>& at) {
+  for (const AffineTerm& t : s.terms) offset += t.coeff * at[static_cast<std::size_t>(t.index)];
+  return offset;
+}
+
 // Whether any position is a lookup.
 bool has_lookup(const std::vector<Subscript>& subscripts);
 // The indices of the positions (lookups' included), sorted, each once.

@@ -11,23 +11,11 @@
 
 namespace einc::cpu {
 
-namespace {
+namespace {}  // namespace
 
-bool reads_lookup(const ir::Expr& e) {
-  if (e.kind == ir::ExprKind::access) return ir::has_lookup(e.subscripts);
-  return std::any_of(e.args.begin(), e.args.end(), [](const ir::ExprPtr& a) { return reads_lookup(*a); });
+bool has_lookup_access(const ir::Statement& statement) {
+  return ir::any_access(*statement.value, [](const ir::Expr& a) { return ir::has_lookup(a.subscripts); });
 }
-
-// The value of an affine position at the index values `at`.
-std::int64_t position(const ir::Program& program, const ir::Subscript& s, const std::vector<std::int64_t>& at) {
-  std::int64_t p = program.evaluate(s.offset);
-  for (const ir::AffineTerm& t : s.terms) p += t.coeff * at[static_cast<std::size_t>(t.index)];
-  return p;
-}
-
-}  // namespace
-
-bool has_lookup_access(const ir::Statement& statement) { return reads_lookup(*statement.value); }
 
 GatheredStatement gather_statement(const ir::Program& program, const ir::Statement& statement) {
   GatheredStatement out;
@@ -75,6 +63,8 @@ void run_gathers(const GatheredStatement& gathered, const ir::Program& program, 
     const std::int64_t rows = out.numel() / row_length;
     const auto* from = static_cast<const char*>(source.data());
     auto* to = static_cast<char*>(out.data());
+    std::vector<std::int64_t> offsets;
+    for (const ir::Subscript& s : a.subscripts) offsets.push_back(program.evaluate(s.offset));
     runtime::parallel_for(rows, out.numel() >= (1 << 16) ? threads : 1, [&](std::int64_t row) {
       std::vector<std::int64_t> at(statement.indices.size(), 0);
       for (std::size_t f = row_copy ? rank - 1 : rank, rest = static_cast<std::size_t>(row); f-- > 0;) {
@@ -85,22 +75,8 @@ void run_gathers(const GatheredStatement& gathered, const ir::Program& program, 
       std::int64_t element = 0;
       for (std::size_t d = 0; d < a.subscripts.size(); ++d) {
         const ir::Subscript& s = a.subscripts[d];
-        std::int64_t p = 0;
-        if (s.is_lookup()) {
-          const Tensor& ids = tensors.at(static_cast<std::size_t>(s.lookup));
-          std::vector<std::int64_t> where;
-          std::int64_t id_element = 0;
-          for (std::size_t k = 0; k < s.lookup_subscripts.size(); ++k) {
-            where.push_back(position(program, s.lookup_subscripts[k], at));
-            id_element += where.back() * ids.strides()[k];
-          }
-          p = static_cast<std::int64_t>(
-              load_element(ids.dtype(), static_cast<const char*>(ids.data()) + id_element * dtype_size(ids.dtype())));
-          if (p < 0 || p >= source.shape()[d])
-            throw reference::ExecutionError(ir::lookup_out_of_range(program, statement, a, d, where, p));
-        } else {
-          p = position(program, s, at);
-        }
+        const std::int64_t p = s.is_lookup() ? reference::read_lookup_id(program, statement, a, d, tensors, at)
+                                             : ir::position_at(s, offsets[d], at);
         element += p * source.strides()[d];
       }
       char* dst = to + row * row_length * size;

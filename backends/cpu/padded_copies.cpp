@@ -15,11 +15,6 @@ namespace einc::cpu {
 
 namespace {
 
-bool reads_padded(const ir::Expr& e) {
-  if (e.kind == ir::ExprKind::access) return e.zero_padded;
-  return std::any_of(e.args.begin(), e.args.end(), [](const ir::ExprPtr& a) { return reads_padded(*a); });
-}
-
 class Rewriter {
  public:
   Rewriter(const ir::Program& program, const ir::Statement& statement, PaddedStatement& out)
@@ -68,7 +63,9 @@ class Rewriter {
 
 }  // namespace
 
-bool has_padded_access(const ir::Statement& statement) { return reads_padded(*statement.value); }
+bool has_padded_access(const ir::Statement& statement) {
+  return ir::any_access(*statement.value, [](const ir::Expr& a) { return a.zero_padded; });
+}
 
 PaddedStatement pad_statement(const ir::Program& program, const ir::Statement& statement) {
   PaddedStatement out;

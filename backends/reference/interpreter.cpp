@@ -187,13 +187,6 @@ class Evaluator {
     return v;
   }
 
-  // The value of an affine position at the current index values.
-  std::int64_t affine_position(const ir::Subscript& s, const std::vector<std::int64_t>& value) const {
-    std::int64_t position = evaluate_(s.offset);
-    for (const ir::AffineTerm& term : s.terms) position += term.coeff * value[term.index];
-    return position;
-  }
-
   // `padded(X[...])` and lookups (`wte[ids[t], d]`): each position is
   // computed point by point. Outside the tensor a padded access reads 0; a
   // lookup's id outside it is an error naming the id and where it was read.
@@ -203,6 +196,8 @@ class Evaluator {
     const std::size_t rank = e.subscripts.size();
     const char* base = static_cast<const char*>(t.data());
     auto size = static_cast<std::int64_t>(dtype_size(t.dtype()));
+    std::vector<std::int64_t> offsets;
+    for (const ir::Subscript& s : e.subscripts) offsets.push_back(evaluate_(s.offset));
     std::vector<std::int64_t> value(statement_.indices.size(), 0);
     for (std::int64_t flat = 0; flat < v.size(); ++flat) {
       for (std::size_t f = e.free.size(), rest = static_cast<std::size_t>(flat); f-- > 0;) {
@@ -213,31 +208,14 @@ class Evaluator {
       bool inside = true;
       for (std::size_t d = 0; d < rank && inside; ++d) {
         const ir::Subscript& s = e.subscripts[d];
-        std::int64_t position = s.is_lookup() ? lookup(e, d, value) : affine_position(s, value);
+        std::int64_t position = s.is_lookup() ? read_lookup_id(program_, statement_, e, d, tensors_, value)
+                                              : ir::position_at(s, offsets[d], value);
         inside = position >= 0 && position < t.shape()[d];
         element += position * t.strides()[d];
       }
       v.data[flat] = inside ? Arith<T>::from_double(load_element(t.dtype(), base + element * size)) : T(0);
     }
     return v;
-  }
-
-  // The id position `d` of `e` reads (checked against the extent it indexes).
-  std::int64_t lookup(const Expr& e, std::size_t d, const std::vector<std::int64_t>& value) const {
-    const ir::Subscript& s = e.subscripts[d];
-    const Tensor& ids = tensors_.at(s.lookup);
-    std::vector<std::int64_t> where;
-    std::int64_t element = 0;
-    for (std::size_t k = 0; k < s.lookup_subscripts.size(); ++k) {
-      where.push_back(affine_position(s.lookup_subscripts[k], value));
-      element += where.back() * ids.strides()[k];
-    }
-    const double raw = load_element(ids.dtype(), static_cast<const char*>(ids.data()) +
-                                                     element * static_cast<std::int64_t>(dtype_size(ids.dtype())));
-    const auto id = static_cast<std::int64_t>(raw);
-    if (id < 0 || id >= tensors_.at(e.tensor).shape()[d])
-      throw ExecutionError(ir::lookup_out_of_range(program_, statement_, e, d, where, id));
-    return id;
   }
 
   // Broadcasts `v` onto `space` (a superset of its indices).
@@ -488,6 +466,25 @@ void run(const ir::Program& program, const ir::Statement& statement, std::vector
 }
 
 }  // namespace
+
+std::int64_t read_lookup_id(const ir::Program& program, const ir::Statement& statement, const ir::Expr& access,
+                            std::size_t d, const std::vector<Tensor>& tensors, const std::vector<std::int64_t>& at) {
+  const ir::Subscript& s = access.subscripts.at(d);
+  const Tensor& ids = tensors.at(static_cast<std::size_t>(s.lookup));
+  std::vector<std::int64_t> where;
+  std::int64_t element = 0;
+  for (std::size_t k = 0; k < s.lookup_subscripts.size(); ++k) {
+    const ir::Subscript& position = s.lookup_subscripts[k];
+    where.push_back(ir::position_at(position, program.evaluate(position.offset), at));
+    element += where.back() * ids.strides()[k];
+  }
+  const auto id = static_cast<std::int64_t>(load_element(
+      ids.dtype(),
+      static_cast<const char*>(ids.data()) + element * static_cast<std::int64_t>(dtype_size(ids.dtype()))));
+  if (id < 0 || id >= tensors.at(static_cast<std::size_t>(access.tensor)).shape()[d])
+    throw ExecutionError(ir::lookup_out_of_range(program, statement, access, d, where, id));
+  return id;
+}
 
 void execute_statement(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {
   bool integer = statement.dtype == DType::i8 || statement.dtype == DType::i32;

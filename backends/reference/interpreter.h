@@ -27,4 +27,11 @@ class ExecutionError : public std::runtime_error {
 // tensor id; every tensor the statement reads must be present.
 void execute_statement(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors);
 
+// The id that lookup position `d` of `access` reads at index values `at`
+// (by index id), checked against the extent it indexes: an id outside it
+// is an ExecutionError naming the id and where it was read
+// (ir::lookup_out_of_range). The cpu backend's gather uses it too.
+std::int64_t read_lookup_id(const ir::Program& program, const ir::Statement& statement, const ir::Expr& access,
+                            std::size_t d, const std::vector<Tensor>& tensors, const std::vector<std::int64_t>& at);
+
 }  // namespace einc::reference
