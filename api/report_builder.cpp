@@ -92,6 +92,7 @@ class ReportBuilder {
     r.name = t.name;
     r.role = t.role == ir::TensorRole::input   ? "input"
              : t.role == ir::TensorRole::param ? "param"
+             : t.role == ir::TensorRole::layer ? "layer"
              : t.is_output                     ? "output"
                                                : "intermediate";
     r.dtype = ir::dtype_name(t.dtype);

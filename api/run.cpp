@@ -63,7 +63,9 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return out + "]";
 }
 
-bool is_runtime_input(const ir::Tensor& t) { return t.role != ir::TensorRole::intermediate; }
+bool is_runtime_input(const ir::Tensor& t) {
+  return t.role == ir::TensorRole::input || t.role == ir::TensorRole::param;
+}
 
 std::string role_name(const ir::Tensor& t) { return t.role == ir::TensorRole::param ? "param" : "input"; }
 

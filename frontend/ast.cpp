@@ -35,6 +35,7 @@ const Reduction* as_reduction(const Operand& operand) { return as_forwarded<Redu
 const Einsum* as_einsum(const Operand& operand) { return as_forwarded<Einsum>(operand); }
 const Unary* as_unary(const Operand& operand) { return as_forwarded<Unary>(operand); }
 const Chain* as_chain(const Operand& operand) { return as_forwarded<Chain>(operand); }
+const Select* as_select(const Operand& operand) { return as_forwarded<Select>(operand); }
 
 const Operand& unwrapped(const Operand& operand) {
   const Operand* inner = &operand;
@@ -57,5 +58,7 @@ const Identifier* as_bare_name(const Operand& operand) {
 const DimDecl* as_dim_decl(const Statement& statement) { return boost::get<DimDecl>(&statement); }
 const TensorDecl* as_tensor_decl(const Statement& statement) { return boost::get<TensorDecl>(&statement); }
 const Assignment* as_assignment(const Statement& statement) { return boost::get<Assignment>(&statement); }
+const RepeatOpen* as_repeat_open(const Statement& statement) { return boost::get<RepeatOpen>(&statement); }
+const BlockClose* as_block_close(const Statement& statement) { return boost::get<BlockClose>(&statement); }
 
 }  // namespace einc::ast

@@ -55,10 +55,12 @@ struct Reduction;
 struct Einsum;
 struct Unary;
 struct Chain;
+struct Select;
 
 // Any expression.
-struct Operand : x3::variant<Nil, Number, Access, x3::forward_ast<Call>, x3::forward_ast<Reduction>,
-                             x3::forward_ast<Einsum>, x3::forward_ast<Unary>, x3::forward_ast<Chain>> {
+struct Operand
+    : x3::variant<Nil, Number, Access, x3::forward_ast<Call>, x3::forward_ast<Reduction>, x3::forward_ast<Einsum>,
+                  x3::forward_ast<Unary>, x3::forward_ast<Chain>, x3::forward_ast<Select>> {
   using base_type::base_type;
   using base_type::operator=;
 };
@@ -107,6 +109,21 @@ struct Chain : Node {
   std::vector<ChainLink> rest;
 };
 
+// `j <= i`: a comparison (only as the condition of `where`).
+struct Comparison : Node {
+  Operand lhs;
+  std::string op;  // one of < <= > >= == !=
+  Operand rhs;
+};
+
+// `where(j <= i, a, b)`: a where the condition holds, else b.
+struct Select : Node {
+  Identifier keyword;
+  Comparison condition;
+  Operand then_value;
+  Operand else_value;
+};
+
 // --- statements -------------------------------------------------------------
 
 struct DimItem : Node {
@@ -138,7 +155,20 @@ struct Assignment : Node {
   Operand value;
 };
 
-struct Statement : x3::variant<DimDecl, TensorDecl, Assignment> {
+// `repeat l < L {`: the statements up to the matching `}` run L times, the
+// index `l` selecting each layer's part of a tensor (`w[l, d, f]`).
+struct RepeatOpen : Node {
+  Identifier keyword;
+  Identifier index;
+  Operand count;
+};
+
+// `}`: the end of a repeat block.
+struct BlockClose : Node {
+  std::string text;
+};
+
+struct Statement : x3::variant<DimDecl, TensorDecl, Assignment, RepeatOpen, BlockClose> {
   using base_type::base_type;
   using base_type::operator=;
 };
@@ -164,6 +194,7 @@ const Reduction* as_reduction(const Operand& operand);
 const Einsum* as_einsum(const Operand& operand);
 const Unary* as_unary(const Operand& operand);
 const Chain* as_chain(const Operand& operand);
+const Select* as_select(const Operand& operand);
 
 // The operand with the wrappers the grammar adds around a primary removed:
 // one-element chains and sign-less prefixes (`(x)` and `x` look alike).
@@ -177,6 +208,8 @@ const Identifier* as_bare_name(const Operand& operand);
 const DimDecl* as_dim_decl(const Statement& statement);
 const TensorDecl* as_tensor_decl(const Statement& statement);
 const Assignment* as_assignment(const Statement& statement);
+const RepeatOpen* as_repeat_open(const Statement& statement);
+const BlockClose* as_block_close(const Statement& statement);
 
 namespace detail {
 template <typename Visitor>
@@ -195,7 +228,7 @@ struct Unwrapped {
 
 // Calls `visitor` with the node the operand holds, as one of const Nil&,
 // const Number&, const Access&, const Call&, const Reduction&,
-// const Einsum&, const Unary& or const Chain&; every overload must return
+// const Einsum&, const Unary&, const Chain& or const Select&; every overload must return
 // the same type, which visit returns.
 template <typename Visitor>
 decltype(auto) visit(const Operand& operand, Visitor&& visitor) {

@@ -38,6 +38,13 @@ class Printer {
     operand(a.value, 1, "");
   }
 
+  void print(const RepeatOpen& r) {
+    line(r.span, 0, "repeat " + r.index.name + " <");
+    operand(r.count, 1, "");
+  }
+
+  void print(const BlockClose& c) { line(c.span, 0, "}"); }
+
  private:
   void line(const frontend::Span& span, int depth, const std::string& text) {
     frontend::LineCol at = source_.line_col(span.begin);
@@ -97,6 +104,13 @@ class Printer {
       void operator()(const Unary& u) const {
         p.line(u.span, depth, prefix + "unary " + (u.signs.empty() ? "(no sign)" : u.signs));
         p.operand(u.operand, depth + 1, "");
+      }
+      void operator()(const Select& s) const {
+        p.line(s.span, depth, prefix + "where " + s.condition.op);
+        p.operand(s.condition.lhs, depth + 1, "");
+        p.operand(s.condition.rhs, depth + 1, s.condition.op + " ");
+        p.operand(s.then_value, depth + 1, "then ");
+        p.operand(s.else_value, depth + 1, "else ");
       }
       void operator()(const Chain& c) const {
         p.line(c.span, depth, prefix + "chain");

@@ -10,7 +10,9 @@
 // it produced relative to the start of the file.
 //
 // Grammar (whitespace, newlines inside brackets and `#` comments skipped):
-//   statement   := dim_decl | tensor_decl | assignment
+//   statement   := dim_decl | tensor_decl | repeat_open | block_close | assignment
+//   repeat_open := "repeat" identifier "<" expr "{"
+//   block_close := "}"
 //   dim_decl    := "dim" dim_item ("," dim_item)*
 //   dim_item    := identifier ("=" expr)?
 //   tensor_decl := ("input"|"param"|"output") tensor_item ("," tensor_item)* (":" dtype)?
@@ -19,7 +21,9 @@
 //   expr        := term (("+"|"-") term)*
 //   term        := unary (("*"|"/") unary)*
 //   unary       := ("+"|"-")* primary
-//   primary     := number | "(" expr ")" | einsum | reduction | call | access
+//   primary     := number | "(" expr ")" | einsum | select | reduction | call | access
+//   select      := "where" "(" comparison "," expr "," expr ")"
+//   comparison  := expr ("<=" | ">=" | "==" | "!=" | "<" | ">") expr
 //   einsum      := "einsum" "(" string ("," identifier)* ")"
 //   reduction   := identifier "(" reduced ("," reduced)* ":" expr ")"
 //   reduced     := identifier ("<" expr)?
@@ -45,11 +49,14 @@ BOOST_FUSION_ADAPT_STRUCT(einc::ast::Einsum, keyword, subscripts, operands)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::Unary, signs, operand)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::ChainLink, op, operand)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::Chain, first, rest)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::Comparison, lhs, op, rhs)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::Select, keyword, condition, then_value, else_value)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::DimItem, name, value)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::DimDecl, keyword, items)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::TensorItem, name, shape)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::TensorDecl, keyword, items, dtype)
 BOOST_FUSION_ADAPT_STRUCT(einc::ast::Assignment, target, op, value)
+BOOST_FUSION_ADAPT_STRUCT(einc::ast::RepeatOpen, keyword, index, count)
 
 namespace einc::frontend {
 namespace grammar {
@@ -81,8 +88,8 @@ auto const digits = +char_("0-9");
 auto const skipper = char_(" \t\r\n\f\v") | (lit('#') >> *(char_ - '\n'));
 
 auto word(char const* w) { return lexeme[lit(w) >> !ident_char]; }
-auto const keyword = word("dim") | word("input") | word("param") | word("output") | word("f32") | word("f64") |
-                     word("f16") | word("bf16") | word("i8") | word("i32");
+auto const keyword = word("dim") | word("input") | word("param") | word("output") | word("repeat") | word("f32") |
+                     word("f64") | word("f16") | word("bf16") | word("i8") | word("i32");
 
 // Rules with a semantic action get no on_success call with their attribute
 // (X3 passes `unused`), so these actions record the span themselves.
@@ -116,6 +123,7 @@ EINC_RULE(any_word, ast::Identifier, "a dtype")
 EINC_RULE(dim_keyword, ast::Identifier, "'dim'")
 EINC_RULE(tensor_keyword, ast::Identifier, "'input', 'param' or 'output'")
 EINC_RULE(einsum_keyword, ast::Identifier, "'einsum'")
+EINC_RULE(where_keyword, ast::Identifier, "'where'")
 EINC_RULE(number, ast::Number, "a number")
 EINC_RULE(string_literal, ast::StringLiteral, "a string literal")
 EINC_RULE(expr, ast::Chain, "an expression")
@@ -126,6 +134,9 @@ EINC_RULE(mul_link, ast::ChainLink, "an expression")
 EINC_RULE(unary, ast::Unary, "an expression")
 EINC_RULE(primary, ast::Operand, "an expression")
 EINC_RULE(einsum, ast::Einsum, "einsum(...)")
+EINC_RULE(select, ast::Select, "where(...)")
+EINC_RULE(comparison, ast::Comparison, "a comparison (j <= i)")
+EINC_RULE(compare_op, std::string, "a comparison operator (< <= > >= == !=)")
 EINC_RULE(reduction, ast::Reduction, "a reduction")
 EINC_RULE(call, ast::Call, "a function call")
 EINC_RULE(access, ast::Access, "a tensor access")
@@ -145,6 +156,9 @@ EINC_RULE(tensor_items, std::vector<ast::TensorItem>, "a tensor name")
 EINC_RULE(tensor_decl, ast::TensorDecl, "a tensor declaration")
 EINC_RULE(assign_op, std::string, "'=' or '+='")
 EINC_RULE(assignment, ast::Assignment, "an assignment")
+EINC_RULE(repeat_keyword, ast::Identifier, "'repeat'")
+EINC_RULE(repeat_open, ast::RepeatOpen, "a repeat block")
+EINC_RULE(block_close, ast::BlockClose, "'}'")
 EINC_RULE(statement, ast::Statement, "a declaration or an assignment")
 #undef EINC_RULE
 // Not annotated: the Identifier keeps the span of the name, not of ": name".
@@ -156,6 +170,7 @@ auto const any_word_def = raw[lexeme[ident_first >> *ident_char]][set_name];
 auto const dim_keyword_def = raw[word("dim")][set_name];
 auto const tensor_keyword_def = raw[word("input") | word("param") | word("output")][set_name];
 auto const einsum_keyword_def = raw[word("einsum")][set_name];
+auto const where_keyword_def = raw[word("where")][set_name];
 auto const number_def =
     raw[lexeme[digits >> -(lit('.') >> *char_("0-9")) >> -(char_("eE") >> -char_("+-") >> digits) >> *ident_char]]
        [set_text];  // `1.5e`, `12abc`: kept whole, rejected by sema
@@ -167,7 +182,10 @@ auto const add_link_def = char_("+-") > term;
 auto const term_def = unary >> *mul_link;
 auto const mul_link_def = char_("*/") > unary;
 auto const unary_def = *char_("+-") >> primary;
-auto const primary_def = number | (lit('(') > expr > lit(')')) | einsum | reduction | call | access;
+auto const primary_def = number | (lit('(') > expr > lit(')')) | einsum | select | reduction | call | access;
+auto const select_def = where_keyword >> lit('(') > comparison > lit(',') > operand > lit(',') > operand > lit(')');
+auto const comparison_def = operand > compare_op > operand;
+auto const compare_op_def = raw[lit("<=") | lit(">=") | lit("==") | lit("!=") | lit('<') | lit('>')];
 auto const einsum_def = einsum_keyword >> lit('(') > string_literal > *(lit(',') > identifier) > lit(')');
 auto const reduction_def = identifier >> lit('(') >> reduced_indices >> lit(':') > operand > lit(')');
 auto const reduced_indices_def = reduced_index >> *(lit(',') > reduced_index);
@@ -190,13 +208,17 @@ auto const dtype_clause_def = lit(':') > any_word;
 auto const tensor_decl_def = tensor_keyword > tensor_items > -dtype_clause;
 auto const assign_op_def = raw[lit("+=") | lit('=')];
 auto const assignment_def = access > assign_op > operand;
-auto const statement_def = dim_decl | tensor_decl | assignment;
+auto const repeat_keyword_def = raw[word("repeat")][set_name];
+auto const repeat_open_def = repeat_keyword > index_name > lit('<') > operand > lit('{');
+auto const block_close_def = raw[lit('}')][set_text];
+auto const statement_def = dim_decl | tensor_decl | repeat_open | block_close | assignment;
 
-BOOST_SPIRIT_DEFINE(identifier, any_word, dim_keyword, tensor_keyword, einsum_keyword, number, string_literal, expr,
-                    operand, add_link, term, mul_link, unary, primary, einsum, reduction, reduced_indices,
-                    reduced_index, call, operand_list, access, index_list, index_name, position, shape_list, dim_value,
-                    dim_item, dim_items, dim_decl, tensor_item, tensor_items, dtype_clause, tensor_decl, assign_op,
-                    assignment, statement)
+BOOST_SPIRIT_DEFINE(identifier, any_word, dim_keyword, tensor_keyword, einsum_keyword, where_keyword, select,
+                    comparison, compare_op, number, string_literal, expr, operand, add_link, term, mul_link, unary,
+                    primary, einsum, reduction, reduced_indices, reduced_index, call, operand_list, access, index_list,
+                    index_name, position, shape_list, dim_value, dim_item, dim_items, dim_decl, tensor_item,
+                    tensor_items, dtype_clause, tensor_decl, assign_op, assignment, repeat_keyword, repeat_open,
+                    block_close, statement)
 
 }  // namespace grammar
 
@@ -250,7 +272,10 @@ void report_syntax_error(const SourceFile& source, DiagnosticSink& sink, std::ui
   const std::string& text = source.text();
   at = skip_blanks(text, at, end);
   Span token = token_at(text, at, end);
-  sink.error(token, "expected " + expected + ", found " + describe_token(text, token, end));
+  const bool comparison = at < end && (text[at] == '<' || text[at] == '>' || text[at] == '!' ||
+                                       (text[at] == '=' && at + 1 < end && text[at + 1] == '='));
+  sink.error(token, "expected " + expected + ", found " + describe_token(text, token, end) +
+                        (comparison ? " (a comparison is only the condition of where(cond, a, b))" : ""));
 }
 
 }  // namespace

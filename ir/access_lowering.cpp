@@ -133,6 +133,7 @@ std::optional<Subscript> StatementLowering::lower_position(const ast::Operand& p
     std::optional<AffineForm> operator()(const ast::Call& node) const { return other(node.span); }
     std::optional<AffineForm> operator()(const ast::Reduction& node) const { return other(node.span); }
     std::optional<AffineForm> operator()(const ast::Einsum& node) const { return other(node.span); }
+    std::optional<AffineForm> operator()(const ast::Select& node) const { return other(node.span); }
     std::optional<AffineForm> other(Span span) const { return fail(span, kPositionHelp); }
   };
   try {
@@ -196,6 +197,9 @@ int StatementLowering::resolve_tensor(const ast::Access& access) {
 }
 
 ExprPtr StatementLowering::lower_access(const ast::Access& access, bool zero_padded, Span padded_span) {
+  if (access.indices && !access.indices->empty())
+    if (const ast::Identifier* first = ast::as_bare_name(access.indices->front()); first && is_layer_index(first->name))
+      return lower_layer_access(access, zero_padded, padded_span);
   if (program_.find_tensor(access.name.name) < 0 && program_.find_dim(access.name.name) >= 0 && !access.indices &&
       !zero_padded)
     return make_dim_value(access.span, program_.find_dim(access.name.name));

@@ -6,6 +6,7 @@
 #include <deque>
 #include <set>
 
+#include "ir/condition.h"
 #include "ir/expr_builders.h"
 #include "ir/product_plan.h"
 
@@ -50,11 +51,9 @@ class StatementCounter {
   }
 
  private:
-  Poly extent_product(const std::vector<int>& ids) const {
-    Poly p = Poly::constant(1);
-    for (int id : ids) p *= statement_.indices[id].extent;
-    return p;
-  }
+  // The points of the grid over `ids` that the enclosing conditions keep
+  // (every extent's product when no condition compares two of them).
+  Poly extent_product(const std::vector<int>& ids) const { return points_where(statement_, ids, active_); }
   Poly domain(const Expr& e) const { return extent_product(e.free); }
 
   void raise_kind(StatementKind kind) { cost_.kind = std::max(cost_.kind, kind); }
@@ -88,13 +87,72 @@ class StatementCounter {
         return;
       }
       case ExprKind::reduce:
+        if (const Expr* product = masked_product(e)) return visit_masked_contraction(e, *product);
         cost_.reduction_length *= extent_product(e.over);
         visit_reduction(e);
         return;
       case ExprKind::normalize:
         visit_normalization(e);
         return;
+      case ExprKind::select:
+        // The select itself costs nothing; each operand is counted only on
+        // the points where it is taken.
+        with_condition(e.condition, [&] { visit(*e.args[0]); });
+        with_condition(negated(e.condition), [&] { visit(*e.args[1]); });
+        return;
     }
+  }
+
+  template <typename Body>
+  void with_condition(const Condition& condition, Body&& body) {
+    active_.push_back(condition);
+    body();
+    active_.pop_back();
+  }
+
+  // sum(j: where(j <= i, A[i, j] * B[j, d], 0)), the condition comparing a
+  // summed index: a contraction over the points the condition keeps (a
+  // causal P*V). The product of the two factors, or nullptr.
+  static const Expr* masked_product(const Expr& e) {
+    if (e.reduce_op != ReduceOp::sum || e.args[0]->kind != ExprKind::select) return nullptr;
+    const Expr& select = *e.args[0];
+    const Condition& c = select.condition;
+    const bool sums_compared = std::binary_search(e.over.begin(), e.over.end(), c.lhs) ||
+                               std::binary_search(e.over.begin(), e.over.end(), c.rhs);
+    const Expr& kept = *select.args[0];
+    const Expr& other = *select.args[1];
+    if (!sums_compared || other.kind != ExprKind::constant || other.constant != 0.0) return nullptr;
+    if (kept.kind != ExprKind::multiply || kept.args.size() != 2 || kept.ops[0] != '*' || kept.ops[1] != '*')
+      return nullptr;
+    return &kept;
+  }
+
+  void visit_masked_contraction(const Expr& e, const Expr& product) {
+    raise_kind(StatementKind::contraction);
+    ContractionCost term;
+    term.node = &e;
+    term.summed = e.over;
+    with_condition(e.args[0]->condition, [&] {
+      std::vector<std::string> labels;
+      for (const ExprPtr& factor : product.args) {
+        visit(*factor);
+        term.operands.push_back(factor.get());
+        labels.push_back(label_of(program_, statement_, *factor));
+      }
+      term.macs = extent_product(product.free);
+      term.order = "(" + labels[0] + "*" + labels[1] + ")";
+    });
+    term.path.emplace_back(0, 1);
+    term.naive_macs = term.macs;
+    term.flops = times(2, term.macs);
+    term.dot_products = domain(e);
+    term.reduction_length = extent_product(e.over);
+    cost_.reduction_length *= term.reduction_length;
+    cost_.dot_products += term.dot_products;
+    cost_.macs += term.macs;
+    cost_.naive_macs += term.naive_macs;
+    cost_.flops += term.flops;
+    cost_.contractions.push_back(std::move(term));
   }
 
   // sum/max/min/prod: 1 FLOP per element reduced; mean adds a divide per
@@ -246,7 +304,9 @@ class StatementCounter {
     for (int id : read) {
       const Tensor& t = program_.tensors[id];
       bytes += times(static_cast<std::int64_t>(dtype_size(t.dtype)), tensor_elements(t));
-      if (t.role == TensorRole::param) cost_.params += tensor_elements(t);
+      const bool param_layer = t.role == TensorRole::layer &&
+                               program_.tensors[static_cast<std::size_t>(t.layer_of)].role == TensorRole::param;
+      if (t.role == TensorRole::param || param_layer) cost_.params += tensor_elements(t);
     }
     std::int64_t writes = statement_.accumulate && !read.count(statement_.target) ? 2 : 1;
     bytes += times(writes * static_cast<std::int64_t>(dtype_size(target.dtype)), tensor_elements(target));
@@ -256,7 +316,18 @@ class StatementCounter {
   const Program& program_;
   const Statement& statement_;
   StatementCost& cost_;
+  std::vector<Condition> active_;  // the conditions of the selects around the node being counted
 };
+
+// A statement of a repeat block runs `layers` times: every count (the
+// reduction length is per dot product, so it stays).
+void scale(StatementCost& cost, const Poly& layers) {
+  for (Poly* p : {&cost.outputs, &cost.dot_products, &cost.macs, &cost.naive_macs, &cost.flops, &cost.transcendentals,
+                  &cost.bytes, &cost.params})
+    *p *= layers;
+  for (ContractionCost& term : cost.contractions)
+    for (Poly* p : {&term.dot_products, &term.macs, &term.naive_macs, &term.flops}) *p *= layers;
+}
 
 }  // namespace
 
@@ -265,6 +336,8 @@ ProgramCost analyze_cost(const Program& program) {
   for (const Statement& statement : program.statements) {
     cost.statements.emplace_back();
     StatementCounter(program, statement, cost.statements.back()).run();
+    if (statement.block >= 0)
+      scale(cost.statements.back(), program.blocks.at(static_cast<std::size_t>(statement.block)).count);
   }
   for (const Tensor& t : program.tensors)
     if (t.role == TensorRole::param) cost.params += tensor_elements(t);

@@ -13,9 +13,11 @@ namespace {
 
 using StopMap = std::map<const Expr*, std::vector<int>>;
 
-// Walks down from the root while exactly one child holds `index`.
+// Walks down from the root while exactly one child holds `index` (a
+// `where` whose condition compares it holds it itself).
 const Expr* smallest_holder(const Expr* node, int index) {
   while (true) {
+    if (node->kind == ExprKind::select && (node->condition.lhs == index || node->condition.rhs == index)) return node;
     const Expr* only = nullptr;
     int holders = 0;
     for (const ExprPtr& child : node->args)
@@ -94,29 +96,8 @@ ExprPtr rebuild(const ExprPtr& node, const StopMap& stops) {
   if (stop == stops.end() && !changed) return node;
   if (stop != stops.end() && node->kind == ExprKind::multiply) return sum_product(*node, args, stop->second);
 
-  ExprPtr self = node;
-  if (changed) {
-    auto copy = std::make_shared<Expr>(*node);
-    copy->args = std::move(args);
-    // Children may have lost indices to inner sums: recompute `free`.
-    switch (copy->kind) {
-      case ExprKind::reduce:
-        self = make_reduce(copy->span, copy->reduce_op, copy->over, copy->args[0], copy->implicit);
-        break;
-      case ExprKind::normalize:
-        self = make_normalize(copy->span, copy->norm_op, copy->over, copy->args[0]);
-        break;
-      case ExprKind::negate:
-        self = make_negate(copy->span, copy->args[0]);
-        break;
-      case ExprKind::call:
-        self = make_call(copy->span, copy->func, copy->args);
-        break;
-      default:
-        self = make_nary(copy->kind, copy->span, copy->args, copy->ops);
-        break;
-    }
-  }
+  // Children may have lost indices to inner sums: with_args recomputes `free`.
+  ExprPtr self = changed ? with_args(node, std::move(args)) : node;
   if (stop == stops.end()) return self;
   return make_reduce(node->span, ReduceOp::sum, stop->second, self, true);
 }

@@ -98,6 +98,41 @@ ExprPtr make_normalize(Span span, NormOp op, std::vector<int> over, ExprPtr body
   return e;
 }
 
+ExprPtr make_select(Span span, Condition condition, ExprPtr then_value, ExprPtr else_value) {
+  auto e = node(ExprKind::select, span);
+  e->condition = condition;
+  std::vector<int> free = union_of_args({then_value, else_value});
+  free.push_back(condition.lhs);
+  free.push_back(condition.rhs);
+  e->free = sorted_unique(std::move(free));
+  e->args = {std::move(then_value), std::move(else_value)};
+  return e;
+}
+
+ExprPtr with_args(const ExprPtr& node, std::vector<ExprPtr> args) {
+  const Expr& e = *node;
+  switch (e.kind) {
+    case ExprKind::negate:
+      return make_negate(e.span, std::move(args.at(0)));
+    case ExprKind::call:
+      return make_call(e.span, e.func, std::move(args));
+    case ExprKind::add:
+    case ExprKind::multiply:
+      return make_nary(e.kind, e.span, std::move(args), e.ops);
+    case ExprKind::reduce:
+      return make_reduce(e.span, e.reduce_op, e.over, std::move(args.at(0)), e.implicit);
+    case ExprKind::normalize:
+      return make_normalize(e.span, e.norm_op, e.over, std::move(args.at(0)));
+    case ExprKind::select:
+      return make_select(e.span, e.condition, std::move(args.at(0)), std::move(args.at(1)));
+    case ExprKind::access:
+    case ExprKind::constant:
+    case ExprKind::dim_value:
+      break;
+  }
+  return node;  // leaves have no args
+}
+
 ExprPtr replace_accesses(const ExprPtr& expr, const std::function<ExprPtr(const Expr&)>& replace) {
   if (expr->kind == ExprKind::access) {
     ExprPtr replaced = replace(*expr);

@@ -23,6 +23,11 @@ ExprPtr make_call(Span span, Func func, std::vector<ExprPtr> args);
 ExprPtr make_nary(ExprKind kind, Span span, std::vector<ExprPtr> args, std::vector<char> ops);
 ExprPtr make_reduce(Span span, ReduceOp op, std::vector<int> over, ExprPtr body, bool implicit);
 ExprPtr make_normalize(Span span, NormOp op, std::vector<int> over, ExprPtr body);
+// `where(condition, then_value, else_value)`: varies with both compared indices.
+ExprPtr make_select(Span span, Condition condition, ExprPtr then_value, ExprPtr else_value);
+// The same node over new operands (a leaf is returned as it is), with its
+// free indices recomputed: what a pass that rewrites children calls.
+ExprPtr with_args(const ExprPtr& node, std::vector<ExprPtr> args);
 
 // The expression with each access `replace` returns a node for replaced by
 // it (nullptr: kept); nodes above a replacement are copied, the rest shared.

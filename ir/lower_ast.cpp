@@ -60,6 +60,13 @@ class ModuleLowering {
       if (const ast::DimDecl* dims = ast::as_dim_decl(statement)) declare_dims(*dims);
       if (const ast::TensorDecl* tensors = ast::as_tensor_decl(statement)) declare_tensors(*tensors);
       if (const ast::Assignment* assignment = ast::as_assignment(statement)) assign(*assignment);
+      if (const ast::RepeatOpen* open = ast::as_repeat_open(statement)) open_block(*open);
+      if (const ast::BlockClose* close = ast::as_block_close(statement)) close_block(*close);
+    }
+    if (open_block_ >= 0) {
+      sink_.error(program_.blocks[static_cast<std::size_t>(open_block_)].span,
+                  "this repeat block is not closed: expected '}' on a line of its own after its statements");
+      program_.blocks[static_cast<std::size_t>(open_block_)].end = static_cast<int>(program_.statements.size());
     }
     finish();
     return std::move(program_);
@@ -69,6 +76,10 @@ class ModuleLowering {
   const frontend::SourceFile& source() const { return sink_.source(); }
 
   bool claim_name(const ast::Identifier& name) {
+    if (name.name == "inf") {
+      sink_.error(name.span, "'inf' is reserved: it is infinity in expressions");
+      return false;
+    }
     if (int d = program_.find_dim(name.name); d >= 0) {
       sink_.error(name.span, "'" + name.name + "' is already declared as a dim",
                   {Note{program_.dims[d].span, "declared here"}});
@@ -377,6 +388,64 @@ class ModuleLowering {
     program_.outputs.push_back(program_.add_tensor(std::move(t)));
   }
 
+  // --- repeat blocks ------------------------------------------------------
+
+  void open_block(const ast::RepeatOpen& open) {
+    if (open_block_ >= 0) {
+      sink_.error(open.keyword.span, "repeat blocks do not nest",
+                  {Note{program_.blocks[static_cast<std::size_t>(open_block_)].span, "the enclosing block"}});
+      ++ignored_opens_;
+      return;
+    }
+    RepeatBlock block;
+    block.index = open.index.name;
+    block.span = Span{open.span.begin, ast::span_of(open.count).end};
+    block.first = static_cast<int>(program_.statements.size());
+    if (program_.find_dim(open.index.name) >= 0 || program_.find_tensor(open.index.name) >= 0) {
+      sink_.error(open.index.span, "the layer index '" + open.index.name + "' is already the name of a " +
+                                       (program_.find_dim(open.index.name) >= 0 ? "dim" : "tensor"));
+      ++ignored_opens_;
+      return;
+    }
+    std::optional<Poly> count;
+    try {
+      count = lower_extent(open.count);
+      if (count && program_.try_evaluate(*count).value_or(1) < 1) {
+        sink_.error(ast::span_of(open.count), "a repeat block runs at least once; this count is " +
+                                                  std::to_string(*program_.try_evaluate(*count)));
+        count.reset();
+      }
+    } catch (const OverflowError&) {
+      sink_.error(ast::span_of(open.count), "the repeat count overflows the signed 64-bit range");
+    }
+    if (!count) {
+      ++ignored_opens_;
+      return;
+    }
+    block.count = *count;
+    program_.blocks.push_back(std::move(block));
+    open_block_ = static_cast<int>(program_.blocks.size()) - 1;
+    written_in_block_ = 0;
+  }
+
+  void close_block(const ast::BlockClose& close) {
+    if (ignored_opens_ > 0) {  // the block's opening was reported
+      --ignored_opens_;
+      return;
+    }
+    if (open_block_ < 0) {
+      sink_.error(close.span, "'}' without an open repeat block");
+      return;
+    }
+    RepeatBlock& block = program_.blocks[static_cast<std::size_t>(open_block_)];
+    block.end = static_cast<int>(program_.statements.size());
+    open_block_ = -1;
+    if (written_in_block_ == 0) {
+      sink_.error(block.span, "this repeat block has no statements");
+      program_.blocks.pop_back();
+    }
+  }
+
   // --- statements -------------------------------------------------------
 
   void assign(const ast::Assignment& assignment) {
@@ -386,6 +455,9 @@ class ModuleLowering {
     statement.text = one_line(source().text(), assignment.span);
     int index = static_cast<int>(program_.statements.size());
     StatementLowering lowering(program_, sink_, index, assigned_anywhere_);
+    lowering.set_block(open_block_);
+    ++written_in_block_;
+    statement.block = open_block_;
     if (lowering.lower(assignment, statement)) {
       program_.statements.push_back(std::move(statement));
       return;
@@ -421,6 +493,9 @@ class ModuleLowering {
   const LowerOptions& options_;
   Program program_;
   std::map<std::string, Span> assigned_anywhere_;
+  int open_block_ = -1;       // the repeat block being read
+  int ignored_opens_ = 0;     // openings refused (their `}` is not an error)
+  int written_in_block_ = 0;  // assignments in the open block, lowered or not
 };
 
 }  // namespace

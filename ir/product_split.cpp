@@ -42,22 +42,7 @@ ExprPtr replace(const ExprPtr& node, const Expr* from, const ExprPtr& to) {
     changed = changed || args.back() != a;
   }
   if (!changed) return node;
-  const Expr& e = *node;
-  switch (e.kind) {
-    case ExprKind::negate:
-      return make_negate(e.span, args[0]);
-    case ExprKind::call:
-      return make_call(e.span, e.func, std::move(args));
-    case ExprKind::add:
-    case ExprKind::multiply:
-      return make_nary(e.kind, e.span, std::move(args), e.ops);
-    case ExprKind::reduce:
-      return make_reduce(e.span, e.reduce_op, e.over, args[0], e.implicit);
-    case ExprKind::normalize:
-      return make_normalize(e.span, e.norm_op, e.over, args[0]);
-    default:
-      return node;  // leaves have no args
-  }
+  return with_args(node, std::move(args));
 }
 
 // sum(over: x * y), with y the divisor when exactly one of them is.

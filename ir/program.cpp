@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "ir/checked_math.h"
+#include "ir/condition.h"
 
 namespace einc::ir {
 
@@ -252,6 +253,9 @@ std::string print_expr(const Program& p, const Statement& s, const Expr& e) {
     case ExprKind::normalize:
       return std::string(norm_op_name(e.norm_op)) + "(" + join_indices(s, e.over) + ": " + child(e.args[0], false) +
              ")";
+    case ExprKind::select:
+      return "where(" + s.indices.at(e.condition.lhs).name + " " + compare_op_name(e.condition.op) + " " +
+             s.indices.at(e.condition.rhs).name + ", " + child(e.args[0], false) + ", " + child(e.args[1], false) + ")";
   }
   return "?";
 }
@@ -270,13 +274,19 @@ std::string lookup_out_of_range(const Program& program, const Statement& stateme
 
 std::string print_program(const Program& p) {
   std::string out;
-  for (const Statement& s : p.statements) {
+  for (std::size_t k = 0; k < p.statements.size(); ++k) {
+    const Statement& s = p.statements[k];
+    const RepeatBlock* block = s.block >= 0 ? &p.blocks.at(static_cast<std::size_t>(s.block)) : nullptr;
+    if (block && block->first == static_cast<int>(k))
+      out += "repeat " + block->index + " < " + p.formula(block->count) + " {\n";
     const Tensor& t = p.tensors.at(s.target);
+    if (block) out += "  ";
     out += t.name;
     if (!s.lhs.empty()) out += "[" + join_indices(s, s.lhs) + "]";
     out += s.accumulate ? " += " : " = ";
     out += print_expr(p, s, *s.value);
     out += "\n";
+    if (block && block->end == static_cast<int>(k) + 1) out += "}\n";
   }
   return out;
 }

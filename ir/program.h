@@ -60,7 +60,10 @@ struct Dim {
   bool bound_from_outside = false;            // set by a binding (--dim, API)
 };
 
-enum class TensorRole { input, param, intermediate };
+// `layer`: one layer's part of a param or input inside a repeat block
+// (`w[l, d, f]` is the layer tensor `w[l]` at [d, f]); the executor binds it
+// to the source's slice at each iteration, so no backend sees the block.
+enum class TensorRole { input, param, intermediate, layer };
 
 struct Tensor {
   std::string name;
@@ -72,6 +75,8 @@ struct Tensor {
   bool shape_declared = false;
   std::vector<Poly> shape;
   int defined_by = -1;  // index of the defining statement (intermediates)
+  int layer_of = -1;    // layer: the tensor it is a slice of (along its first dim)
+  int block = -1;       // layer: the repeat block whose index selects the slice
 };
 
 struct IndexVar {
@@ -80,7 +85,17 @@ struct IndexVar {
   Span span;  // where the extent was first learned
 };
 
-enum class ExprKind { access, constant, dim_value, negate, call, add, multiply, reduce, normalize };
+enum class ExprKind { access, constant, dim_value, negate, call, add, multiply, reduce, normalize, select };
+
+// `j <= i` in `where(j <= i, a, b)`: a comparison of two indices of the
+// same extent (docs/language.md, "Conditions"). The cost model counts the
+// points on each side exactly (ir/condition.h).
+enum class CompareOp { lt, le, gt, ge, eq, ne };
+struct Condition {
+  CompareOp op = CompareOp::lt;
+  int lhs = -1, rhs = -1;  // index ids, distinct
+  bool operator==(const Condition& o) const { return op == o.op && lhs == o.lhs && rhs == o.rhs; }
+};
 
 enum class Func { exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu, gelu, silu, max, min, pow };
 enum class ReduceOp { sum, max, min, prod, mean, logsumexp };
@@ -112,9 +127,22 @@ struct Expr {
   std::vector<int> over;      // reduce / normalize: the index ids, sorted
   std::vector<ExprPtr> args;  // children
   std::vector<char> ops;      // add: '+'/'-' per arg; multiply: '*'/'/' per arg
+  Condition condition;        // select: args[0] where it holds, else args[1]
+};
+
+// `repeat l < L { ... }`: statements [first, end) run `count` times in
+// order, iteration l reading the layer tensors' slices at l; state carries
+// from one iteration to the next through `+=` on tensors defined before the
+// block. The cost model counts those statements `count` times.
+struct RepeatBlock {
+  std::string index;  // the layer index's name
+  Span span;          // `repeat l < L {`
+  Poly count;
+  int first = 0, end = 0;  // statement range
 };
 
 struct Statement {
+  int block = -1;  // the repeat block it is in
   Span span;
   int line = 0;
   std::string text;  // the statement as written, on one line
@@ -134,6 +162,7 @@ struct Program {
   std::vector<Dim> dims;
   std::vector<Tensor> tensors;
   std::vector<Statement> statements;
+  std::vector<RepeatBlock> blocks;
   std::vector<int> outputs;                                  // tensor ids, in declaration order
   std::unordered_map<std::string, int> dim_ids, tensor_ids;  // by name
 

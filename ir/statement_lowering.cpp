@@ -66,6 +66,13 @@ const ast::Einsum* whole_einsum(const ast::Operand& value) {
 int StatementLowering::index_id(const ast::Identifier& name) {
   auto it = index_by_name_.find(name.name);
   if (it != index_by_name_.end()) return it->second;
+  if (is_layer_index(name.name)) {
+    sink_.error(name.span, "the layer index '" + name.name +
+                               "' selects each layer's part of a tensor: it is allowed only as the first position of "
+                               "an access (w[" +
+                               name.name + ", d, f])");
+    failed_ = true;
+  }
   int id = static_cast<int>(indices_.size());
   indices_.push_back(IndexVar{name.name, Poly(), Span{}});
   has_extent_.push_back(false);
@@ -148,6 +155,10 @@ void StatementLowering::collect_explicit_reductions(const ast::Operand& operand)
       self.collect_explicit_reductions(r.body);
     }
     void operator()(const ast::Einsum&) const {}
+    void operator()(const ast::Select& s) const {
+      self.collect_explicit_reductions(s.then_value);
+      self.collect_explicit_reductions(s.else_value);
+    }
     void operator()(const ast::Unary& u) const { self.collect_explicit_reductions(u.operand); }
     void operator()(const ast::Chain& c) const {
       self.collect_explicit_reductions(c.first);
@@ -164,7 +175,10 @@ ExprPtr StatementLowering::lower_operand(const ast::Operand& operand) {
     StatementLowering& self;
     ExprPtr operator()(const ast::Nil&) const { return nullptr; }
     ExprPtr operator()(const ast::Number& n) const { return self.lower_number(n); }
-    ExprPtr operator()(const ast::Access& a) const { return self.lower_access(a, false, a.span); }
+    ExprPtr operator()(const ast::Access& a) const {
+      if (!a.indices && a.name.name == "inf") return self.lower_infinity(a);
+      return self.lower_access(a, false, a.span);
+    }
     ExprPtr operator()(const ast::Call& c) const { return self.lower_call(c); }
     ExprPtr operator()(const ast::Reduction& r) const { return self.lower_reduction(r); }
     ExprPtr operator()(const ast::Einsum& e) const {
@@ -174,6 +188,7 @@ ExprPtr StatementLowering::lower_operand(const ast::Operand& operand) {
     }
     ExprPtr operator()(const ast::Unary& u) const { return self.lower_unary(u); }
     ExprPtr operator()(const ast::Chain& c) const { return self.lower_chain(c); }
+    ExprPtr operator()(const ast::Select& s) const { return self.lower_select(s); }
   };
   return ast::visit(operand, Visitor{*this});
 }
@@ -364,6 +379,16 @@ bool StatementLowering::check_target(const ast::Assignment& assignment, bool is_
           {Note{t.span, "declared here"}});
       return false;
     }
+    if (t.defined_by >= 0 && !accumulate && block_id_ >= 0 &&
+        t.defined_by < program_.blocks[static_cast<std::size_t>(block_id_)].first) {
+      sink_.error(name.span,
+                  "'" + t.name +
+                      "' is defined before the repeat block; a block carries state from layer to layer with += "
+                      "(" +
+                      t.name + "[...] += ...), keeping its shape",
+                  {Note{program_.statements[t.defined_by].span, "defined here"}});
+      return false;
+    }
     if (t.defined_by >= 0 && !accumulate) {
       sink_.error(name.span,
                   "tensor '" + t.name +
@@ -383,6 +408,10 @@ bool StatementLowering::check_target(const ast::Assignment& assignment, bool is_
   if (is_einsum && assignment.target.indices) {
     sink_.error(assignment.target.span, "the einsum form assigns a whole tensor: write " + name.name +
                                             " = einsum(...), without indices on the left");
+    return false;
+  }
+  if (id < 0 && name.name == "inf") {
+    sink_.error(name.span, "'inf' is reserved: it is infinity in expressions");
     return false;
   }
   if (id < 0) {
@@ -457,7 +486,7 @@ bool StatementLowering::lower(const ast::Assignment& assignment, Statement& out)
     for (std::size_t d = 0; d < lhs.size(); ++d) learn_extent(lhs[d], target->shape[d], assignment.target.span);
   }
   if (!einsum) value = lower_operand(assignment.value);
-  if (!value || failed_ || !resolve_affine_extents() || !check_affine_bounds()) return false;
+  if (!value || failed_ || !resolve_affine_extents() || !check_affine_bounds() || !check_conditions()) return false;
   for (const PendingNonEmpty& p : pending_non_empty_)
     if (!check_non_empty(p.op, p.index, p.span)) return false;
   target = &program_.tensors[target_];

@@ -31,6 +31,8 @@ class StatementLowering {
 
   // Returns false (after reporting) when the statement is invalid.
   bool lower(const ast::Assignment& assignment, Statement& out);
+  // The statement is in repeat block `id` (its index selects layers).
+  void set_block(int id) { block_id_ = id; }
 
  private:
   int index_id(const ast::Identifier& name);
@@ -43,6 +45,10 @@ class StatementLowering {
   // access_lowering.cpp: positions, padded(...), affine extents and bounds.
   ExprPtr lower_access(const ast::Access& access, bool zero_padded, Span padded_span);
   ExprPtr lower_padded(const ast::Call& call);
+  // `w[l, d, f]` in a repeat block over l: the layer tensor `w[l]` at [d, f].
+  ExprPtr lower_layer_access(const ast::Access& access, bool zero_padded, Span padded_span);
+  int layer_tensor(int source);
+  bool is_layer_index(const std::string& name) const;
   // `in_access`: a bare name is an index (else: an extent, where it is a dim).
   std::optional<Subscript> lower_position(const ast::Operand& position, bool in_access = true);
   std::optional<Subscript> lower_lookup(const ast::Access& access);
@@ -56,6 +62,11 @@ class StatementLowering {
   ExprPtr lower_reduction(const ast::Reduction& reduction);
   ExprPtr lower_unary(const ast::Unary& unary);
   ExprPtr lower_chain(const ast::Chain& chain);
+  // condition_lowering.cpp: `where(j <= i, a, b)` and `inf`.
+  ExprPtr lower_select(const ast::Select& select);
+  std::optional<Condition> lower_condition(const ast::Comparison& comparison);
+  ExprPtr lower_infinity(const ast::Access& access);
+  bool check_conditions();
   ExprPtr lower_number(const ast::Number& number);
   // The einsum form (lower_einsum.cpp): fills lhs indices and returns the product.
   ExprPtr lower_einsum(const ast::Einsum& einsum, std::vector<int>& lhs);
@@ -69,6 +80,7 @@ class StatementLowering {
   int statement_index_;
   const std::map<std::string, Span>& assigned_anywhere_;
   int target_ = -1;
+  int block_id_ = -1;
   bool target_is_new_ = false;
   bool failed_ = false;
   // A position that is not one index (`i + m`, `0`, `d + D`): its extents
@@ -82,6 +94,13 @@ class StatementLowering {
     bool padded = false;
   };
   std::vector<AffineUse> affine_uses_;
+  // The conditions of `where`: their extents are checked (equal, known)
+  // once the statement is lowered.
+  struct ConditionUse {
+    Condition condition;
+    Span span, lhs_span, rhs_span;
+  };
+  std::vector<ConditionUse> conditions_;
   // Reductions that need a non-empty index whose extent was not known yet.
   struct PendingNonEmpty {
     std::string op;

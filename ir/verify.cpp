@@ -124,6 +124,15 @@ class Verifier {
           check(std::binary_search(e.args[0]->free.begin(), e.args[0]->free.end(), id),
                 where_ + ": a reduction over an index its operand does not hold");
         break;
+      case ExprKind::select: {
+        const Condition& c = e.condition;
+        check(e.args.size() == 2, where_ + ": a where needs two operands");
+        check(valid_index(c.lhs) && valid_index(c.rhs) && c.lhs != c.rhs,
+              where_ + ": a condition on indices out of range");
+        free.push_back(c.lhs);
+        free.push_back(c.rhs);
+        break;
+      }
     }
     for (const ExprPtr& a : e.args) free.insert(free.end(), a->free.begin(), a->free.end());
     std::sort(free.begin(), free.end());

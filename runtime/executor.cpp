@@ -5,21 +5,59 @@
 
 namespace einc::runtime {
 
+namespace {
+
+// Layer `l` of `whole` along its first dim: a view (the whole tensor stays
+// in the list, so the memory outlives it).
+Tensor layer_slice(const Tensor& whole, std::int64_t l) {
+  std::vector<std::int64_t> shape(whole.shape().begin() + 1, whole.shape().end());
+  std::vector<std::int64_t> strides(whole.strides().begin() + 1, whole.strides().end());
+  auto* base = static_cast<char*>(whole.data());
+  const std::int64_t offset = l * whole.strides().front() * static_cast<std::int64_t>(dtype_size(whole.dtype()));
+  return Tensor::view(whole.dtype(), base ? base + offset : nullptr, std::move(shape), std::move(strides));
+}
+
+}  // namespace
+
 std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tensor> tensors,
                                     StatementBackend& backend) {
   tensors.resize(program.tensors.size());
   const auto& statements = program.statements;
   const std::vector<std::vector<int>> releasable = ir::releasable_after(program);
-  for (std::size_t s = 0; s < statements.size(); ++s) {
+  auto run = [&](std::size_t s) {
     const ir::Statement& statement = statements[s];
     const ir::Tensor& target = program.tensors[statement.target];
     // `=` overwrites every element of its target (an index may not repeat on
     // the left), so a fresh target needs no zeroing; a target already present
-    // is the caller's output buffer.
+    // is the caller's output buffer (or a repeat block's earlier iteration).
     if (!statement.accumulate && !tensors[statement.target].defined())
       tensors[statement.target] = Tensor::empty(target.dtype, ir::evaluated_shape(program, statement.target));
     backend.execute(program, statement, tensors);
+  };
+  auto release = [&](std::size_t s) {
     for (int t : releasable[s]) tensors[static_cast<std::size_t>(t)] = Tensor();
+  };
+  for (std::size_t s = 0; s < statements.size(); ++s) {
+    if (statements[s].block < 0) {
+      run(s);
+      release(s);
+      continue;
+    }
+    // A repeat block: its statements `count` times, the layer tensors bound
+    // to their slices; what they read is released only after the last
+    // iteration (the next one reads it again).
+    const ir::RepeatBlock& block = program.blocks.at(static_cast<std::size_t>(statements[s].block));
+    const std::int64_t count = program.evaluate(block.count);
+    for (std::int64_t l = 0; l < count; ++l) {
+      for (std::size_t t = 0; t < program.tensors.size(); ++t)
+        if (program.tensors[t].block == statements[s].block)
+          tensors[t] = layer_slice(tensors.at(static_cast<std::size_t>(program.tensors[t].layer_of)), l);
+      for (auto b = static_cast<std::size_t>(block.first); b < static_cast<std::size_t>(block.end); ++b) run(b);
+    }
+    for (std::size_t t = 0; t < program.tensors.size(); ++t)
+      if (program.tensors[t].block == statements[s].block) tensors[t] = Tensor();
+    for (auto b = static_cast<std::size_t>(block.first); b < static_cast<std::size_t>(block.end); ++b) release(b);
+    s = static_cast<std::size_t>(block.end) - 1;
   }
   return tensors;
 }

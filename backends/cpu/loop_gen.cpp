@@ -374,6 +374,8 @@ class Emitter {
       }
       case LoopOp::reduce:
         return reduce(n);
+      case LoopOp::select:
+        return select(node);
       case LoopOp::lse_final: {
         Value* m = value(node.args[0]);
         Value* s = value(node.args[1]);
@@ -384,6 +386,50 @@ class Emitter {
       }
     }
     EINC_FAIL("loop kernel: unknown node");
+  }
+
+  // where(j <= i, a, b): the loop counters compared (a vector level's
+  // lanes count up from its counter), then one select; both operands are
+  // computed, as the reference does.
+  Value* select(const LoopNode& node) {
+    Value* a = value(node.args[0]);
+    Value* c = value(node.args[1]);
+    Value* l = index_value(node.condition.lhs);
+    Value* r = index_value(node.condition.rhs);
+    unify(b_, l, r);
+    Value* holds = b_.CreateICmp(predicate(node.condition.op), l, r);
+    unify(b_, a, c);
+    unify(b_, a, holds);
+    unify(b_, c, holds);
+    return b_.CreateSelect(holds, a, c);
+  }
+
+  static llvm::CmpInst::Predicate predicate(ir::CompareOp op) {
+    switch (op) {
+      case ir::CompareOp::lt:
+        return llvm::CmpInst::ICMP_SLT;
+      case ir::CompareOp::le:
+        return llvm::CmpInst::ICMP_SLE;
+      case ir::CompareOp::gt:
+        return llvm::CmpInst::ICMP_SGT;
+      case ir::CompareOp::ge:
+        return llvm::CmpInst::ICMP_SGE;
+      case ir::CompareOp::eq:
+        return llvm::CmpInst::ICMP_EQ;
+      case ir::CompareOp::ne:
+        return llvm::CmpInst::ICMP_NE;
+    }
+    EINC_FAIL("loop kernel: unknown comparison");
+  }
+
+  // The value of a statement index where the code is being emitted.
+  Value* index_value(int index) {
+    for (std::size_t k = chain_.size(); k-- > 1;) {
+      if (chain_[k].index != index) continue;
+      if (!chain_[k].vector) return chain_[k].i;
+      return b_.CreateAdd(b_.CreateVectorSplat(static_cast<unsigned>(spec_.lanes), chain_[k].i), iota());
+    }
+    EINC_FAIL("loop kernel: a condition on an index that no loop binds here");
   }
 
   Value* load(int slot) {

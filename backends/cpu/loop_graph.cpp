@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "ir/condition.h"
 #include "ir/expr_builders.h"
 #include "ir/product_plan.h"
 
@@ -54,6 +55,12 @@ std::string hex_double(double v) {
   return out.str();
 }
 
+// `select`'s condition (empty for other nodes): part of the interning key and the signature.
+std::string condition_key(const LoopNode& n) {
+  if (n.op != LoopOp::select) return "";
+  return std::to_string(n.condition.lhs) + ir::compare_op_name(n.condition.op) + std::to_string(n.condition.rhs);
+}
+
 class GraphBuilder {
  public:
   GraphBuilder(const ir::Program& program, const ir::Statement& statement) : program_(program), statement_(statement) {}
@@ -87,7 +94,8 @@ class GraphBuilder {
     if (!reason_.empty()) return 0;  // failed already: the graph is abandoned
     std::ostringstream key;
     key << static_cast<int>(n.op) << '|' << ids(n.args) << '|' << n.slot << '|' << hex_double(n.constant) << '|'
-        << static_cast<int>(n.func) << '|' << static_cast<int>(n.reduce) << '|' << ids(n.over);
+        << static_cast<int>(n.func) << '|' << static_cast<int>(n.reduce) << '|' << ids(n.over) << '|'
+        << condition_key(n);
     auto [it, fresh] = interned_.emplace(key.str(), static_cast<int>(graph_.nodes.size()));
     if (!fresh) return it->second;
     switch (n.op) {
@@ -100,6 +108,10 @@ class GraphBuilder {
         break;
       case LoopOp::reduce:
         n.free = difference(free_of(n.args[0]), n.over);
+        break;
+      case LoopOp::select:
+        n.free = sorted_union(sorted_union(free_of(n.args[0]), free_of(n.args[1])),
+                              sorted_union({n.condition.lhs}, {n.condition.rhs}));
         break;
       default:
         n.free.clear();
@@ -238,6 +250,13 @@ class GraphBuilder {
         return lower_reduce(e);
       case ir::ExprKind::normalize:
         return lower_normalize(e);
+      case ir::ExprKind::select: {
+        LoopNode n;
+        n.op = LoopOp::select;
+        n.condition = e.condition;
+        n.args = {lower(*e.args[0]), lower(*e.args[1])};
+        return add(std::move(n));
+      }
     }
     reason_ = "unknown IR node";
     return 0;
@@ -467,6 +486,8 @@ const char* op_name(LoopOp op) {
       return "reduce";
     case LoopOp::lse_final:
       return "lse";
+    case LoopOp::select:
+      return "select";
   }
   return "?";
 }
@@ -487,6 +508,7 @@ std::string loop_graph_signature(const LoopGraph& graph) {
     if (n.op == LoopOp::constant) out << " " << hex_double(n.constant);
     if (n.op == LoopOp::call) out << " " << ir::func_name(n.func);
     if (n.op == LoopOp::reduce) out << " r" << static_cast<int>(n.reduce) << " over " << ids(n.over);
+    if (n.op == LoopOp::select) out << " if " << condition_key(n);
     out << "\n";
   }
   return out.str();

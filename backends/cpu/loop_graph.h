@@ -3,7 +3,8 @@
 //
 // build_loop_graph() rewrites a statement's value (ir::Expr) into a small
 // DAG that loop_gen.cpp emits directly:
-//   - elementwise nodes (neg, add, sub, mul, div, function calls) over loads
+//   - elementwise nodes (neg, add, sub, mul, div, function calls, and the
+//     select of `where` on the loop counters) over loads
 //     of tensor accesses, script numbers and dims (runtime "scalar" slots,
 //     so a kernel does not depend on their values) and fixed constants;
 //   - reduce nodes (sum, prod, NaN-propagating max/min, and a max that
@@ -42,7 +43,7 @@
 
 namespace einc::cpu {
 
-enum class LoopOp { load, scalar, constant, neg, add, sub, mul, div, call, reduce, lse_final };
+enum class LoopOp { load, scalar, constant, neg, add, sub, mul, div, call, reduce, lse_final, select };
 enum class LoopReduce { sum, prod, max, min, max_skip_nan };
 
 struct LoopNode {
@@ -53,7 +54,8 @@ struct LoopNode {
   double constant = 0;    // constant (fixed by the rewrite, baked into the code)
   ir::Func func = ir::Func::exp;
   LoopReduce reduce = LoopReduce::sum;
-  std::vector<int> over;  // reduce: the indices it loops over (sorted)
+  std::vector<int> over;    // reduce: the indices it loops over (sorted)
+  ir::Condition condition;  // select: args[0] where it holds at the point, else args[1]
 };
 
 // A tensor access: its base pointer and one stride per free index are

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "backends/reference/interpreter.h"
+#include "ir/condition.h"
 
 namespace einc::cuda {
 
@@ -284,6 +285,14 @@ std::string ExprEmitter::value(const ir::Expr& e, CodeWriter& w) {
     case ir::ExprKind::reduce:
     case ir::ExprKind::normalize:
       return binder(e, w);
+    case ir::ExprKind::select: {
+      // Both operands are computed, as the reference does; the condition
+      // compares the two index variables.
+      std::string a = value(*e.args[0], w);
+      std::string b = value(*e.args[1], w);
+      return define("(" + var(e.condition.lhs) + " " + ir::compare_op_name(e.condition.op) + " " +
+                    var(e.condition.rhs) + ") ? " + a + " : " + b);
+    }
   }
   throw std::runtime_error("cuda: unknown IR node");
 }

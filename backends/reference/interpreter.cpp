@@ -14,6 +14,7 @@
 #include <string>
 
 #include "backends/reference/dense.h"
+#include "ir/condition.h"
 #include "ir/expr_builders.h"
 #include "ir/product_plan.h"
 
@@ -133,6 +134,8 @@ class Evaluator {
         return reduce(e);
       case ExprKind::normalize:
         return normalize(e);
+      case ExprKind::select:
+        return select(e);
     }
     throw ExecutionError("unknown IR node");
   }
@@ -235,6 +238,24 @@ class Evaluator {
       double a = static_cast<double>(out.data[i]);
       double b = args.size() > 1 ? static_cast<double>(args[1].data[i]) : 0.0;
       out.data[i] = Arith<T>::from_double(apply_function(e.func, a, b));
+    }
+    return out;
+  }
+
+  // where(c, a, b): both operands over the node's indices, then the
+  // condition on the two compared indices picks one per point.
+  Dense<T> select(const Expr& e) {
+    Dense<T> out = broadcast(eval(*e.args[0]), e.free);
+    const Dense<T> other = broadcast(eval(*e.args[1]), e.free);
+    auto position = [&](int id) {
+      return static_cast<std::size_t>(std::find(e.free.begin(), e.free.end(), id) - e.free.begin());
+    };
+    const std::vector<std::int64_t> strides = out.strides_in(e.free);
+    const std::size_t lhs = position(e.condition.lhs), rhs = position(e.condition.rhs);
+    for (std::int64_t flat = 0; flat < out.size(); ++flat) {
+      const std::int64_t a = flat / strides[lhs] % out.extents[lhs];
+      const std::int64_t b = flat / strides[rhs] % out.extents[rhs];
+      if (!ir::compare(e.condition.op, a, b)) out.data[flat] = other.data[flat];
     }
     return out;
   }

@@ -32,6 +32,7 @@
 #include "einc/einc.h"
 #include "tests/common/random_contractions.h"
 #include "tests/common/random_convolutions.h"
+#include "tests/common/random_masks.h"
 #include "tests/common/tensor_text.h"
 
 namespace {
@@ -398,6 +399,13 @@ TEST(CpuDifferential, RandomContractions) {
 TEST(CpuDifferential, RandomConvolutions) {
   EINC_REQUIRE_BACKEND_UNDER_TEST();
   compare_generated_cases(einc_test::random_convolution, 200);
+}
+
+// Conditions: causal and other masks on scores, sums, maxima and selects
+// (tests/common/random_masks.h).
+TEST(CpuDifferential, RandomMasks) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  compare_generated_cases(einc_test::random_masked, 150);
 }
 
 // The generator's script with every tensor declared `dtype` (its inputs are

@@ -98,6 +98,7 @@ inline std::vector<einc::ir::DimBinding> small_dims(const std::string& example) 
       {"05_transformer_block", {{"T", 12}, {"D", 64}, {"H", 4}}},
       {"06_einsum_cheatsheet", {{"N", 24}, {"M", 20}, {"K", 12}, {"B", 3}}},
       {"07_chain_order", {{"N", 70}}},
+      {"09_gpt2", {{"T", 9}, {"V", 37}, {"P", 12}, {"D", 24}, {"H", 3}, {"L", 2}}},
   };
   auto it = table.find(example);
   return it == table.end() ? std::vector<einc::ir::DimBinding>{} : it->second;

@@ -21,6 +21,7 @@
 
 #include "tests/common/random_contractions.h"
 #include "tests/common/random_convolutions.h"
+#include "tests/common/random_masks.h"
 #include "tests/cuda/cuda_test_util.h"
 #include "tests/cuda/emulated_backend.h"
 
@@ -45,6 +46,7 @@ struct Suite {
 
 int random_case_count() { return case_count("EINC_CUDA_EMU_CASES", 160, 40); }
 int convolution_case_count() { return case_count("EINC_CUDA_EMU_CONV_CASES", 24, 8); }
+int masked_case_count() { return case_count("EINC_CUDA_EMU_MASK_CASES", 24, 8); }
 
 // Everything is planned and compiled once for the whole suite.
 Suite& suite() {
@@ -62,6 +64,10 @@ Suite& suite() {
     for (int seed = 0; seed < convolution_case_count(); ++seed) {
       einc_test::RandomCase rc = einc_test::random_convolution(static_cast<std::uint64_t>(seed));
       s->cases.push_back({"conv " + std::to_string(seed), compile_script(rc.script), rc.reduction_length, 1.0});
+    }
+    for (int seed = 0; seed < masked_case_count(); ++seed) {
+      einc_test::RandomCase rc = einc_test::random_masked(static_cast<std::uint64_t>(seed));
+      s->cases.push_back({"mask " + std::to_string(seed), compile_script(rc.script), rc.reduction_length, 4.0});
     }
     for (Case& c : s->cases) {
       c.reduction_length = std::max(c.reduction_length, max_reduction_length(c.program));
@@ -170,24 +176,30 @@ TEST(CudaEmulation, LookupOutOfRangeIsAnError) {
   }
 }
 
-// Index arithmetic (strided views, offsets, zero padding) in the generated
-// kernels: tests/common/random_convolutions.h.
-TEST(CudaEmulation, RandomConvolutions) {
+// The generated cases named `prefix` + seed, each against the reference.
+void check_generated(const std::string& prefix, einc_test::RandomCase (*generate)(std::uint64_t), int expected) {
   int checked = 0, failures = 0;
   for (const Case& c : suite().cases) {
-    if (c.name.rfind("conv ", 0) != 0) continue;
+    if (c.name.rfind(prefix, 0) != 0) continue;
     ASSERT_TRUE(c.emulated) << c.name;
     std::string diff = run_case(c, nullptr);
     if (!diff.empty() && ++failures <= 10) {
-      std::uint64_t seed = std::stoull(c.name.substr(5));
-      ADD_FAILURE() << c.name << ": " << diff << "\n"
-                    << einc_test::random_convolution(seed).description << "\n"
-                    << einc_test::random_convolution(seed).script;
+      std::uint64_t seed = std::stoull(c.name.substr(prefix.size()));
+      ADD_FAILURE() << c.name << ": " << diff << "\n" << generate(seed).description << "\n" << generate(seed).script;
     }
     ++checked;
   }
-  EXPECT_EQ(checked, convolution_case_count());
+  EXPECT_EQ(checked, expected);
 }
+
+// Index arithmetic (strided views, offsets, zero padding) in the generated
+// kernels: tests/common/random_convolutions.h.
+TEST(CudaEmulation, RandomConvolutions) {
+  check_generated("conv ", einc_test::random_convolution, convolution_case_count());
+}
+
+// Conditions (`where`) in the generated kernels: tests/common/random_masks.h.
+TEST(CudaEmulation, RandomMasks) { check_generated("mask ", einc_test::random_masked, masked_case_count()); }
 
 TEST(CudaEmulation, RandomContractions) {
   int checked = 0, failures = 0;

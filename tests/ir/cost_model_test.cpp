@@ -117,3 +117,34 @@ TEST(CostModel, ZeroSizedDims) {
 
 }  // namespace
 }  // namespace einc::ir
+
+namespace einc::ir {
+namespace {
+
+// Causal attention counts the points j <= i only: T*(T+1)/2 per head.
+TEST(CostModel, CausalMasksCountTheKeptPointsExactly) {
+  auto c = cost_of(
+      "dim H = 3, T = 9, E = 4\ninput q[H, T, E], k[H, T, E], v[H, T, E]\n"
+      "s[h, i, j] = where(j <= i, q[h, i, e] * k[h, j, e], -inf)\n"
+      "o[h, i, e] = where(j <= i, s[h, i, j] * v[h, j, e], 0)\n"
+      "u[h, i, e] = where(i < j, s[h, i, j] * v[h, j, e], 0)\n"
+      "d[h, i, e] = where(i == j, s[h, i, j] * v[h, j, e], 0)\n"
+      "x[h, i, j] = where(j != i, exp(s[h, i, j]), s[h, i, j] * 2)\n");
+  const std::int64_t kept = 9 * 10 / 2, strict = 9 * 8 / 2;
+  EXPECT_EQ(c.eval(c.at(0).macs), 3 * 4 * kept);
+  EXPECT_EQ(c.eval(c.at(0).dot_products), 3 * kept);
+  EXPECT_EQ(c.program.formula(c.at(0).macs), "(H*T*T*E + H*T*E)/2");
+  EXPECT_EQ(c.eval(c.at(0).outputs), 3 * 9 * 9);  // every element is written
+  EXPECT_EQ(c.at(1).kind, StatementKind::contraction);
+  EXPECT_EQ(c.eval(c.at(1).macs), 3 * 4 * kept);
+  EXPECT_EQ(c.eval(c.at(1).flops), 2 * 3 * 4 * kept);
+  EXPECT_EQ(c.eval(c.at(1).dot_products), 3 * 9 * 4);
+  EXPECT_EQ(c.eval(c.at(2).macs), 3 * 4 * strict);
+  EXPECT_EQ(c.eval(c.at(3).macs), 3 * 4 * 9);
+  // exp off the diagonal, a multiply on it.
+  EXPECT_EQ(c.eval(c.at(4).transcendentals), 3 * 9 * 8);
+  EXPECT_EQ(c.eval(c.at(4).flops), 3 * 9);
+}
+
+}  // namespace
+}  // namespace einc::ir

@@ -460,3 +460,103 @@ TEST(Reference, LiteralAndOffsetPositionsReadPartsOfATensor) {
 }
 
 }  // namespace
+
+namespace {
+
+// Causal attention for one head, computed directly: scores over j <= i only.
+std::vector<double> direct_causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t t,
+                                            std::int64_t e) {
+  std::vector<double> out(static_cast<std::size_t>(t * e), 0.0);
+  for (std::int64_t i = 0; i < t; ++i) {
+    std::vector<double> s;
+    double m = -INFINITY;
+    for (std::int64_t j = 0; j <= i; ++j) {
+      double dot = 0;
+      for (std::int64_t x = 0; x < e; ++x) dot += q.get({i, x}) * k.get({j, x});
+      s.push_back(dot / std::sqrt(static_cast<double>(e)));
+      m = std::max(m, s.back());
+    }
+    double z = 0;
+    for (double& x : s) z += (x = std::exp(x - m));
+    for (std::int64_t j = 0; j <= i; ++j)
+      for (std::int64_t x = 0; x < e; ++x)
+        out[static_cast<std::size_t>(i * e + x)] += s[static_cast<std::size_t>(j)] / z * v.get({j, x});
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Reference, WhereMasksCausalAttention) {
+  const std::string script =
+      "dim T = 7, E = 5\ninput q[T, E], k[T, E], v[T, E]\n"
+      "s[i, j] = where(j <= i, q[i, e] * k[j, e] / sqrt(E), -inf)\n"
+      "p[i, j] = softmax(j: s[i, j])\n"
+      "o[i, e] = where(j <= i, p[i, j] * v[j, e], 0)\n"
+      "output o\n";
+  einc::Program program = einc::compile(script);
+  TensorMap in = einc::random_inputs(program, 3);
+  for (einc::Backend b : einc::available_backends()) {
+    if (b == einc::Backend::cuda) continue;  // (tests/cuda checks its kernels)
+    SCOPED_TRACE(einc::backend_name(b));
+    einc::RunOptions options;
+    options.backend = b;
+    expect_near_all(values(program.run(in, options).at("o")),
+                    direct_causal_attention(in.at("q"), in.at("k"), in.at("v"), 7, 5));
+  }
+}
+
+TEST(Reference, WhereComparesEveryWay) {
+  // Each comparison of i (rows) with j (columns) on a 3x3 grid of ones.
+  const std::pair<const char*, std::vector<double>> cases[] = {
+      {"<", {0, 1, 1, 0, 0, 1, 0, 0, 0}},  {"<=", {1, 1, 1, 0, 1, 1, 0, 0, 1}}, {">", {0, 0, 0, 1, 0, 0, 1, 1, 0}},
+      {">=", {1, 0, 0, 1, 1, 0, 1, 1, 1}}, {"==", {1, 0, 0, 0, 1, 0, 0, 0, 1}}, {"!=", {0, 1, 1, 1, 0, 1, 1, 1, 0}},
+  };
+  for (const auto& [op, expected] : cases) {
+    SCOPED_TRACE(op);
+    auto out = run("dim N = 3\ninput a[N, N]\ny[i, j] = where(i " + std::string(op) + " j, a[i, j], a[i, j] - 1)\n",
+                   {{"a", f32({3, 3}, std::vector<double>(9, 1.0))}});
+    EXPECT_EQ(values(out.at("y")), expected);
+  }
+  // -inf and inf are numbers; a masked max skips what the condition drops.
+  auto out = run("dim N = 3\ninput a[N, N]\nm[i] = max(j: where(j <= i, a[i, j], -inf))\n",
+                 {{"a", f32({3, 3}, {5, 9, 9, 1, 2, 9, 3, 1, 0})}});
+  EXPECT_EQ(values(out.at("m")), (std::vector<double>{5, 2, 3}));
+}
+
+// A repeat block runs its statements once per layer, reading each layer's
+// slice, with the state carried by +=: the same as the block written out.
+TEST(Reference, RepeatBlocksEqualTheLayersWrittenOut) {
+  const std::string repeated =
+      "dim T = 5, D = 4, L = 3\ninput x0[T, D]\nparam w[L, D, D], b[L, D]\n"
+      "x[t, d] = x0[t, d]\n"
+      "repeat l < L {\n  h[t, d] = relu(x[t, e] * w[l, e, d] + b[l, d])\n  x[t, d] += h[t, d] * 0.5\n}\n"
+      "y[t] = x[t, d]\noutput y, h\n";
+  std::string unrolled = "dim T = 5, D = 4, L = 3\ninput x0[T, D]\nparam w[L, D, D], b[L, D]\nx[t, d] = x0[t, d]\n";
+  for (int l = 0; l < 3; ++l) {
+    const std::string n = std::to_string(l);
+    unrolled +=
+        "h" + n + "[t, d] = relu(x[t, e] * w[" + n + ", e, d] + b[" + n + ", d])\nx[t, d] += h" + n + "[t, d] * 0.5\n";
+  }
+  unrolled += "y[t] = x[t, d]\nh[t, d] = h2[t, d]\noutput y, h\n";
+  einc::Program program = einc::compile(repeated);
+  einc::Program reference_program = einc::compile(unrolled);
+  TensorMap in = einc::random_inputs(program, 5);
+  einc::RunOptions reference;
+  reference.backend = einc::Backend::reference;
+  TensorMap want = reference_program.run(in, reference);
+  for (einc::Backend b : einc::available_backends()) {
+    if (b == einc::Backend::cuda) continue;  // (tests/cuda checks its kernels)
+    SCOPED_TRACE(einc::backend_name(b));
+    einc::RunOptions options;
+    options.backend = b;
+    TensorMap got = program.run(in, options);
+    expect_near_all(values(got.at("y")), values(want.at("y")));
+    expect_near_all(values(got.at("h")), values(want.at("h")));  // the last layer's
+  }
+  // Counted once per layer; the params are the whole tensors, once.
+  einc::Report report = program.report();
+  EXPECT_EQ(report.totals.params.value, 3 * 4 * 4 + 3 * 4);
+  EXPECT_EQ(report.totals.macs.value, reference_program.report().totals.macs.value);
+  EXPECT_EQ(report.totals.flops.value, reference_program.report().totals.flops.value);
+}
