@@ -58,4 +58,6 @@ const DimDecl* as_dim_decl(const Statement& statement) { return boost::get<DimDe
 const TensorDecl* as_tensor_decl(const Statement& statement) { return boost::get<TensorDecl>(&statement); }
 const Assignment* as_assignment(const Statement& statement) { return boost::get<Assignment>(&statement); }
 
+Span span_of(const Statement& statement) { return boost::apply_visitor(SpanVisitor{}, statement); }
+
 }  // namespace einc::ast

@@ -143,8 +143,25 @@ struct Statement : x3::variant<DimDecl, TensorDecl, Assignment> {
   using base_type::operator=;
 };
 
+// A statement that did not parse (its error is already reported), with the
+// names it would have declared or assigned as far as its first tokens show
+// them (the parser's recover_names). Sema treats each such name as known
+// but broken, so a later use of it is not reported again as unknown,
+// undefined or never assigned.
+struct Unparsed : Node {
+  enum class Kind {
+    declaration,  // `dim`, `input`, `param`, or a misspelled keyword (`dimm N = 4`): the declared names
+    output,       // `output ...`: declares nothing others depend on
+    assignment,   // `NAME[...] = ...`: the target
+    unknown,      // anything else: no names
+  };
+  Kind kind = Kind::unknown;
+  std::vector<Identifier> names;
+};
+
 struct Module {
   std::vector<Statement> statements;
+  std::vector<Unparsed> unparsed;  // in source order; empty when the whole script parsed
 };
 
 // The span of any operand (Nil has an empty span).
@@ -177,6 +194,8 @@ const Identifier* as_bare_name(const Operand& operand);
 const DimDecl* as_dim_decl(const Statement& statement);
 const TensorDecl* as_tensor_decl(const Statement& statement);
 const Assignment* as_assignment(const Statement& statement);
+// The span of any statement.
+Span span_of(const Statement& statement);
 
 namespace detail {
 template <typename Visitor>

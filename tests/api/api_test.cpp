@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "einc/einc.h"
 
@@ -40,9 +42,35 @@ TEST(Api, DiagnosticsGoToTheCallback) {
   } catch (const einc::CompileError& e) {
     EXPECT_EQ(e.diagnostics().size(), seen.size());
   }
-  ASSERT_EQ(seen.size(), 1u);  // a syntax error stops before sema
+  // The syntax error on line 3 does not stop sema from reporting line 2's
+  // unknown tensor; they come in source order.
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].line, 2);
+  EXPECT_EQ(seen[0].message, "unknown tensor 'C'");
+  EXPECT_EQ(seen[1].line, 3);
+  EXPECT_EQ(seen[1].rendered.rfind("bad.ein:3:5: error: ", 0), 0u);
+}
+
+TEST(Api, ASyntaxErrorLeavesTheOtherStatementsChecked) {
+  std::vector<einc::Diagnostic> seen;
+  einc::CompileOptions options;
+  options.filename = "two.ein";
+  options.on_diagnostic = [&](const einc::Diagnostic& d) { seen.push_back(d); };
+  // Line 3 does not parse; line 4 has a shape conflict; line 5 uses the
+  // tensor line 3 would have made, and line 6 outputs it: no more errors.
+  EXPECT_THROW(einc::compile("dim N = 4, M = 5\n"
+                             "input A[N], B[M]\n"
+                             "C[i] = A[i] * * 2\n"
+                             "D[i] = A[i] + B[i]\n"
+                             "E[i] = C[i] + A[i]\n"
+                             "output C, D, E\n",
+                             options),
+               einc::CompileError);
+  ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0].line, 3);
-  EXPECT_EQ(seen[0].rendered.rfind("bad.ein:3:5: error: ", 0), 0u);
+  EXPECT_EQ(seen[0].column, 15);
+  EXPECT_EQ(seen[1].line, 4);
+  EXPECT_NE(seen[1].message.find("index 'i' has extent"), std::string::npos) << seen[1].rendered;
 }
 
 TEST(Api, RepeatMultipliesTotals) {
