@@ -40,6 +40,51 @@ void DiagnosticCollector::throw_if_errors() {
   if (errors_ > 0) throw CompileError(take());
 }
 
+std::string unbound_dim_message(const std::string& dim, const std::string& alternative) {
+  return "dim '" + dim + "' has no value; bind it (einc --dim " + dim + "=N, or Program::bind)" +
+         (alternative.empty() ? "" : ", or " + alternative);
+}
+
+void require_bound_dims(const ProgramImpl& impl, const std::vector<DimNeed>& needs) {
+  const ir::Program& p = impl.program;
+  // For each dim without a value that a need waits for: the first need's
+  // alternative. A derived dim waits for the dims its definition uses.
+  std::vector<const std::string*> missing(p.dims.size(), nullptr);
+  for (const DimNeed& need : needs) {
+    std::vector<int> pending{need.dim};
+    std::vector<bool> seen(p.dims.size(), false);
+    while (!pending.empty()) {
+      const int id = pending.back();
+      pending.pop_back();
+      if (seen[id] || p.dims[id].value) continue;
+      seen[id] = true;
+      const ir::Dim& dim = p.dims[id];
+      if (dim.kind == ir::Dim::Kind::symbolic || !dim.definition) {
+        if (!missing[id]) missing[id] = &need.alternative;
+        continue;
+      }
+      std::vector<const ir::DimExpr*> parts{dim.definition.get()};
+      while (!parts.empty()) {
+        const ir::DimExpr* e = parts.back();
+        parts.pop_back();
+        if (e->op == ir::DimExpr::Op::dim) pending.push_back(e->dim);
+        for (const auto& term : e->terms) parts.push_back(term.second.get());
+      }
+    }
+  }
+  DiagnosticCollector collector(impl.options.on_diagnostic);
+  frontend::DiagnosticSink sink(*impl.source, std::ref(collector));
+  for (std::size_t id = 0; id < p.dims.size(); ++id)
+    if (missing[id]) sink.error(p.dims[id].span, unbound_dim_message(p.dims[id].name, *missing[id]));
+  collector.throw_if_errors();
+}
+
+void require_bound_dims(const ProgramImpl& impl, const std::string& alternative) {
+  std::vector<DimNeed> needs;
+  for (std::size_t id = 0; id < impl.program.dims.size(); ++id) needs.push_back({static_cast<int>(id), alternative});
+  require_bound_dims(impl, needs);
+}
+
 }  // namespace detail
 
 namespace {

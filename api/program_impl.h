@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "einc/einc.h"
 #include "frontend/ast.h"
@@ -45,6 +47,27 @@ class DiagnosticCollector {
   std::vector<Diagnostic> diagnostics_;
   int errors_ = 0;
 };
+
+// "dim 'T' has no value; bind it (einc --dim T=N, or Program::bind)", then
+// ", or " and `alternative` when it is not empty: the one message for a
+// symbolic dim that report(), run(), random_inputs() and emit() need bound.
+std::string unbound_dim_message(const std::string& dim, const std::string& alternative = "");
+
+// A dim something needs a value of, and what else the user could do than
+// bind it (unbound_dim_message's `alternative`).
+struct DimNeed {
+  int dim = -1;
+  std::string alternative;
+};
+
+// Reports each symbolic dim without a value that a needed dim waits for
+// (itself, or for a derived dim the dims it is computed from), at its
+// declaration (file:line:col, with the caret), through the program's
+// diagnostic handler, and throws CompileError; returns when every needed
+// dim has a value.
+void require_bound_dims(const ProgramImpl& impl, const std::vector<DimNeed>& needs);
+// The same with every dim of the program needed.
+void require_bound_dims(const ProgramImpl& impl, const std::string& alternative = "");
 
 }  // namespace detail
 }  // namespace einc

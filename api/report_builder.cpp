@@ -46,9 +46,7 @@ class ReportBuilder {
     bool ok = true;
     for (const ir::Dim& d : p_.dims) {
       if (d.value) continue;
-      if (d.kind == ir::Dim::Kind::symbolic)
-        sink_.error(d.span,
-                    "dim '" + d.name + "' has no value; bind it (einc --dim " + d.name + "=N, or Program::bind)");
+      if (d.kind == ir::Dim::Kind::symbolic) sink_.error(d.span, detail::unbound_dim_message(d.name));
       ok = false;
     }
     return ok;
@@ -194,7 +192,7 @@ Report Program::report(const ReportOptions& options) const {
   } catch (const ir::UnboundDimError& e) {
     frontend::DiagnosticSink sink(*impl_->source, std::ref(collector));
     const ir::Dim& d = impl_->program.dims.at(e.dim);
-    sink.error(d.span, "dim '" + d.name + "' has no value; bind it (einc --dim " + d.name + "=N)");
+    sink.error(d.span, detail::unbound_dim_message(d.name));
   } catch (const ir::OverflowError&) {
     frontend::DiagnosticSink sink(*impl_->source, std::ref(collector));
     sink.error("a count overflows the signed 64-bit range");

@@ -240,10 +240,7 @@ void Program::run_into(const TensorMap& inputs, TensorMap& outputs, const RunOpt
   std::unique_ptr<runtime::StatementBackend> backend = make_backend(options.backend, options.threads);
   Program bound = bind_inputs(inputs);
   const ir::Program& p = bound.impl_->program;
-  for (const ir::Dim& d : p.dims)
-    if (!d.value)
-      throw RunError("dim '" + d.name + "' has no value: bind it (--dim " + d.name +
-                     "=N) or give an input whose shape determines it");
+  detail::require_bound_dims(*bound.impl_, "give an input whose shape sets it");
   std::vector<Tensor> tensors(p.tensors.size());
   for (std::size_t id = 0; id < p.tensors.size(); ++id) {
     const ir::Tensor& t = p.tensors[id];
@@ -310,8 +307,10 @@ std::string Program::emit(EmitStage stage, const std::string& arch) const {
       try {
         return cuda::emit_cuda(impl_->program, stage == EmitStage::ptx, arch.empty() ? "sm_90a" : arch);
       } catch (const ir::UnboundDimError& e) {
+        // The kernels are generated for the bound shapes.
+        detail::require_bound_dims(*impl_);
         throw RunError(std::string("emitting ") + name + ": dim '" + impl_->program.dims.at(e.dim).name +
-                       "' has no value (the kernels are generated for the bound shapes: bind it with --dim)");
+                       "' has no value");
       } catch (const std::invalid_argument& e) {  // a malformed --arch
         throw RunError(std::string("emitting ") + name + ": " + e.what());
       } catch (const std::runtime_error& e) {  // NVRTC's log, ...
@@ -329,7 +328,17 @@ std::string Program::emit(EmitStage stage, const std::string& arch) const {
 
 TensorMap random_inputs(const Program& program, std::uint64_t seed, const TensorMap& given) {
   TensorMap out;
-  const ir::Program& ir = detail::ProgramAccess::ir(program);
+  const detail::ProgramImpl& impl = detail::ProgramAccess::impl(program);
+  const ir::Program& ir = impl.program;
+  // Every dim the random data needs is bound, or each one that is not is
+  // reported at its declaration.
+  std::vector<detail::DimNeed> needs;
+  for (const ir::Tensor& t : ir.tensors) {
+    if (!is_runtime_input(t) || given.count(t.name)) continue;
+    for (const ir::Poly& extent : t.shape)
+      for (int d : extent.dims_used()) needs.push_back({d, "give '" + t.name + "' (its random data needs it)"});
+  }
+  detail::require_bound_dims(impl, needs);
   std::uint64_t k = 0;
   for (const Program::TensorInfo& info : program.inputs()) {
     std::uint64_t index = k++;

@@ -61,4 +61,6 @@ const Assignment* as_assignment(const Statement& statement) { return boost::get<
 const RepeatOpen* as_repeat_open(const Statement& statement) { return boost::get<RepeatOpen>(&statement); }
 const BlockClose* as_block_close(const Statement& statement) { return boost::get<BlockClose>(&statement); }
 
+Span span_of(const Statement& statement) { return boost::apply_visitor(SpanVisitor{}, statement); }
+
 }  // namespace einc::ast

@@ -173,8 +173,26 @@ struct Statement : x3::variant<DimDecl, TensorDecl, Assignment, RepeatOpen, Bloc
   using base_type::operator=;
 };
 
+// A statement that did not parse (its error is already reported), with the
+// names it would have declared or assigned as far as its first tokens show
+// them (the parser's recover_names). Sema treats each such name as known
+// but broken, so a later use of it is not reported again as unknown,
+// undefined or never assigned.
+struct Unparsed : Node {
+  enum class Kind {
+    declaration,  // `dim`, `input`, `param`, or a misspelled keyword (`dimm N = 4`): the declared names
+    output,       // `output ...`: declares nothing others depend on
+    assignment,   // `NAME[...] = ...`: the target
+    repeat,       // `repeat ...`: opens a block (its `}` is not reported again)
+    unknown,      // anything else: no names
+  };
+  Kind kind = Kind::unknown;
+  std::vector<Identifier> names;
+};
+
 struct Module {
   std::vector<Statement> statements;
+  std::vector<Unparsed> unparsed;  // in source order; empty when the whole script parsed
 };
 
 // The span of any operand (Nil has an empty span).
@@ -210,6 +228,8 @@ const TensorDecl* as_tensor_decl(const Statement& statement);
 const Assignment* as_assignment(const Statement& statement);
 const RepeatOpen* as_repeat_open(const Statement& statement);
 const BlockClose* as_block_close(const Statement& statement);
+// The span of any statement.
+Span span_of(const Statement& statement);
 
 namespace detail {
 template <typename Visitor>

@@ -7,7 +7,9 @@
 // expectation points (`>`) wherever a construct is committed, so an error
 // names what was expected at the first character of the offending token.
 // Every rule ID derives from `annotate`, which records the span of the node
-// it produced relative to the start of the file.
+// it produced relative to the start of the file. A statement that does not
+// parse becomes an ast::Unparsed with the names it would have declared or
+// assigned (recover_names), so sema can go on without cascading on them.
 //
 // Grammar (whitespace, newlines inside brackets and `#` comments skipped):
 //   statement   := dim_decl | tensor_decl | repeat_open | block_close | assignment
@@ -35,9 +37,15 @@
 // refused, with the position's span.
 #include "frontend/parser.h"
 
+#include <algorithm>
 #include <boost/fusion/include/adapt_struct.hpp>
 #include <boost/spirit/home/x3.hpp>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "frontend/statement_splitter.h"
 
@@ -267,9 +275,8 @@ std::string describe_token(const std::string& text, Span token, std::uint32_t st
   return "'" + s + "'";
 }
 
-void report_syntax_error(const SourceFile& source, DiagnosticSink& sink, std::uint32_t at, std::uint32_t end,
+void report_syntax_error(const std::string& text, DiagnosticSink& sink, std::uint32_t at, std::uint32_t end,
                          const std::string& expected) {
-  const std::string& text = source.text();
   at = skip_blanks(text, at, end);
   Span token = token_at(text, at, end);
   const bool comparison = at < end && (text[at] == '<' || text[at] == '>' || text[at] == '!' ||
@@ -278,35 +285,149 @@ void report_syntax_error(const SourceFile& source, DiagnosticSink& sink, std::ui
                         (comparison ? " (a comparison is only the condition of where(cond, a, b))" : ""));
 }
 
+bool is_keyword(std::string_view word) {
+  for (std::string_view k : {"dim", "input", "param", "output", "f32", "f64", "f16", "bf16", "i8", "i32"})
+    if (word == k) return true;
+  return false;
+}
+
+// What an unparsed statement seems to declare or assign, read from its
+// tokens without the grammar: one linear scan, no recursion, so it is safe
+// on any text (a statement refused as too deeply nested included).
+//   `dim`/`input`/`param` ...  -> declaration: the name after the keyword
+//                                and after each `,` outside brackets (up to
+//                                a `:` outside brackets);
+//   `output` ...               -> output;
+//   NAME NAME ...              -> a misspelled keyword: a declaration of the
+//                                second name and the names after commas;
+//   NAME ...                   -> assignment to NAME;
+//   anything else              -> unknown.
+ast::Unparsed recover_names(const std::string& text, Span range) {
+  ast::Unparsed out;
+  out.span = range;
+  // The statement's tokens: identifiers (and numbers) and strings whole,
+  // any other byte alone; blanks and comments skipped.
+  struct Token {
+    Span span;
+    bool word = false;
+  };
+  std::uint32_t at = range.begin;
+  auto next = [&]() -> std::optional<Token> {
+    at = skip_blanks(text, at, range.end);
+    if (at >= range.end) return std::nullopt;
+    Span span = token_at(text, at, range.end);
+    if (text[at] == '"') {
+      while (span.end < range.end && text[span.end] != '"' && text[span.end] != '\n') ++span.end;
+      span.end = std::min(span.end + 1, range.end);
+    }
+    at = span.end;
+    return Token{span, is_ident_char(text[span.begin])};
+  };
+  auto word_of = [&](const Token& t) { return std::string_view(text).substr(t.span.begin, t.span.end - t.span.begin); };
+  auto is_name = [&](const Token& t) {
+    return t.word && !(text[t.span.begin] >= '0' && text[t.span.begin] <= '9') && !is_keyword(word_of(t));
+  };
+  auto name_of = [&](const Token& t) {
+    ast::Identifier id;
+    id.span = t.span;
+    id.name = std::string(word_of(t));
+    return id;
+  };
+  // The names of a declaration's items, from the token after the keyword.
+  auto declared_names = [&](std::optional<Token> token) {
+    bool expect_name = true;
+    int depth = 0;
+    for (; token; token = next()) {
+      char c = text[token->span.begin];
+      if (c == '(' || c == '[') {
+        ++depth;
+      } else if ((c == ')' || c == ']') && depth > 0) {
+        --depth;
+      } else if (depth == 0 && c == ',') {
+        expect_name = true;
+        continue;
+      } else if (depth == 0 && c == ':') {
+        break;
+      } else if (depth == 0 && expect_name && is_name(*token)) {
+        out.names.push_back(name_of(*token));
+      }
+      expect_name = false;
+    }
+  };
+  std::optional<Token> first = next();
+  if (!first || !first->word) return out;
+  std::string_view word = word_of(*first);
+  if (word == "dim" || word == "input" || word == "param") {
+    out.kind = ast::Unparsed::Kind::declaration;
+    declared_names(next());
+  } else if (word == "output") {
+    out.kind = ast::Unparsed::Kind::output;
+  } else if (word == "repeat") {
+    out.kind = ast::Unparsed::Kind::repeat;
+  } else if (is_name(*first)) {
+    std::optional<Token> second = next();
+    if (second && is_name(*second)) {
+      out.kind = ast::Unparsed::Kind::declaration;
+      declared_names(second);
+    } else {
+      out.kind = ast::Unparsed::Kind::assignment;
+      out.names.push_back(name_of(*first));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 ast::Module parse_module(const SourceFile& source, DiagnosticSink& sink) {
   namespace x3 = boost::spirit::x3;
   ast::Module module;
-  const std::string& text = source.text();
-  const char* base = text.data();
-  for (Span range : split_statements(source, sink)) {
+  const std::vector<StatementText> statements = split_statements(source, sink);
+  // Stray control bytes (already reported) are read as blanks: the parser
+  // runs on a copy of the text with each replaced by a space, so that spans
+  // and the text of names stay those of the file.
+  std::string cleaned;
+  const std::string* text = &source.text();
+  auto stray = [](char c) { return is_stray_control(static_cast<unsigned char>(c)); };
+  if (std::any_of(text->begin(), text->end(), stray)) {
+    cleaned = *text;
+    std::replace_if(cleaned.begin(), cleaned.end(), stray, ' ');
+    text = &cleaned;
+  }
+  const char* base = text->data();
+  for (const StatementText& statement : statements) {
+    const Span range = statement.span;
+    if (statement.reported == StatementText::Reported::lexical_error) {
+      module.unparsed.push_back(recover_names(*text, range));
+      continue;
+    }
+    // A syntax error at or after a stray byte may only be the byte read as
+    // a blank: that statement already has its error.
+    auto fail = [&](std::uint32_t at, const std::string& expected) {
+      bool after_stray = statement.reported == StatementText::Reported::stray_byte &&
+                         skip_blanks(*text, at, range.end) >= statement.first_stray;
+      if (!after_stray) report_syntax_error(*text, sink, at, range.end, expected);
+      module.unparsed.push_back(recover_names(*text, range));
+    };
     const char* first = base + range.begin;
     const char* last = base + range.end;
-    ast::Statement statement;
+    ast::Statement parsed;
     try {
       bool ok = x3::phrase_parse(first, last, x3::with<grammar::buffer_tag>(base)[grammar::statement], grammar::skipper,
-                                 statement);
+                                 parsed);
       if (!ok) {
-        report_syntax_error(source, sink, range.begin, range.end,
-                            "a declaration (dim, input, param, output) or an assignment");
+        fail(range.begin, "a declaration (dim, input, param, output) or an assignment");
         continue;
       }
       if (first != last) {
-        report_syntax_error(source, sink, static_cast<std::uint32_t>(first - base), range.end,
-                            "an operator or the end of the statement");
+        fail(static_cast<std::uint32_t>(first - base), "an operator or the end of the statement");
         continue;
       }
     } catch (const x3::expectation_failure<const char*>& failure) {
-      report_syntax_error(source, sink, static_cast<std::uint32_t>(failure.where() - base), range.end, failure.which());
+      fail(static_cast<std::uint32_t>(failure.where() - base), failure.which());
       continue;
     }
-    module.statements.push_back(std::move(statement));
+    module.statements.push_back(std::move(parsed));
   }
   return module;
 }

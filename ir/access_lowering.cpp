@@ -85,10 +85,14 @@ std::optional<Subscript> StatementLowering::lower_position(const ast::Operand& p
       AffineForm f;
       // Inside arithmetic a dim's name is the dim (`d + D`); a position
       // that is one bare name is always an index (indices may reuse any name).
-      if (int dim = self.program_.find_dim(a.name.name);
-          dim >= 0 && !(bare_name_is_index && ast::as_bare_name(position))) {
+      const bool index = bare_name_is_index && ast::as_bare_name(position);
+      if (int dim = self.program_.find_dim(a.name.name); dim >= 0 && !index) {
         f.offset = Poly::dim(dim);
         return f;
+      }
+      if (!index && self.broken_names_.count(a.name.name)) {  // a dim whose declaration failed
+        self.failed_ = true;
+        return std::nullopt;
       }
       if (!self.check_index_scope(a.name)) return std::nullopt;
       f.coeffs[self.index_id(a.name)] = 1;
@@ -161,6 +165,8 @@ int StatementLowering::resolve_tensor(const ast::Access& access) {
     } else if (auto later = assigned_anywhere_.find(name); later != assigned_anywhere_.end()) {
       sink_.error(access.name.span, "tensor '" + name + "' is used before it is defined",
                   {Note{later->second, "'" + name + "' is defined here"}});
+    } else if (broken_names_.count(name)) {
+      // its declaration failed, with its error reported
     } else if (!access.indices) {
       sink_.error(access.name.span, "unknown name '" + name + "': not a tensor or a dim");
     } else {

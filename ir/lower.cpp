@@ -76,24 +76,27 @@ std::string pass_names() {
   return out;
 }
 
-Lowering lower(const frontend::SourceFile& source, std::shared_ptr<const ast::Module> parsed,
-               frontend::DiagnosticSink& sink, const LowerOptions& options, PassDump* dump) {
+namespace {
+
+Lowering lower_in_order(const frontend::SourceFile& source, std::shared_ptr<const ast::Module> parsed,
+                        frontend::DiagnosticSink& sink, const LowerOptions& options, PassDump* dump) {
   auto wants = [&](Pass pass) { return dump && dump->after == pass; };
   Lowering out;
 
-  // 1. parse. A parse error stops here: a half-parsed module would only add noise.
-  if (parsed) {
-    out.module = std::move(parsed);
-  } else {
-    auto module = std::make_shared<const ast::Module>(frontend::parse_module(source, sink));
-    if (sink.error_count() > 0) return out;
-    out.module = std::move(module);
+  // 1. parse. After a syntax error sema still checks the statements that
+  // parsed (the module lists the others, for sema not to cascade on the
+  // names they define); the pipeline stops after it.
+  std::shared_ptr<const ast::Module> module = std::move(parsed);
+  if (!module) module = std::make_shared<const ast::Module>(frontend::parse_module(source, sink));
+  const bool parsed_whole = sink.error_count() == 0;
+  if (parsed_whole) {
+    out.module = module;
+    injected_failure(Pass::parse);
+    if (wants(Pass::parse)) dump->text = ast::print_ast(*out.module, source);
   }
-  injected_failure(Pass::parse);
-  if (wants(Pass::parse)) dump->text = ast::print_ast(*out.module, source);
 
   // 2. sema: the program with its checks, implicit sums pending.
-  out.program = lower_ast(*out.module, sink, options);
+  out.program = lower_ast(*module, sink, options);
   if (sink.error_count() > 0) return out;
   verify(out.program, IrStage::sema, Pass::sema);
   injected_failure(Pass::sema);
@@ -119,6 +122,17 @@ Lowering lower(const frontend::SourceFile& source, std::shared_ptr<const ast::Mo
     }
     dump->text = std::move(text);
   }
+  return out;
+}
+
+}  // namespace
+
+Lowering lower(const frontend::SourceFile& source, std::shared_ptr<const ast::Module> parsed,
+               frontend::DiagnosticSink& target, const LowerOptions& options, PassDump* dump) {
+  // Parse and sema report through one buffer, passed on in source order.
+  frontend::SourceOrder ordered(target);
+  Lowering out = lower_in_order(source, std::move(parsed), ordered.sink(), options, dump);
+  ordered.flush();
   return out;
 }
 

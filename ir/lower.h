@@ -14,7 +14,11 @@
 //                program, which report() and the backends compute from it
 //                where they need them, so lower() runs them only for a
 //                caller that asks to see them.
-// A parse or sema error stops the pipeline after that step. In builds with
+// After a syntax error sema still runs, over the statements that parsed
+// (the names the others would define are known but broken: no cascade), so
+// the errors of both passes are reported, in source order (lower() holds
+// them until the end and sorts them by position); then the pipeline stops.
+// A sema error stops it after sema. In builds with
 // EINC_VERIFY_IR (Debug, and the test suite's sanitizer build) the IR
 // verifier (verify.h) checks the program after steps 2 and 3.
 #pragma once

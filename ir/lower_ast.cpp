@@ -6,6 +6,7 @@
 // Assignments are lowered by StatementLowering (statement_lowering.cpp).
 #include "ir/lower_ast.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <set>
@@ -53,15 +54,35 @@ class ModuleLowering {
   ModuleLowering(DiagnosticSink& sink, const LowerOptions& options) : sink_(sink), options_(options) {}
 
   Program run(const ast::Module& module) {
-    for (const auto& statement : module.statements)
-      if (const ast::Assignment* assignment = ast::as_assignment(statement))
+    // The parsed statements and the unparsed ones, in source order.
+    std::vector<std::pair<const ast::Statement*, const ast::Unparsed*>> in_order;
+    for (const auto& statement : module.statements) in_order.emplace_back(&statement, nullptr);
+    for (const auto& unparsed : module.unparsed) in_order.emplace_back(nullptr, &unparsed);
+    auto begin = [](const auto& entry) {
+      return entry.first ? ast::span_of(*entry.first).begin : entry.second->span.begin;
+    };
+    std::stable_sort(in_order.begin(), in_order.end(),
+                     [&](const auto& a, const auto& b) { return begin(a) < begin(b); });
+
+    for (const auto& [statement, unparsed] : in_order) {
+      if (const ast::Assignment* assignment = statement ? ast::as_assignment(*statement) : nullptr)
         assigned_anywhere_.emplace(assignment->target.name.name, assignment->target.name.span);
-    for (const auto& statement : module.statements) {
-      if (const ast::DimDecl* dims = ast::as_dim_decl(statement)) declare_dims(*dims);
-      if (const ast::TensorDecl* tensors = ast::as_tensor_decl(statement)) declare_tensors(*tensors);
-      if (const ast::Assignment* assignment = ast::as_assignment(statement)) assign(*assignment);
-      if (const ast::RepeatOpen* open = ast::as_repeat_open(statement)) open_block(*open);
-      if (const ast::BlockClose* close = ast::as_block_close(statement)) close_block(*close);
+      if (unparsed && unparsed->kind == ast::Unparsed::Kind::assignment)
+        assigned_anywhere_.emplace(unparsed->names.front().name, unparsed->names.front().span);
+      if (unparsed && unparsed->kind == ast::Unparsed::Kind::declaration)
+        for (const ast::Identifier& name : unparsed->names) broken_names_.insert(name.name);
+    }
+    for (const auto& [statement, unparsed] : in_order) {
+      if (unparsed) {
+        if (unparsed->kind == ast::Unparsed::Kind::assignment) assign_unparsed(unparsed->names.front());
+        if (unparsed->kind == ast::Unparsed::Kind::repeat) ++ignored_opens_;
+        continue;
+      }
+      if (const ast::DimDecl* dims = ast::as_dim_decl(*statement)) declare_dims(*dims);
+      if (const ast::TensorDecl* tensors = ast::as_tensor_decl(*statement)) declare_tensors(*tensors);
+      if (const ast::Assignment* assignment = ast::as_assignment(*statement)) assign(*assignment);
+      if (const ast::RepeatOpen* open = ast::as_repeat_open(*statement)) open_block(*open);
+      if (const ast::BlockClose* close = ast::as_block_close(*statement)) close_block(*close);
     }
     if (open_block_ >= 0) {
       sink_.error(program_.blocks[static_cast<std::size_t>(open_block_)].span,
@@ -115,6 +136,7 @@ class ModuleLowering {
       if (access->indices || d < 0) {
         if (program_.find_tensor(access->name.name) >= 0)
           return fail(access->span, "'" + access->name.name + "' is a tensor; a dim's value uses numbers and dims");
+        if (broken_names_.count(access->name.name)) return nullptr;  // its declaration failed, with its error reported
         return fail(access->name.span, "unknown dim '" + access->name.name + "'");
       }
       uses_dims = true;
@@ -214,13 +236,14 @@ class ModuleLowering {
       if (item.value) {
         bool uses_dims = false;
         dim.definition = lower_dim_expr(*item.value, uses_dims);
-        ok = dim.definition != nullptr;
-        dim.kind = uses_dims ? Dim::Kind::derived : Dim::Kind::given;
-        if (ok) {
-          bool error = false;
-          dim.value = evaluate_dim_expr(*dim.definition, error);
-          ok = !error;
+        if (!dim.definition) {  // reported (or a dim it uses was): later uses of this one are quiet
+          broken_names_.insert(dim.name);
+          continue;
         }
+        dim.kind = uses_dims ? Dim::Kind::derived : Dim::Kind::given;
+        bool error = false;
+        dim.value = evaluate_dim_expr(*dim.definition, error);
+        ok = !error;
       }
       if (const DimBinding* b = binding_for(dim.name)) {
         if (dim.kind == Dim::Kind::derived) {
@@ -256,7 +279,8 @@ class ModuleLowering {
     if (const ast::Access* access = ast::as_access(operand)) {
       int d = program_.find_dim(access->name.name);
       if (access->indices || d < 0) {
-        sink_.error(access->name.span, "unknown dim '" + access->name.name + "'");
+        if (!broken_names_.count(access->name.name))  // else: its declaration failed, with its error
+          sink_.error(access->name.span, "unknown dim '" + access->name.name + "'");
         return std::nullopt;
       }
       return Poly::dim(d);
@@ -344,6 +368,7 @@ class ModuleLowering {
   }
 
   void declare_output(const ast::TensorItem& item, std::optional<DType> dtype) {
+    if (program_.find_tensor(item.name.name) < 0 && broken_names_.count(item.name.name)) return;
     if (int d = program_.find_dim(item.name.name); d >= 0) {
       sink_.error(item.name.span, "'" + item.name.name + "' is a dim, not a tensor");
       return;
@@ -454,7 +479,7 @@ class ModuleLowering {
     statement.line = source().line_col(assignment.span.begin).line;
     statement.text = one_line(source().text(), assignment.span);
     int index = static_cast<int>(program_.statements.size());
-    StatementLowering lowering(program_, sink_, index, assigned_anywhere_);
+    StatementLowering lowering(program_, sink_, index, assigned_anywhere_, broken_names_);
     lowering.set_block(open_block_);
     ++written_in_block_;
     statement.block = open_block_;
@@ -468,9 +493,26 @@ class ModuleLowering {
       program_.tensors[t].defined_by = kBrokenDefinition;
   }
 
+  // The target of an assignment that did not parse: defined, but broken,
+  // as when an assignment fails in sema (above), so later uses are quiet.
+  void assign_unparsed(const ast::Identifier& target) {
+    if (program_.find_dim(target.name) >= 0) return;
+    int t = program_.find_tensor(target.name);
+    if (t < 0) {
+      Tensor tensor;
+      tensor.name = target.name;
+      tensor.span = target.span;
+      tensor.role = TensorRole::intermediate;
+      tensor.defined_by = kBrokenDefinition;
+      program_.add_tensor(std::move(tensor));
+    } else if (program_.tensors[t].role == TensorRole::intermediate && program_.tensors[t].defined_by < 0) {
+      program_.tensors[t].defined_by = kBrokenDefinition;
+    }
+  }
+
   void finish() {
     for (const DimBinding& b : options_.dims)
-      if (program_.find_dim(b.name) < 0)
+      if (program_.find_dim(b.name) < 0 && !broken_names_.count(b.name))
         sink_.error("cannot bind " + b.name + "=" + std::to_string(b.value) + ": the script declares no dim '" +
                     b.name + "'");
     for (int id : program_.outputs) {
@@ -496,6 +538,10 @@ class ModuleLowering {
   int open_block_ = -1;       // the repeat block being read
   int ignored_opens_ = 0;     // openings refused (their `}` is not an error)
   int written_in_block_ = 0;  // assignments in the open block, lowered or not
+  // Names whose declaration failed with its error reported: those declared
+  // by statements that did not parse, and dims whose value did not lower. A
+  // use of one that finds no declaration is not reported again.
+  std::set<std::string> broken_names_;
 };
 
 }  // namespace

@@ -399,6 +399,7 @@ bool StatementLowering::check_target(const ast::Assignment& assignment, bool is_
     }
   }
   if (accumulate && id >= 0 && program_.tensors[id].defined_by == kBrokenDefinition) return false;
+  if (accumulate && id < 0 && broken_names_.count(name.name)) return false;  // its declaration failed
   if (accumulate && (id < 0 || program_.tensors[id].defined_by < 0)) {
     sink_.error(name.span, "'+=' needs an existing tensor, but '" + name.name +
                                "' has no value yet; define it "

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,17 @@ inline constexpr int kBrokenDefinition = -2;
 class StatementLowering {
  public:
   // `assigned_anywhere`: the first assignment of each name in the whole
-  // script, for "used before it is defined" messages.
+  // script, for "used before it is defined" messages. `broken_names`: names
+  // whose declaration failed with its error reported (a statement that did
+  // not parse, a dim whose value is not integer arithmetic on known dims);
+  // a use of one that finds nothing fails without a message.
   StatementLowering(Program& program, frontend::DiagnosticSink& sink, int statement_index,
-                    const std::map<std::string, Span>& assigned_anywhere)
-      : program_(program), sink_(sink), statement_index_(statement_index), assigned_anywhere_(assigned_anywhere) {}
+                    const std::map<std::string, Span>& assigned_anywhere, const std::set<std::string>& broken_names)
+      : program_(program),
+        sink_(sink),
+        statement_index_(statement_index),
+        assigned_anywhere_(assigned_anywhere),
+        broken_names_(broken_names) {}
 
   // Returns false (after reporting) when the statement is invalid.
   bool lower(const ast::Assignment& assignment, Statement& out);
@@ -79,6 +87,7 @@ class StatementLowering {
   frontend::DiagnosticSink& sink_;
   int statement_index_;
   const std::map<std::string, Span>& assigned_anywhere_;
+  const std::set<std::string>& broken_names_;
   int target_ = -1;
   int block_id_ = -1;
   bool target_is_new_ = false;

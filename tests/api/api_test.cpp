@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "einc/einc.h"
 
@@ -40,9 +42,76 @@ TEST(Api, DiagnosticsGoToTheCallback) {
   } catch (const einc::CompileError& e) {
     EXPECT_EQ(e.diagnostics().size(), seen.size());
   }
-  ASSERT_EQ(seen.size(), 1u);  // a syntax error stops before sema
+  // The syntax error on line 3 does not stop sema from reporting line 2's
+  // unknown tensor; they come in source order.
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].line, 2);
+  EXPECT_EQ(seen[0].message, "unknown tensor 'C'");
+  EXPECT_EQ(seen[1].line, 3);
+  EXPECT_EQ(seen[1].rendered.rfind("bad.ein:3:5: error: ", 0), 0u);
+}
+
+TEST(Api, ASyntaxErrorLeavesTheOtherStatementsChecked) {
+  std::vector<einc::Diagnostic> seen;
+  einc::CompileOptions options;
+  options.filename = "two.ein";
+  options.on_diagnostic = [&](const einc::Diagnostic& d) { seen.push_back(d); };
+  // Line 3 does not parse; line 4 has a shape conflict; line 5 uses the
+  // tensor line 3 would have made, and line 6 outputs it: no more errors.
+  EXPECT_THROW(einc::compile("dim N = 4, M = 5\n"
+                             "input A[N], B[M]\n"
+                             "C[i] = A[i] * * 2\n"
+                             "D[i] = A[i] + B[i]\n"
+                             "E[i] = C[i] + A[i]\n"
+                             "output C, D, E\n",
+                             options),
+               einc::CompileError);
+  ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0].line, 3);
-  EXPECT_EQ(seen[0].rendered.rfind("bad.ein:3:5: error: ", 0), 0u);
+  EXPECT_EQ(seen[0].column, 15);
+  EXPECT_EQ(seen[1].line, 4);
+  EXPECT_NE(seen[1].message.find("index 'i' has extent"), std::string::npos) << seen[1].rendered;
+}
+
+// run() with a dim nothing binds: a CompileError whose diagnostic is at the
+// dim's declaration and says how to bind it; the handler sees it too. The
+// same message as report() and random_inputs(), each with its alternative.
+TEST(Api, RunWithAnUnboundDimNamesItsDeclaration) {
+  std::vector<einc::Diagnostic> seen;
+  einc::CompileOptions options;
+  options.filename = "u.ein";
+  options.on_diagnostic = [&](const einc::Diagnostic& d) { seen.push_back(d); };
+  einc::Program p = einc::compile("dim N = 2\ndim T\ndim U = 2 * T\ninput X[U, N]\nY[u, n] = X[u, n]\n", options);
+  const std::string base = "dim 'T' has no value; bind it (einc --dim T=N, or Program::bind)";
+  auto diagnostic_of = [&](auto&& call) -> einc::Diagnostic {
+    seen.clear();
+    try {
+      call();
+    } catch (const einc::CompileError& e) {
+      EXPECT_EQ(e.diagnostics().size(), 1u);
+      EXPECT_EQ(seen.size(), 1u);
+      if (e.diagnostics().empty()) return {};
+      const einc::Diagnostic& d = e.diagnostics().front();
+      EXPECT_EQ(d.line, 2);  // T, not U (computed from T)
+      EXPECT_EQ(d.column, 5);
+      EXPECT_EQ(d.rendered.rfind("u.ein:2:5: error: " + d.message + "\n  dim T\n      ^\n", 0), 0u) << d.rendered;
+      return d;
+    }
+    ADD_FAILURE() << "expected a CompileError";
+    return {};
+  };
+  einc::RunOptions reference{.backend = einc::Backend::reference};
+  EXPECT_EQ(diagnostic_of([&] { (void)p.run({}, reference); }).message,
+            base + ", or give an input whose shape sets it");
+  einc::TensorMap outputs;
+  EXPECT_EQ(diagnostic_of([&] { p.run_into({}, outputs, reference); }).message,
+            base + ", or give an input whose shape sets it");
+  EXPECT_EQ(diagnostic_of([&] { (void)einc::random_inputs(p, 1); }).message,
+            base + ", or give 'X' (its random data needs it)");
+  EXPECT_EQ(diagnostic_of([&] { (void)p.report(); }).message, base);
+  // Bound, it runs.
+  einc::Program bound = p.bind({{"T", 3}});
+  EXPECT_EQ(bound.run(einc::random_inputs(bound, 1), reference).at("Y").shape(), (std::vector<std::int64_t>{6, 2}));
 }
 
 TEST(Api, RepeatMultipliesTotals) {

@@ -452,6 +452,69 @@ TEST(CliTest, SeveralErrorsAreAllReported) {
   EXPECT_NE(r.err.find(script.path() + ":4:"), std::string::npos) << show(r);
 }
 
+// Stray control bytes (docs/language.md, "Diagnostics"): each is an error at
+// its own line:column, shown in caret notation with the caret under it;
+// nothing unprintable reaches the terminal, and the rest of the file is
+// still checked.
+TEST(CliTest, StrayControlBytesAreLocatedShownAndRecoveredFrom) {
+  const std::string prefix = "dim N = 4\ninput A[N]\n";
+  struct Case {
+    std::string byte, shown, message;
+  };
+  for (const Case& c : {Case{"\x1b", "^[", "U+001B (ESC)"}, Case{std::string(1, '\0'), "^@", "U+0000 (NUL)"},
+                        Case{"\x7f", "^?", "U+007F (DEL)"}}) {
+    SCOPED_TRACE(c.message);
+    TempScript script(prefix + "B[i] = A[i]" + c.byte + " * 2\nC[i] = Z[i]\noutput B, C\n");
+    ProcessResult r = expect_user_error({"check", script.path()});
+    std::vector<std::string> lines = lines_of(r.err);
+    ASSERT_GE(lines.size(), 6u) << show(r);
+    EXPECT_EQ(lines[0], script.path() + ":3:12: error: stray control character " + c.message + " in the script")
+        << show(r);
+    EXPECT_EQ(lines[1], "  B[i] = A[i]" + c.shown + " * 2") << show(r);
+    EXPECT_EQ(lines[2], std::string(2 + 11, ' ') + "^~") << show(r);
+    // The next statement's error, after the first one.
+    EXPECT_EQ(lines[3], script.path() + ":4:8: error: unknown tensor 'Z'") << show(r);
+    EXPECT_EQ(count_of(r.err, ": error: "), 2) << show(r);
+    for (char ch : r.err) {
+      const auto byte = static_cast<unsigned char>(ch);
+      EXPECT_FALSE((byte < 0x20 && ch != '\n') || byte == 0x7F) << "raw control byte on stderr" << show(r);
+    }
+  }
+}
+
+// A syntax error does not stop the semantic checks of the other statements:
+// both errors are printed, in the order of their lines, and nothing cascades
+// from the statement that did not parse.
+TEST(CliTest, SyntaxAndSemanticErrorsAreBothReportedInSourceOrder) {
+  TempScript script(
+      "dim N = 4, M = 5\n"
+      "input A[N], B[M]\n"
+      "C[i] = A[i] @ 2\n"     // syntax error
+      "D[i] = A[i] + B[i]\n"  // shape conflict
+      "E[i] = C[i] * 2\n"     // uses C: quiet
+      "output C, D, E\n");
+  for (const char* command : {"check", "report", "run", "emit"}) {
+    SCOPED_TRACE(command);
+    std::vector<std::string> args = {command, script.path()};
+    if (std::string(command) == "emit") args.insert(args.end(), {"--target", "ir"});
+    ProcessResult r = expect_user_error(args);
+    std::vector<std::string> errors;
+    for (const std::string& line : lines_of(r.err))
+      if (line.find(": error: ") != std::string::npos) errors.push_back(line);
+    ASSERT_EQ(errors.size(), 2u) << show(r);
+    EXPECT_EQ(errors[0].rfind(script.path() + ":3:13: error: expected an operator", 0), 0u) << show(r);
+    EXPECT_EQ(errors[1].rfind(script.path() + ":4:", 0), 0u) << show(r);
+    EXPECT_NE(errors[1].find("index 'i' has extent"), std::string::npos) << show(r);
+  }
+  // The same two errors, the other way round in the file.
+  TempScript swapped("dim N = 4, M = 5\ninput A[N], B[M]\nD[i] = A[i] + B[i]\nC[i] = A[i] @ 2\n");
+  ProcessResult r = expect_user_error({"check", swapped.path()});
+  const std::size_t conflict = r.err.find(swapped.path() + ":3:"), syntax = r.err.find(swapped.path() + ":4:13:");
+  ASSERT_NE(conflict, std::string::npos) << show(r);
+  ASSERT_NE(syntax, std::string::npos) << show(r);
+  EXPECT_LT(conflict, syntax) << show(r);
+}
+
 TEST(CliTest, SemanticErrorIsLocated) {
   TempScript script("dim M = 4, N = 5\ninput A[M]\ninput B[N]\nC[i] = A[i] * B[i]\n");
   ProcessResult r = expect_user_error({"report", script.path()});

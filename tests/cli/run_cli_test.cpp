@@ -225,6 +225,39 @@ TEST_F(RunCli, UnboundDimWithoutDataIsAClearError) {
   EXPECT_TRUE(r.out.empty());
 }
 
+// A dim that nothing binds is reported at its declaration, file:line:col with
+// the source line and a caret, by every command that needs its value, with
+// one message that says how to bind it.
+TEST_F(RunCli, UnboundDimIsReportedAtItsDeclarationByEveryCommand) {
+  std::string script = write_script("u.ein", "dim D = 2\n  dim T\ninput X[T, D]\nY[t, d] = X[t, d] * 2\n");
+  const std::string header = script + ":2:7: error: dim 'T' has no value; bind it (einc --dim T=N, or Program::bind)";
+  struct Case {
+    std::vector<std::string> args;
+    std::string alternative;  // what the message adds after the binding
+  };
+  std::vector<Case> cases = {
+      {{"run", script, "--backend", "reference"}, ", or give an input whose shape sets it"},
+      {{"run", script, "--backend", "reference", "--random", "3"}, ", or give 'X' (its random data needs it)"},
+      {{"report", script}, ""},
+  };
+  // (The CUDA source needs no GPU, only a build with the cuda backend.)
+  if (einc({"emit", script, "--target", "cuda"}).err.find("not in this build") == std::string::npos)
+    cases.push_back({{"emit", script, "--target", "cuda"}, ""});
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args[0] + " " + c.args.back());
+    ProcessResult r = einc(c.args);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_EQ(r.err, header + c.alternative + "\n    dim T\n        ^\n");
+  }
+  // Bound from the command line, or from an input's shape, it runs.
+  ProcessResult bound = einc({"run", script, "--backend", "reference", "--random", "3", "--dim", "T=3"});
+  EXPECT_EQ(bound.exit_code, 0) << bound.err;
+  einc::write_npy(path("x.npy"), einc::Tensor::zeros(einc::DType::f32, {3, 2}));
+  ProcessResult given = einc({"run", script, "--backend", "reference", "--input", "X=" + path("x.npy")});
+  EXPECT_EQ(given.exit_code, 0) << given.err;
+}
+
 // The JIT's objects go to the kernel cache on disk ($EINC_CACHE_DIR), so a
 // second process compiles nothing; a corrupt entry is recompiled, and "off"
 // writes nothing. `einc emit`'s second line says where each kernel came from.

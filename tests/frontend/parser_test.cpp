@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "frontend/ast_printer.h"
+#include "frontend/diagnostics.h"
 #include "frontend/parser.h"
 
 namespace einc::frontend {
@@ -173,9 +174,168 @@ TEST(Parser, LongFlatChainsDoNotRecurse) {
 }
 
 TEST(Parser, HighBytesAndNulAreErrorsNotCrashes) {
+  // The NUL is found while splitting, the high byte by the grammar, before
+  // it (so that syntax error is not the NUL's doing, and is reported).
   Parsed p = parse(std::string("x = \xff\xfe + \0 1\n", 12));
-  EXPECT_FALSE(p.errors.empty());
-  EXPECT_NE(p.errors[0].find("byte 0xFF"), std::string::npos);
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_EQ(p.errors[0], "1:10: stray control character U+0000 (NUL) in the script");
+  EXPECT_EQ(p.errors[1], "1:5: expected an expression, found byte 0xFF");
+}
+
+// --- stray control bytes and recovery ------------------------------------------
+
+TEST(Parser, StrayControlByteIsReportedAtItsColumnAndReadAsABlank) {
+  Parsed p = parse("dim N = 4\ninput A[N]\nB[i] = A[i]\x1b * 2\noutput B\n");
+  ASSERT_EQ(p.errors.size(), 1u);
+  EXPECT_EQ(p.errors[0], "3:12: stray control character U+001B (ESC) in the script");
+  EXPECT_EQ(p.module.statements.size(), 4u);  // B's statement parsed, with the byte as a blank
+  EXPECT_TRUE(p.module.unparsed.empty());
+}
+
+TEST(Parser, EveryStrayControlByteIsAnErrorButTabAndLineEndsAreNot) {
+  for (int c = 0; c < 0x80; ++c) {
+    if (c >= 0x20 && c != 0x7F) continue;
+    std::string text = std::string("x = 1 +") + static_cast<char>(c) + "2\n";
+    Parsed p = parse(text);
+    SCOPED_TRACE(c);
+    if (c == '\n') continue;  // ends the statement
+    if (c == '\t' || c == '\r') {
+      EXPECT_TRUE(p.errors.empty()) << p.errors.front();
+      continue;
+    }
+    ASSERT_EQ(p.errors.size(), 1u);
+    EXPECT_EQ(p.errors[0].rfind("1:8: stray control character U+00", 0), 0u) << p.errors[0];
+    EXPECT_EQ(p.module.statements.size(), 1u);
+  }
+  EXPECT_NE(parse("a = 1\x7f\n").errors.at(0).find("U+007F (DEL)"), std::string::npos);
+  EXPECT_NE(parse("a = 1\f\n").errors.at(0).find("U+000C (FF)"), std::string::npos);
+  EXPECT_NE(parse(std::string("a = 1\0\n", 7)).errors.at(0).find("U+0000 (NUL)"), std::string::npos);
+}
+
+TEST(Parser, ARunOfStrayBytesIsOneError) {
+  SourceFile source("t.ein", std::string("y = \0\0\x1b\x01x\n", 10));
+  std::vector<Diagnostic> seen;
+  DiagnosticSink sink(source, [&](const SourceFile&, const Diagnostic& d) { seen.push_back(d); });
+  ast::Module module = parse_module(source, sink);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].message, "stray control character U+0000 (NUL) in the script (and 3 more after it)");
+  EXPECT_EQ(seen[0].span->begin, 4u);
+  EXPECT_EQ(seen[0].span->end, 8u);
+  EXPECT_EQ(module.statements.size(), 1u);
+}
+
+TEST(Parser, StrayBytesInCommentsAndStringsAreErrorsToo) {
+  Parsed comment = parse("# a bell \x07 here\ndim N = 2 # and \x1b\ninput A[N, N]\n");
+  ASSERT_EQ(comment.errors.size(), 2u);
+  EXPECT_EQ(comment.errors[0].substr(0, 5), "1:10:");
+  EXPECT_EQ(comment.errors[1].substr(0, 5), "2:17:");
+  EXPECT_EQ(comment.module.statements.size(), 2u);
+
+  Parsed string = parse("T = einsum(\"ij\x01->ji\", A)\n");
+  ASSERT_EQ(string.errors.size(), 1u);
+  EXPECT_EQ(string.errors[0], "1:15: stray control character U+0001 (SOH) in the script");
+  ASSERT_EQ(string.module.statements.size(), 1u);
+  // The parser read the byte as a blank (einsum subscripts ignore blanks).
+  auto& einsum = boost::get<ast::x3::forward_ast<ast::Einsum>>(
+                     boost::get<ast::x3::forward_ast<ast::Unary>>(
+                         boost::get<ast::x3::forward_ast<ast::Chain>>(
+                             boost::get<ast::x3::forward_ast<ast::Chain>>(
+                                 boost::get<ast::Assignment>(string.module.statements[0]).value)
+                                 .get()
+                                 .first)
+                             .get()
+                             .first)
+                         .get()
+                         .operand)
+                     .get();
+  EXPECT_EQ(einsum.subscripts.text, "ij ->ji");
+}
+
+TEST(Parser, ASyntaxErrorAfterAStrayByteIsNotReportedAgain) {
+  // `2<NUL>5` reads as `2 5`: the missing operator is the NUL's doing.
+  Parsed p =
+      parse(std::string("B[i] = A[i] * 2\0"
+                        "5\nC = @\n",
+                        24));
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_EQ(p.errors[0], "1:16: stray control character U+0000 (NUL) in the script");
+  EXPECT_EQ(p.errors[1], "2:5: expected an expression, found '@'");  // the next statement still parses
+  ASSERT_EQ(p.module.unparsed.size(), 2u);
+  EXPECT_EQ(p.module.unparsed[0].kind, ast::Unparsed::Kind::assignment);
+  EXPECT_EQ(p.module.unparsed[0].names.at(0).name, "B");
+}
+
+TEST(Parser, UnparsedStatementsKeepTheNamesTheyDefine) {
+  using Kind = ast::Unparsed::Kind;
+  struct Case {
+    std::string text;
+    Kind kind;
+    std::vector<std::string> names;
+  };
+  const std::vector<Case> cases = {
+      {"B[i, j] = A[i] @ 2", Kind::assignment, {"B"}},
+      {"x = ", Kind::assignment, {"x"}},
+      {"C[i = (3", Kind::assignment, {"C"}},  // unclosed: not parsed at all
+      {"dim N = 4 +, M = max(1, 2) @, K", Kind::declaration, {"N", "M", "K"}},
+      {"input X[N, M @], Y : f16 junk", Kind::declaration, {"X", "Y"}},
+      {"param W[N] : f32 f32", Kind::declaration, {"W"}},
+      {"dimm K = 3, L", Kind::declaration, {"K", "L"}},  // a misspelled keyword
+      {"output B @", Kind::output, {}},
+      {"@@ x", Kind::unknown, {}},
+      {"f32 = 1", Kind::unknown, {}},
+      {"\"str\" A = 1", Kind::unknown, {}},
+  };
+  for (const Case& c : cases) {
+    Parsed p = parse(c.text + "\n");
+    SCOPED_TRACE(c.text);
+    ASSERT_EQ(p.errors.size(), 1u);
+    ASSERT_EQ(p.module.unparsed.size(), 1u);
+    EXPECT_EQ(p.module.unparsed[0].kind, c.kind);
+    std::vector<std::string> names;
+    for (const ast::Identifier& id : p.module.unparsed[0].names) names.push_back(id.name);
+    EXPECT_EQ(names, c.names);
+  }
+  // The name's span is its place in the file.
+  Parsed p = parse("dim N = 1\n  Bee[i] = @\n");
+  ASSERT_EQ(p.module.unparsed.size(), 1u);
+  EXPECT_EQ(p.module.unparsed[0].names.at(0).span.begin, 12u);
+  EXPECT_EQ(p.module.unparsed[0].names.at(0).span.end, 15u);
+}
+
+TEST(Parser, TooDeepAStatementStillNamesItsTarget) {
+  Parsed p = parse("y = " + std::string(100000, '(') + "1\n");
+  ASSERT_EQ(p.module.unparsed.size(), 1u);
+  EXPECT_EQ(p.module.unparsed[0].names.at(0).name, "y");
+}
+
+TEST(Parser, ALoneClosingBracketIsAnError) {
+  Parsed p = parse("dim N = 4\n)\n");
+  ASSERT_EQ(p.errors.size(), 1u);
+  EXPECT_EQ(p.errors[0].substr(0, 4), "2:1:");
+}
+
+// --- rendering ------------------------------------------------------------------
+
+TEST(Diagnostics, ControlBytesAreShownInCaretNotationWithTheCaretUnderThem) {
+  SourceFile source("t.ein", std::string("B[i] = A[i]\x1b * 2\0x\n", 19));
+  Diagnostic at_escape{Severity::error, Span{11, 12}, "stray", {}};
+  EXPECT_EQ(render_diagnostic(source, at_escape),
+            "t.ein:1:12: error: stray\n"
+            "  B[i] = A[i]^[ * 2^@x\n" +
+                std::string(2 + 11, ' ') + "^~\n");
+  Diagnostic after{Severity::error, Span{17, 18}, "after", {}};
+  EXPECT_EQ(render_diagnostic(source, after),
+            "t.ein:1:18: error: after\n"
+            "  B[i] = A[i]^[ * 2^@x\n" +
+                std::string(2 + 15 + 2 * 2, ' ') + "^\n");
+  // A tab stays a tab (the caret line keeps it too); a carriage return
+  // inside the line and DEL are shown; the line end's CR is not part of it.
+  SourceFile tabs("t.ein", "\tx\ry\x7fz = 1\r\n");
+  Diagnostic z{Severity::error, Span{5, 6}, "z", {}};
+  EXPECT_EQ(render_diagnostic(tabs, z),
+            "t.ein:1:6: error: z\n"
+            "  \tx^My^?z = 1\n"
+            "  \t      ^\n");
 }
 
 TEST(Parser, NumbersKeepTheirText) {

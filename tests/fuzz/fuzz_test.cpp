@@ -3,10 +3,11 @@
 //
 // About 20k inputs, deterministic (input #n is generated from a fixed seed
 // and n alone, so any failure can be replayed), stopped after about 20 s.
-// Inputs are the example scripts mutated (byte flips, deletions, duplicated
-// slices, splices of two scripts, tokens of the language, CRLF, BOM, NUL and
-// high bytes), token soup, small random but plausible scripts, and a few
-// pathological shapes (deep nesting, long unary chains, 100k-term sums).
+// Inputs are the example and must-fail scripts mutated (byte flips,
+// deletions, duplicated slices, splices of two scripts, tokens of the
+// language, CRLF, BOM, NUL, other control and high bytes), token soup,
+// small random but plausible scripts, and a few pathological shapes (deep
+// nesting, long unary chains, 100k-term sums, control bytes everywhere).
 // Every input goes through compile → dump_ir → report → every format
 // (fuzz_input.h); the test asserts only the invariants listed there and that
 // nothing crashes or hangs.
@@ -169,7 +170,7 @@ std::string describe_problems(const einc_fuzz::Outcome& outcome, const std::stri
 
 std::vector<std::string> load_corpus() {
   std::vector<std::filesystem::path> files;
-  for (const char* dir : {"/examples", "/tests/scripts"}) {
+  for (const char* dir : {"/examples", "/tests/scripts/fail"}) {
     std::filesystem::path root = std::string(EINC_SOURCE_DIR) + dir;
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(root, ec))
@@ -196,6 +197,17 @@ std::vector<std::string> load_corpus() {
       "Q[d] = pow(exp(N[d]), 2) / sqrt(E) + min(1.5, 2e-3)\noutput Q\n");
   corpus.push_back("input alpha\ninput v[]\nr = -alpha * +v - (alpha / 2)\n");
   corpus.push_back("dim N = 0\ninput A[N, N] : i8\nC[i, j] = A[i, k] * A[k, j]\nC[i, j] += A[i, j]\n");
+  // Stray control bytes (in code, a comment, a string, a run of them) and a
+  // syntax error beside a semantic one: the frontend's recovery paths.
+  corpus.push_back("dim N = 4\ninput A[N]\nB[i] = A[i]\x1b * 2\noutput B\n");
+  corpus.push_back(std::string("dim N = 4\ninput A[N]\nB[i] = A[i] * 2") + '\0' + "5\nC[i] = B[i]\noutput B, C\n");
+  corpus.push_back(
+      "dim N = 2 # \x07\ninput A[N, N]\nT = einsum(\"ij\x01->ji\", A)\n\x0c"
+      "D[i] = \x1b\x1b\x7f"
+      "A[i, i]\n");
+  corpus.push_back(
+      "dim N = 4, M = 5\ninput A[N], B[M]\nC[i] = A[i] @ 2\nD[i] = A[i] + B[i]\nE[i] = C[i] * 2\n"
+      "dimm K = 3\ninput X[K], Y[N, 3\nZ[i] = X[i] + Y[i, 0]\noutput C, D, E, Z\n");
   return corpus;
 }
 
@@ -210,7 +222,8 @@ const std::vector<std::string>& dictionary() {
       "9223372036854775807", "9223372036854775808", "-9223372036854775808", "0", "1", "2e-3", "1.5", "1e",
       "1.", "i", "j", "k", "A", "B", "C", "M", "K", "N", "T", "x_1", "_", "i,", "[i, j]", "[M, K]",
       "\"ij,jk->ik\"", "\"ii->\"", "\"ii\"", "\"...i->i\"", "\"a->aa\"", "\"ab,bc\"", "\"", "\n", "\r\n", "\r",
-      "\t", " ", "\xEF\xBB\xBF", std::string(1, '\0'), "\xFF", "\x80", "\xC3\xA9", "\xE2\x82", "dim N = 0",
+      "\t", " ", "\xEF\xBB\xBF", std::string(1, '\0'), "\x1B", "\x7F", "\x0C", "\x01", "\xFF", "\x80",
+      "\xC3\xA9", "\xE2\x82", "dim N = 0",
       "dim T", "input A[M, K]", "output C", "C[i, j] = ", " : f32", "+ b[f]", "max(j: ", ") * (", "[[", "]]"};
   // clang-format on
   return tokens;
@@ -621,6 +634,14 @@ std::vector<Special> special_inputs() {
   v.push_back({"ManyHashes", [] { return std::string(100000, '#'); }, ""});
   v.push_back({"ManyNuls", [] { return std::string(100000, '\0'); }, ""});
   v.push_back({"ManyHighBytes", [] { return std::string(100000, '\xFF'); }, ""});
+  v.push_back({"ManyEscapes", [] { return std::string(100000, '\x1B'); }, ""});
+  v.push_back({"NulBetweenEveryName", [] { return repeat(std::string("a\0", 2), 50000); }, ""});
+  v.push_back({"EscapeOnEveryLine", [] { return repeat("dim N = 1\x1B\n", 20000); }, ""});
+  v.push_back({"ControlBytesInOneStatement",
+               [] { return "dim N = 4\ninput a[N]\ny[i] = a[i]\x1B * \x7F" + std::string(1, '\0') + "2\noutput y\n"; },
+               "y[i] ="});
+  v.push_back({"SyntaxErrorOnEveryOtherLine",
+               [] { return "dim N = 4\ninput a[N]\n" + repeat("b[i] = a[i] @\nc[i] = b[i] + a[i, i]\nd[i] = a[i, i]\n", 10000); }, ""});
   v.push_back({"ManyDims",
                [] {
                  std::string s;

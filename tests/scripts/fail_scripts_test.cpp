@@ -18,11 +18,14 @@
 //
 // Besides the positions, every error's rendered text is checked to be
 // clang-style: `FILE:L:C: error: MESSAGE`, the source line, and a caret
-// under column C.
+// under column C (a control byte in the line is shown as two characters,
+// `^[`, and none reaches the text raw), and the errors to come in source
+// order.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +33,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "einc/einc.h"
@@ -112,6 +116,23 @@ std::string describe_all(const std::vector<einc::Diagnostic>& diagnostics) {
   return out.empty() ? "(none)\n" : out;
 }
 
+// How wide the bytes of line `line` before `column` are shown: one character
+// each, two for a control byte other than a tab (caret notation).
+std::size_t shown_width(const std::string& text, int line, int column) {
+  std::size_t at = 0;
+  for (int l = 1; l < line; ++l) {
+    at = text.find('\n', at);
+    if (at == std::string::npos) return 0;
+    ++at;
+  }
+  std::size_t width = 0;
+  for (int c = 1; c < column && at < text.size(); ++c, ++at) {
+    const auto byte = static_cast<unsigned char>(text[at]);
+    width += (byte < 0x20 && byte != '\t') || byte == 0x7F ? 2 : 1;
+  }
+  return width;
+}
+
 // The rendered text of an error: header, source line, caret under the column.
 void check_rendered(const Script& script, const einc::Diagnostic& d) {
   const std::string header = d.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) + ": error: ";
@@ -125,9 +146,17 @@ void check_rendered(const Script& script, const einc::Diagnostic& d) {
   const std::size_t at = caret.find('^');
   ASSERT_NE(at, std::string::npos) << "no caret line:\n" << d.rendered;
   EXPECT_EQ(caret.find_first_not_of(" \t"), at) << "caret line has text before the caret:\n" << d.rendered;
-  // Two spaces of indent, then one character per byte before the column.
-  EXPECT_EQ(at, 2u + static_cast<std::size_t>(d.column - 1)) << "caret is not under column " << d.column << ":\n"
-                                                             << d.rendered;
+  // Two spaces of indent, then one character per byte before the column,
+  // two for a control byte (shown in caret notation, `^[`).
+  EXPECT_EQ(at, 2u + shown_width(script.text, d.line, d.column)) << "caret is not under column " << d.column << ":\n"
+                                                                 << d.rendered;
+  // Nothing unprintable reaches the user: control bytes are shown, not sent.
+  for (char c : d.rendered) {
+    const auto byte = static_cast<unsigned char>(c);
+    EXPECT_FALSE((byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7F)
+        << "raw control byte " << static_cast<int>(byte) << " in:\n"
+        << d.rendered;
+  }
 }
 
 class FailScript : public testing::TestWithParam<fs::path> {};
@@ -179,6 +208,11 @@ TEST_P(FailScript, ReportsExpectedErrors) {
   for (const einc::Diagnostic* d : errors) {
     SCOPED_TRACE(describe(*d));
     if (d->line > 0) check_rendered(script, *d);
+  }
+  // In source order, whichever pass found each (positioned ones first).
+  for (std::size_t i = 1; i < errors.size(); ++i) {
+    auto key = [](const einc::Diagnostic* d) { return std::make_pair(d->line == 0 ? INT_MAX : d->line, d->column); };
+    EXPECT_LE(key(errors[i - 1]), key(errors[i])) << "errors out of source order:\n" << describe_all(diagnostics);
   }
 
   std::vector<bool> used(errors.size(), false);
