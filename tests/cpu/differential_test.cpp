@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -586,3 +587,35 @@ TEST(CpuDifferential, StridedCallerMemory) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string read_example(const std::string& name) {
+  std::ifstream in(std::string(EINC_SOURCE_DIR) + "/examples/" + name + ".ein");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+// The whole-model examples run end to end at small dims, against the reference.
+TEST(CpuDifferential, ModelExamples) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  const std::pair<const char*, einc::DimBindings> examples[] = {
+      {"09_gpt2", {{"T", 9}, {"V", 37}, {"P", 12}, {"D", 24}, {"H", 3}, {"L", 2}}},
+      {"10_llama_block", {{"T", 9}, {"D", 48}, {"G", 2}, {"R", 2}, {"F", 20}}},
+      {"11_resnet_bottleneck", {{"C", 8}, {"H", 10}, {"W", 10}, {"M", 6}, {"O", 12}}},
+  };
+  for (const auto& [name, dims] : examples) {
+    SCOPED_TRACE(name);
+    einc::CompileOptions compile_options;
+    compile_options.dims = dims;
+    einc::Program program = einc::compile(read_example(name), compile_options);
+    TensorMap inputs = einc::random_inputs(program, 3);
+    TensorMap ref = program.run(inputs, options("reference"));
+    TensorMap got = program.run(inputs, options(backend_under_test()));
+    // (several statements in a row: the slack of a long chain)
+    EXPECT_EQ(compare_outputs(ref, got, 64 * 48), "");
+  }
+}

@@ -99,6 +99,8 @@ inline std::vector<einc::ir::DimBinding> small_dims(const std::string& example) 
       {"06_einsum_cheatsheet", {{"N", 24}, {"M", 20}, {"K", 12}, {"B", 3}}},
       {"07_chain_order", {{"N", 70}}},
       {"09_gpt2", {{"T", 9}, {"V", 37}, {"P", 12}, {"D", 24}, {"H", 3}, {"L", 2}}},
+      {"10_llama_block", {{"T", 9}, {"D", 48}, {"G", 2}, {"R", 2}, {"F", 20}}},
+      {"11_resnet_bottleneck", {{"C", 8}, {"H", 10}, {"W", 10}, {"M", 6}, {"O", 12}}},
   };
   auto it = table.find(example);
   return it == table.end() ? std::vector<einc::ir::DimBinding>{} : it->second;
