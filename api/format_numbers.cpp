@@ -1,9 +1,10 @@
 // api/format_numbers.cpp — the text helpers of format_numbers.h.
 //
-// Counts are int64 and must print exactly, so thousands separators and the
-// SI mantissa are computed in unsigned integer arithmetic (no double
-// rounding surprises near 999.95 k or INT64_MAX). Doubles go through
-// std::to_chars, which is locale-independent and deterministic.
+// Counts are 128-bit integers (einc::CountValue) and must print exactly, so
+// decimal digits, thousands separators and the SI mantissa are computed in
+// unsigned 128-bit integer arithmetic (no double rounding surprises near
+// 999.95 k or 2^127). Doubles go through std::to_chars, which is
+// locale-independent and deterministic.
 #include "format_numbers.h"
 
 #include <array>
@@ -15,31 +16,44 @@
 namespace einc::detail {
 namespace {
 
-// |value| as unsigned, exact for INT64_MIN as well.
-std::uint64_t magnitude(std::int64_t value) {
-  return value < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
+__extension__ typedef unsigned __int128 UInt128;
+
+// |value| as unsigned, exact for the most negative value as well.
+UInt128 magnitude(CountValue value) {
+  return value < 0 ? UInt128{0} - static_cast<UInt128>(value) : static_cast<UInt128>(value);
 }
 
-std::uint64_t pow1000(int exponent) {
-  std::uint64_t result = 1;
+std::string digits_of(UInt128 value) {
+  std::array<char, 48> buffer{};
+  char* end = buffer.data() + buffer.size();
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + static_cast<int>(value % 10));
+    value /= 10;
+  } while (value != 0);
+  return std::string(p, end);
+}
+
+UInt128 pow1000(int exponent) {
+  UInt128 result = 1;
   for (int i = 0; i < exponent; ++i) result *= 1000;
   return result;
 }
 
-// n / divisor rounded half up, without overflow for any uint64 n.
-std::uint64_t divide_rounded(std::uint64_t n, std::uint64_t divisor) {
-  const std::uint64_t quotient = n / divisor;
-  const std::uint64_t remainder = n % divisor;
+// n / divisor rounded half up, without overflow for any n.
+UInt128 divide_rounded(UInt128 n, UInt128 divisor) {
+  const UInt128 quotient = n / divisor;
+  const UInt128 remainder = n % divisor;
   return remainder >= divisor - remainder ? quotient + 1 : quotient;
 }
 
 // `scaled` is the mantissa times 10^decimals; prints e.g. 410 -> "4.10".
-std::string fixed_from_scaled(std::uint64_t scaled, int decimals) {
-  std::uint64_t unit = 1;
+std::string fixed_from_scaled(UInt128 scaled, int decimals) {
+  UInt128 unit = 1;
   for (int i = 0; i < decimals; ++i) unit *= 10;
-  std::string text = std::to_string(scaled / unit);
+  std::string text = digits_of(scaled / unit);
   if (decimals > 0) {
-    std::string fraction = std::to_string(scaled % unit);
+    std::string fraction = digits_of(scaled % unit);
     text += '.';
     text.append(static_cast<std::size_t>(decimals) - fraction.size(), '0');
     text += fraction;
@@ -49,8 +63,10 @@ std::string fixed_from_scaled(std::uint64_t scaled, int decimals) {
 
 }  // namespace
 
-std::string with_thousands(std::int64_t value) {
-  const std::string digits = std::to_string(magnitude(value));
+std::string exact_integer(CountValue value) { return (value < 0 ? "-" : "") + digits_of(magnitude(value)); }
+
+std::string with_thousands(CountValue value) {
+  const std::string digits = digits_of(magnitude(value));
   std::string text;
   text.reserve(digits.size() + digits.size() / 3 + 1);
   if (value < 0) text += '-';
@@ -61,23 +77,24 @@ std::string with_thousands(std::int64_t value) {
   return text;
 }
 
-std::string si_compact(std::int64_t value) {
-  const std::uint64_t abs = magnitude(value);
-  if (abs < 1000) return std::to_string(value);
-  constexpr std::array<const char*, 7> units = {"", "k", "M", "G", "T", "P", "E"};
+std::string si_compact(CountValue value) {
+  const UInt128 abs = magnitude(value);
+  if (abs < 1000) return exact_integer(value);
+  constexpr std::array<const char*, 11> units = {"", "k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q"};
+  constexpr int kLast = static_cast<int>(units.size()) - 1;
   int exponent = 1;
-  while (exponent < 6 && abs / pow1000(exponent) >= 1000) ++exponent;
+  while (exponent < kLast && abs / pow1000(exponent) >= 1000) ++exponent;
   // Two decimals for a mantissa below 10, one decimal up to 999.9; when
   // rounding carries the mantissa over a boundary, take the next form.
   int decimals = abs / pow1000(exponent) < 10 ? 2 : 1;
-  std::uint64_t scaled = 0;
+  UInt128 scaled = 0;
   for (;;) {
-    std::uint64_t divisor = pow1000(exponent);
+    UInt128 divisor = pow1000(exponent);
     for (int i = 0; i < decimals; ++i) divisor /= 10;
     scaled = divide_rounded(abs, divisor);
     if (decimals == 2 && scaled >= 1000) {
       decimals = 1;  // 9.995 k -> 10.0 k
-    } else if (decimals == 1 && scaled >= 10000 && exponent < 6) {
+    } else if (decimals == 1 && scaled >= 10000 && exponent < kLast) {
       ++exponent;  // 999.95 k -> 1.00 M
       decimals = 2;
     } else {

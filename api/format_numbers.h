@@ -13,18 +13,25 @@
 #include <string_view>
 #include <vector>
 
+#include "einc/report.h"
+
 namespace einc::detail {
 
+// A count's exact decimal digits: 590000000000000000000000, -12; for JSON
+// and CSV. Exact for the whole 128-bit range.
+std::string exact_integer(CountValue value);
+
 // 4096000000 -> "4,096,000,000"; -1234 -> "-1,234"; 999 -> "999".
-// Exact for the whole int64 range, INT64_MIN included.
-std::string with_thousands(std::int64_t value);
+// Exact for the whole 128-bit range, its most negative value included.
+std::string with_thousands(CountValue value);
 
 // A count in decimal SI units, compact, for people: "999", "512.0 k",
 // "4.10 G", "1.00 T", "-4.10 G". |value| < 1000 prints as the plain integer;
 // otherwise the mantissa (rounded half up, in integer arithmetic) gets two
 // decimals below 10 and one from 10 to 999.9; a mantissa that rounds up to
-// 1000 moves to the next unit (999999 -> "1.00 M"). Units: k M G T P E.
-std::string si_compact(std::int64_t value);
+// 1000 moves to the next unit (999999 -> "1.00 M"). Units: k M G T P E Z Y R
+// Q (10^30; past 999.9 Q the mantissa grows: 2^127 is "170141183.5 Q").
+std::string si_compact(CountValue value);
 
 // `value` with exactly `decimals` digits after the point: (58.514, 2) ->
 // "58.51". Non-finite values print as "inf", "-inf" or "nan".

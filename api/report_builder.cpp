@@ -1,9 +1,11 @@
 // api/report_builder.cpp — Program::report() and sweep(): evaluates the IR's
 // symbolic cost model (ir/cost_model.h) under the bound dims.
 //
-// Every count goes through checked int64 evaluation; an overflow becomes a
-// diagnostic on the statement (or the totals) that names the formula, never
-// a wrapped number. A dim without a value is reported at its declaration.
+// Every count goes through checked evaluation, exact in 128 bits
+// (Program::evaluate_count), and every extent through int64 evaluation; an
+// overflow becomes a diagnostic on the statement (or the totals) that names
+// the formula, never a wrapped number. A dim without a value is reported at
+// its declaration.
 #include <cmath>
 #include <set>
 
@@ -31,7 +33,7 @@ class ReportBuilder {
     try {
       cost = ir::analyze_cost(p_);
     } catch (const ir::OverflowError&) {
-      sink_.error("a count's formula overflows the signed 64-bit range");
+      sink_.error("a count's formula overflows the signed 128-bit range");
       return report;
     }
     for (std::size_t t = 0; t < p_.tensors.size(); ++t) report.tensors.push_back(tensor(static_cast<int>(t)));
@@ -56,26 +58,41 @@ class ReportBuilder {
     Count c;
     c.formula = p_.formula(poly);
     try {
-      c.value = p_.evaluate(poly);
+      c.value = p_.evaluate_count(poly);
     } catch (const ir::OverflowError&) {
-      // One error per statement (its first overflowing count); totals only
-      // when no statement overflowed, since a statement's overflow implies it.
-      std::uint32_t key = span ? span->begin : UINT32_MAX;
-      if (reported_.count(key) || (!span && !reported_.empty())) return c;
-      reported_.insert(key);
-      std::string formula = c.formula.size() > 120 ? c.formula.substr(0, 117) + "..." : c.formula;
-      std::string message = "the " + what + " count overflows the signed 64-bit range (" + formula + ")";
-      if (span)
-        sink_.error(*span, message);
-      else
-        sink_.error(message);
+      overflow(span, "the " + what + " count", c.formula, 128);
     }
     return c;
   }
 
+  // An extent (shapes stay int64, like every extent a runner iterates).
+  std::int64_t extent(const ir::Poly& poly, frontend::Span span) {
+    try {
+      return p_.evaluate(poly);
+    } catch (const ir::OverflowError&) {
+      overflow(span, "an extent", p_.formula(poly), 64);
+      return 0;
+    }
+  }
+
+  void overflow(std::optional<frontend::Span> span, const std::string& what, const std::string& full_formula,
+                int bits) {
+    // One error per statement (its first overflowing count); totals only
+    // when no statement overflowed, since a statement's overflow implies it.
+    std::uint32_t key = span ? span->begin : UINT32_MAX;
+    if (reported_.count(key) || (!span && !reported_.empty())) return;
+    reported_.insert(key);
+    std::string formula = full_formula.size() > 120 ? full_formula.substr(0, 117) + "..." : full_formula;
+    std::string message = what + " overflows the signed " + std::to_string(bits) + "-bit range (" + formula + ")";
+    if (span)
+      sink_.error(*span, message);
+    else
+      sink_.error(message);
+  }
+
   std::vector<std::int64_t> values(const std::vector<ir::Poly>& shape, frontend::Span span) {
     std::vector<std::int64_t> out;
-    for (const ir::Poly& e : shape) out.push_back(count(e, span, "extent").value);
+    for (const ir::Poly& e : shape) out.push_back(extent(e, span));
     return out;
   }
   std::vector<std::string> formulas(const std::vector<ir::Poly>& shape) {
@@ -193,9 +210,10 @@ Report Program::report(const ReportOptions& options) const {
     frontend::DiagnosticSink sink(*impl_->source, std::ref(collector));
     const ir::Dim& d = impl_->program.dims.at(e.dim);
     sink.error(d.span, detail::unbound_dim_message(d.name));
-  } catch (const ir::OverflowError&) {
+  } catch (const ir::OverflowError& e) {
     frontend::DiagnosticSink sink(*impl_->source, std::ref(collector));
-    sink.error("a count overflows the signed 64-bit range");
+    sink.error(e.bits == 128 ? "a count overflows the signed 128-bit range"
+                             : "a value overflows the signed 64-bit range");
   }
   collector.throw_if_errors();
   return report;

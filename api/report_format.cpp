@@ -6,16 +6,19 @@
 // Formatting is a pure function of the data: counts are printed exactly as
 // the cost model computed them (already multiplied by `repeat` in the
 // totals), never recomputed here. JSON uses nlohmann::ordered_json so keys
-// keep the order written below, counts stay exact JSON integers, and
-// intensity is rounded to 4 significant digits. Strings that are not valid
-// UTF-8 (a comment in Latin-1 inside `source`) are written with U+FFFD
-// instead of throwing. CSV follows RFC 4180 quoting but ends lines with LF,
+// keep the order written below, and intensity is rounded to 4 significant
+// digits. Counts are exact JSON integer tokens, also past 2^64: nlohmann's
+// integers are 64-bit, so a larger count enters the tree as a placeholder
+// string that is replaced by the count's digits after dump (JsonCounts
+// below). Strings that are not valid UTF-8 (a comment in Latin-1 inside
+// `source`) are written with U+FFFD instead of throwing. CSV follows RFC 4180 quoting but ends lines with LF,
 // like every other einc output; readers accept both.
 #include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +28,9 @@
 #include "report_format_internal.h"
 
 namespace einc {
+
+std::string to_string(CountValue value) { return detail::exact_integer(value); }
+
 namespace detail {
 
 std::string bracketed(const std::vector<std::int64_t>& items) {
@@ -72,6 +78,53 @@ using Json = nlohmann::ordered_json;
 
 // ---------------------------------------------------------------- JSON
 
+// The counts of one JSON document. A count that fits int64 is a plain
+// nlohmann integer; a larger one is the string `"<marker><k>"` in the tree,
+// and finish() replaces each such token of the dumped text by the count's
+// digits. The marker must occur nowhere else in the text (a script's
+// comment, a file name could hold it): finish() checks that, and the caller
+// then tries a longer marker.
+class JsonCounts {
+ public:
+  explicit JsonCounts(std::string marker) : marker_(std::move(marker)) {}
+
+  Json operator()(CountValue value) {
+    if (value >= INT64_MIN && value <= INT64_MAX) return static_cast<std::int64_t>(value);
+    digits_.push_back(detail::exact_integer(value));
+    return marker_ + std::to_string(digits_.size() - 1);
+  }
+
+  // `text` with every placeholder replaced; nullopt when the marker also
+  // occurs elsewhere in it.
+  std::optional<std::string> finish(const std::string& text) const {
+    if (digits_.empty()) return text;
+    std::size_t occurrences = 0;
+    for (std::size_t at = text.find(marker_); at != std::string::npos; at = text.find(marker_, at + 1)) ++occurrences;
+    if (occurrences != digits_.size()) return std::nullopt;
+    std::string out;
+    out.reserve(text.size());
+    std::size_t from = 0;
+    for (std::size_t at = text.find(marker_); at != std::string::npos; at = text.find(marker_, from)) {
+      // `"<marker><k>"`: drop the quotes around it as well.
+      std::size_t end = at + marker_.size();
+      std::size_t k = 0;
+      while (end < text.size() && text[end] >= '0' && text[end] <= '9')
+        k = k * 10 + static_cast<std::size_t>(text[end++] - '0');
+      if (at == 0 || text[at - 1] != '"' || end >= text.size() || text[end] != '"' || k >= digits_.size())
+        return std::nullopt;
+      out.append(text, from, at - 1 - from);
+      out += digits_[k];
+      from = end + 1;
+    }
+    out.append(text, from, std::string::npos);
+    return out;
+  }
+
+ private:
+  std::string marker_;
+  std::vector<std::string> digits_;
+};
+
 Json intensity_json(double intensity) {
   if (!std::isfinite(intensity)) return nullptr;
   return detail::round_significant(intensity, detail::kIntensityDigits);
@@ -79,22 +132,22 @@ Json intensity_json(double intensity) {
 
 // Adds each count's value to `object` and its formula to `formula`.
 template <typename Owner, std::size_t N>
-void add_counts(Json& object, Json& formula, const Owner& owner,
+void add_counts(JsonCounts& counts, Json& object, Json& formula, const Owner& owner,
                 const std::array<detail::CountField<Owner>, N>& fields) {
   for (const auto& field : fields) {
     const Count& count = owner.*field.member;
-    object[std::string(field.key)] = count.value;
+    object[std::string(field.key)] = counts(count.value);
     formula[std::string(field.key)] = count.formula;
   }
 }
 
-Json contraction_json(const ContractionReport& contraction) {
+Json contraction_json(JsonCounts& counts, const ContractionReport& contraction) {
   Json object = Json::object();
   object["expression"] = contraction.expression;
   object["operands"] = contraction.operands;
   object["summed"] = contraction.summed;
   Json formula = Json::object();
-  add_counts(object, formula, contraction, detail::contraction_counts());
+  add_counts(counts, object, formula, contraction, detail::contraction_counts());
   Json path = Json::array();
   for (const auto& [first, second] : contraction.path) {
     path.push_back(Json::array({first, second}));
@@ -105,7 +158,7 @@ Json contraction_json(const ContractionReport& contraction) {
   return object;
 }
 
-Json statement_json(const StatementReport& statement) {
+Json statement_json(JsonCounts& counts, const StatementReport& statement) {
   Json object = Json::object();
   object["line"] = statement.line;
   object["column"] = statement.column;
@@ -117,18 +170,18 @@ Json statement_json(const StatementReport& statement) {
   object["dtype"] = statement.dtype;
   Json formula = Json::object();
   formula["shape"] = statement.shape_formula;
-  add_counts(object, formula, statement, detail::statement_counts());
+  add_counts(counts, object, formula, statement, detail::statement_counts());
   object["intensity"] = intensity_json(statement.intensity);
   object["formula"] = std::move(formula);
   Json contractions = Json::array();
   for (const auto& contraction : statement.contractions) {
-    contractions.push_back(contraction_json(contraction));
+    contractions.push_back(contraction_json(counts, contraction));
   }
   object["contractions"] = std::move(contractions);
   return object;
 }
 
-Json tensor_json(const TensorReport& tensor) {
+Json tensor_json(JsonCounts& counts, const TensorReport& tensor) {
   Json object = Json::object();
   object["name"] = tensor.name;
   object["role"] = tensor.role;
@@ -136,15 +189,15 @@ Json tensor_json(const TensorReport& tensor) {
   object["shape"] = tensor.shape;
   Json formula = Json::object();
   formula["shape"] = tensor.shape_formula;
-  add_counts(object, formula, tensor, detail::tensor_counts());
+  add_counts(counts, object, formula, tensor, detail::tensor_counts());
   object["formula"] = std::move(formula);
   return object;
 }
 
-Json totals_json(const TotalsReport& totals) {
+Json totals_json(JsonCounts& counts, const TotalsReport& totals) {
   Json object = Json::object();
   Json formula = Json::object();
-  add_counts(object, formula, totals, detail::totals_counts());
+  add_counts(counts, object, formula, totals, detail::totals_counts());
   object["intensity"] = intensity_json(totals.intensity);
   object["formula"] = std::move(formula);
   return object;
@@ -152,26 +205,37 @@ Json totals_json(const TotalsReport& totals) {
 
 std::string dump(const Json& json) { return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"; }
 
-std::string report_json(const Report& report) {
+// The document `build(counts)` makes, dumped, with its big counts written
+// out; the marker doubles until it is unique in the text.
+template <typename Build>
+std::string dump_with_counts(const Build& build) {
+  for (std::string marker = "einc-count-past-int64:";; marker += marker) {
+    JsonCounts counts(marker);
+    const Json root = build(counts);
+    if (std::optional<std::string> text = counts.finish(dump(root))) return *text;
+  }
+}
+
+Json report_json(JsonCounts& counts, const Report& report) {
   Json root = Json::object();
   root["file"] = report.file;
   Json dims = Json::object();
   for (const auto& [name, value] : report.dims) dims[name] = value;
   root["dims"] = std::move(dims);
   Json tensors = Json::array();
-  for (const auto& tensor : report.tensors) tensors.push_back(tensor_json(tensor));
+  for (const auto& tensor : report.tensors) tensors.push_back(tensor_json(counts, tensor));
   root["tensors"] = std::move(tensors);
   Json statements = Json::array();
   for (const auto& statement : report.statements) {
-    statements.push_back(statement_json(statement));
+    statements.push_back(statement_json(counts, statement));
   }
   root["statements"] = std::move(statements);
   root["repeat"] = report.repeat;
-  root["totals"] = totals_json(report.totals);
-  return dump(root);
+  root["totals"] = totals_json(counts, report.totals);
+  return root;
 }
 
-std::string sweep_json(const SweepReport& sweep) {
+Json sweep_json(JsonCounts& counts, const SweepReport& sweep) {
   Json root = Json::object();
   root["file"] = sweep.file;
   root["dim"] = sweep.dim;
@@ -180,11 +244,11 @@ std::string sweep_json(const SweepReport& sweep) {
   for (const auto& [value, totals] : sweep.rows) {
     Json row = Json::object();
     row["value"] = value;
-    row["totals"] = totals_json(totals);
+    row["totals"] = totals_json(counts, totals);
     rows.push_back(std::move(row));
   }
   root["rows"] = std::move(rows);
-  return dump(root);
+  return root;
 }
 
 // ----------------------------------------------------------------- CSV
@@ -212,7 +276,7 @@ std::string report_csv(const Report& report) {
                                     detail::bracketed(statement.shape),
                                     statement.dtype};
     for (const auto& field : counts) {
-      row.push_back(std::to_string((statement.*field.member).value));
+      row.push_back(detail::exact_integer((statement.*field.member).value));
     }
     row.push_back(intensity_text(statement.intensity));
     row.push_back(detail::bracketed(statement.shape_formula));
@@ -239,7 +303,7 @@ std::string report_csv(const Report& report) {
   std::vector<std::string> row = {"", "", "TOTAL", "", "", "", ""};
   for (const auto& field : counts) {
     const Count* count = total_count(field.key);
-    row.push_back(count ? std::to_string(count->value) : "");
+    row.push_back(count ? detail::exact_integer(count->value) : "");
   }
   row.push_back(intensity_text(totals.intensity));
   row.emplace_back();
@@ -265,7 +329,7 @@ std::string sweep_csv(const SweepReport& sweep) {
   for (const auto& [value, totals] : sweep.rows) {
     std::vector<std::string> row = {sweep.dim, std::to_string(value)};
     for (const auto& field : counts) {
-      row.push_back(std::to_string((totals.*field.member).value));
+      row.push_back(detail::exact_integer((totals.*field.member).value));
     }
     row.push_back(intensity_text(totals.intensity));
     for (const auto& field : counts) {
@@ -282,7 +346,7 @@ std::string sweep_csv(const SweepReport& sweep) {
 std::string format_report(const Report& report, ReportFormat format) {
   switch (format) {
     case ReportFormat::json:
-      return report_json(report);
+      return dump_with_counts([&](JsonCounts& counts) { return report_json(counts, report); });
     case ReportFormat::csv:
       return report_csv(report);
     case ReportFormat::markdown:
@@ -296,7 +360,7 @@ std::string format_report(const Report& report, ReportFormat format) {
 std::string format_sweep(const SweepReport& sweep, ReportFormat format) {
   switch (format) {
     case ReportFormat::json:
-      return sweep_json(sweep);
+      return dump_with_counts([&](JsonCounts& counts) { return sweep_json(counts, sweep); });
     case ReportFormat::csv:
       return sweep_csv(sweep);
     case ReportFormat::markdown:

@@ -153,7 +153,7 @@ std::string aligned_lines(const std::vector<std::array<std::string, 3>>& rows) {
   return text;
 }
 
-std::string share_text(std::int64_t macs, long double total_macs) {
+std::string share_text(CountValue macs, long double total_macs) {
   if (total_macs == 0) return "-";
   return fixed_decimals(static_cast<double>(static_cast<long double>(macs) * 100 / total_macs), 1);
 }

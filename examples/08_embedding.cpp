@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   einc::Program attention = einc::compile_file(path, options);
 
   einc::Report report = attention.report();
-  std::cout << "attention: " << report.totals.macs.value << " MACs (" << report.totals.macs.formula << ")\n";
+  std::cout << "attention: " << einc::to_string(report.totals.macs.value) << " MACs (" << report.totals.macs.formula
+            << ")\n";
 
   einc::TensorMap outputs = attention.run(einc::random_inputs(attention, 42));
   const einc::Tensor& o = outputs.at("O");

@@ -120,6 +120,8 @@ std::optional<Subscript> StatementLowering::lower_position(const ast::Operand& p
         AffineForm& indexed = acc->has_indices() ? *acc : *rhs;
         const AffineForm& factor = acc->has_indices() ? *rhs : *acc;
         std::optional<std::int64_t> k = factor.offset.as_constant();
+        // A constant without dims that as_constant refuses has left int64.
+        if (!k && indexed.has_indices() && factor.offset.dims_used().empty()) throw OverflowError(64);
         if (!k && indexed.has_indices())
           return fail(link.span, "an index's coefficient must be an integer, not an expression of dims");
         if (!indexed.has_indices()) {  // dims and integers only: a polynomial

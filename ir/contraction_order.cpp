@@ -24,21 +24,21 @@
 namespace einc::ir {
 namespace {
 
-constexpr std::int64_t kSaturated = std::numeric_limits<std::int64_t>::max();
+constexpr PlanCount kSaturated = kInt128Max;
 constexpr std::size_t kMaxBruteForceOperands = 8;
 
 // Both arguments are >= 0.
-std::int64_t saturating_add(std::int64_t a, std::int64_t b) { return a > kSaturated - b ? kSaturated : a + b; }
+PlanCount saturating_add(PlanCount a, PlanCount b) { return a > kSaturated - b ? kSaturated : a + b; }
 
-std::int64_t saturating_mul(std::int64_t a, std::int64_t b) {
+PlanCount saturating_mul(PlanCount a, PlanCount b) {
   if (a == 0 || b == 0) return 0;
   return a > kSaturated / b ? kSaturated : a * b;
 }
 
 // What a plan (or part of one) costs, compared as (cost, macs).
 struct Score {
-  std::int64_t cost = 0;
-  std::int64_t macs = 0;
+  PlanCount cost = 0;
+  PlanCount macs = 0;
   friend auto operator<=>(const Score&, const Score&) = default;
 };
 
@@ -133,14 +133,14 @@ DenseProblem make_dense(const ContractionProblem& problem) {
   return dense;
 }
 
-std::int64_t product_of(const IndexSet& set, const std::vector<std::int64_t>& extents) {
-  std::int64_t product = 1;
+PlanCount product_of(const IndexSet& set, const std::vector<std::int64_t>& extents) {
+  PlanCount product = 1;
   for_each_index(set, [&](int k) { product = saturating_mul(product, extents[k]); });
   return product;
 }
 
-std::int64_t product_of_union(const IndexSet& a, const IndexSet& b, const std::vector<std::int64_t>& extents) {
-  std::int64_t product = 1;
+PlanCount product_of_union(const IndexSet& a, const IndexSet& b, const std::vector<std::int64_t>& extents) {
+  PlanCount product = 1;
   for_each_position(
       a.size(), [&](std::size_t w) { return a[w] | b[w]; },
       [&](int k) { product = saturating_mul(product, extents[k]); });
@@ -157,8 +157,8 @@ std::vector<int> ids_of(const IndexSet& set, const DenseProblem& dense) {
 
 struct StepCost {
   bool sums = false;
-  std::int64_t macs = 0;
-  std::int64_t outer_elements = 0;
+  PlanCount macs = 0;
+  PlanCount outer_elements = 0;
 
   Score score() const { return Score{saturating_add(saturating_mul(2, macs), outer_elements), macs}; }
 };
@@ -250,11 +250,11 @@ struct GreedyCandidate {
   int lhs = 0, rhs = 0;
   IndexSet result;
   StepCost cost;
-  std::int64_t result_elements = 0;
+  PlanCount result_elements = 0;
 
   // Smaller is better; candidates are visited in (lhs, rhs) order.
   bool beats(const GreedyCandidate& other) const {
-    const std::int64_t mine = cost.score().cost, theirs = other.cost.score().cost;
+    const PlanCount mine = cost.score().cost, theirs = other.cost.score().cost;
     if (mine != theirs) return mine < theirs;
     return result_elements < other.result_elements;
   }

@@ -20,15 +20,20 @@
 // every index of both operands, else (an outer or Hadamard step) one FLOP
 // per result element. The objective is cost = 2*MACs + outer FLOPs, ties
 // broken by fewer MACs, then by the lexicographically smallest sequence of
-// (lhs, rhs) pairs. Counts saturate at INT64_MAX (they never wrap), so a
-// plan whose counts overflow merely loses; the caller re-evaluates the
-// chosen plan with checked arithmetic.
+// (lhs, rhs) pairs. Counts are 128-bit like every count (PlanCount) and
+// saturate at 2^127-1 (they never wrap), so a plan whose counts overflow
+// merely loses; the caller re-evaluates the chosen plan with checked
+// arithmetic.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "ir/checked_math.h"
+
 namespace einc::ir {
+
+using PlanCount = Int128;
 
 struct ContractionProblem {
   std::vector<std::vector<int>> operands;  // index ids of each operand (sorted, unique)
@@ -37,17 +42,17 @@ struct ContractionProblem {
 };
 
 struct ContractionStep {
-  int lhs = 0, rhs = 0;             // positions in the current operand list, lhs < rhs
-  std::vector<int> result;          // index ids of the step's result (sorted)
-  bool sums = false;                // the step sums at least one index
-  std::int64_t macs = 0;            // product of the extents of every index of both operands if sums, else 0
-  std::int64_t outer_elements = 0;  // elements of the result if !sums (1 FLOP each), else 0
+  int lhs = 0, rhs = 0;          // positions in the current operand list, lhs < rhs
+  std::vector<int> result;       // index ids of the step's result (sorted)
+  bool sums = false;             // the step sums at least one index
+  PlanCount macs = 0;            // product of the extents of every index of both operands if sums, else 0
+  PlanCount outer_elements = 0;  // elements of the result if !sums (1 FLOP each), else 0
 };
 
 struct ContractionPlan {
   std::vector<ContractionStep> steps;  // n-1 steps
-  std::int64_t macs = 0;               // sum of step macs
-  std::int64_t cost = 0;               // 2*macs + sum of outer_elements: the objective
+  PlanCount macs = 0;                  // sum of step macs
+  PlanCount cost = 0;                  // 2*macs + sum of outer_elements: the objective
   bool exact = false;                  // found by the exact search
 };
 

@@ -117,8 +117,9 @@ Lowering lower_in_order(const frontend::SourceFile& source, std::shared_ptr<cons
     } catch (const UnboundDimError& e) {
       text = "(not computed: the order of a product of three or more factors needs dim '" +
              out.program.dims.at(static_cast<std::size_t>(e.dim)).name + "' bound)\n";
-    } catch (const OverflowError&) {
-      text = "(not computed: a count exceeds the signed 64-bit range)\n";
+    } catch (const OverflowError& e) {
+      text = e.bits == 128 ? "(not computed: a count exceeds the signed 128-bit range)\n"
+                           : "(not computed: an extent exceeds the signed 64-bit range)\n";
     }
     dump->text = std::move(text);
   }

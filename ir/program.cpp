@@ -113,6 +113,10 @@ std::int64_t Program::evaluate(const Poly& poly) const {
   return poly.evaluate([this](int id) { return dims.at(id).value; });
 }
 
+Int128 Program::evaluate_count(const Poly& poly) const {
+  return poly.evaluate_count([this](int id) { return dims.at(id).value; });
+}
+
 std::optional<std::int64_t> Program::try_evaluate(const Poly& poly) const {
   try {
     return evaluate(poly);

@@ -172,9 +172,12 @@ struct Program {
   int add_tensor(Tensor tensor);
   std::string dim_name(int id) const { return dims.at(id).name; }
   std::optional<std::int64_t> dim_value(int id) const { return dims.at(id).value; }
-  // Evaluates a polynomial under the current dim values (throws
-  // UnboundDimError / OverflowError).
+  // Evaluates an extent (a shape, a loop bound, a position) under the
+  // current dim values (throws UnboundDimError / OverflowError(64) past int64).
   std::int64_t evaluate(const Poly& poly) const;
+  // Evaluates a count (outputs, MACs, bytes, ...): exact in 128 bits (throws
+  // UnboundDimError / OverflowError(128) past the signed 128-bit range).
+  Int128 evaluate_count(const Poly& poly) const;
   // The value, or nullopt while a dim it needs is unbound or when it leaves
   // int64 (for checks and messages that wait for a binding).
   std::optional<std::int64_t> try_evaluate(const Poly& poly) const;

@@ -136,8 +136,9 @@ class Program {
   // current bindings. Throws CompileError (e.g. a shape conflict now shows).
   Program bind(const DimBindings& dims) const;
 
-  // The cost report. Throws CompileError when a dim it needs is unbound or a
-  // count overflows int64.
+  // The cost report. Counts are exact 128-bit integers (einc::CountValue,
+  // einc/report.h). Throws CompileError when a dim it needs is unbound or a
+  // count overflows the signed 128-bit range.
   Report report(const ReportOptions& options = {}) const;
 
   // The IR after semantic analysis, one statement per line, sums explicit.

@@ -1,9 +1,11 @@
 // einc/report.h — the cost report of a compiled program as plain C++ data.
 //
-// Every count is exact (signed 64-bit, overflow is an error upstream, never a
-// wrapped number) and comes with the polynomial in the dims it was evaluated
-// from, printed like `T*D*D`. Reports only format this data; the counting
-// itself is the IR's cost model (ir/cost_model.h).
+// Every count is exact (a signed 128-bit integer, CountValue: training-scale
+// totals such as 6·N·D ≈ 10^24 fit; a count past 2^127−1 is an error
+// upstream, never a wrapped number) and comes with the polynomial in the dims
+// it was evaluated from, printed like `T*D*D` (or `(T*T + T)/2`). Reports
+// only format this data; the counting itself is the IR's cost model
+// (ir/cost_model.h). Extents (shapes, dims) stay std::int64_t.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +15,18 @@
 
 namespace einc {
 
+// The value of a count: GCC's and Clang's signed 128-bit integer
+// (`__extension__` keeps -Wpedantic quiet). It compares and converts like any
+// integer (`static_cast<double>(v)`, `v == 42`); iostreams and std::to_string
+// do not know it, so print it with einc::to_string.
+__extension__ typedef __int128 CountValue;
+
+// Exact decimal text of a count: "590000000000000000000000".
+std::string to_string(CountValue value);
+
 // One count: its value under the bound dims and its formula in the dims.
 struct Count {
-  std::int64_t value = 0;
+  CountValue value = 0;
   std::string formula = "0";
 };
 

@@ -124,15 +124,30 @@ TEST(Api, RepeatMultipliesTotals) {
 }
 
 TEST(Api, OverflowIsAnErrorNeverAWrongNumber) {
-  einc::Program p = einc::compile("dim N = 4000000\ninput A[N, N], B[N, N]\nC[i, j] = A[i, k] * B[k, j]\n");
+  // N^3 = 2.16e38 > 2^127 - 1.
+  einc::Program p = einc::compile("dim N = 6000000000000\ninput A[N, N], B[N, N]\nC[i, j] = A[i, k] * B[k, j]\n");
   try {
     p.report();
     FAIL() << "expected an overflow error";
   } catch (const einc::CompileError& e) {
     ASSERT_FALSE(e.diagnostics().empty());
-    EXPECT_NE(e.diagnostics()[0].message.find("overflows"), std::string::npos);
+    EXPECT_NE(e.diagnostics()[0].message.find("overflows the signed 128-bit range"), std::string::npos);
     EXPECT_EQ(e.diagnostics()[0].line, 3);
   }
+}
+
+TEST(Api, CountsPastInt64AreExact) {
+  // N^3 = 6.4e19 is past int64; with --repeat 10^12 the totals pass 2^64 by far.
+  einc::Program p = einc::compile("dim N = 4000000\ninput A[N, N], B[N, N]\nC[i, j] = A[i, k] * B[k, j]\n");
+  const einc::CountValue n = 4000000;
+  einc::Report r = p.report({.repeat = 1000000000000});
+  EXPECT_TRUE(r.statements[0].macs.value == n * n * n);
+  EXPECT_EQ(einc::to_string(r.statements[0].macs.value), "64000000000000000000");
+  EXPECT_TRUE(r.totals.macs.value == n * n * n * 1000000000000);
+  EXPECT_EQ(einc::to_string(r.totals.flops.value), "128000000000000000000000000000000");
+  EXPECT_EQ(r.totals.flops.formula, "2000000000000*N*N*N");
+  einc::SweepReport s = einc::sweep(p, "N", {4000000, 8000000});
+  EXPECT_TRUE(s.rows[1].second.macs.value == 8 * n * n * n);
 }
 
 TEST(Api, BindingRevealsConflictsAndUnknownDims) {

@@ -28,6 +28,9 @@ using Json = nlohmann::ordered_json;
 
 Count count(std::int64_t value, std::string formula) { return Count{value, std::move(formula)}; }
 
+// 2^127 - 1, the largest count.
+constexpr CountValue kCountMax = (CountValue{1} << 126) - 1 + (CountValue{1} << 126);
+
 TensorReport tensor(std::string name, std::string role, std::vector<std::int64_t> shape,
                     std::vector<std::string> shape_formula, Count elements, Count bytes) {
   TensorReport t;
@@ -233,6 +236,30 @@ TEST(FormatNumbers, SiCompact) {
   EXPECT_EQ(si_compact(std::numeric_limits<std::int64_t>::min()), "-9.22 E");
 }
 
+TEST(FormatNumbers, CountsPastInt64) {
+  using detail::exact_integer;
+  using detail::si_compact;
+  using detail::with_thousands;
+  const CountValue max = kCountMax;
+  const CountValue min = -max - 1;
+  EXPECT_EQ(exact_integer(0), "0");
+  EXPECT_EQ(exact_integer(-12), "-12");
+  EXPECT_EQ(exact_integer(max), "170141183460469231731687303715884105727");
+  EXPECT_EQ(exact_integer(min), "-170141183460469231731687303715884105728");
+  EXPECT_EQ(einc::to_string(max), "170141183460469231731687303715884105727");
+  EXPECT_EQ(einc::to_string(CountValue{1} << 64), "18446744073709551616");
+  EXPECT_EQ(with_thousands(max), "170,141,183,460,469,231,731,687,303,715,884,105,727");
+  EXPECT_EQ(with_thousands(min), "-170,141,183,460,469,231,731,687,303,715,884,105,728");
+  EXPECT_EQ(with_thousands(CountValue{6} * 70000000000 * 1400000000000), "588,000,000,000,000,000,000,000");
+  EXPECT_EQ(si_compact(CountValue{6} * 70000000000 * 1400000000000), "588.0 Z");
+  EXPECT_EQ(si_compact(CountValue{1000000000} * 1000000000000), "1.00 Z");
+  EXPECT_EQ(si_compact(CountValue{1000000000000} * 1000000000000), "1.00 Y");
+  EXPECT_EQ(si_compact(CountValue{999950000000} * 1000000000000000), "1.00 R");  // carries into the next unit
+  EXPECT_EQ(si_compact(CountValue{1000000000000000} * 1000000000000000), "1.00 Q");
+  EXPECT_EQ(si_compact(max), "170141183.5 Q");  // past Q the mantissa grows
+  EXPECT_EQ(si_compact(min), "-170141183.5 Q");
+}
+
 TEST(FormatNumbers, Decimals) {
   EXPECT_EQ(detail::fixed_decimals(58.514, 2), "58.51");
   EXPECT_EQ(detail::fixed_decimals(0.0, 2), "0.00");
@@ -345,6 +372,64 @@ TEST(ReportJson, DeterministicAndExactAtInt64Max) {
   EXPECT_EQ(json["totals"]["macs"].get<std::int64_t>(), std::numeric_limits<std::int64_t>::max());
 }
 
+// A count past 2^64 is a plain JSON integer token with every digit (nlohmann
+// cannot hold it, so the formatter writes it itself).
+TEST(ReportJson, CountsPastInt64AreExactIntegerTokens) {
+  Report report = make_report();
+  const CountValue big = (CountValue{1} << 100) + 7;  // 1267650600228229401496703205383
+  const CountValue max = kCountMax;
+  report.totals.macs.value = big;
+  report.totals.flops.value = max;
+  report.statements[0].macs.value = big;
+  report.statements[0].contractions[0].macs.value = CountValue{1} << 64;
+  report.tensors[0].elements.value = (CountValue{1} << 63);
+  const std::string text = format_report(report, ReportFormat::json);
+  EXPECT_TRUE(contains(text, "\"macs\": 1267650600228229401496703205383,\n")) << text;
+  EXPECT_TRUE(contains(text, "\"flops\": 170141183460469231731687303715884105727,\n")) << text;
+  EXPECT_TRUE(contains(text, "\"macs\": 18446744073709551616,\n")) << text;
+  EXPECT_TRUE(contains(text, "\"elements\": 9223372036854775808,\n")) << text;
+  EXPECT_FALSE(contains(text, "einc-count")) << text;
+  // Still valid JSON, and the big counts are numbers (a reader without big
+  // integers sees a double), never strings.
+  const Json json = Json::parse(text);
+  EXPECT_TRUE(json["totals"]["macs"].is_number());
+  EXPECT_DOUBLE_EQ(json["totals"]["macs"].get<double>(), 1267650600228229401496703205383.0);
+  EXPECT_TRUE(json["statements"][0]["macs"].is_number());
+  EXPECT_EQ(json["totals"]["formula"]["macs"], "2*M*K*N + 2*M*N*L");
+  // The rest of the document is unchanged by the substitution.
+  Report small = make_report();
+  const Json reference = Json::parse(format_report(small, ReportFormat::json));
+  EXPECT_EQ(json["statements"][1], reference["statements"][1]);
+  EXPECT_EQ(json["tensors"][1], reference["tensors"][1]);
+
+  // Sweeps too.
+  SweepReport sweep;
+  sweep.file = "model.ein";
+  sweep.dim = "N";
+  sweep.rows.emplace_back(70000000000, TotalsReport{});
+  sweep.rows.back().second.flops.value = CountValue{6} * 70000000000 * 1400000000000;
+  const std::string sweep_text = format_sweep(sweep, ReportFormat::json);
+  EXPECT_TRUE(contains(sweep_text, "\"flops\": 588000000000000000000000,\n")) << sweep_text;
+  EXPECT_TRUE(Json::accept(sweep_text));
+}
+
+// A script's text can hold the placeholder the formatter uses for big counts:
+// it stays text, and the count is still written out.
+TEST(ReportJson, PlaceholderLookalikesInStringsStayStrings) {
+  Report report = make_report();
+  report.totals.macs.value = CountValue{1} << 100;
+  for (const std::string lookalike : {"einc-count-past-int64:0", "einc-count-past-int64:"}) {
+    report.statements[1].source = lookalike;
+    report.file = "\"" + lookalike + "\"";
+    const std::string text = format_report(report, ReportFormat::json);
+    const Json json = Json::parse(text);
+    EXPECT_EQ(json["statements"][1]["source"], lookalike);
+    EXPECT_EQ(json["file"], "\"" + lookalike + "\"");
+    EXPECT_TRUE(contains(text, "\"macs\": 1267650600228229401496703205376,\n")) << text;
+    EXPECT_TRUE(json["totals"]["macs"].is_number());
+  }
+}
+
 TEST(ReportJson, InvalidUtf8DoesNotThrow) {
   Report report = make_report();
   report.statements[1].source = "Z = Y  # caf\xe9";
@@ -386,6 +471,32 @@ TEST(ReportCsv, RowsAndQuoting) {
 
   // The raw text quotes the source and doubles its quotes.
   EXPECT_TRUE(contains(text, "\"Z[i, l] += exp(Y[i, l]) * g[l]  # \"\"gate\"\", scaled\""));
+}
+
+TEST(ReportTextFormats, CountsPastInt64AreExact) {
+  Report report = make_report();
+  const CountValue flops = CountValue{6} * 70000000000 * 1400000000000;  // 588,000,000,000,000,000,000,000
+  report.totals.flops.value = flops;
+  report.statements[0].flops.value = flops;
+  report.statements[0].macs.value = flops / 2;
+  report.totals.macs.value = flops / 2;
+
+  const auto records = parse_csv(format_report(report, ReportFormat::csv));
+  ASSERT_EQ(records.size(), 4u);
+  std::size_t flops_column = 0;
+  while (flops_column < records[0].size() && records[0][flops_column] != "flops") ++flops_column;
+  ASSERT_LT(flops_column, records[0].size());
+  EXPECT_EQ(records[1][flops_column], "588000000000000000000000");
+  EXPECT_EQ(records[3][flops_column], "588000000000000000000000");
+
+  const std::string markdown = format_report(report, ReportFormat::markdown);
+  EXPECT_TRUE(contains(markdown, "| FLOPs | 588,000,000,000,000,000,000,000 |")) << markdown;
+  EXPECT_TRUE(contains(markdown, "| 294,000,000,000,000,000,000,000 |")) << markdown;
+
+  const std::string table = format_report(report, ReportFormat::table);
+  EXPECT_TRUE(contains(table, "588,000,000,000,000,000,000,000  (")) << table;
+  EXPECT_TRUE(contains(table, "588.0 Z")) << table;
+  EXPECT_TRUE(contains(table, "294.0 Z")) << table;
 }
 
 // ---------------------------------------------------------------- table

@@ -556,14 +556,70 @@ TEST(CliTest, UnboundSymbolicDim) {
 }
 
 TEST(CliTest, CountOverflowIsAUserError) {
-  // 3037000500^3 > 2^63 - 1: an error, never a wrapped number.
-  TempScript script("dim N = 3037000500\ninput A[N, N]\nC[i, j] = A[i, k] * A[k, j]\noutput C\n");
-  for (std::string format : {"table", "json"}) {
+  // 6000000000000^3 > 2^127 - 1: an error, never a wrapped number.
+  TempScript script("dim N = 6000000000000\ninput A[N, N]\nC[i, j] = A[i, k] * A[k, j]\noutput C\n");
+  for (std::string format : {"table", "json", "csv", "markdown"}) {
     ProcessResult r = expect_user_error({"report", script.path(), "--format", format});
-    EXPECT_NE(r.err.find(script.path()), std::string::npos) << show(r);
+    EXPECT_NE(r.err.find(script.path() + ":3:1: error: the MAC count overflows the signed 128-bit range (N*N*N)"),
+              std::string::npos)
+        << show(r);
   }
-  // --repeat can overflow the totals too.
-  expect_user_error({"report", kMatmul, "--repeat", "9223372036854775807"});
+  // N^3 is past int64 but reports exactly; --repeat 2^63 - 1 takes the totals past 2^127.
+  TempScript cube("dim N = 3037000500\ninput A[N, N]\nC[i, j] = A[i, k] * A[k, j]\noutput C\n");
+  ProcessResult exact = einc({"report", cube.path(), "--format", "csv"});
+  expect_success(exact);
+  EXPECT_NE(exact.out.find(",28011385488055777750125000000,"), std::string::npos) << show(exact);
+  ProcessResult r = expect_user_error({"report", cube.path(), "--repeat", "9223372036854775807"});
+  EXPECT_NE(r.err.find("the total MAC count overflows the signed 128-bit range"), std::string::npos) << show(r);
+}
+
+TEST(CliTest, CountsPastInt64AreExactInEveryFormat) {
+  // Training compute, 6*N*D: N = 70e9 params seen by D = 1.4e12 tokens, one
+  // MAC (2 FLOPs) per param per token, three passes (--repeat 3).
+  TempScript script(
+      "dim N = 70000000000, D = 1400000000000\n"
+      "input A[N, D], B[N, D]\n"
+      "y = A[n, d] * B[n, d]\n"
+      "output y\n");
+  const std::string six_nd = "588000000000000000000000";  // 5.88e23, past 2^63 (9.2e18) and 2^64
+  const std::string two_nd = "196000000000000000000000";
+
+  ProcessResult table = einc({"report", script.path(), "--repeat", "3"});
+  expect_success(table);
+  EXPECT_NE(table.out.find("588,000,000,000,000,000,000,000  (6*N*D)\n"), std::string::npos) << show(table);
+  EXPECT_NE(table.out.find("588.0 Z"), std::string::npos) << show(table);
+
+  ProcessResult text = einc({"report", script.path(), "--repeat", "3", "--format", "json"});
+  expect_success(text);
+  // Plain JSON integer tokens with every digit: the statement's FLOPs and the totals'.
+  EXPECT_NE(text.out.find("\"flops\": " + two_nd + ",\n"), std::string::npos) << show(text);
+  EXPECT_NE(text.out.find("\"flops\": " + six_nd + ",\n"), std::string::npos) << show(text);
+  EXPECT_NE(text.out.find("\"macs\": 294000000000000000000000,\n"), std::string::npos) << show(text);
+  const json parsed = json::parse(text.out);
+  EXPECT_TRUE(parsed["totals"]["flops"].is_number()) << show(text);
+  EXPECT_EQ(parsed["totals"]["formula"]["flops"], "6*N*D");
+  EXPECT_EQ(parsed["dims"]["D"], 1400000000000);
+
+  ProcessResult csv = einc({"report", script.path(), "--repeat", "3", "--format", "csv"});
+  expect_success(csv);
+  const std::vector<std::string> rows = lines_of(csv.out);
+  ASSERT_EQ(rows.size(), 3u) << show(csv);
+  EXPECT_NE(rows[1].find("," + two_nd + ","), std::string::npos) << rows[1];
+  EXPECT_EQ(rows[2].rfind(",,TOTAL,", 0), 0u) << rows[2];
+  EXPECT_NE(rows[2].find("," + six_nd + ","), std::string::npos) << rows[2];
+
+  ProcessResult markdown = einc({"report", script.path(), "--repeat", "3", "--format", "markdown"});
+  expect_success(markdown);
+  EXPECT_NE(markdown.out.find("| FLOPs | 588,000,000,000,000,000,000,000 | `6*N*D` |"), std::string::npos)
+      << show(markdown);
+
+  // A sweep's totals too.
+  ProcessResult sweep =
+      einc({"report", script.path(), "--repeat", "3", "--format", "csv", "--sweep", "D=1400000000000,2800000000000"});
+  expect_success(sweep);
+  EXPECT_NE(sweep.out.find("D,1400000000000,"), std::string::npos) << show(sweep);
+  EXPECT_NE(sweep.out.find("," + six_nd + ","), std::string::npos) << show(sweep);
+  EXPECT_NE(sweep.out.find(",1176000000000000000000000,"), std::string::npos) << show(sweep);
 }
 
 TEST(CliTest, FailingReportPrintsNothingOnStdout) {

@@ -249,8 +249,8 @@ std::int64_t case_work(const einc::Program& program) {
   einc::Report r = program.report();
   std::int64_t outputs = 0, length = 1;
   for (const auto& s : r.statements) {
-    outputs += s.outputs.value;
-    length = std::max(length, s.reduction_length.value);
+    outputs += static_cast<std::int64_t>(s.outputs.value);
+    length = std::max(length, static_cast<std::int64_t>(s.reduction_length.value));
   }
   return outputs * length;
 }

@@ -370,29 +370,54 @@ TEST(ContractionOrder, ExactLimitIsClamped) {
 // ------------------------------------------------------------ saturation --
 
 TEST(ContractionOrder, HugeExtentsSaturateInsteadOfWrapping) {
-  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-  constexpr std::int64_t kHuge = std::int64_t{1} << 40;
-  // A[i,j] B[j,k] C[k,i] -> scalar: every step touches 2^120 elements.
+  constexpr PlanCount kMax = kInt128Max;
+  constexpr std::int64_t kHuge = std::int64_t{1} << 50;
+  // A[i,j] B[j,k] C[k,i] -> scalar: every step touches 2^150 elements.
   const ContractionProblem ring{{{0, 1}, {1, 2}, {2, 0}}, {}, {kHuge, kHuge, kHuge}};
   for (const ContractionPlan& plan :
        {plan_contraction(ring), plan_contraction(ring, /*exact_limit=*/0), brute_force_contraction(ring)}) {
     ASSERT_EQ(plan.steps.size(), 2u);
-    EXPECT_EQ(plan.macs, kMax);
-    EXPECT_EQ(plan.cost, kMax);
+    EXPECT_TRUE(plan.macs == kMax);
+    EXPECT_TRUE(plan.cost == kMax);
     for (const ContractionStep& step : plan.steps) {
-      EXPECT_GE(step.macs, 0);
-      EXPECT_GE(step.outer_elements, 0);
+      EXPECT_TRUE(step.macs >= 0);
+      EXPECT_TRUE(step.outer_elements >= 0);
     }
   }
 
   const ContractionProblem matmul{{{0, 1}, {1, 2}}, {0, 2}, {kHuge, kHuge, kHuge}};
   const ContractionPlan plan = plan_contraction(matmul);
-  EXPECT_EQ(plan.steps[0].macs, kMax);
-  EXPECT_EQ(plan.cost, kMax);
+  EXPECT_TRUE(plan.steps[0].macs == kMax);
+  EXPECT_TRUE(plan.cost == kMax);
 
-  const ContractionProblem outer{{{0}, {1}}, {0, 1}, {kHuge, kHuge}};
-  EXPECT_EQ(plan_contraction(outer).steps[0].outer_elements, kMax);
-  EXPECT_EQ(plan_contraction(outer).cost, kMax);
+  const ContractionProblem outer{{{0}, {1}, {2}}, {0, 1, 2}, {kHuge, kHuge, kHuge}};
+  EXPECT_TRUE(plan_contraction(outer).steps[1].outer_elements == kMax);
+  EXPECT_TRUE(plan_contraction(outer).cost == kMax);
+}
+
+TEST(ContractionOrder, CountsPastInt64AreExact) {
+  // The ring's first step touches 2^120 elements, its second 2^80: past
+  // int64, exact in 128 bits.
+  constexpr std::int64_t kBig = std::int64_t{1} << 40;
+  const ContractionProblem ring{{{0, 1}, {1, 2}, {2, 0}}, {}, {kBig, kBig, kBig}};
+  const PlanCount macs = (PlanCount{1} << 120) + (PlanCount{1} << 80);
+  for (const ContractionPlan& plan :
+       {plan_contraction(ring), plan_contraction(ring, /*exact_limit=*/0), brute_force_contraction(ring)}) {
+    ASSERT_EQ(plan.steps.size(), 2u);
+    EXPECT_TRUE(plan.steps[0].macs == PlanCount{1} << 120);
+    EXPECT_TRUE(plan.macs == macs);
+    EXPECT_TRUE(plan.cost == 2 * macs);
+  }
+  // Where every order costs more than int64 holds, the order still follows
+  // the extents (saturated int64 costs would tie and take (0, 1) first):
+  // A[i,j] B[j,k] C[k,l] -> [i,l] with j = 2 is cheapest as A*(B*C),
+  // 2*2^80 MACs per step, against 2^81 + 2^120 for (A*B)*C.
+  const ContractionProblem chain{{{0, 1}, {1, 2}, {2, 3}}, {0, 3}, {kBig, 2, kBig, kBig}};
+  for (const ContractionPlan& best : {plan_contraction(chain), brute_force_contraction(chain)}) {
+    EXPECT_EQ(best.steps[0].lhs, 1);
+    EXPECT_EQ(best.steps[0].rhs, 2);
+    EXPECT_TRUE(best.macs == PlanCount{4} * kBig * kBig);
+  }
 }
 
 }  // namespace
