@@ -112,6 +112,11 @@ struct Expr {
   std::vector<int> over;      // reduce / normalize: the index ids, sorted
   std::vector<ExprPtr> args;  // children
   std::vector<char> ops;      // add: '+'/'-' per arg; multiply: '*'/'/' per arg
+  // Only numbers and dims below (no access, so no index, no reduction): a
+  // scalar fixed once the dims are bound. The cost model counts nothing
+  // for it, and the backends compute it once per run (docs/cost-model.md,
+  // "Scalars of dims and numbers"). Set by the builders (expr_builders.h).
+  bool folds = false;
 };
 
 struct Statement {
