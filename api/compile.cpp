@@ -19,6 +19,7 @@ CompileError::CompileError(std::vector<Diagnostic> diagnostics)
 namespace detail {
 
 void DiagnosticCollector::operator()(const frontend::SourceFile& source, const frontend::Diagnostic& d) {
+  if (d.severity == frontend::Severity::warning && !keep_warnings_) return;
   Diagnostic out;
   out.severity = d.severity == frontend::Severity::error     ? Severity::error
                  : d.severity == frontend::Severity::warning ? Severity::warning
@@ -94,7 +95,9 @@ namespace {
 std::shared_ptr<const detail::ProgramImpl> analyze(std::shared_ptr<const frontend::SourceFile> source,
                                                    std::shared_ptr<const ast::Module> module, CompileOptions options,
                                                    ir::PassDump* dump = nullptr) {
-  detail::DiagnosticCollector collector(options.on_diagnostic);
+  // A re-lowering (bind, dump_after) repeats no warning: the compile that
+  // parsed the module delivered them, and they do not depend on the dims.
+  detail::DiagnosticCollector collector(options.on_diagnostic, /*keep_warnings=*/module == nullptr);
   frontend::DiagnosticSink sink(*source, std::ref(collector));
   ir::LowerOptions lower_options;
   for (const auto& [name, value] : options.dims) lower_options.dims.push_back({name, value});

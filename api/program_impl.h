@@ -36,7 +36,10 @@ using ProgramImpl = ProgramAccess::Impl;
 // Collects diagnostics, renders them, forwards them to the host's handler.
 class DiagnosticCollector {
  public:
-  explicit DiagnosticCollector(DiagnosticHandler handler) : handler_(std::move(handler)) {}
+  // `keep_warnings` false: warnings are dropped (a re-lowering of a program
+  // whose compile delivered them already: they do not depend on the dims).
+  explicit DiagnosticCollector(DiagnosticHandler handler, bool keep_warnings = true)
+      : handler_(std::move(handler)), keep_warnings_(keep_warnings) {}
   void operator()(const frontend::SourceFile& source, const frontend::Diagnostic& diagnostic);
   // Throws CompileError if any error was collected.
   void throw_if_errors();
@@ -46,6 +49,7 @@ class DiagnosticCollector {
   DiagnosticHandler handler_;
   std::vector<Diagnostic> diagnostics_;
   int errors_ = 0;
+  bool keep_warnings_ = true;
 };
 
 // "dim 'T' has no value; bind it (einc --dim T=N, or Program::bind)", then

@@ -22,6 +22,10 @@ void DiagnosticSink::error(Span span, std::string message, std::vector<Note> not
   report({Severity::error, span, std::move(message), std::move(notes)});
 }
 
+void DiagnosticSink::warning(Span span, std::string message, std::vector<Note> notes) {
+  report({Severity::warning, span, std::move(message), std::move(notes)});
+}
+
 void DiagnosticSink::error(std::string message) { report({Severity::error, std::nullopt, std::move(message), {}}); }
 
 SourceOrder::SourceOrder(DiagnosticSink& target)

@@ -1,4 +1,4 @@
-// frontend/diagnostics.h — errors and notes with source spans, and a sink.
+// frontend/diagnostics.h — errors, warnings and notes with source spans, and a sink.
 //
 // Passes never print: they report into a DiagnosticSink, which the embedding
 // API forwards to the host's callback and the CLI prints clang-style. A
@@ -45,6 +45,8 @@ class DiagnosticSink {
   void report(Diagnostic diagnostic);
   void error(Span span, std::string message, std::vector<Note> notes = {});
   void error(std::string message);
+  // A warning never stops the pipeline and is not counted as an error.
+  void warning(Span span, std::string message, std::vector<Note> notes = {});
   int error_count() const { return errors_; }
   const SourceFile& source() const { return source_; }
 

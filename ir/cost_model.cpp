@@ -59,6 +59,10 @@ class StatementCounter {
   void raise_kind(StatementKind kind) { cost_.kind = std::max(cost_.kind, kind); }
 
   void visit(const Expr& e) {
+    // Numbers and dims only (`sqrt(E)`, `2 * D`): one scalar per run, fixed
+    // when the dims are bound: nothing per element. Applying it to an
+    // operand still counts where that happens (a step of the product).
+    if (e.folds) return;
     // A product is counted whole, as its plan computes it (product_plan.h).
     if (is_product(statement_, e)) return visit_product(e);
     switch (e.kind) {

@@ -2,6 +2,7 @@
 #include "ir/einstein_sums.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <numeric>
 
@@ -102,7 +103,144 @@ ExprPtr rebuild(const ExprPtr& node, const StopMap& stops) {
   return make_reduce(node->span, ReduceOp::sum, stop->second, self, true);
 }
 
+// --- warn_nonlinear_sums ----------------------------------------------------
+
+std::vector<int> intersect(const std::vector<int>& a, const std::vector<int>& b) {
+  std::vector<int> out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+std::vector<int> without(const std::vector<int>& a, const std::vector<int>& b) {
+  std::vector<int> out;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+// The longest source text a suggestion quotes; longer text is "...".
+constexpr std::size_t kMaxQuoted = 48;
+
+class NonlinearSums {
+ public:
+  NonlinearSums(const Statement& statement, frontend::DiagnosticSink& sink) : statement_(statement), sink_(sink) {}
+
+  void run() { find_sums(*statement_.value); }
+
+ private:
+  void find_sums(const Expr& e) {
+    if (e.kind == ExprKind::reduce && e.implicit) search(*e.args[0], e, e.over);
+    for (const ExprPtr& a : e.args) find_sums(*a);
+  }
+
+  // Reports each non-linear node of `e` (inside the implicit `sum`) that
+  // holds one of `indices`, once, for the indices it holds; what it reports
+  // it does not search again.
+  void search(const Expr& e, const Expr& sum, const std::vector<int>& indices) {
+    const std::vector<int> held = intersect(indices, e.free);
+    if (held.empty()) return;
+    switch (e.kind) {
+      case ExprKind::call:
+        return warn(e, sum, held, call_text(e, held), func_name(e.func));
+      case ExprKind::reduce:
+        if (e.implicit || e.reduce_op == ReduceOp::sum || e.reduce_op == ReduceOp::mean) break;  // linear
+        return warn(e, sum, held, binder_text(e, reduce_op_name(e.reduce_op), held), reduce_op_name(e.reduce_op));
+      case ExprKind::normalize: {
+        // Along the summed index the normalisation needs that index: the
+        // sum outside it is the only reading (`softmax(j: S) * V[j, e]`).
+        const std::vector<int> across = without(held, e.over);
+        if (!across.empty())
+          warn(e, sum, across, binder_text(e, norm_op_name(e.norm_op), across), norm_op_name(e.norm_op));
+        return;
+      }
+      default:
+        break;
+    }
+    for (const ExprPtr& a : e.args) search(*a, sum, held);
+  }
+
+  std::string names(const std::vector<int>& ids) const {
+    std::string out;
+    for (int id : ids) out += (out.empty() ? "" : ", ") + statement_.indices[static_cast<std::size_t>(id)].name;
+    return out;
+  }
+
+  std::string quoted(const std::vector<int>& ids) const {
+    std::string out;
+    for (int id : ids) out += (out.empty() ? "'" : ", '") + statement_.indices[static_cast<std::size_t>(id)].name + "'";
+    return out;
+  }
+
+  std::string subject(const std::vector<int>& ids) const {
+    return ids.size() == 1 ? "index " + quoted(ids) + " is" : "indices " + quoted(ids) + " are";
+  }
+
+  // The source text of a node, on one line; "..." when long.
+  std::string text(const Expr& e) const {
+    const std::string& source = sink_.source().text();
+    std::string out;
+    for (std::size_t i = e.span.begin; i < e.span.end && i < source.size(); ++i) {
+      const bool space = source[i] == ' ' || source[i] == '\t' || source[i] == '\n' || source[i] == '\r';
+      if (!space)
+        out += source[i];
+      else if (!out.empty() && out.back() != ' ')
+        out += ' ';
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out.empty() || out.size() > kMaxQuoted ? "..." : out;
+  }
+
+  std::string summed(const std::vector<int>& ids, const Expr& body) const {
+    return "sum(" + names(ids) + ": " + text(body) + ")";
+  }
+
+  // `silu(sum(d: x[t, d]*w[d, f]))`: the call with the sum moved inside
+  // each argument that holds a summed index.
+  std::string call_text(const Expr& call, const std::vector<int>& ids) const {
+    std::string out = std::string(func_name(call.func)) + "(";
+    for (std::size_t k = 0; k < call.args.size(); ++k) {
+      const Expr& a = *call.args[k];
+      out += (k ? ", " : "") + (intersect(ids, a.free).empty() ? text(a) : summed(intersect(ids, a.free), a));
+    }
+    return out + ")";
+  }
+
+  // `max(j: sum(d: ...))`.
+  std::string binder_text(const Expr& binder, const char* op, const std::vector<int>& ids) const {
+    return std::string(op) + "(" + names(binder.over) + ": " + summed(ids, *binder.args[0]) + ")";
+  }
+
+  std::string scope(const Expr& sum, const Expr& node, const std::string& name) const {
+    if (sum.args[0].get() == &node) return "the results of " + name;
+    return std::string(sum.args[0]->kind == ExprKind::multiply ? "the whole product" : "the whole expression") + ", " +
+           name + " included";
+  }
+
+  frontend::Note placement(const Expr& sum, const std::vector<int>& ids) const {
+    return {sum.span, "the Einstein rule sums " + quoted(ids) + " over this expression, the smallest that holds " +
+                          (ids.size() == 1 ? "every occurrence" : "all their occurrences")};
+  }
+
+  void warn(const Expr& node, const Expr& sum, const std::vector<int>& ids, const std::string& inside,
+            const std::string& name) {
+    const bool binder = node.kind != ExprKind::call;
+    const std::string shown = binder ? name + "(" + names(node.over) + ": ...)" : name + "(...)";
+    sink_.warning(node.span,
+                  subject(ids) + " summed outside " + shown + ": the sum runs over " + scope(sum, node, name) +
+                      ". If you meant " + name + " of the sum, write " + inside +
+                      " or compute the sum in its own statement; if you meant the sum of " + name +
+                      " terms, write sum(" + names(ids) + ": ...) explicitly to silence this warning",
+                  {placement(sum, ids)});
+  }
+
+  const Statement& statement_;
+  frontend::DiagnosticSink& sink_;
+};
+
 }  // namespace
+
+void warn_nonlinear_sums(const Program& program, frontend::DiagnosticSink& sink) {
+  for (const Statement& s : program.statements) NonlinearSums(s, sink).run();
+}
 
 ExprPtr insert_implicit_sums(const ExprPtr& root, const std::vector<int>& summed) {
   StopMap stops;

@@ -14,6 +14,7 @@
 
 #include <vector>
 
+#include "frontend/diagnostics.h"
 #include "ir/program.h"
 
 namespace einc::ir {
@@ -23,5 +24,20 @@ ExprPtr insert_implicit_sums(const ExprPtr& root, const std::vector<int>& summed
 // The pass (ir/lower.h, after sema): in every statement, each index free in
 // the value but absent from the left side is summed this way.
 void make_sums_explicit(Program& program);
+
+// After make_sums_explicit: a warning wherever a sum the Einstein rule
+// placed runs over a non-linear function of its own index, which is almost
+// never what was meant (`silu(x[t, d] * w[d, f]) * ...` sums silu's
+// results, not silu's argument). Non-linear: a function call, an explicit
+// reduction other than sum and mean, and a normalisation over other
+// indices (one over the summed index itself needs it: `softmax(j: S) *
+// V[j, e]`). Products and divisors are not: `A[i, k] / v[k]` is the
+// contraction with 1/v it reads as (the project's own tests are full of
+// them), and an index only the divisor holds is summed inside it by the
+// rule (`c[i, k] / c[i, j]` divides by the row's sum). The warning is at
+// the node, names the index and shows how to write each meaning; an
+// explicit `sum(d: ...)` never warns. Warnings only: the program is
+// unchanged and compiles.
+void warn_nonlinear_sums(const Program& program, frontend::DiagnosticSink& sink);
 
 }  // namespace einc::ir

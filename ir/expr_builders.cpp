@@ -19,6 +19,10 @@ std::vector<int> union_of_args(const std::vector<ExprPtr>& args) {
   return sorted_unique(std::move(all));
 }
 
+bool all_fold(const std::vector<ExprPtr>& args) {
+  return !args.empty() && std::all_of(args.begin(), args.end(), [](const ExprPtr& a) { return a->folds; });
+}
+
 std::shared_ptr<Expr> node(ExprKind kind, Span span) {
   auto e = std::make_shared<Expr>();
   e->kind = kind;
@@ -46,18 +50,21 @@ ExprPtr make_index_access(Span span, int tensor, const std::vector<int>& indices
 ExprPtr make_constant(Span span, double value) {
   auto e = node(ExprKind::constant, span);
   e->constant = value;
+  e->folds = true;
   return e;
 }
 
 ExprPtr make_dim_value(Span span, int dim) {
   auto e = node(ExprKind::dim_value, span);
   e->dim = dim;
+  e->folds = true;
   return e;
 }
 
 ExprPtr make_negate(Span span, ExprPtr operand) {
   auto e = node(ExprKind::negate, span);
   e->free = operand->free;
+  e->folds = operand->folds;
   e->args = {std::move(operand)};
   return e;
 }
@@ -66,6 +73,7 @@ ExprPtr make_call(Span span, Func func, std::vector<ExprPtr> args) {
   auto e = node(ExprKind::call, span);
   e->func = func;
   e->free = union_of_args(args);
+  e->folds = all_fold(args);
   e->args = std::move(args);
   return e;
 }
@@ -73,6 +81,7 @@ ExprPtr make_call(Span span, Func func, std::vector<ExprPtr> args) {
 ExprPtr make_nary(ExprKind kind, Span span, std::vector<ExprPtr> args, std::vector<char> ops) {
   auto e = node(kind, span);
   e->free = union_of_args(args);
+  e->folds = all_fold(args);
   e->args = std::move(args);
   e->ops = std::move(ops);
   return e;

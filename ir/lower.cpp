@@ -102,8 +102,10 @@ Lowering lower_in_order(const frontend::SourceFile& source, std::shared_ptr<cons
   injected_failure(Pass::sema);
   if (wants(Pass::sema)) dump->text = print_program(out.program);
 
-  // 3. einstein: sums made explicit.
+  // 3. einstein: sums made explicit; a warning where one runs over a
+  // non-linear function of its index.
   make_sums_explicit(out.program);
+  warn_nonlinear_sums(out.program, sink);
   verify(out.program, IrStage::einstein, Pass::einstein);
   injected_failure(Pass::einstein);
   if (wants(Pass::einstein)) dump->text = print_program(out.program);

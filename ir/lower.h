@@ -7,7 +7,9 @@
 //                and dtypes, one statement at a time → ir::Program, implicit
 //                sums still pending (lower_ast.h)
 //   3. einstein  every summed index wrapped in reduce(sum) over the smallest
-//                subexpression holding it (einstein_sums.h)
+//                subexpression holding it, with a warning where that sum
+//                runs over a non-linear function of the index
+//                (einstein_sums.h)
 //   4. products  the pairwise order of each product, planned whole
 //                (product_plan.h, contraction_order.h) and
 //   5. cost      the symbolic counts (cost_model.h): analyses of the final

@@ -128,6 +128,11 @@ struct Expr {
   std::vector<ExprPtr> args;  // children
   std::vector<char> ops;      // add: '+'/'-' per arg; multiply: '*'/'/' per arg
   Condition condition;        // select: args[0] where it holds, else args[1]
+  // Only numbers and dims below (no access, so no index, no reduction): a
+  // scalar fixed once the dims are bound. The cost model counts nothing
+  // for it, and the backends compute it once per run (docs/cost-model.md,
+  // "Scalars of dims and numbers"). Set by the builders (expr_builders.h).
+  bool folds = false;
 };
 
 // `repeat l < L { ... }`: statements [first, end) run `count` times in

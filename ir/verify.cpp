@@ -142,6 +142,11 @@ class Verifier {
                                 [&](int id) { return std::binary_search(e.over.begin(), e.over.end(), id); }),
                  free.end());
     check(free == e.free, where_ + ": a node's free indices are not those of its operands");
+    bool folds = e.kind == ExprKind::constant || e.kind == ExprKind::dim_value;
+    if (e.kind == ExprKind::negate || e.kind == ExprKind::call || e.kind == ExprKind::add ||
+        e.kind == ExprKind::multiply)
+      folds = std::all_of(e.args.begin(), e.args.end(), [](const ExprPtr& a) { return a->folds; });
+    check(folds == e.folds, where_ + ": a node's `folds` does not say whether it is made of numbers and dims only");
   }
 
   const Program& p_;

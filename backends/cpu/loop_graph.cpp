@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "backends/reference/interpreter.h"
 #include "ir/condition.h"
 #include "ir/expr_builders.h"
 #include "ir/product_plan.h"
@@ -184,6 +185,17 @@ class GraphBuilder {
 
   int lower(const ir::Expr& e) {
     if (!reason_.empty()) return 0;
+    if (e.folds && e.kind != ir::ExprKind::constant && e.kind != ir::ExprKind::dim_value) {
+      // Numbers and dims only (`sqrt(E)`): computed here, once, as the
+      // reference computes it, and read from a scalar slot like a number.
+      // Left to the code below while a dim it needs is unbound (no run).
+      try {
+        LoopScalar s;
+        s.number = reference::fold_real(program_, statement_, e);
+        return scalar(std::move(s));
+      } catch (const ir::UnboundDimError&) {
+      }
+    }
     if (ir::is_product(statement_, e)) return lower_product(e);
     switch (e.kind) {
       case ir::ExprKind::access: {

@@ -6,7 +6,10 @@
 //   - elementwise nodes (neg, add, sub, mul, div, function calls, and the
 //     select of `where` on the loop counters) over loads
 //     of tensor accesses, script numbers and dims (runtime "scalar" slots,
-//     so a kernel does not depend on their values) and fixed constants;
+//     so a kernel does not depend on their values) and fixed constants; a
+//     subexpression of numbers and dims (ir::Expr::folds, `sqrt(E)`) is
+//     computed here, once, by reference::fold_real, and read from a slot
+//     like a number;
 //   - reduce nodes (sum, prod, NaN-propagating max/min, and a max that
 //     skips NaN for the stable forms) over a set of indices;
 //   - the rest expanded into those, as the reference computes them:

@@ -2,6 +2,8 @@
 #include "backends/cuda/expr_codegen.h"
 
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include "backends/reference/interpreter.h"
@@ -229,12 +231,29 @@ std::string ExprEmitter::literal(double value) const {
   return double_literal(value);
 }
 
+// Numbers and dims only (`sqrt(E)`): computed here, once, as the reference
+// computes it, and embedded like a number. An integer division by zero in
+// it is left to the kernel, which reports it when it runs.
+std::optional<std::string> ExprEmitter::folded(const ir::Expr& e) const {
+  if (!e.folds || e.kind == ir::ExprKind::constant || e.kind == ir::ExprKind::dim_value) return std::nullopt;
+  try {
+    if (!integer_) return literal(reference::fold_real(program_, statement_, e));
+    const std::int64_t v = reference::fold_integer(program_, statement_, e);
+    return v == std::numeric_limits<std::int64_t>::min() ? "(-9223372036854775807LL - 1)" : "(" + ll(v) + ")";
+  } catch (const reference::ExecutionError&) {
+    return std::nullopt;
+  } catch (const ir::UnboundDimError&) {
+    return std::nullopt;
+  }
+}
+
 std::string ExprEmitter::value(const ir::Expr& e, CodeWriter& w) {
   auto define = [&](const std::string& expr) {
     std::string v = w.fresh("v");
     w.line("const " + t_ + " " + v + " = " + expr + ";");
     return v;
   };
+  if (std::optional<std::string> v = folded(e)) return *v;
   switch (e.kind) {
     case ir::ExprKind::access:
       // A statement with `=` sees its target as zeros (the executor zeroes

@@ -8,7 +8,10 @@
 // reasonably can: float for f32/f16/bf16 statements, double for f64, and
 // wrapping int64 (`long long`) for i8/i32 statements (functions of integers
 // in double, truncated). Row statistics (softmax, layernorm, rmsnorm,
-// logsumexp) are in float for float statements and double otherwise.
+// logsumexp) are in float for float statements and double otherwise. A
+// subexpression of numbers and dims (ir::Expr::folds, `sqrt(E)`) is computed
+// on the host by reference::fold_real / fold_integer and embedded as a
+// literal, like a number.
 //
 // A binder (reduce or normalize node) is computed either inline, by serial
 // loops over its indices (the elementwise kernel), or from statistics that a
@@ -18,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,6 +94,7 @@ class ExprEmitter {
   std::function<std::int64_t(const ir::Poly&)> evaluate() const;
   std::string to_compute(const std::string& raw, ir::DType dtype) const;
   std::string literal(double value) const;
+  std::optional<std::string> folded(const ir::Expr& e) const;
   std::string binder(const ir::Expr& e, CodeWriter& w);
 
   const ir::Program& program_;

@@ -4,6 +4,9 @@
 // indices, bottom-up, with T = double for float statements and int64 for
 // integer ones. Integer arithmetic wraps (two's complement, through
 // unsigned) instead of overflowing; division by zero is an ExecutionError.
+// A subexpression of numbers and dims (ir::Expr::folds, `sqrt(E)`) is a
+// 0-d Dense, computed once per statement; fold_real / fold_integer give
+// the other backends that same value.
 #include "backends/reference/interpreter.h"
 
 #include <cmath>
@@ -15,6 +18,7 @@
 
 #include "backends/reference/dense.h"
 #include "ir/condition.h"
+#include "einc/internal_error.h"
 #include "ir/expr_builders.h"
 #include "ir/product_plan.h"
 
@@ -505,6 +509,32 @@ std::int64_t read_lookup_id(const ir::Program& program, const ir::Statement& sta
   if (id < 0 || id >= tensors.at(static_cast<std::size_t>(access.tensor)).shape()[d])
     throw ExecutionError(ir::lookup_out_of_range(program, statement, access, d, where, id));
   return id;
+}
+
+namespace {
+
+void require_bound_dims(const ir::Program& program, const ir::Expr& e) {
+  if (e.kind == ExprKind::dim_value && !program.dims.at(static_cast<std::size_t>(e.dim)).value)
+    throw ir::UnboundDimError(e.dim);
+  for (const ir::ExprPtr& a : e.args) require_bound_dims(program, *a);
+}
+
+template <typename T>
+T fold(const ir::Program& program, const ir::Statement& statement, const ir::Expr& expr) {
+  EINC_CHECK(expr.folds, "reference: folding a subexpression that is not made of numbers and dims only");
+  require_bound_dims(program, expr);
+  static const std::vector<Tensor> no_tensors;
+  return Evaluator<T>(program, statement, no_tensors).eval(expr).data.at(0);
+}
+
+}  // namespace
+
+double fold_real(const ir::Program& program, const ir::Statement& statement, const ir::Expr& expr) {
+  return fold<double>(program, statement, expr);
+}
+
+std::int64_t fold_integer(const ir::Program& program, const ir::Statement& statement, const ir::Expr& expr) {
+  return fold<std::int64_t>(program, statement, expr);
 }
 
 void execute_statement(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {

@@ -8,6 +8,7 @@
 // every function and normalisation are in docs/semantics.md.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
@@ -26,6 +27,17 @@ class ExecutionError : public std::runtime_error {
 // must be allocated with the target's shape). `tensors` is indexed by
 // tensor id; every tensor the statement reads must be present.
 void execute_statement(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors);
+
+// The value of `expr`, a subexpression of `statement` made only of numbers
+// and dims (ir::Expr::folds), computed exactly as execute_statement computes
+// it there: in double for a float statement (fold_real), in wrapping int64
+// for an i8/i32 one (fold_integer). The cpu and cuda backends compute such a
+// scalar once per run this way instead of per element (docs/cost-model.md).
+// Throws ExecutionError where the statement would (integer division by zero)
+// and ir::UnboundDimError while a dim it needs (or an extent of the
+// statement's indices) is unbound.
+double fold_real(const ir::Program& program, const ir::Statement& statement, const ir::Expr& expr);
+std::int64_t fold_integer(const ir::Program& program, const ir::Statement& statement, const ir::Expr& expr);
 
 // The id that lookup position `d` of `access` reads at index values `at`
 // (by index id), checked against the extent it indexes: an id outside it

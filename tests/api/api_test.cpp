@@ -114,6 +114,32 @@ TEST(Api, RunWithAnUnboundDimNamesItsDeclaration) {
   EXPECT_EQ(bound.run(einc::random_inputs(bound, 1), reference).at("Y").shape(), (std::vector<std::int64_t>{6, 2}));
 }
 
+// A warning is delivered once, by compile, which succeeds; binding dims,
+// running (which binds T from the inputs) and dump_after lower the script
+// again without delivering it twice.
+TEST(Api, WarningsAreDeliveredOnceAndDoNotFail) {
+  std::vector<einc::Diagnostic> seen;
+  einc::CompileOptions options;
+  options.filename = "ffn.ein";
+  options.on_diagnostic = [&](const einc::Diagnostic& d) { seen.push_back(d); };
+  einc::Program p = einc::compile(
+      "dim T, D = 4, F = 3\ninput x[T, D], wg[D, F], wu[D, F]\n"
+      "g[t, f] = silu(x[t, d] * wg[d, f]) * (x[t, d] * wu[d, f])\n",
+      options);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].severity, einc::Severity::warning);
+  EXPECT_EQ(seen[0].line, 3);
+  EXPECT_EQ(seen[0].column, 11);
+  EXPECT_EQ(seen[0].message.rfind("index 'd' is summed outside silu(...)", 0), 0u) << seen[0].message;
+  EXPECT_EQ(seen[0].rendered.rfind("ffn.ein:3:11: warning: ", 0), 0u) << seen[0].rendered;
+  einc::Program bound = p.bind({{"T", 2}});
+  (void)bound.report();
+  (void)bound.dump_after(einc::LoweringPass::einstein);
+  einc::TensorMap inputs = einc::random_inputs(bound, 1);
+  (void)p.run(inputs, {.backend = einc::Backend::reference});
+  EXPECT_EQ(seen.size(), 1u);
+}
+
 TEST(Api, RepeatMultipliesTotals) {
   einc::Program p = einc::compile("dim N = 10\ninput A[N, N]\nB[i, j] = A[i, k] * A[k, j]\nparam W[N]\n");
   einc::Report once = p.report();

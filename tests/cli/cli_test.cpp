@@ -445,6 +445,47 @@ TEST(CliTest, SyntaxErrorIsLocated) {
   }
 }
 
+// An implicit sum around a non-linear function of its index (SwiGLU written
+// without a sum inside silu): a warning at the call, exit status 0, and the
+// command's output as usual. Each explicit form is silent.
+TEST(CliTest, NonlinearImplicitSumWarnsAndSucceeds) {
+  const std::string preamble = "dim T = 4, D = 8, F = 16\ninput n[T, D], wg[D, F], wu[D, F]\n";
+  TempScript script(preamble + "g[t, f] = silu(n[t, d]*wg[d, f]) * (n[t, d]*wu[d, f])\noutput g\n");
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"check"}, {"report"}, {"report", "--sweep", "T=1,2,3"}, {"emit", "--target", "ir"}}) {
+    args.push_back(script.path());
+    std::string cmd;
+    for (const std::string& a : args) cmd += " " + a;
+    SCOPED_TRACE(cmd);
+    ProcessResult r = einc(args);
+    EXPECT_EQ(r.signal, 0) << show(r);
+    EXPECT_EQ(r.exit_code, 0) << show(r);
+    EXPECT_EQ(args[0] == "check", r.out.empty()) << show(r);
+    std::vector<std::string> lines = lines_of(r.err);
+    ASSERT_GE(lines.size(), 3u) << show(r);
+    EXPECT_EQ(lines[0].rfind(script.path() + ":3:11: warning: index 'd' is summed outside silu(...)", 0), 0u)
+        << show(r);
+    EXPECT_NE(lines[0].find("write silu(sum(d: n[t, d]*wg[d, f]))"), std::string::npos) << show(r);
+    EXPECT_NE(lines[0].find("write sum(d: ...) explicitly"), std::string::npos) << show(r);
+    // The caret under the call, then a note where the sum sits.
+    EXPECT_EQ(lines[2].find('^'), lines[1].find("silu(")) << show(r);
+    EXPECT_NE(r.err.find(script.path() + ":3:11: note: the Einstein rule sums 'd' over this expression"),
+              std::string::npos)
+        << show(r);
+    // Once, however often the command lowers the script again (--sweep binds T three times).
+    EXPECT_EQ(count_of(r.err, ": warning: "), 1) << show(r);
+    EXPECT_EQ(count_of(r.err, ": error: "), 0) << show(r);
+  }
+  for (const char* statement : {"g[t, f] = silu(sum(d: n[t, d]*wg[d, f])) * sum(d: n[t, d]*wu[d, f])",
+                                "g[t, f] = sum(d: silu(n[t, d]*wg[d, f]) * (n[t, d]*wu[d, f]))",
+                                "g[t, f] = silu(n[t, d]*wg[d, f]) * wu[e, f]"}) {
+    TempScript quiet(preamble + statement + "\noutput g\n");
+    SCOPED_TRACE(statement);
+    ProcessResult r = einc({"check", quiet.path()});
+    expect_success(r);
+  }
+}
+
 TEST(CliTest, SeveralErrorsAreAllReported) {
   TempScript script("dim M = 4\ninput A[M]\nB[i] = A[i] +* 2\nC[i] = A[i] * )\nD[i] = A[i]\n");
   ProcessResult r = expect_user_error({"check", script.path()});

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "api/program_impl.h"
+#include "backends/cpu/loop_graph.h"
 #include "einc/einc.h"
 #include "tests/common/tensor_text.h"
 
@@ -320,6 +321,34 @@ TEST(LoopKernel, ScalarTargets) {
       "t = sum(i: X[i, i])\n"
       "m = max(i, j: X[i, j] * a)\n"
       "l = logsumexp(i: X[i, i] * 5)\n");
+}
+
+// A subexpression of numbers and dims (`sqrt(E)`) is computed once, by the
+// reference's rules, and read from a scalar slot: no call node in the
+// kernel, the same kernel for every E, and the reference's numbers.
+TEST(LoopKernel, ScalarsOfDimsAndNumbersAreFoldedOnce) {
+  const std::string script =
+      "dim N = 67, E = 128\ninput x[N]\n"
+      "y[i] = x[i] / sqrt(E) + exp(-E / 64) * x[i] - max(3, E) + pow(2, E / 32)\n";
+  check_script(script);
+  einc::Program program = einc::compile(script);
+  const einc::ir::Program& ir = einc::detail::ProgramAccess::ir(program);
+  einc::cpu::LoopGraphResult built = einc::cpu::build_loop_graph(ir, ir.statements.at(0));
+  ASSERT_TRUE(built.graph.has_value()) << built.reason;
+  for (const einc::cpu::LoopNode& n : built.graph->nodes) EXPECT_NE(n.op, einc::cpu::LoopOp::call);
+  std::set<double> numbers;
+  for (const einc::cpu::LoopScalar& s : built.graph->scalars) {
+    EXPECT_EQ(s.kind, einc::cpu::LoopScalar::Kind::number);
+    numbers.insert(s.number);
+  }
+  EXPECT_EQ(numbers, (std::set<double>{std::sqrt(128.0), std::exp(-2.0), 128.0, 16.0}));
+  // Another E: other numbers, the same kernel.
+  einc::Program other = program.bind({{"E", 32}});
+  const einc::ir::Program& other_ir = einc::detail::ProgramAccess::ir(other);
+  einc::cpu::LoopGraphResult rebuilt = einc::cpu::build_loop_graph(other_ir, other_ir.statements.at(0));
+  ASSERT_TRUE(rebuilt.graph.has_value());
+  EXPECT_EQ(einc::cpu::loop_graph_signature(*rebuilt.graph), einc::cpu::loop_graph_signature(*built.graph));
+  EXPECT_EQ(rebuilt.graph->scalars.at(0).number, std::sqrt(32.0));
 }
 
 // --- normalisations --------------------------------------------------------------

@@ -10,12 +10,14 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <regex>
 
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/gett_source.h"
 #include "backends/cuda/kernel_plan.h"
+#include "backends/cuda/source_util.h"
 #include "tests/common/random_contractions.h"
 #include "tests/cuda/cuda_test_util.h"
 
@@ -158,6 +160,36 @@ TEST(CudaSource, RuntimeScaleIsAParameter) {
   ASSERT_FALSE(plan.kernel.params.empty());
   EXPECT_EQ(plan.kernel.params.back().kind, einc::cuda::KernelParam::Kind::scale);
   EXPECT_NE(plan.kernel.source.find(", float scale)"), std::string::npos);
+}
+
+// A subexpression of numbers and dims is computed on the host, once, as the
+// reference computes it, and embedded like a number; in an integer
+// statement too, unless computing it divides by zero (left to the kernel,
+// which reports it when it runs).
+TEST(CudaSource, ScalarsOfDimsAndNumbersAreEmbeddedOnce) {
+  einc::ir::Program p = compile_script(
+      "dim N = 67, E = 128\ninput x[N]\ninput a[N] : i32\n"
+      "y[i] = x[i] / sqrt(E) + exp(-E / 64)\n"
+      "q[i] = a[i] * (E / 3 * 3 - 1)\n"
+      "z[i] = a[i] * (E / (E - E))\n"
+      "output y, q, z\n");
+  // The kernel after the prelude (which defines every helper).
+  auto body = [&](std::size_t statement) {
+    const std::string source = plan_of(p, statement).kernel.source;
+    const std::size_t kernel = source.find("extern \"C\" __global__");
+    EXPECT_NE(kernel, std::string::npos) << source;
+    return kernel == std::string::npos ? source : source.substr(kernel);
+  };
+  const std::string y = body(0);
+  EXPECT_EQ(y.find("einc_sqrt("), std::string::npos) << y;
+  EXPECT_EQ(y.find("einc_exp("), std::string::npos) << y;
+  EXPECT_NE(y.find(einc::cuda::float_literal(static_cast<float>(std::sqrt(128.0)))), std::string::npos) << y;
+  EXPECT_NE(y.find(einc::cuda::float_literal(static_cast<float>(std::exp(-2.0)))), std::string::npos) << y;
+  const std::string q = body(1);
+  EXPECT_NE(q.find("(125LL)"), std::string::npos) << q;  // 128 / 3 truncates to 42
+  EXPECT_EQ(q.find("einc_idiv"), std::string::npos) << q;
+  const std::string z = body(2);
+  EXPECT_NE(z.find("einc_idiv"), std::string::npos) << z;
 }
 
 TEST(CudaSource, WhichKernelEachStatementGets) {

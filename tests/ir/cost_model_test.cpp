@@ -50,14 +50,36 @@ TEST(CostModel, OuterAndHadamardProductsHaveNoMacs) {
 }
 
 TEST(CostModel, ScaledAttentionScores) {
-  // S = Q K^T / sqrt(E): H*T*T*E MACs, one divide per score, one sqrt.
+  // S = Q K^T / sqrt(E): H*T*T*E MACs, one divide per score; sqrt(E) is
+  // computed once, when E is bound: no transcendental.
   auto c = cost_of(
       "dim T = 10, H = 2, E = 16\ninput Q[T, H, E], K[T, H, E]\n"
       "S[h, i, j] = Q[i, h, e] * K[j, h, e] / sqrt(E)\n");
   const StatementCost& s = c.at(0);
   EXPECT_EQ(c.eval(s.macs), 2 * 10 * 10 * 16);
   EXPECT_EQ(c.eval(s.flops), 2 * (2 * 10 * 10 * 16) + 2 * 10 * 10);
-  EXPECT_EQ(c.eval(s.transcendentals), 1);
+  EXPECT_EQ(c.eval(s.transcendentals), 0);
+}
+
+TEST(CostModel, ScalarsOfDimsAndNumbersCostNothingPerElement) {
+  auto c = cost_of(
+      "dim N = 10, E = 16\ninput x[N], s\n"
+      "a[i] = x[i] / sqrt(E)\n"                     // one divide per element, no sqrt
+      "b[i] = x[i] + exp(-2 * E / (E + 1))\n"       // one add per element
+      "c = sqrt(E) * log(2) + E\n"                  // nothing at all
+      "d[i] = x[i] * sqrt(s)\n"                     // a 0-d tensor is read at run time: one sqrt
+      "e[i] = max(x[i], 1 / E) + 2 * E * x[i]\n");  // the max, the add, and the plan's one scale
+  EXPECT_EQ(c.eval(c.at(0).flops), 10);
+  EXPECT_EQ(c.eval(c.at(0).transcendentals), 0);
+  EXPECT_EQ(c.eval(c.at(1).flops), 10);
+  EXPECT_EQ(c.eval(c.at(1).transcendentals), 0);
+  EXPECT_EQ(c.eval(c.at(2).flops), 0);
+  EXPECT_EQ(c.eval(c.at(2).transcendentals), 0);
+  EXPECT_EQ(c.eval(c.at(3).flops), 10);
+  EXPECT_EQ(c.eval(c.at(3).transcendentals), 1);
+  // 2 * E * x[i] is one product of three operands: (2*E) once, then 10 scales.
+  EXPECT_EQ(c.eval(c.at(4).flops), 10 + 10 + 1 + 10);
+  EXPECT_EQ(c.eval(c.at(4).transcendentals), 0);
 }
 
 TEST(CostModel, SoftmaxAndLayernorm) {

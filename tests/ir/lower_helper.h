@@ -11,7 +11,8 @@ namespace einc::ir::testing {
 
 struct Lowered {
   Program program;
-  std::vector<std::string> errors;  // "line:col: message"
+  std::vector<std::string> errors;    // "line:col: message"
+  std::vector<std::string> warnings;  // the same, for warnings
 };
 
 inline Lowered lower(const std::string& text, std::vector<DimBinding> dims = {}) {
@@ -19,7 +20,8 @@ inline Lowered lower(const std::string& text, std::vector<DimBinding> dims = {})
   Lowered out;
   frontend::DiagnosticSink sink(source, [&](const frontend::SourceFile& s, const frontend::Diagnostic& d) {
     auto lc = s.line_col(d.span ? d.span->begin : 0);
-    out.errors.push_back(std::to_string(lc.line) + ":" + std::to_string(lc.column) + ": " + d.message);
+    std::string line = std::to_string(lc.line) + ":" + std::to_string(lc.column) + ": " + d.message;
+    (d.severity == frontend::Severity::warning ? out.warnings : out.errors).push_back(std::move(line));
   });
   out.program = ir::lower(source, nullptr, sink, LowerOptions{std::move(dims)}).program;
   return out;

@@ -3,6 +3,9 @@
 // must-fail scripts (tests/scripts/fail); here only a few positions.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "ir/program.h"
 #include "lower_helper.h"
 
@@ -68,6 +71,93 @@ TEST(EinsteinRule, NormalisationKeepsItsIndex) {
 TEST(EinsteinRule, ExplicitReductionBindsItsIndex) {
   EXPECT_EQ(lowered("m[i] = max(j: S[i, j])"), "m[i] = max(j: S[i, j])\n");
   EXPECT_EQ(lowered("m[i] = max(j: S[i, j]) + min(j: S[i, j])"), "m[i] = max(j: S[i, j]) + min(j: S[i, j])\n");
+}
+
+// The warnings of a statement after the preamble (line 3), "line:col: message".
+std::vector<std::string> warnings(const std::string& statement) {
+  auto r = lower(
+      "dim T = 4, D = 8, F = 16, J = 5\n"
+      "input n[T, D], wg[D, F], wu[D, F], S[T, J, D], b[D], w[T, D], x[T]\n" +
+      statement);
+  EXPECT_TRUE(r.errors.empty()) << r.errors.front();
+  return r.warnings;
+}
+
+TEST(NonlinearSums, SumOutsideAFunctionOfTheIndexWarnsAtTheCall) {
+  std::vector<std::string> w = warnings("g[t, f] = silu(n[t, d]*wg[d, f]) * (n[t, d]*wu[d, f])");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0],
+            "3:11: index 'd' is summed outside silu(...): the sum runs over the whole product, silu included. If you "
+            "meant silu of the sum, write silu(sum(d: n[t, d]*wg[d, f])) or compute the sum in its own statement; if "
+            "you meant the sum of silu terms, write sum(d: ...) explicitly to silence this warning");
+  // The same where the call is the whole sum, and for each function.
+  w = warnings("y[t] = relu(n[t, d]) + b[d]");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("3:8: index 'd' is summed outside relu(...): the sum runs over the whole expression"),
+            std::string::npos);
+  for (const char* f : {"exp", "log", "sqrt", "rsqrt", "abs", "tanh", "sigmoid", "relu", "gelu", "silu"}) {
+    w = warnings("y[t] = " + std::string(f) + "(n[t, d]) * b[d]");
+    ASSERT_EQ(w.size(), 1u) << f;
+    EXPECT_NE(w[0].find("3:8: index 'd' is summed outside " + std::string(f) + "(...)"), std::string::npos) << w[0];
+  }
+  // Two arguments: the sum goes inside the one that holds the index.
+  w = warnings("y[t] = max(n[t, d], 0) * b[d]");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("write max(sum(d: n[t, d]), 0)"), std::string::npos) << w[0];
+  w = warnings("y[t] = pow(n[t, d], b[d]) * w[t, d]");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("write pow(sum(d: n[t, d]), sum(d: b[d]))"), std::string::npos) << w[0];
+}
+
+TEST(NonlinearSums, ExplicitAndInsideSumsAreSilent) {
+  for (const char* statement : {
+           "g[t, f] = silu(sum(d: n[t, d]*wg[d, f])) * sum(d: n[t, d]*wu[d, f])",  // silu of the sum
+           "g[t, f] = sum(d: silu(n[t, d]*wg[d, f]) * (n[t, d]*wu[d, f]))",        // the sum of silu terms
+           "u[t, f] = gelu(n[t, d]*wg[d, f] + b[d])",                              // the rule sums inside gelu
+           "z[t] = exp(n[t, d])",                                                  // ... inside exp
+           "y[t] = n[t, d] * n[t, d]",                                             // products are linear
+           "y[t] = -n[t, d] + b[d] * 2",                                           // so are sums and negation
+           "y[t] = n[t, d] / D + n[t, d] / x[t]",                                  // a divisor without the index
+           "y[t] = sum(j: S[t, j, d]) * b[d] + mean(j: S[t, j, d]) * b[d]",        // linear reductions
+           "o[t] = softmax(d: n[t, d]) * b[d]",  // normalised along the summed index: the sum must be outside
+           "o[t] = softmax(d: exp(n[t, d])) * b[d]",
+           "y[t] = silu(x[t]) * n[t, d] * b[d]",  // the function does not hold the index
+           "y[t] = n[t, d] * b[d] / sqrt(D)",
+       }) {
+    EXPECT_EQ(warnings(statement), std::vector<std::string>{}) << statement;
+  }
+}
+
+TEST(NonlinearSums, ReductionsNormalisationsAndDivisors) {
+  std::vector<std::string> w = warnings("m[t] = max(j: S[t, j, d]) * b[d]");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].rfind("3:8: index 'd' is summed outside max(j: ...): the sum runs over the whole product", 0), 0u)
+      << w[0];
+  EXPECT_NE(w[0].find("write max(j: sum(d: S[t, j, d]))"), std::string::npos) << w[0];
+  for (const char* op : {"min", "prod", "logsumexp"}) {
+    w = warnings("m[t] = " + std::string(op) + "(j: S[t, j, d]) * b[d]");
+    ASSERT_EQ(w.size(), 1u) << op;
+    EXPECT_NE(w[0].find("outside " + std::string(op) + "(j: ...)"), std::string::npos) << w[0];
+  }
+  // A normalisation over another index than the one summed.
+  w = warnings("p[t, j] = softmax(j: S[t, j, d]) * b[d]");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("3:11: index 'd' is summed outside softmax(j: ...)"), std::string::npos) << w[0];
+  EXPECT_NE(w[0].find("write softmax(j: sum(d: S[t, j, d]))"), std::string::npos) << w[0];
+  // A divisor is a factor of the contraction, not a trap; a function in it is.
+  EXPECT_EQ(warnings("q[t] = n[t, d] / w[t, d]"), std::vector<std::string>{});
+  w = warnings("q[t] = n[t, d] / sqrt(w[t, d])");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].rfind("3:18: index 'd' is summed outside sqrt(...)", 0), 0u) << w[0];
+  // Several indices summed by one sum are named together; nested calls warn once, at the outermost.
+  w = warnings("y = exp(tanh(n[t, d])) * w[t, d]");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].rfind("3:5: indices 't', 'd' are summed outside exp(...)", 0), 0u) << w[0];
+  EXPECT_NE(w[0].find("write exp(sum(t, d: tanh(n[t, d])))"), std::string::npos) << w[0];
+  // Two offending calls, two warnings.
+  w = warnings("g[t, f] = silu(n[t, d]*wg[d, f]) * tanh(n[t, d]*wu[d, f])");
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[1].rfind("3:36: index 'd' is summed outside tanh(...)", 0), 0u) << w[1];
 }
 
 TEST(EinsumForm, ImplicitAndExplicitOutputs) {
