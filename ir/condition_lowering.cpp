@@ -50,7 +50,7 @@ std::optional<Condition> StatementLowering::lower_condition(const ast::Compariso
       return -1;
     }
     std::string what;
-    if (int t = program_.find_tensor(name->name); t >= 0) what = "a tensor";
+    if (program_.find_tensor(name->name) >= 0) what = "a tensor";
     if (program_.find_dim(name->name) >= 0) what = "a dim";
     if (name->name == "inf") what = "infinity";
     if (!what.empty()) {

@@ -47,15 +47,16 @@ std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tens
     // to their slices; what they read is released only after the last
     // iteration (the next one reads it again).
     const ir::RepeatBlock& block = program.blocks.at(static_cast<std::size_t>(statements[s].block));
+    std::vector<std::size_t> layers;  // the block's layer tensors
+    for (std::size_t t = 0; t < program.tensors.size(); ++t)
+      if (program.tensors[t].block == statements[s].block) layers.push_back(t);
     const std::int64_t count = program.evaluate(block.count);
     for (std::int64_t l = 0; l < count; ++l) {
-      for (std::size_t t = 0; t < program.tensors.size(); ++t)
-        if (program.tensors[t].block == statements[s].block)
-          tensors[t] = layer_slice(tensors.at(static_cast<std::size_t>(program.tensors[t].layer_of)), l);
+      for (std::size_t t : layers)
+        tensors[t] = layer_slice(tensors.at(static_cast<std::size_t>(program.tensors[t].layer_of)), l);
       for (auto b = static_cast<std::size_t>(block.first); b < static_cast<std::size_t>(block.end); ++b) run(b);
     }
-    for (std::size_t t = 0; t < program.tensors.size(); ++t)
-      if (program.tensors[t].block == statements[s].block) tensors[t] = Tensor();
+    for (std::size_t t : layers) tensors[t] = Tensor();
     for (auto b = static_cast<std::size_t>(block.first); b < static_cast<std::size_t>(block.end); ++b) release(b);
     s = static_cast<std::size_t>(block.end) - 1;
   }
