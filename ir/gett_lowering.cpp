@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 
+#include "ir/condition.h"
 #include "ir/expr_builders.h"
 #include "ir/product_plan.h"
 
@@ -22,16 +23,17 @@ bool scalar_only(const Expr& e) {
   return true;
 }
 
-// An access the GETT kernels read as a strided view from the tensor's first
-// element: not zero-padded, no lookup, no position offset.
-bool view_from_start(const Expr& e) {
-  return e.kind == ExprKind::access && !e.zero_padded && !has_lookup(e.subscripts) &&
-         std::all_of(e.subscripts.begin(), e.subscripts.end(), [](const Subscript& s) { return s.offset.is_zero(); });
+// An access the GETT kernels read as a strided view: not zero-padded, no
+// lookup (an offset moves the view's start).
+bool strided_view(const Expr& e) { return e.kind == ExprKind::access && !e.zero_padded && !has_lookup(e.subscripts); }
+
+bool has_offset(const std::vector<Subscript>& subscripts) {
+  return std::any_of(subscripts.begin(), subscripts.end(), [](const Subscript& s) { return !s.offset.is_zero(); });
 }
 
 // An access whose indices are all output indices: a bias or residual term.
 std::optional<GettOperand> output_access(const Expr& e, const std::vector<int>& out) {
-  if (!view_from_start(e)) return std::nullopt;
+  if (!strided_view(e)) return std::nullopt;
   for (int i : e.free)
     if (std::find(out.begin(), out.end(), i) == out.end()) return std::nullopt;
   return GettOperand{e.tensor, e.subscripts};
@@ -42,9 +44,12 @@ class Matcher {
   Matcher(const Program& p, const Statement& s) : program_(p), statement_(s) {}
 
   std::optional<GettStatement> run(const std::vector<std::int64_t>& c_strides) {
-    if (statement_.accumulate || statement_.dtype != DType::f32) return std::nullopt;
+    if (statement_.dtype != DType::f32) return std::nullopt;
+    result_.accumulate = statement_.accumulate;
     out_ = statement_.lhs;
     const Expr* root = statement_.value.get();
+    // A select on the result with `+=` would add the fill: not this form.
+    if (root->kind == ExprKind::select && (statement_.accumulate || !(root = split_select(*root)))) return std::nullopt;
     // residual terms: root = act_part (+/-) residual accesses
     const Expr* act_part = split_sum(*root, result_.residual, /*allow_main=*/true);
     if (!act_part) return std::nullopt;
@@ -60,17 +65,23 @@ class Matcher {
     const Expr* main = split_sum(*pre, result_.bias, true);
     if (!main) return std::nullopt;
     const Expr* contraction = split_scale(*main);
-    if (!contraction || !is_contraction(*contraction)) return std::nullopt;
-    const Expr& product = *contraction->args[0];
+    if (!contraction) return std::nullopt;
+    const Expr* product_ptr = masked_product(*contraction);
+    if (!product_ptr && is_contraction(*contraction)) product_ptr = contraction->args[0].get();
+    if (!product_ptr) return std::nullopt;
+    const Expr& product = *product_ptr;
     if (product.args.size() != 2 || product.ops[0] != '*' || product.ops[1] != '*') return std::nullopt;
-    if (!view_from_start(*product.args[0]) || !view_from_start(*product.args[1])) return std::nullopt;
+    if (!strided_view(*product.args[0]) || !strided_view(*product.args[1])) return std::nullopt;
     // Every output index must come from the contraction (no broadcast target).
     for (int i : out_)
       if (!contains_index(*contraction, i)) return std::nullopt;
     if (contraction->free.size() != out_.size()) return std::nullopt;
     for (const ExprPtr& f : product.args)
       if (program_.tensors[f->tensor].dtype != DType::f32) return std::nullopt;
-    if (!plan_is_gett(*main, *product.args[0], *product.args[1])) return std::nullopt;
+    // A masked sum's plan is the contraction over the kept points, its
+    // scalars applied to the result.
+    const bool masked_sum = result_.mask && result_.mask->on_sum;
+    if (!masked_sum && !plan_is_gett(*main, *product.args[0], *product.args[1])) return std::nullopt;
     return assign_roles(*product.args[0], *product.args[1], contraction->over, c_strides);
   }
 
@@ -97,30 +108,74 @@ class Matcher {
   // Whether the plan of the product at `root` (the contraction times its
   // scalars) is what the kernel computes: A and B contracted with each
   // other, every summed index held by both (none summed inside one first),
-  // so the scalars meet only each other (folded into `scale` once) and the
-  // result (the epilogue's one multiply per element).
-  bool plan_is_gett(const Expr& root, const Expr& a, const Expr& b) const {
+  // the scalars meeting each other and then one of A, B or the result (the
+  // pack of that operand, or the epilogue, applies their product once:
+  // result_.scale_at).
+  bool plan_is_gett(const Expr& root, const Expr& a, const Expr& b) {
     ProductPlan plan;
     try {
       plan = plan_product(program_, statement_, root);
     } catch (const UnboundDimError&) {
       return false;
     }
-    std::deque<int> list;  // original operand per entry, -1 for step results
-    for (std::size_t k = 0; k < plan.operands.size(); ++k) {
-      const ProductOperand& operand = plan.operands[k];
+    // What each entry of the step list holds: which of the two tensors
+    // (bit 1: a, bit 2: b; 0: scalars only) and whether scalars met it.
+    struct Entry {
+      int tensors = 0;
+      bool scaled = false;
+    };
+    std::deque<Entry> list;
+    for (const ProductOperand& operand : plan.operands) {
       if (operand.use == FactorUse::invert || !operand.pre_reduced.empty()) return false;
-      const bool tensor = operand.factor == &a || operand.factor == &b;
-      list.push_back(tensor ? static_cast<int>(k) : -2);
+      const int tensors = operand.factor == &a ? 1 : operand.factor == &b ? 2 : 0;
+      list.push_back({tensors, tensors == 0});
     }
     for (const ProductStep& step : plan.steps) {
-      const int l = list[static_cast<std::size_t>(step.lhs)], r = list[static_cast<std::size_t>(step.rhs)];
-      if (l >= 0 && r >= 0) return true;
+      const Entry l = list[static_cast<std::size_t>(step.lhs)], r = list[static_cast<std::size_t>(step.rhs)];
+      if ((l.tensors | r.tensors) == 3) {
+        const bool a_scaled = (l.tensors == 1 ? l : r).scaled, b_scaled = (l.tensors == 2 ? l : r).scaled;
+        if (a_scaled && b_scaled) return false;
+        scaled_factor_ = a_scaled ? &a : b_scaled ? &b : nullptr;
+        return true;
+      }
       list.erase(list.begin() + step.rhs);
       list.erase(list.begin() + step.lhs);
-      list.push_back(-1);
+      list.push_back({l.tensors | r.tensors, l.scaled || r.scaled});
     }
     return false;
+  }
+
+  bool is_output(int index) const { return std::find(out_.begin(), out_.end(), index) != out_.end(); }
+
+  // `where(c, x, fill)` or `where(c, fill, x)` with `fill` a scalar and c
+  // on two output indices: records the mask, returns x.
+  const Expr* split_select(const Expr& e) {
+    const bool fill_second = scalar_only(*e.args[1]) && !scalar_only(*e.args[0]);
+    const bool fill_first = scalar_only(*e.args[0]) && !scalar_only(*e.args[1]);
+    if (!fill_second && !fill_first) return nullptr;
+    const Condition c = fill_second ? e.condition : negated(e.condition);
+    if (!is_output(c.lhs) || !is_output(c.rhs)) return nullptr;
+    result_.mask = GettMask{c, false, fill_second ? e.args[1] : e.args[0]};
+    return (fill_second ? e.args[0] : e.args[1]).get();
+  }
+
+  // `sum(k: where(c, A * B, 0))` (or `where(c, 0, A * B)`) with c on an
+  // output index and a summed one: records the mask, returns the product.
+  const Expr* masked_product(const Expr& e) {
+    if (e.kind != ExprKind::reduce || e.reduce_op != ReduceOp::sum || e.args[0]->kind != ExprKind::select)
+      return nullptr;
+    if (result_.mask) return nullptr;  // one mask at most
+    const Expr& select = *e.args[0];
+    auto zero = [](const Expr& x) { return x.kind == ExprKind::constant && x.constant == 0.0; };
+    const bool zero_second = zero(*select.args[1]), zero_first = zero(*select.args[0]);
+    if (zero_second == zero_first) return nullptr;
+    const Expr& product = zero_second ? *select.args[0] : *select.args[1];
+    if (product.kind != ExprKind::multiply || product.args.size() != 2) return nullptr;
+    const Condition c = zero_second ? select.condition : negated(select.condition);
+    auto summed = [&](int i) { return std::find(e.over.begin(), e.over.end(), i) != e.over.end(); };
+    if (!((is_output(c.lhs) && summed(c.rhs)) || (summed(c.lhs) && is_output(c.rhs)))) return nullptr;
+    result_.mask = GettMask{c, true, nullptr};
+    return &product;
   }
 
   // `e` = contraction (* or /) scalars; returns the contraction.
@@ -154,6 +209,7 @@ class Matcher {
     const Expr& b = x_is_a ? y : x;
     result_.a = {a.tensor, a.subscripts};
     result_.b = {b.tensor, b.subscripts};
+    if (scaled_factor_) result_.scale_at = scaled_factor_ == &a ? ScaleAt::a : ScaleAt::b;
     // Output groups, ordered by output stride, largest first.
     std::vector<std::size_t> order(out_.size());
     for (std::size_t d = 0; d < order.size(); ++d) order[d] = d;
@@ -174,6 +230,7 @@ class Matcher {
   const Statement& statement_;
   std::vector<int> out_;
   GettStatement result_;
+  const Expr* scaled_factor_ = nullptr;  // the factor the plan scales before the contraction, if any
 };
 
 }  // namespace
@@ -191,6 +248,9 @@ GettSpec make_gett_spec(const Program& program, const Statement& statement, cons
   const std::vector<std::int64_t>& sa = strides_of(spec.a.tensor);
   const std::vector<std::int64_t>& sb = strides_of(spec.b.tensor);
   const std::vector<std::int64_t>& sc = strides_of(statement.target);
+  auto evaluate = [&](const Poly& p) { return program.evaluate(p); };
+  spec.a_offset = access_offset(sa, spec.a.subscripts, evaluate);
+  spec.b_offset = access_offset(sb, spec.b.subscripts, evaluate);
   auto dim = [&](int index) {
     GettDimSpec d;
     d.index = index;
@@ -217,6 +277,7 @@ GettSpec make_gett_spec(const Program& program, const Statement& statement, cons
     e.tensor = t.access.tensor;
     e.negate = t.negate;
     const std::vector<std::int64_t>& st = strides_of(t.access.tensor);
+    e.offset = access_offset(st, t.access.subscripts, evaluate);
     for (const GettDimSpec& d : spec.batch) e.batch_strides.push_back(access_stride(st, t.access.subscripts, d.index));
     for (const GettDimSpec& d : spec.m) e.m_strides.push_back(access_stride(st, t.access.subscripts, d.index));
     for (const GettDimSpec& d : spec.n) e.n_strides.push_back(access_stride(st, t.access.subscripts, d.index));
@@ -225,6 +286,23 @@ GettSpec make_gett_spec(const Program& program, const Statement& statement, cons
   for (const GettTerm& t : gett.bias) spec.bias.push_back(term(t));
   for (const GettTerm& t : gett.residual) spec.residual.push_back(term(t));
   return spec;
+}
+
+bool reads_with_offsets(const GettStatement& gett) {
+  bool any = has_offset(gett.a.subscripts) || has_offset(gett.b.subscripts);
+  for (const auto* terms : {&gett.bias, &gett.residual})
+    for (const GettTerm& t : *terms) any = any || has_offset(t.access.subscripts);
+  return any;
+}
+
+double evaluate_gett_scale(const Program& program, const GettStatement& gett,
+                           const std::function<double(int)>& load_scalar) {
+  double scale = 1.0;
+  for (std::size_t i = 0; i < gett.scale_factors.size(); ++i) {
+    const double v = evaluate_scalar(program, *gett.scale_factors[i], load_scalar);
+    scale = gett.scale_divides[i] ? scale / v : scale * v;
+  }
+  return scale;
 }
 
 double evaluate_scalar(const Program& program, const Expr& e, const std::function<double(int)>& load_scalar) {

@@ -5,14 +5,19 @@
 //   target[out] = act( scale * sum_K(A[...] * B[...]) + bias terms ) + residual terms
 //
 // where A and B are tensor accesses (any strides, diagonals, broadcast
-// positions, affine positions without an offset: `I[i + m, j + n]`), `scale` is a product of scalar factors (numbers,
+// positions, affine positions: `I[i + m, j + n]`, `qkv[t, 1, h, e]`; an
+// offset moves the view's start, GettSpec::a_offset), `scale` is a product of scalar factors (numbers,
 // dims, 0-d tensors, functions of those), bias and residual terms are accesses whose indices are output indices, and
 // `act` is one elementwise function. Each index falls in one group: batch (A, B and the output), M (A and the output),
 // N (B and the output) or K (summed; an index only one operand holds is summed with stride 0 in the other). Statements
 // of any other shape are not GETT statements (match_gett returns nullopt) and a backend evaluates them another way. Nor
 // is a statement whose product's plan (product_plan.h) is not the kernel's work: A and B contracted with each other, no
-// index summed inside one of them first, the scalars folded into `scale` and applied to the result; a plan that scales
-// A or B first (they are smaller than C) runs as product steps.
+// index summed inside one of them first, the scalars folded into one `scale` applied where the plan applies them: to
+// the result, or to A or B before they meet (the plan scales the smaller; `scale_at`). A plan that scales both runs
+// as product steps.
+//
+// `target[out] += ...` of this form is a GETT too (`accumulate`): the backend adds the target's old values as a
+// residual term after the activation (the cpu backend reads them from a copy, as the kernel overwrites C).
 #pragma once
 
 #include <cstdint>
@@ -26,7 +31,7 @@ namespace einc::ir {
 
 struct GettOperand {
   int tensor = -1;
-  std::vector<Subscript> subscripts;  // one affine form per dimension; no offsets (match_gett)
+  std::vector<Subscript> subscripts;  // one affine form per dimension
 };
 
 struct GettTerm {
@@ -34,17 +39,40 @@ struct GettTerm {
   bool negate = false;
 };
 
+// A condition on two of the kernel's indices (docs/language.md,
+// "Conditions"), in one of two forms the kernel skips work for:
+//  - a select on the result, `where(j <= i, <GETT form>, fill)`, both
+//    indices output indices: C = condition ? result : fill, and the tiles
+//    where the condition fails nowhere are not computed;
+//  - a masked sum, `sum(j: where(j <= i, A * B, 0))`, one index an output
+//    index and the other summed (`on_sum`): only the products where it
+//    holds are added (causal attention's P V), so the blocks of K outside
+//    the domain are skipped.
+struct GettMask {
+  Condition condition;
+  bool on_sum = false;
+  ExprPtr fill;  // select: the scalar where the condition fails
+};
+
+// Where the product's plan applies its scalars: to the contraction's result
+// (the epilogue), or to one operand before the contraction.
+enum class ScaleAt { result, a, b };
+
 struct GettStatement {
   GettOperand a, b;                    // a holds the M indices, b the N indices
   std::vector<int> batch, m, n, k;     // index ids, in the order the kernel linearises them
   std::vector<ExprPtr> scale_factors;  // scalar subexpressions
   std::vector<bool> scale_divides;     // parallel: '/' instead of '*'
+  ScaleAt scale_at = ScaleAt::result;
+  bool accumulate = false;             // `+=`: the target's old values are added last
+  std::optional<GettMask> mask;
   std::vector<GettTerm> bias;          // added before the activation
   std::optional<Func> activation;      // one-argument function
   std::vector<GettTerm> residual;      // added after it
 };
 
-// Recognises the GETT form above (f32 statements, `=` only). `c_strides`
+// Recognises the GETT form above (f32 statements, `=` or `+=`), under at
+// most one mask (GettMask). `c_strides`
 // are the target's strides (elements): they decide which operand is A (the
 // one holding the output's smallest-stride index) and the order of each
 // group (largest output stride first).
@@ -63,6 +91,7 @@ struct GettDimSpec {
 struct GettTermSpec {
   int tensor = -1;
   bool negate = false;
+  std::int64_t offset = 0;  // the element where the term's view starts
   std::vector<std::int64_t> batch_strides, m_strides, n_strides;  // parallel to the spec's groups
 };
 
@@ -72,6 +101,7 @@ struct GettTermSpec {
 // innermost positions are the contiguous ones where there are any.
 struct GettSpec {
   GettOperand a, b;
+  std::int64_t a_offset = 0, b_offset = 0;  // the elements where A's and B's views start
   std::vector<GettDimSpec> batch, m, n, k;
   std::vector<GettTermSpec> bias, residual;
 };
@@ -84,5 +114,13 @@ GettSpec make_gett_spec(const Program& program, const Statement& statement, cons
 // Evaluates a scalar subexpression (no free indices). `load_scalar(tensor)`
 // reads a 0-d tensor.
 double evaluate_scalar(const Program& program, const Expr& expr, const std::function<double(int)>& load_scalar);
+
+// Whether an operand or term of the GETT starts its view past the tensor's
+// first element (a position with an offset: `qkv[t, 1, h, e]`).
+bool reads_with_offsets(const GettStatement& gett);
+
+// The product of a GETT's scalar factors (dividing by the `/` ones).
+double evaluate_gett_scale(const Program& program, const GettStatement& gett,
+                           const std::function<double(int)>& load_scalar);
 
 }  // namespace einc::ir

@@ -1,12 +1,11 @@
 // backends/cpu/cpu_backend.cpp — see cpu_backend.h.
 #include "backends/cpu/cpu_backend.h"
 
-#include "backends/cpu/gathered_lookups.h"
+#include "backends/cpu/access_copies.h"
 #include "backends/cpu/gemv.h"
 #include "backends/cpu/gett.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
-#include "backends/cpu/padded_copies.h"
 #include "backends/cpu/product_steps.h"
 #include "backends/cpu/statement_plan.h"
 #include "backends/cpu/widened.h"
@@ -18,38 +17,57 @@ namespace einc::cpu {
 
 namespace {
 
-// The GETT call for a matched statement, on the tensors of this run.
+// The GETT call for a matched statement, on the tensors of this run. A `+=`
+// statement's old target values are copied into `previous` (the kernel
+// overwrites C before its epilogue), which must outlive the call, and added
+// as the last residual term.
 GettCall build_call(const ir::Program& program, const ir::Statement& statement, const ir::GettStatement& g,
-                    std::vector<Tensor>& tensors) {
+                    std::vector<Tensor>& tensors, Tensor& previous) {
   ir::GettSpec spec = ir::make_gett_spec(program, statement, g, [&](int t) -> const std::vector<std::int64_t>& {
     return tensors[static_cast<std::size_t>(t)].strides();
   });
   GettCall call;
   const Tensor& a = tensors[spec.a.tensor];
   if (a.dtype() == DType::f32) {
-    call.a = a.data_as<const float>();
+    call.a = a.data_as<const float>() + spec.a_offset;
   } else {  // weights read in place by a GEMV (half_gemv)
-    call.a_half = a.data_as<const std::uint16_t>();
+    call.a_half = a.data_as<const std::uint16_t>() + spec.a_offset;
     call.a_dtype = a.dtype();
   }
-  call.b = tensors[spec.b.tensor].data_as<const float>();
+  call.b = tensors[spec.b.tensor].data_as<const float>() + spec.b_offset;
   call.c = tensors[statement.target].data_as<float>();
   call.batch = spec.batch;
   call.m = spec.m;
   call.n = spec.n;
   call.k = spec.k;
-  double scale = 1.0;
-  for (std::size_t i = 0; i < g.scale_factors.size(); ++i) {
-    double v = ir::evaluate_scalar(program, *g.scale_factors[i], [&](int t) { return tensors[t].get({}); });
-    scale = g.scale_divides[i] ? scale / v : scale * v;
-  }
-  call.scale = static_cast<float>(scale);
+  call.scale = static_cast<float>(
+      ir::evaluate_gett_scale(program, g, [&](int t) { return tensors[static_cast<std::size_t>(t)].get({}); }));
+  call.scale_at = g.scale_at;
   auto term = [&](const ir::GettTermSpec& t) {
-    return EpilogueTerm{tensors[t.tensor].data_as<const float>(), t.batch_strides, t.m_strides, t.n_strides, t.negate};
+    return EpilogueTerm{tensors[t.tensor].data_as<const float>() + t.offset, t.batch_strides, t.m_strides, t.n_strides,
+                        t.negate};
   };
   for (const ir::GettTermSpec& t : spec.bias) call.bias.push_back(term(t));
   for (const ir::GettTermSpec& t : spec.residual) call.residual.push_back(term(t));
+  if (g.accumulate) {
+    previous = tensors[static_cast<std::size_t>(statement.target)].clone();
+    EpilogueTerm old{previous.data_as<const float>(), {}, {}, {}, false};
+    auto strides = [&](const std::vector<GettDim>& group, std::vector<std::int64_t>& out) {
+      for (const GettDim& d : group) out.push_back(ir::index_stride(previous.strides(), statement.lhs, d.index));
+    };
+    strides(call.batch, old.batch_strides);
+    strides(call.m, old.m_strides);
+    strides(call.n, old.n_strides);
+    call.residual.push_back(std::move(old));
+  }
   call.activation = g.activation;
+  if (g.mask) {
+    GettMaskCall mask{g.mask->condition.op, g.mask->condition.lhs, g.mask->condition.rhs, g.mask->on_sum, 0.0f};
+    if (g.mask->fill)
+      mask.fill = static_cast<float>(ir::evaluate_scalar(
+          program, *g.mask->fill, [&](int t) { return tensors[static_cast<std::size_t>(t)].get({}); }));
+    call.mask = mask;
+  }
   return call;
 }
 
@@ -58,21 +76,12 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
 CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : runtime::hardware_threads()) {}
 
 void CpuBackend::execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {
-  if (has_padded_access(statement)) {
-    // Zero-padded copies, then the statement that reads them as plain views.
-    const PaddedStatement padded = pad_statement(program, statement);
+  if (needs_access_copies(statement)) {
+    // Zero-padded copies and gathered lookups, then the statement reading them.
+    const CopiedStatement copied = copy_accesses(program, statement);
     std::vector<Tensor> extended = tensors;  // shares every buffer
-    make_padded_copies(padded, extended, threads_);
-    execute(padded.program, padded.statement, extended);
-    tensors[static_cast<std::size_t>(statement.target)] = extended[static_cast<std::size_t>(statement.target)];
-    return;
-  }
-  if (has_lookup_access(statement)) {
-    // Gathered copies of what the lookups read, then the statement on them.
-    const GatheredStatement gathered = gather_statement(program, statement);
-    std::vector<Tensor> extended = tensors;
-    run_gathers(gathered, program, statement, extended, threads_);
-    execute(gathered.program, gathered.statement, extended);
+    make_access_copies(copied, program, statement, extended, threads_);
+    execute(copied.program, copied.statement, extended);
     tensors[static_cast<std::size_t>(statement.target)] = extended[static_cast<std::size_t>(statement.target)];
     return;
   }
@@ -95,9 +104,11 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
 void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& statement, StatementPlan plan,
                           std::vector<Tensor>& tensors) {
   switch (plan.path) {
-    case CpuPath::gett:
-      run_gett(Jit::instance(), build_call(program, statement, *plan.gett, tensors), threads_);
+    case CpuPath::gett: {
+      Tensor previous;  // `+=`: the target's old values, read by the epilogue
+      run_gett(Jit::instance(), build_call(program, statement, *plan.gett, tensors, previous), threads_);
       return;
+    }
     case CpuPath::loop_kernel:
       run_loop_kernel(program, statement, std::move(*plan.loop), tensors, threads_);
       return;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <memory>
 #include <stdexcept>
 
@@ -100,7 +101,7 @@ class Driver {
       : jit_(jit),
         threads_(threads),
         split_columns_(split_columns(product(call.batch), product(call.m), product(call.n), product(call.k), threads)),
-        shape_index_(shape_for(jit.gett_shapes(), product(call.m), split_columns_ ? 1 : threads)),
+        shape_index_(call.mask ? 0 : shape_for(jit.gett_shapes(), product(call.m), split_columns_ ? 1 : threads)),
         v_(jit.gett_kernels(shape_index_)),
         call_(call) {
     batches_ = product(call.batch);
@@ -123,26 +124,52 @@ class Driver {
     b_k_ = offsets(call.k, [&](std::size_t d) { return call.k[d].stride_b; });
     for (const EpilogueTerm& t : call.bias) bias_.push_back(tables(t));
     for (const EpilogueTerm& t : call.residual) residual_.push_back(tables(t));
-    has_epilogue_ = call.scale != 1.0f || !bias_.empty() || !residual_.empty() || call.activation;
+    if (call.mask) mask_.emplace(*call.mask, call.batch, call.m, call.n, call.k);
+    masked_sum_ = call.mask && call.mask->on_sum;
+    gemv_path_ = call.mask ? GemvKind::none : gemv_kind(call.batch, call.m, call.n, call.k);
+    if (call.scale != 1.0f && call.scale_at != ir::ScaleAt::result && gemv_path_ == GemvKind::none) {
+      pack_scale_ = call.scale_at;
+      epilogue_scale_ = 1.0f;
+    } else {
+      epilogue_scale_ = call.scale;
+    }
+    has_epilogue_ = epilogue_scale_ != 1.0f || !bias_.empty() || !residual_.empty() || call.activation;
     if (call.activation) activation_ = jit.activation_kernel(*call.activation);
     m_blocks_ = ceil_div(m_, blocking_.mc);
     direct_tiles();
     classify_epilogue();
+    m_unit_stride_ = true;
+    for (std::int64_t i = 1; i < m_ && m_unit_stride_; ++i)
+      m_unit_stride_ = c_m_[static_cast<std::size_t>(i)] == c_m_[static_cast<std::size_t>(i - 1)] + 1;
+    if (masked_sum_) fusable_ = false;  // a tile's last contribution may come from the exact loop
   }
 
   void run() {
     const int threads = threads_;
     if (batches_ == 0 || m_ == 0 || n_ == 0) return;
-    const GemvKind gemv_path = gemv_kind(call_.batch, call_.m, call_.n, call_.k);
+    const GemvKind gemv_path = gemv_path_;
     if (call_.a_half && gemv_path == GemvKind::none) EINC_FAIL("cpu backend: an f16/bf16 A outside a GEMV");
     const bool dot = gemv_path == GemvKind::dot, axpy = gemv_path == GemvKind::axpy;
     fused_ = fusable_ && !dot && !axpy && kk_ > 0;
     if (fused_) fused_kernel_ = jit_.epilogue_kernel(shape_index_, UkrEpilogue{call_.activation, !residual_.empty()});
     if (dot || axpy) {
       run_gemv(jit_, call_, gemv_path, {a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_}, m_, kk_, threads);
-    } else if (kk_ == 0) {
-      runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { zero_block(t); });
-    } else if (split_batches(batches_, threads)) {
+    } else {
+      if (kk_ == 0 || masked_sum_)  // C = 0: the empty sum, or where a masked sum starts
+        runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { zero_block(t); });
+      if (kk_ > 0) run_blocks(threads);
+    }
+    if (has_epilogue_ && !fused_)
+      runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { epilogue_block(t); });
+    if (mask_ && !masked_sum_)
+      runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { fill_block(t); });
+  }
+
+ private:
+  // Every block of C, the threads sharing them as split_batches and
+  // split_columns decide.
+  void run_blocks(int threads) {
+    if (split_batches(batches_, threads)) {
       runtime::parallel_for(batches_, threads, [&](std::int64_t batch) {
         for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc) column_block(batch, j0);
       });
@@ -155,11 +182,8 @@ class Driver {
         for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc)
           for (std::int64_t p0 = 0; p0 < kk_; p0 += blocking_.kc) block(threads, batch, j0, p0);
     }
-    if (has_epilogue_ && !fused_)
-      runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { epilogue_block(t); });
   }
 
- private:
   // How the threads share one (batch, NC block, KC block): a grid of
   // m_parts x n_parts rectangles of C, each task packing its own slice of A.
   // M is cut into parts of at most MC rows, as many as a multiple of the
@@ -210,9 +234,11 @@ class Driver {
     const Partition part = partition(nc, 1);
     for (std::int64_t p0 = 0; p0 < kk_; p0 += blocking_.kc) {
       std::int64_t kc = std::min(blocking_.kc, kk_ - p0);
+      if (masked_out({batch, 0, m_, j0, j0 + nc, p0, p0 + kc})) continue;
       b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
-      pack(1, call_.b, b_pack.data, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded, v_.shape.nr, b_k_,
-           p0, kc);
+      pack_used(1, call_.b, b_pack.data, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
+                v_.shape.nr, b_k_, p0, kc);
+      if (pack_scale_ == ir::ScaleAt::b) scale_packed(b_pack.data, nc_padded * kc);
       for (std::int64_t ib = 0; ib < part.m_parts; ++ib) {
         auto [first, last] = part.rows(ib);
         compute(batch, first, last - first, j0, 0, nc, p0, kc, b_pack.data);
@@ -256,6 +282,7 @@ class Driver {
     const int nr = v_.shape.nr;
     std::int64_t nc = std::min(blocking_.nc, n_ - j0), kc = std::min(blocking_.kc, kk_ - p0);
     std::int64_t nc_padded = round_up(nc, nr);
+    if (masked_out({batch, 0, m_, j0, j0 + nc, p0, p0 + kc})) return;
     b_pack_.reserve(static_cast<std::size_t>(nc_padded * kc));
     std::int64_t b_panels = nc_padded / nr;
     std::int64_t chunks = std::min<std::int64_t>(b_panels, threads * 4);
@@ -263,8 +290,9 @@ class Driver {
       std::int64_t first = b_panels * chunk / chunks, last = b_panels * (chunk + 1) / chunks;
       std::int64_t r0 = first * nr, count = std::min(last * nr, nc) - r0;
       if (last <= first) return;
-      pack(1, call_.b, b_pack_.data + r0 * kc, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
-           std::max<std::int64_t>(count, 0), (last - first) * nr, nr, b_k_, p0, kc);
+      pack_used(1, call_.b, b_pack_.data + r0 * kc, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
+                std::max<std::int64_t>(count, 0), (last - first) * nr, nr, b_k_, p0, kc);
+      if (pack_scale_ == ir::ScaleAt::b) scale_packed(b_pack_.data + r0 * kc, (last - first) * nr * kc);
     });
     Partition part = partition(nc, threads);
     runtime::parallel_for(part.m_parts * part.n_parts, threads, [&](std::int64_t t) {
@@ -280,14 +308,16 @@ class Driver {
   void compute(std::int64_t batch, std::int64_t i0, std::int64_t rows, std::int64_t j0, std::int64_t jr0,
                std::int64_t jr1, std::int64_t p0, std::int64_t kc, const float* b_pack) {
     const int mr = v_.shape.mr(), nr = v_.shape.nr;
-    bool first_k = p0 == 0, last_k = p0 + kc >= kk_;
+    bool first_k = p0 == 0 && !masked_sum_, last_k = p0 + kc >= kk_;  // a masked sum adds to a zeroed C
     std::int64_t mc = std::min(rows, m_ - i0);
-    if (mc <= 0) return;
+    if (mc <= 0 || masked_out({batch, i0, i0 + mc, j0 + jr0, j0 + jr1, p0, p0 + kc})) return;
     std::int64_t mc_padded = round_up(mc, mr);
     thread_local AlignedFloats a_pack, tile;
     a_pack.reserve(static_cast<std::size_t>(mc_padded * kc));
     tile.reserve(static_cast<std::size_t>(mr * nr));
-    pack(0, call_.a, a_pack.data, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_, p0, kc);
+    pack_used(0, call_.a, a_pack.data, batch, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
+              p0, kc);
+    if (pack_scale_ == ir::ScaleAt::a) scale_packed(a_pack.data, mc_padded * kc);
     float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
     for (std::int64_t jr = jr0; jr < jr1; jr += nr) {
       std::int64_t n0 = j0 + jr;
@@ -296,7 +326,17 @@ class Driver {
         std::int64_t m0 = i0 + ir;
         const float* a = a_pack.data + ir * kc;
         const float* b = b_pack + jr * kc;
-        if (ldc != 0 && m_direct_[static_cast<std::size_t>(m0 / mr)]) {
+        const bool direct = ldc != 0 && m_direct_[static_cast<std::size_t>(m0 / mr)];
+        if (mask_) {
+          const std::int64_t mr_eff = std::min<std::int64_t>(mr, mc - ir), nr_eff = std::min<std::int64_t>(nr, jr1 - jr);
+          const MaskBox box{batch, m0, m0 + mr_eff, n0, n0 + nr_eff, p0, p0 + kc};
+          if (masked_sum_) {
+            masked_sum_tile(box, a, b, c, direct ? ldc : 0, tile.data);
+            continue;
+          }
+          if (mask_->classify(box) == MaskClass::nowhere) continue;  // fill_block writes it
+        }
+        if (direct) {
           float* out = c + c_m_[static_cast<std::size_t>(m0)] + c_n_[static_cast<std::size_t>(n0)];
           if (fused_ && last_k) {
             UkrEpilogueArgs args = epilogue_args(batch, m0, n0);
@@ -311,6 +351,34 @@ class Driver {
           if (fused_ && last_k) epilogue_rect(batch, m0, m0 + mr_eff, n0, n0 + nr_eff);
         }
       }
+    }
+  }
+
+  // pack(), for a masked sum only the K positions each panel's products
+  // use: panel by panel, from the first to the last position of the block
+  // where the mask holds for some of its rows (`which` 0: the rows are M
+  // positions, 1: N positions) in batch element `batch`; the rest of the
+  // block is left unwritten (masked_sum_tile never reads it).
+  void pack_used(int which, const float* src, float* dst, std::int64_t batch, std::int64_t base,
+                 const std::vector<std::int64_t>& rows, std::int64_t r0, std::int64_t count, std::int64_t padded,
+                 int panel, const std::vector<std::int64_t>& ks, std::int64_t p0, std::int64_t kc) const {
+    if (!masked_sum_) {
+      pack(which, src, dst, base, rows, r0, count, padded, panel, ks, p0, kc);
+      return;
+    }
+    for (std::int64_t first = 0; first < padded; first += panel) {
+      const std::int64_t real = std::clamp<std::int64_t>(count - first, 0, panel);
+      if (real == 0) continue;
+      MaskBox box{batch, 0, m_, 0, n_, p0, p0 + kc};
+      (which == 0 ? box.m0 : box.n0) = r0 + first;
+      (which == 0 ? box.m1 : box.n1) = r0 + first + real;
+      std::int64_t k0 = p0 + kc, k1 = p0;
+      mask_->for_each_k_run(box, [&](MaskClass cls, std::int64_t a, std::int64_t b) {
+        if (cls != MaskClass::nowhere) k0 = std::min(k0, a), k1 = std::max(k1, b);
+      });
+      if (k1 > k0)
+        pack(which, src, dst + first * kc + (k0 - p0) * panel, base, rows, r0 + first, real, panel, panel, ks, k0,
+             k1 - k0);
     }
   }
 
@@ -345,6 +413,116 @@ class Driver {
         k_chunks_contiguous = k_off[static_cast<std::size_t>(t + i)] == k_off[static_cast<std::size_t>(t)] + i;
     PackMode mode = any_contiguous ? PackMode::vector : k_chunks_contiguous ? PackMode::transpose : PackMode::gather;
     jit_.pack_kernel(shape_index_, which, mode)(src, dst, padded, kc, row_off.data(), k_off.data(), contiguous.data());
+  }
+
+  // Whether the mask holds nowhere in the box: its packing and tiles are
+  // skipped (a select's fill is written by fill_block, a masked sum adds
+  // nothing).
+  bool masked_out(const MaskBox& box) const { return mask_ && mask_->classify(box) == MaskClass::nowhere; }
+
+  // One tile of a masked sum for one KC block, adding into C (zeroed before
+  // the first block): the micro-kernel on the runs of K where the mask holds
+  // for the whole tile, nothing where it holds nowhere, and on the short
+  // runs where it holds for some elements, the micro-kernel on copies of
+  // the run's panels with the masked-out entries of the operand holding the
+  // compared output index zeroed (masked_run). Into C directly where `ldc`
+  // != 0 (beta == 1), else through `tile`. `a`, `b`: the tile's packed
+  // panels for the block starting at box.k0.
+  void masked_sum_tile(const MaskBox& box, const float* a, const float* b, float* c, std::int64_t ldc,
+                       float* tile) const {
+    const int mr = v_.shape.mr(), nr = v_.shape.nr;
+    const std::int64_t p0 = box.k0, rows = box.m1 - box.m0, cols = box.n1 - box.n0;
+    float* out = c + c_m_[static_cast<std::size_t>(box.m0)] + c_n_[static_cast<std::size_t>(box.n0)];
+    auto kernel = [&](std::int64_t kc, const float* ak, const float* bk) {
+      if (ldc != 0) {
+        v_.micro_kernel(kc, ak, bk, out, ldc, 1);
+      } else {
+        v_.micro_kernel(kc, ak, bk, tile, mr, 0);
+        store_tile(tile, c, box.m0, rows, box.n0, cols, false);
+      }
+    };
+    mask_->for_each_k_run(box, [&](MaskClass cls, std::int64_t k0, std::int64_t k1) {
+      const float* ak = a + (k0 - p0) * mr;
+      const float* bk = b + (k0 - p0) * nr;
+      if (cls == MaskClass::everywhere) kernel(k1 - k0, ak, bk);
+      if (cls == MaskClass::partly) masked_run(box, k0, k1, ak, bk, c, kernel);
+    });
+  }
+
+  // The products of one tile over K positions [k0, k1) where the mask
+  // holds for some elements. It compares a K index with an index of M or N
+  // (the tile's rows or columns), so masking the entries of that side's
+  // panel (A's rows or B's columns) at each k masks every product they
+  // meet: the micro-kernel runs on copies with those entries zeroed. That
+  // adds 0 * x for the masked products, which is 0 where x is finite; where
+  // the other side's slice holds an inf or NaN, an exact loop adds only the
+  // products inside instead (the reference never multiplies the others).
+  template <typename Kernel>
+  void masked_run(const MaskBox& box, std::int64_t k0, std::int64_t k1, const float* ak, const float* bk, float* c,
+                  Kernel& kernel) const {
+    const int mr = v_.shape.mr(), nr = v_.shape.nr;
+    const std::int64_t len = k1 - k0, rows = box.m1 - box.m0, cols = box.n1 - box.n0;
+    thread_local AlignedFloats a_copy, b_copy;
+    a_copy.reserve(static_cast<std::size_t>(len * mr));
+    b_copy.reserve(static_cast<std::size_t>(len * nr));
+    std::copy_n(ak, len * mr, a_copy.data);
+    std::copy_n(bk, len * nr, b_copy.data);
+    const bool along_m = mask_->varies_along_m();
+    float* masked = along_m ? a_copy.data : b_copy.data;
+    const int width = along_m ? mr : nr;
+    const std::int64_t count = along_m ? rows : cols;
+    for (std::int64_t k = k0; k < k1; ++k)
+      for (std::int64_t r = 0; r < count; ++r)
+        if (!mask_->holds(box.batch, box.m0 + (along_m ? r : 0), box.n0 + (along_m ? 0 : r), k))
+          masked[(k - k0) * width + r] = 0.0f;
+    const float* other = along_m ? b_copy.data : a_copy.data;
+    const bool finite = std::all_of(other, other + len * (along_m ? nr : mr), [](float x) { return std::isfinite(x); });
+    if (finite) {
+      kernel(len, a_copy.data, b_copy.data);
+      return;
+    }
+    for (std::int64_t j = 0; j < cols; ++j) {
+      float* column = c + c_n_[static_cast<std::size_t>(box.n0 + j)];
+      for (std::int64_t i = 0; i < rows; ++i) {
+        float sum = 0.0f;
+        for (std::int64_t k = k0; k < k1; ++k)
+          if (mask_->holds(box.batch, box.m0 + i, box.n0 + j, k)) sum += ak[(k - k0) * mr + i] * bk[(k - k0) * nr + j];
+        column[c_m_[static_cast<std::size_t>(box.m0 + i)]] += sum;
+      }
+    }
+  }
+
+  // A select mask's fill over one MC block of one batch element, after the
+  // epilogue, a column at a time: runs of rows where the mask holds nowhere
+  // are filled whole (the kernel skipped them; contiguous rows with one
+  // fill_n), runs where it holds partly element by element.
+  void fill_block(std::int64_t t) const {
+    constexpr std::int64_t kRun = 64;
+    const std::int64_t ib = t % m_blocks_, batch = t / m_blocks_;
+    const std::int64_t i0 = ib * blocking_.mc, i1 = std::min(m_, i0 + blocking_.mc);
+    const float fill = mask_->mask().fill;
+    float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
+    for (std::int64_t n = 0; n < n_; ++n) {
+      float* column = c + c_n_[static_cast<std::size_t>(n)];
+      for (std::int64_t m0 = i0; m0 < i1; m0 += kRun) {
+        const MaskBox box{batch, m0, std::min(i1, m0 + kRun), n, n + 1, 0, 1};
+        const MaskClass cls = mask_->classify(box);
+        if (cls == MaskClass::everywhere) continue;
+        const std::int64_t first = c_m_[static_cast<std::size_t>(box.m0)], rows = box.m1 - box.m0;
+        if (cls == MaskClass::nowhere && m_unit_stride_) {
+          std::fill_n(column + first, rows, fill);
+          continue;
+        }
+        for (std::int64_t m = box.m0; m < box.m1; ++m)
+          if (cls == MaskClass::nowhere || !mask_->holds(batch, m, n, 0)) column[c_m_[static_cast<std::size_t>(m)]] = fill;
+      }
+    }
+  }
+
+  // The plan's scalars applied to a packed block of A or B (pack_scale_).
+  void scale_packed(float* data, std::int64_t count) const {
+    const float scale = call_.scale;
+    for (std::int64_t i = 0; i < count; ++i) data[i] *= scale;
   }
 
   // The terms at (batch, m, n) added to (or subtracted from) value.
@@ -401,7 +579,7 @@ class Driver {
       float* c_n = c + c_n_[static_cast<std::size_t>(n)];
       for (std::int64_t m = i0; m < i1; ++m)
         column[static_cast<std::size_t>(m - i0)] =
-            add_terms(c_n[c_m_[static_cast<std::size_t>(m)]] * call_.scale, bias_, batch, m, n);
+            add_terms(c_n[c_m_[static_cast<std::size_t>(m)]] * epilogue_scale_, bias_, batch, m, n);
       if (activation_) activation_(column.data(), i1 - i0);
       for (std::int64_t m = i0; m < i1; ++m)
         c_n[c_m_[static_cast<std::size_t>(m)]] =
@@ -462,7 +640,7 @@ class Driver {
     UkrEpilogueArgs args;
     args.bias_m = bias_m.data;
     args.bias_n = bias_n.data;
-    args.scale = call_.scale;
+    args.scale = epilogue_scale_;
     if (!residual_.empty()) {
       const TermTables& r = residual_[0];
       args.residual = r.data + r.b[b] + r.m[static_cast<std::size_t>(m0)] + r.n[static_cast<std::size_t>(n0)];
@@ -480,6 +658,12 @@ class Driver {
   const GettCall& call_;
   Blocking blocking_;
   std::int64_t batches_ = 0, m_ = 0, n_ = 0, kk_ = 0, m_blocks_ = 0;
+  GemvKind gemv_path_ = GemvKind::none;
+  std::optional<GettMaskTables> mask_;
+  bool masked_sum_ = false;
+  bool m_unit_stride_ = false;  // C's rows (M) one element apart: fill_block's runs are contiguous
+  ir::ScaleAt pack_scale_ = ir::ScaleAt::result;  // the operand whose packs carry the scale, if not the epilogue
+  float epilogue_scale_ = 1.0f;                   // the scale the epilogue applies
   bool has_epilogue_ = false;
   Jit::Activation activation_ = nullptr;
   bool fusable_ = false, fused_ = false;  // the epilogue in the micro-kernel's stores (classify_epilogue)

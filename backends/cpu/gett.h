@@ -11,7 +11,8 @@
 //   (many batch elements: each thread runs whole batch elements instead;
 //   a wide N: each thread runs whole NC blocks, packing its own B)
 //   then, in parallel over MC blocks, the epilogue: scale, bias terms,
-//   activation (vectorised), residual terms.
+//   activation (vectorised), residual terms; under a select mask, the fill
+//   where it fails.
 //   No N index and unit-stride M: a GEMV instead (K slices x M chunks);
 //   unit-stride K: dot products (both gemv.h). Only these read an f16/bf16
 //   A in place.
@@ -26,6 +27,7 @@
 #include <optional>
 #include <vector>
 
+#include "backends/cpu/gett_mask.h"
 #include "backends/cpu/jit.h"
 #include "ir/gett_lowering.h"
 
@@ -52,9 +54,19 @@ struct GettCall {
   float* c = nullptr;
   std::vector<GettDim> batch, m, n, k;  // each group: outermost first
   float scale = 1.0f;
+  // Where `scale` applies (the product's plan, ir::GettStatement::scale_at):
+  // to C in the epilogue, or to A or B as they are packed. A GEMV applies
+  // it in the epilogue whatever this says (it reads A and B in place).
+  ir::ScaleAt scale_at = ir::ScaleAt::result;
   std::vector<EpilogueTerm> bias;
   std::optional<ir::Func> activation;
   std::vector<EpilogueTerm> residual;
+  // A causal-style mask (gett_mask.h): the blocks and tiles outside it are
+  // not computed; a select writes `fill` there after the epilogue, a masked
+  // sum adds only the products inside (C zeroed first, its epilogue a
+  // second pass). Masked calls use the default micro-kernel shape for any
+  // thread count, so their tiles, and so their bits, do not depend on it.
+  std::optional<GettMaskCall> mask;
 };
 
 struct Blocking {

@@ -7,116 +7,66 @@
 #include <stdexcept>
 
 #include "backends/reference/interpreter.h"
-#include "einc/internal_error.h"
-#include "ir/expr_builders.h"
 #include "runtime/thread_pool.h"
 
 namespace einc::cpu {
 
-namespace {
-
-class Rewriter {
- public:
-  Rewriter(const ir::Program& program, const ir::Statement& statement, PaddedStatement& out)
-      : program_(program), extents_(ir::index_extents(program, statement)), out_(out) {}
-
-  // The expression with each padded access replaced by its copy's view.
-  ir::ExprPtr rewrite(const ir::ExprPtr& e) {
-    return ir::replace_accesses(e, [this](const ir::Expr& a) { return a.zero_padded ? copy_access(a) : nullptr; });
-  }
-
- private:
-  ir::ExprPtr copy_access(const ir::Expr& access) {
-    const std::vector<std::int64_t> shape = ir::evaluated_shape(program_, access.tensor);
-    bool empty = false;
-    for (int index : access.free) empty |= extents_[static_cast<std::size_t>(index)] == 0;
-    PaddedCopy copy;
-    copy.source = access.tensor;
-    std::vector<ir::Subscript> subscripts = access.subscripts;
-    for (std::size_t d = 0; d < subscripts.size(); ++d) {
-      // The lowest and highest position the access reaches in this dim.
-      std::int64_t low = program_.evaluate(subscripts[d].offset), high = low;
-      for (const ir::AffineTerm& t : subscripts[d].terms) {
-        const std::int64_t reach = t.coeff * (extents_[static_cast<std::size_t>(t.index)] - 1);
-        (reach < 0 ? low : high) += reach;
-      }
-      if (empty) low = 0, high = 0;
-      copy.low.push_back(std::max<std::int64_t>(0, -low));
-      copy.shape.push_back(copy.low.back() + std::max(shape[d], high + 1));
-      subscripts[d].offset = subscripts[d].offset + ir::Poly::constant(copy.low.back());
+void plan_padded_copy(const ir::Program& program, const std::vector<std::int64_t>& extents, const ir::Expr& access,
+                      AccessCopy& copy, std::vector<ir::Subscript>& subscripts) {
+  const std::vector<std::int64_t> shape = ir::evaluated_shape(program, access.tensor);
+  bool empty = false;
+  for (int index : access.free) empty |= extents[static_cast<std::size_t>(index)] == 0;
+  subscripts = access.subscripts;
+  for (std::size_t d = 0; d < subscripts.size(); ++d) {
+    // The lowest and highest position the access reaches in this dim.
+    std::int64_t low = program.evaluate(subscripts[d].offset), high = low;
+    for (const ir::AffineTerm& t : subscripts[d].terms) {
+      const std::int64_t reach = t.coeff * (extents[static_cast<std::size_t>(t.index)] - 1);
+      (reach < 0 ? low : high) += reach;
     }
-    ir::Tensor tensor = out_.program.tensors.at(static_cast<std::size_t>(access.tensor));
-    tensor.name += "'padded";
-    tensor.role = ir::TensorRole::input;
-    tensor.is_output = false;
-    tensor.shape.clear();
-    for (std::int64_t extent : copy.shape) tensor.shape.push_back(ir::Poly::constant(extent));
-    copy.copy = out_.program.add_tensor(std::move(tensor));
-    out_.copies.push_back(copy);
-    return ir::make_access(access.span, copy.copy, std::move(subscripts));
+    if (empty) low = 0, high = 0;
+    copy.low.push_back(std::max<std::int64_t>(0, -low));
+    copy.shape.push_back(copy.low.back() + std::max(shape[d], high + 1));
+    subscripts[d].offset = subscripts[d].offset + ir::Poly::constant(copy.low.back());
   }
-
-  const ir::Program& program_;
-  const std::vector<std::int64_t> extents_;
-  PaddedStatement& out_;
-};
-
-}  // namespace
-
-bool has_padded_access(const ir::Statement& statement) {
-  return ir::any_access(*statement.value, [](const ir::Expr& a) { return a.zero_padded; });
 }
 
-PaddedStatement pad_statement(const ir::Program& program, const ir::Statement& statement) {
-  PaddedStatement out;
-  out.program = program;
-  out.statement = statement;
-  out.statement.value = Rewriter(program, statement, out).rewrite(statement.value);
-  return out;
-}
-
-void make_padded_copies(const PaddedStatement& padded, std::vector<Tensor>& tensors, int threads) {
-  for (const PaddedCopy& c : padded.copies) {
-    EINC_CHECK(static_cast<std::size_t>(c.copy) == tensors.size(), "padded copies are appended in order");
-    const Tensor& source = tensors.at(static_cast<std::size_t>(c.source));
-    Tensor copy;
-    try {
-      copy = Tensor::zeros(source.dtype(), c.shape);
-    } catch (const std::bad_alloc&) {
-      throw reference::ExecutionError("the zero-padded copy of '" + padded.program.tensors[c.source].name +
-                                      "' that padded(...) reads does not fit in memory");
-    } catch (const std::length_error&) {
-      throw reference::ExecutionError("the zero-padded copy of '" + padded.program.tensors[c.source].name +
-                                      "' that padded(...) reads is too large");
-    }
-    const std::size_t rank = c.shape.size();
-    const auto size = static_cast<std::int64_t>(dtype_size(source.dtype()));
-    if (source.numel() > 0) {  // (rank >= 1: a padded access has a position)
-      // One task per row (every dim but the last) of the source.
-      const std::int64_t row_length = source.shape()[rank - 1];
-      const std::int64_t rows = source.numel() / row_length;
-      const auto* from = static_cast<const char*>(source.data());
-      auto* to = static_cast<char*>(copy.data());
-      runtime::parallel_for(rows, rows * row_length >= (1 << 16) ? threads : 1, [&](std::int64_t row) {
-        std::int64_t in = 0, out = c.low[rank - 1];
-        for (std::size_t d = rank - 1, rest = static_cast<std::size_t>(row); d-- > 0;) {
-          const auto extent = static_cast<std::size_t>(source.shape()[d]);
-          const auto i = static_cast<std::int64_t>(rest % extent);
-          rest /= extent;
-          in += i * source.strides()[d];
-          out += (i + c.low[d]) * copy.strides()[d];
-        }
-        const std::int64_t step = source.strides()[rank - 1];
-        if (step == 1) {
-          std::memcpy(to + out * size, from + in * size, static_cast<std::size_t>(row_length * size));
-          return;
-        }
-        for (std::int64_t k = 0; k < row_length; ++k)
-          std::memcpy(to + (out + k) * size, from + (in + k * step) * size, static_cast<std::size_t>(size));
-      });
-    }
-    tensors.push_back(std::move(copy));
+Tensor make_padded_copy(const AccessCopy& c, const Tensor& source, const std::string& name, int threads) {
+  Tensor copy;
+  try {
+    copy = Tensor::zeros(source.dtype(), c.shape);
+  } catch (const std::bad_alloc&) {
+    throw reference::ExecutionError("the zero-padded copy of '" + name +
+                                    "' that padded(...) reads does not fit in memory");
+  } catch (const std::length_error&) {
+    throw reference::ExecutionError("the zero-padded copy of '" + name + "' that padded(...) reads is too large");
   }
+  const std::size_t rank = c.shape.size();
+  const auto size = static_cast<std::int64_t>(dtype_size(source.dtype()));
+  if (source.numel() == 0) return copy;  // (rank >= 1: a padded access has a position)
+  // One task per row (every dim but the last) of the source.
+  const std::int64_t row_length = source.shape()[rank - 1];
+  const std::int64_t rows = source.numel() / row_length;
+  const auto* from = static_cast<const char*>(source.data());
+  auto* to = static_cast<char*>(copy.data());
+  runtime::parallel_for(rows, rows * row_length >= (1 << 16) ? threads : 1, [&](std::int64_t row) {
+    std::int64_t in = 0, out = c.low[rank - 1];
+    for (std::size_t d = rank - 1, rest = static_cast<std::size_t>(row); d-- > 0;) {
+      const auto extent = static_cast<std::size_t>(source.shape()[d]);
+      const auto i = static_cast<std::int64_t>(rest % extent);
+      rest /= extent;
+      in += i * source.strides()[d];
+      out += (i + c.low[d]) * copy.strides()[d];
+    }
+    const std::int64_t step = source.strides()[rank - 1];
+    if (step == 1) {
+      std::memcpy(to + out * size, from + in * size, static_cast<std::size_t>(row_length * size));
+      return;
+    }
+    for (std::int64_t k = 0; k < row_length; ++k)
+      std::memcpy(to + (out + k) * size, from + (in + k * step) * size, static_cast<std::size_t>(size));
+  });
+  return copy;
 }
 
 }  // namespace einc::cpu

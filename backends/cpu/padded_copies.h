@@ -1,50 +1,30 @@
-// backends/cpu/padded_copies.h — statements with `padded(...)` accesses on
-// the cpu backend, run on zero-padded copies of what they read.
+// backends/cpu/padded_copies.h — the temporaries of `padded(...)` accesses
+// (access_copies.h): zero-padded copies of the tensors they read.
 //
-// A zero-padded access (docs/language.md, "Index expressions") is not a
-// strided view of its tensor: a kernel would have to test every position.
-// Instead the statement runs on a copy of the tensor with zero margins wide
-// enough for every position the access reaches, and reads the copy with
-// its offsets shifted by the low margins, an ordinary strided view. A
-// "same" or strided convolution (`padded(X[c, 2*p + r - 1, ...])`) then
-// becomes a view that starts at the copy's first element, which is the
-// GETT form: the convolution runs as an implicit GEMM. The copy costs one
-// pass over the input, small next to the convolution's work (measured in
-// docs/performance.md against masked packing's alternative, none).
+// A zero-padded access (docs/language.md, "Index expressions") runs on a
+// copy of its tensor with zero margins wide enough for every position the
+// access reaches, read with its offsets shifted by the low margins: an
+// ordinary strided view. A "same" or strided convolution
+// (`padded(X[c, 2*p + r - 1, ...])`) then becomes a view that starts at the
+// copy's first element, which is the GETT form: the convolution runs as an
+// implicit GEMM. The copy costs one pass over the input, small next to the
+// convolution's work (docs/performance.md).
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <vector>
 
-#include "einc/tensor.h"
-#include "ir/program.h"
+#include "backends/cpu/access_copies.h"
 
 namespace einc::cpu {
 
-struct PaddedCopy {
-  int source = -1;                  // the tensor the access reads
-  int copy = -1;                    // the copy's tensor id in PaddedStatement::program
-  std::vector<std::int64_t> low;    // zeros before each dim
-  std::vector<std::int64_t> shape;  // the copy's extents
-};
+// The margins and shape of the copy `access` reads (index extents as
+// ir::index_extents gives them), with `subscripts` set to the access's
+// positions in the copy.
+void plan_padded_copy(const ir::Program& program, const std::vector<std::int64_t>& extents, const ir::Expr& access,
+                      AccessCopy& copy, std::vector<ir::Subscript>& subscripts);
 
-// The statement with every padded access replaced by a plain access of its
-// copy, and the program with the copies declared (after its own tensors).
-struct PaddedStatement {
-  ir::Program program;
-  ir::Statement statement;
-  std::vector<PaddedCopy> copies;
-};
-
-// Whether the statement reads through padded(...).
-bool has_padded_access(const ir::Statement& statement);
-
-// The rewritten statement under the bound dims (throws UnboundDimError).
-PaddedStatement pad_statement(const ir::Program& program, const ir::Statement& statement);
-
-// Appends to `tensors` (the run's, by tensor id) one zero-padded copy per
-// entry of `padded.copies`, in order.
-void make_padded_copies(const PaddedStatement& padded, std::vector<Tensor>& tensors, int threads);
+// The zero-padded copy of `source` (named `name` in errors).
+Tensor make_padded_copy(const AccessCopy& copy, const Tensor& source, const std::string& name, int threads);
 
 }  // namespace einc::cpu

@@ -1,24 +1,28 @@
 // backends/cpu/statement_plan.cpp — see statement_plan.h.
 #include "backends/cpu/statement_plan.h"
 
-#include "backends/cpu/gathered_lookups.h"
+#include "backends/cpu/access_copies.h"
 #include "backends/cpu/gemv.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
-#include "backends/cpu/padded_copies.h"
 #include "backends/cpu/widened.h"
+#include "ir/condition.h"
 #include "ir/cost_model.h"
 
 namespace einc::cpu {
 
 namespace {
 
-bool all_f32(const TensorLayouts& layouts, const ir::GettStatement& g, const ir::Statement& s) {
-  auto f32 = [&](int t) { return layouts.dtype(t) == DType::f32 && layouts.defined(t); };
-  bool ok = f32(g.a.tensor) && f32(g.b.tensor) && f32(s.target);
-  for (const auto& t : g.bias) ok = ok && f32(t.access.tensor);
-  for (const auto& t : g.residual) ok = ok && f32(t.access.tensor);
-  return ok;
+// Whether every operand and term is an f32 tensor holding data, and (`+=`)
+// none is the target the kernel overwrites.
+bool operands_ok(const TensorLayouts& layouts, const ir::GettStatement& g, const ir::Statement& s) {
+  auto ok = [&](int t) {
+    return layouts.dtype(t) == DType::f32 && layouts.defined(t) && !(g.accumulate && t == s.target);
+  };
+  bool all = ok(g.a.tensor) && ok(g.b.tensor) && layouts.dtype(s.target) == DType::f32;
+  for (const auto& t : g.bias) all = all && ok(t.access.tensor);
+  for (const auto& t : g.residual) all = all && ok(t.access.tensor);
+  return all;
 }
 
 // The GETT of a widened statement that runs as a GEMV reading its weights
@@ -49,7 +53,7 @@ std::optional<ir::GettStatement> half_gemv(const ir::Program& program, const ir:
 StatementPlan plan_f32(const ir::Program& program, const ir::Statement& s, const TensorLayouts& layouts) {
   StatementPlan plan;
   if (layouts.defined(s.target)) {
-    if (auto g = ir::match_gett(program, s, layouts.strides(s.target)); g && all_f32(layouts, *g, s)) {
+    if (auto g = ir::match_gett(program, s, layouts.strides(s.target)); g && operands_ok(layouts, *g, s)) {
       plan.path = CpuPath::gett;
       plan.gett = std::move(g);
       return plan;
@@ -79,11 +83,20 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
       const ir::GettStatement& g = *plan.gett;
       std::string line = "JIT GETT (batch " + names(s, g.batch) + "; M " + names(s, g.m) + "; N " + names(s, g.n) +
                          "; K " + names(s, g.k) + ")";
+      if (g.mask) {
+        const ir::Condition& c = g.mask->condition;
+        line += std::string(g.mask->on_sum ? ", sum only where " : ", where ") + s.indices[c.lhs].name + " " +
+                ir::compare_op_name(c.op) + " " + s.indices[c.rhs].name +
+                (g.mask->on_sum ? " (K blocks outside skipped)" : " (tiles outside skipped, filled)");
+      }
+      if (g.scale_at != ir::ScaleAt::result)
+        line += std::string(", ") + (g.scale_at == ir::ScaleAt::a ? "A" : "B") + " scaled as it is packed";
       std::string epilogue;
-      if (!g.scale_factors.empty()) epilogue += " scale";
+      if (!g.scale_factors.empty() && g.scale_at == ir::ScaleAt::result) epilogue += " scale";
       if (!g.bias.empty()) epilogue += " bias";
       if (g.activation) epilogue += std::string(" ") + ir::func_name(*g.activation);
       if (!g.residual.empty()) epilogue += " residual";
+      if (g.accumulate) epilogue += " accumulate";
       return epilogue.empty() ? line : line + ", epilogue:" + epilogue;
     }
     case CpuPath::loop_kernel:
@@ -101,38 +114,20 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
          (reason.empty() ? "" : ": " + reason) + ")";
 }
 
-// What runs for one statement, as CpuBackend::execute runs it: zero-padded
-// copies first (padded_copies.h), then the plan (widened or not).
+// What runs for one statement, as CpuBackend::execute runs it: the copies
+// of the accesses no kernel reads in place first (access_copies.h), then
+// the plan (widened or not).
 std::string describe_statement(const ir::Program& program, const ir::Statement& s, ir::StatementKind kind,
                                const TensorLayouts& layouts) {
-  if (has_padded_access(s)) {
-    PaddedStatement padded;
+  if (needs_access_copies(s)) {
+    CopiedStatement copied;
     try {
-      padded = pad_statement(program, s);
+      copied = copy_accesses(program, s);
     } catch (const ir::UnboundDimError&) {
-      return "planned when the dims are bound, on zero-padded copies of what padded(...) reads";
+      return "planned when the dims are bound, on copies of what its padded(...) accesses and lookups read";
     }
-    std::string copies;
-    for (const PaddedCopy& c : padded.copies) {
-      std::string margins;
-      for (std::int64_t m : c.low) margins += (margins.empty() ? "" : ",") + std::to_string(m);
-      copies += (copies.empty() ? "" : ", ") + program.tensors[c.source].name + " (low margins " + margins + ")";
-    }
-    return describe_statement(padded.program, padded.statement, kind, TensorLayouts::contiguous(padded.program)) +
-           ", on zero-padded copies of " + copies;
-  }
-  if (has_lookup_access(s)) {
-    GatheredStatement gathered;
-    try {
-      gathered = gather_statement(program, s);
-    } catch (const ir::UnboundDimError&) {
-      return "planned when the dims are bound, on gathered copies of what its lookups read";
-    }
-    std::string copies;
-    for (const Gather& g : gathered.gathers)
-      copies += (copies.empty() ? "" : ", ") + program.tensors[g.access->tensor].name;
-    return describe_statement(gathered.program, gathered.statement, kind, TensorLayouts::contiguous(gathered.program)) +
-           ", on gathered rows of " + copies;
+    return describe_statement(copied.program, copied.statement, kind, TensorLayouts::contiguous(copied.program)) +
+           ", on " + describe_access_copies(copied, program);
   }
   const StatementPlan plan = plan_statement(program, s, layouts);
   if (!plan.widened) return describe_path(plan, s, kind);

@@ -16,9 +16,9 @@
 //   4. interpreted   — everything else (f64 and integer dtypes, loop nests
 //                      that would recompute a reduction, ...), by the
 //                      reference interpreter; `reason` says why.
-// A statement that reads through padded(...) runs on zero-padded copies of
-// those tensors (padded_copies.h); its plan is that of the rewritten
-// statement, which CpuBackend::execute makes before planning.
+// A statement that reads through padded(...) or a lookup runs on copies of
+// what those accesses read (access_copies.h); its plan is that of the
+// rewritten statement, which CpuBackend::execute makes before planning.
 // An f16/bf16 statement is `widened`: it runs as the f32 statement on f32
 // copies, rounded once into its target (widened.h), and its path is that
 // f32 statement's. A widened GEMV reads its half-precision weights in place

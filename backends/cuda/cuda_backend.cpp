@@ -174,14 +174,8 @@ struct CudaBackend::State {
           args[p] = &pointers[p];
           break;
         case KernelParam::Kind::scale: {
-          double scale = 1.0;
-          for (std::size_t i = 0; i < plan.gett->scale_factors.size(); ++i) {
-            double v = ir::evaluate_scalar(program, *plan.gett->scale_factors[i], [&](int t) {
-              return static_cast<double>(read_scalar(program, t, tensors));
-            });
-            scale = plan.gett->scale_divides[i] ? scale / v : scale * v;
-          }
-          floats[p] = static_cast<float>(scale);
+          floats[p] = static_cast<float>(ir::evaluate_gett_scale(
+              program, *plan.gett, [&](int t) { return static_cast<double>(read_scalar(program, t, tensors)); }));
           args[p] = &floats[p];
           break;
         }

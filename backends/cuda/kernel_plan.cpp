@@ -30,7 +30,12 @@ std::optional<ir::GettStatement> gett_of(const ir::Program& program, const ir::S
                                          const TensorStrides& strides) {
   if (statement.dtype != ir::DType::f32 || statement.accumulate) return std::nullopt;
   auto g = ir::match_gett(program, statement, strides.at(static_cast<std::size_t>(statement.target)));
-  if (g && gett_operands_ok(program, statement, *g)) return g;
+  // Not here: masks and views with an offset (elementwise kernels), and a
+  // plan that scales an operand first (its product steps: the kernels run
+  // the plan, whose FLOPs the report counts).
+  if (g && !g->mask && !ir::reads_with_offsets(*g) && g->scale_at == ir::ScaleAt::result &&
+      gett_operands_ok(program, statement, *g))
+    return g;
   return std::nullopt;
 }
 

@@ -68,4 +68,64 @@ inline RandomCase random_masked(std::uint64_t seed) {
   return rc;
 }
 
+// random_masked_gett(seed): one masked statement of the forms the cpu
+// backend runs as a masked GETT (ir::GettMask), at sizes that cross its
+// tiles and KC blocks (T up to 800 one case in six):
+//   - a select on the scores, `s[..] = where(c, q*k [* 0.5] [+ b[j]], fill)`
+//     or the fill first, optionally inside an activation, fill -inf, 0 or
+//     2.5, the output's indices in any order (so i and j land in M, N or
+//     both in one group);
+//   - a masked sum, `o[..] = where(c, p*v, 0)` or `where(c, 0, p*v)`, over
+//     j alone or over j and x (a K group whose compared index is not
+//     outermost), with a scale or a bias sometimes;
+// c any comparison of i and j, either way round.
+inline RandomCase random_masked_gett(std::uint64_t seed) {
+  namespace d = random_contraction_detail;
+  d::Rng rng(seed * 7919 + 11);
+  const bool large = rng.chance(1.0 / 6);
+  const std::int64_t h = rng.uniform(1, 2), t = large ? rng.uniform(100, 800) : rng.uniform(1, 40),
+                     e = large ? rng.uniform(1, 9) : rng.uniform(1, 40);
+  static const char* const ops[] = {"<", "<=", ">", ">=", "==", "!="};
+  const std::string op = ops[rng.uniform(0, 5)];
+  const std::string c = rng.chance(0.5) ? "i " + op + " j" : "j " + op + " i";
+  std::string script = "dim H = " + std::to_string(h) + ", T = " + std::to_string(t) + ", E = " + std::to_string(e) +
+                       "\ninput q[H, T, E], k[H, T, E], p[H, T, T], v[H, T, E], b[T]\n";
+  auto order = [&](std::vector<std::string> names) {
+    rng.shuffle(names);
+    std::string out;
+    for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  };
+  std::string description = "T " + std::to_string(t) + " E " + std::to_string(e) + " where(" + c + ")";
+  std::int64_t reduction = e;
+  if (rng.chance(0.5)) {
+    std::string x = "q[h, i, x] * k[h, j, x]";
+    if (rng.chance(0.3)) x += " * 0.5";
+    if (rng.chance(0.3)) x += " + b[j]";
+    if (rng.chance(0.3)) x = "gelu(" + x + ")";
+    static const char* const fills[] = {"-inf", "0", "2.5"};
+    const std::string fill = fills[rng.uniform(0, 2)];
+    const std::string value = rng.chance(0.5) ? "where(" + c + ", " + x + ", " + fill + ")"
+                                              : "where(" + c + ", " + fill + ", " + x + ")";
+    script += "o[" + order({"h", "i", "j"}) + "] = " + value + "\n";
+    description += " select " + value;
+  } else {
+    const bool two = rng.chance(0.3);  // sum over j and x
+    const std::string x = "p[h, i, j] * v[h, j, x]";  // x summed too when the output lacks it
+    const std::string value = rng.chance(0.5) ? "where(" + c + ", " + x + ", 0)" : "where(" + c + ", 0, " + x + ")";
+    std::string rhs = value;
+    if (rng.chance(0.3)) rhs += " * 0.5";
+    if (rng.chance(0.3)) rhs += " + b[i]";
+    script += "o[" + (two ? order({"h", "i"}) : order({"h", "i", "x"})) + "] = " + rhs + "\n";
+    description += " sum " + rhs;
+    reduction = two ? t * e : t;
+  }
+  script += "output o\n";
+  RandomCase rc;
+  rc.script = script;
+  rc.description = description;
+  rc.reduction_length = reduction;
+  return rc;
+}
+
 }  // namespace einc_test

@@ -409,6 +409,82 @@ TEST(CpuDifferential, RandomMasks) {
   compare_generated_cases(einc_test::random_masked, 150);
 }
 
+// `+=` onto a contraction's target: the generator's f32 statement `C[...] =
+// e` (not an einsum) as `C[...] = e` then `C[...] += e`, so the old values
+// are varied and the GETT's accumulation (a copy of C added last) is
+// checked with every epilogue; then a `+=` that reads its own target, which
+// must not run in place.
+RandomCase accumulating_contraction(std::uint64_t seed) {
+  for (std::uint64_t s = 7000 + seed * 7;; ++s) {
+    RandomCase c = einc_test::random_contraction(s);
+    const auto at = c.script.rfind("\nC");
+    if (c.script.find("einsum(") != std::string::npos || c.script.find("f64") != std::string::npos ||
+        at == std::string::npos)
+      continue;
+    const std::string statement = c.script.substr(at + 1);  // "C[...] = e\n"
+    const auto equals = statement.find(" = ");
+    c.script += statement.substr(0, equals) + " += " + statement.substr(equals + 3);
+    c.description = "accumulating: " + c.description;
+    c.reduction_length = std::max<std::int64_t>(2 * c.reduction_length, 2);
+    return c;
+  }
+}
+
+TEST(CpuDifferential, AccumulatingContractions) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  compare_generated_cases(accumulating_contraction, 120);
+  const std::string script =
+      "dim N = 40, K = 24\ninput A[N, K], B[K, N], W[N, N], v[N]\nC[i, j] = A[i, k] * B[k, j]\n"
+      "C[i, j] += C[i, k] * W[k, j] + v[j]\noutput C\n";
+  einc::Program program = einc::compile(script);
+  TensorMap inputs = einc::random_inputs(program, 5);
+  EXPECT_EQ(compare_outputs(program.run(inputs, options("reference")),
+                            program.run(inputs, options(backend_under_test(), 2)), 2 * 40 * 24),
+            "");
+}
+
+// Masked GETTs (causal scores and P V): random comparisons, layouts and
+// sizes across tiles and KC blocks (tests/common/random_masks.h), and the
+// plan's claim that they run as GETTs, with the same bits for any threads.
+TEST(CpuDifferential, RandomMaskedGetts) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  compare_generated_cases(einc_test::random_masked_gett, 120);
+  int masked = 0;
+  for (std::uint64_t seed = 0; seed < 40; ++seed) {
+    RandomCase c = einc_test::random_masked_gett(seed);
+    einc::Program program = einc::compile(c.script);
+    const std::string plan = program.emit(einc::EmitStage::plan);
+    if (plan.find("JIT GETT") == std::string::npos) continue;
+    EXPECT_NE(plan.find("where"), std::string::npos) << plan;
+    ++masked;
+    TensorMap inputs = einc::random_inputs(program, seed);
+    TensorMap one = program.run(inputs, options(backend_under_test(), 1));
+    EXPECT_EQ(compare_bitwise(one, program.run(inputs, options(backend_under_test(), 3))), "") << c.description;
+  }
+  EXPECT_GT(masked, 30);  // nearly every case is a masked GETT
+}
+
+// A masked sum never multiplies what its mask leaves out: an inf and a NaN
+// in V past the diagonal do not reach the rows before them (the masked
+// GETT's zeroed copies would make 0 * inf there; it takes its exact loop).
+TEST(CpuDifferential, MaskedSumsIgnoreWhatTheMaskLeavesOut) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  for (const bool v_holds_i : {false, true}) {
+    const std::string script =
+        v_holds_i ? "dim T = 70, E = 20\ninput p[T, T], v[T, E]\no[e, j] = where(j <= i, v[i, e] * p[j, i], 0)\noutput o\n"
+                  : "dim T = 70, E = 20\ninput p[T, T], v[T, E]\no[i, e] = where(j <= i, p[i, j] * v[j, e], 0)\noutput o\n";
+    einc::Program program = einc::compile(script);
+    ASSERT_NE(program.emit(einc::EmitStage::plan).find("sum only where"), std::string::npos);
+    TensorMap inputs = einc::random_inputs(program, 9);
+    const Tensor& v = inputs.at("v");
+    v.set({33, 3}, std::numeric_limits<double>::infinity());
+    v.set({50, 7}, std::numeric_limits<double>::quiet_NaN());
+    TensorMap ref = program.run(inputs, options("reference"));
+    TensorMap got = program.run(inputs, options(backend_under_test(), 2));
+    EXPECT_EQ(compare_outputs(ref, got, 70), "") << script;
+  }
+}
+
 // The generator's script with every tensor declared `dtype` (its inputs are
 // the only declarations; any f32/f64 suffix is replaced).
 std::string with_dtype(const std::string& script, const std::string& dtype) {

@@ -1,5 +1,5 @@
 // tests/cpu/padded_copies_test.cpp — statements that read through
-// padded(...) on the cpu backend (backends/cpu/padded_copies.h): the copies'
+// padded(...) on the cpu backend (backends/cpu/access_copies.h, padded_copies.h): the copies'
 // margins, the plan they make possible (a "same" or strided convolution as
 // a JIT GETT), and the results against the reference on strided caller
 // memory, half precision and pooling.
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/cpu/padded_copies.h"
+#include "backends/cpu/access_copies.h"
 #include "backends/cpu/statement_plan.h"
 #include "einc/einc.h"
 #include "ir/lower.h"
@@ -29,9 +29,10 @@ TEST(CpuPaddedCopies, MarginsCoverEveryPositionAndTheViewStartsAtTheCopy) {
   einc::ir::Program p = lowered(
       "dim C = 2, H = 9, W = 8, F = 3\ninput X[C, H, W]\nparam K[F, C, 3, 3]\noutput Y[F, 5, 4]\n"
       "Y[f, p, q] = padded(X[c, 2*p + r - 1, 2*q + s - 1]) * K[f, c, r, s]\n");
-  einc::cpu::PaddedStatement padded = einc::cpu::pad_statement(p, p.statements[0]);
+  einc::cpu::CopiedStatement padded = einc::cpu::copy_accesses(p, p.statements[0]);
   ASSERT_EQ(padded.copies.size(), 1u);
-  const einc::cpu::PaddedCopy& c = padded.copies[0];
+  const einc::cpu::AccessCopy& c = padded.copies[0];
+  EXPECT_EQ(c.kind, einc::cpu::AccessCopy::Kind::padded);
   EXPECT_EQ(c.low, (std::vector<std::int64_t>{0, 1, 1}));
   // Rows reach 2*4 + 2 - 1 = 9 (one past H), columns 2*3 + 2 - 1 = 7 (inside W).
   EXPECT_EQ(c.shape, (std::vector<std::int64_t>{2, 11, 9}));

@@ -287,13 +287,8 @@ TEST(CudaSource, GettSpecsAgreeWithTheReference) {
                        nn = einc::cuda::group_extent(s.n), nk = einc::cuda::group_extent(s.k);
     double scale = s.scale;
     if (s.runtime_scale) {  // a rank-0 operand: evaluated at launch, as the backend does
-      scale = 1.0;
-      for (std::size_t i = 0; i < plan.gett->scale_factors.size(); ++i) {
-        double v = einc::ir::evaluate_scalar(p, *plan.gett->scale_factors[i],
-                                             [&](int t) { return inputs.at(static_cast<std::size_t>(t)).get({}); });
-        scale = plan.gett->scale_divides[i] ? scale / v : scale * v;
-      }
-      scale = static_cast<float>(scale);
+      scale = static_cast<float>(einc::ir::evaluate_gett_scale(
+          p, *plan.gett, [&](int t) { return inputs.at(static_cast<std::size_t>(t)).get({}); }));
     }
     for (std::int64_t ib = 0; ib < nb; ++ib)
       for (std::int64_t im = 0; im < nm; ++im)
