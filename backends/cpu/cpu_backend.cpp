@@ -103,6 +103,10 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
 
 void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& statement, StatementPlan plan,
                           std::vector<Tensor>& tensors) {
+  // A statement of its own (a product step, a hoisted contraction): planned anew.
+  auto run_statement = [this](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& t) {
+    execute(p, s, t);
+  };
   switch (plan.path) {
     case CpuPath::gett: {
       Tensor previous;  // `+=`: the target's old values, read by the epilogue
@@ -112,13 +116,13 @@ void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& state
     case CpuPath::loop_kernel:
       run_loop_kernel(program, statement, std::move(*plan.loop), tensors, threads_);
       return;
-    case CpuPath::product_steps: {
-      auto run_step = [this](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& t) {
-        execute(p, s, t);
-      };
-      run_product_steps(program, statement, *plan.steps, tensors, run_step);
+    case CpuPath::product_steps:
+      run_product_steps(program, statement, *plan.steps, tensors, run_statement);
       return;
-    }
+    case CpuPath::hoisted:
+      run_with_temporaries(plan.hoisted->program, plan.hoisted->temporaries, plan.hoisted->statements, tensors,
+                           run_statement);
+      return;
     case CpuPath::interpreted:
       reference::execute_statement(program, statement, tensors);
       return;

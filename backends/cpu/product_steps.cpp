@@ -20,12 +20,18 @@ std::optional<ProductSteps> plan_product_steps(const ir::Program& program, const
 void run_product_steps(const ir::Program& program, const ir::Statement& statement, const ProductSteps& steps,
                        std::vector<Tensor>& tensors, const StatementRunner& run) {
   const ir::ProductSplit split = ir::split_product(program, statement, *steps.product, DType::f32);
-  std::vector<Tensor> step_tensors = tensors;  // shares every buffer, the target's included
-  for (int id : split.temporaries) {
-    EINC_CHECK(step_tensors.size() == static_cast<std::size_t>(id), "product steps: temporaries out of order");
-    step_tensors.push_back(Tensor::empty(DType::f32, ir::evaluated_shape(split.program, id)));
+  run_with_temporaries(split.program, split.temporaries, split.statements, tensors, run);
+}
+
+void run_with_temporaries(const ir::Program& program, const std::vector<int>& temporaries,
+                          const std::vector<ir::Statement>& statements, std::vector<Tensor>& tensors,
+                          const StatementRunner& run) {
+  std::vector<Tensor> with_temporaries = tensors;  // shares every buffer, the target's included
+  for (int id : temporaries) {
+    EINC_CHECK(with_temporaries.size() == static_cast<std::size_t>(id), "temporaries out of order");
+    with_temporaries.push_back(Tensor::empty(DType::f32, ir::evaluated_shape(program, id)));
   }
-  for (const ir::Statement& s : split.statements) run(split.program, s, step_tensors);
+  for (const ir::Statement& s : statements) run(program, s, with_temporaries);
 }
 
 std::string describe_product_steps(const ProductSteps& steps) {

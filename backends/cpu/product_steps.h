@@ -51,4 +51,12 @@ void run_product_steps(const ir::Program& program, const ir::Statement& statemen
 // "3 operands in 2 pairwise steps".
 std::string describe_product_steps(const ProductSteps& steps);
 
+// Runs `statements` of `program` (the statement's program plus
+// `temporaries`, allocated here in f32 for the duration) through `run`, on
+// the run's tensors: what both product steps and hoisted contractions
+// (ir/contraction_hoist.h) do.
+void run_with_temporaries(const ir::Program& program, const std::vector<int>& temporaries,
+                          const std::vector<ir::Statement>& statements, std::vector<Tensor>& tensors,
+                          const StatementRunner& run);
+
 }  // namespace einc::cpu

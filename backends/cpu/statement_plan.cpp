@@ -67,6 +67,10 @@ StatementPlan plan_f32(const ir::Program& program, const ir::Statement& s, const
     plan.path = CpuPath::product_steps;
     return plan;
   }
+  if (s.dtype == DType::f32 && (plan.hoisted = ir::hoist_contractions(program, s, DType::f32))) {
+    plan.path = CpuPath::hoisted;
+    return plan;
+  }
   return plan;  // interpreted
 }
 
@@ -104,6 +108,7 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
     case CpuPath::product_steps:
       return "product in pairwise steps (" + describe_product_steps(*plan.steps) +
              "), each run as a statement of its own";
+    case CpuPath::hoisted:  // describe_statement lists the statements
     case CpuPath::interpreted:
       break;
   }
@@ -130,6 +135,19 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
            ", on " + describe_access_copies(copied, program);
   }
   const StatementPlan plan = plan_statement(program, s, layouts);
+  if (plan.path == CpuPath::hoisted && !plan.widened) {
+    // "contractions hoisted: T1 = JIT GETT (...); T2 = ...; then JIT loop (elementwise)"
+    const ir::HoistedContractions& h = *plan.hoisted;
+    const TensorLayouts hoisted_layouts = TensorLayouts::contiguous(h.program);
+    std::string line = "contractions hoisted into temporaries: ";
+    for (std::size_t i = 0; i < h.statements.size(); ++i) {
+      const bool last = i + 1 == h.statements.size();
+      line += last ? "; then " : i ? "; " : "";
+      line += describe_statement(h.program, h.statements[i], last ? kind : ir::StatementKind::contraction,
+                                 hoisted_layouts);
+    }
+    return line;
+  }
   if (!plan.widened) return describe_path(plan, s, kind);
   ir::Statement wide = s;
   wide.dtype = DType::f32;

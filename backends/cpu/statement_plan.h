@@ -13,7 +13,11 @@
 //   3. product_steps — a product whose plan neither a GETT nor a loop
 //                      kernel computes, run as the pairwise steps of its
 //                      plan, each a statement planned anew (product_steps.h);
-//   4. interpreted   — everything else (f64 and integer dtypes, loop nests
+//   4. hoisted       — contractions inside another expression (a sum of
+//                      two contractions, one under a mask), each assigned
+//                      to a temporary first (ir/contraction_hoist.h), then
+//                      the statement reading them, each planned anew;
+//   5. interpreted   — everything else (f64 and integer dtypes, loop nests
 //                      that would recompute a reduction, ...), by the
 //                      reference interpreter; `reason` says why.
 // A statement that reads through padded(...) or a lookup runs on copies of
@@ -32,18 +36,20 @@
 #include "backends/cpu/loop_graph.h"
 #include "backends/cpu/product_steps.h"
 #include "backends/cpu/tensor_layouts.h"
+#include "ir/contraction_hoist.h"
 #include "ir/gett_lowering.h"
 #include "ir/program.h"
 
 namespace einc::cpu {
 
-enum class CpuPath { gett, loop_kernel, product_steps, interpreted };
+enum class CpuPath { gett, loop_kernel, product_steps, hoisted, interpreted };
 
 struct StatementPlan {
   CpuPath path = CpuPath::interpreted;
   std::optional<ir::GettStatement> gett;  // gett
   std::optional<LoopGraph> loop;          // loop_kernel
   std::optional<ProductSteps> steps;      // product_steps
+  std::optional<ir::HoistedContractions> hoisted;  // hoisted
   std::string reason;                     // interpreted: the rule a loop kernel breaks, if that is why
   bool widened = false;                   // an f16/bf16 statement run in f32
   int weights_in_place = -1;              // widened GETT (a GEMV): the tensor its kernel widens in registers

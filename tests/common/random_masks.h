@@ -98,7 +98,13 @@ inline RandomCase random_masked_gett(std::uint64_t seed) {
   };
   std::string description = "T " + std::to_string(t) + " E " + std::to_string(e) + " where(" + c + ")";
   std::int64_t reduction = e;
-  if (rng.chance(0.5)) {
+  const int form = static_cast<int>(rng.uniform(0, 5));  // 0-2 select, 3-4 masked sum, 5 two contractions
+  if (form == 5) {  // hoisted into two masked GETTs (ir/contraction_hoist.h), then a loop kernel
+    const std::string value = "where(" + c + ", (q[h, i, x] * k[h, j, x] + k[h, i, y] * v[h, j, y]) * 0.5, -inf)";
+    script += "o[" + order({"h", "i", "j"}) + "] = " + value + "\n";
+    description += " two contractions " + value;
+    reduction = 2 * e;
+  } else if (form <= 2) {
     std::string x = "q[h, i, x] * k[h, j, x]";
     if (rng.chance(0.3)) x += " * 0.5";
     if (rng.chance(0.3)) x += " + b[j]";

@@ -1,0 +1,99 @@
+// ir/contraction_hoist.cpp — see contraction_hoist.h.
+#include "ir/contraction_hoist.h"
+
+#include <algorithm>
+#include <string>
+
+#include "ir/condition.h"
+#include "ir/expr_builders.h"
+
+namespace einc::ir {
+
+namespace {
+
+// A sum over a product of two or more factors, or a masked sum
+// (`sum(j: where(c, x * y, 0))`).
+bool is_hoistable_contraction(const Expr& e) {
+  if (is_contraction(e)) return true;
+  if (e.kind != ExprKind::reduce || e.reduce_op != ReduceOp::sum || e.args[0]->kind != ExprKind::select) return false;
+  const Expr& select = *e.args[0];
+  return std::any_of(select.args.begin(), select.args.end(), [](const ExprPtr& a) {
+    return a->kind == ExprKind::multiply && a->args.size() >= 2;
+  });
+}
+
+bool holds_index(const Expr& e, int index) { return std::find(e.free.begin(), e.free.end(), index) != e.free.end(); }
+
+class Hoister {
+ public:
+  Hoister(const Program& program, const Statement& statement, DType dtype, HoistedContractions& out)
+      : statement_(statement), dtype_(dtype), out_(out) {
+    out_.program = program;
+  }
+
+  // `node` with its hoistable contractions replaced by temporaries;
+  // `conditions`: those of the selects above it, each on the side it is in.
+  ExprPtr rewrite(const ExprPtr& node, std::vector<Condition>& conditions, bool factor) {
+    if (node != statement_.value && !factor && is_hoistable_contraction(*node)) {
+      if (ExprPtr hoisted = hoist(node, conditions)) return hoisted;
+    }
+    std::vector<ExprPtr> args;
+    bool changed = false;
+    for (std::size_t i = 0; i < node->args.size(); ++i) {
+      const bool select = node->kind == ExprKind::select;
+      if (select) conditions.push_back(i == 0 ? node->condition : negated(node->condition));
+      args.push_back(rewrite(node->args[i], conditions, node->kind == ExprKind::multiply));
+      if (select) conditions.pop_back();
+      changed = changed || args.back() != node->args[i];
+    }
+    return changed ? with_args(node, std::move(args)) : node;
+  }
+
+ private:
+  // `T[free] = contraction` (or `where(c, contraction, 0)`), and T's access.
+  ExprPtr hoist(const ExprPtr& contraction, const std::vector<Condition>& conditions) {
+    std::vector<const Condition*> applying;
+    for (const Condition& c : conditions)
+      if (holds_index(*contraction, c.lhs) && holds_index(*contraction, c.rhs)) applying.push_back(&c);
+    if (applying.size() > 1) return nullptr;
+    const std::vector<int>& indices = contraction->free;
+    Tensor temporary;
+    const int id = static_cast<int>(out_.program.tensors.size());
+    temporary.name = "(temporary " + std::to_string(id) + " of line " + std::to_string(statement_.line) + ")";
+    temporary.span = statement_.span;
+    temporary.dtype = dtype_;
+    for (int index : indices) temporary.shape.push_back(statement_.indices.at(static_cast<std::size_t>(index)).extent);
+    out_.program.add_tensor(std::move(temporary));
+    Statement step = statement_;
+    step.target = id;
+    step.lhs = indices;
+    step.accumulate = false;
+    step.value = applying.empty() ? contraction
+                                  : make_select(contraction->span, *applying[0], contraction,
+                                                make_constant(contraction->span, 0.0));
+    out_.statements.push_back(std::move(step));
+    out_.temporaries.push_back(id);
+    return make_index_access(contraction->span, id, indices);
+  }
+
+  const Statement& statement_;
+  DType dtype_;
+  HoistedContractions& out_;
+};
+
+}  // namespace
+
+std::optional<HoistedContractions> hoist_contractions(const Program& program, const Statement& statement,
+                                                      DType temporaries) {
+  HoistedContractions out;
+  Hoister hoister(program, statement, temporaries, out);
+  std::vector<Condition> conditions;
+  ExprPtr value = hoister.rewrite(statement.value, conditions, false);
+  if (out.temporaries.empty()) return std::nullopt;
+  Statement last = statement;
+  last.value = std::move(value);
+  out.statements.push_back(std::move(last));
+  return out;
+}
+
+}  // namespace einc::ir
