@@ -9,10 +9,86 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <thread>
 
 namespace einc::bench {
+
+namespace {
+
+bool env_true(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+}
+
+int parse_count(const char* program, const std::string& text, const char* what) {
+  char* end = nullptr;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0' || v < 1 || v > 1024) {
+    std::fprintf(stderr, "%s: bad %s '%s' (expected an integer from 1 to 1024)\n", program, what, text.c_str());
+    std::exit(2);
+  }
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+Config parse_config(int* argc, char** argv, const char* program, const char* help) {
+  Config cfg;
+  if (const char* t = std::getenv("EINC_BENCH_THREADS"); t != nullptr && *t != '\0')
+    cfg.threads = parse_count(program, t, "thread count");
+  if (const char* b = std::getenv("EINC_BENCH_BACKEND"); b != nullptr && *b != '\0') cfg.backend = b;
+  cfg.smoke = env_true("EINC_BENCH_SMOKE");
+  int out = 1;
+  for (int i = 1; i < *argc; ++i) {
+    std::string a = argv[i];
+    auto value_of = [&](const std::string& flag) -> std::optional<std::string> {
+      if (a.rfind(flag + "=", 0) == 0) return a.substr(flag.size() + 1);
+      if (a == flag && i + 1 < *argc) return std::string(argv[++i]);
+      return std::nullopt;
+    };
+    if (auto v = value_of("--threads")) {
+      cfg.threads = parse_count(program, *v, "thread count");
+    } else if (auto r = value_of("--rounds")) {
+      cfg.rounds = parse_count(program, *r, "round count");
+    } else if (auto bk = value_of("--backend")) {
+      cfg.backend = *bk;
+    } else if (a == "--smoke") {
+      cfg.smoke = true;
+    } else {
+      if (a == "--help" || a == "-h") std::fputs(help, stdout);
+      if (a.rfind("--benchmark_repetitions", 0) == 0) cfg.user_repetitions = true;
+      if (a.rfind("--benchmark_min_time", 0) == 0) cfg.user_min_time = true;
+      argv[out++] = argv[i];
+    }
+  }
+  *argc = out;
+  argv[out] = nullptr;
+  return cfg;
+}
+
+bool backend_available(const std::string& name) {
+  for (einc::Backend b : einc::available_backends())
+    if (einc::backend_name(b) == name) return true;
+  return false;
+}
+
+void quiesce(const char* side, bool smoke) {
+  static const char* last_side = nullptr;
+  if (last_side != side) std::this_thread::sleep_for(std::chrono::milliseconds(smoke ? 20 : 300));
+  last_side = side;
+}
+
+Peak remeasure_peak(const Peak& before, int threads, bool smoke) {
+  Peak after = measure_peak(threads, smoke);
+  if (std::fabs(after.gflops - before.gflops) > 0.05 * std::max(before.gflops, after.gflops))
+    std::printf("\nnote: FMA peak measured %.1f before and %.1f GFLOP/s after the benchmarks; using the higher\n",
+                before.gflops, after.gflops);
+  return after.gflops > before.gflops ? after : before;
+}
 
 std::string cpu_identity() {
   unsigned a = 0, b = 0, c = 0, d = 0;

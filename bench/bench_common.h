@@ -1,7 +1,8 @@
 // bench/bench_common.h — what cpu_bench and conv_bench share besides the
-// table (ratio_table.h) and the peak (fma_peak.h): which CPU ran them, the
-// busy meter (how much of the machine other processes took while a side was
-// timed), and the check of einc's output against an anchor's.
+// table (ratio_table.h) and the peak (fma_peak.h): their flags, which CPU
+// ran them, the busy meter (how much of the machine other processes took
+// while a side was timed), the pause between sides, and the check of einc's
+// output against an anchor's.
 #pragma once
 
 #include <chrono>
@@ -9,8 +10,40 @@
 #include <string>
 
 #include "einc/einc.h"
+#include "fma_peak.h"
 
 namespace einc::bench {
+
+// The flags every benchmark program takes, before or among Google
+// Benchmark's own --benchmark_* flags.
+struct Config {
+  int threads = 2;                // --threads=N, env EINC_BENCH_THREADS: every side's threads
+  bool smoke = false;             // --smoke, env EINC_BENCH_SMOKE=1: small sizes, brief timing
+  std::string backend = "cpu";    // --backend=NAME, env EINC_BENCH_BACKEND: the einc backend timed
+  int rounds = 5;                 // --rounds=R: interleaved rounds per case
+  bool user_repetitions = false;  // --benchmark_repetitions given: do not override
+  bool user_min_time = false;     // --benchmark_min_time given: do not override
+};
+
+// Reads the environment, then takes the flags above out of argv (Google
+// Benchmark rejects unknown ones) and leaves the rest. A bad count exits 2
+// with `program` in the message; on --help, `help` is printed before Google
+// Benchmark's own help.
+Config parse_config(int* argc, char** argv, const char* program, const char* help);
+
+// Whether this build of einc has the backend `name`.
+bool backend_available(const std::string& name);
+
+// Lets the previous side's worker threads (OpenBLAS and OpenMP spin for a
+// while after a call) go idle before another side is timed: sleeps when the
+// benchmark before this one ran another side (not when Google Benchmark
+// calls the same one again to find its iteration count).
+void quiesce(const char* side, bool smoke);
+
+// The FMA peak measured again after the benchmarks: a burst of other work
+// during the first measurement would otherwise inflate every "% of peak".
+// Returns the higher of the two and notes a difference past 5%.
+Peak remeasure_peak(const Peak& before, int threads, bool smoke);
 
 // "AuthenticAMD family 0x19 model 0x11 (Zen 4): AMD EPYC" — the machine
 // kind's hosts differ (Zen 4 has half of Zen 5's FMA throughput per core),

@@ -67,13 +67,16 @@
 namespace {
 
 using einc::bench::AnchorColumn;
+using einc::bench::backend_available;
 using einc::bench::BusyMeter;
+using einc::bench::Config;
 using einc::bench::cpu_identity;
 using einc::bench::cpu_sample;
 using einc::bench::CpuSample;
 using einc::bench::kEinc;
 using einc::bench::kRoundTag;
 using einc::bench::Peak;
+using einc::bench::quiesce;
 using einc::bench::rel_error;
 using einc::bench::side_key;
 using einc::bench::TableReporter;
@@ -89,70 +92,15 @@ constexpr double kTargetIm2col = 1.0;
 
 // ---------------------------------------------------------------- config
 
-struct Config {
-  int threads = 2;
-  bool smoke = false;
-  std::string backend = "cpu";
-  int rounds = 5;
-  bool user_repetitions = false;
-  bool user_min_time = false;
-};
 Config g_cfg;
 
-bool env_true(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
-}
-
-int parse_count(const std::string& text, const char* what) {
-  char* end = nullptr;
-  long v = std::strtol(text.c_str(), &end, 10);
-  if (end == text.c_str() || *end != '\0' || v < 1 || v > 1024) {
-    std::fprintf(stderr, "conv_bench: bad %s '%s' (expected an integer from 1 to 1024)\n", what, text.c_str());
-    std::exit(2);
-  }
-  return static_cast<int>(v);
-}
-
-// Takes our own flags out of argv (Google Benchmark rejects unknown ones).
-void parse_config(int* argc, char** argv) {
-  if (const char* t = std::getenv("EINC_BENCH_THREADS"); t != nullptr && *t != '\0')
-    g_cfg.threads = parse_count(t, "thread count");
-  if (const char* b = std::getenv("EINC_BENCH_BACKEND"); b != nullptr && *b != '\0') g_cfg.backend = b;
-  g_cfg.smoke = env_true("EINC_BENCH_SMOKE");
-  int out = 1;
-  for (int i = 1; i < *argc; ++i) {
-    std::string a = argv[i];
-    auto value_of = [&](const std::string& flag) -> std::optional<std::string> {
-      if (a.rfind(flag + "=", 0) == 0) return a.substr(flag.size() + 1);
-      if (a == flag && i + 1 < *argc) return std::string(argv[++i]);
-      return std::nullopt;
-    };
-    if (auto v = value_of("--threads")) {
-      g_cfg.threads = parse_count(*v, "thread count");
-    } else if (auto r = value_of("--rounds")) {
-      g_cfg.rounds = parse_count(*r, "round count");
-    } else if (auto bk = value_of("--backend")) {
-      g_cfg.backend = *bk;
-    } else if (a == "--smoke") {
-      g_cfg.smoke = true;
-    } else {
-      if (a == "--help" || a == "-h")
-        std::printf(
-            "conv_bench: einc's convolutions against oneDNN and im2col + OpenBLAS sgemm (docs/performance.md)\n"
-            "  --threads=N     threads for every side (env EINC_BENCH_THREADS, default 2)\n"
-            "  --rounds=R      interleaved rounds of oneDNN, im2col+sgemm and einc per case (default 5; smoke 1)\n"
-            "  --backend=NAME  einc backend to time (env EINC_BENCH_BACKEND, default cpu)\n"
-            "  --smoke         channels and image sides / 16, brief timing (env EINC_BENCH_SMOKE=1)\n"
-            "Run as: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/conv_bench\n\n");
-      if (a.rfind("--benchmark_repetitions", 0) == 0) g_cfg.user_repetitions = true;
-      if (a.rfind("--benchmark_min_time", 0) == 0) g_cfg.user_min_time = true;
-      argv[out++] = argv[i];
-    }
-  }
-  *argc = out;
-  argv[out] = nullptr;
-}
+constexpr const char* kHelp =
+    "conv_bench: einc's convolutions against oneDNN and im2col + OpenBLAS sgemm (docs/performance.md)\n"
+    "  --threads=N     threads for every side (env EINC_BENCH_THREADS, default 2)\n"
+    "  --rounds=R      interleaved rounds of oneDNN, im2col+sgemm and einc per case (default 5; smoke 1)\n"
+    "  --backend=NAME  einc backend to time (env EINC_BENCH_BACKEND, default cpu)\n"
+    "  --smoke         channels and image sides / 16, brief timing (env EINC_BENCH_SMOKE=1)\n"
+    "Run as: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/conv_bench\n\n";
 
 // ---------------------------------------------------------------- cases
 
@@ -413,21 +361,7 @@ void warm_anchor(CaseState& s, const char* side) {
   s.anchor_ran[side] = true;
 }
 
-// Lets the previous side's worker threads (OpenMP and OpenBLAS spin for a
-// while after a call) go idle before another side is timed.
-void quiesce(const char* side) {
-  static const char* last_side = nullptr;
-  if (last_side != side) std::this_thread::sleep_for(std::chrono::milliseconds(g_cfg.smoke ? 20 : 300));
-  last_side = side;
-}
-
 constexpr double kTolerance = 1e-4;  // relative to max |anchor|; f32, any summation order
-
-bool backend_available(const std::string& name) {
-  for (einc::Backend b : einc::available_backends())
-    if (einc::backend_name(b) == name) return true;
-  return false;
-}
 
 BusyMeter g_busy;
 
@@ -441,7 +375,7 @@ void bench_anchor(benchmark::State& state, const Case* c, const char* side) {
     state.SkipWithError(s.error.c_str());
     return;
   }
-  quiesce(side);
+  quiesce(side, g_cfg.smoke);
   Anchor& anchor = *s.anchors.at(side);
   try {
     warm_anchor(s, side);
@@ -469,7 +403,7 @@ void bench_einc(benchmark::State& state, const Case* c) {
     return;
   }
   const einc::RunOptions options{.backend = *einc::backend_from_name(g_cfg.backend), .threads = g_cfg.threads};
-  quiesce(kEinc);
+  quiesce(kEinc, g_cfg.smoke);
   if (!s.checked) {
     s.checked = true;
     try {
@@ -588,7 +522,7 @@ void print_notes(const std::vector<Case>& cases) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parse_config(&argc, argv);
+  g_cfg = einc::bench::parse_config(&argc, argv, "conv_bench", kHelp);
   openblas_set_num_threads(g_cfg.threads);
   omp_set_num_threads(g_cfg.threads);  // oneDNN (Debian's build: OpenMP runtime, libgomp)
   print_environment();
@@ -617,11 +551,7 @@ int main(int argc, char** argv) {
                                                : benchmark::ConsoleReporter::OO_Tabular);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
-  Peak peak_after = einc::bench::measure_peak(g_cfg.threads, g_cfg.smoke);
-  if (std::fabs(peak_after.gflops - peak.gflops) > 0.05 * std::max(peak.gflops, peak_after.gflops))
-    std::printf("\nnote: FMA peak measured %.1f before and %.1f GFLOP/s after the benchmarks; using the higher\n",
-                peak.gflops, peak_after.gflops);
-  if (peak_after.gflops > peak.gflops) peak = peak_after;
+  peak = einc::bench::remeasure_peak(peak, g_cfg.threads, g_cfg.smoke);
   einc::bench::print_anchor_table("convolutions: einc vs oneDNN and im2col + OpenBLAS sgemm", table_rows(cases),
                                   reporter, peak, {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke},
                                   {{kOnednn, "oneDNN", kTargetOnednn}, {kIm2col, "im2col+sgemm", kTargetIm2col}});

@@ -54,7 +54,9 @@
 
 namespace {
 
+using einc::bench::backend_available;
 using einc::bench::BusyMeter;
+using einc::bench::Config;
 using einc::bench::cpu_identity;
 using einc::bench::cpu_sample;
 using einc::bench::CpuSample;
@@ -62,6 +64,7 @@ using einc::bench::kEinc;
 using einc::bench::kOpenblas;
 using einc::bench::kRoundTag;
 using einc::bench::Peak;
+using einc::bench::quiesce;
 using einc::bench::rel_error;
 using einc::bench::side_key;
 using einc::bench::TableReporter;
@@ -70,72 +73,17 @@ using std::int64_t;
 
 // ---------------------------------------------------------------- config
 
-struct Config {
-  int threads = 2;
-  bool smoke = false;
-  std::string backend = "cpu";
-  int rounds = 5;                 // interleaved rounds per case (--rounds)
-  bool user_repetitions = false;  // --benchmark_repetitions given: do not override
-  bool user_min_time = false;     // --benchmark_min_time given: do not override
-};
 Config g_cfg;
 
 int64_t dim(int64_t n) { return g_cfg.smoke ? std::max<int64_t>(1, n / 16) : n; }
 
-bool env_true(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
-}
-
-int parse_count(const std::string& text, const char* what) {
-  char* end = nullptr;
-  long v = std::strtol(text.c_str(), &end, 10);
-  if (end == text.c_str() || *end != '\0' || v < 1 || v > 1024) {
-    std::fprintf(stderr, "cpu_bench: bad %s '%s' (expected an integer from 1 to 1024)\n", what, text.c_str());
-    std::exit(2);
-  }
-  return static_cast<int>(v);
-}
-
-// Takes our own flags out of argv (Google Benchmark rejects unknown ones).
-void parse_config(int* argc, char** argv) {
-  if (const char* t = std::getenv("EINC_BENCH_THREADS"); t != nullptr && *t != '\0')
-    g_cfg.threads = parse_count(t, "thread count");
-  if (const char* b = std::getenv("EINC_BENCH_BACKEND"); b != nullptr && *b != '\0') g_cfg.backend = b;
-  g_cfg.smoke = env_true("EINC_BENCH_SMOKE");
-  int out = 1;
-  for (int i = 1; i < *argc; ++i) {
-    std::string a = argv[i];
-    auto value_of = [&](const std::string& flag) -> std::optional<std::string> {
-      if (a.rfind(flag + "=", 0) == 0) return a.substr(flag.size() + 1);
-      if (a == flag && i + 1 < *argc) return std::string(argv[++i]);
-      return std::nullopt;
-    };
-    if (auto v = value_of("--threads")) {
-      g_cfg.threads = parse_count(*v, "thread count");
-    } else if (auto r = value_of("--rounds")) {
-      g_cfg.rounds = parse_count(*r, "round count");
-    } else if (auto bk = value_of("--backend")) {
-      g_cfg.backend = *bk;
-    } else if (a == "--smoke") {
-      g_cfg.smoke = true;
-    } else {
-      if (a == "--help" || a == "-h")
-        std::printf(
-            "cpu_bench: einc's CPU backend against OpenBLAS (docs/performance.md)\n"
-            "  --threads=N     threads for einc and OpenBLAS (env EINC_BENCH_THREADS, default 2)\n"
-            "  --rounds=R      interleaved rounds of OpenBLAS and einc per case (default 5; smoke 1)\n"
-            "  --backend=NAME  einc backend to time (env EINC_BENCH_BACKEND, default cpu)\n"
-            "  --smoke         every extent / 16, brief timing (env EINC_BENCH_SMOKE=1)\n"
-            "Run as: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/cpu_bench\n\n");
-      if (a.rfind("--benchmark_repetitions", 0) == 0) g_cfg.user_repetitions = true;
-      if (a.rfind("--benchmark_min_time", 0) == 0) g_cfg.user_min_time = true;
-      argv[out++] = argv[i];
-    }
-  }
-  *argc = out;
-  argv[out] = nullptr;
-}
+constexpr const char* kHelp =
+    "cpu_bench: einc's CPU backend against OpenBLAS (docs/performance.md)\n"
+    "  --threads=N     threads for einc and OpenBLAS (env EINC_BENCH_THREADS, default 2)\n"
+    "  --rounds=R      interleaved rounds of OpenBLAS and einc per case (default 5; smoke 1)\n"
+    "  --backend=NAME  einc backend to time (env EINC_BENCH_BACKEND, default cpu)\n"
+    "  --smoke         every extent / 16, brief timing (env EINC_BENCH_SMOKE=1)\n"
+    "Run as: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/cpu_bench\n\n";
 
 // ---------------------------------------------------------------- cases
 
@@ -424,22 +372,7 @@ CaseState& prepare(const Case& c) {
   return s;
 }
 
-// Lets the other side's worker threads (OpenBLAS spins for a while after a
-// call) go idle before a side is timed: sleeps when the benchmark before
-// this one ran the other side (not when Google Benchmark calls the same one
-// again to find its iteration count).
-void quiesce(const char* side) {
-  static const char* last_side = nullptr;
-  if (last_side != side) std::this_thread::sleep_for(std::chrono::milliseconds(g_cfg.smoke ? 20 : 300));
-  last_side = side;
-}
 constexpr double kTolerance = 1e-4;  // relative to max |OpenBLAS|; f32, any summation order
-
-bool backend_available(const std::string& name) {
-  for (einc::Backend b : einc::available_backends())
-    if (einc::backend_name(b) == name) return true;
-  return false;
-}
 
 void set_flops(benchmark::State& state, const Case& c) {
   state.counters["FLOP/s"] = benchmark::Counter(c.flops, benchmark::Counter::kIsIterationInvariantRate);
@@ -451,7 +384,7 @@ void bench_openblas(benchmark::State& state, const Case* c) {
     state.SkipWithError(s.error.c_str());
     return;
   }
-  quiesce(kOpenblas);
+  quiesce(kOpenblas, g_cfg.smoke);
   if (!s.baseline_ran) {
     s.baseline->run();
     s.baseline_ran = true;
@@ -476,7 +409,7 @@ void bench_einc(benchmark::State& state, const Case* c) {
     return;
   }
   const einc::RunOptions options{.backend = *einc::backend_from_name(g_cfg.backend), .threads = g_cfg.threads};
-  quiesce(kEinc);
+  quiesce(kEinc, g_cfg.smoke);
   if (!s.checked) {
     s.checked = true;
     try {
@@ -548,7 +481,7 @@ void print_environment() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parse_config(&argc, argv);
+  g_cfg = einc::bench::parse_config(&argc, argv, "cpu_bench", kHelp);
   openblas_set_num_threads(g_cfg.threads);
   print_environment();
 
@@ -575,13 +508,7 @@ int main(int argc, char** argv) {
                                                : benchmark::ConsoleReporter::OO_Tabular);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
-  // Measured again after the benchmarks: a burst of other work during the
-  // first measurement would otherwise inflate every "% of peak".
-  Peak peak_after = einc::bench::measure_peak(g_cfg.threads, g_cfg.smoke);
-  if (std::fabs(peak_after.gflops - peak.gflops) > 0.05 * std::max(peak.gflops, peak_after.gflops))
-    std::printf("\nnote: FMA peak measured %.1f before and %.1f GFLOP/s after the benchmarks; using the higher\n",
-                peak.gflops, peak_after.gflops);
-  if (peak_after.gflops > peak.gflops) peak = peak_after;
+  peak = einc::bench::remeasure_peak(peak, g_cfg.threads, g_cfg.smoke);
   einc::bench::print_table(table_rows(cases), reporter, peak,
                            {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke});
   print_environment();  // again, so the warning is next to the numbers
