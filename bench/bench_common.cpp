@@ -15,6 +15,8 @@
 #include <optional>
 #include <thread>
 
+#include "ratio_table.h"
+
 namespace einc::bench {
 
 namespace {
@@ -68,6 +70,46 @@ Config parse_config(int* argc, char** argv, const char* program, const char* hel
   *argc = out;
   argv[out] = nullptr;
   return cfg;
+}
+
+void register_rounds(const std::string& case_name, const std::vector<const char*>& sides, const Config& cfg,
+                     const std::function<void(benchmark::State&, const char*)>& run) {
+  for (int round = 0; round < cfg.rounds; ++round)
+    for (const char* side : sides) {
+      const std::string name = side_key(case_name, side) + std::string(kRoundTag) + std::to_string(round);
+      benchmark::internal::Benchmark* b =
+          benchmark::RegisterBenchmark(name.c_str(), [run, side](benchmark::State& state) { run(state, side); });
+      b->UseRealTime()->Unit(cfg.smoke ? benchmark::kMicrosecond : benchmark::kMillisecond);
+      if (!cfg.user_repetitions) b->Repetitions(1);
+      if (!cfg.user_min_time && cfg.smoke) b->MinTime(0.02);
+    }
+}
+
+std::unique_ptr<TableReporter> run_benchmarks(int* argc, char** argv) {
+  benchmark::Initialize(argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(*argc, argv)) return nullptr;
+  auto reporter = std::make_unique<TableReporter>(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
+                                                                        : benchmark::ConsoleReporter::OO_Tabular);
+  benchmark::RunSpecifiedBenchmarks(reporter.get());
+  benchmark::Shutdown();
+  return reporter;
+}
+
+void print_einc_and_warnings(const Config& cfg, const char* program) {
+  std::printf("einc %s: backend '%s' (available:", einc::version().c_str(), cfg.backend.c_str());
+  for (einc::Backend b : einc::available_backends()) std::printf(" %s", einc::backend_name(b));
+  std::printf("), %d thread%s\n", cfg.threads, cfg.threads == 1 ? "" : "s");
+  for (const char* var : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA"}) {
+    if (const char* val = std::getenv(var)) {
+      const char* bar = "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!";
+      std::fprintf(stderr,
+                   "%s\n!!! WARNING: %s=%s is set in the environment: an anchor may not run at its best.\n"
+                   "!!! (OPENBLAS_CORETYPE=Haswell halves OpenBLAS on this machine.) Rerun as\n"
+                   "!!!   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/%s\n%s\n",
+                   bar, var, val, program, bar);
+    }
+  }
+  std::fflush(stdout);
 }
 
 bool backend_available(const std::string& name) {
@@ -165,6 +207,32 @@ double rel_error(const einc::Tensor& got, const einc::Tensor& want) {
   }
   if (std::isnan(diff)) return INFINITY;
   return diff / std::max(scale, 1e-30);
+}
+
+std::string check_result(const einc::Tensor& got, const einc::Tensor& want, const char* against, double* error) {
+  *error = rel_error(got, want);
+  if (*error <= kTolerance) return "";
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "wrong result: max rel err %.3g vs %s (%s vs %s)", *error, against,
+                got.describe().c_str(), want.describe().c_str());
+  return buf;
+}
+
+bool time_side(benchmark::State& state, BusyMeter& busy, const std::string& key, double flops,
+               const std::function<void()>& run) {
+  try {
+    const CpuSample before = cpu_sample();
+    for (auto _ : state) {
+      run();
+      benchmark::ClobberMemory();
+    }
+    busy.add(key, before, cpu_sample());
+  } catch (const std::exception& e) {
+    state.SkipWithError((std::string("run failed: ") + e.what()).c_str());
+    return false;
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  return true;
 }
 
 }  // namespace einc::bench

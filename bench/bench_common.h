@@ -5,9 +5,14 @@
 // output against an anchor's.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 #include <chrono>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "einc/einc.h"
 #include "fma_peak.h"
@@ -30,6 +35,27 @@ struct Config {
 // with `program` in the message; on --help, `help` is printed before Google
 // Benchmark's own help.
 Config parse_config(int* argc, char** argv, const char* program, const char* help);
+
+// Registers the rounds of one case: per round, one benchmark per side in
+// `sides`, in that order (registration order is run order), named
+// "<case>/<side>/round:<r>" (side_key, kRoundTag in ratio_table.h), timed
+// by the wall clock, calling run(state, side); one repetition and, with
+// --smoke, a brief minimum time unless the user's flags say otherwise.
+void register_rounds(const std::string& case_name, const std::vector<const char*>& sides, const Config& cfg,
+                     const std::function<void(benchmark::State&, const char*)>& run);
+
+class TableReporter;  // ratio_table.h
+
+// Initializes Google Benchmark with the flags left in argv and runs the
+// registered benchmarks through a TableReporter (colour on a terminal);
+// nullptr when a flag is unknown (Google Benchmark has said which).
+std::unique_ptr<TableReporter> run_benchmarks(int* argc, char** argv);
+
+// The line about einc (version, the backend timed, those available, the
+// thread count), then, on stderr, a loud warning for each environment
+// variable that keeps an anchor from its best (OPENBLAS_CORETYPE=Haswell
+// halves OpenBLAS here; oneDNN's ISA caps), with how to rerun `program`.
+void print_einc_and_warnings(const Config& cfg, const char* program);
 
 // Whether this build of einc has the backend `name`.
 bool backend_available(const std::string& name);
@@ -83,5 +109,21 @@ class BusyMeter {
 
 // max |got - want| / max |want|; +inf on a shape or dtype mismatch or a NaN.
 double rel_error(const einc::Tensor& got, const einc::Tensor& want);
+
+// The tolerance of every check: relative to max |want|; f32, any summation
+// order.
+inline constexpr double kTolerance = 1e-4;
+
+// The check of one side's output: "" when rel_error(got, want) (stored in
+// *error) is within kTolerance, else "wrong result: max rel err 0.03 vs
+// <against> (<got> vs <want>)", the reason that side is not timed.
+std::string check_result(const einc::Tensor& got, const einc::Tensor& want, const char* against, double* error);
+
+// Times run() in the benchmark's loop (ClobberMemory after each call), adds
+// the machine's busy figures to `busy` under `key` and sets the FLOP/s
+// counter to `flops` per call; an exception skips the benchmark with "run
+// failed: ...". Returns whether it ran.
+bool time_side(benchmark::State& state, BusyMeter& busy, const std::string& key, double flops,
+               const std::function<void()>& run);
 
 }  // namespace einc::bench

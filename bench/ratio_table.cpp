@@ -16,7 +16,7 @@ std::pair<std::string, std::size_t> split_round(const std::string& name) {
   return {name.substr(0, at), static_cast<std::size_t>(std::stoul(name.substr(at + kRoundTag.size())))};
 }
 
-// The median of the per-round ratios einc / OpenBLAS, and their range.
+// The median of the per-round ratios einc / anchor, and their range.
 struct Ratio {
   double median = NAN, low = NAN, high = NAN;
 };
@@ -27,6 +27,20 @@ Ratio paired_ratio(const Result& e, const Result& b) {
   if (r.empty()) return {};
   auto [lo, hi] = std::minmax_element(r.begin(), r.end());
   return {Result::median_of(r), *lo, *hi};
+}
+
+// The faster of `anchors` in each round (NaN where none ran), as a Result
+// to pair with einc's.
+Result best_of(const std::vector<Result>& anchors) {
+  Result best;
+  for (const Result& a : anchors) {
+    if (a.error) continue;
+    if (best.rounds.size() < a.rounds.size()) best.rounds.resize(a.rounds.size(), NAN);
+    for (std::size_t i = 0; i < a.rounds.size(); ++i)
+      if (!std::isnan(a.rounds[i]) && (std::isnan(best.rounds[i]) || a.rounds[i] > best.rounds[i]))
+        best.rounds[i] = a.rounds[i];
+  }
+  return best;
 }
 
 std::string fmt(const char* format, double v) {
@@ -103,52 +117,22 @@ void TableReporter::ReportRuns(const std::vector<Run>& runs) {
   ConsoleReporter::ReportRuns(runs);
 }
 
-void print_table(const std::vector<TableRow>& rows, const TableReporter& reporter, const Peak& peak,
-                 const TableSettings& settings) {
-  std::printf("\n== einc (%s backend) vs OpenBLAS, %d thread%s, median GFLOP/s%s ==\n", settings.backend.c_str(),
-              settings.threads, settings.threads == 1 ? "" : "s",
-              settings.smoke ? ", SMOKE SIZES (every extent / 16)" : "");
-  print_peak(peak, settings);
-  std::printf("%-31s %-24s %10s %10s %6s %11s %8s %8s %6s\n", "case", "OpenBLAS runs", "einc", "OpenBLAS", "ratio",
-              "(range)", "einc%pk", "BLAS%pk", "other");
-  std::vector<std::string> notes;
-  double worst_other = 0;
-  for (const TableRow& c : rows) {
-    if (!reporter.results.count(side_key(c.name, kEinc)) && !reporter.results.count(side_key(c.name, kOpenblas)))
-      continue;  // filtered out
-    Result e = result_of(reporter, side_key(c.name, kEinc)), b = result_of(reporter, side_key(c.name, kOpenblas));
-    auto pk = [&](const Result& r) {
-      return r.have() && peak.gflops > 0 ? fmt("%.1f%%", 100.0 * r.median() / 1e9 / peak.gflops) : "n/a";
-    };
-    const Ratio paired = e.have() && b.have() ? paired_ratio(e, b) : Ratio{};
-    const double other = c.other_cores;
-    worst_other = std::max(worst_other, other);
-    std::printf("%-31s %-24s %10s %10s %6s %11s %8s %8s %6s\n", c.name.c_str(), c.anchor.c_str(),
-                gflops_text(e).c_str(), gflops_text(b).c_str(), ratio_text(paired).c_str(), range_text(paired).c_str(),
-                pk(e).c_str(), pk(b).c_str(), other < 0 ? "-" : fmt("%.2f", other).c_str());
-    if (e.error) notes.push_back(c.name + " einc: " + e.error_message);
-    if (b.error) notes.push_back(c.name + " OpenBLAS: " + b.error_message);
-  }
-  print_errors(notes);
-  std::printf(
-      "einc, OpenBLAS = each side's median over %d interleaved round%s; ratio = the median of the\n"
-      "per-round ratios einc / OpenBLAS (range: lowest-highest); %%pk = fraction of the FMA peak above;\n"
-      "other = cores used by other processes while the case was timed (the worse of its two sides;\n"
-      "- = too short to tell).\n",
-      settings.rounds, settings.rounds == 1 ? "" : "s");
-  print_busy_warning(worst_other, "both sides");
-}
-
 void print_anchor_table(const std::string& title, const std::vector<TableRow>& rows, const TableReporter& reporter,
-                        const Peak& peak, const TableSettings& settings, const std::vector<AnchorColumn>& anchors) {
+                        const Peak& peak, const TableSettings& settings, const std::vector<AnchorColumn>& anchors,
+                        bool best) {
+  best = best && anchors.size() > 1;
+  bool targets = false;
+  for (const AnchorColumn& a : anchors) targets = targets || !std::isnan(a.target);
   std::printf("\n== %s (einc: %s backend), %d thread%s, median GFLOP/s%s ==\n", title.c_str(), settings.backend.c_str(),
               settings.threads, settings.threads == 1 ? "" : "s",
-              settings.smoke ? ", SMOKE SIZES (channels and image sides / 16)" : "");
+              settings.smoke ? (", SMOKE SIZES (" + settings.smoke_sizes + ")").c_str() : "");
   print_peak(peak, settings);
   std::printf("%-30s %8s", "case", "einc");
   for (const AnchorColumn& a : anchors)
     std::printf(" %*s", std::max<int>(8, static_cast<int>(a.label.size())), a.label.c_str());
-  for (const AnchorColumn& a : anchors) std::printf("   %-31s", ("einc/" + a.label + " (range) target").c_str());
+  for (const AnchorColumn& a : anchors)
+    std::printf("   %-*s", targets ? 31 : 17, ("einc/" + a.label + (targets ? " (range) target" : " (range)")).c_str());
+  if (best) std::printf("   %-17s", "einc/best (range)");
   std::printf(" %8s %6s\n", "einc%pk", "other");
 
   std::vector<std::string> notes;
@@ -162,17 +146,27 @@ void print_anchor_table(const std::string& title, const std::vector<TableRow>& r
     for (const AnchorColumn& a : anchors)
       std::printf(" %*s", std::max<int>(8, static_cast<int>(a.label.size())),
                   gflops_text(result_of(reporter, side_key(c.name, a.side))).c_str());
+    std::vector<Result> anchor_results;
     for (const AnchorColumn& a : anchors) {
       const Result b = result_of(reporter, side_key(c.name, a.side));
+      anchor_results.push_back(b);
       const Ratio paired = e.have() && b.have() ? paired_ratio(e, b) : Ratio{};
-      std::string verdict;
-      if (!std::isnan(a.target)) {
-        verdict = fmt(">=%.2f", a.target);
-        if (!std::isnan(paired.median))
-          verdict += paired.low >= a.target ? " met" : paired.high < a.target ? " SHORT" : " tie";
+      std::printf("   %5s %11s", ratio_text(paired).c_str(), range_text(paired).c_str());
+      if (targets) {
+        std::string verdict;
+        if (!std::isnan(a.target)) {
+          verdict = fmt(">=%.2f", a.target);
+          if (!std::isnan(paired.median))
+            verdict += paired.low >= a.target ? " met" : paired.high < a.target ? " SHORT" : " tie";
+        }
+        std::printf(" %-13s", verdict.c_str());
       }
-      std::printf("   %5s %11s %-13s", ratio_text(paired).c_str(), range_text(paired).c_str(), verdict.c_str());
       if (b.error) notes.push_back(c.name + " " + a.label + ": " + b.error_message);
+    }
+    if (best) {
+      const Result fastest = best_of(anchor_results);
+      const Ratio paired = e.have() && fastest.have() ? paired_ratio(e, fastest) : Ratio{};
+      std::printf("   %5s %11s", ratio_text(paired).c_str(), range_text(paired).c_str());
     }
     const double other = c.other_cores;
     worst_other = std::max(worst_other, other);
@@ -184,11 +178,17 @@ void print_anchor_table(const std::string& title, const std::vector<TableRow>& r
   print_errors(notes);
   std::printf(
       "einc and each anchor = that side's median over %d interleaved round%s; einc/anchor = the median of\n"
-      "the per-round ratios (range: lowest-highest), then the target: met (lowest round reaches it),\n"
-      "SHORT (highest round does not), tie (the range straddles it); einc%%pk = einc's fraction of the FMA\n"
-      "peak above; other = cores used by other processes while the case was timed (the worst of its\n"
-      "sides; - = too short to tell).\n",
-      settings.rounds, settings.rounds == 1 ? "" : "s");
+      "the per-round ratios (range: lowest-highest)%s\n",
+      settings.rounds, settings.rounds == 1 ? "" : "s",
+      targets ? ", then the target: met (lowest round reaches it),\n"
+                "SHORT (highest round does not), tie (the range straddles it);"
+              : ";");
+  if (best)
+    std::printf(
+        "einc/best = the same against the faster anchor of each round (those that ran: n/a anchors left out);\n");
+  std::printf(
+      "einc%%pk = einc's fraction of the FMA peak above; other = cores used by other processes while the\n"
+      "case was timed (the worst of its sides; - = too short to tell).\n");
   print_busy_warning(worst_other, "every side");
 }
 
