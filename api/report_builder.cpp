@@ -5,7 +5,9 @@
 // (Program::evaluate_count), and every extent through int64 evaluation; an
 // overflow becomes a diagnostic on the statement (or the totals) that names
 // the formula, never a wrapped number. A dim without a value is reported at
-// its declaration.
+// its declaration. A statement inside a `repeat` block carries the block
+// (index, count and its formula) so every format can say that its counts
+// are per-layer × count.
 #include <cmath>
 #include <set>
 
@@ -156,6 +158,18 @@ class ReportBuilder {
       t.order = term.order;
       r.contractions.push_back(std::move(t));
     }
+    if (s.block >= 0) r.repeat_block = repeat_block(p_.blocks.at(static_cast<std::size_t>(s.block)), s.span);
+    return r;
+  }
+
+  // The block a statement runs in; its counts above already include `count`
+  // (ir/cost_model.h scales them), so this only says under what.
+  RepeatBlockReport repeat_block(const ir::RepeatBlock& block, frontend::Span statement_span) {
+    RepeatBlockReport r;
+    r.line = impl_.source->line_col(block.span.begin).line;
+    r.index = block.index;
+    r.count = extent(block.count, statement_span);
+    r.count_formula = p_.formula(block.count);
     return r;
   }
 

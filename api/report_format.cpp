@@ -12,7 +12,10 @@
 // string that is replaced by the count's digits after dump (JsonCounts
 // below). Strings that are not valid UTF-8 (a comment in Latin-1 inside
 // `source`) are written with U+FFFD instead of throwing. CSV follows RFC 4180 quoting but ends lines with LF,
-// like every other einc output; readers accept both.
+// like every other einc output; readers accept both. A statement's repeat
+// block is JSON's `repeat_block` (null outside a block) and CSV's last four
+// `repeat_block_*` columns (empty outside), appended so that existing keys
+// and column positions stay as they were.
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -68,6 +71,31 @@ std::string contraction_summary(const ContractionReport& contraction) {
 
 std::string target_label(const StatementReport& statement) {
   return statement.accumulate ? statement.target + " +=" : statement.target;
+}
+
+std::string repeat_marker(const RepeatBlockReport& block) { return "x " + block.count_formula; }
+
+std::string repeat_header(const RepeatBlockReport& block) {
+  return "repeat " + block.index + " < " + block.count_formula;
+}
+
+std::vector<RepeatBlockReport> repeat_blocks(const Report& report) {
+  std::vector<RepeatBlockReport> blocks;
+  for (const auto& statement : report.statements) {
+    if (!statement.repeat_block) continue;
+    bool seen = false;
+    for (const auto& block : blocks) seen = seen || block.line == statement.repeat_block->line;
+    if (!seen) blocks.push_back(*statement.repeat_block);
+  }
+  return blocks;
+}
+
+std::string repeat_legend(const RepeatBlockReport& block, std::string (*code)(std::string_view)) {
+  const std::string count = std::to_string(block.count);
+  const std::string times =
+      block.count_formula == count ? count + " times" : code(block.count_formula) + " = " + count + " times";
+  return code(repeat_marker(block)) + ": runs in " + code(repeat_header(block)) + " (line " +
+         std::to_string(block.line) + "), " + times + "; the counts on its rows include the factor";
 }
 
 }  // namespace detail
@@ -158,6 +186,17 @@ Json contraction_json(JsonCounts& counts, const ContractionReport& contraction) 
   return object;
 }
 
+// {"line", "index", "count", "formula": {"count"}}, or null outside a block.
+Json repeat_block_json(const std::optional<RepeatBlockReport>& block) {
+  if (!block) return nullptr;
+  Json object = Json::object();
+  object["line"] = block->line;
+  object["index"] = block->index;
+  object["count"] = block->count;
+  object["formula"] = Json::object({{"count", block->count_formula}});
+  return object;
+}
+
 Json statement_json(JsonCounts& counts, const StatementReport& statement) {
   Json object = Json::object();
   object["line"] = statement.line;
@@ -178,6 +217,7 @@ Json statement_json(JsonCounts& counts, const StatementReport& statement) {
     contractions.push_back(contraction_json(counts, contraction));
   }
   object["contractions"] = std::move(contractions);
+  object["repeat_block"] = repeat_block_json(statement.repeat_block);
   return object;
 }
 
@@ -264,7 +304,8 @@ std::string report_csv(const Report& report) {
   for (const auto& field : counts) {
     header.push_back(std::string(field.key) + "_formula");
   }
-  header.insert(header.end(), {"contractions", "repeat", "source"});
+  header.insert(header.end(), {"contractions", "repeat", "source", "repeat_block_line", "repeat_block_index",
+                               "repeat_block_count", "repeat_block_count_formula"});
   std::string text = detail::csv_row(header);
 
   for (const auto& statement : report.statements) {
@@ -289,6 +330,12 @@ std::string report_csv(const Report& report) {
       contractions += detail::contraction_summary(contraction);
     }
     row.insert(row.end(), {contractions, "", statement.source});
+    if (const auto& block = statement.repeat_block) {
+      row.insert(row.end(),
+                 {std::to_string(block->line), block->index, std::to_string(block->count), block->count_formula});
+    } else {
+      row.insert(row.end(), 4, "");
+    }
     text += detail::csv_row(row);
   }
 
@@ -311,7 +358,7 @@ std::string report_csv(const Report& report) {
     const Count* count = total_count(field.key);
     row.push_back(count ? count->formula : "");
   }
-  row.insert(row.end(), {"", std::to_string(report.repeat), ""});
+  row.insert(row.end(), {"", std::to_string(report.repeat), "", "", "", "", ""});
   text += detail::csv_row(row);
   return text;
 }

@@ -84,6 +84,21 @@ std::string contraction_summary(const ContractionReport& contraction);
 // `target` or `target +=`.
 std::string target_label(const StatementReport& statement);
 
+// A statement of a repeat block, for people: the marker on its row, "x L"
+// ("x " and the count's formula), and the block's first line, "repeat l < L".
+std::string repeat_marker(const RepeatBlockReport& block);
+std::string repeat_header(const RepeatBlockReport& block);
+
+// The repeat blocks the report's statements run in, once each (by line), in
+// statement order.
+std::vector<RepeatBlockReport> repeat_blocks(const Report& report);
+
+// The legend line of one block under a table: "x L: runs in repeat l < L
+// (line 21), L = 12 times; the counts on its rows include the factor", each
+// code-like piece passed through `code` (identity for the text table,
+// markdown_code for Markdown).
+std::string repeat_legend(const RepeatBlockReport& block, std::string (*code)(std::string_view));
+
 // Per-format entry points for the formats with a file of their own (JSON
 // and CSV live in report_format.cpp itself).
 std::string report_table(const Report& report);        // report_table.cpp

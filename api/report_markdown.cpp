@@ -5,11 +5,14 @@
 // Counts are exact with thousands separators. Code-like cells (targets,
 // shapes, formulas, expressions) are inline code spans, so `*` in `T*D*D`
 // and `_` in names never turn into emphasis; every cell escapes `|` so a
-// formula or a source line cannot break the table.
+// formula or a source line cannot break the table. Statements of a repeat
+// block are marked `x L` in a repeat column (present only then) with one
+// legend paragraph per block under the table.
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "einc/report.h"
@@ -61,19 +64,36 @@ std::string report_markdown(const Report& report) {
   text += repeat_note(report.repeat);
 
   text += "\n## Statements\n\n";
+  // The repeat column exists only when a statement runs in a repeat block.
+  const std::vector<RepeatBlockReport> blocks = repeat_blocks(report);
+  std::vector<std::string> header = {"line", "target", "kind", "shape", "dtype"};
+  std::vector<Align> align(header.size(), Align::left);
+  align[0] = Align::right;
+  if (!blocks.empty()) {
+    header.emplace_back("repeat");
+    align.push_back(Align::left);
+  }
+  for (const char* count : {"outputs", "MACs", "FLOPs", "transcendentals", "bytes", "params", "intensity"}) {
+    header.emplace_back(count);
+    align.push_back(Align::right);
+  }
+  header.emplace_back("MACs formula");
+  align.push_back(Align::left);
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : report.statements) {
-    rows.push_back({std::to_string(s.line), markdown_code(target_label(s)), markdown_cell(s.kind),
-                    markdown_code(bracketed(s.shape)), markdown_cell(s.dtype), with_thousands(s.outputs.value),
-                    with_thousands(s.macs.value), with_thousands(s.flops.value),
-                    with_thousands(s.transcendentals.value), with_thousands(s.bytes.value),
-                    with_thousands(s.params.value), fixed_decimals(s.intensity, 2), markdown_code(s.macs.formula)});
+    std::vector<std::string> row = {std::to_string(s.line), markdown_code(target_label(s)), markdown_cell(s.kind),
+                                    markdown_code(bracketed(s.shape)), markdown_cell(s.dtype)};
+    if (!blocks.empty()) row.push_back(s.repeat_block ? markdown_code(repeat_marker(*s.repeat_block)) : "");
+    row.insert(row.end(),
+               {with_thousands(s.outputs.value), with_thousands(s.macs.value), with_thousands(s.flops.value),
+                with_thousands(s.transcendentals.value), with_thousands(s.bytes.value), with_thousands(s.params.value),
+                fixed_decimals(s.intensity, 2), markdown_code(s.macs.formula)});
+    rows.push_back(std::move(row));
   }
-  text += markdown_table({"line", "target", "kind", "shape", "dtype", "outputs", "MACs", "FLOPs", "transcendentals",
-                          "bytes", "params", "intensity", "MACs formula"},
-                         {Align::right, Align::left, Align::left, Align::left, Align::left, Align::right, Align::right,
-                          Align::right, Align::right, Align::right, Align::right, Align::right, Align::left},
-                         rows);
+  text += markdown_table(header, align, rows);
+  for (const auto& block : blocks) {
+    text += "\n" + repeat_legend(block, markdown_code) + ".\n";
+  }
 
   rows.clear();
   for (const auto& s : report.statements) {

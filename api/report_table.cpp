@@ -7,7 +7,10 @@
 // rule, total row), then the exact totals with thousands separators and
 // their formulas. Every table row, header and rules included, has the same
 // length: text columns are left-aligned, counts right-aligned, and the last
-// column is numeric so rows carry no trailing spaces.
+// column is numeric so rows carry no trailing spaces. When a statement runs
+// in a repeat block, a `repeat` column before the counts marks its row
+// `x L` and a legend line under the table names the block (line, count);
+// the row's counts already include the factor.
 //
 // %MACs is a statement's share of the sum of the statements' MACs, i.e. of
 // one pass: the totals already include `repeat`, and shares of one block
@@ -17,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -170,22 +174,32 @@ std::string report_table(const Report& report) {
     one_pass_macs += static_cast<long double>(statement.macs.value);
   }
 
-  TextTable table({{"line", Align::right},
-                   {"target", Align::left},
-                   {"kind", Align::left},
-                   {"shape", Align::left},
-                   {"dtype", Align::left},
-                   {"MACs", Align::right},
-                   {"FLOPs", Align::right},
-                   {"transc.", Align::right},
-                   {"bytes", Align::right},
-                   {"AI", Align::right},
-                   {"%MACs", Align::right}});
+  // The repeat column exists only when a statement runs in a repeat block.
+  const std::vector<RepeatBlockReport> blocks = repeat_blocks(report);
+  std::vector<Column> columns = {{"line", Align::right},
+                                 {"target", Align::left},
+                                 {"kind", Align::left},
+                                 {"shape", Align::left},
+                                 {"dtype", Align::left}};
+  if (!blocks.empty()) columns.push_back({"repeat", Align::left});
+  for (const char* count : {"MACs", "FLOPs", "transc.", "bytes", "AI", "%MACs"}) {
+    columns.push_back({count, Align::right});
+  }
+  // Cells of a statement or total row: the text cells, the repeat cell when
+  // the column exists, then the counts.
+  auto cells = [&](std::vector<std::string> row, std::string repeat, std::vector<std::string> counts) {
+    if (!blocks.empty()) row.push_back(std::move(repeat));
+    row.insert(row.end(), counts.begin(), counts.end());
+    return row;
+  };
+  TextTable table(std::move(columns));
   for (const auto& statement : report.statements) {
-    table.add_row({std::to_string(statement.line), target_label(statement), statement.kind, bracketed(statement.shape),
-                   statement.dtype, si_compact(statement.macs.value), si_compact(statement.flops.value),
-                   si_compact(statement.transcendentals.value), si_compact(statement.bytes.value),
-                   fixed_decimals(statement.intensity, 2), share_text(statement.macs.value, one_pass_macs)});
+    table.add_row(cells({std::to_string(statement.line), target_label(statement), statement.kind,
+                         bracketed(statement.shape), statement.dtype},
+                        statement.repeat_block ? repeat_marker(*statement.repeat_block) : "",
+                        {si_compact(statement.macs.value), si_compact(statement.flops.value),
+                         si_compact(statement.transcendentals.value), si_compact(statement.bytes.value),
+                         fixed_decimals(statement.intensity, 2), share_text(statement.macs.value, one_pass_macs)}));
     for (const auto& contraction : statement.contractions) {
       table.add_note(1, "  " + contraction_summary(contraction) + "  macs " + with_thousands(contraction.macs.value) +
                             " = " + contraction.macs.formula + "  naive " +
@@ -194,11 +208,15 @@ std::string report_table(const Report& report) {
   }
   table.add_rule();
   const TotalsReport& totals = report.totals;
-  table.add_row({"", "total" + repeat_suffix(report.repeat), "", "", "", si_compact(totals.macs.value),
-                 si_compact(totals.flops.value), si_compact(totals.transcendentals.value),
-                 si_compact(totals.bytes.value), fixed_decimals(totals.intensity, 2),
-                 one_pass_macs == 0 ? "-" : "100.0"});
+  table.add_row(
+      cells({"", "total" + repeat_suffix(report.repeat), "", "", ""}, "",
+            {si_compact(totals.macs.value), si_compact(totals.flops.value), si_compact(totals.transcendentals.value),
+             si_compact(totals.bytes.value), fixed_decimals(totals.intensity, 2), one_pass_macs == 0 ? "-" : "100.0"}));
   text += table.render();
+  for (const auto& block : blocks) {
+    text += "\n" + repeat_legend(block, [](std::string_view code) { return std::string(code); });
+  }
+  if (!blocks.empty()) text += "\n";
 
   std::vector<std::array<std::string, 3>> rows;
   for (const auto& field : totals_counts()) {

@@ -41,7 +41,6 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #include <omp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -62,25 +61,28 @@
 #include "bench_common.h"
 #include "einc/einc.h"
 #include "fma_peak.h"
+#include "onednn_info.h"
 #include "ratio_table.h"
 
 namespace {
 
 using einc::bench::AnchorColumn;
+using einc::bench::backend_available;
 using einc::bench::BusyMeter;
+using einc::bench::check_result;
+using einc::bench::Config;
 using einc::bench::cpu_identity;
-using einc::bench::cpu_sample;
-using einc::bench::CpuSample;
+using einc::bench::format_of;
 using einc::bench::kEinc;
-using einc::bench::kRoundTag;
+using einc::bench::kOnednn;
 using einc::bench::Peak;
-using einc::bench::rel_error;
+using einc::bench::quiesce;
 using einc::bench::side_key;
 using einc::bench::TableReporter;
 using einc::bench::TableRow;
+using einc::bench::time_side;
 using std::int64_t;
 
-constexpr const char* kOnednn = "onednn";
 constexpr const char* kIm2col = "im2col";
 
 // The targets (15, "Running it, fast"): einc / anchor.
@@ -89,70 +91,15 @@ constexpr double kTargetIm2col = 1.0;
 
 // ---------------------------------------------------------------- config
 
-struct Config {
-  int threads = 2;
-  bool smoke = false;
-  std::string backend = "cpu";
-  int rounds = 5;
-  bool user_repetitions = false;
-  bool user_min_time = false;
-};
 Config g_cfg;
 
-bool env_true(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
-}
-
-int parse_count(const std::string& text, const char* what) {
-  char* end = nullptr;
-  long v = std::strtol(text.c_str(), &end, 10);
-  if (end == text.c_str() || *end != '\0' || v < 1 || v > 1024) {
-    std::fprintf(stderr, "conv_bench: bad %s '%s' (expected an integer from 1 to 1024)\n", what, text.c_str());
-    std::exit(2);
-  }
-  return static_cast<int>(v);
-}
-
-// Takes our own flags out of argv (Google Benchmark rejects unknown ones).
-void parse_config(int* argc, char** argv) {
-  if (const char* t = std::getenv("EINC_BENCH_THREADS"); t != nullptr && *t != '\0')
-    g_cfg.threads = parse_count(t, "thread count");
-  if (const char* b = std::getenv("EINC_BENCH_BACKEND"); b != nullptr && *b != '\0') g_cfg.backend = b;
-  g_cfg.smoke = env_true("EINC_BENCH_SMOKE");
-  int out = 1;
-  for (int i = 1; i < *argc; ++i) {
-    std::string a = argv[i];
-    auto value_of = [&](const std::string& flag) -> std::optional<std::string> {
-      if (a.rfind(flag + "=", 0) == 0) return a.substr(flag.size() + 1);
-      if (a == flag && i + 1 < *argc) return std::string(argv[++i]);
-      return std::nullopt;
-    };
-    if (auto v = value_of("--threads")) {
-      g_cfg.threads = parse_count(*v, "thread count");
-    } else if (auto r = value_of("--rounds")) {
-      g_cfg.rounds = parse_count(*r, "round count");
-    } else if (auto bk = value_of("--backend")) {
-      g_cfg.backend = *bk;
-    } else if (a == "--smoke") {
-      g_cfg.smoke = true;
-    } else {
-      if (a == "--help" || a == "-h")
-        std::printf(
-            "conv_bench: einc's convolutions against oneDNN and im2col + OpenBLAS sgemm (docs/performance.md)\n"
-            "  --threads=N     threads for every side (env EINC_BENCH_THREADS, default 2)\n"
-            "  --rounds=R      interleaved rounds of oneDNN, im2col+sgemm and einc per case (default 5; smoke 1)\n"
-            "  --backend=NAME  einc backend to time (env EINC_BENCH_BACKEND, default cpu)\n"
-            "  --smoke         channels and image sides / 16, brief timing (env EINC_BENCH_SMOKE=1)\n"
-            "Run as: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/conv_bench\n\n");
-      if (a.rfind("--benchmark_repetitions", 0) == 0) g_cfg.user_repetitions = true;
-      if (a.rfind("--benchmark_min_time", 0) == 0) g_cfg.user_min_time = true;
-      argv[out++] = argv[i];
-    }
-  }
-  *argc = out;
-  argv[out] = nullptr;
-}
+constexpr const char* kHelp =
+    "conv_bench: einc's convolutions against oneDNN and im2col + OpenBLAS sgemm (docs/performance.md)\n"
+    "  --threads=N     threads for every side (env EINC_BENCH_THREADS, default 2)\n"
+    "  --rounds=R      interleaved rounds of oneDNN, im2col+sgemm and einc per case (default 5; smoke 1)\n"
+    "  --backend=NAME  einc backend to time (env EINC_BENCH_BACKEND, default cpu)\n"
+    "  --smoke         channels and image sides / 16, brief timing (env EINC_BENCH_SMOKE=1)\n"
+    "Run as: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/conv_bench\n\n";
 
 // ---------------------------------------------------------------- cases
 
@@ -280,25 +227,6 @@ struct OnednnConv : Anchor {
     dnnl::reorder(dst, dst_nchw).execute(stream, dst, dst_nchw);
     stream.wait();
   }
-  // oneDNN's "abcd" notation of a blocked layout: dims outermost first (a
-  // blocked dim in capitals), then the inner blocks ("aBcd16b" is nChw16c).
-  static std::string format_of(const dnnl::memory::desc& md) {
-    const dnnl_memory_desc_t& d = md.data;
-    if (d.format_kind != dnnl_blocked) return "(not blocked)";
-    const dnnl_blocking_desc_t& b = d.format_desc.blocking;
-    std::vector<int> order(static_cast<std::size_t>(d.ndims));
-    for (int i = 0; i < d.ndims; ++i) order[static_cast<std::size_t>(i)] = i;
-    std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return b.strides[x] > b.strides[y]; });
-    std::string out;
-    for (int i : order) {
-      bool blocked = false;
-      for (int k = 0; k < b.inner_nblks; ++k) blocked = blocked || b.inner_idxs[k] == i;
-      out += static_cast<char>((blocked ? 'A' : 'a') + i);
-    }
-    for (int k = 0; k < b.inner_nblks; ++k)
-      out += std::to_string(b.inner_blks[k]) + static_cast<char>('a' + b.inner_idxs[k]);
-    return out;
-  }
 };
 
 // Per image: im2col into `col` ([C*R*S, P*Q], row (c, r, s) holds the input
@@ -413,27 +341,7 @@ void warm_anchor(CaseState& s, const char* side) {
   s.anchor_ran[side] = true;
 }
 
-// Lets the previous side's worker threads (OpenMP and OpenBLAS spin for a
-// while after a call) go idle before another side is timed.
-void quiesce(const char* side) {
-  static const char* last_side = nullptr;
-  if (last_side != side) std::this_thread::sleep_for(std::chrono::milliseconds(g_cfg.smoke ? 20 : 300));
-  last_side = side;
-}
-
-constexpr double kTolerance = 1e-4;  // relative to max |anchor|; f32, any summation order
-
-bool backend_available(const std::string& name) {
-  for (einc::Backend b : einc::available_backends())
-    if (einc::backend_name(b) == name) return true;
-  return false;
-}
-
 BusyMeter g_busy;
-
-void set_flops(benchmark::State& state, const Case& c) {
-  state.counters["FLOP/s"] = benchmark::Counter(c.shape.flops(), benchmark::Counter::kIsIterationInvariantRate);
-}
 
 void bench_anchor(benchmark::State& state, const Case* c, const char* side) {
   CaseState& s = prepare(*c);
@@ -441,21 +349,15 @@ void bench_anchor(benchmark::State& state, const Case* c, const char* side) {
     state.SkipWithError(s.error.c_str());
     return;
   }
-  quiesce(side);
+  quiesce(side, g_cfg.smoke);
   Anchor& anchor = *s.anchors.at(side);
   try {
     warm_anchor(s, side);
-    const CpuSample before = cpu_sample();
-    for (auto _ : state) {
-      anchor.run();
-      benchmark::ClobberMemory();
-    }
-    g_busy.add(side_key(c->name, side), before, cpu_sample());
   } catch (const std::exception& e) {
     state.SkipWithError((std::string("run failed: ") + e.what()).c_str());
     return;
   }
-  set_flops(state, *c);
+  time_side(state, g_busy, side_key(c->name, side), c->shape.flops(), [&] { anchor.run(); });
 }
 
 void bench_einc(benchmark::State& state, const Case* c) {
@@ -469,7 +371,7 @@ void bench_einc(benchmark::State& state, const Case* c) {
     return;
   }
   const einc::RunOptions options{.backend = *einc::backend_from_name(g_cfg.backend), .threads = g_cfg.threads};
-  quiesce(kEinc);
+  quiesce(kEinc, g_cfg.smoke);
   if (!s.checked) {
     s.checked = true;
     try {
@@ -479,15 +381,9 @@ void bench_einc(benchmark::State& state, const Case* c) {
       for (const auto& [side, label] : {std::pair{kOnednn, "oneDNN"}, std::pair{kIm2col, "im2col+sgemm"}}) {
         if (!s.check_error.empty()) break;
         warm_anchor(s, side);
-        const einc::Tensor& want = s.anchors.at(side)->result;
-        const double err = rel_error(it->second, want);
+        double err = 0;
+        s.check_error = check_result(it->second, s.anchors.at(side)->result, label, &err);
         s.check_rel_err = std::max(s.check_rel_err, err);
-        if (!(err <= kTolerance)) {
-          char buf[200];
-          std::snprintf(buf, sizeof buf, "wrong result: max rel err %.3g vs %s (%s vs %s)", err, label,
-                        it->second.describe().c_str(), want.describe().c_str());
-          s.check_error = buf;
-        }
       }
     } catch (const std::exception& e) {
       s.check_error = std::string("run failed: ") + e.what();
@@ -497,18 +393,9 @@ void bench_einc(benchmark::State& state, const Case* c) {
     state.SkipWithError(s.check_error.c_str());
     return;
   }
-  try {
-    const CpuSample before = cpu_sample();
-    for (auto _ : state) {
-      s.program->run_into(s.inputs, s.outputs, options);
-      benchmark::ClobberMemory();
-    }
-    g_busy.add(side_key(c->name, kEinc), before, cpu_sample());
-  } catch (const std::exception& e) {
-    state.SkipWithError((std::string("run failed: ") + e.what()).c_str());
+  if (!time_side(state, g_busy, side_key(c->name, kEinc), c->shape.flops(),
+                 [&] { s.program->run_into(s.inputs, s.outputs, options); }))
     return;
-  }
-  set_flops(state, *c);
   char label[64];
   std::snprintf(label, sizeof label, "checked, rel err %.1e", s.check_rel_err);
   state.SetLabel(label);
@@ -520,55 +407,19 @@ std::vector<TableRow> table_rows(const std::vector<Case>& cases) {
   for (const Case& c : cases) {
     double other = -1;
     for (const char* side : {kOnednn, kIm2col, kEinc}) other = std::max(other, g_busy.cores(side_key(c.name, side)));
-    rows.push_back({c.name, "", other});
+    rows.push_back({c.name, other});
   }
   return rows;
 }
 
 // ---------------------------------------------------------------- environment
 
-const char* isa_name(dnnl::cpu_isa isa) {
-  switch (isa) {
-    case dnnl::cpu_isa::sse41:
-      return "sse41";
-    case dnnl::cpu_isa::avx:
-      return "avx";
-    case dnnl::cpu_isa::avx2:
-      return "avx2";
-    case dnnl::cpu_isa::avx512_core:
-      return "avx512_core";
-    case dnnl::cpu_isa::avx512_core_vnni:
-      return "avx512_core_vnni";
-    case dnnl::cpu_isa::avx512_core_bf16:
-      return "avx512_core_bf16";
-    case dnnl::cpu_isa::avx512_core_amx:
-      return "avx512_core_amx";
-    default:
-      return "other";
-  }
-}
-
 void print_environment() {
   std::printf("CPU: %s, %u logical CPUs\n", cpu_identity().c_str(), std::thread::hardware_concurrency());
-  const dnnl_version_t* v = dnnl::version();
-  std::printf("oneDNN %d.%d.%d (%s): ISA %s, OpenMP, %d thread%s\n", v->major, v->minor, v->patch, v->hash,
-              isa_name(dnnl::get_effective_cpu_isa()), omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s");
+  std::printf("%s\n", einc::bench::onednn_identity().c_str());
   std::printf("OpenBLAS: core %s, config \"%s\", %d thread%s\n", openblas_get_corename(), openblas_get_config(),
               openblas_get_num_threads(), openblas_get_num_threads() == 1 ? "" : "s");
-  std::printf("einc %s: backend '%s' (available:", einc::version().c_str(), g_cfg.backend.c_str());
-  for (einc::Backend b : einc::available_backends()) std::printf(" %s", einc::backend_name(b));
-  std::printf("), %d thread%s\n", g_cfg.threads, g_cfg.threads == 1 ? "" : "s");
-  for (const char* var : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA"}) {
-    if (const char* val = std::getenv(var)) {
-      const char* bar = "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!";
-      std::fprintf(stderr,
-                   "%s\n!!! WARNING: %s=%s is set in the environment: an anchor may not run at its best.\n"
-                   "!!! (OPENBLAS_CORETYPE=Haswell halves OpenBLAS on this machine.) Rerun as\n"
-                   "!!!   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/conv_bench\n%s\n",
-                   bar, var, val, bar);
-    }
-  }
-  std::fflush(stdout);
+  einc::bench::print_einc_and_warnings(g_cfg, "conv_bench");
 }
 
 void print_notes(const std::vector<Case>& cases) {
@@ -588,7 +439,7 @@ void print_notes(const std::vector<Case>& cases) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parse_config(&argc, argv);
+  g_cfg = einc::bench::parse_config(&argc, argv, "conv_bench", kHelp);
   openblas_set_num_threads(g_cfg.threads);
   omp_set_num_threads(g_cfg.threads);  // oneDNN (Debian's build: OpenMP runtime, libgomp)
   print_environment();
@@ -599,32 +450,19 @@ int main(int argc, char** argv) {
   if (g_cfg.smoke) g_cfg.rounds = 1;
   // Registration order is run order: per case, oneDNN, im2col+sgemm and
   // einc alternate for g_cfg.rounds rounds.
+  const std::vector<const char*> sides = {kOnednn, kIm2col, kEinc};
   for (const Case& c : cases)
-    for (int round = 0; round < g_cfg.rounds; ++round)
-      for (const char* side : {kOnednn, kIm2col, kEinc}) {
-        std::string name = side_key(c.name, side) + std::string(kRoundTag) + std::to_string(round);
-        benchmark::internal::Benchmark* b = side == kEinc
-                                                ? benchmark::RegisterBenchmark(name.c_str(), bench_einc, &c)
-                                                : benchmark::RegisterBenchmark(name.c_str(), bench_anchor, &c, side);
-        b->UseRealTime()->Unit(g_cfg.smoke ? benchmark::kMicrosecond : benchmark::kMillisecond);
-        if (!g_cfg.user_repetitions) b->Repetitions(1);
-        if (!g_cfg.user_min_time && g_cfg.smoke) b->MinTime(0.02);
-      }
+    einc::bench::register_rounds(c.name, sides, g_cfg, [&c](benchmark::State& state, const char* side) {
+      side == kEinc ? bench_einc(state, &c) : bench_anchor(state, &c, side);
+    });
 
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  TableReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
-                                               : benchmark::ConsoleReporter::OO_Tabular);
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  Peak peak_after = einc::bench::measure_peak(g_cfg.threads, g_cfg.smoke);
-  if (std::fabs(peak_after.gflops - peak.gflops) > 0.05 * std::max(peak.gflops, peak_after.gflops))
-    std::printf("\nnote: FMA peak measured %.1f before and %.1f GFLOP/s after the benchmarks; using the higher\n",
-                peak.gflops, peak_after.gflops);
-  if (peak_after.gflops > peak.gflops) peak = peak_after;
-  einc::bench::print_anchor_table("convolutions: einc vs oneDNN and im2col + OpenBLAS sgemm", table_rows(cases),
-                                  reporter, peak, {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke},
-                                  {{kOnednn, "oneDNN", kTargetOnednn}, {kIm2col, "im2col+sgemm", kTargetIm2col}});
+  const std::unique_ptr<TableReporter> reporter = einc::bench::run_benchmarks(&argc, argv);
+  if (!reporter) return 1;
+  peak = einc::bench::remeasure_peak(peak, g_cfg.threads, g_cfg.smoke);
+  einc::bench::print_anchor_table(
+      "convolutions: einc vs oneDNN and im2col + OpenBLAS sgemm", table_rows(cases), *reporter, peak,
+      {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke, "channels and image sides / 16"},
+      {{kOnednn, "oneDNN", kTargetOnednn}, {kIm2col, "im2col+sgemm", kTargetIm2col}}, false);
   print_notes(cases);
   print_environment();  // again, so the warning is next to the numbers
   return 0;

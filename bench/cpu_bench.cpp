@@ -1,9 +1,20 @@
-// cpu_bench — einc's CPU backend against OpenBLAS, in one run, on the cases
-// of docs/performance.md: square GEMMs, a projection, per-head attention as
-// batched contractions over strided layouts, a non-GEMM contraction
-// (abcd,dbe->ace), a batched matmul, and decode: one GEMV on a 64 MiB
-// weight (partly served from the last-level cache when repeated) and a
-// chain of four (256 MiB of weights, read from DRAM each call).
+// cpu_bench — einc's CPU backend against two anchors, OpenBLAS and oneDNN's
+// matmul, in one run, on the cases of docs/performance.md: square GEMMs, a
+// projection, per-head attention as batched contractions over strided
+// layouts, a non-GEMM contraction (abcd,dbe->ace), a batched matmul, and
+// decode: one GEMV on a 64 MiB weight (partly served from the last-level
+// cache when repeated) and a chain of four (256 MiB of weights, read from
+// DRAM each call).
+//
+//   OpenBLAS   cblas_sgemm / sgemv on the case's buffers as they are
+//              (strided per-head slices, a permute where BLAS needs one).
+//   oneDNN     dnnl::matmul (onednn_matmul.h): 2-D, or 3-D for the batched
+//              cases, on strided views of the same buffers, the weights
+//              reordered once into oneDNN's preferred blocked format outside
+//              the timed region (its best case). A case its matmul cannot
+//              express without a permute (abcd,dbe->ace) is n/a, with why.
+//              Built only when oneDNN is found; without it cpu_bench runs
+//              with OpenBLAS alone.
 //
 // Run it with OpenBLAS's environment traps removed (OPENBLAS_CORETYPE=Haswell
 // halves OpenBLAS on this machine):
@@ -11,25 +22,26 @@
 //   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/cpu_bench
 //
 // Flags (before or among Google Benchmark's own --benchmark_* flags):
-//   --threads=N    threads for both einc and OpenBLAS (env EINC_BENCH_THREADS; default 2)
+//   --threads=N    threads for einc, OpenBLAS and oneDNN (env EINC_BENCH_THREADS; default 2)
+//   --rounds=R     interleaved rounds per case (default 5; smoke 1)
 //   --backend=NAME einc backend to time (env EINC_BENCH_BACKEND; default cpu)
 //   --smoke        shrink every extent 16x and time briefly (env EINC_BENCH_SMOKE=1);
 //                  with --backend=reference it checks the harness in seconds
 //
 // For each case the einc script is compiled once, with the dims baked in, and
-// its inputs are made once (einc::random_inputs); OpenBLAS reads the same
-// input buffers. Before einc is timed its output is checked against
-// OpenBLAS's (max |diff| / max |OpenBLAS|); a wrong answer is not timed.
-// Each benchmark reports FLOP/s as a counter. The two sides of a case run in
-// interleaved rounds (OpenBLAS, einc, OpenBLAS, einc, ...: 5 rounds by
-// default), so that the drift of this VM's speed between seconds hits both
-// alike; the table printed at the end (ratio_table.h) gives each side's
-// median over the rounds and the median of the per-round ratios, with their
-// spread, and the fraction of the FMA peak measured in-process on the same
-// number of threads (fma_peak.h).
+// its inputs are made once (einc::random_inputs); every anchor reads the
+// same input buffers. Before anything is timed, einc's output is checked
+// against OpenBLAS's and oneDNN's against einc's (max |diff| / max |want|);
+// a side with a wrong answer is not timed. Each benchmark reports FLOP/s as
+// a counter. The sides of a case run in interleaved rounds (OpenBLAS,
+// oneDNN, einc, OpenBLAS, ...: 5 rounds by default), so that the drift of
+// this VM's speed between seconds hits all alike; the table printed at the
+// end (ratio_table.h) gives each side's median over the rounds, the median
+// of the per-round ratios einc / each anchor and einc / the faster anchor of
+// the round, with their spread, and einc's fraction of the FMA peak
+// measured in-process on the same number of threads (fma_peak.h).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -50,99 +62,66 @@
 #include "bench_common.h"
 #include "einc/einc.h"
 #include "fma_peak.h"
+#include "onednn_matmul.h"
 #include "ratio_table.h"
+
+#if EINC_BENCH_ONEDNN
+#include <omp.h>
+
+#include "onednn_info.h"
+#endif
 
 namespace {
 
+using einc::bench::AnchorColumn;
+using einc::bench::backend_available;
 using einc::bench::BusyMeter;
+using einc::bench::check_result;
+using einc::bench::Config;
+using einc::bench::contiguous_view;
 using einc::bench::cpu_identity;
-using einc::bench::cpu_sample;
-using einc::bench::CpuSample;
 using einc::bench::kEinc;
+using einc::bench::kOnednn;
 using einc::bench::kOpenblas;
-using einc::bench::kRoundTag;
+using einc::bench::MatmulStep;
 using einc::bench::Peak;
-using einc::bench::rel_error;
+using einc::bench::quiesce;
 using einc::bench::side_key;
+using einc::bench::StridedView;
 using einc::bench::TableReporter;
 using einc::bench::TableRow;
+using einc::bench::time_side;
 using std::int64_t;
 
 // ---------------------------------------------------------------- config
 
-struct Config {
-  int threads = 2;
-  bool smoke = false;
-  std::string backend = "cpu";
-  int rounds = 5;                 // interleaved rounds per case (--rounds)
-  bool user_repetitions = false;  // --benchmark_repetitions given: do not override
-  bool user_min_time = false;     // --benchmark_min_time given: do not override
-};
 Config g_cfg;
 
 int64_t dim(int64_t n) { return g_cfg.smoke ? std::max<int64_t>(1, n / 16) : n; }
 
-bool env_true(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
-}
+constexpr const char* kHelp =
+    "cpu_bench: einc's CPU backend against OpenBLAS and oneDNN's matmul (docs/performance.md)\n"
+    "  --threads=N     threads for einc, OpenBLAS and oneDNN (env EINC_BENCH_THREADS, default 2)\n"
+    "  --rounds=R      interleaved rounds of the anchors and einc per case (default 5; smoke 1)\n"
+    "  --backend=NAME  einc backend to time (env EINC_BENCH_BACKEND, default cpu)\n"
+    "  --smoke         every extent / 16, brief timing (env EINC_BENCH_SMOKE=1)\n"
+    "Run as: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/cpu_bench\n\n";
 
-int parse_count(const std::string& text, const char* what) {
-  char* end = nullptr;
-  long v = std::strtol(text.c_str(), &end, 10);
-  if (end == text.c_str() || *end != '\0' || v < 1 || v > 1024) {
-    std::fprintf(stderr, "cpu_bench: bad %s '%s' (expected an integer from 1 to 1024)\n", what, text.c_str());
-    std::exit(2);
-  }
-  return static_cast<int>(v);
-}
-
-// Takes our own flags out of argv (Google Benchmark rejects unknown ones).
-void parse_config(int* argc, char** argv) {
-  if (const char* t = std::getenv("EINC_BENCH_THREADS"); t != nullptr && *t != '\0')
-    g_cfg.threads = parse_count(t, "thread count");
-  if (const char* b = std::getenv("EINC_BENCH_BACKEND"); b != nullptr && *b != '\0') g_cfg.backend = b;
-  g_cfg.smoke = env_true("EINC_BENCH_SMOKE");
-  int out = 1;
-  for (int i = 1; i < *argc; ++i) {
-    std::string a = argv[i];
-    auto value_of = [&](const std::string& flag) -> std::optional<std::string> {
-      if (a.rfind(flag + "=", 0) == 0) return a.substr(flag.size() + 1);
-      if (a == flag && i + 1 < *argc) return std::string(argv[++i]);
-      return std::nullopt;
-    };
-    if (auto v = value_of("--threads")) {
-      g_cfg.threads = parse_count(*v, "thread count");
-    } else if (auto r = value_of("--rounds")) {
-      g_cfg.rounds = parse_count(*r, "round count");
-    } else if (auto bk = value_of("--backend")) {
-      g_cfg.backend = *bk;
-    } else if (a == "--smoke") {
-      g_cfg.smoke = true;
-    } else {
-      if (a == "--help" || a == "-h")
-        std::printf(
-            "cpu_bench: einc's CPU backend against OpenBLAS (docs/performance.md)\n"
-            "  --threads=N     threads for einc and OpenBLAS (env EINC_BENCH_THREADS, default 2)\n"
-            "  --rounds=R      interleaved rounds of OpenBLAS and einc per case (default 5; smoke 1)\n"
-            "  --backend=NAME  einc backend to time (env EINC_BENCH_BACKEND, default cpu)\n"
-            "  --smoke         every extent / 16, brief timing (env EINC_BENCH_SMOKE=1)\n"
-            "Run as: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/cpu_bench\n\n");
-      if (a.rfind("--benchmark_repetitions", 0) == 0) g_cfg.user_repetitions = true;
-      if (a.rfind("--benchmark_min_time", 0) == 0) g_cfg.user_min_time = true;
-      argv[out++] = argv[i];
-    }
-  }
-  *argc = out;
-  argv[out] = nullptr;
+// The anchors this build times, in the order of a round (einc runs last).
+std::vector<const char*> anchor_sides() {
+#if EINC_BENCH_ONEDNN
+  return {kOpenblas, kOnednn};
+#else
+  return {kOpenblas};
+#endif
 }
 
 // ---------------------------------------------------------------- cases
 
-// The OpenBLAS side of a case: reads the einc inputs in place and writes its
+// An anchor's side of a case: reads the einc inputs in place and writes its
 // result, laid out like einc's output (C order), into `result`.
-struct Baseline {
-  virtual ~Baseline() = default;
+struct Anchor {
+  virtual ~Anchor() = default;
   virtual void run() = 0;
   einc::Tensor result;
 };
@@ -159,7 +138,7 @@ float* out_ptr(const einc::Tensor& t) { return t.data_as<float>(); }
 int blas_int(int64_t v) { return static_cast<int>(v); }
 
 // C[M,N] = A[M,K] B[K,N], all row-major and contiguous.
-struct GemmBaseline : Baseline {
+struct GemmBaseline : Anchor {
   int64_t m, n, k;
   const float *a, *b;
   GemmBaseline(const einc::TensorMap& in, int64_t m_, int64_t k_, int64_t n_) : m(m_), n(n_), k(k_) {
@@ -174,7 +153,7 @@ struct GemmBaseline : Baseline {
 };
 
 // y[1,N] = x[1,K] W[K,N]: y = W^T x with W row-major [K,N].
-struct GemvBaseline : Baseline {
+struct GemvBaseline : Anchor {
   int64_t n, k;
   const float *x, *w;
   GemvBaseline(const einc::TensorMap& in, int64_t k_, int64_t n_) : n(n_), k(k_) {
@@ -190,7 +169,7 @@ struct GemvBaseline : Baseline {
 
 // Decode through a chain of layers: h1 = x W1, h2 = h1 W2, ..., C = h_{L-1}
 // W_L, one sgemv per layer (weights "B1".."BL", row-major [K,N], K = N).
-struct GemvChainBaseline : Baseline {
+struct GemvChainBaseline : Anchor {
   int64_t n;
   const float* x;
   std::vector<const float*> w;
@@ -212,7 +191,7 @@ struct GemvChainBaseline : Baseline {
 
 // S[h,i,j] = sum_e Q[i,h,e] K[j,h,e]: per head one sgemm on the strided
 // [T,E] slices of Q and K (lda = ldb = H*E), no copies.
-struct ScoresBaseline : Baseline {
+struct ScoresBaseline : Anchor {
   int64_t t, h, e;
   const float *q, *kk;
   ScoresBaseline(const einc::TensorMap& in, int64_t t_, int64_t h_, int64_t e_) : t(t_), h(h_), e(e_) {
@@ -230,7 +209,7 @@ struct ScoresBaseline : Baseline {
 
 // O[i,h,e] = sum_j P[h,i,j] V[j,h,e]: per head one sgemm; V's slice and O's
 // slice are strided (ldb = ldc = H*E), no copies.
-struct ValuesBaseline : Baseline {
+struct ValuesBaseline : Anchor {
   int64_t t, h, e;
   const float *p, *v;
   ValuesBaseline(const einc::TensorMap& in, int64_t t_, int64_t h_, int64_t e_) : t(t_), h(h_), e(e_) {
@@ -250,7 +229,7 @@ struct ValuesBaseline : Baseline {
 // A to Ap[a,c,b,d] (rows (a,c), cols (b,d)) and B to Bp[b,d,e], then one
 // sgemm [(a,c), (b,d)] x [(b,d), e]. The permutes (memcpy of contiguous
 // d- and e-runs, one thread) are inside the timed region.
-struct AbcdBaseline : Baseline {
+struct AbcdBaseline : Anchor {
   int64_t n;
   const float *a, *b;
   einc::Tensor ap, bp;
@@ -277,7 +256,7 @@ struct AbcdBaseline : Baseline {
 };
 
 // C[b,i,k] = A[b,i,j] B[b,j,k]: one sgemm per batch.
-struct BatchedBaseline : Baseline {
+struct BatchedBaseline : Anchor {
   int64_t batch, n;
   const float *a, *b;
   BatchedBaseline(const einc::TensorMap& in, int64_t batch_, int64_t n_) : batch(batch_), n(n_) {
@@ -294,13 +273,22 @@ struct BatchedBaseline : Baseline {
   }
 };
 
+// oneDNN's side of a case: the matmuls (onednn_matmul.h) on the case's
+// inputs, writing `out` (laid out like einc's output) and, for a chain, the
+// buffers it adds to `scratch`.
+using OnednnSteps =
+    std::function<std::vector<MatmulStep>(const einc::TensorMap& in, float* out, std::vector<einc::Tensor>& scratch)>;
+
 struct Case {
   std::string name;
-  std::string anchor;  // what OpenBLAS runs, for the table
-  std::string script;  // dims baked in
+  std::string openblas;  // what OpenBLAS runs, for the notes
+  std::string onednn;    // what oneDNN runs, or why its matmul cannot
+  std::string script;    // dims baked in
   std::string output;
+  std::vector<int64_t> output_shape;
   double flops = 0;
-  std::function<std::unique_ptr<Baseline>(const einc::TensorMap&)> make_baseline;
+  std::function<std::unique_ptr<Anchor>(const einc::TensorMap&)> make_openblas;
+  OnednnSteps onednn_steps;  // empty: oneDNN's matmul cannot express the case
 };
 
 std::string matmul_script(int64_t m, int64_t k, int64_t n) {
@@ -308,11 +296,26 @@ std::string matmul_script(int64_t m, int64_t k, int64_t n) {
          "\ninput A[M, K]\ninput B[K, N]\nC[i, j] = A[i, k] * B[k, j]\noutput C\n";
 }
 
+// C[M,N] = A[M,K] B[K,N] as one 2-D matmul.
+OnednnSteps matmul_steps(int64_t m, int64_t k, int64_t n) {
+  return [=](const einc::TensorMap& in, float* out, std::vector<einc::Tensor>&) {
+    return std::vector<MatmulStep>{
+        {contiguous_view(f32(in, "A"), {m, k}), contiguous_view(f32(in, "B"), {k, n}), contiguous_view(out, {m, n})}};
+  };
+}
+
 std::vector<Case> make_cases() {
   std::vector<Case> cases;
   auto gemm_case = [&](std::string name, int64_t m, int64_t k, int64_t n) {
-    cases.push_back({std::move(name), "sgemm", matmul_script(m, k, n), "C", 2.0 * m * k * n,
-                     [=](const einc::TensorMap& in) { return std::make_unique<GemmBaseline>(in, m, k, n); }});
+    cases.push_back({std::move(name),
+                     "sgemm",
+                     "matmul",
+                     matmul_script(m, k, n),
+                     "C",
+                     {m, n},
+                     2.0 * m * k * n,
+                     [=](const einc::TensorMap& in) { return std::make_unique<GemmBaseline>(in, m, k, n); },
+                     matmul_steps(m, k, n)});
   };
   for (int64_t s : {256, 512, 1024, 2048}) gemm_case("square_" + std::to_string(s), dim(s), dim(s), dim(s));
   gemm_case("projection_1000x4096x4096", dim(1000), dim(4096), dim(4096));
@@ -321,36 +324,81 @@ std::vector<Case> make_cases() {
     const int64_t t = dim(1000), h = dim(32), e = dim(128);
     const std::string dims =
         "dim T = " + std::to_string(t) + ", H = " + std::to_string(h) + ", E = " + std::to_string(e) + "\n";
-    cases.push_back({"attn_scores_32h_1000x1000x128", "sgemm per head, strided",
-                     dims + "input Q[T, H, E]\ninput K[T, H, E]\nS[h, i, j] = Q[i, h, e] * K[j, h, e]\noutput S\n", "S",
+    // Q[i,h,e] as [h][i][e] and K[j,h,e] as [h][e][j]: strided views, no copies.
+    cases.push_back({"attn_scores_32h_1000x1000x128",
+                     "sgemm per head, strided",
+                     "3-D matmul over h, strided views",
+                     dims + "input Q[T, H, E]\ninput K[T, H, E]\nS[h, i, j] = Q[i, h, e] * K[j, h, e]\noutput S\n",
+                     "S",
+                     {h, t, t},
                      2.0 * h * t * t * e,
-                     [=](const einc::TensorMap& in) { return std::make_unique<ScoresBaseline>(in, t, h, e); }});
-    cases.push_back({"attn_values_32h_1000x128x1000", "sgemm per head, strided",
-                     dims + "input P[H, T, T]\ninput V[T, H, E]\nO[i, h, e] = P[h, i, j] * V[j, h, e]\noutput O\n", "O",
+                     [=](const einc::TensorMap& in) { return std::make_unique<ScoresBaseline>(in, t, h, e); },
+                     [=](const einc::TensorMap& in, float* out, std::vector<einc::Tensor>&) {
+                       return std::vector<MatmulStep>{
+                           {StridedView{const_cast<float*>(f32(in, "Q")), {h, t, e}, {e, h * e, 1}},
+                            StridedView{const_cast<float*>(f32(in, "K")), {h, e, t}, {e, 1, h * e}},
+                            contiguous_view(out, {h, t, t})}};
+                     }});
+    // P[h,i,j] as it is, V[j,h,e] as [h][j][e], O[i,h,e] as [h][i][e].
+    cases.push_back({"attn_values_32h_1000x128x1000",
+                     "sgemm per head, strided",
+                     "3-D matmul over h, strided views",
+                     dims + "input P[H, T, T]\ninput V[T, H, E]\nO[i, h, e] = P[h, i, j] * V[j, h, e]\noutput O\n",
+                     "O",
+                     {t, h, e},
                      2.0 * h * t * e * t,
-                     [=](const einc::TensorMap& in) { return std::make_unique<ValuesBaseline>(in, t, h, e); }});
+                     [=](const einc::TensorMap& in) { return std::make_unique<ValuesBaseline>(in, t, h, e); },
+                     [=](const einc::TensorMap& in, float* out, std::vector<einc::Tensor>&) {
+                       return std::vector<MatmulStep>{
+                           {contiguous_view(f32(in, "P"), {h, t, t}),
+                            StridedView{const_cast<float*>(f32(in, "V")), {h, t, e}, {e, h * e, 1}},
+                            StridedView{out, {h, t, e}, {e, h * e, 1}}}};
+                     }});
   }
   {
     const int64_t n = dim(48);
     const std::string d = std::to_string(n);
-    cases.push_back({"abcd_dbe_ace_48", "permute A,B + sgemm",
+    // The summed b and d are not adjacent in A[a, b, c, d], so no strided
+    // view of A is a matrix with rows (a, c) and columns (b, d).
+    cases.push_back({"abcd_dbe_ace_48",
+                     "permute A,B + sgemm",
+                     "its matmul cannot sum over b and d (apart in A[a,b,c,d]) without a permute",
                      "dim N = " + d + "\ninput A[N, N, N, N]\ninput B[N, N, N]\n" +
                          "C[a, c, e] = A[a, b, c, d] * B[d, b, e]\noutput C\n",
-                     "C", 2.0 * n * n * n * n * n,
-                     [=](const einc::TensorMap& in) { return std::make_unique<AbcdBaseline>(in, n); }});
+                     "C",
+                     {n, n, n},
+                     2.0 * n * n * n * n * n,
+                     [=](const einc::TensorMap& in) { return std::make_unique<AbcdBaseline>(in, n); },
+                     nullptr});
   }
   {
     const int64_t b = dim(32), n = dim(128);
-    cases.push_back({"batched_bij_bjk_32x128", "sgemm per batch",
+    cases.push_back({"batched_bij_bjk_32x128",
+                     "sgemm per batch",
+                     "3-D matmul",
                      "dim Bt = " + std::to_string(b) + ", N = " + std::to_string(n) +
                          "\ninput A[Bt, N, N]\ninput B[Bt, N, N]\nC[b, i, k] = A[b, i, j] * B[b, j, k]\noutput C\n",
-                     "C", 2.0 * b * n * n * n,
-                     [=](const einc::TensorMap& in) { return std::make_unique<BatchedBaseline>(in, b, n); }});
+                     "C",
+                     {b, n, n},
+                     2.0 * b * n * n * n,
+                     [=](const einc::TensorMap& in) { return std::make_unique<BatchedBaseline>(in, b, n); },
+                     [=](const einc::TensorMap& in, float* out, std::vector<einc::Tensor>&) {
+                       return std::vector<MatmulStep>{{contiguous_view(f32(in, "A"), {b, n, n}),
+                                                       contiguous_view(f32(in, "B"), {b, n, n}),
+                                                       contiguous_view(out, {b, n, n})}};
+                     }});
   }
   {
     const int64_t k = dim(4096), n = dim(4096);
-    cases.push_back({"decode_1x4096x4096", "sgemv", matmul_script(1, k, n), "C", 2.0 * k * n,
-                     [=](const einc::TensorMap& in) { return std::make_unique<GemvBaseline>(in, k, n); }});
+    cases.push_back({"decode_1x4096x4096",
+                     "sgemv",
+                     "matmul, M = 1",
+                     matmul_script(1, k, n),
+                     "C",
+                     {1, n},
+                     2.0 * k * n,
+                     [=](const einc::TensorMap& in) { return std::make_unique<GemvBaseline>(in, k, n); },
+                     matmul_steps(1, k, n)});
   }
   {
     // Four layers' weights (256 MiB) are more than the caches hold, so every
@@ -366,24 +414,57 @@ std::vector<Case> make_cases() {
       script += out + "[i, j] = " + in + "[i, k] * B" + std::to_string(l) + "[k, j]\n";
     }
     script += "output C\n";
-    cases.push_back({"decode_4_layers_4096", "sgemv per layer", script, "C", 2.0 * kLayers * n * n,
-                     [=](const einc::TensorMap& in) { return std::make_unique<GemvChainBaseline>(in, n, kLayers); }});
+    cases.push_back({"decode_4_layers_4096",
+                     "sgemv per layer",
+                     "matmul per layer, M = 1",
+                     script,
+                     "C",
+                     {1, n},
+                     2.0 * kLayers * n * n,
+                     [=](const einc::TensorMap& in) { return std::make_unique<GemvChainBaseline>(in, n, kLayers); },
+                     [=](const einc::TensorMap& in, float* out, std::vector<einc::Tensor>& scratch) {
+                       std::vector<MatmulStep> steps;
+                       const float* x = f32(in, "A");
+                       for (int l = 1; l <= kLayers; ++l) {
+                         float* y = out;
+                         if (l < kLayers)
+                           y = scratch.emplace_back(einc::Tensor::zeros(einc::DType::f32, {1, n})).data_as<float>();
+                         steps.push_back({contiguous_view(x, {1, n}),
+                                          contiguous_view(f32(in, "B" + std::to_string(l)), {n, n}),
+                                          contiguous_view(y, {1, n})});
+                         x = y;
+                       }
+                       return steps;
+                     }});
   }
   return cases;
 }
+
+#if EINC_BENCH_ONEDNN
+// The oneDNN anchor: the case's matmuls, created (weights reordered) here.
+struct OnednnAnchor : Anchor {
+  std::vector<einc::Tensor> scratch;
+  std::unique_ptr<einc::bench::OnednnMatmul> matmul;
+  OnednnAnchor(const einc::TensorMap& in, const Case& c) {
+    result = einc::Tensor::zeros(einc::DType::f32, c.output_shape);
+    matmul = std::make_unique<einc::bench::OnednnMatmul>(c.onednn_steps(in, result.data_as<float>(), scratch));
+  }
+  void run() override { matmul->run(); }
+};
+#endif
 
 // ---------------------------------------------------------------- busy meter
 
 // How busy the machine was while each side was timed (bench_common.h).
 BusyMeter g_busy;
 
-// The table's rows: each case with the worse of its two sides' busy figures.
+// The table's rows: each case with the worst of its sides' busy figures.
 std::vector<TableRow> table_rows(const std::vector<Case>& cases) {
   std::vector<TableRow> rows;
   for (const Case& c : cases) {
-    double other = -1;
-    for (const char* side : {kEinc, kOpenblas}) other = std::max(other, g_busy.cores(side_key(c.name, side)));
-    rows.push_back({c.name, c.anchor, other});
+    double other = g_busy.cores(side_key(c.name, kEinc));
+    for (const char* side : anchor_sides()) other = std::max(other, g_busy.cores(side_key(c.name, side)));
+    rows.push_back({c.name, other});
   }
   return rows;
 }
@@ -391,21 +472,21 @@ std::vector<TableRow> table_rows(const std::vector<Case>& cases) {
 // ---------------------------------------------------------------- state
 
 // Made on first use and kept: the compiled program, its inputs (shared by
-// both sides), OpenBLAS's baseline, and the result of einc's check.
+// every side), the anchors, and each side's check.
 struct CaseState {
   bool prepared = false;
-  std::string error;  // compile / input error: neither side can run
+  std::string error;  // compile / input error: no side can run
   std::optional<einc::Program> program;
   einc::TensorMap inputs;
-  einc::TensorMap outputs;  // einc's output buffers, made by the first run and reused (Program::run_into)
-  std::unique_ptr<Baseline> baseline;
-  bool baseline_ran = false;
+  einc::TensorMap outputs;                                 // einc's output buffers, reused (Program::run_into)
+  std::map<std::string, std::unique_ptr<Anchor>> anchors;  // by side; none for a side that cannot run the case
+  std::map<std::string, std::string> side_error;           // by side: why it is not timed (setup, check)
   bool checked = false;
-  std::string check_error;  // einc ran wrong or failed
-  double check_rel_err = 0;
+  double check_rel_err = 0;  // einc vs OpenBLAS
 };
 
 std::map<std::string, CaseState> g_states;
+std::map<std::string, std::string> g_onednn_choice;  // case -> what oneDNN chose, for the notes
 
 CaseState& prepare(const Case& c) {
   CaseState& s = g_states[c.name];
@@ -414,111 +495,104 @@ CaseState& prepare(const Case& c) {
   try {
     s.program = einc::compile(c.script, {.filename = c.name + ".ein"});
     s.inputs = einc::random_inputs(*s.program, 1);
-    s.baseline = c.make_baseline(s.inputs);
+    s.anchors[kOpenblas] = c.make_openblas(s.inputs);
   } catch (const einc::CompileError& e) {
     s.error = "compile failed: ";
     for (const einc::Diagnostic& d : e.diagnostics()) s.error += d.message + "; ";
+    return s;
   } catch (const std::exception& e) {
     s.error = std::string("setup failed: ") + e.what();
+    return s;
   }
+#if EINC_BENCH_ONEDNN
+  if (!c.onednn_steps) {
+    s.side_error[kOnednn] = c.onednn;
+  } else {
+    try {
+      auto onednn = std::make_unique<OnednnAnchor>(s.inputs, c);
+      g_onednn_choice[c.name] = onednn->matmul->choice();
+      s.anchors[kOnednn] = std::move(onednn);
+    } catch (const std::exception& e) {
+      s.side_error[kOnednn] = std::string("oneDNN setup failed: ") + e.what();
+    }
+  }
+#endif
   return s;
 }
 
-// Lets the other side's worker threads (OpenBLAS spins for a while after a
-// call) go idle before a side is timed: sleeps when the benchmark before
-// this one ran the other side (not when Google Benchmark calls the same one
-// again to find its iteration count).
-void quiesce(const char* side) {
-  static const char* last_side = nullptr;
-  if (last_side != side) std::this_thread::sleep_for(std::chrono::milliseconds(g_cfg.smoke ? 20 : 300));
-  last_side = side;
-}
-constexpr double kTolerance = 1e-4;  // relative to max |OpenBLAS|; f32, any summation order
-
-bool backend_available(const std::string& name) {
-  for (einc::Backend b : einc::available_backends())
-    if (einc::backend_name(b) == name) return true;
-  return false;
-}
-
-void set_flops(benchmark::State& state, const Case& c) {
-  state.counters["FLOP/s"] = benchmark::Counter(c.flops, benchmark::Counter::kIsIterationInvariantRate);
-}
-
-void bench_openblas(benchmark::State& state, const Case* c) {
-  CaseState& s = prepare(*c);
-  if (!s.error.empty()) {
-    state.SkipWithError(s.error.c_str());
-    return;
+// Runs every side once, untimed (their warm-up: JIT, caches, first touch),
+// and checks them: einc against OpenBLAS, oneDNN against einc (OpenBLAS
+// when einc cannot run). A side that fails is not timed.
+void check_sides(CaseState& s, const Case& c) {
+  if (s.checked) return;
+  s.checked = true;
+  for (auto& [side, anchor] : s.anchors) {
+    try {
+      anchor->run();
+    } catch (const std::exception& e) {
+      s.side_error[side] = std::string("run failed: ") + e.what();
+    }
   }
-  quiesce(kOpenblas);
-  if (!s.baseline_ran) {
-    s.baseline->run();
-    s.baseline_ran = true;
+  const einc::Tensor* einc_out = nullptr;
+  if (!backend_available(g_cfg.backend)) {
+    s.side_error[kEinc] = g_cfg.backend + " backend not available";
+  } else {
+    try {
+      const einc::RunOptions options{.backend = *einc::backend_from_name(g_cfg.backend), .threads = g_cfg.threads};
+      s.program->run_into(s.inputs, s.outputs, options);
+      auto it = s.outputs.find(c.output);
+      if (it == s.outputs.end()) {
+        s.side_error[kEinc] = "no output '" + c.output + "'";
+      } else if (!s.side_error.count(kOpenblas)) {
+        s.side_error[kEinc] = check_result(it->second, s.anchors.at(kOpenblas)->result, "OpenBLAS", &s.check_rel_err);
+        if (s.side_error[kEinc].empty()) einc_out = &it->second;
+      }
+    } catch (const std::exception& e) {
+      s.side_error[kEinc] = std::string("run failed: ") + e.what();
+    }
   }
-  const CpuSample before = cpu_sample();
-  for (auto _ : state) {
-    s.baseline->run();
-    benchmark::ClobberMemory();
+  if (s.anchors.count(kOnednn) && !s.side_error.count(kOnednn)) {
+    const einc::Tensor* want = einc_out;
+    if (!want && !s.side_error.count(kOpenblas)) want = &s.anchors.at(kOpenblas)->result;
+    double err = 0;
+    if (want)
+      s.side_error[kOnednn] = check_result(s.anchors.at(kOnednn)->result, *want, einc_out ? "einc" : "OpenBLAS", &err);
   }
-  g_busy.add(side_key(c->name, kOpenblas), before, cpu_sample());
-  set_flops(state, *c);
+  for (auto it = s.side_error.begin(); it != s.side_error.end();)
+    it = it->second.empty() ? s.side_error.erase(it) : ++it;
+}
+
+// The case ready for `side`, or nullptr after skipping the benchmark with
+// the reason.
+CaseState* ready(benchmark::State& state, const Case& c, const char* side) {
+  CaseState& s = prepare(c);
+  if (s.error.empty()) check_sides(s, c);
+  const std::string& why = !s.error.empty() ? s.error : s.side_error.count(side) ? s.side_error.at(side) : "";
+  if (!why.empty()) {
+    state.SkipWithError(why.c_str());
+    return nullptr;
+  }
+  return &s;
+}
+
+void bench_anchor(benchmark::State& state, const Case* c, const char* side) {
+  CaseState* s = ready(state, *c, side);
+  if (!s) return;
+  quiesce(side, g_cfg.smoke);
+  Anchor& anchor = *s->anchors.at(side);
+  time_side(state, g_busy, side_key(c->name, side), c->flops, [&] { anchor.run(); });
 }
 
 void bench_einc(benchmark::State& state, const Case* c) {
-  if (!backend_available(g_cfg.backend)) {
-    state.SkipWithError((g_cfg.backend + " backend not available").c_str());
-    return;
-  }
-  CaseState& s = prepare(*c);
-  if (!s.error.empty()) {
-    state.SkipWithError(s.error.c_str());
-    return;
-  }
+  CaseState* s = ready(state, *c, kEinc);
+  if (!s) return;
   const einc::RunOptions options{.backend = *einc::backend_from_name(g_cfg.backend), .threads = g_cfg.threads};
-  quiesce(kEinc);
-  if (!s.checked) {
-    s.checked = true;
-    try {
-      if (!s.baseline_ran) {
-        s.baseline->run();
-        s.baseline_ran = true;
-      }
-      s.program->run_into(s.inputs, s.outputs, options);  // also the warm-up (JIT, caches)
-      auto it = s.outputs.find(c->output);
-      if (it == s.outputs.end()) {
-        s.check_error = "no output '" + c->output + "'";
-      } else {
-        s.check_rel_err = rel_error(it->second, s.baseline->result);
-        if (!(s.check_rel_err <= kTolerance)) {
-          char buf[160];
-          std::snprintf(buf, sizeof buf, "wrong result: max rel err %.3g vs OpenBLAS (%s vs %s)", s.check_rel_err,
-                        it->second.describe().c_str(), s.baseline->result.describe().c_str());
-          s.check_error = buf;
-        }
-      }
-    } catch (const std::exception& e) {
-      s.check_error = std::string("run failed: ") + e.what();
-    }
-  }
-  if (!s.check_error.empty()) {
-    state.SkipWithError(s.check_error.c_str());
+  quiesce(kEinc, g_cfg.smoke);
+  if (!time_side(state, g_busy, side_key(c->name, kEinc), c->flops,
+                 [&] { s->program->run_into(s->inputs, s->outputs, options); }))
     return;
-  }
-  const CpuSample before = cpu_sample();
-  try {
-    for (auto _ : state) {
-      s.program->run_into(s.inputs, s.outputs, options);
-      benchmark::ClobberMemory();
-    }
-    g_busy.add(side_key(c->name, kEinc), before, cpu_sample());
-  } catch (const std::exception& e) {
-    state.SkipWithError((std::string("run failed: ") + e.what()).c_str());
-    return;
-  }
-  set_flops(state, *c);
   char label[64];
-  std::snprintf(label, sizeof label, "checked, rel err %.1e", s.check_rel_err);
+  std::snprintf(label, sizeof label, "checked, rel err %.1e", s->check_rel_err);
   state.SetLabel(label);
 }
 
@@ -528,62 +602,66 @@ void print_environment() {
   std::printf("CPU: %s, %u logical CPUs\n", cpu_identity().c_str(), std::thread::hardware_concurrency());
   std::printf("OpenBLAS: core %s, config \"%s\", %d thread%s\n", openblas_get_corename(), openblas_get_config(),
               openblas_get_num_threads(), openblas_get_num_threads() == 1 ? "" : "s");
-  std::printf("einc %s: backend '%s' (available:", einc::version().c_str(), g_cfg.backend.c_str());
-  for (einc::Backend b : einc::available_backends()) std::printf(" %s", einc::backend_name(b));
-  std::printf("), %d thread%s\n", g_cfg.threads, g_cfg.threads == 1 ? "" : "s");
-  for (const char* var : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}) {
-    if (const char* v = std::getenv(var)) {
-      const char* bar = "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!";
-      std::fprintf(stderr,
-                   "%s\n!!! WARNING: %s=%s is set in the environment.\n"
-                   "!!! OPENBLAS_CORETYPE=Haswell halves OpenBLAS on this machine (AVX2 kernels): the anchor\n"
-                   "!!! is not OpenBLAS at its best. Rerun as\n"
-                   "!!!   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/cpu_bench\n%s\n",
-                   bar, var, v, bar);
-    }
+#if EINC_BENCH_ONEDNN
+  std::printf("%s\n", einc::bench::onednn_identity().c_str());
+#else
+  std::printf("oneDNN: not in this build (libdnnl-dev not found): OpenBLAS is the only anchor\n");
+#endif
+  einc::bench::print_einc_and_warnings(g_cfg, "cpu_bench");
+}
+
+// What each anchor runs per case, and what oneDNN chose (its
+// implementation and the weights' format, per matmul).
+void print_notes(const std::vector<Case>& cases) {
+#if EINC_BENCH_ONEDNN
+  std::printf("What the anchors run (oneDNN: weights reordered into its format once, untimed; its best case):\n");
+#else
+  std::printf("What OpenBLAS runs (oneDNN is not in this build):\n");
+#endif
+  for (const Case& c : cases) {
+    std::string line = "OpenBLAS: " + c.openblas;
+#if EINC_BENCH_ONEDNN
+    line += "; oneDNN: " + c.onednn;
+    if (auto it = g_onednn_choice.find(c.name); it != g_onednn_choice.end()) line += " [" + it->second + "]";
+#endif
+    std::printf("  %-30s %s\n", c.name.c_str(), line.c_str());
   }
-  std::fflush(stdout);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  parse_config(&argc, argv);
+  g_cfg = einc::bench::parse_config(&argc, argv, "cpu_bench", kHelp);
   openblas_set_num_threads(g_cfg.threads);
+#if EINC_BENCH_ONEDNN
+  omp_set_num_threads(g_cfg.threads);  // oneDNN (Debian's build: OpenMP runtime, libgomp)
+#endif
   print_environment();
 
   Peak peak = einc::bench::measure_peak(g_cfg.threads, g_cfg.smoke);
 
   const std::vector<Case> cases = make_cases();
   if (g_cfg.smoke) g_cfg.rounds = 1;
-  // Registration order is run order: per case, OpenBLAS and einc alternate
-  // for g_cfg.rounds rounds.
+  // Registration order is run order: per case, the anchors and einc
+  // alternate for g_cfg.rounds rounds.
+  std::vector<const char*> sides = anchor_sides();
+  sides.push_back(kEinc);
   for (const Case& c : cases)
-    for (int round = 0; round < g_cfg.rounds; ++round)
-      for (const char* side : {kOpenblas, kEinc}) {
-        std::string name = side_key(c.name, side) + std::string(kRoundTag) + std::to_string(round);
-        benchmark::internal::Benchmark* b =
-            benchmark::RegisterBenchmark(name.c_str(), side == kEinc ? bench_einc : bench_openblas, &c);
-        b->UseRealTime()->Unit(g_cfg.smoke ? benchmark::kMicrosecond : benchmark::kMillisecond);
-        if (!g_cfg.user_repetitions) b->Repetitions(1);
-        if (!g_cfg.user_min_time && g_cfg.smoke) b->MinTime(0.02);
-      }
+    einc::bench::register_rounds(c.name, sides, g_cfg, [&c](benchmark::State& state, const char* side) {
+      side == kEinc ? bench_einc(state, &c) : bench_anchor(state, &c, side);
+    });
 
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  TableReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
-                                               : benchmark::ConsoleReporter::OO_Tabular);
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  // Measured again after the benchmarks: a burst of other work during the
-  // first measurement would otherwise inflate every "% of peak".
-  Peak peak_after = einc::bench::measure_peak(g_cfg.threads, g_cfg.smoke);
-  if (std::fabs(peak_after.gflops - peak.gflops) > 0.05 * std::max(peak.gflops, peak_after.gflops))
-    std::printf("\nnote: FMA peak measured %.1f before and %.1f GFLOP/s after the benchmarks; using the higher\n",
-                peak.gflops, peak_after.gflops);
-  if (peak_after.gflops > peak.gflops) peak = peak_after;
-  einc::bench::print_table(table_rows(cases), reporter, peak,
-                           {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke});
+  const std::unique_ptr<TableReporter> reporter = einc::bench::run_benchmarks(&argc, argv);
+  if (!reporter) return 1;
+  peak = einc::bench::remeasure_peak(peak, g_cfg.threads, g_cfg.smoke);
+  std::vector<AnchorColumn> anchors = {{kOpenblas, "OpenBLAS"}};
+#if EINC_BENCH_ONEDNN
+  anchors.push_back({kOnednn, "oneDNN"});
+#endif
+  einc::bench::print_anchor_table(
+      anchors.size() > 1 ? "einc vs OpenBLAS and oneDNN matmul" : "einc vs OpenBLAS", table_rows(cases), *reporter,
+      peak, {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke, "every extent / 16"}, anchors, true);
+  print_notes(cases);
   print_environment();  // again, so the warning is next to the numbers
   return 0;
 }

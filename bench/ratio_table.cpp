@@ -16,7 +16,7 @@ std::pair<std::string, std::size_t> split_round(const std::string& name) {
   return {name.substr(0, at), static_cast<std::size_t>(std::stoul(name.substr(at + kRoundTag.size())))};
 }
 
-// The median of the per-round ratios einc / OpenBLAS, and their range.
+// The median of the per-round ratios einc / anchor, and their range.
 struct Ratio {
   double median = NAN, low = NAN, high = NAN;
 };
@@ -29,10 +29,68 @@ Ratio paired_ratio(const Result& e, const Result& b) {
   return {Result::median_of(r), *lo, *hi};
 }
 
+// The faster of `anchors` in each round (NaN where none ran), as a Result
+// to pair with einc's.
+Result best_of(const std::vector<Result>& anchors) {
+  Result best;
+  for (const Result& a : anchors) {
+    if (a.error) continue;
+    if (best.rounds.size() < a.rounds.size()) best.rounds.resize(a.rounds.size(), NAN);
+    for (std::size_t i = 0; i < a.rounds.size(); ++i)
+      if (!std::isnan(a.rounds[i]) && (std::isnan(best.rounds[i]) || a.rounds[i] > best.rounds[i]))
+        best.rounds[i] = a.rounds[i];
+  }
+  return best;
+}
+
 std::string fmt(const char* format, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
   return buf;
+}
+
+// A side's results, or none (filtered out).
+Result result_of(const TableReporter& reporter, const std::string& key) {
+  auto it = reporter.results.find(key);
+  return it == reporter.results.end() ? Result{} : it->second;
+}
+
+// A side's median in GFLOP/s, or "n/a".
+std::string gflops_text(const Result& r) { return r.have() ? fmt("%.1f", r.median() / 1e9) : "n/a"; }
+
+// "0.93" and "0.90-0.97", or "n/a" and "" without paired rounds.
+std::string ratio_text(const Ratio& r) { return std::isnan(r.median) ? "n/a" : fmt("%.2f", r.median); }
+std::string range_text(const Ratio& r) {
+  return std::isnan(r.median) ? "" : fmt("%.2f", r.low) + "-" + fmt("%.2f", r.high);
+}
+
+// The line under the title: the peak each "%pk" is a fraction of.
+void print_peak(const Peak& peak, const TableSettings& settings) {
+  if (peak.gflops > 0)
+    std::printf("FMA peak measured in-process: %.1f GFLOP/s on %d thread%s (%s)\n", peak.gflops, settings.threads,
+                settings.threads == 1 ? "" : "s", peak.isa.c_str());
+}
+
+// The errors that skipped a side ("<case> <side>: <why>"), each reason once
+// (the backend missing is said once, not per case).
+void print_errors(const std::vector<std::string>& notes) {
+  std::vector<std::string> seen;
+  for (const std::string& n : notes) {
+    std::string why = n.substr(n.find(": ") + 2);
+    if (std::find(seen.begin(), seen.end(), why) != seen.end()) continue;
+    seen.push_back(why);
+    std::printf("  n/a: %s\n", n.c_str());
+  }
+}
+
+// The warning under a table when other processes took more than a tenth of
+// a core while a case was timed; `sides` says whose figures it understates.
+void print_busy_warning(double worst_other, const char* sides) {
+  if (worst_other > 0.1)
+    std::printf(
+        "!!! The machine was busy (up to %.2f cores used by other processes): these figures understate\n"
+        "!!! %s; rerun on an idle machine before quoting them.\n",
+        worst_other, sides);
 }
 
 }  // namespace
@@ -59,78 +117,22 @@ void TableReporter::ReportRuns(const std::vector<Run>& runs) {
   ConsoleReporter::ReportRuns(runs);
 }
 
-void print_table(const std::vector<TableRow>& rows, const TableReporter& reporter, const Peak& peak,
-                 const TableSettings& settings) {
-  auto get = [&](const std::string& name) {
-    auto it = reporter.results.find(name);
-    return it == reporter.results.end() ? Result{} : it->second;
-  };
-  std::printf("\n== einc (%s backend) vs OpenBLAS, %d thread%s, median GFLOP/s%s ==\n", settings.backend.c_str(),
-              settings.threads, settings.threads == 1 ? "" : "s",
-              settings.smoke ? ", SMOKE SIZES (every extent / 16)" : "");
-  if (peak.gflops > 0)
-    std::printf("FMA peak measured in-process: %.1f GFLOP/s on %d thread%s (%s)\n", peak.gflops, settings.threads,
-                settings.threads == 1 ? "" : "s", peak.isa.c_str());
-  std::printf("%-31s %-24s %10s %10s %6s %11s %8s %8s %6s\n", "case", "OpenBLAS runs", "einc", "OpenBLAS", "ratio",
-              "(range)", "einc%pk", "BLAS%pk", "other");
-  std::vector<std::string> notes;
-  double worst_other = 0;
-  for (const TableRow& c : rows) {
-    if (!reporter.results.count(side_key(c.name, kEinc)) && !reporter.results.count(side_key(c.name, kOpenblas)))
-      continue;  // filtered out
-    Result e = get(side_key(c.name, kEinc)), b = get(side_key(c.name, kOpenblas));
-    auto gf = [](const Result& r) { return r.have() ? fmt("%.1f", r.median() / 1e9) : "n/a"; };
-    auto pk = [&](const Result& r) {
-      return r.have() && peak.gflops > 0 ? fmt("%.1f%%", 100.0 * r.median() / 1e9 / peak.gflops) : "n/a";
-    };
-    const Ratio paired = e.have() && b.have() ? paired_ratio(e, b) : Ratio{};
-    std::string ratio = std::isnan(paired.median) ? "n/a" : fmt("%.2f", paired.median);
-    std::string range = std::isnan(paired.median) ? "" : fmt("%.2f", paired.low) + "-" + fmt("%.2f", paired.high);
-    const double other = c.other_cores;
-    worst_other = std::max(worst_other, other);
-    std::printf("%-31s %-24s %10s %10s %6s %11s %8s %8s %6s\n", c.name.c_str(), c.anchor.c_str(), gf(e).c_str(),
-                gf(b).c_str(), ratio.c_str(), range.c_str(), pk(e).c_str(), pk(b).c_str(),
-                other < 0 ? "-" : fmt("%.2f", other).c_str());
-    if (e.error) notes.push_back(c.name + " einc: " + e.error_message);
-    if (b.error) notes.push_back(c.name + " OpenBLAS: " + b.error_message);
-  }
-  // Collapse identical einc notes (the backend missing is said once).
-  std::vector<std::string> seen;
-  for (const std::string& n : notes) {
-    std::string why = n.substr(n.find(": ") + 2);
-    if (std::find(seen.begin(), seen.end(), why) != seen.end()) continue;
-    seen.push_back(why);
-    std::printf("  n/a: %s\n", n.c_str());
-  }
-  std::printf(
-      "einc, OpenBLAS = each side's median over %d interleaved round%s; ratio = the median of the\n"
-      "per-round ratios einc / OpenBLAS (range: lowest-highest); %%pk = fraction of the FMA peak above;\n"
-      "other = cores used by other processes while the case was timed (the worse of its two sides;\n"
-      "- = too short to tell).\n",
-      settings.rounds, settings.rounds == 1 ? "" : "s");
-  if (worst_other > 0.1)
-    std::printf(
-        "!!! The machine was busy (up to %.2f cores used by other processes): these figures understate\n"
-        "!!! both sides; rerun on an idle machine before quoting them.\n",
-        worst_other);
-}
-
 void print_anchor_table(const std::string& title, const std::vector<TableRow>& rows, const TableReporter& reporter,
-                        const Peak& peak, const TableSettings& settings, const std::vector<AnchorColumn>& anchors) {
-  auto get = [&](const std::string& name) {
-    auto it = reporter.results.find(name);
-    return it == reporter.results.end() ? Result{} : it->second;
-  };
+                        const Peak& peak, const TableSettings& settings, const std::vector<AnchorColumn>& anchors,
+                        bool best) {
+  best = best && anchors.size() > 1;
+  bool targets = false;
+  for (const AnchorColumn& a : anchors) targets = targets || !std::isnan(a.target);
   std::printf("\n== %s (einc: %s backend), %d thread%s, median GFLOP/s%s ==\n", title.c_str(), settings.backend.c_str(),
               settings.threads, settings.threads == 1 ? "" : "s",
-              settings.smoke ? ", SMOKE SIZES (channels and image sides / 16)" : "");
-  if (peak.gflops > 0)
-    std::printf("FMA peak measured in-process: %.1f GFLOP/s on %d thread%s (%s)\n", peak.gflops, settings.threads,
-                settings.threads == 1 ? "" : "s", peak.isa.c_str());
+              settings.smoke ? (", SMOKE SIZES (" + settings.smoke_sizes + ")").c_str() : "");
+  print_peak(peak, settings);
   std::printf("%-30s %8s", "case", "einc");
   for (const AnchorColumn& a : anchors)
     std::printf(" %*s", std::max<int>(8, static_cast<int>(a.label.size())), a.label.c_str());
-  for (const AnchorColumn& a : anchors) std::printf("   %-31s", ("einc/" + a.label + " (range) target").c_str());
+  for (const AnchorColumn& a : anchors)
+    std::printf("   %-*s", targets ? 31 : 17, ("einc/" + a.label + (targets ? " (range) target" : " (range)")).c_str());
+  if (best) std::printf("   %-17s", "einc/best (range)");
   std::printf(" %8s %6s\n", "einc%pk", "other");
 
   std::vector<std::string> notes;
@@ -139,25 +141,32 @@ void print_anchor_table(const std::string& title, const std::vector<TableRow>& r
     bool any = reporter.results.count(side_key(c.name, kEinc)) != 0;
     for (const AnchorColumn& a : anchors) any = any || reporter.results.count(side_key(c.name, a.side)) != 0;
     if (!any) continue;  // filtered out
-    const Result e = get(side_key(c.name, kEinc));
-    auto gf = [](const Result& r) { return r.have() ? fmt("%.1f", r.median() / 1e9) : "n/a"; };
-    std::printf("%-30s %8s", c.name.c_str(), gf(e).c_str());
+    const Result e = result_of(reporter, side_key(c.name, kEinc));
+    std::printf("%-30s %8s", c.name.c_str(), gflops_text(e).c_str());
     for (const AnchorColumn& a : anchors)
       std::printf(" %*s", std::max<int>(8, static_cast<int>(a.label.size())),
-                  gf(get(side_key(c.name, a.side))).c_str());
+                  gflops_text(result_of(reporter, side_key(c.name, a.side))).c_str());
+    std::vector<Result> anchor_results;
     for (const AnchorColumn& a : anchors) {
-      const Result b = get(side_key(c.name, a.side));
+      const Result b = result_of(reporter, side_key(c.name, a.side));
+      anchor_results.push_back(b);
       const Ratio paired = e.have() && b.have() ? paired_ratio(e, b) : Ratio{};
-      std::string ratio = std::isnan(paired.median) ? "n/a" : fmt("%.2f", paired.median);
-      std::string range = std::isnan(paired.median) ? "" : fmt("%.2f", paired.low) + "-" + fmt("%.2f", paired.high);
-      std::string verdict;
-      if (!std::isnan(a.target)) {
-        verdict = fmt(">=%.2f", a.target);
-        if (!std::isnan(paired.median))
-          verdict += paired.low >= a.target ? " met" : paired.high < a.target ? " SHORT" : " tie";
+      std::printf("   %5s %11s", ratio_text(paired).c_str(), range_text(paired).c_str());
+      if (targets) {
+        std::string verdict;
+        if (!std::isnan(a.target)) {
+          verdict = fmt(">=%.2f", a.target);
+          if (!std::isnan(paired.median))
+            verdict += paired.low >= a.target ? " met" : paired.high < a.target ? " SHORT" : " tie";
+        }
+        std::printf(" %-13s", verdict.c_str());
       }
-      std::printf("   %5s %11s %-13s", ratio.c_str(), range.c_str(), verdict.c_str());
       if (b.error) notes.push_back(c.name + " " + a.label + ": " + b.error_message);
+    }
+    if (best) {
+      const Result fastest = best_of(anchor_results);
+      const Ratio paired = e.have() && fastest.have() ? paired_ratio(e, fastest) : Ratio{};
+      std::printf("   %5s %11s", ratio_text(paired).c_str(), range_text(paired).c_str());
     }
     const double other = c.other_cores;
     worst_other = std::max(worst_other, other);
@@ -166,25 +175,21 @@ void print_anchor_table(const std::string& title, const std::vector<TableRow>& r
                 other < 0 ? "-" : fmt("%.2f", other).c_str());
     if (e.error) notes.push_back(c.name + " einc: " + e.error_message);
   }
-  std::vector<std::string> seen;
-  for (const std::string& n : notes) {
-    std::string why = n.substr(n.find(": ") + 2);
-    if (std::find(seen.begin(), seen.end(), why) != seen.end()) continue;
-    seen.push_back(why);
-    std::printf("  n/a: %s\n", n.c_str());
-  }
+  print_errors(notes);
   std::printf(
       "einc and each anchor = that side's median over %d interleaved round%s; einc/anchor = the median of\n"
-      "the per-round ratios (range: lowest-highest), then the target: met (lowest round reaches it),\n"
-      "SHORT (highest round does not), tie (the range straddles it); einc%%pk = einc's fraction of the FMA\n"
-      "peak above; other = cores used by other processes while the case was timed (the worst of its\n"
-      "sides; - = too short to tell).\n",
-      settings.rounds, settings.rounds == 1 ? "" : "s");
-  if (worst_other > 0.1)
+      "the per-round ratios (range: lowest-highest)%s\n",
+      settings.rounds, settings.rounds == 1 ? "" : "s",
+      targets ? ", then the target: met (lowest round reaches it),\n"
+                "SHORT (highest round does not), tie (the range straddles it);"
+              : ";");
+  if (best)
     std::printf(
-        "!!! The machine was busy (up to %.2f cores used by other processes): these figures understate\n"
-        "!!! every side; rerun on an idle machine before quoting them.\n",
-        worst_other);
+        "einc/best = the same against the faster anchor of each round (those that ran: n/a anchors left out);\n");
+  std::printf(
+      "einc%%pk = einc's fraction of the FMA peak above; other = cores used by other processes while the\n"
+      "case was timed (the worst of its sides; - = too short to tell).\n");
+  print_busy_warning(worst_other, "every side");
 }
 
 }  // namespace einc::bench

@@ -3,9 +3,10 @@
 // median of the per-round ratios einc / anchor with their range, each
 // side's fraction of the FMA peak (fma_peak.h), and how busy the machine
 // was. Google Benchmark's own output lists every run; this pairs the sides
-// of each round, which its reporters cannot. cpu_bench has one anchor
-// (OpenBLAS, print_table); conv_bench has several, each with the ratio the
-// issue sets as its target (print_anchor_table).
+// of each round, which its reporters cannot. cpu_bench's anchors are
+// OpenBLAS and oneDNN, with the ratio against the faster of the two per
+// round as well; conv_bench's are oneDNN and im2col + OpenBLAS, each with
+// the ratio the issue sets as its target.
 //
 // Benchmarks are named "<case>/<side>/round:<r>" (side_key, kRoundTag): the
 // reporter takes each run's case, side and round from its name.
@@ -26,6 +27,7 @@
 namespace einc::bench {
 
 inline constexpr const char* kOpenblas = "openblas";
+inline constexpr const char* kOnednn = "onednn";
 inline constexpr const char* kEinc = "einc";
 inline constexpr std::string_view kRoundTag = "/round:";  // benchmark names: "<case>/<side>/round:<r>"
 
@@ -72,22 +74,15 @@ struct TableSettings {
   int threads = 0;
   int rounds = 0;
   bool smoke = false;
+  std::string smoke_sizes;  // how --smoke shrinks the cases, e.g. "every extent / 16"
 };
 
-// One case: its name, what OpenBLAS runs for it, and the cores other
-// processes used while it was timed (the worse of its two sides; -1: too
-// short to tell).
+// One case: its name and the cores other processes used while it was timed
+// (the worst of its sides; -1: too short to tell).
 struct TableRow {
   std::string name;
-  std::string anchor;
   double other_cores = -1;
 };
-
-// Prints the table for the rows that have results (a filtered-out case has
-// none), the errors that skipped a side, and a warning when the machine was
-// busy.
-void print_table(const std::vector<TableRow>& rows, const TableReporter& reporter, const Peak& peak,
-                 const TableSettings& settings);
 
 // One anchor of a table with several: the side's name in the benchmark
 // names, its column heading, and the target for the ratio einc / anchor
@@ -99,9 +94,14 @@ struct AnchorColumn {
   double target = NAN;
 };
 
-// The table for einc against each of `anchors` in turn (rows' `anchor` is
-// not printed: the caller says what each anchor runs in its notes).
+// The table for einc against each of `anchors` in turn and, with two or
+// more and `best`, against the faster anchor of each round (einc/best: the
+// median of einc / max(anchors) per round, over the anchors that ran), for
+// the rows that have results (a filtered-out case has none); then the
+// errors that skipped a side, the legend, and a warning when the machine
+// was busy. The caller says what each anchor runs in its notes.
 void print_anchor_table(const std::string& title, const std::vector<TableRow>& rows, const TableReporter& reporter,
-                        const Peak& peak, const TableSettings& settings, const std::vector<AnchorColumn>& anchors);
+                        const Peak& peak, const TableSettings& settings, const std::vector<AnchorColumn>& anchors,
+                        bool best);
 
 }  // namespace einc::bench

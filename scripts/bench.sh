@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — install what the benchmarks need (Google Benchmark,
 # OpenBLAS, oneDNN, through scripts/setup.sh), build einc with bench/ and
-# run one of them: cpu_bench (against OpenBLAS, the default) or conv_bench
-# (convolutions, against oneDNN and im2col + OpenBLAS sgemm).
+# run one of them: cpu_bench (against OpenBLAS and oneDNN's matmul, the
+# default) or conv_bench (convolutions, against oneDNN and im2col + OpenBLAS
+# sgemm).
 #
 #   scripts/bench.sh [cpu_bench flags...]                e.g. --benchmark_filter=square
 #   scripts/bench.sh conv_bench [conv_bench flags...]    e.g. --benchmark_filter=_n8

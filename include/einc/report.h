@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,16 @@ struct ContractionReport {
   std::string order;  // readable, e.g. "((A*B)*C)"
 };
 
+// The repeat block a statement runs in (`repeat l < L { ... }`,
+// docs/language.md "Repeated layers"): the statement runs `count` times, and
+// every count of its StatementReport already includes that factor.
+struct RepeatBlockReport {
+  int line = 0;               // the `repeat l < L {` line
+  std::string index;          // the layer index, e.g. "l"
+  std::int64_t count = 1;     // the number of layers, e.g. 12
+  std::string count_formula;  // e.g. "L"
+};
+
 struct StatementReport {
   int line = 0;
   int column = 0;
@@ -69,6 +80,8 @@ struct StatementReport {
   Count params;            // elements of the param tensors the statement reads
   double intensity = 0.0;  // flops / bytes (0 when bytes == 0)
   std::vector<ContractionReport> contractions;
+  // The repeat block the statement runs in; nullopt outside every block.
+  std::optional<RepeatBlockReport> repeat_block;
 };
 
 struct TotalsReport {

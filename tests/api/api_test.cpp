@@ -149,6 +149,28 @@ TEST(Api, RepeatMultipliesTotals) {
   EXPECT_THROW(p.report({.repeat = 0}), einc::CompileError);
 }
 
+// Statements of a repeat block carry the block (its line, index and count);
+// their counts are already × count, the others' have no block.
+TEST(Api, StatementsOfARepeatBlockCarryIt) {
+  einc::Program p = einc::compile(
+      "dim T = 5, D = 4, L\ninput x0[T, D]\nparam w[L, D, D]\n"
+      "x[t, d] = x0[t, d]\n"
+      "repeat l < L {\n  x[t, d] += x[t, e] * w[l, e, d]\n}\n"
+      "y[t] = x[t, d]\noutput y\n");
+  einc::Report r = p.bind({{"L", 3}}).report();
+  ASSERT_EQ(r.statements.size(), 3u);
+  EXPECT_FALSE(r.statements[0].repeat_block.has_value());
+  ASSERT_TRUE(r.statements[1].repeat_block.has_value());
+  const einc::RepeatBlockReport& block = *r.statements[1].repeat_block;
+  EXPECT_EQ(block.line, 5);
+  EXPECT_EQ(block.index, "l");
+  EXPECT_EQ(block.count, 3);
+  EXPECT_EQ(block.count_formula, "L");
+  EXPECT_EQ(r.statements[1].macs.value, 3 * 5 * 4 * 4);
+  EXPECT_FALSE(r.statements[2].repeat_block.has_value());
+  EXPECT_EQ(p.bind({{"L", 7}}).report().statements[1].repeat_block->count, 7);
+}
+
 TEST(Api, OverflowIsAnErrorNeverAWrongNumber) {
   // N^3 = 2.16e38 > 2^127 - 1.
   einc::Program p = einc::compile("dim N = 6000000000000\ninput A[N, N], B[N, N]\nC[i, j] = A[i, k] * B[k, j]\n");

@@ -5,7 +5,8 @@
 // The report is built by hand (no compiler involved) so these tests pin the
 // formatting alone: two statements (a three-operand contraction with a
 // two-step path, and an accumulating elementwise statement whose source has
-// a comma and quotes), repeat 2. Each format is checked by structure —
+// a comma and quotes), repeat 2; make_repeat_report() puts the second in a
+// `repeat l < L` block. Each format is checked by structure —
 // the JSON parsed back, the CSV parsed with an RFC 4180 reader, the table's
 // rows measured for alignment — plus the key substrings a reader relies on.
 #include <gtest/gtest.h>
@@ -572,6 +573,82 @@ TEST(ReportTable, EmptyReport) {
   EXPECT_TRUE(json["statements"].is_array());
   EXPECT_EQ(parse_csv(format_report(report, ReportFormat::csv)).size(), 2u);
   EXPECT_TRUE(contains(format_report(report, ReportFormat::markdown), "Dims: none"));
+}
+
+// The second statement of make_report() inside `repeat l < L` (line 4, 12
+// layers): every format says so, the first statement stays unmarked.
+Report make_repeat_report() {
+  Report report = make_report();
+  report.statements[1].repeat_block = RepeatBlockReport{4, "l", 12, "L"};
+  return report;
+}
+
+TEST(ReportRepeatBlock, JsonAndCsvCarryTheBlock) {
+  const Json json = Json::parse(format_report(make_repeat_report(), ReportFormat::json));
+  EXPECT_TRUE(json["statements"][0].contains("repeat_block"));
+  EXPECT_TRUE(json["statements"][0]["repeat_block"].is_null());
+  const Json& block = json["statements"][1]["repeat_block"];
+  EXPECT_EQ(block, Json::parse(R"({"line": 4, "index": "l", "count": 12, "formula": {"count": "L"}})"));
+  // Outside a block the key is still there, null.
+  EXPECT_TRUE(Json::parse(format_report(make_report(), ReportFormat::json))["statements"][1]["repeat_block"].is_null());
+
+  const auto records = parse_csv(format_report(make_repeat_report(), ReportFormat::csv));
+  ASSERT_EQ(records.size(), 4u);
+  const auto& header = records[0];
+  ASSERT_GE(header.size(), 4u);
+  const std::vector<std::string> last(header.end() - 4, header.end());
+  EXPECT_EQ(last, (std::vector<std::string>{"repeat_block_line", "repeat_block_index", "repeat_block_count",
+                                            "repeat_block_count_formula"}));
+  const std::size_t first = header.size() - 4;
+  EXPECT_EQ(std::vector<std::string>(records[2].begin() + first, records[2].end()),
+            (std::vector<std::string>{"4", "l", "12", "L"}));
+  for (const std::size_t row : {1u, 3u}) {
+    for (std::size_t i = first; i < header.size(); ++i) EXPECT_EQ(records[row][i], "") << row << " " << header[i];
+  }
+}
+
+TEST(ReportRepeatBlock, TableMarksTheRowsAndNamesTheBlock) {
+  const std::string text = format_report(make_repeat_report(), ReportFormat::table);
+  const auto lines = split_lines(text);
+  const std::string& header = lines[2];
+  const std::size_t column = header.find("repeat");
+  ASSERT_NE(column, std::string::npos) << header;
+  EXPECT_LT(column, header.find("MACs"));
+  std::vector<std::string> rows;
+  for (std::size_t i = 2; i < lines.size() && !lines[i].empty(); ++i) {
+    if (!contains(lines[i], "sum(")) rows.push_back(lines[i]);
+  }
+  ASSERT_EQ(rows.size(), 6u);  // header, rule, Y, Z, rule, total
+  for (const auto& row : rows) EXPECT_EQ(row.size(), header.size()) << row;
+  EXPECT_EQ(rows[3].find("x L"), column) << rows[3];             // Z +=, in the block
+  EXPECT_EQ(rows[2].find("x L"), std::string::npos) << rows[2];  // Y, outside
+  EXPECT_EQ(rows[2][column], ' ');
+  EXPECT_TRUE(contains(text,
+                       "\nx L: runs in repeat l < L (line 4), L = 12 times; the counts on its rows include "
+                       "the factor\n\ntotals x 2:\n"))
+      << text;
+
+  // Without a block there is no repeat column and no legend.
+  const std::string plain = format_report(make_report(), ReportFormat::table);
+  EXPECT_FALSE(contains(split_lines(plain)[2], "repeat"));
+  EXPECT_FALSE(contains(plain, "runs in"));
+}
+
+TEST(ReportRepeatBlock, MarkdownMarksTheRowsAndNamesTheBlock) {
+  const std::string text = format_report(make_repeat_report(), ReportFormat::markdown);
+  EXPECT_TRUE(contains(text, "| line | target | kind | shape | dtype | repeat | outputs |")) << text;
+  EXPECT_TRUE(contains(text, "| 5 | `Y` | contraction | `[1000, 64]` | f32 |  | 64,000 |")) << text;
+  EXPECT_TRUE(contains(text, "| 6 | `Z +=` | elementwise | `[1000, 64]` | f32 | `x L` | 64,000 |")) << text;
+  EXPECT_TRUE(contains(text,
+                       "`x L`: runs in `repeat l < L` (line 4), `L` = 12 times; the counts on its rows "
+                       "include the factor.\n"))
+      << text;
+  EXPECT_FALSE(contains(format_report(make_report(), ReportFormat::markdown), "| repeat |"));
+
+  // A literal count is not repeated as a formula.
+  Report literal = make_report();
+  literal.statements[1].repeat_block = RepeatBlockReport{4, "l", 3, "3"};
+  EXPECT_TRUE(contains(format_report(literal, ReportFormat::table), "x 3: runs in repeat l < 3 (line 4), 3 times;"));
 }
 
 // ------------------------------------------------------------- markdown
