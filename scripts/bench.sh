@@ -2,11 +2,13 @@
 # scripts/bench.sh — install what the benchmarks need (Google Benchmark,
 # OpenBLAS, oneDNN, through scripts/setup.sh), build einc with bench/ and
 # run one of them: cpu_bench (against OpenBLAS and oneDNN's matmul, the
-# default) or conv_bench (convolutions, against oneDNN and im2col + OpenBLAS
-# sgemm).
+# default), conv_bench (convolutions, against oneDNN and im2col + OpenBLAS
+# sgemm) or mask_bench (causal attention against the same statements
+# unmasked).
 #
 #   scripts/bench.sh [cpu_bench flags...]                e.g. --benchmark_filter=square
 #   scripts/bench.sh conv_bench [conv_bench flags...]    e.g. --benchmark_filter=_n8
+#   scripts/bench.sh mask_bench [mask_bench flags...]    e.g. --benchmark_filter=attention
 #
 # OpenBLAS is run at its best: OPENBLAS_CORETYPE (set to Haswell on this
 # machine, which halves sgemm) and OPENBLAS_L2_SIZE are unset for this
@@ -15,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROGRAM=cpu_bench
-if [[ $# -gt 0 && ($1 == cpu_bench || $1 == conv_bench) ]]; then
+if [[ $# -gt 0 && ($1 == cpu_bench || $1 == conv_bench || $1 == mask_bench) ]]; then
   PROGRAM=$1
   shift
 fi

@@ -2,6 +2,9 @@
 #include "backends/cpu/gett.h"
 
 #include <unistd.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include <algorithm>
 #include <climits>
@@ -161,7 +164,7 @@ class Driver {
     }
     if (has_epilogue_ && !fused_)
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { epilogue_block(t); });
-    if (mask_ && !masked_sum_)
+    if (mask_ && !masked_sum_ && !filled_)
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { fill_block(t); });
   }
 
@@ -170,8 +173,14 @@ class Driver {
   // split_columns decide.
   void run_blocks(int threads) {
     if (split_batches(batches_, threads)) {
+      // A select's fill right after each batch element, when no second
+      // epilogue pass must come first: one thread's stores then overlap
+      // another's arithmetic instead of all threads storing at the end.
+      filled_ = mask_ && !masked_sum_ && (!has_epilogue_ || fused_);
       runtime::parallel_for(batches_, threads, [&](std::int64_t batch) {
         for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc) column_block(batch, j0);
+        if (filled_)
+          for (std::int64_t ib = 0; ib < m_blocks_; ++ib) fill_block(batch * m_blocks_ + ib);
       });
     } else if (split_columns_) {
       const std::int64_t blocks = ceil_div(n_, blocking_.nc);
@@ -471,10 +480,12 @@ class Driver {
     float* masked = along_m ? a_copy.data : b_copy.data;
     const int width = along_m ? mr : nr;
     const std::int64_t count = along_m ? rows : cols;
-    for (std::int64_t k = k0; k < k1; ++k)
-      for (std::int64_t r = 0; r < count; ++r)
-        if (!mask_->holds(box.batch, box.m0 + (along_m ? r : 0), box.n0 + (along_m ? 0 : r), k))
-          masked[(k - k0) * width + r] = 0.0f;
+    for (std::int64_t r = 0; r < count; ++r)
+      mask_->for_each_k_span(box.batch, box.m0 + (along_m ? r : 0), box.n0 + (along_m ? 0 : r), k0, k1,
+                             [&](std::int64_t first, std::int64_t last, bool holds) {
+                               if (!holds)
+                                 for (std::int64_t k = first; k < last; ++k) masked[(k - k0) * width + r] = 0.0f;
+                             });
     const float* other = along_m ? b_copy.data : a_copy.data;
     const bool finite = std::all_of(other, other + len * (along_m ? nr : mr), [](float x) { return std::isfinite(x); });
     if (finite) {
@@ -493,30 +504,43 @@ class Driver {
   }
 
   // A select mask's fill over one MC block of one batch element, after the
-  // epilogue, a column at a time: runs of rows where the mask holds nowhere
-  // are filled whole (the kernel skipped them; contiguous rows with one
-  // fill_n), runs where it holds partly element by element.
+  // epilogue, a column at a time: the spans of rows where the mask fails
+  // (for_each_m_span) are filled, contiguous rows with one fill_n.
   void fill_block(std::int64_t t) const {
-    constexpr std::int64_t kRun = 64;
     const std::int64_t ib = t % m_blocks_, batch = t / m_blocks_;
     const std::int64_t i0 = ib * blocking_.mc, i1 = std::min(m_, i0 + blocking_.mc);
     const float fill = mask_->mask().fill;
     float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
     for (std::int64_t n = 0; n < n_; ++n) {
       float* column = c + c_n_[static_cast<std::size_t>(n)];
-      for (std::int64_t m0 = i0; m0 < i1; m0 += kRun) {
-        const MaskBox box{batch, m0, std::min(i1, m0 + kRun), n, n + 1, 0, 1};
-        const MaskClass cls = mask_->classify(box);
-        if (cls == MaskClass::everywhere) continue;
-        const std::int64_t first = c_m_[static_cast<std::size_t>(box.m0)], rows = box.m1 - box.m0;
-        if (cls == MaskClass::nowhere && m_unit_stride_) {
-          std::fill_n(column + first, rows, fill);
-          continue;
+      mask_->for_each_m_span(batch, n, i0, i1, [&](std::int64_t first, std::int64_t last, bool holds) {
+        if (holds) return;
+        if (m_unit_stride_) {
+          fill_streaming(column + c_m_[static_cast<std::size_t>(first)], last - first, fill);
+          return;
         }
-        for (std::int64_t m = box.m0; m < box.m1; ++m)
-          if (cls == MaskClass::nowhere || !mask_->holds(batch, m, n, 0)) column[c_m_[static_cast<std::size_t>(m)]] = fill;
-      }
+        for (std::int64_t m = first; m < last; ++m) column[c_m_[static_cast<std::size_t>(m)]] = fill;
+      });
     }
+#if defined(__SSE__)
+    _mm_sfence();  // the streaming stores are visible before the block is done
+#endif
+  }
+
+  // `count` copies of `value` from `out`, aligned 16-byte groups with
+  // streaming stores where the ISA has them: the fill is the larger part of
+  // a causal mask's output, written once and read by the next statement, so
+  // it goes to memory without first reading every line into the cache.
+  static void fill_streaming(float* out, std::int64_t count, float value) {
+#if defined(__SSE__)
+    std::int64_t i = 0;
+    for (; i < count && (reinterpret_cast<std::uintptr_t>(out + i) & 15) != 0; ++i) out[i] = value;
+    const __m128 v = _mm_set1_ps(value);
+    for (; i + 4 <= count; i += 4) _mm_stream_ps(out + i, v);
+    for (; i < count; ++i) out[i] = value;
+#else
+    std::fill_n(out, count, value);
+#endif
   }
 
   // The plan's scalars applied to a packed block of A or B (pack_scale_).
@@ -554,9 +578,14 @@ class Driver {
     std::int64_t ib = t % m_blocks_, batch = t / m_blocks_;
     std::int64_t i0 = ib * blocking_.mc, i1 = std::min(m_, i0 + blocking_.mc);
     float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
-    for (std::int64_t n = 0; n < n_; ++n)
-      for (std::int64_t m = i0; m < i1; ++m)
-        c[c_m_[static_cast<std::size_t>(m)] + c_n_[static_cast<std::size_t>(n)]] = 0.0f;
+    for (std::int64_t n = 0; n < n_; ++n) {
+      float* column = c + c_n_[static_cast<std::size_t>(n)];
+      if (m_unit_stride_) {
+        std::fill_n(column + c_m_[static_cast<std::size_t>(i0)], i1 - i0, 0.0f);
+        continue;
+      }
+      for (std::int64_t m = i0; m < i1; ++m) column[c_m_[static_cast<std::size_t>(m)]] = 0.0f;
+    }
   }
 
   // C = act(scale * C + bias terms) + residual terms over one MC block of
@@ -661,7 +690,8 @@ class Driver {
   GemvKind gemv_path_ = GemvKind::none;
   std::optional<GettMaskTables> mask_;
   bool masked_sum_ = false;
-  bool m_unit_stride_ = false;  // C's rows (M) one element apart: fill_block's runs are contiguous
+  bool m_unit_stride_ = false;
+  bool filled_ = false;  // the select's fill was written with each batch element (run_blocks)  // C's rows (M) one element apart: fill_block's runs are contiguous
   ir::ScaleAt pack_scale_ = ir::ScaleAt::result;  // the operand whose packs carry the scale, if not the epilogue
   float epilogue_scale_ = 1.0f;                   // the scale the epilogue applies
   bool has_epilogue_ = false;

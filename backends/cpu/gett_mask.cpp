@@ -88,6 +88,23 @@ GettMaskTables::GettMaskTables(const GettMaskCall& mask, const std::vector<ir::G
                                const std::vector<ir::GettDimSpec>& k)
     : mask_(mask), lhs_(side(mask.lhs, batch, m, n, k)), rhs_(side(mask.rhs, batch, m, n, k)) {}
 
+int GettMaskTables::k_cuts(const MaskBox& box, std::int64_t cuts[6]) const {
+  const Side* along = lhs_.group == Group::k ? &lhs_ : rhs_.group == Group::k ? &rhs_ : nullptr;
+  const Side* other = along == &lhs_ ? &rhs_ : &lhs_;
+  std::int64_t lo = 0, hi = 0;
+  if (!along || !along->rising || other->group == Group::k || !other->bounds(box, lo, hi)) return 0;
+  const auto begin = along->values.begin(), first = begin + box.k0, last = begin + box.k1;
+  int count = 0;
+  cuts[count++] = box.k0;
+  for (std::int64_t w : {lo, hi}) {
+    cuts[count++] = std::lower_bound(first, last, w) - begin;
+    cuts[count++] = std::upper_bound(first, last, w) - begin;
+  }
+  cuts[count++] = box.k1;
+  std::sort(cuts, cuts + count);
+  return static_cast<int>(std::unique(cuts, cuts + count) - cuts);
+}
+
 MaskClass GettMaskTables::classify(const MaskBox& box) const {
   std::int64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
   if (!lhs_.bounds(box, a0, a1) || !rhs_.bounds(box, b0, b1)) return MaskClass::nowhere;  // an empty range

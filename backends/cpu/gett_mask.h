@@ -15,6 +15,7 @@
 // Every answer depends on the box alone, never on the threads.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -52,30 +53,91 @@ class GettMaskTables {
     return ir::compare(mask_.op, lhs_.at(batch, m, n, k), rhs_.at(batch, m, n, k));
   }
   // Calls run(cls, k0, k1) for runs of K positions covering [box.k0,
-  // box.k1) in order, each with one class over the box's other ranges (a
-  // `partly` run is at most a few positions, where the class changes).
-  // Bisects, so a K side whose values rise with the position (the compared
-  // index outermost in K, or alone) costs a few classifications per change.
+  // box.k1) in order, each with one class over the box's other ranges.
+  // Where the K side's values rise with the position (the compared index
+  // alone in K, or outermost) and the other side is not in K, the class can
+  // change only where the K values cross the other side's bounds over the
+  // box: a handful of classifications (k_cuts). Otherwise by bisection
+  // (`partly` runs of at most a few positions).
   template <typename Run>
   void for_each_k_run(const MaskBox& box, Run run) const {
     std::int64_t start = box.k0;
     MaskClass current = MaskClass::nowhere;
-    auto emit = [&](MaskClass cls, std::int64_t k0, std::int64_t k1) {
+    auto emit = [&](MaskClass cls, std::int64_t k0, std::int64_t) {
       if (k0 > start && cls != current) {
         run(current, start, k0);
         start = k0;
       }
       current = cls;
-      (void)k1;
     };
-    bisect(box, box.k0, box.k1, emit);
+    std::int64_t cuts[6];
+    if (const int count = k_cuts(box, cuts)) {
+      MaskBox part = box;
+      for (int i = 0; i + 1 < count; ++i) {
+        part.k0 = cuts[i];
+        part.k1 = cuts[i + 1];
+        if (part.k1 > part.k0) emit(classify(part), part.k0, part.k1);
+      }
+    } else {
+      bisect(box, box.k0, box.k1, emit);
+    }
     if (box.k1 > box.k0) run(current, start, box.k1);
   }
+
+  // Calls span(first, last, holds) for consecutive spans covering rows
+  // [m0, m1) of column n in batch element `batch`, the condition holding in
+  // all of a span or in none (a select's causal mask: at most three spans
+  // per column, found by binary search when the M side rises; else one
+  // span per row).
+  template <typename Span>
+  void for_each_m_span(std::int64_t batch, std::int64_t n, std::int64_t m0, std::int64_t m1, Span span) const {
+    const Side* along = lhs_.group == Group::m ? &lhs_ : rhs_.group == Group::m ? &rhs_ : nullptr;
+    const Side* other = along == &lhs_ ? &rhs_ : &lhs_;
+    if (!along || !along->rising || other->group == Group::m || other->group == Group::k) {
+      for (std::int64_t m = m0; m < m1; ++m) span(m, m + 1, holds(batch, m, n, 0));
+      return;
+    }
+    spans(along == &lhs_ ? mask_.op : ir::mirrored(mask_.op), along->values, m0, m1, other->at(batch, 0, n, 0), span);
+  }
+
+  // The same along K positions [k0, k1) at row m and column n (a masked
+  // sum's diagonal run: at most three spans per row when the K side rises).
+  template <typename Span>
+  void for_each_k_span(std::int64_t batch, std::int64_t m, std::int64_t n, std::int64_t k0, std::int64_t k1,
+                       Span span) const {
+    const Side* along = lhs_.group == Group::k ? &lhs_ : rhs_.group == Group::k ? &rhs_ : nullptr;
+    const Side* other = along == &lhs_ ? &rhs_ : &lhs_;
+    if (!along || !along->rising || other->group == Group::k) {
+      for (std::int64_t k = k0; k < k1; ++k) span(k, k + 1, holds(batch, m, n, k));
+      return;
+    }
+    spans(along == &lhs_ ? mask_.op : ir::mirrored(mask_.op), along->values, k0, k1, other->at(batch, m, n, 0), span);
+  }
+
   const GettMaskCall& mask() const { return mask_; }
   // Whether the condition's value changes along M (one index is in M).
   bool varies_along_m() const { return lhs_.group == Group::m || rhs_.group == Group::m; }
 
  private:
+  // Spans of positions [first, last) where `values[p] op w` holds or not,
+  // `values` rising: below the first value >= w, the values equal to w,
+  // above them.
+  template <typename Span>
+  static void spans(ir::CompareOp op, const std::vector<std::int64_t>& values, std::int64_t first, std::int64_t last,
+                    std::int64_t w, Span span) {
+    const auto begin = values.begin();
+    const std::int64_t lower = std::lower_bound(begin + first, begin + last, w) - begin;
+    const std::int64_t upper = std::upper_bound(begin + lower, begin + last, w) - begin;
+    if (first < lower) span(first, lower, ir::compare(op, 0, 1));
+    if (lower < upper) span(lower, upper, ir::compare(op, 0, 0));
+    if (upper < last) span(upper, last, ir::compare(op, 1, 0));
+  }
+
+  // The positions where a K run's class can change (for_each_k_run), from
+  // box.k0 to box.k1 in order, in `cuts`; their count, or 0 where K is not
+  // analysable so.
+  int k_cuts(const MaskBox& box, std::int64_t cuts[6]) const;
+
   template <typename Emit>
   void bisect(MaskBox box, std::int64_t k0, std::int64_t k1, Emit& emit) const {
     box.k0 = k0;
