@@ -3,6 +3,9 @@
 // released while einc compiles or runs, so that other Python threads go on
 // and several threads may run programs at once (a Program is thread-safe).
 //
+// A Ctrl-C while einc runs is raised as KeyboardInterrupt when the run
+// returns (the C++ API cannot be interrupted midway).
+//
 // Warnings of a successful compile are returned next to the program (the
 // Python layer issues them through the `warnings` module); errors arrive as
 // einc.CompileError (errors.cpp).
@@ -147,6 +150,9 @@ void bind_program(py::module_& m) {
               py::gil_scoped_release unlocked;
               outputs = p.run(inputs, options);
             }
+            // einc has no cancellation hook: a Ctrl-C during the run is
+            // raised here, as soon as it returns, its outputs discarded.
+            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
             py::dict out;
             for (const auto& [name, tensor] : outputs) out[py::str(name)] = array_of(tensor);
             return out;

@@ -1,13 +1,17 @@
-"""Runs from several Python threads at once (python/tests/test_threads.py).
+"""Threads, the GIL and Ctrl-C (python/tests/test_threads.py).
 
 Program.run and einsum release the GIL while einc works; one Program runs
 concurrently from several threads with different inputs (einc::Program is
-thread-safe), and each thread must get its own result.
+thread-safe), and each thread must get its own result. A Ctrl-C during a
+run is raised as KeyboardInterrupt, not lost.
 """
+import os
+import signal
 import threading
 import time
 
 import numpy as np
+import pytest
 
 import einc
 from conftest import BACKENDS
@@ -65,3 +69,18 @@ def test_gil_released_while_running():
         t.join()
     assert end - start > 0.1, "the run is too short to tell"
     assert any(start + 0.03 < s < end - 0.03 for s in stamps)
+
+
+def test_ctrl_c_during_a_run_raises_keyboard_interrupt_when_it_returns():
+    """einc cannot stop a run midway (no cancellation hook in the C++ API);
+    a SIGINT that arrives during one is raised by that run() call."""
+    p = einc.compile("dim N = 4000000\ninput x[N]\ny[i] = exp(x[i]) * tanh(x[i]) * 2\noutput y\n")
+    x = np.zeros(4000000, np.float32)
+    timer = threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for _ in range(50):  # one of these runs is under way when the signal comes
+                p.run(x=x, backend="reference")
+    finally:
+        timer.cancel()
