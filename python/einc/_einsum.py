@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _einc
 from ._arrays import viewable
+from ._einsum_path import render
 from ._report import make_report
 
 # numpy dtype -> the einc dtype einsum computes in. int8 products and sums
@@ -121,33 +122,15 @@ def einsum_path(subscripts: Any, *operands: Any, optimize: Any = "greedy") -> Tu
     ``path`` is ``["einsum_path", (i, j), ...]`` in numpy's (opt_einsum's)
     convention — each pair names two entries of the current operand list,
     which are removed and their product appended — as einc's cost model
-    chose it (docs/cost-model.md). ``text`` prints the contraction's counts
-    from einc's report: MACs and FLOPs in einc's definitions, which are not
-    numpy's FLOP estimate. ``optimize`` is ignored.
+    chose it (docs/cost-model.md). ``text`` is laid out as numpy prints it
+    (scaling, each step's current and remaining terms) with einc's MACs in
+    place of numpy's FLOP estimate. ``optimize`` is ignored.
     """
     text, arrays, common = _prepare(subscripts, operands)
     report = make_report(_compiled(text, arrays, common), 1)
     statement = report["statements"][-1]
     contractions = statement.get("contractions", [])
-    if contractions:
-        path = [tuple(step) for step in contractions[0]["path"]]
-    else:
-        path = [tuple(range(len(arrays)))]
+    path = [tuple(step) for step in contractions[0]["path"]] if contractions else []
     if not path:
-        path = [tuple(range(len(arrays)))]
-    lines = [
-        f"  Complete contraction:  {text}",
-        f"         Operand shapes:  {', '.join(str(tuple(a.shape)) for a in arrays)}",
-        f"         Result shape:  {tuple(statement['shape'])}",
-        f"       Naive MAC count:  {statement['naive_macs']:,}",
-        f"   Optimized MAC count:  {statement['macs']:,}",
-        f"  Optimized FLOP count:  {statement['flops']:,}",
-    ]
-    if contractions:
-        lines.append(f"      Contraction order:  {contractions[0]['order']}")
-    lines.append("-" * 74)
-    lines.append(f"{'step':<8}{'contracts':<20}")
-    lines.append("-" * 74)
-    for k, step in enumerate(path):
-        lines.append(f"{k:<8}{str(step):<20}")
-    return ["einsum_path"] + path, "\n".join(lines)
+        path = [tuple(range(len(arrays)))]  # one step over every operand (numpy's form too)
+    return ["einsum_path"] + path, render(text, [a.shape for a in arrays], statement, path)

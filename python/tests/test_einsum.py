@@ -230,5 +230,18 @@ def test_einsum_path():
     assert len(path) == 3 and all(len(step) == 2 for step in path[1:])
     # Contracting (b, c) first is cheaper: 20*30*2 + 10*20*2 MACs.
     assert path[1] == (1, 2)
-    assert "ij,jk,kl->il" in text and "1,600" in text
+    lines = text.splitlines()
+    assert lines[0] == "  Complete contraction:  ij,jk,kl->il"
+    assert "Naive scaling:  4" in text and "Optimized scaling:  3" in text
+    assert "Optimized MAC count:  1.600e+03" in text  # 20*30*2 + 10*20*2, einc's report
+    assert "Naive MAC count:  1.200e+04" in text
+    assert "Largest intermediate:  4.000e+01 elements" in text  # jl: 20*2
+    assert lines[-2].split() == ["3", "jk,kl->jl", "ij,jl->il"]
+    assert lines[-1].split() == ["3", "ij,jl->il", "il->il"]
+    # numpy agrees on the path here.
+    assert path == np.einsum_path("ij,jk,kl->il", a, b, c, optimize="greedy")[0]
     assert einc.einsum_path("ij->ji", a)[0] == ["einsum_path", (0,)]
+    assert "Naive scaling:  2" in einc.einsum_path("ij->ji", a)[1]
+    for spec, ops in [("i,i", [np.ones(3)] * 2), ("...ij,...jk", [np.ones((2, 3, 4)), np.ones((4, 5))]),
+                      ("ij,jk,l->ikl", [np.ones((2, 3)), np.ones((3, 4)), np.ones(5)])]:
+        assert einc.einsum_path(spec, *ops)[0] == np.einsum_path(spec, *ops, optimize="greedy")[0]
