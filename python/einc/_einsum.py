@@ -18,6 +18,7 @@ import numpy as np
 from . import _einc
 from ._arrays import viewable
 from ._einsum_path import render
+from ._program import run_options
 from ._report import make_report
 
 # numpy dtype -> the einc dtype einsum computes in. int8 products and sums
@@ -105,12 +106,11 @@ def einsum(subscripts: Any, *operands: Any, backend: Optional[str] = None, threa
     pairwise order of least cost. Compiled programs are cached per
     subscripts, dtypes and shapes.
     """
-    if backend is not None and not isinstance(backend, str):
-        raise TypeError(f"backend must be a str, not {type(backend).__name__}")
+    options = run_options(backend, threads)
     text, arrays, common = _prepare(subscripts, operands)
     program = _compiled(text, arrays, common)
     inputs = {f"operand{k}": a for k, a in enumerate(arrays)}
-    result = program.run(inputs, backend, int(threads))["result"]
+    result = program.run(inputs, *options)["result"]
     if common == np.int8:
         result = result.astype(np.int8)
     return result[()] if result.ndim == 0 else result

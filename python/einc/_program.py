@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -32,6 +32,15 @@ def _dims(dims: Optional[Mapping[str, int]]) -> Dict[str, int]:
             raise TypeError(f"dim '{name}' must be an int, not {type(value).__name__}")
         out[name] = int(value)
     return out
+
+
+def run_options(backend: Optional[str], threads: int) -> Tuple[Optional[str], int]:
+    """The checked ``backend=`` and ``threads=`` of a run (einsum's too)."""
+    if backend is not None and not isinstance(backend, str):
+        raise TypeError(f"backend must be a str, not {type(backend).__name__}")
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"threads must be an int, not {type(threads).__name__}")
+    return backend, int(threads)
 
 
 def _warn(rendered: List[str]) -> None:
@@ -160,11 +169,7 @@ class Program:
             if not isinstance(name, str):
                 raise TypeError(f"input names must be str, not {type(name).__name__}")
             prepared[name] = input_array(name, value)
-        if backend is not None and not isinstance(backend, str):
-            raise TypeError(f"backend must be a str, not {type(backend).__name__}")
-        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
-            raise TypeError(f"threads must be an int, not {type(threads).__name__}")
-        return self._native.run(prepared, backend, int(threads))
+        return self._native.run(prepared, *run_options(backend, threads))
 
     def __repr__(self) -> str:
         return f"<einc.Program {self.file!r} outputs={self.outputs}>"

@@ -221,6 +221,10 @@ def test_no_operands_and_bad_options():
         einc.einsum("i", np.ones(2), backend=3)
     with pytest.raises(ValueError):
         einc.einsum("i", np.ones(2), threads=-1)
+    with pytest.raises(TypeError):
+        einc.einsum("i", np.ones(2), threads=1.5)
+    with pytest.raises(TypeError):
+        einc.einsum("i", np.ones(2), out=np.ones(2))  # not supported (docs/python.md)
 
 
 def test_einsum_path():
