@@ -44,11 +44,23 @@ def test_one_program_from_four_threads():
         np.testing.assert_array_equal(c, a @ b)
 
 
+def long_run():
+    """A reference run long enough (over 0.15 s) to look inside: (program, x)."""
+    p = einc.compile("dim N\ninput x[N]\ny[i] = exp(x[i]) * tanh(x[i]) * 2\noutput y\n")
+    n = 1 << 22
+    while True:
+        x = np.zeros(n, np.float32)
+        start = time.perf_counter()
+        p.run(x=x, backend="reference")
+        if time.perf_counter() - start > 0.15 or n >= 1 << 27:
+            return p, x
+        n *= 4
+
+
 def test_gil_released_while_running():
     """A Python thread runs Python code in the middle of another thread's
     run: impossible if the run held the GIL."""
-    p = einc.compile("dim N = 4000000\ninput x[N]\ny[i] = exp(x[i]) * tanh(x[i]) * 2\noutput y\n")
-    x = np.zeros(4000000, np.float32)
+    p, x = long_run()
     stamps = []
     done = threading.Event()
 
@@ -74,8 +86,7 @@ def test_gil_released_while_running():
 def test_ctrl_c_during_a_run_raises_keyboard_interrupt_when_it_returns():
     """einc cannot stop a run midway (no cancellation hook in the C++ API);
     a SIGINT that arrives during one is raised by that run() call."""
-    p = einc.compile("dim N = 4000000\ninput x[N]\ny[i] = exp(x[i]) * tanh(x[i]) * 2\noutput y\n")
-    x = np.zeros(4000000, np.float32)
+    p, x = long_run()
     timer = threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     try:
