@@ -7,7 +7,7 @@ einc::InternalError -> InternalError.
 """
 from __future__ import annotations
 
-from typing import List, NamedTuple
+from typing import List, NamedTuple, Optional
 
 
 class Diagnostic(NamedTuple):
@@ -26,12 +26,34 @@ class CompileError(ValueError):
 
     ``str(error)`` is the rendered diagnostics (``file:line:col: error: ...``
     with the source line and a caret); ``error.diagnostics`` lists them as
-    :class:`Diagnostic`. A ValueError, like numpy.einsum's errors.
+    :class:`Diagnostic`; ``file``, ``line`` and ``column`` are those of the
+    first error. A ValueError, like numpy.einsum's errors.
     """
 
     def __init__(self, message: str, diagnostics: List[Diagnostic] = ()):  # type: ignore[assignment]
         super().__init__(message)
         self.diagnostics: List[Diagnostic] = list(diagnostics)
+
+    def _first_error(self) -> Optional[Diagnostic]:
+        return next((d for d in self.diagnostics if d.severity == "error"), None)
+
+    @property
+    def file(self) -> Optional[str]:
+        """The file of the first error (None without diagnostics)."""
+        first = self._first_error()
+        return first.file if first else None
+
+    @property
+    def line(self) -> int:
+        """The 1-based line of the first error (0: no position)."""
+        first = self._first_error()
+        return first.line if first else 0
+
+    @property
+    def column(self) -> int:
+        """The 1-based column of the first error (0: no position)."""
+        first = self._first_error()
+        return first.column if first else 0
 
 
 class RunError(RuntimeError):

@@ -221,6 +221,7 @@ def test_compile_error_has_position_and_caret(tmp_path):
     assert isinstance(first, einc.Diagnostic)
     assert (first.severity, first.file, first.line) == ("error", str(script), 3)
     assert first.column > 0 and "Q" in first.message
+    assert (error.file, error.line, error.column) == (first.file, first.line, first.column)
     with pytest.raises(einc.CompileError, match="<input>:1:"):
         einc.compile("input A[Q]\n")
     with pytest.raises(einc.CompileError):
