@@ -239,3 +239,31 @@ def test_warning_goes_to_warnings_module():
         warnings.simplefilter("always")
         einc.compile(source)
     assert any(issubclass(w.category, einc.EincWarning) and "silu" in str(w.message) for w in caught)
+
+
+def test_inputs_are_not_copied_by_python():
+    """A strided, negative-stride 16 MB input reaches einc without a numpy
+    copy (numpy reports its allocations to tracemalloc)."""
+    import tracemalloc
+
+    p = einc.compile("dim N\ninput x[N]\ns = x[i]\noutput s\n")
+    big = np.ones(2 * (1 << 22), np.float32)
+    x = big[::-2]
+    p.run(x=x, backend="reference")  # warm: compiles
+    tracemalloc.start()
+    try:
+        s = p.run(x=x, backend="reference")["s"]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert s == 1 << 22
+    assert peak < 1 << 20, f"{peak} bytes allocated while running on a 16 MB view"
+    # ... while a big-endian one is copied (einc reads native byte order only).
+    swapped = x.astype(">f4")
+    tracemalloc.start()
+    try:
+        p.run(x=swapped, backend="reference")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak >= 16 << 20
