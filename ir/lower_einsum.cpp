@@ -95,9 +95,7 @@ ExprPtr StatementLowering::lower_einsum(const ast::Einsum& einsum, std::vector<i
   // rule: an extent of 1 broadcasts against any other, 0 included); the
   // other uses must have that extent or, in another operand, 1.
   std::map<std::string, std::vector<bool>> broadcast;  // per use
-  auto is_one = [&](const Poly& extent) {
-    return program_.try_evaluate(extent) == std::optional<std::int64_t>(1);
-  };
+  auto is_one = [&](const Poly& extent) { return program_.try_evaluate(extent) == std::optional<std::int64_t>(1); };
   for (auto& [name, list] : uses) {
     const frontend::EinsumDim& dim = dims_by_name[name];
     std::size_t widest = 0;

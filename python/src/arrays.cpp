@@ -6,7 +6,7 @@
 // misaligned element.
 #include <cstdint>
 
-#include "bindings.h"
+#include "python/src/bindings.h"
 
 namespace einc::python {
 
@@ -19,12 +19,18 @@ struct NumpyType {
 
 NumpyType numpy_type(DType dtype) {
   switch (dtype) {
-    case DType::f32: return {'f', 4};
-    case DType::f64: return {'f', 8};
-    case DType::f16: return {'f', 2};
-    case DType::bf16: return {'u', 2};  // the bfloat16 bit patterns (numpy has no bfloat16)
-    case DType::i8: return {'i', 1};
-    case DType::i32: return {'i', 4};
+    case DType::f32:
+      return {'f', 4};
+    case DType::f64:
+      return {'f', 8};
+    case DType::f16:
+      return {'f', 2};
+    case DType::bf16:
+      return {'u', 2};  // the bfloat16 bit patterns (numpy has no bfloat16)
+    case DType::i8:
+      return {'i', 1};
+    case DType::i32:
+      return {'i', 4};
   }
   throw py::value_error("unknown einc dtype");
 }
@@ -33,12 +39,18 @@ NumpyType numpy_type(DType dtype) {
 
 const char* numpy_dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::f32: return "float32";
-    case DType::f64: return "float64";
-    case DType::f16: return "float16";
-    case DType::bf16: return "uint16";
-    case DType::i8: return "int8";
-    case DType::i32: return "int32";
+    case DType::f32:
+      return "float32";
+    case DType::f64:
+      return "float64";
+    case DType::f16:
+      return "float16";
+    case DType::bf16:
+      return "uint16";
+    case DType::i8:
+      return "int8";
+    case DType::i32:
+      return "int32";
   }
   throw py::value_error("unknown einc dtype");
 }
@@ -58,8 +70,7 @@ Tensor tensor_view_of(const py::array& array, DType dtype, const std::string& wh
                          (dtype == DType::bf16 ? " holding the bfloat16 bit patterns" : "") + " (x.astype(numpy." +
                          numpy_dtype_name(dtype) + "))");
   }
-  if (!have.attr("isnative").cast<bool>())
-    throw py::type_error(what + ": the array is not in native byte order");
+  if (!have.attr("isnative").cast<bool>()) throw py::type_error(what + ": the array is not in native byte order");
   const auto itemsize = static_cast<std::int64_t>(want.itemsize);
   if (reinterpret_cast<std::uintptr_t>(array.data()) % static_cast<std::uintptr_t>(itemsize) != 0)
     throw py::type_error(what + ": the array's data is not aligned to its element size");

@@ -7,7 +7,7 @@
 // python/einc/_errors.py so that they carry Python attributes and docstrings.
 // Anything else keeps pybind11's standard translation (std::bad_alloc:
 // MemoryError, std::invalid_argument: ValueError, ...).
-#include "bindings.h"
+#include "python/src/bindings.h"
 
 namespace einc::python {
 
@@ -15,9 +15,12 @@ namespace {
 
 const char* severity_name(Severity severity) {
   switch (severity) {
-    case Severity::error: return "error";
-    case Severity::warning: return "warning";
-    case Severity::note: return "note";
+    case Severity::error:
+      return "error";
+    case Severity::warning:
+      return "warning";
+    case Severity::note:
+      return "note";
   }
   return "error";
 }
@@ -33,7 +36,9 @@ py::list diagnostics_list(const std::vector<Diagnostic>& diagnostics) {
   return out;
 }
 
-void raise(const py::object& exception) { PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exception.ptr())), exception.ptr()); }
+void raise(const py::object& exception) {
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exception.ptr())), exception.ptr());
+}
 
 }  // namespace
 

@@ -11,7 +11,7 @@
 // einc.CompileError (errors.cpp).
 #include <pybind11/stl.h>
 
-#include "bindings.h"
+#include "python/src/bindings.h"
 
 namespace einc::python {
 
@@ -67,8 +67,7 @@ TensorMap input_views(const Program& program, const std::map<std::string, py::ar
   TensorMap views;
   for (const auto& [name, array] : arrays) {
     auto it = declared.find(name);
-    if (it == declared.end())
-      throw RunError("'" + name + "' is not an input or param of " + program.file());
+    if (it == declared.end()) throw RunError("'" + name + "' is not an input or param of " + program.file());
     views.emplace(name, tensor_view_of(array, it->second, "input '" + name + "'"));
   }
   return views;
@@ -132,15 +131,16 @@ void bind_program(py::module_& m) {
           "emit",
           [](const Program& p, const std::string& stage, const std::string& arch) {
             std::optional<EmitStage> s = emit_stage_from_name(stage);
-            if (!s) throw py::value_error("unknown emit stage '" + stage + "' (ast, ir, plan, llvm-ir, asm, cuda, ptx)");
+            if (!s)
+              throw py::value_error("unknown emit stage '" + stage + "' (ast, ir, plan, llvm-ir, asm, cuda, ptx)");
             py::gil_scoped_release unlocked;
             return p.emit(*s, arch);
           },
           py::arg("stage"), py::arg("arch") = "")
       .def(
           "run",
-          [](const Program& p, const std::map<std::string, py::array>& arrays, const std::optional<std::string>& backend,
-             int threads) {
+          [](const Program& p, const std::map<std::string, py::array>& arrays,
+             const std::optional<std::string>& backend, int threads) {
             RunOptions options = run_options(backend, threads);
             TensorMap inputs = input_views(p, arrays);
             TensorMap outputs;
@@ -179,7 +179,8 @@ void bind_program(py::module_& m) {
       py::arg("path"), py::arg("dims"));
   m.def(
       "compile_einsum",
-      [](const std::string& subscripts, const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& operands) {
+      [](const std::string& subscripts,
+         const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& operands) {
         std::vector<EinsumOperand> described;
         for (const auto& [dtype, shape] : operands) described.push_back({dtype_from_name(dtype), shape});
         py::gil_scoped_release unlocked;

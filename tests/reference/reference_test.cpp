@@ -301,8 +301,7 @@ TEST(Run, EinsumHelper) {
   einc::Program p = einc::compile_einsum("ij,jk", {{DType::f32, {2, 3}}, {DType::f32, {3, 2}}});
   EXPECT_EQ(p.outputs(), (std::vector<std::string>{"result"}));
   for (int k = 0; k < 2; ++k)
-    EXPECT_EQ(values(p.run({{"operand0", a}, {"operand1", b}}).at("result")),
-              (std::vector<double>{58, 64, 139, 154}));
+    EXPECT_EQ(values(p.run({{"operand0", a}, {"operand1", b}}).at("result")), (std::vector<double>{58, 64, 139, 154}));
 }
 
 TEST(Run, RandomInputsAreDeterministic) {
