@@ -360,28 +360,45 @@ TensorMap random_inputs(const Program& program, std::uint64_t seed, const Tensor
   return out;
 }
 
-Tensor einsum(std::string_view subscripts, const std::vector<Tensor>& operands, const RunOptions& options) {
-  if (subscripts.find('"') != std::string_view::npos || subscripts.find('\n') != std::string_view::npos)
-    throw RunError("einsum: the subscripts may not contain '\"' or a newline");
+Program compile_einsum(std::string_view subscripts, const std::vector<EinsumOperand>& operands) {
+  // The subscripts go into a script's string literal: a '"' or a newline
+  // would end it, so they are rejected here with numpy's own message.
+  std::size_t bad = subscripts.find_first_of("\"\n");
+  if (bad != std::string_view::npos) {
+    Diagnostic d;
+    d.file = "<einsum>";
+    d.message = std::string("einsum: invalid subscript ") + (subscripts[bad] == '"' ? "'\"'" : "'\\n'") +
+                " in einstein sum subscripts string, subscripts must be letters";
+    d.rendered = d.file + ": error: " + d.message + "\n";
+    throw CompileError({d});
+  }
   std::string script, names;
-  TensorMap inputs;
   for (std::size_t k = 0; k < operands.size(); ++k) {
-    const Tensor& t = operands[k];
-    std::string name = "operand" + std::to_string(k);
+    const EinsumOperand& operand = operands[k];
     std::string shape;
-    for (std::size_t d = 0; d < t.rank(); ++d) {
+    for (std::size_t d = 0; d < operand.shape.size(); ++d) {
       std::string dim = "_" + std::to_string(k) + "_" + std::to_string(d);
-      script += "dim " + dim + " = " + std::to_string(t.shape()[d]) + "\n";
+      script += "dim " + dim + " = " + std::to_string(operand.shape[d]) + "\n";
       shape += (d ? ", " : "") + dim;
     }
-    script += "input " + name + "[" + shape + "] : " + dtype_name(t.dtype()) + "\n";
+    std::string name = "operand" + std::to_string(k);
+    script += "input " + name + "[" + shape + "] : " + dtype_name(operand.dtype) + "\n";
     names += ", " + name;
-    inputs.emplace(name, t);
   }
   script += "result = einsum(\"" + std::string(subscripts) + "\"" + names + ")\n";
   CompileOptions compile_options;
   compile_options.filename = "<einsum>";
-  TensorMap outputs = compile(script, compile_options).run(inputs, options);
+  return compile(script, compile_options);
+}
+
+Tensor einsum(std::string_view subscripts, const std::vector<Tensor>& operands, const RunOptions& options) {
+  std::vector<EinsumOperand> described;
+  TensorMap inputs;
+  for (std::size_t k = 0; k < operands.size(); ++k) {
+    described.push_back({operands[k].dtype(), operands[k].shape()});
+    inputs.emplace("operand" + std::to_string(k), operands[k]);
+  }
+  TensorMap outputs = compile_einsum(subscripts, described).run(inputs, options);
   return outputs.at("result");
 }
 

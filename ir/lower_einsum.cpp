@@ -3,7 +3,8 @@
 // The subscripts are parsed by frontend/einsum_subscripts; this file binds
 // the labels to index variables and applies numpy's broadcasting: a label (or
 // ellipsis dimension) whose extent is 1 in one operand and n in another is
-// read at position 0 of the extent-1 operand (a literal 0 subscript). Index notation
+// read at position 0 of the extent-1 operand (a literal 0 subscript), n being
+// any other extent, 0 included. Index notation
 // stays strict; only this form broadcasts. The result is the product of the
 // operands; every label not in the output is summed by the Einstein pass.
 #include <algorithm>
@@ -90,23 +91,23 @@ ExprPtr StatementLowering::lower_einsum(const ast::Einsum& einsum, std::vector<i
     }
   }
 
-  // Extent of each label; extent-1 uses of a longer label broadcast.
+  // Extent of each label: the first use whose extent is not 1 (numpy's
+  // rule: an extent of 1 broadcasts against any other, 0 included); the
+  // other uses must have that extent or, in another operand, 1.
   std::map<std::string, std::vector<bool>> broadcast;  // per use
+  auto is_one = [&](const Poly& extent) { return program_.try_evaluate(extent) == std::optional<std::int64_t>(1); };
   for (auto& [name, list] : uses) {
     const frontend::EinsumDim& dim = dims_by_name[name];
     std::size_t widest = 0;
-    for (std::size_t u = 1; u < list.size(); ++u) {
-      std::optional<std::int64_t> extent = program_.try_evaluate(list[u].extent);
-      std::optional<std::int64_t> widest_extent = program_.try_evaluate(list[widest].extent);
-      if (extent && widest_extent && *extent > *widest_extent) widest = u;
+    for (std::size_t u = 1; u < list.size() && is_one(list[widest].extent); ++u) {
+      if (!is_one(list[u].extent)) widest = u;
     }
     std::vector<bool>& flags = broadcast[name];
     flags.assign(list.size(), false);
     for (std::size_t u = 0; u < list.size(); ++u) {
       if (same_extent(list[u].extent, list[widest].extent)) continue;
-      bool is_one = program_.try_evaluate(list[u].extent) == std::optional<std::int64_t>(1);
       bool same_operand = list[u].operand == list[widest].operand;
-      if (is_one && !same_operand) {
+      if (is_one(list[u].extent) && !same_operand) {
         flags[u] = true;
         continue;
       }

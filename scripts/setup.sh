@@ -12,7 +12,10 @@ shift || true
 # plus any a caller names in EINC_EXTRA_PACKAGES (scripts/bench.sh: Google
 # Benchmark, OpenBLAS and oneDNN, the benchmarks' anchors; a plain build
 # and CI never install them).
+# The Python package (python/, docs/python.md) and its tests: python3-dev,
+# pybind11-dev, python3-numpy, python3-pytest, for Debian's /usr/bin/python3.
 PACKAGES=(cmake ninja-build g++ libboost-dev nlohmann-json3-dev libcli11-dev libgtest-dev llvm-14-dev
+          python3-dev pybind11-dev python3-numpy python3-pytest
           ${EINC_EXTRA_PACKAGES:-})
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,6 +29,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# The Python module is built for the interpreter the Debian packages above
+# serve (not a pyenv or venv python3 earlier on PATH); a caller's own
+# -DPython3_EXECUTABLE=... comes later and wins.
+PYTHON_ARGS=()
+[[ -x /usr/bin/python3 ]] && PYTHON_ARGS=(-DPython3_EXECUTABLE=/usr/bin/python3)
+
 # Two cores: one build at a time, two jobs.
-cmake -S . -B "$BUILD_DIR" -G Ninja "$@" >/dev/null
+cmake -S . -B "$BUILD_DIR" -G Ninja "${PYTHON_ARGS[@]}" "$@" >/dev/null
 ninja -C "$BUILD_DIR" -j "${EINC_JOBS:-2}"

@@ -213,6 +213,16 @@ TensorMap random_inputs(const Program& program, std::uint64_t seed, const Tensor
 // share one dtype. Throws CompileError for a bad subscripts string.
 Tensor einsum(std::string_view subscripts, const std::vector<Tensor>& operands, const RunOptions& options = {});
 
+// The program einsum() runs, compiled once for operands of these dtypes and
+// shapes, to be reported (its contraction path) or run many times: its
+// inputs are "operand0", "operand1", ... and its one output is "result".
+// Throws CompileError for a bad subscripts string or operands numpy rejects.
+struct EinsumOperand {
+  DType dtype = DType::f32;
+  std::vector<std::int64_t> shape;
+};
+Program compile_einsum(std::string_view subscripts, const std::vector<EinsumOperand>& operands);
+
 std::string version();
 
 }  // namespace einc

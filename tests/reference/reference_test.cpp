@@ -189,6 +189,16 @@ TEST(Reference, EinsumBroadcastsExtentOne) {
   EXPECT_EQ(values(out.at("C")), (std::vector<double>{1, 2, 3, 2, 4, 6}));
 }
 
+// numpy broadcasts an extent of 1 against any other, 0 included, whichever
+// operand comes first: the result is empty.
+TEST(Reference, EinsumBroadcastsExtentOneAgainstZero) {
+  for (const char* script : {"input A[1, 3], B[0, 3]\nC = einsum(\"ij,ij->ij\", A, B)\n",
+                             "input A[1, 3], B[0, 3]\nC = einsum(\"ij,ij->ij\", B, A)\n"}) {
+    auto out = run(script, {{"A", Tensor::zeros(DType::f32, {1, 3})}, {"B", Tensor::zeros(DType::f32, {0, 3})}});
+    EXPECT_EQ(out.at("C").shape(), (std::vector<std::int64_t>{0, 3})) << script;
+  }
+}
+
 TEST(Reference, Int8ProductsAreExactInt32) {
   Tensor a = make(DType::i8, {1, 2}, {127, -128});
   Tensor b = make(DType::i8, {2, 1}, {127, -128});
@@ -280,6 +290,18 @@ TEST(Run, EinsumHelper) {
   EXPECT_EQ(values(einc::einsum("ij,jk->ik", {a, b})), (std::vector<double>{58, 64, 139, 154}));
   EXPECT_EQ(values(einc::einsum("ij->ji", {a})), (std::vector<double>{1, 4, 2, 5, 3, 6}));
   EXPECT_THROW(einc::einsum("ij,jk->ik", {a, a}), einc::CompileError);
+  // A '"' or a newline cannot reach the generated script: numpy's message.
+  try {
+    einc::einsum("i\"", {f32({2}, {1, 2})});
+    ADD_FAILURE() << "no error";
+  } catch (const einc::CompileError& e) {
+    EXPECT_NE(e.diagnostics().at(0).message.find("invalid subscript '\"'"), std::string::npos);
+  }
+  // compile_einsum: the program einsum runs, compiled once and run twice.
+  einc::Program p = einc::compile_einsum("ij,jk", {{DType::f32, {2, 3}}, {DType::f32, {3, 2}}});
+  EXPECT_EQ(p.outputs(), (std::vector<std::string>{"result"}));
+  for (int k = 0; k < 2; ++k)
+    EXPECT_EQ(values(p.run({{"operand0", a}, {"operand1", b}}).at("result")), (std::vector<double>{58, 64, 139, 154}));
 }
 
 TEST(Run, RandomInputsAreDeterministic) {

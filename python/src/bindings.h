@@ -1,0 +1,41 @@
+// python/src/bindings.h — the pieces of the `einc._einc` extension module.
+//
+// The module is a thin layer over include/einc/einc.h: numpy arrays become
+// einc::Tensor views (arrays.cpp), einc's exceptions become the Python
+// classes of einc/_errors.py (errors.cpp), and Program, compile and
+// compile_einsum are exposed as they are (program.cpp). Everything else —
+// choosing file or source, caching einsum programs, numpy's dtype promotion,
+// the report's rendering — lives in the Python package (python/einc/).
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include "einc/einc.h"
+
+namespace einc::python {
+
+namespace py = pybind11;
+
+// The einc dtype named "f32", "f64", "f16", "bf16", "i8" or "i32"; throws
+// py::value_error for another name.
+DType dtype_from_name(const std::string& name);
+
+// A view of the array's memory as a Tensor of `dtype` (zero-copy: any
+// strides, negative ones included). Throws py::type_error when the array's
+// element type is not the numpy type of `dtype` (bf16: uint16), when it is
+// not in native byte order, or when its data or strides are not aligned to
+// its element size; `what` names the array in the message.
+Tensor tensor_view_of(const py::array& array, DType dtype, const std::string& what);
+
+// A numpy array over the tensor's memory (zero-copy for an owned tensor: the
+// array keeps it alive; a view of someone else's memory is copied first).
+py::array array_of(const Tensor& tensor);
+
+// The numpy dtype name of an einc dtype ("float32", ..., bf16: "uint16").
+const char* numpy_dtype_name(DType dtype);
+
+void register_errors(py::module_& m);
+void bind_program(py::module_& m);
+
+}  // namespace einc::python
