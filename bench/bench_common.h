@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -16,6 +17,7 @@
 
 #include "einc/einc.h"
 #include "fma_peak.h"
+#include "ratio_table.h"
 
 namespace einc::bench {
 
@@ -106,6 +108,19 @@ class BusyMeter {
  private:
   std::map<std::string, BusyTotal> totals_;
 };
+
+// One table row per case (anything with a `name`): the worst of the busy
+// figures of its `sides`.
+template <typename Cases>
+std::vector<TableRow> busy_rows(const Cases& cases, const std::vector<const char*>& sides, const BusyMeter& busy) {
+  std::vector<TableRow> rows;
+  for (const auto& c : cases) {
+    double other = -1;
+    for (const char* side : sides) other = std::max(other, busy.cores(side_key(c.name, side)));
+    rows.push_back({c.name, other});
+  }
+  return rows;
+}
 
 // max |got - want| / max |want|; +inf on a shape or dtype mismatch or a NaN.
 double rel_error(const einc::Tensor& got, const einc::Tensor& want);

@@ -401,17 +401,6 @@ void bench_einc(benchmark::State& state, const Case* c) {
   state.SetLabel(label);
 }
 
-// Each case with the worst of its sides' busy figures.
-std::vector<TableRow> table_rows(const std::vector<Case>& cases) {
-  std::vector<TableRow> rows;
-  for (const Case& c : cases) {
-    double other = -1;
-    for (const char* side : {kOnednn, kIm2col, kEinc}) other = std::max(other, g_busy.cores(side_key(c.name, side)));
-    rows.push_back({c.name, other});
-  }
-  return rows;
-}
-
 // ---------------------------------------------------------------- environment
 
 void print_environment() {
@@ -460,7 +449,8 @@ int main(int argc, char** argv) {
   if (!reporter) return 1;
   peak = einc::bench::remeasure_peak(peak, g_cfg.threads, g_cfg.smoke);
   einc::bench::print_anchor_table(
-      "convolutions: einc vs oneDNN and im2col + OpenBLAS sgemm", table_rows(cases), *reporter, peak,
+      "convolutions: einc vs oneDNN and im2col + OpenBLAS sgemm",
+      einc::bench::busy_rows(cases, {kOnednn, kIm2col, kEinc}, g_busy), *reporter, peak,
       {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke, "channels and image sides / 16"},
       {{kOnednn, "oneDNN", kTargetOnednn}, {kIm2col, "im2col+sgemm", kTargetIm2col}}, false);
   print_notes(cases);

@@ -458,17 +458,6 @@ struct OnednnAnchor : Anchor {
 // How busy the machine was while each side was timed (bench_common.h).
 BusyMeter g_busy;
 
-// The table's rows: each case with the worst of its sides' busy figures.
-std::vector<TableRow> table_rows(const std::vector<Case>& cases) {
-  std::vector<TableRow> rows;
-  for (const Case& c : cases) {
-    double other = g_busy.cores(side_key(c.name, kEinc));
-    for (const char* side : anchor_sides()) other = std::max(other, g_busy.cores(side_key(c.name, side)));
-    rows.push_back({c.name, other});
-  }
-  return rows;
-}
-
 // ---------------------------------------------------------------- state
 
 // Made on first use and kept: the compiled program, its inputs (shared by
@@ -658,9 +647,12 @@ int main(int argc, char** argv) {
 #if EINC_BENCH_ONEDNN
   anchors.push_back({kOnednn, "oneDNN"});
 #endif
-  einc::bench::print_anchor_table(
-      anchors.size() > 1 ? "einc vs OpenBLAS and oneDNN matmul" : "einc vs OpenBLAS", table_rows(cases), *reporter,
-      peak, {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke, "every extent / 16"}, anchors, true);
+  std::vector<const char*> timed = anchor_sides();
+  timed.push_back(kEinc);
+  einc::bench::print_anchor_table(anchors.size() > 1 ? "einc vs OpenBLAS and oneDNN matmul" : "einc vs OpenBLAS",
+                                  einc::bench::busy_rows(cases, timed, g_busy), *reporter, peak,
+                                  {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke, "every extent / 16"},
+                                  anchors, true);
   print_notes(cases);
   print_environment();  // again, so the warning is next to the numbers
   return 0;

@@ -88,12 +88,14 @@ std::vector<Case> make_cases() {
   const std::string scores = "o[h, i, j] = q[h, i, e] * k[h, j, e] / sqrt(E)\n";
   const std::string pv_masked = "o[i, h, e] = where(j <= i, p[h, i, j] * v[j, h, e], 0)\n";
   const std::string pv = "o[i, h, e] = p[h, i, j] * v[j, h, e]\n";
-  const std::string attention_masked = "s[h, i, j] = where(j <= i, q[h, i, e] * k[h, j, e] / sqrt(E), -inf)\n"
-                                       "a[h, i, j] = softmax(j: s[h, i, j])\n"
-                                       "o[i, h, e] = where(j <= i, a[h, i, j] * v[j, h, e], 0)\n";
-  const std::string attention = "s[h, i, j] = q[h, i, e] * k[h, j, e] / sqrt(E)\n"
-                                "a[h, i, j] = softmax(j: s[h, i, j])\n"
-                                "o[i, h, e] = a[h, i, j] * v[j, h, e]\n";
+  const std::string attention_masked =
+      "s[h, i, j] = where(j <= i, q[h, i, e] * k[h, j, e] / sqrt(E), -inf)\n"
+      "a[h, i, j] = softmax(j: s[h, i, j])\n"
+      "o[i, h, e] = where(j <= i, a[h, i, j] * v[j, h, e], 0)\n";
+  const std::string attention =
+      "s[h, i, j] = q[h, i, e] * k[h, j, e] / sqrt(E)\n"
+      "a[h, i, j] = softmax(j: s[h, i, j])\n"
+      "o[i, h, e] = a[h, i, j] * v[j, h, e]\n";
   const std::string qk = "input q[H, T, E], k[H, T, E]\n", pv_in = "input p[H, T, T], v[T, H, E]\n",
                     qkv = "input q[H, T, E], k[H, T, E], v[T, H, E]\n";
   std::vector<Case> cases;
@@ -210,16 +212,6 @@ void bench_side(benchmark::State& state, const Case* c, const char* side) {
   }
 }
 
-std::vector<TableRow> table_rows(const std::vector<Case>& cases) {
-  std::vector<TableRow> rows;
-  for (const Case& c : cases) {
-    double other = -1;
-    for (const char* side : {kUnmasked, kEinc}) other = std::max(other, g_busy.cores(side_key(c.name, side)));
-    rows.push_back({c.name, other});
-  }
-  return rows;
-}
-
 void print_environment() {
   std::printf("CPU: %s, %u logical CPUs\n", einc::bench::cpu_identity().c_str(), std::thread::hardware_concurrency());
   einc::bench::print_einc_and_warnings(g_cfg, "mask_bench");
@@ -240,8 +232,9 @@ int main(int argc, char** argv) {
   const std::unique_ptr<TableReporter> reporter = einc::bench::run_benchmarks(&argc, argv);
   if (!reporter) return 1;
   peak = einc::bench::remeasure_peak(peak, g_cfg.threads, g_cfg.smoke);
-  einc::bench::print_anchor_table("causal masks: einc masked vs the same statements unmasked", table_rows(cases),
-                                  *reporter, peak, {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke, "T / 8"},
+  einc::bench::print_anchor_table("causal masks: einc masked vs the same statements unmasked",
+                                  einc::bench::busy_rows(cases, {kUnmasked, kEinc}, g_busy), *reporter, peak,
+                                  {g_cfg.backend, g_cfg.threads, g_cfg.rounds, g_cfg.smoke, "T / 8"},
                                   {{kUnmasked, "unmasked", kTargetSpeedup}}, false);
   std::printf(
       "Both sides are counted with the unmasked script's FLOPs, so einc/unmasked is the speedup of the\n"

@@ -2,10 +2,10 @@
 #include "ir/contraction_hoist.h"
 
 #include <algorithm>
-#include <string>
 
 #include "ir/condition.h"
 #include "ir/expr_builders.h"
+#include "ir/temporaries.h"
 
 namespace einc::ir {
 
@@ -17,9 +17,8 @@ bool is_hoistable_contraction(const Expr& e) {
   if (is_contraction(e)) return true;
   if (e.kind != ExprKind::reduce || e.reduce_op != ReduceOp::sum || e.args[0]->kind != ExprKind::select) return false;
   const Expr& select = *e.args[0];
-  return std::any_of(select.args.begin(), select.args.end(), [](const ExprPtr& a) {
-    return a->kind == ExprKind::multiply && a->args.size() >= 2;
-  });
+  return std::any_of(select.args.begin(), select.args.end(),
+                     [](const ExprPtr& a) { return a->kind == ExprKind::multiply && a->args.size() >= 2; });
 }
 
 bool holds_index(const Expr& e, int index) { return std::find(e.free.begin(), e.free.end(), index) != e.free.end(); }
@@ -56,24 +55,11 @@ class Hoister {
     for (const Condition& c : conditions)
       if (holds_index(*contraction, c.lhs) && holds_index(*contraction, c.rhs)) applying.push_back(&c);
     if (applying.size() > 1) return nullptr;
-    const std::vector<int>& indices = contraction->free;
-    Tensor temporary;
-    const int id = static_cast<int>(out_.program.tensors.size());
-    temporary.name = "(temporary " + std::to_string(id) + " of line " + std::to_string(statement_.line) + ")";
-    temporary.span = statement_.span;
-    temporary.dtype = dtype_;
-    for (int index : indices) temporary.shape.push_back(statement_.indices.at(static_cast<std::size_t>(index)).extent);
-    out_.program.add_tensor(std::move(temporary));
-    Statement step = statement_;
-    step.target = id;
-    step.lhs = indices;
-    step.accumulate = false;
-    step.value = applying.empty() ? contraction
-                                  : make_select(contraction->span, *applying[0], contraction,
-                                                make_constant(contraction->span, 0.0));
-    out_.statements.push_back(std::move(step));
-    out_.temporaries.push_back(id);
-    return make_index_access(contraction->span, id, indices);
+    ExprPtr value = applying.empty() ? contraction
+                                     : make_select(contraction->span, *applying[0], contraction,
+                                                   make_constant(contraction->span, 0.0));
+    return assign_temporary(out_.program, statement_, contraction->span, contraction->free, std::move(value), dtype_,
+                            out_.statements, out_.temporaries);
   }
 
   const Statement& statement_;

@@ -64,11 +64,11 @@ struct GettStatement {
   std::vector<ExprPtr> scale_factors;  // scalar subexpressions
   std::vector<bool> scale_divides;     // parallel: '/' instead of '*'
   ScaleAt scale_at = ScaleAt::result;
-  bool accumulate = false;             // `+=`: the target's old values are added last
+  bool accumulate = false;  // `+=`: the target's old values are added last
   std::optional<GettMask> mask;
-  std::vector<GettTerm> bias;          // added before the activation
-  std::optional<Func> activation;      // one-argument function
-  std::vector<GettTerm> residual;      // added after it
+  std::vector<GettTerm> bias;      // added before the activation
+  std::optional<Func> activation;  // one-argument function
+  std::vector<GettTerm> residual;  // added after it
 };
 
 // Recognises the GETT form above (f32 statements, `=` or `+=`), under at
@@ -91,7 +91,7 @@ struct GettDimSpec {
 struct GettTermSpec {
   int tensor = -1;
   bool negate = false;
-  std::int64_t offset = 0;  // the element where the term's view starts
+  std::int64_t offset = 0;                                        // the element where the term's view starts
   std::vector<std::int64_t> batch_strides, m_strides, n_strides;  // parallel to the spec's groups
 };
 

@@ -7,6 +7,7 @@
 
 #include "einc/internal_error.h"
 #include "ir/expr_builders.h"
+#include "ir/temporaries.h"
 
 namespace einc::ir {
 
@@ -72,22 +73,8 @@ ProductSplit split_product(const Program& program, const Statement& statement, c
   EINC_CHECK(nodes.count(&product), "product split: the product is not in the statement");
   const Span span = product.span;
 
-  auto assign_temporary = [&](const std::vector<int>& indices, const ExprPtr& value) {
-    Tensor temporary;
-    const int id = static_cast<int>(out.program.tensors.size());
-    temporary.name = "(temporary " + std::to_string(id) + " of line " + std::to_string(statement.line) + ")";
-    temporary.span = statement.span;
-    temporary.dtype = temporaries;
-    for (int index : indices) temporary.shape.push_back(statement.indices.at(static_cast<std::size_t>(index)).extent);
-    out.program.add_tensor(std::move(temporary));
-    Statement step = statement;
-    step.target = id;
-    step.lhs = indices;
-    step.accumulate = false;
-    step.value = value;
-    out.statements.push_back(std::move(step));
-    out.temporaries.push_back(id);
-    return make_index_access(span, id, indices);
+  auto assign = [&](const std::vector<int>& indices, const ExprPtr& value) {
+    return assign_temporary(out.program, statement, span, indices, value, temporaries, out.statements, out.temporaries);
   };
 
   std::deque<ExprPtr> entries;  // deques: steps remove entries at both ends
@@ -100,7 +87,7 @@ ProductSplit split_product(const Program& program, const Statement& statement, c
       ExprPtr value = entry;
       if (operand.use == FactorUse::invert) value = make_nary(ExprKind::multiply, span, {value}, {'/'});
       if (!operand.pre_reduced.empty()) value = make_reduce(span, ReduceOp::sum, operand.pre_reduced, value, true);
-      entry = assign_temporary(operand.indices, value);
+      entry = assign(operand.indices, value);
     }
     entries.push_back(std::move(entry));
     divisor.push_back(operand.use == FactorUse::divide);
@@ -117,7 +104,7 @@ ProductSplit split_product(const Program& program, const Statement& statement, c
       out.statements.push_back(std::move(last));
       break;
     }
-    ExprPtr result = assign_temporary(step.result, value);
+    ExprPtr result = assign(step.result, value);
     entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(rhs));
     entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(lhs));
     divisor.erase(divisor.begin() + static_cast<std::ptrdiff_t>(rhs));

@@ -337,7 +337,8 @@ class Driver {
         const float* b = b_pack + jr * kc;
         const bool direct = ldc != 0 && m_direct_[static_cast<std::size_t>(m0 / mr)];
         if (mask_) {
-          const std::int64_t mr_eff = std::min<std::int64_t>(mr, mc - ir), nr_eff = std::min<std::int64_t>(nr, jr1 - jr);
+          const std::int64_t mr_eff = std::min<std::int64_t>(mr, mc - ir),
+                             nr_eff = std::min<std::int64_t>(nr, jr1 - jr);
           const MaskBox box{batch, m0, m0 + mr_eff, n0, n0 + nr_eff, p0, p0 + kc};
           if (masked_sum_) {
             masked_sum_tile(box, a, b, c, direct ? ldc : 0, tile.data);
@@ -691,7 +692,8 @@ class Driver {
   std::optional<GettMaskTables> mask_;
   bool masked_sum_ = false;
   bool m_unit_stride_ = false;
-  bool filled_ = false;  // the select's fill was written with each batch element (run_blocks)  // C's rows (M) one element apart: fill_block's runs are contiguous
+  bool filled_ = false;  // the select's fill was written with each batch element (run_blocks)  // C's rows (M) one
+                         // element apart: fill_block's runs are contiguous
   ir::ScaleAt pack_scale_ = ir::ScaleAt::result;  // the operand whose packs carry the scale, if not the epilogue
   float epilogue_scale_ = 1.0f;                   // the scale the epilogue applies
   bool has_epilogue_ = false;

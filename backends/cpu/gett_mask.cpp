@@ -29,7 +29,9 @@ bool holds_index(const std::vector<ir::GettDimSpec>& dims, int index) {
 
 // Whether `a op b` holds for every, no or some a in [a0, a1], b in [b0, b1].
 MaskClass compare_intervals(ir::CompareOp op, std::int64_t a0, std::int64_t a1, std::int64_t b0, std::int64_t b1) {
-  auto cls = [](bool all, bool none) { return all ? MaskClass::everywhere : none ? MaskClass::nowhere : MaskClass::partly; };
+  auto cls = [](bool all, bool none) {
+    return all ? MaskClass::everywhere : none ? MaskClass::nowhere : MaskClass::partly;
+  };
   const bool single = a0 == a1 && b0 == b1 && a0 == b0, apart = a1 < b0 || b1 < a0;
   switch (op) {
     case ir::CompareOp::lt:

@@ -143,8 +143,8 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
     for (std::size_t i = 0; i < h.statements.size(); ++i) {
       const bool last = i + 1 == h.statements.size();
       line += last ? "; then " : i ? "; " : "";
-      line += describe_statement(h.program, h.statements[i], last ? kind : ir::StatementKind::contraction,
-                                 hoisted_layouts);
+      line +=
+          describe_statement(h.program, h.statements[i], last ? kind : ir::StatementKind::contraction, hoisted_layouts);
     }
     return line;
   }

@@ -46,13 +46,13 @@ enum class CpuPath { gett, loop_kernel, product_steps, hoisted, interpreted };
 
 struct StatementPlan {
   CpuPath path = CpuPath::interpreted;
-  std::optional<ir::GettStatement> gett;  // gett
-  std::optional<LoopGraph> loop;          // loop_kernel
-  std::optional<ProductSteps> steps;      // product_steps
+  std::optional<ir::GettStatement> gett;           // gett
+  std::optional<LoopGraph> loop;                   // loop_kernel
+  std::optional<ProductSteps> steps;               // product_steps
   std::optional<ir::HoistedContractions> hoisted;  // hoisted
-  std::string reason;                     // interpreted: the rule a loop kernel breaks, if that is why
-  bool widened = false;                   // an f16/bf16 statement run in f32
-  int weights_in_place = -1;              // widened GETT (a GEMV): the tensor its kernel widens in registers
+  std::string reason;                              // interpreted: the rule a loop kernel breaks, if that is why
+  bool widened = false;                            // an f16/bf16 statement run in f32
+  int weights_in_place = -1;                       // widened GETT (a GEMV): the tensor its kernel widens in registers
 };
 
 // The plan of `statement` on tensors laid out as `layouts`. A widened

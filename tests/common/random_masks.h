@@ -111,12 +111,12 @@ inline RandomCase random_masked_gett(std::uint64_t seed) {
     if (rng.chance(0.3)) x = "gelu(" + x + ")";
     static const char* const fills[] = {"-inf", "0", "2.5"};
     const std::string fill = fills[rng.uniform(0, 2)];
-    const std::string value = rng.chance(0.5) ? "where(" + c + ", " + x + ", " + fill + ")"
-                                              : "where(" + c + ", " + fill + ", " + x + ")";
+    const std::string value =
+        rng.chance(0.5) ? "where(" + c + ", " + x + ", " + fill + ")" : "where(" + c + ", " + fill + ", " + x + ")";
     script += "o[" + order({"h", "i", "j"}) + "] = " + value + "\n";
     description += " select " + value;
   } else {
-    const bool two = rng.chance(0.3);  // sum over j and x
+    const bool two = rng.chance(0.3);                 // sum over j and x
     const std::string x = "p[h, i, j] * v[h, j, x]";  // x summed too when the output lacks it
     const std::string value = rng.chance(0.5) ? "where(" + c + ", " + x + ", 0)" : "where(" + c + ", 0, " + x + ")";
     std::string rhs = value;

@@ -471,8 +471,9 @@ TEST(CpuDifferential, MaskedSumsIgnoreWhatTheMaskLeavesOut) {
   EINC_REQUIRE_BACKEND_UNDER_TEST();
   for (const bool v_holds_i : {false, true}) {
     const std::string script =
-        v_holds_i ? "dim T = 70, E = 20\ninput p[T, T], v[T, E]\no[e, j] = where(j <= i, v[i, e] * p[j, i], 0)\noutput o\n"
-                  : "dim T = 70, E = 20\ninput p[T, T], v[T, E]\no[i, e] = where(j <= i, p[i, j] * v[j, e], 0)\noutput o\n";
+        v_holds_i
+            ? "dim T = 70, E = 20\ninput p[T, T], v[T, E]\no[e, j] = where(j <= i, v[i, e] * p[j, i], 0)\noutput o\n"
+            : "dim T = 70, E = 20\ninput p[T, T], v[T, E]\no[i, e] = where(j <= i, p[i, j] * v[j, e], 0)\noutput o\n";
     einc::Program program = einc::compile(script);
     ASSERT_NE(program.emit(einc::EmitStage::plan).find("sum only where"), std::string::npos);
     TensorMap inputs = einc::random_inputs(program, 9);

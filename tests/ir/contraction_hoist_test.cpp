@@ -48,8 +48,8 @@ TEST(ContractionHoist, AConditionOnAnotherIndexDoesNotMaskIt) {
 
 TEST(ContractionHoist, NothingToHoist) {
   // A statement that is a contraction, a factor of a product, and no contraction at all.
-  for (const char* statement : {"s[i, j] = a[i, e] * b[j, e]", "s[i, j] = c[i, j] * (a[i, e] * b[j, e])",
-                                "s[i, j] = c[i, j] + 1"}) {
+  for (const char* statement :
+       {"s[i, j] = a[i, e] * b[j, e]", "s[i, j] = c[i, j] * (a[i, e] * b[j, e])", "s[i, j] = c[i, j] + 1"}) {
     testing::Lowered l =
         testing::lower(std::string("dim T = 6, E = 4\ninput a[T, E], b[T, E], c[T, T]\n") + statement + "\noutput s\n");
     ASSERT_TRUE(l.errors.empty()) << statement;
