@@ -46,6 +46,19 @@ Condition negated(const Condition& c) {
   return {kNot[static_cast<int>(c.op)], c.lhs, c.rhs};
 }
 
+std::optional<MaskedSum> masked_sum(const Expr& e) {
+  if (e.kind != ExprKind::reduce || e.reduce_op != ReduceOp::sum || e.args[0]->kind != ExprKind::select)
+    return std::nullopt;
+  const Expr& select = *e.args[0];
+  auto zero = [](const Expr& x) { return x.kind == ExprKind::constant && x.constant == 0.0; };
+  auto product = [](const Expr& x) { return x.kind == ExprKind::multiply && x.args.size() >= 2; };
+  if (product(*select.args[0]) && zero(*select.args[1]))
+    return MaskedSum{select.args[0].get(), select.condition, false};
+  if (zero(*select.args[0]) && product(*select.args[1]))
+    return MaskedSum{select.args[1].get(), negated(select.condition), true};
+  return std::nullopt;
+}
+
 namespace {
 
 // The classes of (a, b) where `a op b` holds: bit 0 a < b, bit 1 a == b, bit 2 a > b.

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "ir/program.h"
@@ -21,6 +22,17 @@ const char* compare_op_name(CompareOp op);  // "<=", ...
 // The op mirrored (a < b is b > a) and negated (not a < b is a >= b).
 CompareOp mirrored(CompareOp op);
 Condition negated(const Condition& condition);
+
+// `sum(j: where(c, x * y, 0))` or `sum(j: where(c, 0, x * y))`: a sum that
+// adds a product (a multiply of two or more factors) only where a condition
+// holds. `condition` is where the product is taken (c, or not c when the
+// product is written second).
+struct MaskedSum {
+  const Expr* product = nullptr;
+  Condition condition;
+  bool written_second = false;
+};
+std::optional<MaskedSum> masked_sum(const Expr& e);
 
 inline bool compare(CompareOp op, std::int64_t a, std::int64_t b) {
   switch (op) {

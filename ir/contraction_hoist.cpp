@@ -1,8 +1,6 @@
 // ir/contraction_hoist.cpp — see contraction_hoist.h.
 #include "ir/contraction_hoist.h"
 
-#include <algorithm>
-
 #include "ir/condition.h"
 #include "ir/expr_builders.h"
 #include "ir/temporaries.h"
@@ -13,15 +11,7 @@ namespace {
 
 // A sum over a product of two or more factors, or a masked sum
 // (`sum(j: where(c, x * y, 0))`).
-bool is_hoistable_contraction(const Expr& e) {
-  if (is_contraction(e)) return true;
-  if (e.kind != ExprKind::reduce || e.reduce_op != ReduceOp::sum || e.args[0]->kind != ExprKind::select) return false;
-  const Expr& select = *e.args[0];
-  return std::any_of(select.args.begin(), select.args.end(),
-                     [](const ExprPtr& a) { return a->kind == ExprKind::multiply && a->args.size() >= 2; });
-}
-
-bool holds_index(const Expr& e, int index) { return std::find(e.free.begin(), e.free.end(), index) != e.free.end(); }
+bool is_hoistable_contraction(const Expr& e) { return is_contraction(e) || masked_sum(e).has_value(); }
 
 class Hoister {
  public:
@@ -53,7 +43,7 @@ class Hoister {
   ExprPtr hoist(const ExprPtr& contraction, const std::vector<Condition>& conditions) {
     std::vector<const Condition*> applying;
     for (const Condition& c : conditions)
-      if (holds_index(*contraction, c.lhs) && holds_index(*contraction, c.rhs)) applying.push_back(&c);
+      if (contains_index(*contraction, c.lhs) && contains_index(*contraction, c.rhs)) applying.push_back(&c);
     if (applying.size() > 1) return nullptr;
     ExprPtr value = applying.empty() ? contraction
                                      : make_select(contraction->span, *applying[0], contraction,

@@ -118,16 +118,13 @@ class StatementCounter {
   // summed index: a contraction over the points the condition keeps (a
   // causal P*V). The product of the two factors, or nullptr.
   static const Expr* masked_product(const Expr& e) {
-    if (e.reduce_op != ReduceOp::sum || e.args[0]->kind != ExprKind::select) return nullptr;
-    const Expr& select = *e.args[0];
-    const Condition& c = select.condition;
+    const std::optional<MaskedSum> sum = masked_sum(e);
+    if (!sum || sum->written_second) return nullptr;  // where(c, 0, x * y): counted as a reduction
+    const Condition& c = sum->condition;
     const bool sums_compared = std::binary_search(e.over.begin(), e.over.end(), c.lhs) ||
                                std::binary_search(e.over.begin(), e.over.end(), c.rhs);
-    const Expr& kept = *select.args[0];
-    const Expr& other = *select.args[1];
-    if (!sums_compared || other.kind != ExprKind::constant || other.constant != 0.0) return nullptr;
-    if (kept.kind != ExprKind::multiply || kept.args.size() != 2 || kept.ops[0] != '*' || kept.ops[1] != '*')
-      return nullptr;
+    const Expr& kept = *sum->product;
+    if (!sums_compared || kept.args.size() != 2 || kept.ops[0] != '*' || kept.ops[1] != '*') return nullptr;
     return &kept;
   }
 

@@ -159,23 +159,18 @@ class Matcher {
     return (fill_second ? e.args[0] : e.args[1]).get();
   }
 
-  // `sum(k: where(c, A * B, 0))` (or `where(c, 0, A * B)`) with c on an
-  // output index and a summed one: records the mask, returns the product.
+  // `sum(k: where(c, A * B, 0))` (or `where(c, 0, A * B)`, ir::masked_sum)
+  // with c on an output index and a summed one: records the mask, returns
+  // the product.
   const Expr* masked_product(const Expr& e) {
-    if (e.kind != ExprKind::reduce || e.reduce_op != ReduceOp::sum || e.args[0]->kind != ExprKind::select)
-      return nullptr;
     if (result_.mask) return nullptr;  // one mask at most
-    const Expr& select = *e.args[0];
-    auto zero = [](const Expr& x) { return x.kind == ExprKind::constant && x.constant == 0.0; };
-    const bool zero_second = zero(*select.args[1]), zero_first = zero(*select.args[0]);
-    if (zero_second == zero_first) return nullptr;
-    const Expr& product = zero_second ? *select.args[0] : *select.args[1];
-    if (product.kind != ExprKind::multiply || product.args.size() != 2) return nullptr;
-    const Condition c = zero_second ? select.condition : negated(select.condition);
+    const std::optional<MaskedSum> sum = masked_sum(e);
+    if (!sum || sum->product->args.size() != 2) return nullptr;
+    const Condition& c = sum->condition;
     auto summed = [&](int i) { return std::find(e.over.begin(), e.over.end(), i) != e.over.end(); };
     if (!((is_output(c.lhs) && summed(c.rhs)) || (summed(c.lhs) && is_output(c.rhs)))) return nullptr;
     result_.mask = GettMask{c, true, nullptr};
-    return &product;
+    return sum->product;
   }
 
   // `e` = contraction (* or /) scalars; returns the contraction.

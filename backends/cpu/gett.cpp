@@ -150,13 +150,12 @@ class Driver {
   void run() {
     const int threads = threads_;
     if (batches_ == 0 || m_ == 0 || n_ == 0) return;
-    const GemvKind gemv_path = gemv_path_;
-    if (call_.a_half && gemv_path == GemvKind::none) EINC_FAIL("cpu backend: an f16/bf16 A outside a GEMV");
-    const bool dot = gemv_path == GemvKind::dot, axpy = gemv_path == GemvKind::axpy;
+    if (call_.a_half && gemv_path_ == GemvKind::none) EINC_FAIL("cpu backend: an f16/bf16 A outside a GEMV");
+    const bool dot = gemv_path_ == GemvKind::dot, axpy = gemv_path_ == GemvKind::axpy;
     fused_ = fusable_ && !dot && !axpy && kk_ > 0;
     if (fused_) fused_kernel_ = jit_.epilogue_kernel(shape_index_, UkrEpilogue{call_.activation, !residual_.empty()});
     if (dot || axpy) {
-      run_gemv(jit_, call_, gemv_path, {a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_}, m_, kk_, threads);
+      run_gemv(jit_, call_, gemv_path_, {a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_}, m_, kk_, threads);
     } else {
       if (kk_ == 0 || masked_sum_)  // C = 0: the empty sum, or where a masked sum starts
         runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { zero_block(t); });
@@ -247,7 +246,6 @@ class Driver {
       b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
       pack_used(1, call_.b, b_pack.data, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
                 v_.shape.nr, b_k_, p0, kc);
-      if (pack_scale_ == ir::ScaleAt::b) scale_packed(b_pack.data, nc_padded * kc);
       for (std::int64_t ib = 0; ib < part.m_parts; ++ib) {
         auto [first, last] = part.rows(ib);
         compute(batch, first, last - first, j0, 0, nc, p0, kc, b_pack.data);
@@ -301,7 +299,6 @@ class Driver {
       if (last <= first) return;
       pack_used(1, call_.b, b_pack_.data + r0 * kc, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
                 std::max<std::int64_t>(count, 0), (last - first) * nr, nr, b_k_, p0, kc);
-      if (pack_scale_ == ir::ScaleAt::b) scale_packed(b_pack_.data + r0 * kc, (last - first) * nr * kc);
     });
     Partition part = partition(nc, threads);
     runtime::parallel_for(part.m_parts * part.n_parts, threads, [&](std::int64_t t) {
@@ -326,7 +323,6 @@ class Driver {
     tile.reserve(static_cast<std::size_t>(mr * nr));
     pack_used(0, call_.a, a_pack.data, batch, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
               p0, kc);
-    if (pack_scale_ == ir::ScaleAt::a) scale_packed(a_pack.data, mc_padded * kc);
     float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
     for (std::int64_t jr = jr0; jr < jr1; jr += nr) {
       std::int64_t n0 = j0 + jr;
@@ -394,7 +390,8 @@ class Driver {
 
   // Packs rows [r0, r0 + count) (padded to `padded`) x k in [p0, p0 + kc).
   // Packs with the routine for `which` panel (0: A's MR rows, 1: B's NR
-  // rows; `panel` is that width) in the mode these rows and k need.
+  // rows; `panel` is that width) in the mode these rows and k need, scaled
+  // by the plan's scalars where it applies them to that operand.
   void pack(int which, const float* src, float* dst, std::int64_t base, const std::vector<std::int64_t>& rows,
             std::int64_t r0, std::int64_t count, std::int64_t padded, int panel, const std::vector<std::int64_t>& ks,
             std::int64_t p0, std::int64_t kc) const {
@@ -423,6 +420,11 @@ class Driver {
         k_chunks_contiguous = k_off[static_cast<std::size_t>(t + i)] == k_off[static_cast<std::size_t>(t)] + i;
     PackMode mode = any_contiguous ? PackMode::vector : k_chunks_contiguous ? PackMode::transpose : PackMode::gather;
     jit_.pack_kernel(shape_index_, which, mode)(src, dst, padded, kc, row_off.data(), k_off.data(), contiguous.data());
+    // The plan's scalars, where it applies them to this operand.
+    if (pack_scale_ == (which == 0 ? ir::ScaleAt::a : ir::ScaleAt::b)) {
+      const float scale = call_.scale;
+      for (std::int64_t i = 0; i < padded * kc; ++i) dst[i] *= scale;
+    }
   }
 
   // Whether the mask holds nowhere in the box: its packing and tiles are
@@ -542,12 +544,6 @@ class Driver {
 #else
     std::fill_n(out, count, value);
 #endif
-  }
-
-  // The plan's scalars applied to a packed block of A or B (pack_scale_).
-  void scale_packed(float* data, std::int64_t count) const {
-    const float scale = call_.scale;
-    for (std::int64_t i = 0; i < count; ++i) data[i] *= scale;
   }
 
   // The terms at (batch, m, n) added to (or subtracted from) value.
@@ -691,9 +687,8 @@ class Driver {
   GemvKind gemv_path_ = GemvKind::none;
   std::optional<GettMaskTables> mask_;
   bool masked_sum_ = false;
-  bool m_unit_stride_ = false;
-  bool filled_ = false;  // the select's fill was written with each batch element (run_blocks)  // C's rows (M) one
-                         // element apart: fill_block's runs are contiguous
+  bool m_unit_stride_ = false;  // C's rows (M) one element apart: fill_block's and zero_block's runs are contiguous
+  bool filled_ = false;         // the select's fill was written with each batch element (run_blocks)
   ir::ScaleAt pack_scale_ = ir::ScaleAt::result;  // the operand whose packs carry the scale, if not the epilogue
   float epilogue_scale_ = 1.0f;                   // the scale the epilogue applies
   bool has_epilogue_ = false;

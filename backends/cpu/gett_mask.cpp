@@ -91,7 +91,7 @@ GettMaskTables::GettMaskTables(const GettMaskCall& mask, const std::vector<ir::G
     : mask_(mask), lhs_(side(mask.lhs, batch, m, n, k)), rhs_(side(mask.rhs, batch, m, n, k)) {}
 
 int GettMaskTables::k_cuts(const MaskBox& box, std::int64_t cuts[6]) const {
-  const Side* along = lhs_.group == Group::k ? &lhs_ : rhs_.group == Group::k ? &rhs_ : nullptr;
+  const Side* along = side_in(Group::k);
   const Side* other = along == &lhs_ ? &rhs_ : &lhs_;
   std::int64_t lo = 0, hi = 0;
   if (!along || !along->rising || other->group == Group::k || !other->bounds(box, lo, hi)) return 0;

@@ -87,45 +87,47 @@ class GettMaskTables {
   // Calls span(first, last, holds) for consecutive spans covering rows
   // [m0, m1) of column n in batch element `batch`, the condition holding in
   // all of a span or in none (a select's causal mask: at most three spans
-  // per column, found by binary search when the M side rises; else one
-  // span per row).
+  // per column).
   template <typename Span>
   void for_each_m_span(std::int64_t batch, std::int64_t n, std::int64_t m0, std::int64_t m1, Span span) const {
-    const Side* along = lhs_.group == Group::m ? &lhs_ : rhs_.group == Group::m ? &rhs_ : nullptr;
-    const Side* other = along == &lhs_ ? &rhs_ : &lhs_;
-    if (!along || !along->rising || other->group == Group::m || other->group == Group::k) {
-      for (std::int64_t m = m0; m < m1; ++m) span(m, m + 1, holds(batch, m, n, 0));
-      return;
-    }
-    spans(along == &lhs_ ? mask_.op : ir::mirrored(mask_.op), along->values, m0, m1, other->at(batch, 0, n, 0), span);
+    spans_along(Group::m, {batch, 0, 0, n, n + 1, 0, 1}, m0, m1, span);
   }
 
   // The same along K positions [k0, k1) at row m and column n (a masked
-  // sum's diagonal run: at most three spans per row when the K side rises).
+  // sum's diagonal run: at most three spans per row).
   template <typename Span>
   void for_each_k_span(std::int64_t batch, std::int64_t m, std::int64_t n, std::int64_t k0, std::int64_t k1,
                        Span span) const {
-    const Side* along = lhs_.group == Group::k ? &lhs_ : rhs_.group == Group::k ? &rhs_ : nullptr;
-    const Side* other = along == &lhs_ ? &rhs_ : &lhs_;
-    if (!along || !along->rising || other->group == Group::k) {
-      for (std::int64_t k = k0; k < k1; ++k) span(k, k + 1, holds(batch, m, n, k));
-      return;
-    }
-    spans(along == &lhs_ ? mask_.op : ir::mirrored(mask_.op), along->values, k0, k1, other->at(batch, m, n, 0), span);
+    spans_along(Group::k, {batch, m, m + 1, n, n + 1, 0, 1}, k0, k1, span);
   }
 
   const GettMaskCall& mask() const { return mask_; }
   // Whether the condition's value changes along M (one index is in M).
-  bool varies_along_m() const { return lhs_.group == Group::m || rhs_.group == Group::m; }
+  bool varies_along_m() const { return side_in(Group::m) != nullptr; }
 
  private:
-  // Spans of positions [first, last) where `values[p] op w` holds or not,
-  // `values` rising: below the first value >= w, the values equal to w,
-  // above them.
+  enum class Group { batch, m, n, k };
+
+  // The spans of positions [first, last) of `group` at the point `at` (its
+  // other groups' first positions), as for_each_m_span says. Where one side
+  // lies in `group` with rising values and the other does not, by binary
+  // search: below the first value >= w (the other side's value), the values
+  // equal to w, above them. Otherwise one span per position.
   template <typename Span>
-  static void spans(ir::CompareOp op, const std::vector<std::int64_t>& values, std::int64_t first, std::int64_t last,
-                    std::int64_t w, Span span) {
-    const auto begin = values.begin();
+  void spans_along(Group group, MaskBox at, std::int64_t first, std::int64_t last, Span span) const {
+    const Side* along = side_in(group);
+    const Side* other = along == &lhs_ ? &rhs_ : &lhs_;
+    if (!along || !along->rising || other->group == group) {
+      for (std::int64_t p = first; p < last; ++p) {
+        MaskBox one = at;
+        (group == Group::m ? one.m0 : one.k0) = p;
+        span(p, p + 1, holds(one.batch, one.m0, one.n0, one.k0));
+      }
+      return;
+    }
+    const ir::CompareOp op = along == &lhs_ ? mask_.op : ir::mirrored(mask_.op);  // along op w
+    const std::int64_t w = other->at(at.batch, at.m0, at.n0, at.k0);
+    const auto begin = along->values.begin();
     const std::int64_t lower = std::lower_bound(begin + first, begin + last, w) - begin;
     const std::int64_t upper = std::upper_bound(begin + lower, begin + last, w) - begin;
     if (first < lower) span(first, lower, ir::compare(op, 0, 1));
@@ -153,7 +155,6 @@ class GettMaskTables {
   }
   static constexpr std::int64_t kShortestRun = 4;
 
-  enum class Group { batch, m, n, k };
   struct Side {
     Group group = Group::batch;
     std::vector<std::int64_t> values;  // the index's value at each linear position of its group
@@ -165,6 +166,8 @@ class GettMaskTables {
     // The values over the box's range of this side's group; false if that range is empty.
     bool bounds(const MaskBox& box, std::int64_t& lo, std::int64_t& hi) const;
   };
+  // The side whose index lies in `group` (the left one if both), or null.
+  const Side* side_in(Group group) const { return lhs_.group == group ? &lhs_ : rhs_.group == group ? &rhs_ : nullptr; }
   Side side(int index, const std::vector<ir::GettDimSpec>& batch, const std::vector<ir::GettDimSpec>& m,
             const std::vector<ir::GettDimSpec>& n, const std::vector<ir::GettDimSpec>& k) const;
 
