@@ -44,7 +44,8 @@ class Matcher {
   Matcher(const Program& p, const Statement& s) : program_(p), statement_(s) {}
 
   std::optional<GettStatement> run(const std::vector<std::int64_t>& c_strides) {
-    if (statement_.dtype != DType::f32) return std::nullopt;
+    const DType dtype = statement_.dtype;
+    if (dtype != DType::f32 && dtype != DType::f64 && dtype != DType::i32) return std::nullopt;
     result_.accumulate = statement_.accumulate;
     out_ = statement_.lhs;
     const Expr* root = statement_.value.get();
@@ -77,7 +78,7 @@ class Matcher {
       if (!contains_index(*contraction, i)) return std::nullopt;
     if (contraction->free.size() != out_.size()) return std::nullopt;
     for (const ExprPtr& f : product.args)
-      if (program_.tensors[f->tensor].dtype != DType::f32) return std::nullopt;
+      if (program_.tensors[f->tensor].dtype != dtype) return std::nullopt;
     // A masked sum's plan is the contraction over the kept points, its
     // scalars applied to the result.
     const bool masked_sum = result_.mask && result_.mask->on_sum;
@@ -112,6 +113,7 @@ class Matcher {
   // pack of that operand, or the epilogue, applies their product once:
   // result_.scale_at).
   bool plan_is_gett(const Expr& root, const Expr& a, const Expr& b) {
+    if (!is_product(statement_, root)) return false;  // an integer product that divides: computed as written
     ProductPlan plan;
     try {
       plan = plan_product(program_, statement_, root);

@@ -27,31 +27,35 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
     return tensors[static_cast<std::size_t>(t)].strides();
   });
   GettCall call;
+  call.dtype = statement.dtype;
+  // Element `offset` of tensor t (of the statement's dtype).
+  auto element = [&](int t, std::int64_t offset) -> void* {
+    const Tensor& tensor = tensors[static_cast<std::size_t>(t)];
+    return static_cast<char*>(tensor.data()) + offset * static_cast<std::int64_t>(dtype_size(tensor.dtype()));
+  };
   const Tensor& a = tensors[spec.a.tensor];
-  if (a.dtype() == DType::f32) {
-    call.a = a.data_as<const float>() + spec.a_offset;
+  if (a.dtype() == statement.dtype) {
+    call.a = element(spec.a.tensor, spec.a_offset);
   } else {  // weights read in place by a GEMV (half_gemv)
     call.a_half = a.data_as<const std::uint16_t>() + spec.a_offset;
     call.a_dtype = a.dtype();
   }
-  call.b = tensors[spec.b.tensor].data_as<const float>() + spec.b_offset;
-  call.c = tensors[statement.target].data_as<float>();
+  call.b = element(spec.b.tensor, spec.b_offset);
+  call.c = element(statement.target, 0);
   call.batch = spec.batch;
   call.m = spec.m;
   call.n = spec.n;
   call.k = spec.k;
-  call.scale = static_cast<float>(
-      ir::evaluate_gett_scale(program, g, [&](int t) { return tensors[static_cast<std::size_t>(t)].get({}); }));
+  call.scale = ir::evaluate_gett_scale(program, g, [&](int t) { return tensors[static_cast<std::size_t>(t)].get({}); });
   call.scale_at = g.scale_at;
   auto term = [&](const ir::GettTermSpec& t) {
-    return EpilogueTerm{tensors[t.tensor].data_as<const float>() + t.offset, t.batch_strides, t.m_strides, t.n_strides,
-                        t.negate};
+    return EpilogueTerm{element(t.tensor, t.offset), t.batch_strides, t.m_strides, t.n_strides, t.negate};
   };
   for (const ir::GettTermSpec& t : spec.bias) call.bias.push_back(term(t));
   for (const ir::GettTermSpec& t : spec.residual) call.residual.push_back(term(t));
   if (g.accumulate) {
     previous = tensors[static_cast<std::size_t>(statement.target)].clone();
-    EpilogueTerm old{previous.data_as<const float>(), {}, {}, {}, false};
+    EpilogueTerm old{previous.data(), {}, {}, {}, false};
     auto strides = [&](const std::vector<GettDim>& group, std::vector<std::int64_t>& out) {
       for (const GettDim& d : group) out.push_back(ir::index_stride(previous.strides(), statement.lhs, d.index));
     };

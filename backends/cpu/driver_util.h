@@ -1,6 +1,6 @@
 // backends/cpu/driver_util.h — what the GETT driver (gett.cpp) and the GEMV
 // driver (gemv.cpp) share: the size of an index group, integer division
-// rounded up, and 64-byte-aligned float buffers kept and regrown between
+// rounded up, and 64-byte-aligned buffers kept and regrown between
 // calls (the drivers hold them thread-local, for packed panels and partial
 // sums).
 #pragma once
@@ -26,18 +26,20 @@ inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1
 // a rounded up to a multiple of b.
 inline std::int64_t round_up(std::int64_t a, std::int64_t b) { return ceil_div(a, b) * b; }
 
-struct AlignedFloats {
-  float* data = nullptr;
+template <typename T>
+struct AlignedBuffer {
+  T* data = nullptr;
   std::size_t size = 0;
   void reserve(std::size_t n) {
     if (n <= size) return;
     std::free(data);
-    std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-    data = static_cast<float*>(std::aligned_alloc(64, bytes));
+    std::size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
+    data = static_cast<T*>(std::aligned_alloc(64, bytes));
     if (!data) throw std::bad_alloc();
     size = n;
   }
-  ~AlignedFloats() { std::free(data); }
+  ~AlignedBuffer() { std::free(data); }
 };
+using AlignedFloats = AlignedBuffer<float>;
 
 }  // namespace einc::cpu

@@ -55,14 +55,14 @@ class GemvDriver {
     if (call_.a_half)
       dot_gemv_with(jit_.half_dot_gemv_kernel(call_.a_dtype), call_.a_half, threads);
     else
-      dot_gemv_with(jit_.dot_gemv_kernel(), call_.a, threads);
+      dot_gemv_with(jit_.dot_gemv_kernel(), static_cast<const float*>(call_.a), threads);
   }
 
   template <typename Kernel, typename Weight>
   void dot_gemv_with(Kernel kernel, const Weight* a, int threads) {
     const Weight* w = a + a_b_[0] + a_k_[0];
-    const float* x = call_.b + b_b_[0] + b_n_[0] + b_k_[0];
-    float* y = call_.c + c_b_[0] + c_n_[0];
+    const float* x = static_cast<const float*>(call_.b) + b_b_[0] + b_n_[0] + b_k_[0];
+    float* y = static_cast<float*>(call_.c) + c_b_[0] + c_n_[0];
     constexpr std::int64_t kRowsPerTask = 64;
     runtime::parallel_for(ceil_div(m_, kRowsPerTask), threads, [&](std::int64_t task) {
       std::int64_t r0 = task * kRowsPerTask, rows = std::min(kRowsPerTask, m_ - r0);
@@ -83,14 +83,14 @@ class GemvDriver {
     if (call_.a_half)
       gemv_with(jit_.half_gemv_kernel(call_.a_dtype), call_.a_half, threads);
     else
-      gemv_with(jit_.gemv_kernel(), call_.a, threads);
+      gemv_with(jit_.gemv_kernel(), static_cast<const float*>(call_.a), threads);
   }
 
   template <typename Kernel, typename Weight>
   void gemv_with(Kernel kernel, const Weight* a, int threads) {
     const Weight* w = a + a_b_[0] + a_m_[0];
-    const float* x = call_.b + b_b_[0] + b_n_[0];
-    float* y = call_.c + c_b_[0] + c_m_[0] + c_n_[0];
+    const float* x = static_cast<const float*>(call_.b) + b_b_[0] + b_n_[0];
+    float* y = static_cast<float*>(call_.c) + c_b_[0] + c_m_[0] + c_n_[0];
     const std::int64_t chunks = ceil_div(m_, kGemvChunk);
     const std::int64_t slices = std::max<std::int64_t>(1, std::min<std::int64_t>(kk_ / kGemvSlice, 16));
     const std::int64_t chunk_size = ceil_div(m_, chunks);

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <memory>
 #include <stdexcept>
+#include <type_traits>
 
 #include "backends/cpu/driver_util.h"
 #include "backends/cpu/gemv.h"
@@ -40,8 +41,40 @@ std::vector<std::int64_t> term_offsets(const std::vector<GettDim>& dims, const s
   return offsets(dims, [&](std::size_t d) { return strides[d]; });
 }
 
+// x + y, x - y, x * y in T: for i32 wrapping (two's complement), as the
+// kernels compute and docs/semantics.md defines integer arithmetic.
+template <typename T>
+T add(T x, T y) {
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(x) + static_cast<std::make_unsigned_t<T>>(y));
+  else
+    return x + y;
+}
+template <typename T>
+T sub(T x, T y) {
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(x) - static_cast<std::make_unsigned_t<T>>(y));
+  else
+    return x - y;
+}
+template <typename T>
+T mul(T x, T y) {
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(x) * static_cast<std::make_unsigned_t<T>>(y));
+  else
+    return x * y;
+}
+template <typename T>
+bool is_finite(T x) {
+  if constexpr (std::is_integral_v<T>)
+    return true;
+  else
+    return std::isfinite(x);
+}
+
+template <typename T>
 struct TermTables {
-  const float* data;
+  const T* data;
   std::vector<std::int64_t> b, m, n;
   bool negate;
 };
@@ -90,28 +123,33 @@ std::int64_t cache_bytes(int name, std::int64_t fallback) {
 // to spread it over (>= 256) or A is small enough to sit in L2 (>= 64
 // columns then); with a large A and few columns per thread the threads
 // share B instead.
-bool split_columns(std::int64_t batches, std::int64_t m, std::int64_t n, std::int64_t k, int threads) {
+bool split_columns(std::int64_t batches, std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t element_bytes,
+                   int threads) {
   if (threads <= 1 || split_batches(batches, threads)) return false;
   const std::int64_t columns = n / threads;
-  const bool a_in_l2 =
-      m * k * static_cast<std::int64_t>(sizeof(float)) <= cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 * 1024);
+  const bool a_in_l2 = m * k * element_bytes <= cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 * 1024);
   return columns >= 256 || (columns >= 64 && a_in_l2);
 }
 
+template <typename T>
 class Driver {
+  static constexpr bool kF32 = std::is_same_v<T, float>;
+
  public:
   Driver(Jit& jit, const GettCall& call, int threads)
       : jit_(jit),
         threads_(threads),
-        split_columns_(split_columns(product(call.batch), product(call.m), product(call.n), product(call.k), threads)),
-        shape_index_(call.mask ? 0 : shape_for(jit.gett_shapes(), product(call.m), split_columns_ ? 1 : threads)),
-        v_(jit.gett_kernels(shape_index_)),
+        split_columns_(split_columns(product(call.batch), product(call.m), product(call.n), product(call.k),
+                                     static_cast<std::int64_t>(sizeof(T)), threads)),
+        shape_index_(call.mask ? 0
+                               : shape_for(jit.gett_shapes(call.dtype), product(call.m), split_columns_ ? 1 : threads)),
+        v_(jit.gett_kernels(shape_index_, call.dtype)),
         call_(call) {
     batches_ = product(call.batch);
     m_ = product(call.m);
     n_ = product(call.n);
     kk_ = product(call.k);
-    blocking_ = blocking_for(jit.gett_shapes(), shape_index_, kk_, n_);
+    blocking_ = blocking_for(jit.gett_shapes(call.dtype), shape_index_, kk_, n_);
     if (split_columns_) {  // a multiple of the threads' count of equal column blocks
       std::int64_t blocks = round_up(ceil_div(n_, blocking_.nc), threads);
       blocking_.nc = round_up(ceil_div(n_, blocks), v_.shape.nr);
@@ -129,15 +167,20 @@ class Driver {
     for (const EpilogueTerm& t : call.residual) residual_.push_back(tables(t));
     if (call.mask) mask_.emplace(*call.mask, call.batch, call.m, call.n, call.k);
     masked_sum_ = call.mask && call.mask->on_sum;
-    gemv_path_ = call.mask ? GemvKind::none : gemv_kind(call.batch, call.m, call.n, call.k);
-    if (call.scale != 1.0f && call.scale_at != ir::ScaleAt::result && gemv_path_ == GemvKind::none) {
+    if ((call.mask || call.activation || call.a_half) && !kF32)
+      EINC_FAIL("cpu backend: a mask, an activation or an f16/bf16 A in a GETT outside f32");
+    gemv_path_ = call.mask || !kF32 ? GemvKind::none : gemv_kind(call.batch, call.m, call.n, call.k);
+    // The scale rounded once to T: f32 rounds the double the plan computed.
+    scale_ = static_cast<T>(call.scale);
+    if (scale_ != T(1) && call.scale_at != ir::ScaleAt::result && gemv_path_ == GemvKind::none) {
       pack_scale_ = call.scale_at;
-      epilogue_scale_ = 1.0f;
+      epilogue_scale_ = T(1);
     } else {
-      epilogue_scale_ = call.scale;
+      epilogue_scale_ = scale_;
     }
-    has_epilogue_ = epilogue_scale_ != 1.0f || !bias_.empty() || !residual_.empty() || call.activation;
-    if (call.activation) activation_ = jit.activation_kernel(*call.activation);
+    has_epilogue_ = epilogue_scale_ != T(1) || !bias_.empty() || !residual_.empty() || call.activation;
+    if constexpr (kF32)
+      if (call.activation) activation_ = jit.activation_kernel(*call.activation);
     m_blocks_ = ceil_div(m_, blocking_.mc);
     direct_tiles();
     classify_epilogue();
@@ -145,6 +188,7 @@ class Driver {
     for (std::int64_t i = 1; i < m_ && m_unit_stride_; ++i)
       m_unit_stride_ = c_m_[static_cast<std::size_t>(i)] == c_m_[static_cast<std::size_t>(i - 1)] + 1;
     if (masked_sum_) fusable_ = false;  // a tile's last contribution may come from the exact loop
+    if (!kF32) fusable_ = false;        // the fused epilogue is generated for f32 only
   }
 
   void run() {
@@ -153,7 +197,8 @@ class Driver {
     if (call_.a_half && gemv_path_ == GemvKind::none) EINC_FAIL("cpu backend: an f16/bf16 A outside a GEMV");
     const bool dot = gemv_path_ == GemvKind::dot, axpy = gemv_path_ == GemvKind::axpy;
     fused_ = fusable_ && !dot && !axpy && kk_ > 0;
-    if (fused_) fused_kernel_ = jit_.epilogue_kernel(shape_index_, UkrEpilogue{call_.activation, !residual_.empty()});
+    if (fused_ && kF32)
+      fused_kernel_ = jit_.epilogue_kernel(shape_index_, UkrEpilogue{call_.activation, !residual_.empty()});
     if (dot || axpy) {
       run_gemv(jit_, call_, gemv_path_, {a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_}, m_, kk_, threads);
     } else {
@@ -168,6 +213,10 @@ class Driver {
   }
 
  private:
+  const T* a_data() const { return static_cast<const T*>(call_.a); }
+  const T* b_data() const { return static_cast<const T*>(call_.b); }
+  T* c_data() const { return static_cast<T*>(call_.c); }
+
   // Every block of C, the threads sharing them as split_batches and
   // split_columns decide.
   void run_blocks(int threads) {
@@ -237,14 +286,14 @@ class Driver {
   // Columns [j0, j0 + NC) of one batch element, every KC block, by the
   // calling thread alone, with a B block packed for itself.
   void column_block(std::int64_t batch, std::int64_t j0) {
-    thread_local AlignedFloats b_pack;
+    thread_local AlignedBuffer<T> b_pack;
     const std::int64_t nc = std::min(blocking_.nc, n_ - j0), nc_padded = round_up(nc, v_.shape.nr);
     const Partition part = partition(nc, 1);
     for (std::int64_t p0 = 0; p0 < kk_; p0 += blocking_.kc) {
       std::int64_t kc = std::min(blocking_.kc, kk_ - p0);
       if (masked_out({batch, 0, m_, j0, j0 + nc, p0, p0 + kc})) continue;
       b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
-      pack_used(1, call_.b, b_pack.data, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
+      pack_used(1, b_data(), b_pack.data, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
                 v_.shape.nr, b_k_, p0, kc);
       for (std::int64_t ib = 0; ib < part.m_parts; ++ib) {
         auto [first, last] = part.rows(ib);
@@ -253,9 +302,9 @@ class Driver {
     }
   }
 
-  TermTables tables(const EpilogueTerm& t) const {
-    return {t.data, term_offsets(call_.batch, t.batch_strides), term_offsets(call_.m, t.m_strides),
-            term_offsets(call_.n, t.n_strides), t.negate};
+  TermTables<T> tables(const EpilogueTerm& t) const {
+    return {static_cast<const T*>(t.data), term_offsets(call_.batch, t.batch_strides),
+            term_offsets(call_.m, t.m_strides), term_offsets(call_.n, t.n_strides), t.negate};
   }
 
   // Which MR x NR tiles the micro-kernel may write straight into C: C is
@@ -297,7 +346,7 @@ class Driver {
       std::int64_t first = b_panels * chunk / chunks, last = b_panels * (chunk + 1) / chunks;
       std::int64_t r0 = first * nr, count = std::min(last * nr, nc) - r0;
       if (last <= first) return;
-      pack_used(1, call_.b, b_pack_.data + r0 * kc, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
+      pack_used(1, b_data(), b_pack_.data + r0 * kc, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
                 std::max<std::int64_t>(count, 0), (last - first) * nr, nr, b_k_, p0, kc);
     });
     Partition part = partition(nc, threads);
@@ -312,25 +361,25 @@ class Driver {
   // for one KC block: packs that slice of A, then runs the micro-kernel
   // over the packed B panels (b_pack holds the whole NC block).
   void compute(std::int64_t batch, std::int64_t i0, std::int64_t rows, std::int64_t j0, std::int64_t jr0,
-               std::int64_t jr1, std::int64_t p0, std::int64_t kc, const float* b_pack) {
+               std::int64_t jr1, std::int64_t p0, std::int64_t kc, const T* b_pack) {
     const int mr = v_.shape.mr(), nr = v_.shape.nr;
     bool first_k = p0 == 0 && !masked_sum_, last_k = p0 + kc >= kk_;  // a masked sum adds to a zeroed C
     std::int64_t mc = std::min(rows, m_ - i0);
     if (mc <= 0 || masked_out({batch, i0, i0 + mc, j0 + jr0, j0 + jr1, p0, p0 + kc})) return;
     std::int64_t mc_padded = round_up(mc, mr);
-    thread_local AlignedFloats a_pack, tile;
+    thread_local AlignedBuffer<T> a_pack, tile;
     a_pack.reserve(static_cast<std::size_t>(mc_padded * kc));
     tile.reserve(static_cast<std::size_t>(mr * nr));
-    pack_used(0, call_.a, a_pack.data, batch, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
+    pack_used(0, a_data(), a_pack.data, batch, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
               p0, kc);
-    float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
+    T* c = c_data() + c_b_[static_cast<std::size_t>(batch)];
     for (std::int64_t jr = jr0; jr < jr1; jr += nr) {
       std::int64_t n0 = j0 + jr;
       std::int64_t ldc = n_ldc_[static_cast<std::size_t>(n0 / nr)];
       for (std::int64_t ir = 0; ir < mc; ir += mr) {
         std::int64_t m0 = i0 + ir;
-        const float* a = a_pack.data + ir * kc;
-        const float* b = b_pack + jr * kc;
+        const T* a = a_pack.data + ir * kc;
+        const T* b = b_pack + jr * kc;
         const bool direct = ldc != 0 && m_direct_[static_cast<std::size_t>(m0 / mr)];
         if (mask_) {
           const std::int64_t mr_eff = std::min<std::int64_t>(mr, mc - ir),
@@ -343,10 +392,12 @@ class Driver {
           if (mask_->classify(box) == MaskClass::nowhere) continue;  // fill_block writes it
         }
         if (direct) {
-          float* out = c + c_m_[static_cast<std::size_t>(m0)] + c_n_[static_cast<std::size_t>(n0)];
+          T* out = c + c_m_[static_cast<std::size_t>(m0)] + c_n_[static_cast<std::size_t>(n0)];
           if (fused_ && last_k) {
-            UkrEpilogueArgs args = epilogue_args(batch, m0, n0);
-            fused_kernel_(kc, a, b, out, ldc, first_k ? 0 : 1, &args);
+            if constexpr (kF32) {
+              UkrEpilogueArgs args = epilogue_args(batch, m0, n0);
+              fused_kernel_(kc, a, b, out, ldc, first_k ? 0 : 1, &args);
+            }
           } else {
             v_.micro_kernel(kc, a, b, out, ldc, first_k ? 0 : 1);
           }
@@ -365,7 +416,7 @@ class Driver {
   // where the mask holds for some of its rows (`which` 0: the rows are M
   // positions, 1: N positions) in batch element `batch`; the rest of the
   // block is left unwritten (masked_sum_tile never reads it).
-  void pack_used(int which, const float* src, float* dst, std::int64_t batch, std::int64_t base,
+  void pack_used(int which, const T* src, T* dst, std::int64_t batch, std::int64_t base,
                  const std::vector<std::int64_t>& rows, std::int64_t r0, std::int64_t count, std::int64_t padded,
                  int panel, const std::vector<std::int64_t>& ks, std::int64_t p0, std::int64_t kc) const {
     if (!masked_sum_) {
@@ -392,9 +443,9 @@ class Driver {
   // Packs with the routine for `which` panel (0: A's MR rows, 1: B's NR
   // rows; `panel` is that width) in the mode these rows and k need, scaled
   // by the plan's scalars where it applies them to that operand.
-  void pack(int which, const float* src, float* dst, std::int64_t base, const std::vector<std::int64_t>& rows,
-            std::int64_t r0, std::int64_t count, std::int64_t padded, int panel, const std::vector<std::int64_t>& ks,
-            std::int64_t p0, std::int64_t kc) const {
+  void pack(int which, const T* src, T* dst, std::int64_t base, const std::vector<std::int64_t>& rows, std::int64_t r0,
+            std::int64_t count, std::int64_t padded, int panel, const std::vector<std::int64_t>& ks, std::int64_t p0,
+            std::int64_t kc) const {
     const std::int64_t vector_lanes = v_.shape.vector_lanes;
     thread_local std::vector<std::int64_t> row_off, k_off;
     thread_local std::vector<std::uint8_t> contiguous;
@@ -419,11 +470,11 @@ class Driver {
       for (std::int64_t i = 1; i < vector_lanes && k_chunks_contiguous; ++i)
         k_chunks_contiguous = k_off[static_cast<std::size_t>(t + i)] == k_off[static_cast<std::size_t>(t)] + i;
     PackMode mode = any_contiguous ? PackMode::vector : k_chunks_contiguous ? PackMode::transpose : PackMode::gather;
-    jit_.pack_kernel(shape_index_, which, mode)(src, dst, padded, kc, row_off.data(), k_off.data(), contiguous.data());
+    jit_.pack_kernel(shape_index_, which, mode, call_.dtype)(src, dst, padded, kc, row_off.data(), k_off.data(),
+                                                             contiguous.data());
     // The plan's scalars, where it applies them to this operand.
     if (pack_scale_ == (which == 0 ? ir::ScaleAt::a : ir::ScaleAt::b)) {
-      const float scale = call_.scale;
-      for (std::int64_t i = 0; i < padded * kc; ++i) dst[i] *= scale;
+      for (std::int64_t i = 0; i < padded * kc; ++i) dst[i] = mul(dst[i], scale_);
     }
   }
 
@@ -440,12 +491,11 @@ class Driver {
   // compared output index zeroed (masked_run). Into C directly where `ldc`
   // != 0 (beta == 1), else through `tile`. `a`, `b`: the tile's packed
   // panels for the block starting at box.k0.
-  void masked_sum_tile(const MaskBox& box, const float* a, const float* b, float* c, std::int64_t ldc,
-                       float* tile) const {
+  void masked_sum_tile(const MaskBox& box, const T* a, const T* b, T* c, std::int64_t ldc, T* tile) const {
     const int mr = v_.shape.mr(), nr = v_.shape.nr;
     const std::int64_t p0 = box.k0, rows = box.m1 - box.m0, cols = box.n1 - box.n0;
-    float* out = c + c_m_[static_cast<std::size_t>(box.m0)] + c_n_[static_cast<std::size_t>(box.n0)];
-    auto kernel = [&](std::int64_t kc, const float* ak, const float* bk) {
+    T* out = c + c_m_[static_cast<std::size_t>(box.m0)] + c_n_[static_cast<std::size_t>(box.n0)];
+    auto kernel = [&](std::int64_t kc, const T* ak, const T* bk) {
       if (ldc != 0) {
         v_.micro_kernel(kc, ak, bk, out, ldc, 1);
       } else {
@@ -454,8 +504,8 @@ class Driver {
       }
     };
     mask_->for_each_k_run(box, [&](MaskClass cls, std::int64_t k0, std::int64_t k1) {
-      const float* ak = a + (k0 - p0) * mr;
-      const float* bk = b + (k0 - p0) * nr;
+      const T* ak = a + (k0 - p0) * mr;
+      const T* bk = b + (k0 - p0) * nr;
       if (cls == MaskClass::everywhere) kernel(k1 - k0, ak, bk);
       if (cls == MaskClass::partly) masked_run(box, k0, k1, ak, bk, c, kernel);
     });
@@ -470,17 +520,17 @@ class Driver {
   // the other side's slice holds an inf or NaN, an exact loop adds only the
   // products inside instead (the reference never multiplies the others).
   template <typename Kernel>
-  void masked_run(const MaskBox& box, std::int64_t k0, std::int64_t k1, const float* ak, const float* bk, float* c,
+  void masked_run(const MaskBox& box, std::int64_t k0, std::int64_t k1, const T* ak, const T* bk, T* c,
                   Kernel& kernel) const {
     const int mr = v_.shape.mr(), nr = v_.shape.nr;
     const std::int64_t len = k1 - k0, rows = box.m1 - box.m0, cols = box.n1 - box.n0;
-    thread_local AlignedFloats a_copy, b_copy;
+    thread_local AlignedBuffer<T> a_copy, b_copy;
     a_copy.reserve(static_cast<std::size_t>(len * mr));
     b_copy.reserve(static_cast<std::size_t>(len * nr));
     std::copy_n(ak, len * mr, a_copy.data);
     std::copy_n(bk, len * nr, b_copy.data);
     const bool along_m = mask_->varies_along_m();
-    float* masked = along_m ? a_copy.data : b_copy.data;
+    T* masked = along_m ? a_copy.data : b_copy.data;
     const int width = along_m ? mr : nr;
     const std::int64_t count = along_m ? rows : cols;
     for (std::int64_t r = 0; r < count; ++r)
@@ -489,19 +539,21 @@ class Driver {
                                if (!holds)
                                  for (std::int64_t k = first; k < last; ++k) masked[(k - k0) * width + r] = 0.0f;
                              });
-    const float* other = along_m ? b_copy.data : a_copy.data;
-    const bool finite = std::all_of(other, other + len * (along_m ? nr : mr), [](float x) { return std::isfinite(x); });
+    const T* other = along_m ? b_copy.data : a_copy.data;
+    const bool finite = std::all_of(other, other + len * (along_m ? nr : mr), [](T x) { return is_finite(x); });
     if (finite) {
       kernel(len, a_copy.data, b_copy.data);
       return;
     }
     for (std::int64_t j = 0; j < cols; ++j) {
-      float* column = c + c_n_[static_cast<std::size_t>(box.n0 + j)];
+      T* column = c + c_n_[static_cast<std::size_t>(box.n0 + j)];
       for (std::int64_t i = 0; i < rows; ++i) {
-        float sum = 0.0f;
+        T sum = 0;
         for (std::int64_t k = k0; k < k1; ++k)
-          if (mask_->holds(box.batch, box.m0 + i, box.n0 + j, k)) sum += ak[(k - k0) * mr + i] * bk[(k - k0) * nr + j];
-        column[c_m_[static_cast<std::size_t>(box.m0 + i)]] += sum;
+          if (mask_->holds(box.batch, box.m0 + i, box.n0 + j, k))
+            sum = add(sum, mul(ak[(k - k0) * mr + i], bk[(k - k0) * nr + j]));
+        T& out = column[c_m_[static_cast<std::size_t>(box.m0 + i)]];
+        out = add(out, sum);
       }
     }
   }
@@ -512,10 +564,10 @@ class Driver {
   void fill_block(std::int64_t t) const {
     const std::int64_t ib = t % m_blocks_, batch = t / m_blocks_;
     const std::int64_t i0 = ib * blocking_.mc, i1 = std::min(m_, i0 + blocking_.mc);
-    const float fill = mask_->mask().fill;
-    float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
+    const T fill = static_cast<T>(mask_->mask().fill);
+    T* c = c_data() + c_b_[static_cast<std::size_t>(batch)];
     for (std::int64_t n = 0; n < n_; ++n) {
-      float* column = c + c_n_[static_cast<std::size_t>(n)];
+      T* column = c + c_n_[static_cast<std::size_t>(n)];
       mask_->for_each_m_span(batch, n, i0, i1, [&](std::int64_t first, std::int64_t last, bool holds) {
         if (holds) return;
         if (m_unit_stride_) {
@@ -534,38 +586,42 @@ class Driver {
   // streaming stores where the ISA has them: the fill is the larger part of
   // a causal mask's output, written once and read by the next statement, so
   // it goes to memory without first reading every line into the cache.
-  static void fill_streaming(float* out, std::int64_t count, float value) {
+  static void fill_streaming(T* out, std::int64_t count, T value) {
 #if defined(__SSE__)
-    std::int64_t i = 0;
-    for (; i < count && (reinterpret_cast<std::uintptr_t>(out + i) & 15) != 0; ++i) out[i] = value;
-    const __m128 v = _mm_set1_ps(value);
-    for (; i + 4 <= count; i += 4) _mm_stream_ps(out + i, v);
-    for (; i < count; ++i) out[i] = value;
+    if constexpr (kF32) {
+      std::int64_t i = 0;
+      for (; i < count && (reinterpret_cast<std::uintptr_t>(out + i) & 15) != 0; ++i) out[i] = value;
+      const __m128 v = _mm_set1_ps(value);
+      for (; i + 4 <= count; i += 4) _mm_stream_ps(out + i, v);
+      for (; i < count; ++i) out[i] = value;
+    } else {
+      std::fill_n(out, count, value);
+    }
 #else
     std::fill_n(out, count, value);
 #endif
   }
 
   // The terms at (batch, m, n) added to (or subtracted from) value.
-  static float add_terms(float value, const std::vector<TermTables>& terms, std::int64_t batch, std::int64_t m,
-                         std::int64_t n) {
-    for (const TermTables& t : terms) {
-      float x = t.data[t.b[static_cast<std::size_t>(batch)] + t.m[static_cast<std::size_t>(m)] +
-                       t.n[static_cast<std::size_t>(n)]];
-      value = t.negate ? value - x : value + x;
+  static T add_terms(T value, const std::vector<TermTables<T>>& terms, std::int64_t batch, std::int64_t m,
+                     std::int64_t n) {
+    for (const TermTables<T>& t : terms) {
+      T x = t.data[t.b[static_cast<std::size_t>(batch)] + t.m[static_cast<std::size_t>(m)] +
+                   t.n[static_cast<std::size_t>(n)]];
+      value = t.negate ? sub(value, x) : add(value, x);
     }
     return value;
   }
 
-  void store_tile(const float* tile, float* c, std::int64_t m0, std::int64_t mr_eff, std::int64_t n0,
-                  std::int64_t nr_eff, bool first_k) const {
+  void store_tile(const T* tile, T* c, std::int64_t m0, std::int64_t mr_eff, std::int64_t n0, std::int64_t nr_eff,
+                  bool first_k) const {
     const int mr = v_.shape.mr();
     for (std::int64_t j = 0; j < nr_eff; ++j) {
       std::int64_t cn = c_n_[static_cast<std::size_t>(n0 + j)];
       for (std::int64_t i = 0; i < mr_eff; ++i) {
-        float* out = c + c_m_[static_cast<std::size_t>(m0 + i)] + cn;
-        float v = tile[j * mr + i];
-        *out = first_k ? v : *out + v;  // beta == 0 on the first block: never read C
+        T* out = c + c_m_[static_cast<std::size_t>(m0 + i)] + cn;
+        T v = tile[j * mr + i];
+        *out = first_k ? v : add(*out, v);  // beta == 0 on the first block: never read C
       }
     }
   }
@@ -574,9 +630,9 @@ class Driver {
   void zero_block(std::int64_t t) const {
     std::int64_t ib = t % m_blocks_, batch = t / m_blocks_;
     std::int64_t i0 = ib * blocking_.mc, i1 = std::min(m_, i0 + blocking_.mc);
-    float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
+    T* c = c_data() + c_b_[static_cast<std::size_t>(batch)];
     for (std::int64_t n = 0; n < n_; ++n) {
-      float* column = c + c_n_[static_cast<std::size_t>(n)];
+      T* column = c + c_n_[static_cast<std::size_t>(n)];
       if (m_unit_stride_) {
         std::fill_n(column + c_m_[static_cast<std::size_t>(i0)], i1 - i0, 0.0f);
         continue;
@@ -598,15 +654,16 @@ class Driver {
   // buffer with scale and bias, the activation runs over it as one
   // vectorised JIT call, and the residual terms are added on the way back.
   void epilogue_rect(std::int64_t batch, std::int64_t i0, std::int64_t i1, std::int64_t n0, std::int64_t n1) const {
-    float* c = call_.c + c_b_[static_cast<std::size_t>(batch)];
-    thread_local std::vector<float> column;
+    T* c = c_data() + c_b_[static_cast<std::size_t>(batch)];
+    thread_local std::vector<T> column;
     column.resize(static_cast<std::size_t>(i1 - i0));
     for (std::int64_t n = n0; n < n1; ++n) {
-      float* c_n = c + c_n_[static_cast<std::size_t>(n)];
+      T* c_n = c + c_n_[static_cast<std::size_t>(n)];
       for (std::int64_t m = i0; m < i1; ++m)
         column[static_cast<std::size_t>(m - i0)] =
-            add_terms(c_n[c_m_[static_cast<std::size_t>(m)]] * epilogue_scale_, bias_, batch, m, n);
-      if (activation_) activation_(column.data(), i1 - i0);
+            add_terms(mul(c_n[c_m_[static_cast<std::size_t>(m)]], epilogue_scale_), bias_, batch, m, n);
+      if constexpr (kF32)
+        if (activation_) activation_(column.data(), i1 - i0);
       for (std::int64_t m = i0; m < i1; ++m)
         c_n[c_m_[static_cast<std::size_t>(m)]] =
             add_terms(column[static_cast<std::size_t>(m - i0)], residual_, batch, m, n);
@@ -619,7 +676,7 @@ class Driver {
   // like a tile (unit stride along M, even stride along N).
   void classify_epilogue() {
     fusable_ = has_epilogue_ && residual_.size() <= 1;
-    for (const TermTables& t : bias_) {
+    for (const TermTables<T>& t : bias_) {
       bool constant_along_n = std::all_of(t.n.begin(), t.n.end(), [&](std::int64_t o) { return o == t.n[0]; });
       bool constant_along_m = std::all_of(t.m.begin(), t.m.end(), [&](std::int64_t o) { return o == t.m[0]; });
       if (constant_along_n)
@@ -630,7 +687,7 @@ class Driver {
         fusable_ = false;
     }
     if (residual_.size() == 1) {
-      const TermTables& r = residual_[0];
+      const TermTables<T>& r = residual_[0];
       residual_ldr_ = n_ > 1 ? r.n[1] - r.n[0] : 0;
       for (std::int64_t i = 0; i < m_ && fusable_; ++i) fusable_ = r.m[static_cast<std::size_t>(i)] == r.m[0] + i;
       for (std::int64_t j = 0; j < n_ && fusable_; ++j)
@@ -642,23 +699,24 @@ class Driver {
   // terms summed per row, the N-only terms per column (thread-local
   // buffers), and the residual tile's start.
   UkrEpilogueArgs epilogue_args(std::int64_t batch, std::int64_t m0, std::int64_t n0) const {
+    static_assert(kF32, "the fused epilogue is f32 only");
     const int mr = v_.shape.mr(), nr = v_.shape.nr;
-    thread_local AlignedFloats bias_m, bias_n;
+    thread_local AlignedBuffer<T> bias_m, bias_n;
     bias_m.reserve(static_cast<std::size_t>(mr));
     bias_n.reserve(static_cast<std::size_t>(nr));
     auto b = static_cast<std::size_t>(batch);
     for (int i = 0; i < mr; ++i) {
-      float sum = 0;
-      for (const TermTables* t : bias_m_terms_) {
-        float x = t->data[t->b[b] + t->m[static_cast<std::size_t>(m0 + i)] + t->n[0]];
+      T sum = 0;
+      for (const TermTables<T>* t : bias_m_terms_) {
+        T x = t->data[t->b[b] + t->m[static_cast<std::size_t>(m0 + i)] + t->n[0]];
         sum = t->negate ? sum - x : sum + x;
       }
       bias_m.data[i] = sum;
     }
     for (int j = 0; j < nr; ++j) {
-      float sum = 0;
-      for (const TermTables* t : bias_n_terms_) {
-        float x = t->data[t->b[b] + t->m[0] + t->n[static_cast<std::size_t>(n0 + j)]];
+      T sum = 0;
+      for (const TermTables<T>* t : bias_n_terms_) {
+        T x = t->data[t->b[b] + t->m[0] + t->n[static_cast<std::size_t>(n0 + j)]];
         sum = t->negate ? sum - x : sum + x;
       }
       bias_n.data[j] = sum;
@@ -668,7 +726,7 @@ class Driver {
     args.bias_n = bias_n.data;
     args.scale = epilogue_scale_;
     if (!residual_.empty()) {
-      const TermTables& r = residual_[0];
+      const TermTables<T>& r = residual_[0];
       args.residual = r.data + r.b[b] + r.m[static_cast<std::size_t>(m0)] + r.n[static_cast<std::size_t>(n0)];
       args.ldr = residual_ldr_;
       args.residual_sign = r.negate ? -1.0f : 1.0f;
@@ -690,25 +748,26 @@ class Driver {
   bool m_unit_stride_ = false;  // C's rows (M) one element apart: fill_block's and zero_block's runs are contiguous
   bool filled_ = false;         // the select's fill was written with each batch element (run_blocks)
   ir::ScaleAt pack_scale_ = ir::ScaleAt::result;  // the operand whose packs carry the scale, if not the epilogue
-  float epilogue_scale_ = 1.0f;                   // the scale the epilogue applies
+  T scale_ = T(1);                                // the plan's scalars, in T
+  T epilogue_scale_ = T(1);                       // the scale the epilogue applies
   bool has_epilogue_ = false;
   Jit::Activation activation_ = nullptr;
   bool fusable_ = false, fused_ = false;  // the epilogue in the micro-kernel's stores (classify_epilogue)
   Jit::EpilogueMicroKernel fused_kernel_ = nullptr;
-  std::vector<const TermTables*> bias_m_terms_, bias_n_terms_;
+  std::vector<const TermTables<T>*> bias_m_terms_, bias_n_terms_;
   std::int64_t residual_ldr_ = 0;
   std::vector<std::int64_t> a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_;
   std::vector<std::uint8_t> m_direct_;
   std::vector<std::int64_t> n_ldc_;
-  std::vector<TermTables> bias_, residual_;
-  AlignedFloats b_pack_;
+  std::vector<TermTables<T>> bias_, residual_;
+  AlignedBuffer<T> b_pack_;
 };
 
 }  // namespace
 
 Blocking blocking_for(const std::vector<KernelShape>& shapes, std::size_t index, std::int64_t k, std::int64_t n) {
   const KernelShape& shape = shapes[index];
-  const std::int64_t mr = shape.mr(), nr = shape.nr, bytes = 4;
+  const std::int64_t mr = shape.mr(), nr = shape.nr, bytes = static_cast<std::int64_t>(dtype_size(shape.dtype));
   std::int64_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, 32 * 1024);
   std::int64_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 * 1024);
   Blocking b;
@@ -732,6 +791,20 @@ Blocking blocking_for(const std::vector<KernelShape>& shapes, std::size_t index,
   return b;
 }
 
-void run_gett(Jit& jit, const GettCall& call, int threads) { Driver(jit, call, threads).run(); }
+void run_gett(Jit& jit, const GettCall& call, int threads) {
+  switch (call.dtype) {
+    case DType::f32:
+      Driver<float>(jit, call, threads).run();
+      return;
+    case DType::f64:
+      Driver<double>(jit, call, threads).run();
+      return;
+    case DType::i32:
+      Driver<std::int32_t>(jit, call, threads).run();
+      return;
+    default:
+      EINC_FAIL("cpu backend: no GETT for " + std::string(dtype_name(call.dtype)));
+  }
+}
 
 }  // namespace einc::cpu

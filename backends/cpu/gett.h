@@ -36,24 +36,28 @@ namespace einc::cpu {
 // One index of a group: its extent and its stride (elements) in A, B, C.
 using GettDim = ir::GettDimSpec;
 
-// A term added in the epilogue: data[offset(b, m, n)].
+// A term added in the epilogue: data[offset(b, m, n)], of the call's dtype.
 struct EpilogueTerm {
-  const float* data = nullptr;
+  const void* data = nullptr;
   std::vector<std::int64_t> batch_strides, m_strides, n_strides;  // parallel to the groups' dims
   bool negate = false;
 };
 
+// The operands are of `dtype`: f32, f64 or i32 (Jit::has_gett). Only f32
+// calls have an activation, a mask, a GEMV path, an A of f16/bf16 or a
+// fused epilogue; an i32 call's arithmetic wraps (docs/semantics.md).
 struct GettCall {
-  const float* a = nullptr;
+  DType dtype = DType::f32;
+  const void* a = nullptr;
   // A of f16 or bf16 (a_dtype), read in place instead of `a`: only where
   // the call is a GEMV (gemv_kind in gemv.h), whose kernels widen it in
   // registers.
   const std::uint16_t* a_half = nullptr;
   DType a_dtype = DType::f32;
-  const float* b = nullptr;
-  float* c = nullptr;
+  const void* b = nullptr;
+  void* c = nullptr;
   std::vector<GettDim> batch, m, n, k;  // each group: outermost first
-  float scale = 1.0f;
+  double scale = 1.0;                   // rounded to the dtype where it is applied
   // Where `scale` applies (the product's plan, ir::GettStatement::scale_at):
   // to C in the epilogue, or to A or B as they are packed. A GEMV applies
   // it in the epilogue whatever this says (it reads A and B in place).

@@ -3,6 +3,7 @@
 
 #include "backends/cpu/gemv_gen.h"
 #include "backends/cpu/object_cache.h"
+#include "einc/internal_error.h"
 #include "runtime/stable_hash.h"
 
 #include <llvm/ADT/StringMap.h>
@@ -124,9 +125,42 @@ Jit::Jit() : state_(new State) {
           })
           .create(),
       "creating LLJIT");
-  // Every GETT function as its own module: added now, compiled by LLJIT when
-  // first looked up.
-  for (const GettFunction& function : gett_functions(shapes_)) {
+  const DType gett_dtypes[] = {DType::f32, DType::f64, DType::i32};
+  for (int i = 0; i < 3; ++i) {
+    GettSet& set = gett_sets_[i];
+    set.shapes = shapes_for_features(avx512f, avx2_fma, gett_dtypes[i]);
+    set.kernels = std::vector<GettKernels>(set.shapes.size());  // not resize(): GettKernels holds atomics
+    for (std::size_t s = 0; s < set.shapes.size(); ++s) set.kernels[s].shape = set.shapes[s];
+  }
+  add_gett_functions(gett_sets_[0]);
+}
+
+bool Jit::has_gett(DType dtype) { return dtype == DType::f32 || dtype == DType::f64 || dtype == DType::i32; }
+
+Jit::GettSet& Jit::gett_set(DType dtype) {
+  return const_cast<GettSet&>(static_cast<const Jit*>(this)->gett_set(dtype));
+}
+
+const Jit::GettSet& Jit::gett_set(DType dtype) const {
+  switch (dtype) {
+    case DType::f32:
+      return gett_sets_[0];
+    case DType::f64:
+      return gett_sets_[1];
+    case DType::i32:
+      return gett_sets_[2];
+    default:
+      break;
+  }
+  EINC_FAIL("cpu backend: no GETT kernels for " + std::string(dtype_name(dtype)));
+}
+
+// Every GETT function of the set as its own module: added now, compiled by
+// LLJIT when first looked up.
+void Jit::add_gett_functions(GettSet& set) {
+  if (set.added) return;
+  set.added = true;
+  for (const GettFunction& function : gett_functions(set.shapes)) {
     auto context = std::make_unique<llvm::LLVMContext>();
     std::unique_ptr<llvm::Module> module = generate_gett_function(*context, function);
     module->setDataLayout(state_->machine->createDataLayout());
@@ -135,8 +169,6 @@ Jit::Jit() : state_(new State) {
     if (llvm::Error e = state_->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(context))))
       throw std::runtime_error("einc cpu backend: adding " + function.name() + ": " + error_text(std::move(e)));
   }
-  gett_ = std::vector<GettKernels>(shapes_.size());  // not resize(): GettKernels holds atomics
-  for (std::size_t i = 0; i < shapes_.size(); ++i) gett_[i].shape = shapes_[i];
 }
 
 std::uint64_t Jit::lookup(const std::string& name) {
@@ -150,19 +182,23 @@ std::uint64_t Jit::lookup(const std::string& name) {
   return address;
 }
 
-const GettKernels& Jit::gett_kernels(std::size_t index) {
+const GettKernels& Jit::gett_kernels(std::size_t index, DType dtype) {
   std::lock_guard<std::mutex> lock(mutex_);
-  GettKernels& k = gett_.at(index);
-  if (!k.micro_kernel) k.micro_kernel = reinterpret_cast<GettKernels::MicroKernel>(lookup(shapes_[index].ukr_name()));
+  GettSet& set = gett_set(dtype);
+  add_gett_functions(set);
+  GettKernels& k = set.kernels.at(index);
+  if (!k.micro_kernel) k.micro_kernel = reinterpret_cast<GettKernels::MicroKernel>(lookup(k.shape.ukr_name()));
   return k;
 }
 
-GettKernels::Pack Jit::pack_kernel(std::size_t index, int panel, PackMode mode) {
-  std::atomic<GettKernels::Pack>& slot = gett_.at(index).pack[panel][static_cast<int>(mode)];
+GettKernels::Pack Jit::pack_kernel(std::size_t index, int panel, PackMode mode, DType dtype) {
+  GettSet& set = gett_set(dtype);
+  std::atomic<GettKernels::Pack>& slot = set.kernels.at(index).pack[panel][static_cast<int>(mode)];
   if (GettKernels::Pack p = slot.load(std::memory_order_acquire)) return p;
   std::lock_guard<std::mutex> lock(mutex_);
+  add_gett_functions(set);
   if (!slot.load(std::memory_order_relaxed)) {
-    const KernelShape& shape = shapes_[index];
+    const KernelShape& shape = set.shapes[index];
     slot.store(reinterpret_cast<GettKernels::Pack>(lookup(shape.pack_name(panel == 0 ? shape.mr() : shape.nr, mode))),
                std::memory_order_release);
   }

@@ -25,11 +25,12 @@
 
 namespace einc::cpu {
 
-// The f32 GETT kernels of one micro-kernel shape.
+// The GETT kernels of one micro-kernel shape (its dtype: f32, f64 or i32;
+// the pointers are to that type).
 struct GettKernels {
-  using MicroKernel = void (*)(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
+  using MicroKernel = void (*)(std::int64_t kc, const void* a, const void* b, void* c, std::int64_t ldc,
                                std::int64_t accumulate);
-  using Pack = void (*)(const float* src, float* dst, std::int64_t rows, std::int64_t kc, const std::int64_t* row_off,
+  using Pack = void (*)(const void* src, void* dst, std::int64_t rows, std::int64_t kc, const std::int64_t* row_off,
                         const std::int64_t* k_off, const std::uint8_t* panel_contiguous);
   using Gemv = void (*)(std::int64_t kc, std::int64_t m, const float* w, const std::int64_t* w_koff, const float* x,
                         const std::int64_t* x_koff, float* y);
@@ -55,13 +56,17 @@ class Jit {
  public:
   static Jit& instance();
 
-  // The GETT micro-kernel shapes for the host, the default first.
-  const std::vector<KernelShape>& gett_shapes() const { return shapes_; }
-  // The micro-kernel of gett_shapes()[index], compiled on first use.
-  const GettKernels& gett_kernels(std::size_t index);
+  // Whether there are GETT kernels for `dtype` (f32, f64, i32).
+  static bool has_gett(DType dtype);
+  // The GETT micro-kernel shapes for the host and `dtype`, the default first.
+  const std::vector<KernelShape>& gett_shapes(DType dtype = DType::f32) const { return gett_set(dtype).shapes; }
+  // The micro-kernel of gett_shapes(dtype)[index], compiled on first use.
+  // The f32 functions are added to the JIT when it starts, the others'
+  // with the first use of their dtype.
+  const GettKernels& gett_kernels(std::size_t index, DType dtype = DType::f32);
   // Its pack routine for panels of MR (panel 0) or NR (panel 1) rows in
   // `mode`, compiled on first use. Thread-safe; lock-free once compiled.
-  GettKernels::Pack pack_kernel(std::size_t index, int panel, PackMode mode);
+  GettKernels::Pack pack_kernel(std::size_t index, int panel, PackMode mode, DType dtype = DType::f32);
   // The GEMV kernel, compiled on first use.
   GettKernels::Gemv gemv_kernel();
   // The dot-product GEMV kernel, compiled on first use.
@@ -111,12 +116,22 @@ class Jit {
  private:
   Jit();
   std::uint64_t lookup(const std::string& name);  // compiles the function's module on first use; locked
+  // The kernels of one dtype: the shapes, per shape its kernels (filled on
+  // first use), and whether its functions were added to the JIT yet.
+  struct GettSet {
+    std::vector<KernelShape> shapes;
+    std::vector<GettKernels> kernels;  // parallel to shapes
+    bool added = false;
+  };
+  GettSet& gett_set(DType dtype);
+  const GettSet& gett_set(DType dtype) const;
+  void add_gett_functions(GettSet& set);  // locked
   struct State;
-  State* state_;  // never freed: lives as long as the process
-  std::vector<KernelShape> shapes_;
-  bool f16c_ = false;  // the kernels may convert f16 with F16C
+  State* state_;                     // never freed: lives as long as the process
+  std::vector<KernelShape> shapes_;  // f32's: gett_sets_[0].shapes
+  bool f16c_ = false;                // the kernels may convert f16 with F16C
   std::mutex mutex_;
-  std::vector<GettKernels> gett_;  // parallel to shapes_; filled on first use
+  GettSet gett_sets_[3];  // f32, f64, i32
   GettKernels::Gemv gemv_ = nullptr;
   GettKernels::DotGemv dot_gemv_ = nullptr;
   std::vector<Compiled> compile_ms_;  // per function, once compiled

@@ -4,6 +4,7 @@
 #include "backends/cpu/gemv_gen.h"
 #include "backends/cpu/llvm_util.h"
 #include "backends/cpu/vector_math.h"
+#include "einc/internal_error.h"
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
@@ -18,7 +19,8 @@
 namespace einc::cpu {
 
 std::string KernelShape::ukr_name() const {
-  return "einc_ukr_f32_" + isa + "_" + std::to_string(mr()) + "x" + std::to_string(nr);
+  return "einc_ukr_" + std::string(dtype_name(dtype)) + "_" + isa + "_" + std::to_string(mr()) + "x" +
+         std::to_string(nr);
 }
 
 std::string KernelShape::gemv_name(DType weights) const {
@@ -31,7 +33,18 @@ std::string KernelShape::dot_gemv_name(DType weights) const {
 
 std::string KernelShape::pack_name(int rows, PackMode mode) const {
   static const char* const suffix[] = {"vector", "transpose", "gather"};
-  return "einc_pack_f32_" + isa + "_" + std::to_string(rows) + "_" + suffix[static_cast<int>(mode)];
+  return "einc_pack_" + std::string(dtype_name(dtype)) + "_" + isa + "_" + std::to_string(rows) + "_" +
+         suffix[static_cast<int>(mode)];
+}
+
+std::vector<KernelShape> shapes_for_features(bool avx512f, bool avx2_fma, DType dtype) {
+  std::vector<KernelShape> shapes = shapes_for_features(avx512f, avx2_fma);
+  // f64: the same blocking on half the lanes (as many registers); i32 as f32.
+  for (KernelShape& shape : shapes) {
+    shape.dtype = dtype;
+    if (dtype == DType::f64) shape.vector_lanes /= 2;
+  }
+  return shapes;
 }
 
 std::vector<KernelShape> shapes_for_features(bool avx512f, bool avx2_fma) {
@@ -50,6 +63,27 @@ namespace {
 using llvm::IRBuilder;
 using llvm::Value;
 
+// The element type of a GETT kernel's operands: float, double or i32.
+llvm::Type* element_type(llvm::LLVMContext& ctx, DType dtype) {
+  switch (dtype) {
+    case DType::f32:
+      return llvm::Type::getFloatTy(ctx);
+    case DType::f64:
+      return llvm::Type::getDoubleTy(ctx);
+    case DType::i32:
+      return llvm::Type::getInt32Ty(ctx);
+    default:
+      break;
+  }
+  EINC_FAIL("cpu backend: no GETT kernels for " + std::string(dtype_name(dtype)));
+}
+
+// x + y and x * y in the element type: float arithmetic, or integer
+// arithmetic that wraps (two's complement, as docs/semantics.md defines it).
+Value* add(IRBuilder<>& b, Value* x, Value* y) {
+  return x->getType()->isFPOrFPVectorTy() ? b.CreateFAdd(x, y) : b.CreateAdd(x, y);
+}
+
 // The micro-kernel; with `epilogue`, the variant that also applies the
 // GETT epilogue to the tile in registers before storing it (see
 // UkrEpilogue in kernel_gen.h).
@@ -57,7 +91,9 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
                   const std::string& symbol = "") {
   llvm::LLVMContext& ctx = m.getContext();
   IRBuilder<> b(ctx);
-  auto* f32 = b.getFloatTy();
+  if (epilogue && shape.dtype != DType::f32) EINC_FAIL("cpu backend: a fused GETT epilogue outside f32");
+  auto* f32 = element_type(ctx, shape.dtype);  // the element type (f32 unless shape.dtype says otherwise)
+  const bool integer = f32->isIntegerTy();
   auto* i64 = b.getInt64Ty();
   auto* ptr = llvm::PointerType::getUnqual(f32);
   auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(shape.vector_lanes));
@@ -73,7 +109,8 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
 
   const int mv = shape.mr_vectors, nr = shape.nr, mr = shape.mr(), vl = shape.vector_lanes;
   std::vector<Value*> zero(static_cast<std::size_t>(mv * nr), llvm::Constant::getNullValue(vec));
-  llvm::Function* fma = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
+  llvm::Function* fma = integer ? nullptr : llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
+  const int line_elements = 64 / static_cast<int>(dtype_size(shape.dtype));
   llvm::Function* prefetch = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::prefetch, {b.getInt8PtrTy()});
   auto prefetch_line = [&](Value* at, int write) {
     b.CreateCall(prefetch,
@@ -85,7 +122,8 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
   // first to last, whatever their alignment.
   for (int j = 0; j < nr; ++j) {
     Value* column = b.CreateGEP(f32, c, b.CreateMul(ldc, b.getInt64(j)));
-    for (int offset = 0; offset < mr; offset += 16) prefetch_line(b.CreateGEP(f32, column, b.getInt64(offset)), 1);
+    for (int offset = 0; offset < mr; offset += line_elements)
+      prefetch_line(b.CreateGEP(f32, column, b.getInt64(offset)), 1);
     prefetch_line(b.CreateGEP(f32, column, b.getInt64(mr - 1)), 1);
   }
   std::vector<Value*> acc = counted_loop(
@@ -103,7 +141,8 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
           Value* splat = b.CreateVectorSplat(static_cast<unsigned>(vl), scalar);
           for (int v = 0; v < mv; ++v) {
             std::size_t idx = static_cast<std::size_t>(j * mv + v);
-            out[idx] = b.CreateCall(fma, {av[static_cast<std::size_t>(v)], splat, in[idx]});
+            Value* x = av[static_cast<std::size_t>(v)];
+            out[idx] = integer ? b.CreateAdd(b.CreateMul(x, splat), in[idx]) : b.CreateCall(fma, {x, splat, in[idx]});
           }
         }
         return out;
@@ -134,13 +173,13 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
   // C[i + j*ldc] = acc (+ C when accumulating: beta == 0 never reads C),
   // then with the epilogue: act(scale * that + bias_m[i] + bias_n[j]) +
   // sign * residual[i + j*ldr].
-  auto store = [&](bool add) {
+  auto store = [&](bool add_c) {
     for (int j = 0; j < nr; ++j) {
       Value* column = b.CreateGEP(f32, c, b.CreateMul(ldc, b.getInt64(j)));
       for (int v = 0; v < mv; ++v) {
         Value* at = as_vector_ptr(b, b.CreateGEP(f32, column, b.getInt64(v * vl)), vec);
         Value* value = acc[static_cast<std::size_t>(j * mv + v)];
-        if (add) value = b.CreateFAdd(value, b.CreateAlignedLoad(vec, at, llvm::Align(4)));
+        if (add_c) value = add(b, value, b.CreateAlignedLoad(vec, at, llvm::Align(4)));
         if (epilogue) {
           value = b.CreateFAdd(b.CreateFAdd(b.CreateFMul(value, scale), bias_m[static_cast<std::size_t>(v)]),
                                bias_n[static_cast<std::size_t>(j)]);
@@ -190,7 +229,8 @@ std::vector<Value*> transpose(IRBuilder<>& b, std::vector<Value*> rows) {
 // One out-of-line copy per module: the shuffles are the most expensive IR
 // to compile, and every pack routine shares them.
 std::string transpose_name(const KernelShape& shape) {
-  return "einc_transpose_f32_" + shape.isa + "_" + std::to_string(shape.vector_lanes);
+  return "einc_transpose_" + std::string(dtype_name(shape.dtype)) + "_" + shape.isa + "_" +
+         std::to_string(shape.vector_lanes);
 }
 
 // The transpose a panel of `rows` rows uses: VL wide, or VL/2 wide when the
@@ -202,8 +242,8 @@ KernelShape transpose_shape(const KernelShape& shape, int rows) {
   return t;
 }
 
-llvm::FunctionType* transpose_type(llvm::LLVMContext& ctx) {
-  auto* f32 = llvm::Type::getFloatTy(ctx);
+llvm::FunctionType* transpose_type(llvm::LLVMContext& ctx, DType dtype) {
+  auto* f32 = element_type(ctx, dtype);
   auto* i64 = llvm::Type::getInt64Ty(ctx);
   auto* fptr = llvm::PointerType::getUnqual(f32);
   return llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {llvm::PointerType::getUnqual(fptr), fptr, i64, i64},
@@ -213,11 +253,11 @@ llvm::FunctionType* transpose_type(llvm::LLVMContext& ctx) {
 void generate_transpose(llvm::Module& m, const KernelShape& shape) {
   llvm::LLVMContext& ctx = m.getContext();
   IRBuilder<> b(ctx);
-  auto* f32 = b.getFloatTy();
+  auto* f32 = element_type(ctx, shape.dtype);
   auto* fptr = llvm::PointerType::getUnqual(f32);
   const int vl = shape.vector_lanes;
   auto* vec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(vl));
-  std::vector<Value*> args = begin_function(b, m, transpose_name(shape), transpose_type(ctx));
+  std::vector<Value*> args = begin_function(b, m, transpose_name(shape), transpose_type(ctx, shape.dtype));
   Value *rows_ptr = args[0], *dst = args[1], *stride = args[2], *width = args[3];
   std::vector<Value*> rows;
   for (int r = 0; r < vl; ++r) {
@@ -247,7 +287,8 @@ void generate_transpose(llvm::Module& m, const KernelShape& shape) {
       b, b.CreateICmpEQ(width, b.getInt64(vl)),
       [&] { b.CreateAlignedStore(columns.back(), column_at(vl - 1), llvm::Align(4)); },
       [&] {
-        b.CreateCall(masked_store, {columns.back(), column_at(vl - 1), b.getInt32(4), mask});
+        b.CreateCall(masked_store, {columns.back(), column_at(vl - 1),
+                                    b.getInt32(static_cast<std::uint32_t>(dtype_size(shape.dtype))), mask});
       },
       "full");
   b.CreateRetVoid();
@@ -260,7 +301,7 @@ void generate_transpose(llvm::Module& m, const KernelShape& shape) {
 // the transpose function into VL k-slices of the panel, R floats apart.
 void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, Value* src, Value* panel_dst,
                     Value* row_off, Value* first_row, int r_count, Value* k_off, Value* k_end) {
-  auto* f32 = b.getFloatTy();
+  auto* f32 = element_type(m.getContext(), shape.dtype);
   auto* fptr = llvm::PointerType::getUnqual(f32);
   const KernelShape transposer = transpose_shape(shape, r_count);
   const int vl = transposer.vector_lanes;  // the transpose's width: VL, or VL/2 for a narrow panel
@@ -270,7 +311,8 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
     zeros = new llvm::GlobalVariable(m, zeros_type, true, llvm::GlobalValue::InternalLinkage,
                                      llvm::Constant::getNullValue(zeros_type), "einc_zero_row");
   Value* zero_row = b.CreateConstGEP2_64(zeros_type, zeros, 0, 0);
-  llvm::FunctionCallee transpose_fn = m.getOrInsertFunction(transpose_name(transposer), transpose_type(m.getContext()));
+  llvm::FunctionCallee transpose_fn =
+      m.getOrInsertFunction(transpose_name(transposer), transpose_type(m.getContext(), shape.dtype));
   // The row pointers handed to the transpose, in the entry block's frame.
   llvm::IRBuilder<> entry(&b.GetInsertBlock()->getParent()->getEntryBlock(),
                           b.GetInsertBlock()->getParent()->getEntryBlock().begin());
@@ -309,7 +351,7 @@ void transpose_rows(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, V
 void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel, PackMode pack_mode) {
   llvm::LLVMContext& ctx = m.getContext();
   IRBuilder<> b(ctx);
-  auto* f32 = b.getFloatTy();
+  auto* f32 = element_type(ctx, shape.dtype);
   auto* i64 = b.getInt64Ty();
   auto* i8 = b.getInt8Ty();
   auto* fptr = llvm::PointerType::getUnqual(f32);
@@ -323,7 +365,7 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
   const int r_count = rows_per_panel, vl = shape.vector_lanes;
   auto* rvec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(r_count));
   Value* panels = b.CreateSDiv(rows, b.getInt64(r_count));
-  Value* zero = llvm::ConstantFP::get(f32, 0.0);
+  Value* zero = llvm::Constant::getNullValue(f32);
   // dst[p*kc*R + k*R + r] = src[row_off[p*R + r] + k_off[k]] (0 for padding)
   // for k in [k_begin, kc), r in [0, R): k outer.
   auto gather = [&](Value* panel_dst, Value* p, Value* k_begin, const std::string& name) {
@@ -418,8 +460,10 @@ std::vector<GettFunction> gett_functions(const std::vector<KernelShape>& shapes)
     for (int rows : {shape.mr(), shape.nr})
       for (PackMode mode : kPackModes) add({GettFunction::Kind::pack, shape, rows, mode});
   }
-  add({GettFunction::Kind::gemv, shapes[0], 0});
-  add({GettFunction::Kind::dot_gemv, shapes[0], 0});
+  if (shapes[0].dtype == DType::f32) {  // GEMVs only in f32
+    add({GettFunction::Kind::gemv, shapes[0], 0});
+    add({GettFunction::Kind::dot_gemv, shapes[0], 0});
+  }
   return out;
 }
 

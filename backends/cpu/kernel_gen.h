@@ -1,6 +1,10 @@
 // backends/cpu/kernel_gen.h — LLVM IR for the CPU GETT kernels.
 //
-// The functions, generated with IRBuilder for one ISA:
+// The functions, generated with IRBuilder for one ISA and one element
+// type: f32, and f64 and i32 for contractions of those dtypes (the same
+// micro-kernel and pack routines, "f32" in the names below replaced by the
+// dtype; i32 multiplies and adds with wrapping, as docs/semantics.md
+// defines integer arithmetic; the GEMVs and the fused epilogue are f32 only):
 //
 //   void einc_ukr_f32_<isa>_<MR>x<NR>(i64 kc, const float* a, const float* b, float* c,
 //                                     i64 ldc, i64 accumulate)
@@ -57,6 +61,7 @@ struct KernelShape {
   int vector_lanes = 4;
   int mr_vectors = 2;
   int nr = 4;
+  DType dtype = DType::f32;  // the element type of the operands and the accumulators
   int mr() const { return vector_lanes * mr_vectors; }
   std::string ukr_name() const;
   std::string pack_name(int rows, PackMode mode) const;
@@ -69,6 +74,9 @@ struct KernelShape {
 // the default's MR would pad a lot (M = 32 with MR = 48 computes 48 rows):
 // avx512 48x8 and 32x12, avx2 16x6 and 24x4, portable 8x4.
 std::vector<KernelShape> shapes_for_features(bool avx512f, bool avx2_fma);
+// The same for `dtype` (f32, f64, i32): f64 has half the lanes per vector,
+// and so MR rows half as many.
+std::vector<KernelShape> shapes_for_features(bool avx512f, bool avx2_fma, DType dtype);
 
 // One generated function. Each lives in a module of its own, so that the
 // JIT compiles only the functions a run calls (compiling is lazy, per module).

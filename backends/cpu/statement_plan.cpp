@@ -13,13 +13,17 @@ namespace einc::cpu {
 
 namespace {
 
-// Whether every operand and term is an f32 tensor holding data, and (`+=`)
-// none is the target the kernel overwrites.
+// Whether the JIT GETT runs `g`: every operand and term a tensor of the
+// statement's dtype holding data, and (`+=`) none the target the kernel
+// overwrites. f32 has every form; f64 and i32 (Jit::has_gett) no mask and
+// no activation, and i32 no scalar factors (their `/` truncates).
 bool operands_ok(const TensorLayouts& layouts, const ir::GettStatement& g, const ir::Statement& s) {
-  auto ok = [&](int t) {
-    return layouts.dtype(t) == DType::f32 && layouts.defined(t) && !(g.accumulate && t == s.target);
-  };
-  bool all = ok(g.a.tensor) && ok(g.b.tensor) && layouts.dtype(s.target) == DType::f32;
+  const DType dtype = s.dtype;
+  if (!Jit::has_gett(dtype)) return false;
+  if (dtype != DType::f32 && (g.mask || g.activation || (dtype == DType::i32 && !g.scale_factors.empty())))
+    return false;
+  auto ok = [&](int t) { return layouts.dtype(t) == dtype && layouts.defined(t) && !(g.accumulate && t == s.target); };
+  bool all = ok(g.a.tensor) && ok(g.b.tensor) && layouts.dtype(s.target) == dtype;
   for (const auto& t : g.bias) all = all && ok(t.access.tensor);
   for (const auto& t : g.residual) all = all && ok(t.access.tensor);
   return all;
@@ -50,7 +54,9 @@ std::optional<ir::GettStatement> half_gemv(const ir::Program& program, const ir:
   return g;
 }
 
-StatementPlan plan_f32(const ir::Program& program, const ir::Statement& s, const TensorLayouts& layouts) {
+// The plan of a statement that is not widened: f32, or f64/i32/i8 (a GETT
+// where operands_ok allows it, else whatever the other paths accept).
+StatementPlan plan_native(const ir::Program& program, const ir::Statement& s, const TensorLayouts& layouts) {
   StatementPlan plan;
   if (layouts.defined(s.target)) {
     if (auto g = ir::match_gett(program, s, layouts.strides(s.target)); g && operands_ok(layouts, *g, s)) {
@@ -160,7 +166,7 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
 }  // namespace
 
 StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
-  if (!runs_widened(statement.dtype)) return plan_f32(program, statement, layouts);
+  if (!runs_widened(statement.dtype)) return plan_native(program, statement, layouts);
   const ir::Program wide = widened_program(program, statement);
   ir::Statement wide_statement = statement;
   wide_statement.dtype = DType::f32;
@@ -170,7 +176,7 @@ StatementPlan plan_statement(const ir::Program& program, const ir::Statement& st
     plan.gett = std::move(g);
     plan.weights_in_place = plan.gett->a.tensor;
   } else {
-    plan = plan_f32(wide, wide_statement, layouts.widened(wide, -1));
+    plan = plan_native(wide, wide_statement, layouts.widened(wide, -1));
   }
   plan.widened = true;
   return plan;

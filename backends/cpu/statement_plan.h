@@ -2,11 +2,13 @@
 // statement on, decided once, in one place.
 //
 // CpuBackend::execute runs the plan and `einc emit` prints it, so what is
-// emitted is what runs (as backends/cuda/kernel_plan.h is for CUDA). An f32
+// emitted is what runs (as backends/cuda/kernel_plan.h is for CUDA). A
 // statement takes the first path that accepts it:
 //   1. gett          — the GETT form (ir/gett_lowering.h) with every operand
-//                      and term an f32 tensor holding data: one JIT GETT with
-//                      its epilogue, reading its operands in place;
+//                      and term a tensor of the statement's dtype holding
+//                      data: one JIT GETT with its epilogue, reading its
+//                      operands in place (f32; f64 and i32 without a mask
+//                      or an activation, i32 without scalars);
 //   2. loop_kernel   — elementwise expressions, reductions and normalisations
 //                      that compile as one vectorised JIT loop kernel
 //                      (loop_graph.h says which; loop_kernel.h runs it);
@@ -17,7 +19,7 @@
 //                      two contractions, one under a mask), each assigned
 //                      to a temporary first (ir/contraction_hoist.h), then
 //                      the statement reading them, each planned anew;
-//   5. interpreted   — everything else (f64 and integer dtypes, loop nests
+//   5. interpreted   — everything else (other f64 and integer statements, loop nests
 //                      that would recompute a reduction, ...), by the
 //                      reference interpreter; `reason` says why.
 // A statement that reads through padded(...) or a lookup runs on copies of

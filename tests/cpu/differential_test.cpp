@@ -124,6 +124,7 @@ struct Tolerance {
 Tolerance tolerance_for(DType dtype, std::int64_t reduction_length) {
   Tolerance t;
   t.sqrt_l = std::sqrt(static_cast<double>(std::max<std::int64_t>(1, reduction_length)));
+  if (dtype == DType::i32 || dtype == DType::i8) return t;  // integers: exact (wrapping is defined)
   if (dtype == DType::f64) {
     t.rtol = 4 * std::numeric_limits<double>::epsilon();
     t.atol = 2e-14 * t.sqrt_l;
@@ -549,6 +550,75 @@ TEST(CpuDifferential, HalfPrecisionAccumulationAndSelfReads) {
     EXPECT_EQ(got.at("C").dtype(), dtype == "bf16" ? DType::bf16 : DType::f16);
     // s sums 100 elements of C, each a sum of 64 products: L = 6400 bounds both
     EXPECT_EQ(compare_outputs(ref, got, 6400), "") << dtype;
+  }
+}
+
+// f64 and i32 statements (JIT GETTs of their own element type where the
+// form allows, docs/cpu-backend.md) against the reference, on the
+// generator's contractions with every tensor made f64 or i32 (alternately):
+// f64 within its tolerance, i32 exactly. Where the reference refuses a case
+// (an integer division by zero), the backend must refuse it too.
+TEST(CpuDifferential, Float64AndInt32Contractions) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  const std::string backend = backend_under_test();
+  const std::int64_t n = env_int("EINC_DIFF_NATIVE_CASES", 160);
+  const auto start = std::chrono::steady_clock::now();
+  int ran = 0, failures = 0, getts = 0;
+  for (std::int64_t i = 0; i < n && failures < 5; ++i) {
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > 30.0) break;
+    const std::uint64_t seed = 9000 + static_cast<std::uint64_t>(i);
+    RandomCase c = einc_test::random_contraction(seed);
+    c.script = with_dtype(c.script, i % 2 ? "i32" : "f64");
+    einc::Program program = einc::compile(c.script);
+    getts += program.emit(einc::EmitStage::plan).find("JIT GETT") != std::string::npos;
+    TensorMap inputs = einc::random_inputs(program, seed);
+    TensorMap ref;
+    try {
+      ref = program.run(inputs, options("reference"));
+    } catch (const einc::RunError&) {
+      EXPECT_THROW(program.run(inputs, options(backend, 2)), einc::RunError) << reproduce(c, seed);
+      continue;
+    }
+    std::optional<TensorMap> got = try_run(program, inputs, options(backend, 2), c, seed);
+    ++ran;
+    if (!got) {
+      ++failures;
+      continue;
+    }
+    if (std::string failure = compare_outputs(ref, *got, c.reduction_length); !failure.empty()) {
+      ADD_FAILURE() << failure << reproduce(c, seed);
+      ++failures;
+    }
+  }
+  std::cout << "compared " << ran << " f64/i32 cases on '" << backend << "', " << getts << " of them JIT GETTs\n";
+  EXPECT_GT(ran, 0);
+  EXPECT_GT(getts, ran / 4);  // the GETT path is what is under test
+}
+
+// An f64 and an i32 GETT large enough for several KC, MC and NC blocks,
+// with odd sizes, a transposed operand, a bias, a residual and `+=`: as
+// JIT GETTs (the plan says so), equal to the reference (i32 bit for bit,
+// also where the sums wrap past 2^31), and bitwise the same for 1 and 3 threads.
+TEST(CpuDifferential, Float64AndInt32Getts) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  for (const std::string dtype : {"f64", "i32"}) {
+    const std::string scale = dtype == "f64" ? " / 3" : "";
+    const std::string script = "dim M = 203, K = 1100, N = 131\ninput A[M, K], B[N, K], R[M, N], v[N] : " + dtype +
+                               "\nC[i, j] = A[i, k] * B[j, k]" + scale +
+                               " + v[j]\nC[i, j] += A[i, k] * B[j, k] - R[i, j]\n"
+                               "output C\n";
+    einc::Program program = einc::compile(script);
+    const std::string plan = program.emit(einc::EmitStage::plan);
+    EXPECT_EQ(plan.find("interpreted"), std::string::npos) << plan;
+    TensorMap inputs = einc::random_inputs(program, 11);
+    if (dtype == "i32") {  // values whose products and sums wrap
+      const Tensor& a = inputs.at("A");
+      for (std::int64_t i = 0; i < a.numel(); i += 7) a.set(unflatten(i, a.shape()), 2147483000.0 - i);
+    }
+    TensorMap ref = program.run(inputs, options("reference"));
+    TensorMap one = program.run(inputs, options(backend_under_test(), 1));
+    EXPECT_EQ(compare_outputs(ref, one, 2 * 1100), "") << dtype;
+    EXPECT_EQ(compare_bitwise(one, program.run(inputs, options(backend_under_test(), 3))), "") << dtype;
   }
 }
 
