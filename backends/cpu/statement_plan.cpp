@@ -156,28 +156,35 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
   }
   if (!plan.widened) return describe_path(plan, s, kind);
   ir::Statement wide = s;
-  wide.dtype = DType::f32;
-  std::string line = describe_path(plan, wide, kind) + ", in f32 on " + ir::dtype_name(s.dtype) + " operands widened";
+  wide.dtype = widened_dtype(program, s).value();
+  DType operands = s.dtype;  // what is widened: the statement's dtype, or (i32) its i8 operands'
+  if (s.dtype == wide.dtype) operands = DType::i8;
+  std::string line = describe_path(plan, wide, kind) + ", in " + ir::dtype_name(wide.dtype) + " on " +
+                     ir::dtype_name(operands) + " operands widened";
   if (plan.weights_in_place >= 0)
     line += " (" + program.tensors[plan.weights_in_place].name + " read in place by the GEMV, widened in registers)";
-  return line + ", rounded once into " + program.tensors[s.target].name;
+  return s.dtype == wide.dtype ? line : line + ", rounded once into " + program.tensors[s.target].name;
 }
 
 }  // namespace
 
 StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
-  if (!runs_widened(statement.dtype)) return plan_native(program, statement, layouts);
+  const std::optional<DType> wide_dtype = widened_dtype(program, statement);
+  if (!wide_dtype) return plan_native(program, statement, layouts);
   const ir::Program wide = widened_program(program, statement);
   ir::Statement wide_statement = statement;
-  wide_statement.dtype = DType::f32;
+  wide_statement.dtype = *wide_dtype;
   StatementPlan plan;
-  if (std::optional<ir::GettStatement> g = half_gemv(program, wide, wide_statement, layouts)) {
+  if (std::optional<ir::GettStatement> g =
+          *wide_dtype == DType::f32 ? half_gemv(program, wide, wide_statement, layouts) : std::nullopt) {
     plan.path = CpuPath::gett;
     plan.gett = std::move(g);
     plan.weights_in_place = plan.gett->a.tensor;
   } else {
     plan = plan_native(wide, wide_statement, layouts.widened(wide, -1));
   }
+  // i32 of i8 operands: only a GETT is worth the copies (widened.h).
+  if (statement.dtype == *wide_dtype && plan.path != CpuPath::gett) return plan_native(program, statement, layouts);
   plan.widened = true;
   return plan;
 }

@@ -27,7 +27,8 @@
 // rewritten statement, which CpuBackend::execute makes before planning.
 // An f16/bf16 statement is `widened`: it runs as the f32 statement on f32
 // copies, rounded once into its target (widened.h), and its path is that
-// f32 statement's. A widened GEMV reads its half-precision weights in place
+// f32 statement's; an i32 product of i8 tensors whose plan is a GETT runs
+// as the i32 GETT on i32 copies of them. A widened GEMV reads its half-precision weights in place
 // instead of copying them (`weights_in_place`).
 #pragma once
 
@@ -53,13 +54,13 @@ struct StatementPlan {
   std::optional<ProductSteps> steps;               // product_steps
   std::optional<ir::HoistedContractions> hoisted;  // hoisted
   std::string reason;                              // interpreted: the rule a loop kernel breaks, if that is why
-  bool widened = false;                            // an f16/bf16 statement run in f32
+  bool widened = false;                            // f16/bf16 run in f32, or i8 operands on i32 copies
   int weights_in_place = -1;                       // widened GETT (a GEMV): the tensor its kernel widens in registers
 };
 
 // The plan of `statement` on tensors laid out as `layouts`. A widened
 // statement's plan is made on the widened program (widened_program) and
-// layouts (TensorLayouts::widened): it is the plan of the f32 statement
+// layouts (TensorLayouts::widened): it is the plan of the wide statement
 // run_widened runs, on the copies it makes.
 StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts);
 

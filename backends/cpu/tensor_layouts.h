@@ -30,8 +30,8 @@ class TensorLayouts {
   static TensorLayouts contiguous(const ir::Program& program);
 
   // These layouts with tensor `keep`'s own strides and dtype and every
-  // other tensor a contiguous copy of dtype f32: what a widened f16/bf16
-  // statement runs on (widened.h).
+  // other tensor a contiguous copy of the wide program's dtype: what a
+  // widened statement runs on (widened.h).
   TensorLayouts widened(const ir::Program& wide, int keep) const;
 
   DType dtype(int tensor) const;

@@ -1,5 +1,5 @@
 // backends/cpu/widened.h — f16 and bf16 statements on the cpu backend, run
-// as f32 statements.
+// as f32 statements; products of i8 tensors, run on i32 copies.
 //
 // docs/language.md: products of f16/bf16 accumulate in f32 and are rounded once,
 // when stored. The cpu backend's kernels (GETT, loop kernels) are f32, so a
@@ -14,8 +14,16 @@
 // registers) and only the small operands are copied. Like
 // every large tensor they live in pooled memory (runtime/buffer_pool.h),
 // reused between runs instead of faulted in afresh each time.
+//
+// A product of i8 tensors has dtype i32 (docs/language.md): it runs as the
+// i32 GETT on i32 copies of its i8 operands. Widening is exact and the
+// i32 kernel's sums wrap as the reference's do, so the result is the
+// reference's, bit for bit; its target is i32 already and is written in
+// place. Only a GETT pays for these copies (statement_plan.cpp); any other
+// i32 statement of i8 operands runs as it is.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,10 +33,12 @@
 
 namespace einc::cpu {
 
-// Whether statements of this dtype run widened (f16, bf16).
-bool runs_widened(DType dtype);
+// The dtype `statement` runs in when widened: f32 for an f16/bf16
+// statement, i32 for an i32 statement that reads i8 tensors; nullopt for
+// any other (it runs as it is).
+std::optional<DType> widened_dtype(const ir::Program& program, const ir::Statement& statement);
 
-// Runs the f16/bf16 statement as an f32 statement through `run` (which
+// Runs the statement as one of its widened dtype through `run` (which
 // must not call back here for it: the statement it gets is f32). Tensor
 // `keep` (if not -1; never the target) is passed to `run` as it is, not
 // widened, though the program `run` gets declares it f32: the GEMV that
@@ -37,7 +47,8 @@ void run_widened(const ir::Program& program, const ir::Statement& statement, std
                  const StatementRunner& run, int threads, int keep = -1);
 
 // The program and statement as run_widened runs them: every tensor the
-// statement touches declared f32, the statement f32 (for describe_plan).
+// statement touches declared of the widened dtype, the statement too (for
+// describe_plan).
 ir::Program widened_program(const ir::Program& program, const ir::Statement& statement);
 
 }  // namespace einc::cpu

@@ -553,12 +553,13 @@ TEST(CpuDifferential, HalfPrecisionAccumulationAndSelfReads) {
   }
 }
 
-// f64 and i32 statements (JIT GETTs of their own element type where the
-// form allows, docs/cpu-backend.md) against the reference, on the
-// generator's contractions with every tensor made f64 or i32 (alternately):
-// f64 within its tolerance, i32 exactly. Where the reference refuses a case
-// (an integer division by zero), the backend must refuse it too.
-TEST(CpuDifferential, Float64AndInt32Contractions) {
+// f64, i32 and i8 statements (JIT GETTs of their own element type where
+// the form allows, products of i8 tensors on i32 copies; docs/cpu-backend.md)
+// against the reference, on the generator's contractions with every
+// tensor made f64, i32 or i8 in turn: f64 within its tolerance, integers
+// exactly. Where the reference refuses a case (an integer division by
+// zero), the backend must refuse it too.
+TEST(CpuDifferential, Float64AndIntegerContractions) {
   EINC_REQUIRE_BACKEND_UNDER_TEST();
   const std::string backend = backend_under_test();
   const std::int64_t n = env_int("EINC_DIFF_NATIVE_CASES", 160);
@@ -568,7 +569,7 @@ TEST(CpuDifferential, Float64AndInt32Contractions) {
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > 30.0) break;
     const std::uint64_t seed = 9000 + static_cast<std::uint64_t>(i);
     RandomCase c = einc_test::random_contraction(seed);
-    c.script = with_dtype(c.script, i % 2 ? "i32" : "f64");
+    c.script = with_dtype(c.script, i % 3 == 0 ? "f64" : i % 3 == 1 ? "i32" : "i8");
     einc::Program program = einc::compile(c.script);
     getts += program.emit(einc::EmitStage::plan).find("JIT GETT") != std::string::npos;
     TensorMap inputs = einc::random_inputs(program, seed);
@@ -590,16 +591,16 @@ TEST(CpuDifferential, Float64AndInt32Contractions) {
       ++failures;
     }
   }
-  std::cout << "compared " << ran << " f64/i32 cases on '" << backend << "', " << getts << " of them JIT GETTs\n";
+  std::cout << "compared " << ran << " f64/i32/i8 cases on '" << backend << "', " << getts << " of them JIT GETTs\n";
   EXPECT_GT(ran, 0);
   EXPECT_GT(getts, ran / 4);  // the GETT path is what is under test
 }
 
-// An f64 and an i32 GETT large enough for several KC, MC and NC blocks,
+// An f64, an i32 and an i8 GETT large enough for several KC, MC and NC blocks,
 // with odd sizes, a transposed operand, a bias, a residual and `+=`: as
 // JIT GETTs (the plan says so), equal to the reference (i32 bit for bit,
 // also where the sums wrap past 2^31), and bitwise the same for 1 and 3 threads.
-TEST(CpuDifferential, Float64AndInt32Getts) {
+TEST(CpuDifferential, Float64AndIntegerGetts) {
   EINC_REQUIRE_BACKEND_UNDER_TEST();
   for (const std::string dtype : {"f64", "i32"}) {
     const std::string scale = dtype == "f64" ? " / 3" : "";
@@ -620,6 +621,20 @@ TEST(CpuDifferential, Float64AndInt32Getts) {
     EXPECT_EQ(compare_outputs(ref, one, 2 * 1100), "") << dtype;
     EXPECT_EQ(compare_bitwise(one, program.run(inputs, options(backend_under_test(), 3))), "") << dtype;
   }
+  // A product of i8 tensors (dtype i32) on i32 copies: `=`, `+=`, and the
+  // output transposed (D[j, i]).
+  const std::string script =
+      "dim M = 203, K = 1100, N = 131\ninput A[M, K], B[N, K] : i8\nC[i, j] = A[i, k] * B[j, k]\n"
+      "C[i, j] += A[i, k] * B[j, k]\nD[j, i] = A[i, k] * B[j, k]\noutput C, D\n";
+  einc::Program program = einc::compile(script);
+  const std::string plan = program.emit(einc::EmitStage::plan);
+  EXPECT_NE(plan.find("JIT GETT (batch -; M j; N i; K k), in i32 on i8 operands widened"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("interpreted"), std::string::npos) << plan;
+  TensorMap inputs = einc::random_inputs(program, 12);
+  TensorMap ref = program.run(inputs, options("reference"));
+  TensorMap one = program.run(inputs, options(backend_under_test(), 1));
+  EXPECT_EQ(compare_outputs(ref, one, 2 * 1100), "");
+  EXPECT_EQ(compare_bitwise(one, program.run(inputs, options(backend_under_test(), 3))), "");
 }
 
 TEST(CpuDifferential, ThreadsAgree) {
