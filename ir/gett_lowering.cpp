@@ -78,7 +78,9 @@ class Matcher {
       if (!contains_index(*contraction, i)) return std::nullopt;
     if (contraction->free.size() != out_.size()) return std::nullopt;
     for (const ExprPtr& f : product.args)
-      if (program_.tensors[f->tensor].dtype != dtype) return std::nullopt;
+      if (const DType f_dtype = program_.tensors[f->tensor].dtype;
+          f_dtype != dtype && !(dtype == DType::i32 && f_dtype == DType::i8))  // a product of i8 tensors is i32
+        return std::nullopt;
     // A masked sum's plan is the contraction over the kept points, its
     // scalars applied to the result.
     const bool masked_sum = result_.mask && result_.mask->on_sum;

@@ -72,7 +72,7 @@ struct GettStatement {
 };
 
 // Recognises the GETT form above (f32, f64 and i32 statements whose A and
-// B are of the statement's dtype, `=` or `+=`), under at most one mask
+// B are of the statement's dtype, or i8 in an i32 statement; `=` or `+=`), under at most one mask
 // (GettMask); a backend decides which of these forms it runs. `c_strides`
 // are the target's strides (elements): they decide which operand is A (the
 // one holding the output's smallest-stride index) and the order of each

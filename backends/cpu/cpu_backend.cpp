@@ -4,6 +4,7 @@
 #include "backends/cpu/access_copies.h"
 #include "backends/cpu/gemv.h"
 #include "backends/cpu/gett.h"
+#include "backends/cpu/i8_pairs.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
 #include "backends/cpu/product_steps.h"
@@ -34,7 +35,7 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
     return static_cast<char*>(tensor.data()) + offset * static_cast<std::int64_t>(dtype_size(tensor.dtype()));
   };
   const Tensor& a = tensors[spec.a.tensor];
-  if (a.dtype() == statement.dtype) {
+  if (a.dtype() != DType::f16 && a.dtype() != DType::bf16) {
     call.a = element(spec.a.tensor, spec.a_offset);
   } else {  // weights read in place by a GEMV (half_gemv)
     call.a_half = a.data_as<const std::uint16_t>() + spec.a_offset;
@@ -114,7 +115,10 @@ void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& state
   switch (plan.path) {
     case CpuPath::gett: {
       Tensor previous;  // `+=`: the target's old values, read by the epilogue
-      run_gett(Jit::instance(), build_call(program, statement, *plan.gett, tensors, previous), threads_);
+      GettCall call = build_call(program, statement, *plan.gett, tensors, previous);
+      I16PairCopies copies;  // i8 operands as i16 pairs: the copies the call reads
+      if (plan.i16_pairs) call = i16_pair_call(call, copies, threads_);
+      run_gett(Jit::instance(), call, threads_);
       return;
     }
     case CpuPath::loop_kernel:

@@ -1,8 +1,8 @@
-// backends/cpu/driver_util.h — what the GETT driver (gett.cpp) and the GEMV
-// driver (gemv.cpp) share: the size of an index group, integer division
-// rounded up, and 64-byte-aligned buffers kept and regrown between
-// calls (the drivers hold them thread-local, for packed panels and partial
-// sums).
+// backends/cpu/driver_util.h — what the GETT driver (gett.cpp), the GEMV
+// driver (gemv.cpp) and the i16-pair copies (i8_pairs.cpp) share: the size
+// of an index group, the offsets of its positions, integer division
+// rounded up, and 64-byte-aligned buffers kept and regrown between calls
+// (the drivers hold them thread-local, for packed panels and partial sums).
 #pragma once
 
 #include <cstddef>
@@ -20,6 +20,21 @@ inline std::int64_t product(const std::vector<GettDim>& dims) {
   std::int64_t n = 1;
   for (const GettDim& d : dims) n *= d.extent;
   return n;
+}
+
+// Offsets of every linear position of a group: position p decomposes
+// mixed-radix over the dims (last fastest); offset = sum digit * stride.
+template <typename StrideOf>
+inline std::vector<std::int64_t> offsets(const std::vector<GettDim>& dims, StrideOf stride_of) {
+  std::vector<std::int64_t> table{0};
+  for (std::size_t d = 0; d < dims.size(); ++d) {
+    std::vector<std::int64_t> next;
+    next.reserve(table.size() * static_cast<std::size_t>(dims[d].extent));
+    for (std::int64_t base : table)
+      for (std::int64_t i = 0; i < dims[d].extent; ++i) next.push_back(base + i * stride_of(d));
+    table = std::move(next);
+  }
+  return table;
 }
 
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }

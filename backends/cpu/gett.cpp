@@ -22,21 +22,6 @@ namespace einc::cpu {
 
 namespace {
 
-// Offsets of every linear position of a group: position p decomposes
-// mixed-radix over the dims (last fastest); offset = sum digit * stride.
-template <typename StrideOf>
-std::vector<std::int64_t> offsets(const std::vector<GettDim>& dims, StrideOf stride_of) {
-  std::vector<std::int64_t> table{0};
-  for (std::size_t d = 0; d < dims.size(); ++d) {
-    std::vector<std::int64_t> next;
-    next.reserve(table.size() * static_cast<std::size_t>(dims[d].extent));
-    for (std::int64_t base : table)
-      for (std::int64_t i = 0; i < dims[d].extent; ++i) next.push_back(base + i * stride_of(d));
-    table = std::move(next);
-  }
-  return table;
-}
-
 std::vector<std::int64_t> term_offsets(const std::vector<GettDim>& dims, const std::vector<std::int64_t>& strides) {
   return offsets(dims, [&](std::size_t d) { return strides[d]; });
 }
@@ -143,7 +128,7 @@ class Driver {
                                      static_cast<std::int64_t>(sizeof(T)), threads)),
         shape_index_(call.mask ? 0
                                : shape_for(jit.gett_shapes(call.dtype), product(call.m), split_columns_ ? 1 : threads)),
-        v_(jit.gett_kernels(shape_index_, call.dtype)),
+        v_(jit.gett_kernels(shape_index_, call.dtype, call.i16_pairs)),
         call_(call) {
     batches_ = product(call.batch);
     m_ = product(call.m);

@@ -58,6 +58,10 @@ struct GettCall {
   void* c = nullptr;
   std::vector<GettDim> batch, m, n, k;  // each group: outermost first
   double scale = 1.0;                   // rounded to the dtype where it is applied
+  // i32 only: A and B hold two i16 values along K in each word, K counts
+  // the pairs, and the micro-kernel multiplies them with pmaddwd
+  // (KernelShape::i16_pairs; i8_pairs.h makes such calls).
+  bool i16_pairs = false;
   // Where `scale` applies (the product's plan, ir::GettStatement::scale_at):
   // to C in the epilogue, or to A or B as they are packed. A GEMV applies
   // it in the epilogue whatever this says (it reads A and B in place).

@@ -126,9 +126,10 @@ Jit::Jit() : state_(new State) {
           .create(),
       "creating LLJIT");
   const DType gett_dtypes[] = {DType::f32, DType::f64, DType::i32};
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 4; ++i) {
     GettSet& set = gett_sets_[i];
-    set.shapes = shapes_for_features(avx512f, avx2_fma, gett_dtypes[i]);
+    set.shapes = shapes_for_features(avx512f, avx2_fma, gett_dtypes[std::min(i, 2)]);
+    for (KernelShape& shape : set.shapes) shape.i16_pairs = i == 3;
     set.kernels = std::vector<GettKernels>(set.shapes.size());  // not resize(): GettKernels holds atomics
     for (std::size_t s = 0; s < set.shapes.size(); ++s) set.kernels[s].shape = set.shapes[s];
   }
@@ -137,11 +138,15 @@ Jit::Jit() : state_(new State) {
 
 bool Jit::has_gett(DType dtype) { return dtype == DType::f32 || dtype == DType::f64 || dtype == DType::i32; }
 
-Jit::GettSet& Jit::gett_set(DType dtype) {
-  return const_cast<GettSet&>(static_cast<const Jit*>(this)->gett_set(dtype));
+Jit::GettSet& Jit::gett_set(DType dtype, bool i16_pairs) {
+  return const_cast<GettSet&>(static_cast<const Jit*>(this)->gett_set(dtype, i16_pairs));
 }
 
-const Jit::GettSet& Jit::gett_set(DType dtype) const {
+const Jit::GettSet& Jit::gett_set(DType dtype, bool i16_pairs) const {
+  if (i16_pairs) {
+    if (dtype != DType::i32) EINC_FAIL("cpu backend: i16 pairs outside an i32 GETT");
+    return gett_sets_[3];
+  }
   switch (dtype) {
     case DType::f32:
       return gett_sets_[0];
@@ -182,9 +187,10 @@ std::uint64_t Jit::lookup(const std::string& name) {
   return address;
 }
 
-const GettKernels& Jit::gett_kernels(std::size_t index, DType dtype) {
+const GettKernels& Jit::gett_kernels(std::size_t index, DType dtype, bool i16_pairs) {
   std::lock_guard<std::mutex> lock(mutex_);
-  GettSet& set = gett_set(dtype);
+  GettSet& set = gett_set(dtype, i16_pairs);
+  if (i16_pairs) add_gett_functions(gett_set(dtype));  // the pack routines it uses
   add_gett_functions(set);
   GettKernels& k = set.kernels.at(index);
   if (!k.micro_kernel) k.micro_kernel = reinterpret_cast<GettKernels::MicroKernel>(lookup(k.shape.ukr_name()));

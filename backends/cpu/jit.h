@@ -60,10 +60,11 @@ class Jit {
   static bool has_gett(DType dtype);
   // The GETT micro-kernel shapes for the host and `dtype`, the default first.
   const std::vector<KernelShape>& gett_shapes(DType dtype = DType::f32) const { return gett_set(dtype).shapes; }
-  // The micro-kernel of gett_shapes(dtype)[index], compiled on first use.
-  // The f32 functions are added to the JIT when it starts, the others'
-  // with the first use of their dtype.
-  const GettKernels& gett_kernels(std::size_t index, DType dtype = DType::f32);
+  // The micro-kernel of gett_shapes(dtype)[index], compiled on first use
+  // (`i16_pairs`: the i32 one on i16 pairs, KernelShape::i16_pairs; its
+  // pack routines are the i32 ones). The f32 functions are added to the
+  // JIT when it starts, the others' with the first use of their dtype.
+  const GettKernels& gett_kernels(std::size_t index, DType dtype = DType::f32, bool i16_pairs = false);
   // Its pack routine for panels of MR (panel 0) or NR (panel 1) rows in
   // `mode`, compiled on first use. Thread-safe; lock-free once compiled.
   GettKernels::Pack pack_kernel(std::size_t index, int panel, PackMode mode, DType dtype = DType::f32);
@@ -123,15 +124,15 @@ class Jit {
     std::vector<GettKernels> kernels;  // parallel to shapes
     bool added = false;
   };
-  GettSet& gett_set(DType dtype);
-  const GettSet& gett_set(DType dtype) const;
+  GettSet& gett_set(DType dtype, bool i16_pairs = false);
+  const GettSet& gett_set(DType dtype, bool i16_pairs = false) const;
   void add_gett_functions(GettSet& set);  // locked
   struct State;
   State* state_;                     // never freed: lives as long as the process
   std::vector<KernelShape> shapes_;  // f32's: gett_sets_[0].shapes
   bool f16c_ = false;                // the kernels may convert f16 with F16C
   std::mutex mutex_;
-  GettSet gett_sets_[3];  // f32, f64, i32
+  GettSet gett_sets_[4];  // f32, f64, i32, i32 on i16 pairs
   GettKernels::Gemv gemv_ = nullptr;
   GettKernels::DotGemv dot_gemv_ = nullptr;
   std::vector<Compiled> compile_ms_;  // per function, once compiled

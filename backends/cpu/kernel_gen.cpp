@@ -8,6 +8,7 @@
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/IntrinsicsX86.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
@@ -19,8 +20,8 @@
 namespace einc::cpu {
 
 std::string KernelShape::ukr_name() const {
-  return "einc_ukr_" + std::string(dtype_name(dtype)) + "_" + isa + "_" + std::to_string(mr()) + "x" +
-         std::to_string(nr);
+  return "einc_ukr_" + std::string(i16_pairs ? "i16p" : dtype_name(dtype)) + "_" + isa + "_" + std::to_string(mr()) +
+         "x" + std::to_string(nr);
 }
 
 std::string KernelShape::gemv_name(DType weights) const {
@@ -76,6 +77,30 @@ llvm::Type* element_type(llvm::LLVMContext& ctx, DType dtype) {
       break;
   }
   EINC_FAIL("cpu backend: no GETT kernels for " + std::string(dtype_name(dtype)));
+}
+
+// The i32 lanes of pmaddwd: each lane of `a` and `b` (<VL x i32>) read as
+// two i16, multiplied pairwise, the two products summed (exact: i8 values
+// make at most 2 * 2^14). The instruction where the ISA has it; else the
+// same arithmetic written out, for LLVM to lower as it can.
+Value* multiply_i16_pairs(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, Value* a, Value* bv) {
+  const unsigned vl = static_cast<unsigned>(shape.vector_lanes);
+  auto* i16s = llvm::FixedVectorType::get(b.getInt16Ty(), 2 * vl);
+  Value* a16 = b.CreateBitCast(a, i16s);
+  Value* b16 = b.CreateBitCast(bv, i16s);
+  if (shape.isa == "avx2" || shape.isa == "avx512") {
+    const llvm::Intrinsic::ID id =
+        shape.isa == "avx2" ? llvm::Intrinsic::x86_avx2_pmadd_wd : llvm::Intrinsic::x86_avx512_pmaddw_d_512;
+    return b.CreateCall(llvm::Intrinsic::getDeclaration(&m, id), {a16, b16});
+  }
+  auto* i32s = llvm::FixedVectorType::get(b.getInt32Ty(), 2 * vl);
+  Value* products = b.CreateMul(b.CreateSExt(a16, i32s), b.CreateSExt(b16, i32s));
+  std::vector<int> even, odd;
+  for (unsigned i = 0; i < vl; ++i) {
+    even.push_back(static_cast<int>(2 * i));
+    odd.push_back(static_cast<int>(2 * i + 1));
+  }
+  return b.CreateAdd(b.CreateShuffleVector(products, even), b.CreateShuffleVector(products, odd));
 }
 
 // x + y and x * y in the element type: float arithmetic, or integer
@@ -142,7 +167,12 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
           for (int v = 0; v < mv; ++v) {
             std::size_t idx = static_cast<std::size_t>(j * mv + v);
             Value* x = av[static_cast<std::size_t>(v)];
-            out[idx] = integer ? b.CreateAdd(b.CreateMul(x, splat), in[idx]) : b.CreateCall(fma, {x, splat, in[idx]});
+            if (shape.i16_pairs)
+              out[idx] = b.CreateAdd(multiply_i16_pairs(b, m, shape, x, splat), in[idx]);
+            else if (integer)
+              out[idx] = b.CreateAdd(b.CreateMul(x, splat), in[idx]);
+            else
+              out[idx] = b.CreateCall(fma, {x, splat, in[idx]});
           }
         }
         return out;
@@ -452,6 +482,10 @@ std::vector<GettFunction> gett_functions(const std::vector<KernelShape>& shapes)
   auto add = [&](GettFunction f) {
     if (seen.insert(f.name()).second) out.push_back(std::move(f));
   };
+  if (shapes.at(0).i16_pairs) {  // micro-kernels only: packed by the i32 routines
+    for (const KernelShape& shape : shapes) add({GettFunction::Kind::micro_kernel, shape, 0});
+    return out;
+  }
   add({GettFunction::Kind::transpose, shapes.at(0), 0});  // first: the pack routines call them
   for (const KernelShape& shape : shapes)
     for (int rows : {shape.mr(), shape.nr}) add({GettFunction::Kind::transpose, transpose_shape(shape, rows), 0});

@@ -14,6 +14,11 @@
 //     MV*NR accumulators live in registers for the whole k loop and are
 //     stored once; with accumulate == 0 (beta == 0) C is never read.
 //
+//   void einc_ukr_i16p_<isa>_<MR>x<NR>(...): the i32 micro-kernel on i16
+//     pairs (KernelShape::i16_pairs): each word of a and b holds two i16
+//     along k; c (+)= sum over words of lo*lo + hi*hi, exact, wrapping as
+//     i32 sums do.
+//
 //   void einc_pack_f32_<isa>_<R>_<mode>(const float* src, float* dst, i64 rows, i64 kc,
 //                                       const i64* row_off, const i64* k_off,
 //                                       const u8* panel_contiguous)
@@ -62,6 +67,11 @@ struct KernelShape {
   int mr_vectors = 2;
   int nr = 4;
   DType dtype = DType::f32;  // the element type of the operands and the accumulators
+  // i32 only: each 32-bit word of the packed A and B holds two i16 values
+  // along K (i8 operands widened), multiplied pairwise and summed into the
+  // i32 accumulators by one pmaddwd (vpmaddwd) per vector and column; kc
+  // counts pairs. Packed by the i32 pack routines (they move words).
+  bool i16_pairs = false;
   int mr() const { return vector_lanes * mr_vectors; }
   std::string ukr_name() const;
   std::string pack_name(int rows, PackMode mode) const;

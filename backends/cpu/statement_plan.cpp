@@ -154,6 +154,7 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
     }
     return line;
   }
+  if (plan.i16_pairs) return describe_path(plan, s, kind) + ", on i8 operands as i16 pairs (pmaddwd)";
   if (!plan.widened) return describe_path(plan, s, kind);
   ir::Statement wide = s;
   wide.dtype = widened_dtype(program, s).value();
@@ -168,7 +169,25 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
 
 }  // namespace
 
+// An i32 product of i8 tensors with no terms (but `+=`'s): the i32 GETT on
+// i16 pairs of them (i8_pairs.h).
+std::optional<StatementPlan> plan_i16_pairs(const ir::Program& program, const ir::Statement& s,
+                                            const TensorLayouts& layouts) {
+  if (s.dtype != DType::i32 || !layouts.defined(s.target)) return std::nullopt;
+  std::optional<ir::GettStatement> g = ir::match_gett(program, s, layouts.strides(s.target));
+  if (!g || g->mask || g->activation || !g->scale_factors.empty() || !g->bias.empty() || !g->residual.empty())
+    return std::nullopt;
+  for (int t : {g->a.tensor, g->b.tensor})
+    if (layouts.dtype(t) != DType::i8 || !layouts.defined(t) || t == s.target) return std::nullopt;
+  StatementPlan plan;
+  plan.path = CpuPath::gett;
+  plan.gett = std::move(g);
+  plan.i16_pairs = true;
+  return plan;
+}
+
 StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
+  if (std::optional<StatementPlan> pairs = plan_i16_pairs(program, statement, layouts)) return std::move(*pairs);
   const std::optional<DType> wide_dtype = widened_dtype(program, statement);
   if (!wide_dtype) return plan_native(program, statement, layouts);
   const ir::Program wide = widened_program(program, statement);

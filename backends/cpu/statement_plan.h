@@ -27,8 +27,9 @@
 // rewritten statement, which CpuBackend::execute makes before planning.
 // An f16/bf16 statement is `widened`: it runs as the f32 statement on f32
 // copies, rounded once into its target (widened.h), and its path is that
-// f32 statement's; an i32 product of i8 tensors whose plan is a GETT runs
-// as the i32 GETT on i32 copies of them. A widened GEMV reads its half-precision weights in place
+// f32 statement's. An i32 product of i8 tensors of the GETT form runs as
+// the i32 GETT on i16 pairs (`i16_pairs`, i8_pairs.h) when it has no bias
+// or residual terms, else on i32 copies of them (widened). A widened GEMV reads its half-precision weights in place
 // instead of copying them (`weights_in_place`).
 #pragma once
 
@@ -55,6 +56,7 @@ struct StatementPlan {
   std::optional<ir::HoistedContractions> hoisted;  // hoisted
   std::string reason;                              // interpreted: the rule a loop kernel breaks, if that is why
   bool widened = false;                            // f16/bf16 run in f32, or i8 operands on i32 copies
+  bool i16_pairs = false;                          // gett: i8 A and B as i16 pairs (i8_pairs.h)
   int weights_in_place = -1;                       // widened GETT (a GEMV): the tensor its kernel widens in registers
 };
 

@@ -621,16 +621,24 @@ TEST(CpuDifferential, Float64AndIntegerGetts) {
     EXPECT_EQ(compare_outputs(ref, one, 2 * 1100), "") << dtype;
     EXPECT_EQ(compare_bitwise(one, program.run(inputs, options(backend_under_test(), 3))), "") << dtype;
   }
-  // A product of i8 tensors (dtype i32) on i32 copies: `=`, `+=`, and the
-  // output transposed (D[j, i]).
+  // Products of i8 tensors (dtype i32): on i16 pairs (`=`, `+=`, the output
+  // transposed: D[j, i]), and with an i8 bias term on i32 copies (E).
   const std::string script =
-      "dim M = 203, K = 1100, N = 131\ninput A[M, K], B[N, K] : i8\nC[i, j] = A[i, k] * B[j, k]\n"
-      "C[i, j] += A[i, k] * B[j, k]\nD[j, i] = A[i, k] * B[j, k]\noutput C, D\n";
+      "dim M = 203, K = 1101, N = 131\ninput A[M, K], B[N, K], v[N] : i8\nC[i, j] = A[i, k] * B[j, k]\n"
+      "C[i, j] += A[i, k] * B[j, k]\nD[j, i] = A[i, k] * B[j, k]\nE[i, j] = A[i, k] * B[j, k] + v[j]\n"
+      "output C, D, E\n";
   einc::Program program = einc::compile(script);
   const std::string plan = program.emit(einc::EmitStage::plan);
-  EXPECT_NE(plan.find("JIT GETT (batch -; M j; N i; K k), in i32 on i8 operands widened"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("C = JIT GETT (batch -; M j; N i; K k), on i8 operands as i16 pairs"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("E = JIT GETT (batch -; M j; N i; K k), epilogue: bias, in i32 on i8 operands widened"),
+            std::string::npos)
+      << plan;
   EXPECT_EQ(plan.find("interpreted"), std::string::npos) << plan;
   TensorMap inputs = einc::random_inputs(program, 12);
+  for (const char* name : {"A", "B"}) {  // the extremes: (-128)^2 + (-128)^2 = 2^15 in one pmaddwd lane
+    const Tensor& t = inputs.at(name);
+    for (std::int64_t i = 0; i < t.numel(); i += 3) t.set(unflatten(i, t.shape()), i % 2 ? 127.0 : -128.0);
+  }
   TensorMap ref = program.run(inputs, options("reference"));
   TensorMap one = program.run(inputs, options(backend_under_test(), 1));
   EXPECT_EQ(compare_outputs(ref, one, 2 * 1100), "");

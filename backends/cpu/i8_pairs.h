@@ -1,0 +1,32 @@
+// backends/cpu/i8_pairs.h — a GETT of i8 operands (a product of i8
+// tensors, whose dtype is i32) run as the i32 GETT on i16 pairs.
+//
+// A and B are copied, widened to i16, into buffers laid out
+// [batch][rows][K rounded up to even], K innermost, so that each 32-bit
+// word holds the values at k and k + 1 of one row. The i32 GETT
+// (GettCall::i16_pairs) packs those words as it packs i32 elements, and
+// its micro-kernel multiplies and adds each pair of pairs with one pmaddwd
+// (KernelShape::i16_pairs): twice the products of an i32 multiply per
+// instruction, and on AVX2 a cheaper instruction than vpmulld. Exact: a
+// product of i8 values is at most 2^14, a pair's sum at most 2^15, and the
+// i32 sums wrap as the reference's do (docs/semantics.md). The copies are
+// one pass over A and B; the bias and residual terms of the call (i32)
+// are read in place.
+#pragma once
+
+#include "backends/cpu/gett.h"
+#include "einc/tensor.h"
+
+namespace einc::cpu {
+
+// The i16 copies an i16-pair call reads (pooled memory).
+struct I16PairCopies {
+  Tensor a, b;
+};
+
+// `call`: an i32 GETT whose A and B point at i8 data (strides in
+// elements). Returns the same GETT on i16 pairs, reading `copies`, which
+// must outlive it.
+GettCall i16_pair_call(const GettCall& call, I16PairCopies& copies, int threads);
+
+}  // namespace einc::cpu
