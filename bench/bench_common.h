@@ -122,16 +122,18 @@ std::vector<TableRow> busy_rows(const Cases& cases, const std::vector<const char
   return rows;
 }
 
-// max |got - want| / max |want|; +inf on a shape or dtype mismatch or a NaN.
+// max |got - want| / max |want|, any dtype (both the same, any strides);
+// +inf on a shape or dtype mismatch or a NaN.
 double rel_error(const einc::Tensor& got, const einc::Tensor& want);
 
-// The tolerance of every check: relative to max |want|; f32, any summation
-// order.
+// The tolerance of the check of a floating-point result: relative to
+// max |want|; f32, any summation order.
 inline constexpr double kTolerance = 1e-4;
 
 // The check of one side's output: "" when rel_error(got, want) (stored in
-// *error) is within kTolerance, else "wrong result: max rel err 0.03 vs
-// <against> (<got> vs <want>)", the reason that side is not timed.
+// *error) is within kTolerance, or 0 for an integer dtype (i32 sums are
+// exact, in any order), else "wrong result: max rel err 0.03 vs <against>
+// (<got> vs <want>)", the reason that side is not timed.
 std::string check_result(const einc::Tensor& got, const einc::Tensor& want, const char* against, double* error);
 
 // Times run() in the benchmark's loop (ClobberMemory after each call), adds

@@ -1,6 +1,9 @@
 // bench/onednn_matmul.h — cpu_bench's second anchor: one case as a chain of
-// oneDNN matmuls (dnnl::matmul, f32), each on plain strided views of the
-// case's buffers, batched cases as 3-D matmuls.
+// oneDNN matmuls (dnnl::matmul), each on plain strided views of the case's
+// buffers, batched cases as 3-D matmuls. Each operand's data type is its
+// view's einc dtype (f32 for the float cases; i8 x i8 -> i32 for the int8
+// ones, oneDNN's s8 x s8 -> s32); one oneDNN has no type for (f64 in 2.6)
+// makes the constructor throw, with that reason.
 //
 // Its best case, as issue 16 asks: each step's weights (the right operand)
 // are reordered once, at construction, into the blocked format oneDNN picks
@@ -15,36 +18,27 @@
 // oneDNN is found (bench/CMakeLists.txt, EINC_BENCH_ONEDNN).
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
+
+#include "einc/tensor.h"
 
 namespace einc::bench {
 
-// An f32 tensor as oneDNN sees it: dims and strides in elements.
-struct StridedView {
-  float* data = nullptr;
-  std::vector<std::int64_t> dims, strides;
-};
-
-// A view of contiguous (C-order) data.
-inline StridedView contiguous_view(const float* data, std::vector<std::int64_t> dims) {
-  std::vector<std::int64_t> strides(dims.size(), 1);
-  for (std::size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * dims[i];
-  return {const_cast<float*>(data), std::move(dims), std::move(strides)};
-}
-
 // dst = src x weights: [M, K] x [K, N], or [B, M, K] x [B, K, N] batched.
+// Each operand is an einc tensor or a view of one (einc::Tensor::view, any
+// strides): its data, dtype, dims and strides are what oneDNN is given; the
+// memory stays the caller's and must outlive the OnednnMatmul.
 struct MatmulStep {
-  StridedView src, weights, dst;
+  einc::Tensor src, weights, dst;
 };
 
 class OnednnMatmul {
  public:
   // Creates each step's primitive and reorders its weights; throws
-  // dnnl::error (a std::exception) when oneDNN cannot.
+  // dnnl::error (a std::exception) when oneDNN cannot, and
+  // std::invalid_argument for a dtype oneDNN has no type for.
   explicit OnednnMatmul(const std::vector<MatmulStep>& steps);
   ~OnednnMatmul();
   OnednnMatmul(const OnednnMatmul&) = delete;

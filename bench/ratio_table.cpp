@@ -171,7 +171,9 @@ void print_anchor_table(const std::string& title, const std::vector<TableRow>& r
     const double other = c.other_cores;
     worst_other = std::max(worst_other, other);
     std::printf(" %8s %6s\n",
-                e.have() && peak.gflops > 0 ? fmt("%.1f%%", 100.0 * e.median() / 1e9 / peak.gflops).c_str() : "n/a",
+                e.have() && peak.gflops > 0
+                    ? fmt("%.1f%%", 100.0 * e.median() / 1e9 / (peak.gflops * c.peak_scale)).c_str()
+                    : "n/a",
                 other < 0 ? "-" : fmt("%.2f", other).c_str());
     if (e.error) notes.push_back(c.name + " einc: " + e.error_message);
   }
@@ -189,6 +191,7 @@ void print_anchor_table(const std::string& title, const std::vector<TableRow>& r
   std::printf(
       "einc%%pk = einc's fraction of the FMA peak above; other = cores used by other processes while the\n"
       "case was timed (the worst of its sides; - = too short to tell).\n");
+  if (!settings.peak_note.empty()) std::printf("%s\n", settings.peak_note.c_str());
   print_busy_warning(worst_other, "every side");
 }
 

@@ -75,13 +75,17 @@ struct TableSettings {
   int rounds = 0;
   bool smoke = false;
   std::string smoke_sizes;  // how --smoke shrinks the cases, e.g. "every extent / 16"
+  std::string peak_note;    // a line for the legend on rows whose "%pk" is not against the f32 peak, or ""
 };
 
-// One case: its name and the cores other processes used while it was timed
-// (the worst of its sides; -1: too short to tell).
+// One case: its name, the cores other processes used while it was timed
+// (the worst of its sides; -1: too short to tell), and the fraction of the
+// f32 FMA peak (fma_peak.h) its "%pk" is against: 1, or 0.5 for an f64
+// case (half as many lanes per FMA).
 struct TableRow {
   std::string name;
   double other_cores = -1;
+  double peak_scale = 1;
 };
 
 // One anchor of a table with several: the side's name in the benchmark
