@@ -91,7 +91,7 @@ class StatementCounter {
         return;
       }
       case ExprKind::reduce:
-        if (const Expr* product = masked_product(e)) return visit_masked_contraction(e, *product);
+        if (const std::optional<MaskedSum> sum = masked_contraction(e)) return visit_masked_contraction(e, *sum);
         cost_.reduction_length *= extent_product(e.over);
         visit_reduction(e);
         return;
@@ -114,26 +114,29 @@ class StatementCounter {
     active_.pop_back();
   }
 
-  // sum(j: where(j <= i, A[i, j] * B[j, d], 0)), the condition comparing a
-  // summed index: a contraction over the points the condition keeps (a
-  // causal P*V). The product of the two factors, or nullptr.
-  static const Expr* masked_product(const Expr& e) {
-    const std::optional<MaskedSum> sum = masked_sum(e);
-    if (!sum || sum->written_second) return nullptr;  // where(c, 0, x * y): counted as a reduction
+  // sum(j: where(j <= i, A[i, j] * B[j, d], 0)), or the same written
+  // where(j > i, 0, A[i, j] * B[j, d]), the condition comparing a summed
+  // index: a contraction over the points the condition keeps (a causal
+  // P*V), as the backends run it. The product of two factors and the
+  // condition that keeps it, or nullopt.
+  static std::optional<MaskedSum> masked_contraction(const Expr& e) {
+    std::optional<MaskedSum> sum = masked_sum(e);
+    if (!sum) return std::nullopt;
     const Condition& c = sum->condition;
     const bool sums_compared = std::binary_search(e.over.begin(), e.over.end(), c.lhs) ||
                                std::binary_search(e.over.begin(), e.over.end(), c.rhs);
     const Expr& kept = *sum->product;
-    if (!sums_compared || kept.args.size() != 2 || kept.ops[0] != '*' || kept.ops[1] != '*') return nullptr;
-    return &kept;
+    if (!sums_compared || kept.args.size() != 2 || kept.ops[0] != '*' || kept.ops[1] != '*') return std::nullopt;
+    return sum;
   }
 
-  void visit_masked_contraction(const Expr& e, const Expr& product) {
+  void visit_masked_contraction(const Expr& e, const MaskedSum& sum) {
+    const Expr& product = *sum.product;
     raise_kind(StatementKind::contraction);
     ContractionCost term;
     term.node = &e;
     term.summed = e.over;
-    with_condition(e.args[0]->condition, [&] {
+    with_condition(sum.condition, [&] {
       std::vector<std::string> labels;
       for (const ExprPtr& factor : product.args) {
         visit(*factor);

@@ -168,5 +168,20 @@ TEST(CostModel, CausalMasksCountTheKeptPointsExactly) {
   EXPECT_EQ(c.eval(c.at(4).flops), 3 * 9);
 }
 
+// A masked sum counts alike whichever side of the `where` holds the product
+// (the backends run both as the same masked contraction).
+TEST(CostModel, MaskedSumsCountAlikeWhicheverSideHoldsTheProduct) {
+  auto c = cost_of(
+      "dim T = 9, E = 4\ninput p[T, T], v[T, E]\n"
+      "o[i, e] = where(j <= i, p[i, j] * v[j, e], 0)\n"
+      "r[i, e] = where(j > i, 0, p[i, j] * v[j, e])\n");
+  for (std::size_t s : {0, 1}) {
+    EXPECT_EQ(c.at(s).kind, StatementKind::contraction) << s;
+    EXPECT_EQ(c.eval(c.at(s).macs), 4 * 9 * 10 / 2) << s;
+    EXPECT_EQ(c.eval(c.at(s).flops), 2 * 4 * 9 * 10 / 2) << s;
+    EXPECT_EQ(c.program.formula(c.at(s).macs), "(T*T*E + T*E)/2") << s;
+  }
+}
+
 }  // namespace
 }  // namespace einc::ir
