@@ -482,13 +482,15 @@ std::vector<Case> make_cases() {
                        return steps;
                      }});
   }
-  // The other dtypes (issue 16): f64 squares against dgemm, int8 squares
-  // and the projection against oneDNN's s8 x s8 -> s32 matmul.
+  // The other dtypes (issue 16): f64 squares against dgemm, int8 squares,
+  // the projection and a decode against oneDNN's s8 x s8 -> s32 matmul.
   for (int64_t s : {512, 1024, 2048})
     gemm_case("f64_square_" + std::to_string(s), dim(s), dim(s), dim(s), einc::DType::f64);
   for (int64_t s : {512, 1024, 2048})
     gemm_case("i8_square_" + std::to_string(s), dim(s), dim(s), dim(s), einc::DType::i8);
   gemm_case("i8_projection_1000x4096x4096", dim(1000), dim(4096), dim(4096), einc::DType::i8);
+  // An int8 decode (16 MiB of i8 weights: einc reads them in place).
+  gemm_case("i8_decode_1x4096x4096", 1, dim(4096), dim(4096), einc::DType::i8);
   return cases;
 }
 

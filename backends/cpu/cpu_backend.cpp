@@ -4,6 +4,7 @@
 #include "backends/cpu/access_copies.h"
 #include "backends/cpu/gemv.h"
 #include "backends/cpu/gett.h"
+#include "backends/cpu/i8_gemv.h"
 #include "backends/cpu/i8_pairs.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
@@ -116,6 +117,10 @@ void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& state
     case CpuPath::gett: {
       Tensor previous;  // `+=`: the target's old values, read by the epilogue
       GettCall call = build_call(program, statement, *plan.gett, tensors, previous);
+      if (plan.i8_gemv) {  // a decode: its i8 weights read in place
+        run_i8_gemv(Jit::instance(), call, threads_);
+        return;
+      }
       I16PairCopies copies;  // i8 operands as i16 pairs: the copies the call reads
       if (plan.i16_pairs) call = i16_pair_call(call, copies, threads_);
       run_gett(Jit::instance(), call, threads_);

@@ -25,8 +25,9 @@ namespace {
 // Memory-bound: rows of w stream in order while the y chunk stays in L1.
 // Reads a GEMV's weights as f32: f32 as stored; bf16 as the high half of
 // an f32 (zero-extended and shifted: exact); f16 converted with fpext
-// (vcvtph2ps, F16C). The 16-bit forms let a decode read its weights in
-// place, half the bytes of the f32 copy it would otherwise stream.
+// (vcvtph2ps, F16C); i8 sign-extended and converted (exact). The narrow
+// forms let a decode read its weights in place, a half or a quarter of the
+// bytes of the f32 copy it would otherwise stream.
 struct WeightReader {
   IRBuilder<>& b;
   DType dtype;
@@ -34,6 +35,7 @@ struct WeightReader {
 
   llvm::Type* element() const {
     if (dtype == DType::bf16) return b.getInt16Ty();
+    if (dtype == DType::i8) return b.getInt8Ty();
     return dtype == DType::f16 ? b.getHalfTy() : b.getFloatTy();
   }
   llvm::Type* pointer() const { return llvm::PointerType::getUnqual(element()); }
@@ -41,8 +43,7 @@ struct WeightReader {
   // `lanes` weights from base[i] as a vector of f32.
   Value* vector(Value* base, Value* i) const {
     auto* type = llvm::FixedVectorType::get(element(), static_cast<unsigned>(lanes));
-    Value* raw =
-        b.CreateAlignedLoad(type, as_vector_ptr(b, at(base, i), type), llvm::Align(dtype == DType::f32 ? 4 : 2));
+    Value* raw = b.CreateAlignedLoad(type, as_vector_ptr(b, at(base, i), type), llvm::Align(dtype_size(dtype)));
     return widen(raw, llvm::FixedVectorType::get(b.getFloatTy(), static_cast<unsigned>(lanes)),
                  llvm::FixedVectorType::get(b.getInt32Ty(), static_cast<unsigned>(lanes)));
   }
@@ -53,6 +54,7 @@ struct WeightReader {
  private:
   Value* widen(Value* raw, llvm::Type* f32_type, llvm::Type* i32_type) const {
     if (dtype == DType::bf16) return b.CreateBitCast(b.CreateShl(b.CreateZExt(raw, i32_type), 16), f32_type);
+    if (dtype == DType::i8) return b.CreateSIToFP(raw, f32_type);
     return dtype == DType::f16 ? b.CreateFPExt(raw, f32_type) : raw;
   }
 };
@@ -208,8 +210,8 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape, DType weights,
 
 std::unique_ptr<llvm::Module> generate_half_gemv_module(llvm::LLVMContext& context, const KernelShape& shape,
                                                         DType weights, bool dot, const std::string& symbol) {
-  if (weights != DType::f16 && weights != DType::bf16)
-    EINC_FAIL("a half-precision GEMV of " + std::string(dtype_name(weights)) + " weights");
+  if (weights != DType::f16 && weights != DType::bf16 && weights != DType::i8)
+    EINC_FAIL("a narrow-weights GEMV of " + std::string(dtype_name(weights)) + " weights");
   auto module = std::make_unique<llvm::Module>(symbol, context);
   if (dot)
     generate_dot_gemv(*module, shape, weights, symbol);

@@ -36,10 +36,11 @@ struct GettKernels {
                         const std::int64_t* x_koff, float* y);
   using DotGemv = void (*)(std::int64_t kc, std::int64_t rows, const float* w, const std::int64_t* row_off,
                            const float* x, float* y, const std::int64_t* y_off);
-  // The same, reading f16 or bf16 weights in place (kernel_gen.h).
-  using HalfGemv = void (*)(std::int64_t kc, std::int64_t m, const std::uint16_t* w, const std::int64_t* w_koff,
-                            const float* x, const std::int64_t* x_koff, float* y);
-  using HalfDotGemv = void (*)(std::int64_t kc, std::int64_t rows, const std::uint16_t* w, const std::int64_t* row_off,
+  // The same, reading f16, bf16 or i8 weights in place (gemv_gen.h; w:
+  // const u16* for f16/bf16, const i8* for i8).
+  using HalfGemv = void (*)(std::int64_t kc, std::int64_t m, const void* w, const std::int64_t* w_koff, const float* x,
+                            const std::int64_t* x_koff, float* y);
+  using HalfDotGemv = void (*)(std::int64_t kc, std::int64_t rows, const void* w, const std::int64_t* row_off,
                                const float* x, float* y, const std::int64_t* y_off);
   KernelShape shape;
   MicroKernel micro_kernel = nullptr;

@@ -154,6 +154,8 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
     }
     return line;
   }
+  if (plan.i8_gemv)
+    return describe_path(plan, s, kind) + ", a GEMV reading the i8 weights in place (widened in registers)";
   if (plan.i16_pairs) return describe_path(plan, s, kind) + ", on i8 operands as i16 pairs (pmaddwd)";
   if (!plan.widened) return describe_path(plan, s, kind);
   ir::Statement wide = s;
@@ -181,8 +183,13 @@ std::optional<StatementPlan> plan_i16_pairs(const ir::Program& program, const ir
     if (layouts.dtype(t) != DType::i8 || !layouts.defined(t) || t == s.target) return std::nullopt;
   StatementPlan plan;
   plan.path = CpuPath::gett;
-  plan.gett = std::move(g);
   plan.i16_pairs = true;
+  // A decode with nothing to add reads its weights in place (i8_gemv.h).
+  const ir::GettSpec spec =
+      ir::make_gett_spec(program, s, *g, [&](int t) -> const std::vector<std::int64_t>& { return layouts.strides(t); });
+  plan.i8_gemv =
+      layouts.extents_known() && !g->accumulate && gemv_kind(spec.batch, spec.m, spec.n, spec.k) != GemvKind::none;
+  plan.gett = std::move(g);
   return plan;
 }
 

@@ -57,7 +57,8 @@ struct StatementPlan {
   std::string reason;                              // interpreted: the rule a loop kernel breaks, if that is why
   bool widened = false;                            // f16/bf16 run in f32, or i8 operands on i32 copies
   bool i16_pairs = false;                          // gett: i8 A and B as i16 pairs (i8_pairs.h)
-  int weights_in_place = -1;                       // widened GETT (a GEMV): the tensor its kernel widens in registers
+  bool i8_gemv = false;       // i16_pairs, but a decode: the GEMV reading i8 weights in place (i8_gemv.h)
+  int weights_in_place = -1;  // widened GETT (a GEMV): the tensor its kernel widens in registers
 };
 
 // The plan of `statement` on tensors laid out as `layouts`. A widened
