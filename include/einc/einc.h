@@ -98,14 +98,14 @@ struct RunOptions {
   // Worker threads for backends that parallelise (cpu): 0 = one per core;
   // at most kMaxThreads.
   int threads = 0;
-  // Cancellation: once *cancel is true (set from any thread, or from a
-  // signal handler: the store is lock-free), the run stops at its next
-  // check and throws RunCancelled. It checks before each statement, between
+  // Cancellation (docs/embedding.md): once *cancel is true (set from any
+  // thread, or a signal handler: the store is lock-free), the run stops at
+  // its next check and throws RunCancelled: before each statement, between
   // the tasks of each parallel loop (a GETT's blocks, a loop kernel's
-  // chunks) and every few ten thousand points of the reference interpreter;
-  // a kernel already running is finished first. Nothing is returned; the
-  // buffers given to run_into may hold partial results. Null: never
-  // cancelled. The flag must outlive the run; einc only reads it.
+  // chunks), every few ten thousand points of the reference interpreter; a
+  // kernel running (or being JIT-compiled) is finished first. Nothing is
+  // returned; the buffers given to run_into may hold partial results. Null:
+  // never cancelled. The flag must outlive the run; einc only reads it.
   const std::atomic<bool>* cancel = nullptr;
 };
 
