@@ -16,6 +16,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/emit_cpu.h"
 #endif
+#include "runtime/cancel.h"
 #include "runtime/executor.h"
 
 namespace einc {
@@ -257,7 +258,9 @@ void Program::run_into(const TensorMap& inputs, TensorMap& outputs, const RunOpt
   check_output_buffers(p, inputs, outputs);
   for (const auto& [name, buffer] : outputs) tensors[static_cast<std::size_t>(p.find_tensor(name))] = buffer;
   try {
-    tensors = runtime::execute_program(p, std::move(tensors), *backend);
+    tensors = runtime::execute_program(p, std::move(tensors), *backend, options.cancel);
+  } catch (const runtime::Cancelled&) {
+    throw RunCancelled();
   } catch (const reference::ExecutionError& e) {
     throw RunError(e.what());
   } catch (const std::bad_alloc&) {

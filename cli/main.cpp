@@ -5,7 +5,8 @@
 // Exit codes: 0 success; 1 a user error (bad script, unreadable file,
 // unbound dim, overflow, bad data); 2 a usage error (unknown command or
 // flag, malformed option value), which prints the usage on stderr; 3 an
-// internal error (a bug in einc: "internal error — please report"). A
+// internal error (a bug in einc: "internal error — please report"); 130
+// a run cancelled by Ctrl-C (cli/interrupt.h). A
 // failing command prints nothing on stdout: output is formatted in full
 // first.
 #include <CLI/CLI.hpp>
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 success, 1 user error (script, data, file), 2 usage error,\n"
-      "3 internal error (a bug in einc: please report it).\n"
+      "3 internal error (a bug in einc: please report it), 130 run interrupted (Ctrl-C).\n"
       "Run `einc COMMAND --help` for the options of a command.");
 
   CommonOptions check_options;

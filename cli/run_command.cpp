@@ -3,7 +3,10 @@
 // Everything that can fail runs before the first output file is written;
 // each file is written atomically (write_npy), and if a later one fails the
 // ones already written by this command are removed, so a failing command
-// leaves no file behind and prints nothing on stdout.
+// leaves no file behind and prints nothing on stdout. A Ctrl-C
+// (cli/interrupt.h) cancels the run, or stops the writing and removes what
+// it wrote: the command prints "einc: run cancelled (interrupt)" and exits
+// 130.
 #include "cli/run_command.h"
 
 #include <algorithm>
@@ -13,6 +16,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/interrupt.h"
 #include "einc/npy.h"
 
 namespace einc::cli {
@@ -49,11 +53,14 @@ double median_seconds(const Program& program, const TensorMap& inputs, const Run
   return times.size() % 2 ? times[times.size() / 2] : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
 }
 
-void write_outputs(const TensorMap& outputs, const std::string& dir, std::string& report) {
+void write_outputs(const TensorMap& outputs, const std::string& dir, const InterruptScope& interrupt,
+                   std::string& report) {
+  if (interrupt.interrupted()) throw RunCancelled();
   fs::create_directories(dir);
   std::vector<fs::path> written;
   try {
     for (const auto& [name, tensor] : outputs) {
+      if (interrupt.interrupted()) throw RunCancelled();
       fs::path path = fs::path(dir) / (name + ".npy");
       write_npy(path.string(), tensor);
       written.push_back(path);
@@ -69,6 +76,7 @@ void write_outputs(const TensorMap& outputs, const std::string& dir, std::string
 }  // namespace
 
 int run_command(const RunArguments& arguments) {
+  const InterruptScope interrupt;
   try {
     std::vector<std::pair<std::string, std::string>> files;
     for (const std::string& text : arguments.inputs) files.push_back(parse_input_binding(text));
@@ -91,6 +99,7 @@ int run_command(const RunArguments& arguments) {
     RunOptions options;
     options.backend = arguments.backend;
     options.threads = arguments.threads;
+    options.cancel = interrupt.flag();
     TensorMap outputs = bound.run(inputs, options);
 
     std::string report;
@@ -105,7 +114,7 @@ int run_command(const RunArguments& arguments) {
     }
     if (!arguments.output_dir.empty()) {
       std::string written;
-      write_outputs(outputs, arguments.output_dir, written);
+      write_outputs(outputs, arguments.output_dir, interrupt, written);
       report = written + report;
     } else {
       std::string listed;
@@ -117,6 +126,9 @@ int run_command(const RunArguments& arguments) {
     return 0;
   } catch (const CompileError&) {
     return 1;  // printed by the diagnostics handler
+  } catch (const RunCancelled&) {
+    std::cerr << "einc: run cancelled (interrupt)\n";
+    return kInterruptedExitCode;
   } catch (const RunError& e) {
     std::cerr << "einc: error: " << e.what() << "\n";
   } catch (const NpyError& e) {

@@ -2,6 +2,7 @@
 #include "runtime/executor.h"
 
 #include "ir/tensor_uses.h"
+#include "runtime/cancel.h"
 
 namespace einc::runtime {
 
@@ -19,12 +20,14 @@ Tensor layer_slice(const Tensor& whole, std::int64_t l) {
 
 }  // namespace
 
-std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tensor> tensors,
-                                    StatementBackend& backend) {
+std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tensor> tensors, StatementBackend& backend,
+                                    const std::atomic<bool>* cancel) {
+  const CancelScope cancel_scope(cancel);
   tensors.resize(program.tensors.size());
   const auto& statements = program.statements;
   const std::vector<std::vector<int>> releasable = ir::releasable_after(program);
   auto run = [&](std::size_t s) {
+    poll_cancel();
     const ir::Statement& statement = statements[s];
     const ir::Tensor& target = program.tensors[statement.target];
     // `=` overwrites every element of its target (an index may not repeat on

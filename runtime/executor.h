@@ -2,6 +2,7 @@
 // backend, keeping intermediates only as long as they are needed.
 #pragma once
 
+#include <atomic>
 #include <vector>
 
 #include "einc/tensor.h"
@@ -27,7 +28,12 @@ class StatementBackend {
 // every backend must) and intermediates are released after the last
 // statement that uses them; outputs are kept. Returns the tensors,
 // with only inputs, params and outputs still defined.
-std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tensor> tensors, StatementBackend& backend);
+//
+// `cancel` (may be null) is this thread's current cancel flag for the run
+// (runtime/cancel.h): checked before each statement and, by the backends,
+// inside long ones; once it is set the run throws runtime::Cancelled.
+std::vector<Tensor> execute_program(const ir::Program& program, std::vector<Tensor> tensors, StatementBackend& backend,
+                                    const std::atomic<bool>* cancel = nullptr);
 
 // A deterministic tensor of the given shape: floats uniform in [-1, 1),
 // i8 in [-8, 8], i32 in [-100, 100]; the same seed gives the same values on

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/cancel.h"
+
 namespace einc::runtime {
 
 namespace {
@@ -36,7 +38,8 @@ class Pool {
     return pool;
   }
 
-  void run(std::int64_t tasks, int threads, bool fixed, const std::function<void(std::int64_t)>& body) {
+  void run(std::int64_t tasks, int threads, bool fixed, const std::function<void(std::int64_t)>& body,
+           const std::atomic<bool>* cancel) {
     std::lock_guard<std::mutex> job_lock(job_mutex_);  // one job at a time
     ensure_workers(
         std::min<int>(threads - 1, static_cast<int>(kWorkerMask)));  // the job word counts at most kWorkerMask
@@ -46,6 +49,7 @@ class Pool {
       body_ = &body;
       tasks_ = tasks;
       fixed_ = fixed;
+      cancel_ = cancel;
       next_.store(0);
       pending_.store(workers);
       error_ = nullptr;
@@ -82,7 +86,8 @@ class Pool {
   }
 
   // Runs tasks as participant `index` (the caller is 0, worker w is w + 1):
-  // handed out dynamically, or, when fixed_, tasks index, index + P, ...
+  // handed out dynamically, or, when fixed_, tasks index, index + P, ...;
+  // none once the caller's run is cancelled.
   void work(int index) {
     // The caller and the job's workers (the job word is this job's here:
     // set by this caller, or acquired by this worker).
@@ -92,6 +97,7 @@ class Pool {
       std::int64_t task = fixed_ ? fixed_task : next_.fetch_add(1);
       fixed_task += participants;
       if (task >= tasks_ || (fixed_ && next_.load(std::memory_order_relaxed) >= tasks_)) return;
+      if (cancel_requested(cancel_)) return;
       try {
         (*body_)(task);
       } catch (...) {
@@ -138,6 +144,8 @@ class Pool {
   const std::function<void(std::int64_t)>* body_ = nullptr;
   std::int64_t tasks_ = 0;
   bool fixed_ = false;  // tasks go to the participants round-robin, not on demand
+  // The caller's cancel flag (runtime/cancel.h), null if none.
+  const std::atomic<bool>* cancel_ = nullptr;
   std::atomic<std::int64_t> next_{0};
   std::atomic<int> pending_{0};
   // The current job: its generation << kWorkerBits | how many workers take
@@ -160,13 +168,20 @@ int hardware_threads() {
 
 namespace {
 
+// A cancelled run (runtime/cancel.h) starts no more tasks and throws
+// Cancelled once the ones running have finished.
 void run_tasks(std::int64_t tasks, int threads, bool fixed, const std::function<void(std::int64_t)>& body) {
   if (tasks <= 0) return;
+  const std::atomic<bool>* cancel = current_cancel_flag();
   if (threads <= 1 || tasks == 1) {
-    for (std::int64_t t = 0; t < tasks; ++t) body(t);
+    for (std::int64_t t = 0; t < tasks; ++t) {
+      if (cancel_requested(cancel)) throw Cancelled();
+      body(t);
+    }
     return;
   }
-  Pool::instance().run(tasks, static_cast<int>(std::min<std::int64_t>(threads, tasks)), fixed, body);
+  Pool::instance().run(tasks, static_cast<int>(std::min<std::int64_t>(threads, tasks)), fixed, body, cancel);
+  if (cancel_requested(cancel)) throw Cancelled();
 }
 
 }  // namespace

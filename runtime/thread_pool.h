@@ -6,7 +6,9 @@
 // robin). Workers are created once per process and sleep between jobs;
 // concurrent callers take turns (one job at a time), so a Program may run
 // from several threads safely. Exceptions in a task are rethrown in the
-// caller (the first one).
+// caller (the first one). Once the calling thread's run is cancelled
+// (runtime/cancel.h), no more tasks start, and the caller throws
+// runtime::Cancelled when the running ones are done.
 #pragma once
 
 #include <cstdint>

@@ -206,7 +206,8 @@ class Evaluator {
     std::vector<std::int64_t> offsets;
     for (const ir::Subscript& s : e.subscripts) offsets.push_back(evaluate_(s.offset));
     std::vector<std::int64_t> value(statement_.indices.size(), 0);
-    for (std::int64_t flat = 0; flat < v.size(); ++flat) {
+    CancelPoll poll;
+    for (std::int64_t flat = 0; flat < v.size(); ++flat, poll.tick()) {
       for (std::size_t f = e.free.size(), rest = static_cast<std::size_t>(flat); f-- > 0;) {
         value[e.free[f]] = static_cast<std::int64_t>(rest % static_cast<std::size_t>(v.extents[f]));
         rest /= static_cast<std::size_t>(v.extents[f]);
@@ -238,7 +239,8 @@ class Evaluator {
     std::vector<Dense<T>> args;
     for (const auto& a : e.args) args.push_back(broadcast(eval(*a), e.free));
     Dense<T> out = std::move(args[0]);
-    for (std::size_t i = 0; i < out.data.size(); ++i) {
+    CancelPoll poll;
+    for (std::size_t i = 0; i < out.data.size(); ++i, poll.tick()) {
       double a = static_cast<double>(out.data[i]);
       double b = args.size() > 1 ? static_cast<double>(args[1].data[i]) : 0.0;
       out.data[i] = Arith<T>::from_double(apply_function(e.func, a, b));
@@ -256,7 +258,8 @@ class Evaluator {
     };
     const std::vector<std::int64_t> strides = out.strides_in(e.free);
     const std::size_t lhs = position(e.condition.lhs), rhs = position(e.condition.rhs);
-    for (std::int64_t flat = 0; flat < out.size(); ++flat) {
+    CancelPoll poll;
+    for (std::int64_t flat = 0; flat < out.size(); ++flat, poll.tick()) {
       const std::int64_t a = flat / strides[lhs] % out.extents[lhs];
       const std::int64_t b = flat / strides[rhs] % out.extents[rhs];
       if (!ir::compare(e.condition.op, a, b)) out.data[flat] = other.data[flat];

@@ -12,6 +12,7 @@
 //   std::cout << einc::format_report(r, einc::ReportFormat::json);
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -67,6 +68,14 @@ class RunError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A run stopped because its RunOptions::cancel became true ("run
+// cancelled"). A RunError, so code that handles run errors handles it too;
+// catch it first to tell a cancellation apart.
+class RunCancelled : public RunError {
+ public:
+  RunCancelled() : RunError("run cancelled") {}
+};
+
 using TensorMap = std::map<std::string, Tensor>;
 
 enum class Backend {
@@ -89,6 +98,15 @@ struct RunOptions {
   // Worker threads for backends that parallelise (cpu): 0 = one per core;
   // at most kMaxThreads.
   int threads = 0;
+  // Cancellation (docs/embedding.md): once *cancel is true (set from any
+  // thread, or a signal handler: the store is lock-free), the run stops at
+  // its next check and throws RunCancelled: before each statement, between
+  // the tasks of each parallel loop (a GETT's blocks, a loop kernel's
+  // chunks), every few ten thousand points of the reference interpreter; a
+  // kernel running (or being JIT-compiled) is finished first. Nothing is
+  // returned; the buffers given to run_into may hold partial results. Null:
+  // never cancelled. The flag must outlive the run; einc only reads it.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // What `Program::emit` prints, in pipeline order.

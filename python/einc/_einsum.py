@@ -104,7 +104,8 @@ def einsum(subscripts: Any, *operands: Any, backend: Optional[str] = None, threa
     "cuda"; ``threads``: cpu workers (0: one per core). ``optimize`` is
     accepted for numpy compatibility and ignored: einc always picks the
     pairwise order of least cost. Compiled programs are cached per
-    subscripts, dtypes and shapes.
+    subscripts, dtypes and shapes. As in Program.run, the GIL is released
+    and a Ctrl-C stops the computation (KeyboardInterrupt).
     """
     options = run_options(backend, threads)
     text, arrays, common = _prepare(subscripts, operands)

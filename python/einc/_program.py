@@ -151,9 +151,11 @@ class Program:
         dims are bound from the shapes. Returns the outputs by name as numpy
         arrays. ``backend`` is "cpu", "reference" or "cuda" (default: the
         build's fastest); ``threads`` the cpu backend's workers (0: one per
-        core). The GIL is released while einc runs. Raises TypeError for a
-        non-array or a wrong dtype and :class:`einc.RunError` for a missing
-        input, a wrong shape or an unavailable backend.
+        core). The GIL is released while einc runs; a Ctrl-C during a run
+        in the main thread stops it and raises KeyboardInterrupt. Raises
+        TypeError for a non-array or a wrong dtype and
+        :class:`einc.RunError` for a missing input, a wrong shape or an
+        unavailable backend.
         """
         given: Dict[str, Any] = {}
         if arrays is not None:

@@ -11,6 +11,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <atomic>
+#include <functional>
+
 #include "einc/einc.h"
 
 namespace einc::python {
@@ -34,6 +37,14 @@ py::array array_of(const Tensor& tensor);
 
 // The numpy dtype name of an einc dtype ("float32", ..., bf16: "uint16").
 const char* numpy_dtype_name(DType dtype);
+
+// Calls work(cancel) with the GIL released (called with it held) and a
+// cancel flag to pass as RunOptions::cancel that a Ctrl-C sets when the
+// work runs on the main thread (interruptible.cpp says how, and when not):
+// the work then stops and KeyboardInterrupt is thrown (as
+// py::error_already_set) in place of its outcome. The work's exceptions
+// pass through.
+void run_interruptible(const std::function<void(const std::atomic<bool>* cancel)>& work);
 
 void register_errors(py::module_& m);
 void bind_program(py::module_& m);

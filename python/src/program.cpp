@@ -3,8 +3,9 @@
 // released while einc compiles or runs, so that other Python threads go on
 // and several threads may run programs at once (a Program is thread-safe).
 //
-// A Ctrl-C while einc runs is raised as KeyboardInterrupt when the run
-// returns (the C++ API cannot be interrupted midway).
+// A Ctrl-C during Program.run (and so einsum) cancels the run and raises
+// KeyboardInterrupt (run_interruptible, interruptible.cpp); a compile is
+// not cancellable: a Ctrl-C during one is raised when it returns.
 //
 // Warnings of a successful compile are returned next to the program (the
 // Python layer issues them through the `warnings` module); errors arrive as
@@ -144,15 +145,12 @@ void bind_program(py::module_& m) {
             RunOptions options = run_options(backend, threads);
             TensorMap inputs = input_views(p, arrays);
             TensorMap outputs;
-            {
-              // The arrays stay referenced by `arrays` (and the caller) while
-              // einc reads their memory without the GIL.
-              py::gil_scoped_release unlocked;
+            // The arrays stay referenced by `arrays` (and the caller) while
+            // einc reads their memory without the GIL.
+            run_interruptible([&](const std::atomic<bool>* cancel) {
+              options.cancel = cancel;
               outputs = p.run(inputs, options);
-            }
-            // einc has no cancellation hook: a Ctrl-C during the run is
-            // raised here, as soon as it returns, its outputs discarded.
-            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            });
             py::dict out;
             for (const auto& [name, tensor] : outputs) out[py::str(name)] = array_of(tensor);
             return out;

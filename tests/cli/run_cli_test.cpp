@@ -1,6 +1,7 @@
 // tests/cli/run_cli_test.cpp — `einc run` end to end: outputs equal the
 // embedding API's on the same random inputs, .npy inputs and outputs, and
-// every data error exits 1 with the tensor named and no file left behind.
+// every data error exits 1 with the tensor named and no file left behind; a
+// Ctrl-C cancels the run (exit 130, no file).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -141,6 +142,28 @@ TEST_F(RunCli, DataErrorsExitOneNameTheTensorAndLeaveNoFile) {
     EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
     EXPECT_EQ(files_in(path("out")), 0u) << c.expect;
   }
+}
+
+// einc's SIGINT handler goes in once the command starts (after the dynamic
+// loader's work): a signal before that ends it by SIGINT's default action,
+// so the signal is sent later and later until it finds the handler. The
+// run alone (2048^3 interpreted points) would take a minute or more.
+TEST_F(RunCli, CtrlCCancelsTheRunExits130AndWritesNoFile) {
+  std::ofstream(path("long.ein")) << "dim M = 2048, K = 2048, N = 2048\ninput A[M, K]\ninput B[K, N]\n"
+                                     "C[i, j] = A[i, k] * B[k, j]\noutput C\n";
+  for (double delay : {0.3, 1.0, 3.0}) {
+    ProcessResult r = run_process(
+        kEinc, {"run", path("long.ein"), "--backend", "reference", "--random", "1", "--output-dir", path("out")}, "",
+        30.0, delay);
+    if (r.signal == SIGINT) continue;  // too early: the handler was not in place yet
+    EXPECT_FALSE(r.timed_out) << "the run went on after the signal";
+    EXPECT_EQ(r.exit_code, 130) << r.err;
+    EXPECT_EQ(r.err, "einc: run cancelled (interrupt)\n");
+    EXPECT_EQ(r.out, "");
+    EXPECT_FALSE(fs::exists(path("out"))) << "the output directory was made";
+    return;
+  }
+  FAIL() << "SIGINT's default action ended einc every time: its handler was never in place";
 }
 
 TEST_F(RunCli, BackendsNotBuiltSaySo) {

@@ -1,6 +1,7 @@
 // tests/cli/run_process.h — run a program (fork + execv) with stdin from
 // /dev/null and capture its stdout, stderr and exit status separately.
-// A run that outlives its timeout is killed and reported as timed out.
+// A run that outlives its timeout is killed and reported as timed out; one
+// may be sent SIGINT (a Ctrl-C) a given time after it starts.
 #pragma once
 
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <stdexcept>
@@ -27,9 +29,12 @@ struct ProcessResult {
 };
 
 // Runs `program` with `args` (argv[1...]) in `working_dir` (unchanged when
-// empty). Throws std::runtime_error only if the process cannot be started.
+// empty), sending it SIGINT after `interrupt_after_seconds` when that is
+// not negative. Throws std::runtime_error only if the process cannot be
+// started.
 inline ProcessResult run_process(const std::string& program, const std::vector<std::string>& args,
-                                 const std::string& working_dir = "", double timeout_seconds = 60.0) {
+                                 const std::string& working_dir = "", double timeout_seconds = 60.0,
+                                 double interrupt_after_seconds = -1) {
   int out_pipe[2], err_pipe[2];
   if (::pipe(out_pipe) != 0) throw std::runtime_error("pipe failed");
   if (::pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
@@ -53,6 +58,9 @@ inline ProcessResult run_process(const std::string& program, const std::vector<s
     ::close(err_pipe[0]);
     ::close(err_pipe[1]);
     if (!working_dir.empty() && ::chdir(working_dir.c_str()) != 0) ::_exit(126);
+    // SIGINT's default action, as from an interactive shell, even where this
+    // process ignores it (a background job's): the child inherits that.
+    if (interrupt_after_seconds >= 0) ::signal(SIGINT, SIG_DFL);
     ::execv(program.c_str(), argv.data());
     ::_exit(127);
   }
@@ -60,18 +68,29 @@ inline ProcessResult run_process(const std::string& program, const std::vector<s
   ::close(err_pipe[1]);
 
   ProcessResult result;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  const auto start = std::chrono::steady_clock::now();
+  auto deadline = start + std::chrono::duration<double>(timeout_seconds);
+  auto interrupt_at = start + std::chrono::duration<double>(interrupt_after_seconds);
+  bool interrupt = interrupt_after_seconds >= 0;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open_fds = 2;
   char buffer[65536];
   while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto now = std::chrono::steady_clock::now();
+    if (interrupt && now >= interrupt_at) {
+      ::kill(pid, SIGINT);
+      interrupt = false;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     if (left.count() <= 0) {
       result.timed_out = true;
       ::kill(pid, SIGKILL);
       break;
     }
+    if (interrupt)
+      left = std::min(left, std::chrono::duration_cast<std::chrono::milliseconds>(interrupt_at - now) +
+                                std::chrono::milliseconds(1));
     int ready = ::poll(fds, 2, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) break;

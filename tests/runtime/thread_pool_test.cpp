@@ -2,7 +2,8 @@
 // parallel_for_fixed: every task runs exactly once whatever the thread
 // count; the fixed schedule gives thread i of P the tasks i, i + P, ... (the
 // caller is thread 0) and keeps that assignment from one call to the next;
-// an exception in a task reaches the caller and the pool stays usable.
+// an exception in a task reaches the caller and the pool stays usable; a
+// cancelled run (runtime/cancel.h) starts no more tasks and throws.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -12,10 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/cancel.h"
 #include "runtime/thread_pool.h"
 
 namespace {
 
+using einc::runtime::Cancelled;
+using einc::runtime::CancelScope;
 using einc::runtime::parallel_for;
 using einc::runtime::parallel_for_fixed;
 
@@ -88,6 +92,52 @@ TEST(ThreadPool, AnExceptionInATaskReachesTheCallerAndThePoolGoesOn) {
     parallel_for_fixed(100, 2, [&](std::int64_t task) { sum += task; });
     EXPECT_EQ(sum.load(), 99 * 100 / 2);
   }
+}
+
+TEST(ThreadPool, ACancelledRunStartsNoMoreTasksAndThrows) {
+  constexpr std::int64_t kTasks = 100000, kCancelAt = 10;
+  for (bool fixed : {false, true}) {
+    for (int threads : {1, 2, 4}) {
+      std::atomic<bool> cancel{false};
+      std::atomic<std::int64_t> ran{0};
+      auto body = [&](std::int64_t) {
+        if (ran.fetch_add(1) == kCancelAt) cancel.store(true);
+      };
+      {
+        CancelScope scope(&cancel);
+        if (fixed)
+          EXPECT_THROW(parallel_for_fixed(kTasks, threads, body), Cancelled);
+        else
+          EXPECT_THROW(parallel_for(kTasks, threads, body), Cancelled);
+      }
+      // Each participant may have started one task as the flag was set.
+      EXPECT_LE(ran.load(), kCancelAt + 1 + threads) << "fixed " << fixed << ", threads " << threads;
+      // Outside the scope (the flag still set) and with a fresh flag, every task runs.
+      ran.store(0);
+      parallel_for(kTasks, threads, [&](std::int64_t) { ran.fetch_add(1); });
+      EXPECT_EQ(ran.load(), kTasks);
+      std::atomic<bool> fresh{false};
+      CancelScope scope(&fresh);
+      ran.store(0);
+      parallel_for_fixed(kTasks, threads, [&](std::int64_t) { ran.fetch_add(1); });
+      EXPECT_EQ(ran.load(), kTasks);
+    }
+  }
+}
+
+TEST(ThreadPool, CancelScopesNestAndRestore) {
+  std::atomic<bool> outer{false}, inner{true};
+  EXPECT_EQ(einc::runtime::current_cancel_flag(), nullptr);
+  {
+    CancelScope a(&outer);
+    EXPECT_NO_THROW(einc::runtime::poll_cancel());
+    {
+      CancelScope b(&inner);
+      EXPECT_THROW(einc::runtime::poll_cancel(), Cancelled);
+    }
+    EXPECT_EQ(einc::runtime::current_cancel_flag(), &outer);
+  }
+  EXPECT_EQ(einc::runtime::current_cancel_flag(), nullptr);
 }
 
 }  // namespace
