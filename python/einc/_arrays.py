@@ -14,14 +14,11 @@ import numpy as np
 
 
 def viewable(array: np.ndarray) -> np.ndarray:
-    """The array itself when einc can read it in place, else a C-ordered copy."""
-    itemsize = array.dtype.itemsize
-    if (
-        array.dtype.isnative
-        and array.flags.aligned
-        and array.__array_interface__["data"][0] % itemsize == 0
-        and all(stride % itemsize == 0 for stride in array.strides)
-    ):
+    """The array itself when einc can read it in place, else a C-ordered copy.
+    numpy's ``aligned`` flag says that the data pointer and every stride are
+    multiples of the dtype's alignment, which is its size for every dtype
+    einc reads (another dtype is refused by the native module anyway)."""
+    if array.dtype.isnative and array.flags.aligned:
         return array
     return np.array(array, dtype=array.dtype.newbyteorder("="), order="C", copy=True)
 

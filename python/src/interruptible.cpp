@@ -40,14 +40,21 @@ void on_sigint(int signal_number, siginfo_t* info, void* context) {
     python_action.sa_handler(signal_number);
 }
 
+// The main thread's id, read once (it never changes).
 bool on_main_thread() {
-  const py::object main = py::module_::import("threading").attr("main_thread")();
-  return main.attr("ident").cast<unsigned long>() == PyThread_get_thread_ident();
+  static const unsigned long main_thread =
+      py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+  return main_thread == PyThread_get_thread_ident();
 }
 
+// From _signal, the C module under `signal`: its getsignal returns the
+// handler as it is, without signal's enum conversions (a few microseconds
+// a call). The objects are kept for the process's life (never released:
+// they must outlive every run, and the interpreter's teardown too).
 bool sigint_raises_keyboard_interrupt() {
-  const py::module_ signal_module = py::module_::import("signal");
-  return signal_module.attr("getsignal")(SIGINT).is(signal_module.attr("default_int_handler"));
+  static const py::object* getsignal = new py::object(py::module_::import("_signal").attr("getsignal"));
+  static const py::object* default_handler = new py::object(py::module_::import("_signal").attr("default_int_handler"));
+  return (*getsignal)(SIGINT).is(*default_handler);
 }
 
 // The hook, in place while it lives (called with the GIL held).
