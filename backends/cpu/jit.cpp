@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <iterator>
 #include <stdexcept>
 
 namespace einc::cpu {
@@ -65,6 +66,18 @@ void optimise(llvm::Module& module, llvm::TargetMachine& machine) {
                                                   : llvm::OptimizationLevel::O3;
   builder.buildPerModuleDefaultPipeline(opt).run(module, mam);
 }
+
+}  // namespace
+
+namespace {
+
+// The GETT kernel sets, in the order of Jit::gett_sets_: f32 (added to the
+// JIT when it starts), f64, i32, and i32 on i16 pairs (i8 operands).
+struct GettSetKind {
+  DType dtype;
+  bool i16_pairs;
+};
+constexpr GettSetKind kGettSets[] = {{DType::f32, false}, {DType::f64, false}, {DType::i32, false}, {DType::i32, true}};
 
 }  // namespace
 
@@ -125,39 +138,29 @@ Jit::Jit() : state_(new State) {
           })
           .create(),
       "creating LLJIT");
-  const DType gett_dtypes[] = {DType::f32, DType::f64, DType::i32};
-  for (int i = 0; i < 4; ++i) {
+  for (std::size_t i = 0; i < std::size(kGettSets); ++i) {
     GettSet& set = gett_sets_[i];
-    set.shapes = shapes_for_features(avx512f, avx2_fma, gett_dtypes[std::min(i, 2)]);
-    for (KernelShape& shape : set.shapes) shape.i16_pairs = i == 3;
+    set.shapes = shapes_for_features(avx512f, avx2_fma, kGettSets[i].dtype);
+    for (KernelShape& shape : set.shapes) shape.i16_pairs = kGettSets[i].i16_pairs;
     set.kernels = std::vector<GettKernels>(set.shapes.size());  // not resize(): GettKernels holds atomics
     for (std::size_t s = 0; s < set.shapes.size(); ++s) set.kernels[s].shape = set.shapes[s];
   }
   add_gett_functions(gett_sets_[0]);
 }
 
-bool Jit::has_gett(DType dtype) { return dtype == DType::f32 || dtype == DType::f64 || dtype == DType::i32; }
+bool Jit::has_gett(DType dtype) {
+  return std::any_of(std::begin(kGettSets), std::end(kGettSets),
+                     [&](const GettSetKind& k) { return k.dtype == dtype; });
+}
 
 Jit::GettSet& Jit::gett_set(DType dtype, bool i16_pairs) {
   return const_cast<GettSet&>(static_cast<const Jit*>(this)->gett_set(dtype, i16_pairs));
 }
 
 const Jit::GettSet& Jit::gett_set(DType dtype, bool i16_pairs) const {
-  if (i16_pairs) {
-    if (dtype != DType::i32) EINC_FAIL("cpu backend: i16 pairs outside an i32 GETT");
-    return gett_sets_[3];
-  }
-  switch (dtype) {
-    case DType::f32:
-      return gett_sets_[0];
-    case DType::f64:
-      return gett_sets_[1];
-    case DType::i32:
-      return gett_sets_[2];
-    default:
-      break;
-  }
-  EINC_FAIL("cpu backend: no GETT kernels for " + std::string(dtype_name(dtype)));
+  for (std::size_t i = 0; i < std::size(kGettSets); ++i)
+    if (kGettSets[i].dtype == dtype && kGettSets[i].i16_pairs == i16_pairs) return gett_sets_[i];
+  EINC_FAIL("cpu backend: no GETT kernels for " + std::string(dtype_name(dtype)) + (i16_pairs ? " on i16 pairs" : ""));
 }
 
 // Every GETT function of the set as its own module: added now, compiled by

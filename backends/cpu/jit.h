@@ -133,7 +133,7 @@ class Jit {
   std::vector<KernelShape> shapes_;  // f32's: gett_sets_[0].shapes
   bool f16c_ = false;                // the kernels may convert f16 with F16C
   std::mutex mutex_;
-  GettSet gett_sets_[4];  // f32, f64, i32, i32 on i16 pairs
+  GettSet gett_sets_[4];  // f32, f64, i32, i32 on i16 pairs (kGettSets in jit.cpp)
   GettKernels::Gemv gemv_ = nullptr;
   GettKernels::DotGemv dot_gemv_ = nullptr;
   std::vector<Compiled> compile_ms_;  // per function, once compiled
