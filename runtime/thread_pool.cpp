@@ -161,9 +161,14 @@ class Pool {
 }  // namespace
 
 int hardware_threads() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1u, std::thread::hardware_concurrency());
+  // Read once: a run with threads = 0 asks on every call, and the system
+  // call was a visible part of a small run's cost.
+  static const int count = [] {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  }();
+  return count;
 }
 
 namespace {

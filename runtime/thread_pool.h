@@ -16,7 +16,8 @@
 
 namespace einc::runtime {
 
-// Hardware threads available to this process (at least 1).
+// Hardware threads available to this process (at least 1), as its CPU
+// affinity was on the first call.
 int hardware_threads();
 
 void parallel_for(std::int64_t tasks, int threads, const std::function<void(std::int64_t)>& body);

@@ -79,6 +79,26 @@ def _prepare(subscripts: Any, operands: Sequence[Any]) -> Tuple[str, List[np.nda
     return subscripts, arrays, common
 
 
+def _as_given(subscripts: Any, operands: Sequence[Any]) -> Optional[np.dtype]:
+    """The common case, taken without _prepare's conversions: subscripts as
+    a str and operands that are numpy arrays of one supported dtype that
+    einc reads in place (what _prepare would return them as). Their dtype,
+    or None to take _prepare's path."""
+    if not isinstance(subscripts, str) or not operands or type(operands[0]) is not np.ndarray:
+        return None
+    dtype = operands[0].dtype
+    if dtype not in _EINC_DTYPES or not dtype.isnative:
+        return None
+    for op in operands:
+        if type(op) is not np.ndarray or op.dtype != dtype or not op.flags.aligned:
+            return None
+    return dtype
+
+
+# The input names of a compiled einsum (ir: operand0, operand1, ...).
+_OPERAND_NAMES = tuple(f"operand{k}" for k in range(64))
+
+
 @functools.lru_cache(maxsize=256)
 def _program(subscripts: str, operands: Tuple[Tuple[str, Tuple[int, ...]], ...]) -> Any:
     return _einc.compile_einsum(subscripts, [(dtype, list(shape)) for dtype, shape in operands])
@@ -108,9 +128,14 @@ def einsum(subscripts: Any, *operands: Any, backend: Optional[str] = None, threa
     and a Ctrl-C stops the computation (KeyboardInterrupt).
     """
     options = run_options(backend, threads)
-    text, arrays, common = _prepare(subscripts, operands)
+    common = _as_given(subscripts, operands)
+    if common is not None:
+        text, arrays = subscripts, operands
+    else:
+        text, arrays, common = _prepare(subscripts, operands)
     program = _compiled(text, arrays, common)
-    inputs = {f"operand{k}": a for k, a in enumerate(arrays)}
+    inputs = dict(zip(_OPERAND_NAMES, arrays)) if len(arrays) <= len(_OPERAND_NAMES) else {
+        f"operand{k}": a for k, a in enumerate(arrays)}
     result = program.run(inputs, *options)["result"]
     if common == np.int8:
         result = result.astype(np.int8)
