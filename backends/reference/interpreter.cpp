@@ -17,8 +17,8 @@
 #include <string>
 
 #include "backends/reference/dense.h"
-#include "ir/condition.h"
 #include "einc/internal_error.h"
+#include "ir/condition.h"
 #include "ir/expr_builders.h"
 #include "ir/product_plan.h"
 
