@@ -50,7 +50,21 @@ std::string emit_cpu(const ir::Program& program, CpuEmitTarget target) {
     out += " " + c.name + " " + format_ms(c.ms) + (c.from_disk ? " (disk cache)" : "");
   out += "; cached lookup " + format_ms(cached_ms) + " ms\n";
   out += plan_lines(program, "; ") + "\n";
-  out += jit.emit_gett_f32(target == CpuEmitTarget::assembly ? EmitTarget::assembly : EmitTarget::llvm_ir);
+  const EmitTarget what = target == CpuEmitTarget::assembly ? EmitTarget::assembly : EmitTarget::llvm_ir;
+  out += jit.emit_gett(what);
+  // The kernels of the other element types the program's statements use.
+  bool f64 = false, i32 = false, i16_pairs = false;
+  for (const ir::Statement& s : program.statements) {
+    f64 = f64 || s.dtype == DType::f64;
+    i32 = i32 || s.dtype == DType::i32;
+    for (int t : ir::tensors_read(*s.value))
+      i16_pairs =
+          i16_pairs || (s.dtype == DType::i32 && program.tensors[static_cast<std::size_t>(t)].dtype == DType::i8);
+  }
+  if (f64) out += "\n; the f64 GETT kernels\n" + jit.emit_gett(what, DType::f64);
+  if (i32) out += "\n; the i32 GETT kernels\n" + jit.emit_gett(what, DType::i32);
+  if (i16_pairs)
+    out += "\n; the i32 micro-kernels on i16 pairs (i8 operands)\n" + jit.emit_gett(what, DType::i32, true);
   if (target != CpuEmitTarget::llvm_ir) return out;
   // The loop kernel of each statement that has one (IR only: they are
   // compiled per statement, from the shapes bound at run time).

@@ -254,10 +254,10 @@ std::vector<Jit::Compiled> Jit::compile_all_gett() {
   return compile_ms_;
 }
 
-std::string Jit::emit_gett_f32(EmitTarget target) {
+std::string Jit::emit_gett(EmitTarget target, DType dtype, bool i16_pairs) {
   std::lock_guard<std::mutex> lock(mutex_);
   llvm::LLVMContext context;
-  std::unique_ptr<llvm::Module> module = generate_gett_module(context, shapes_);
+  std::unique_ptr<llvm::Module> module = generate_gett_module(context, gett_set(dtype, i16_pairs).shapes);
   module->setDataLayout(state_->machine->createDataLayout());
   module->setTargetTriple(state_->machine->getTargetTriple().str());
   optimise(*module, *state_->machine);

@@ -97,8 +97,9 @@ class Jit {
     bool from_disk = false;
   };
   std::vector<Compiled> compile_all_gett();
-  // The optimised module (IR) or the host assembly of the GETT kernels.
-  std::string emit_gett_f32(EmitTarget target);
+  // The optimised module (IR) or the host assembly of the GETT kernels of
+  // one set (f32 by default; f64, i32, or i32 on i16 pairs).
+  std::string emit_gett(EmitTarget target, DType dtype = DType::f32, bool i16_pairs = false);
   // "avx512 32x12, 48x8 micro-kernels, LLVM 14.0.6 (+avx512f,...)" for --version and reports.
   std::string description() const;
   // The default micro-kernel shape (ISA, vector width).

@@ -6,7 +6,8 @@
 // vpmaddwd on 512-bit vectors, ...) would otherwise first meet LLVM's
 // instruction selection on an AVX-512 machine. Here each module goes
 // through the backend to an object file for that CPU: nothing runs, and a
-// kernel that cannot be selected fails the test by name.
+// kernel that cannot be selected fails the test by name. And `einc emit`
+// shows the kernel sets a program uses.
 #include <gtest/gtest.h>
 
 #include <llvm/ADT/SmallString.h>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "backends/cpu/kernel_gen.h"
+#include "einc/einc.h"
 
 namespace {
 
@@ -78,6 +80,26 @@ TEST(KernelTargets, EveryGettKernelCompilesForTheCpuOfItsIsa) {
     }
   }
   EXPECT_GT(compiled, 60);
+}
+
+}  // namespace
+
+namespace {
+
+// `einc emit --target llvm-ir|asm` shows the kernels a program runs: the
+// f64, i32 and i16-pair sets too when its statements use them.
+TEST(KernelTargets, EmitShowsTheKernelsOfTheDtypesAProgramUses) {
+  const einc::Program f32 = einc::compile("dim N = 8\ninput A[N, N], B[N, N]\nC[i, j] = A[i, k] * B[k, j]\n");
+  const std::string f32_ir = f32.emit(einc::EmitStage::llvm_ir);
+  EXPECT_NE(f32_ir.find("einc_ukr_f32_"), std::string::npos);
+  EXPECT_EQ(f32_ir.find("einc_ukr_f64_"), std::string::npos);
+  const einc::Program mixed = einc::compile(
+      "dim N = 8\ninput A[N, N], B[N, N] : f64\ninput X[N, N], Y[N, N] : i8\n"
+      "C[i, j] = A[i, k] * B[k, j]\nD[i, j] = X[i, k] * Y[k, j]\n");
+  const std::string ir = mixed.emit(einc::EmitStage::llvm_ir);
+  for (const char* kernel : {"einc_ukr_f32_", "einc_ukr_f64_", "einc_ukr_i32_", "einc_ukr_i16p_"})
+    EXPECT_NE(ir.find(kernel), std::string::npos) << kernel;
+  EXPECT_NE(mixed.emit(einc::EmitStage::assembly).find("pmaddwd"), std::string::npos);
 }
 
 }  // namespace
