@@ -21,9 +21,7 @@ namespace detail {
 void DiagnosticCollector::operator()(const frontend::SourceFile& source, const frontend::Diagnostic& d) {
   if (d.severity == frontend::Severity::warning && !keep_warnings_) return;
   Diagnostic out;
-  out.severity = d.severity == frontend::Severity::error     ? Severity::error
-                 : d.severity == frontend::Severity::warning ? Severity::warning
-                                                             : Severity::note;
+  out.severity = d.severity;
   out.file = source.name();
   if (d.span) {
     auto lc = source.line_col(d.span->begin);

@@ -1,4 +1,4 @@
-// frontend/diagnostics.cpp — the sink and the clang-style renderer.
+// frontend/diagnostics.cpp — the sink, the clang-style renderer, and einc::severity_name.
 #include "frontend/diagnostics.h"
 
 #include <algorithm>
@@ -43,18 +43,6 @@ void SourceOrder::flush() {
 }
 
 namespace {
-
-const char* severity_name(Severity s) {
-  switch (s) {
-    case Severity::error:
-      return "error";
-    case Severity::warning:
-      return "warning";
-    case Severity::note:
-      return "note";
-  }
-  return "error";
-}
 
 // A byte of the shown line as printed: a control byte (other than a tab) in
 // caret notation, two characters; any other byte as itself.
@@ -116,3 +104,19 @@ std::string render_diagnostic(const SourceFile& source, const Diagnostic& diagno
 }
 
 }  // namespace einc::frontend
+
+namespace einc {
+
+const char* severity_name(Severity severity) {
+  switch (severity) {
+    case Severity::error:
+      return "error";
+    case Severity::warning:
+      return "warning";
+    case Severity::note:
+      return "note";
+  }
+  return "error";
+}
+
+}  // namespace einc

@@ -12,11 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "einc/severity.h"
 #include "frontend/source.h"
 
 namespace einc::frontend {
 
-enum class Severity { error, warning, note };
+using ::einc::Severity;
 
 struct Note {
   std::optional<Span> span;

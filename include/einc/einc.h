@@ -26,11 +26,10 @@
 
 #include "einc/internal_error.h"
 #include "einc/report.h"
+#include "einc/severity.h"
 #include "einc/tensor.h"
 
 namespace einc {
-
-enum class Severity { error, warning, note };
 
 struct Diagnostic {
   Severity severity = Severity::error;

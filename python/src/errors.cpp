@@ -13,18 +13,6 @@ namespace einc::python {
 
 namespace {
 
-const char* severity_name(Severity severity) {
-  switch (severity) {
-    case Severity::error:
-      return "error";
-    case Severity::warning:
-      return "warning";
-    case Severity::note:
-      return "note";
-  }
-  return "error";
-}
-
 py::object error_class(const char* name) { return py::module_::import("einc._errors").attr(name); }
 
 py::list diagnostics_list(const std::vector<Diagnostic>& diagnostics) {
