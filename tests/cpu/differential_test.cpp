@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -503,25 +504,41 @@ std::string with_dtype(const std::string& script, const std::string& dtype) {
   return out;
 }
 
-// f16 and bf16 statements (run in f32 on widened copies, rounded once into
-// the target) against the reference, on the generator's contractions with
-// every tensor made f16 or bf16 (alternately).
-TEST(CpuDifferential, HalfPrecisionContractions) {
-  EINC_REQUIRE_BACKEND_UNDER_TEST();
+// What compare_retyped_cases compared: the cases run, and how many of
+// them were planned as JIT GETTs.
+struct RetypedRun {
+  int ran = 0, getts = 0;
+};
+
+// The generator's contractions from seed `first_seed` on, case i with every
+// tensor made `dtype_of(i)`, on the backend under test (2 threads) and the
+// reference, within 30 s; stops after 5 failures. With
+// `reference_may_refuse`, a case the reference refuses with a RunError (an
+// integer division by zero) must be refused by the backend too.
+RetypedRun compare_retyped_cases(std::int64_t n, std::uint64_t first_seed,
+                                 const std::function<std::string(std::int64_t)>& dtype_of, bool reference_may_refuse) {
   const std::string backend = backend_under_test();
-  const std::int64_t n = env_int("EINC_DIFF_HALF_CASES", 120);
   const auto start = std::chrono::steady_clock::now();
-  int ran = 0, failures = 0;
+  RetypedRun run;
+  int failures = 0;
   for (std::int64_t i = 0; i < n && failures < 5; ++i) {
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > 30.0) break;
-    const std::uint64_t seed = 5000 + static_cast<std::uint64_t>(i);
+    const std::uint64_t seed = first_seed + static_cast<std::uint64_t>(i);
     RandomCase c = einc_test::random_contraction(seed);
-    c.script = with_dtype(c.script, i % 2 ? "f16" : "bf16");
+    c.script = with_dtype(c.script, dtype_of(i));
     einc::Program program = einc::compile(c.script);
+    run.getts += program.emit(einc::EmitStage::plan).find("JIT GETT") != std::string::npos;
     TensorMap inputs = einc::random_inputs(program, seed);
-    TensorMap ref = program.run(inputs, options("reference"));
+    TensorMap ref;
+    try {
+      ref = program.run(inputs, options("reference"));
+    } catch (const einc::RunError&) {
+      if (!reference_may_refuse) throw;
+      EXPECT_THROW(program.run(inputs, options(backend, 2)), einc::RunError) << reproduce(c, seed);
+      continue;
+    }
     std::optional<TensorMap> got = try_run(program, inputs, options(backend, 2), c, seed);
-    ++ran;
+    ++run.ran;
     if (!got) {
       ++failures;
       continue;
@@ -531,8 +548,18 @@ TEST(CpuDifferential, HalfPrecisionContractions) {
       ++failures;
     }
   }
-  std::cout << "compared " << ran << " f16/bf16 cases on '" << backend << "'\n";
-  EXPECT_GT(ran, 0);
+  return run;
+}
+
+// f16 and bf16 statements (run in f32 on widened copies, rounded once into
+// the target) against the reference, on the generator's contractions with
+// every tensor made f16 or bf16 (alternately).
+TEST(CpuDifferential, HalfPrecisionContractions) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  const RetypedRun run = compare_retyped_cases(
+      env_int("EINC_DIFF_HALF_CASES", 120), 5000, [](std::int64_t i) { return i % 2 ? "f16" : "bf16"; }, false);
+  std::cout << "compared " << run.ran << " f16/bf16 cases on '" << backend_under_test() << "'\n";
+  EXPECT_GT(run.ran, 0);
 }
 
 // `+=` (the target widened first), a statement reading its own target, a
@@ -561,39 +588,15 @@ TEST(CpuDifferential, HalfPrecisionAccumulationAndSelfReads) {
 // zero), the backend must refuse it too.
 TEST(CpuDifferential, Float64AndIntegerContractions) {
   EINC_REQUIRE_BACKEND_UNDER_TEST();
-  const std::string backend = backend_under_test();
-  const std::int64_t n = env_int("EINC_DIFF_NATIVE_CASES", 160);
-  const auto start = std::chrono::steady_clock::now();
-  int ran = 0, failures = 0, getts = 0;
-  for (std::int64_t i = 0; i < n && failures < 5; ++i) {
-    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > 30.0) break;
-    const std::uint64_t seed = 9000 + static_cast<std::uint64_t>(i);
-    RandomCase c = einc_test::random_contraction(seed);
-    c.script = with_dtype(c.script, i % 3 == 0 ? "f64" : i % 3 == 1 ? "i32" : "i8");
-    einc::Program program = einc::compile(c.script);
-    getts += program.emit(einc::EmitStage::plan).find("JIT GETT") != std::string::npos;
-    TensorMap inputs = einc::random_inputs(program, seed);
-    TensorMap ref;
-    try {
-      ref = program.run(inputs, options("reference"));
-    } catch (const einc::RunError&) {
-      EXPECT_THROW(program.run(inputs, options(backend, 2)), einc::RunError) << reproduce(c, seed);
-      continue;
-    }
-    std::optional<TensorMap> got = try_run(program, inputs, options(backend, 2), c, seed);
-    ++ran;
-    if (!got) {
-      ++failures;
-      continue;
-    }
-    if (std::string failure = compare_outputs(ref, *got, c.reduction_length); !failure.empty()) {
-      ADD_FAILURE() << failure << reproduce(c, seed);
-      ++failures;
-    }
-  }
-  std::cout << "compared " << ran << " f64/i32/i8 cases on '" << backend << "', " << getts << " of them JIT GETTs\n";
-  EXPECT_GT(ran, 0);
-  EXPECT_GT(getts, ran / 4);  // the GETT path is what is under test
+  const RetypedRun run = compare_retyped_cases(
+      env_int("EINC_DIFF_NATIVE_CASES", 160), 9000,
+      [](std::int64_t i) { return i % 3 == 0   ? "f64"
+                                  : i % 3 == 1 ? "i32"
+                                               : "i8"; }, true);
+  std::cout << "compared " << run.ran << " f64/i32/i8 cases on '" << backend_under_test() << "', " << run.getts
+            << " of them JIT GETTs\n";
+  EXPECT_GT(run.ran, 0);
+  EXPECT_GT(run.getts, run.ran / 4);  // the GETT path is what is under test
 }
 
 // An f64, an i32 and an i8 GETT large enough for several KC, MC and NC blocks,
