@@ -175,7 +175,8 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
 // i16 pairs of them (i8_pairs.h).
 std::optional<StatementPlan> plan_i16_pairs(const ir::Program& program, const ir::Statement& s,
                                             const TensorLayouts& layouts) {
-  if (s.dtype != DType::i32 || !layouts.defined(s.target)) return std::nullopt;
+  // (Only a statement that reads i8 tensors: the others are not matched twice.)
+  if (widened_dtype(program, s) != DType::i32 || !layouts.defined(s.target)) return std::nullopt;
   std::optional<ir::GettStatement> g = ir::match_gett(program, s, layouts.strides(s.target));
   if (!g || g->mask || g->activation || !g->scale_factors.empty() || !g->bias.empty() || !g->residual.empty())
     return std::nullopt;
