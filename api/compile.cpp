@@ -3,6 +3,7 @@
 // Compiling is ir::lower (ir/lower.h: parse, sema, the Einstein rule).
 // Program keeps the AST so bind() can lower it again with new dim values:
 // extent checks depend on the values, so a binding can reveal a conflict.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -79,6 +80,8 @@ void require_bound_dims(const ProgramImpl& impl, const std::vector<DimNeed>& nee
 }
 
 void require_bound_dims(const ProgramImpl& impl, const std::string& alternative) {
+  if (std::all_of(impl.program.dims.begin(), impl.program.dims.end(), [](const ir::Dim& d) { return d.value; }))
+    return;  // (every run of a bound program: no need list to build)
   std::vector<DimNeed> needs;
   for (std::size_t id = 0; id < impl.program.dims.size(); ++id) needs.push_back({static_cast<int>(id), alternative});
   require_bound_dims(impl, needs);
@@ -103,6 +106,7 @@ std::shared_ptr<const detail::ProgramImpl> analyze(std::shared_ptr<const fronten
   collector.throw_if_errors();
   auto impl = std::make_shared<detail::ProgramImpl>();
   impl->program = std::move(lowered.program);
+  impl->inputs = detail::describe_inputs(impl->program);
   impl->source = std::move(source);
   impl->module = std::move(lowered.module);
   impl->options = std::move(options);

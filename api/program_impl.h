@@ -3,7 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "einc/einc.h"
@@ -14,11 +16,31 @@
 
 namespace einc {
 
+namespace cpu {
+class PlanCache;  // backends/cpu/plan_cache.h
+}
+
+namespace detail {
+
+// What a program keeps from one run for the next (api/run.cpp), so that
+// running it again costs only the run: the programs bound to the dims its
+// inputs set (Program::bind re-lowers the script), and the cpu backend's
+// plans of its statements. Runs on several threads share it under `mutex`.
+struct RunCache {
+  std::mutex mutex;
+  std::vector<std::pair<DimBindings, Program>> bound;  // most recently made last
+  std::shared_ptr<cpu::PlanCache> cpu_plans;           // made by the first cpu run
+};
+
+}  // namespace detail
+
 struct Program::Impl {
   std::shared_ptr<const frontend::SourceFile> source;
   std::shared_ptr<const ast::Module> module;
   CompileOptions options;
   ir::Program program;
+  std::vector<TensorInfo> inputs;  // Program::inputs(), made with the program
+  mutable detail::RunCache run_cache;
 };
 
 namespace detail {
@@ -51,6 +73,10 @@ class DiagnosticCollector {
   int errors_ = 0;
   bool keep_warnings_ = true;
 };
+
+// The tensors a run of `program` needs, as Program::inputs() lists them
+// (api/run.cpp; made once per program, by compile and bind).
+std::vector<Program::TensorInfo> describe_inputs(const ir::Program& program);
 
 // "dim 'T' has no value; bind it (einc --dim T=N, or Program::bind)", then
 // ", or " and `alternative` when it is not empty: the one message for a

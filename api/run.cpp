@@ -1,5 +1,5 @@
 // api/run.cpp — the execution half of the API: checking and binding
-// inputs, choosing a backend, running, random inputs, einsum().
+// inputs, choosing a backend, running, random inputs.
 #include <algorithm>
 #include <new>
 #include <stdexcept>
@@ -32,13 +32,28 @@ constexpr const char* kEmitStageNames[] = {"ast", "ir", "plan", "llvm-ir", "asm"
   return out;
 }
 
-std::unique_ptr<runtime::StatementBackend> make_backend(Backend backend, int threads) {
+// Programs bound to the dims of their inputs that a program keeps
+// (RunCache::bound): inputs of a few shapes each keep theirs.
+constexpr std::size_t kBoundProgramsKept = 8;
+
+#ifdef EINC_HAVE_CPU_BACKEND
+// The cpu backend's plans of `impl`'s statements, kept with the program.
+std::shared_ptr<cpu::PlanCache> cpu_plans(const detail::ProgramImpl& impl) {
+  std::lock_guard<std::mutex> lock(impl.run_cache.mutex);
+  if (!impl.run_cache.cpu_plans) impl.run_cache.cpu_plans = std::make_shared<cpu::PlanCache>(impl.program);
+  return impl.run_cache.cpu_plans;
+}
+#endif
+
+// The backend of one run of `impl` (which must outlive it).
+std::unique_ptr<runtime::StatementBackend> make_backend(Backend backend, int threads,
+                                                        [[maybe_unused]] const detail::ProgramImpl& impl) {
   switch (backend) {
     case Backend::reference:
       return std::make_unique<reference::ReferenceBackend>();
     case Backend::cpu:
 #ifdef EINC_HAVE_CPU_BACKEND
-      return std::make_unique<cpu::CpuBackend>(threads);
+      return std::make_unique<cpu::CpuBackend>(threads, cpu_plans(impl));
 #else
       (void)threads;
       throw RunError("the cpu backend is not available in this build (configured without LLVM); it has: " +
@@ -126,12 +141,13 @@ std::optional<EmitStage> emit_stage_from_name(std::string_view name) {
   return ir::enum_from_name<EmitStage>(kEmitStageNames, name);
 }
 
-std::vector<Program::TensorInfo> Program::inputs() const {
-  const ir::Program& p = impl_->program;
-  std::vector<TensorInfo> out;
+namespace detail {
+
+std::vector<Program::TensorInfo> describe_inputs(const ir::Program& p) {
+  std::vector<Program::TensorInfo> out;
   for (const ir::Tensor& t : p.tensors) {
     if (!is_runtime_input(t)) continue;
-    TensorInfo info;
+    Program::TensorInfo info;
     info.name = t.name;
     info.role = role_name(t);
     info.dtype = t.dtype;
@@ -147,6 +163,10 @@ std::vector<Program::TensorInfo> Program::inputs() const {
   }
   return out;
 }
+
+}  // namespace detail
+
+const std::vector<Program::TensorInfo>& Program::inputs() const { return impl_->inputs; }
 
 Program Program::bind_inputs(const TensorMap& inputs) const {
   const ir::Program& p = impl_->program;
@@ -172,7 +192,19 @@ Program Program::bind_inputs(const TensorMap& inputs) const {
                        "' but " + std::to_string(extent) + " from '" + name + "'");
     }
   }
-  return bindings.empty() ? *this : bind(bindings);
+  if (bindings.empty()) return *this;
+  // The bound program of these dims, made (a re-lowering) only the first time.
+  detail::RunCache& cache = impl_->run_cache;
+  {
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    for (const auto& [dims, program] : cache.bound)
+      if (dims == bindings) return program;
+  }
+  Program bound = bind(bindings);
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  if (cache.bound.size() == kBoundProgramsKept) cache.bound.erase(cache.bound.begin());
+  cache.bound.emplace_back(std::move(bindings), bound);
+  return bound;
 }
 
 namespace {
@@ -238,8 +270,8 @@ void Program::run_into(const TensorMap& inputs, TensorMap& outputs, const RunOpt
   if (options.threads < 0 || options.threads > kMaxThreads)
     throw RunError("threads must be between 0 (one per core) and " + std::to_string(kMaxThreads) + ", not " +
                    std::to_string(options.threads));
-  std::unique_ptr<runtime::StatementBackend> backend = make_backend(options.backend, options.threads);
   Program bound = bind_inputs(inputs);
+  std::unique_ptr<runtime::StatementBackend> backend = make_backend(options.backend, options.threads, *bound.impl_);
   const ir::Program& p = bound.impl_->program;
   detail::require_bound_dims(*bound.impl_, "give an input whose shape sets it");
   std::vector<Tensor> tensors(p.tensors.size());
@@ -361,48 +393,6 @@ TensorMap random_inputs(const Program& program, std::uint64_t seed, const Tensor
     }
   }
   return out;
-}
-
-Program compile_einsum(std::string_view subscripts, const std::vector<EinsumOperand>& operands) {
-  // The subscripts go into a script's string literal: a '"' or a newline
-  // would end it, so they are rejected here with numpy's own message.
-  std::size_t bad = subscripts.find_first_of("\"\n");
-  if (bad != std::string_view::npos) {
-    Diagnostic d;
-    d.file = "<einsum>";
-    d.message = std::string("einsum: invalid subscript ") + (subscripts[bad] == '"' ? "'\"'" : "'\\n'") +
-                " in einstein sum subscripts string, subscripts must be letters";
-    d.rendered = d.file + ": error: " + d.message + "\n";
-    throw CompileError({d});
-  }
-  std::string script, names;
-  for (std::size_t k = 0; k < operands.size(); ++k) {
-    const EinsumOperand& operand = operands[k];
-    std::string shape;
-    for (std::size_t d = 0; d < operand.shape.size(); ++d) {
-      std::string dim = "_" + std::to_string(k) + "_" + std::to_string(d);
-      script += "dim " + dim + " = " + std::to_string(operand.shape[d]) + "\n";
-      shape += (d ? ", " : "") + dim;
-    }
-    std::string name = "operand" + std::to_string(k);
-    script += "input " + name + "[" + shape + "] : " + dtype_name(operand.dtype) + "\n";
-    names += ", " + name;
-  }
-  script += "result = einsum(\"" + std::string(subscripts) + "\"" + names + ")\n";
-  CompileOptions compile_options;
-  compile_options.filename = "<einsum>";
-  return compile(script, compile_options);
-}
-
-Tensor einsum(std::string_view subscripts, const std::vector<Tensor>& operands, const RunOptions& options) {
-  std::vector<EinsumOperand> described;
-  TensorMap inputs;
-  for (std::size_t k = 0; k < operands.size(); ++k) {
-    described.push_back({operands[k].dtype(), operands[k].shape()});
-    inputs.emplace("operand" + std::to_string(k), operands[k]);
-  }
-  TensorMap outputs = compile_einsum(subscripts, described).run(inputs, options);
-  return outputs.at("result");
 }
 
 }  // namespace einc

@@ -79,7 +79,8 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
 
 }  // namespace
 
-CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : runtime::hardware_threads()) {}
+CpuBackend::CpuBackend(int threads, std::shared_ptr<PlanCache> plans)
+    : threads_(threads > 0 ? threads : runtime::hardware_threads()), plans_(std::move(plans)) {}
 
 void CpuBackend::execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {
   if (needs_access_copies(statement)) {
@@ -91,9 +92,13 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
     tensors[static_cast<std::size_t>(statement.target)] = extended[static_cast<std::size_t>(statement.target)];
     return;
   }
-  StatementPlan plan = plan_statement(program, statement, TensorLayouts(tensors));
+  std::shared_ptr<const StatementPlan> cached;
+  if (plans_ && plans_->serves(program, statement)) cached = plans_->plan(statement, tensors);
+  std::optional<StatementPlan> fresh;
+  if (!cached) fresh = plan_statement(program, statement, TensorLayouts(tensors));
+  const StatementPlan& plan = cached ? *cached : *fresh;
   if (!plan.widened) {
-    run_plan(program, statement, std::move(plan), tensors);
+    run_plan(program, statement, plan, tensors);
     return;
   }
   // The plan is the f32 statement's, made on the layouts of the copies
@@ -101,13 +106,11 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
   const int keep = plan.weights_in_place;
   run_widened(
       program, statement, tensors,
-      [&](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& wide) {
-        run_plan(p, s, std::move(plan), wide);
-      },
+      [&](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& wide) { run_plan(p, s, plan, wide); },
       threads_, keep);
 }
 
-void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& statement, StatementPlan plan,
+void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& statement, const StatementPlan& plan,
                           std::vector<Tensor>& tensors) {
   // A statement of its own (a product step, a hoisted contraction): planned anew.
   auto run_statement = [this](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& t) {
@@ -127,7 +130,7 @@ void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& state
       return;
     }
     case CpuPath::loop_kernel:
-      run_loop_kernel(program, statement, std::move(*plan.loop), tensors, threads_);
+      run_loop_kernel(program, statement, *plan.loop, tensors, threads_);
       return;
     case CpuPath::product_steps:
       run_product_steps(program, statement, *plan.steps, tensors, run_statement);

@@ -6,8 +6,10 @@
 // describe_plan() there is what `einc emit` prints of the same decisions.
 #pragma once
 
+#include <memory>
 #include <vector>
 
+#include "backends/cpu/plan_cache.h"
 #include "backends/cpu/statement_plan.h"
 #include "runtime/executor.h"
 
@@ -15,17 +17,20 @@ namespace einc::cpu {
 
 class CpuBackend : public runtime::StatementBackend {
  public:
-  explicit CpuBackend(int threads);
+  // `plans` (may be null): the plan cache of the program this backend runs
+  // (plan_cache.h), kept by the program from one run to the next.
+  explicit CpuBackend(int threads, std::shared_ptr<PlanCache> plans = nullptr);
   const char* name() const override { return "cpu"; }
   void execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) override;
 
  private:
   // Runs the statement on the path `plan` names (for a widened statement:
   // the f32 statement on the widened copies).
-  void run_plan(const ir::Program& program, const ir::Statement& statement, StatementPlan plan,
+  void run_plan(const ir::Program& program, const ir::Statement& statement, const StatementPlan& plan,
                 std::vector<Tensor>& tensors);
 
   int threads_;
+  std::shared_ptr<PlanCache> plans_;
 };
 
 }  // namespace einc::cpu

@@ -92,9 +92,19 @@ bool split_batches(std::int64_t batches, int threads) {
   return threads > 1 && batches >= threads && (batches % threads == 0 || batches >= 8 * threads);
 }
 
+// The data cache sizes, read once: glibc's sysconf runs cpuid for them on
+// every call, which under a hypervisor is a VM exit (microseconds).
 std::int64_t cache_bytes(int name, std::int64_t fallback) {
   long v = sysconf(name);
   return v > 0 ? v : fallback;
+}
+std::int64_t l1_bytes() {
+  static const std::int64_t bytes = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, 32 * 1024);
+  return bytes;
+}
+std::int64_t l2_bytes() {
+  static const std::int64_t bytes = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 * 1024);
+  return bytes;
 }
 
 // Whether the threads split the columns of C (N) among them, each running
@@ -112,7 +122,7 @@ bool split_columns(std::int64_t batches, std::int64_t m, std::int64_t n, std::in
                    int threads) {
   if (threads <= 1 || split_batches(batches, threads)) return false;
   const std::int64_t columns = n / threads;
-  const bool a_in_l2 = m * k * element_bytes <= cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 * 1024);
+  const bool a_in_l2 = m * k * element_bytes <= l2_bytes();
   return columns >= 256 || (columns >= 64 && a_in_l2);
 }
 
@@ -324,21 +334,26 @@ class Driver {
     std::int64_t nc = std::min(blocking_.nc, n_ - j0), kc = std::min(blocking_.kc, kk_ - p0);
     std::int64_t nc_padded = round_up(nc, nr);
     if (masked_out({batch, 0, m_, j0, j0 + nc, p0, p0 + kc})) return;
-    b_pack_.reserve(static_cast<std::size_t>(nc_padded * kc));
+    // The calling thread's buffer, kept for its next GETT; the workers read
+    // it through this pointer (a thread_local named in the lambdas would be
+    // each worker's own) and finish before this returns.
+    thread_local AlignedBuffer<T> callers_b_pack;
+    callers_b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
+    T* const shared_b_pack = callers_b_pack.data;
     std::int64_t b_panels = nc_padded / nr;
     std::int64_t chunks = std::min<std::int64_t>(b_panels, threads * 4);
     runtime::parallel_for(chunks, threads, [&](std::int64_t chunk) {
       std::int64_t first = b_panels * chunk / chunks, last = b_panels * (chunk + 1) / chunks;
       std::int64_t r0 = first * nr, count = std::min(last * nr, nc) - r0;
       if (last <= first) return;
-      pack_used(1, b_data(), b_pack_.data + r0 * kc, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
+      pack_used(1, b_data(), shared_b_pack + r0 * kc, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
                 std::max<std::int64_t>(count, 0), (last - first) * nr, nr, b_k_, p0, kc);
     });
     Partition part = partition(nc, threads);
     runtime::parallel_for(part.m_parts * part.n_parts, threads, [&](std::int64_t t) {
       auto [first, last] = part.rows(t / part.n_parts);
       auto [jr0, jr1] = part.columns(t % part.n_parts, nc);
-      compute(batch, first, last - first, j0, jr0, jr1, p0, kc, b_pack_.data);
+      compute(batch, first, last - first, j0, jr0, jr1, p0, kc, shared_b_pack);
     });
   }
 
@@ -745,7 +760,6 @@ class Driver {
   std::vector<std::uint8_t> m_direct_;
   std::vector<std::int64_t> n_ldc_;
   std::vector<TermTables<T>> bias_, residual_;
-  AlignedBuffer<T> b_pack_;
 };
 
 }  // namespace
@@ -753,8 +767,7 @@ class Driver {
 Blocking blocking_for(const std::vector<KernelShape>& shapes, std::size_t index, std::int64_t k, std::int64_t n) {
   const KernelShape& shape = shapes[index];
   const std::int64_t mr = shape.mr(), nr = shape.nr, bytes = static_cast<std::int64_t>(dtype_size(shape.dtype));
-  std::int64_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, 32 * 1024);
-  std::int64_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 * 1024);
+  const std::int64_t l1 = l1_bytes(), l2 = l2_bytes();
   Blocking b;
   // B's micro-panel (KC x NR) stays in half of L1 while A's panels stream.
   // KC comes from the default shape's NR whichever shape runs: the shape

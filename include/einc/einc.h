@@ -182,7 +182,7 @@ class Program {
     bool shape_known = false;
     std::vector<std::int64_t> shape;
   };
-  std::vector<TensorInfo> inputs() const;
+  const std::vector<TensorInfo>& inputs() const;
 
   // Binds every symbolic dim that a given tensor's shape determines (an
   // extent declared as a single unbound dim); checks names, dtypes and ranks.
@@ -234,6 +234,9 @@ Tensor einsum(std::string_view subscripts, const std::vector<Tensor>& operands, 
 // shapes, to be reported (its contraction path) or run many times: its
 // inputs are "operand0", "operand1", ... and its one output is "result".
 // Throws CompileError for a bad subscripts string or operands numpy rejects.
+// The programs of the last 256 distinct calls are kept (thread-safe): a
+// repeated call returns the kept program, and einsum() in a loop compiles
+// once.
 struct EinsumOperand {
   DType dtype = DType::f32;
   std::vector<std::int64_t> shape;

@@ -5,12 +5,13 @@ parses the subscripts rule for rule as numpy does, ir/lower_einsum.cpp binds
 labels and broadcasts extents of 1); this file only does what numpy does
 before its C core: turn the operands into arrays, promote them to one dtype
 (numpy.result_type), translate the interleaved form
-``einsum(a, [0, 1], b, [1, 2])`` into a subscripts string, and cache the
-compiled program per subscripts, dtypes and shapes.
+``einsum(a, [0, 1], b, [1, 2])`` into a subscripts string. Plain arrays of
+one dtype skip all that and go straight to the native einsum
+(python/src/einsum.cpp); einc keeps the compiled program per subscripts,
+dtypes and shapes (einc::compile_einsum).
 """
 from __future__ import annotations
 
-import functools
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -79,34 +80,10 @@ def _prepare(subscripts: Any, operands: Sequence[Any]) -> Tuple[str, List[np.nda
     return subscripts, arrays, common
 
 
-def _as_given(subscripts: Any, operands: Sequence[Any]) -> Optional[np.dtype]:
-    """The common case, taken without _prepare's conversions: subscripts as
-    a str and operands that are numpy arrays of one supported dtype that
-    einc reads in place (what _prepare would return them as). Their dtype,
-    or None to take _prepare's path."""
-    if not isinstance(subscripts, str) or not operands or type(operands[0]) is not np.ndarray:
-        return None
-    dtype = operands[0].dtype
-    if dtype not in _EINC_DTYPES or not dtype.isnative:
-        return None
-    for op in operands:
-        if type(op) is not np.ndarray or op.dtype != dtype or not op.flags.aligned:
-            return None
-    return dtype
-
-
-# The input names of a compiled einsum (ir: operand0, operand1, ...).
-_OPERAND_NAMES = tuple(f"operand{k}" for k in range(64))
-
-
-@functools.lru_cache(maxsize=256)
-def _program(subscripts: str, operands: Tuple[Tuple[str, Tuple[int, ...]], ...]) -> Any:
-    return _einc.compile_einsum(subscripts, [(dtype, list(shape)) for dtype, shape in operands])
-
-
 def _compiled(subscripts: str, arrays: Sequence[np.ndarray], common: np.dtype) -> Any:
+    """The program einsum runs (einc keeps it per subscripts, dtypes and shapes)."""
     dtype = _EINC_DTYPES[common]
-    return _program(subscripts, tuple((dtype, tuple(a.shape)) for a in arrays))
+    return _einc.compile_einsum(subscripts, [(dtype, list(a.shape)) for a in arrays])
 
 
 def einsum(subscripts: Any, *operands: Any, backend: Optional[str] = None, threads: int = 0,
@@ -127,18 +104,16 @@ def einsum(subscripts: Any, *operands: Any, backend: Optional[str] = None, threa
     subscripts, dtypes and shapes. As in Program.run, the GIL is released
     and a Ctrl-C stops the computation (KeyboardInterrupt).
     """
-    options = run_options(backend, threads)
-    common = _as_given(subscripts, operands)
-    if common is not None:
-        text, arrays = subscripts, operands
-    else:
-        text, arrays, common = _prepare(subscripts, operands)
-    program = _compiled(text, arrays, common)
-    inputs = dict(zip(_OPERAND_NAMES, arrays)) if len(arrays) <= len(_OPERAND_NAMES) else {
-        f"operand{k}": a for k, a in enumerate(arrays)}
-    result = program.run(inputs, *options)["result"]
-    if common == np.int8:
-        result = result.astype(np.int8)
+    if backend is not None or type(threads) is not int or threads:
+        backend, threads = run_options(backend, threads)
+    # Plain arrays of one dtype go to einc as they are; anything else is
+    # converted as numpy would first.
+    result = _einc.einsum(subscripts, operands, backend, threads) if type(subscripts) is str else None
+    if result is None:
+        text, arrays, _ = _prepare(subscripts, operands)
+        result = _einc.einsum(text, arrays, backend, threads)
+        if result is None:
+            raise AssertionError("einc internal error: einsum refused the operands it had converted")
     return result[()] if result.ndim == 0 else result
 
 

@@ -4,6 +4,7 @@
 // not multiples of its element size is refused here (the Python layer copies
 // such arrays first, python/einc/_arrays.py), so a view never reads a
 // misaligned element.
+#include <bit>
 #include <cstdint>
 
 #include "python/src/bindings.h"
@@ -35,6 +36,27 @@ NumpyType numpy_type(DType dtype) {
   throw py::value_error("unknown einc dtype");
 }
 
+// numpy's type number of an einc dtype (a dtype made from it is the
+// builtin one, without parsing a name).
+int numpy_type_number(DType dtype) {
+  using Api = py::detail::npy_api;
+  switch (dtype) {
+    case DType::f32:
+      return Api::NPY_FLOAT_;
+    case DType::f64:
+      return Api::NPY_DOUBLE_;
+    case DType::f16:
+      return 23;  // NPY_HALF (pybind11 2.10 names no constant for it)
+    case DType::bf16:
+      return Api::NPY_UINT16_;
+    case DType::i8:
+      return Api::NPY_INT8_;
+    case DType::i32:
+      return Api::NPY_INT32_;
+  }
+  throw py::value_error("unknown einc dtype");
+}
+
 }  // namespace
 
 const char* numpy_dtype_name(DType dtype) {
@@ -61,24 +83,32 @@ DType dtype_from_name(const std::string& name) {
   throw py::value_error("unknown einc dtype '" + name + "' (f32, f64, f16, bf16, i8, i32)");
 }
 
-Tensor tensor_view_of(const py::array& array, DType dtype, const std::string& what) {
+Tensor tensor_view_of(const py::array& array, DType dtype, const std::string& name) {
   const NumpyType want = numpy_type(dtype);
   py::dtype have = array.dtype();
   if (have.kind() != want.kind || have.itemsize() != want.itemsize) {
-    throw py::type_error(what + " is declared " + dtype_name(dtype) + " but the array's dtype is " +
+    throw py::type_error("input '" + name + "' is declared " + dtype_name(dtype) + " but the array's dtype is " +
                          py::str(have).cast<std::string>() + "; pass an array of dtype " + numpy_dtype_name(dtype) +
                          (dtype == DType::bf16 ? " holding the bfloat16 bit patterns" : "") + " (x.astype(numpy." +
                          numpy_dtype_name(dtype) + "))");
   }
-  if (!have.attr("isnative").cast<bool>()) throw py::type_error(what + ": the array is not in native byte order");
+  // numpy's byte order: '=' native, '|' not applicable (one byte), or the
+  // explicit '<' / '>' (native when it is this machine's).
+  const char order = have.byteorder();
+  const char native = std::endian::native == std::endian::little ? '<' : '>';
+  if (order != '=' && order != '|' && order != native)
+    throw py::type_error("input '" + name + "': the array is not in native byte order");
   const auto itemsize = static_cast<std::int64_t>(want.itemsize);
   if (reinterpret_cast<std::uintptr_t>(array.data()) % static_cast<std::uintptr_t>(itemsize) != 0)
-    throw py::type_error(what + ": the array's data is not aligned to its element size");
+    throw py::type_error("input '" + name + "': the array's data is not aligned to its element size");
   std::vector<std::int64_t> shape, strides;
-  for (py::ssize_t d = 0; d < array.ndim(); ++d) {
+  const py::ssize_t rank = array.ndim();
+  shape.reserve(static_cast<std::size_t>(rank));
+  strides.reserve(static_cast<std::size_t>(rank));
+  for (py::ssize_t d = 0; d < rank; ++d) {
     const auto stride = static_cast<std::int64_t>(array.strides(d));
     if (stride % itemsize != 0)
-      throw py::type_error(what + ": the array's strides are not multiples of its element size");
+      throw py::type_error("input '" + name + "': the array's strides are not multiples of its element size");
     shape.push_back(static_cast<std::int64_t>(array.shape(d)));
     strides.push_back(stride / itemsize);
   }
@@ -94,11 +124,12 @@ py::array array_of(const Tensor& tensor) {
     shape.push_back(static_cast<py::ssize_t>(owned.shape()[d]));
     strides.push_back(static_cast<py::ssize_t>(owned.strides()[d]) * itemsize);
   }
-  py::dtype dtype(numpy_dtype_name(owned.dtype()));
-  if (owned.data() == nullptr) return py::array(dtype, shape, strides);  // zero-size: numpy allocates
+  py::dtype dtype(numpy_type_number(owned.dtype()));
+  if (owned.data() == nullptr)
+    return py::array(dtype, std::move(shape), std::move(strides));  // zero-size: numpy allocates
   auto* keep = new Tensor(owned);
   py::capsule base(keep, [](void* p) { delete static_cast<Tensor*>(p); });
-  return py::array(dtype, shape, strides, owned.data(), base);
+  return py::array(dtype, std::move(shape), std::move(strides), owned.data(), base);
 }
 
 }  // namespace einc::python

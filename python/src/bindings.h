@@ -2,10 +2,11 @@
 //
 // The module is a thin layer over include/einc/einc.h: numpy arrays become
 // einc::Tensor views (arrays.cpp), einc's exceptions become the Python
-// classes of einc/_errors.py (errors.cpp), and Program, compile and
-// compile_einsum are exposed as they are (program.cpp). Everything else —
-// choosing file or source, caching einsum programs, numpy's dtype promotion,
-// the report's rendering — lives in the Python package (python/einc/).
+// classes of einc/_errors.py (errors.cpp), Program and compile are exposed
+// as they are (program.cpp), and so are einsum and compile_einsum
+// (einsum.cpp), einsum on arrays taken as they are. Everything else —
+// choosing file or source, numpy's conversions and dtype promotion, the
+// report's rendering — lives in the Python package (python/einc/).
 #pragma once
 
 #include <pybind11/numpy.h>
@@ -13,6 +14,8 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "einc/einc.h"
 
@@ -28,8 +31,8 @@ DType dtype_from_name(const std::string& name);
 // strides, negative ones included). Throws py::type_error when the array's
 // element type is not the numpy type of `dtype` (bf16: uint16), when it is
 // not in native byte order, or when its data or strides are not aligned to
-// its element size; `what` names the array in the message.
-Tensor tensor_view_of(const py::array& array, DType dtype, const std::string& what);
+// its element size; the message names it as input `name`.
+Tensor tensor_view_of(const py::array& array, DType dtype, const std::string& name);
 
 // A numpy array over the tensor's memory (zero-copy for an owned tensor: the
 // array keeps it alive; a view of someone else's memory is copied first).
@@ -46,7 +49,12 @@ const char* numpy_dtype_name(DType dtype);
 // pass through.
 void run_interruptible(const std::function<void(const std::atomic<bool>* cancel)>& work);
 
+// A run's options from Python's backend= and threads= (py::value_error for
+// an unknown backend or a thread count out of range).
+RunOptions run_options(const std::optional<std::string>& backend, int threads);
+
 void register_errors(py::module_& m);
 void bind_program(py::module_& m);
+void bind_einsum(py::module_& m);
 
 }  // namespace einc::python

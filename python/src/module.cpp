@@ -6,4 +6,5 @@ PYBIND11_MODULE(_einc, m) {
   m.doc() = "einc's C++ embedding API (include/einc/einc.h); the public interface is the einc package.";
   einc::python::register_errors(m);
   einc::python::bind_program(m);
+  einc::python::bind_einsum(m);
 }

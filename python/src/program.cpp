@@ -1,9 +1,9 @@
-// python/src/program.cpp — einc::compile, einc::Program and
-// einc::compile_einsum exposed to Python (as einc._einc), with the GIL
+// python/src/program.cpp — einc::compile and einc::Program exposed to
+// Python (as einc._einc), with the GIL
 // released while einc compiles or runs, so that other Python threads go on
 // and several threads may run programs at once (a Program is thread-safe).
 //
-// A Ctrl-C during Program.run (and so einsum) cancels the run and raises
+// A Ctrl-C during Program.run (and einsum, einsum.cpp) cancels the run and raises
 // KeyboardInterrupt (run_interruptible, interruptible.cpp); a compile is
 // not cancellable: a Ctrl-C during one is raised when it returns.
 //
@@ -11,6 +11,8 @@
 // Python layer issues them through the `warnings` module); errors arrive as
 // einc.CompileError (errors.cpp).
 #include <pybind11/stl.h>
+
+#include <algorithm>
 
 #include "python/src/bindings.h"
 
@@ -51,6 +53,8 @@ Backend backend_named(const std::string& name) {
   return *backend;
 }
 
+}  // namespace
+
 RunOptions run_options(const std::optional<std::string>& backend, int threads) {
   RunOptions options;
   if (backend) options.backend = backend_named(*backend);
@@ -60,16 +64,18 @@ RunOptions run_options(const std::optional<std::string>& backend, int threads) {
   return options;
 }
 
+namespace {
+
 // The inputs as tensor views, each checked against its declared dtype. A
 // name the program does not declare is left for Program::run to reject.
 TensorMap input_views(const Program& program, const std::map<std::string, py::array>& arrays) {
-  std::map<std::string, DType> declared;
-  for (const Program::TensorInfo& info : program.inputs()) declared.emplace(info.name, info.dtype);
+  const std::vector<Program::TensorInfo>& declared = program.inputs();
   TensorMap views;
   for (const auto& [name, array] : arrays) {
-    auto it = declared.find(name);
+    auto it = std::find_if(declared.begin(), declared.end(),
+                           [&name = name](const Program::TensorInfo& info) { return info.name == name; });
     if (it == declared.end()) throw RunError("'" + name + "' is not an input or param of " + program.file());
-    views.emplace(name, tensor_view_of(array, it->second, "input '" + name + "'"));
+    views.emplace(name, tensor_view_of(array, it->dtype, name));
   }
   return views;
 }
@@ -175,16 +181,6 @@ void bind_program(py::module_& m) {
         return compile_with_warnings([&path](const CompileOptions& o) { return compile_file(path, o); }, options);
       },
       py::arg("path"), py::arg("dims"));
-  m.def(
-      "compile_einsum",
-      [](const std::string& subscripts,
-         const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& operands) {
-        std::vector<EinsumOperand> described;
-        for (const auto& [dtype, shape] : operands) described.push_back({dtype_from_name(dtype), shape});
-        py::gil_scoped_release unlocked;
-        return compile_einsum(subscripts, described);
-      },
-      py::arg("subscripts"), py::arg("operands"));
   m.def("available_backends", [] {
     std::vector<std::string> names;
     for (Backend b : available_backends()) names.emplace_back(backend_name(b));
