@@ -29,7 +29,7 @@
 //   einsum      := "einsum" "(" string ("," identifier)* ")"
 //   reduction   := identifier "(" reduced ("," reduced)* ":" expr ")"
 //   reduced     := identifier ("<" expr)?
-//   call        := identifier "(" (expr ("," expr)*)? ")"
+//   call        := (identifier | dtype) "(" (expr ("," expr)*)? ")"   (a dtype: a conversion)
 //   access      := identifier ("[" (expr ("," expr)*)? "]")?
 //
 // An access's positions are full expressions here; sema (ir/index_positions)
@@ -147,6 +147,7 @@ EINC_RULE(comparison, ast::Comparison, "a comparison (j <= i)")
 EINC_RULE(compare_op, std::string, "a comparison operator (< <= > >= == !=)")
 EINC_RULE(reduction, ast::Reduction, "a reduction")
 EINC_RULE(call, ast::Call, "a function call")
+EINC_RULE(dtype_word, ast::Identifier, "a dtype")
 EINC_RULE(access, ast::Access, "a tensor access")
 EINC_RULE(index_list, std::vector<ast::Operand>, "an index list")
 EINC_RULE(index_name, ast::Identifier, "an index name")
@@ -198,7 +199,10 @@ auto const einsum_def = einsum_keyword >> lit('(') > string_literal > *(lit(',')
 auto const reduction_def = identifier >> lit('(') >> reduced_indices >> lit(':') > operand > lit(')');
 auto const reduced_indices_def = reduced_index >> *(lit(',') > reduced_index);
 auto const reduced_index_def = index_name >> -(lit('<') > operand);
-auto const call_def = identifier >> lit('(') > -operand_list > lit(')');
+// A dtype's name called is a conversion (`f32(acc[t, f])`).
+auto const dtype_word_def =
+    raw[word("f32") | word("f64") | word("f16") | word("bf16") | word("i8") | word("i32")][set_name];
+auto const call_def = (identifier | dtype_word) >> lit('(') > -operand_list > lit(')');
 auto const operand_list_def = operand >> *(lit(',') > operand);
 auto const access_def = identifier >> -index_list;
 auto const index_list_def = lit('[') > -(position >> *(lit(',') > position)) > lit(']');
@@ -223,8 +227,8 @@ auto const statement_def = dim_decl | tensor_decl | repeat_open | block_close | 
 
 BOOST_SPIRIT_DEFINE(identifier, any_word, dim_keyword, tensor_keyword, einsum_keyword, where_keyword, select,
                     comparison, compare_op, number, string_literal, expr, operand, add_link, term, mul_link, unary,
-                    primary, einsum, reduction, reduced_indices, reduced_index, call, operand_list, access, index_list,
-                    index_name, position, shape_list, dim_value, dim_item, dim_items, dim_decl, tensor_item,
+                    primary, einsum, reduction, reduced_indices, reduced_index, call, dtype_word, operand_list, access,
+                    index_list, index_name, position, shape_list, dim_value, dim_item, dim_items, dim_decl, tensor_item,
                     tensor_items, dtype_clause, tensor_decl, assign_op, assignment, repeat_keyword, repeat_open,
                     block_close, statement)
 

@@ -15,23 +15,27 @@ bool is_hoistable_contraction(const Expr& e) { return is_contraction(e) || maske
 
 class Hoister {
  public:
-  Hoister(const Program& program, const Statement& statement, DType dtype, HoistedContractions& out)
-      : statement_(statement), dtype_(dtype), out_(out) {
+  Hoister(const Program& program, const Statement& statement, HoistedContractions& out)
+      : statement_(statement), out_(out) {
     out_.program = program;
   }
 
   // `node` with its hoistable contractions replaced by temporaries;
-  // `conditions`: those of the selects above it, each on the side it is in.
-  ExprPtr rewrite(const ExprPtr& node, std::vector<Condition>& conditions, bool factor) {
+  // `conditions`: those of the selects above it, each on the side it is in;
+  // `dtype`: the node's (the temporaries', or inside a conversion the dtype
+  // it converts from: `f32(sum(d: xq * wq))` hoists an i32 contraction).
+  ExprPtr rewrite(const ExprPtr& node, std::vector<Condition>& conditions, bool factor, DType dtype) {
     if (node != statement_.value && !factor && is_hoistable_contraction(*node)) {
-      if (ExprPtr hoisted = hoist(node, conditions)) return hoisted;
+      if (ExprPtr hoisted = hoist(node, conditions, dtype)) return hoisted;
     }
+    const bool conversion = node->kind == ExprKind::call && node->func == Func::convert;
     std::vector<ExprPtr> args;
     bool changed = false;
     for (std::size_t i = 0; i < node->args.size(); ++i) {
       const bool select = node->kind == ExprKind::select;
       if (select) conditions.push_back(i == 0 ? node->condition : negated(node->condition));
-      args.push_back(rewrite(node->args[i], conditions, node->kind == ExprKind::multiply));
+      args.push_back(rewrite(node->args[i], conditions, node->kind == ExprKind::multiply,
+                             conversion ? node->convert_from : dtype));
       if (select) conditions.pop_back();
       changed = changed || args.back() != node->args[i];
     }
@@ -40,7 +44,7 @@ class Hoister {
 
  private:
   // `T[free] = contraction` (or `where(c, contraction, 0)`), and T's access.
-  ExprPtr hoist(const ExprPtr& contraction, const std::vector<Condition>& conditions) {
+  ExprPtr hoist(const ExprPtr& contraction, const std::vector<Condition>& conditions, DType dtype) {
     std::vector<const Condition*> applying;
     for (const Condition& c : conditions)
       if (contains_index(*contraction, c.lhs) && contains_index(*contraction, c.rhs)) applying.push_back(&c);
@@ -48,12 +52,11 @@ class Hoister {
     ExprPtr value = applying.empty() ? contraction
                                      : make_select(contraction->span, *applying[0], contraction,
                                                    make_constant(contraction->span, 0.0));
-    return assign_temporary(out_.program, statement_, contraction->span, contraction->free, std::move(value), dtype_,
+    return assign_temporary(out_.program, statement_, contraction->span, contraction->free, std::move(value), dtype,
                             out_.statements, out_.temporaries);
   }
 
   const Statement& statement_;
-  DType dtype_;
   HoistedContractions& out_;
 };
 
@@ -62,9 +65,9 @@ class Hoister {
 std::optional<HoistedContractions> hoist_contractions(const Program& program, const Statement& statement,
                                                       DType temporaries) {
   HoistedContractions out;
-  Hoister hoister(program, statement, temporaries, out);
+  Hoister hoister(program, statement, out);
   std::vector<Condition> conditions;
-  ExprPtr value = hoister.rewrite(statement.value, conditions, false);
+  ExprPtr value = hoister.rewrite(statement.value, conditions, false, temporaries);
   if (out.temporaries.empty()) return std::nullopt;
   Statement last = statement;
   last.value = std::move(value);

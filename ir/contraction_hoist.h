@@ -18,6 +18,11 @@
 // contraction under two conditions that both compare its indices, and one
 // that is a factor of a product (the product's plan, ir/product_plan.h,
 // decides its order: product steps run that).
+//
+// A contraction inside a conversion is hoisted in the dtype it converts
+// from: `y = f32(sum(d: xq[t, d] * wq[d, f])) * s[f]` (a quantised linear
+// layer) becomes the i32 contraction of i8 tensors `T = sum(d: xq * wq)`,
+// which the cpu backend runs as a GETT, and `y = f32(T) * s[f]`.
 #pragma once
 
 #include <optional>
@@ -35,7 +40,8 @@ struct HoistedContractions {
 };
 
 // nullopt when no contraction inside the statement's value can be hoisted
-// (a value that is itself a contraction is not hoisted).
+// (a value that is itself a contraction is not hoisted). `temporaries`:
+// the dtype of those outside conversions.
 std::optional<HoistedContractions> hoist_contractions(const Program& program, const Statement& statement,
                                                       DType temporaries);
 

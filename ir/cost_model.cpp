@@ -76,8 +76,10 @@ class StatementCounter {
         return;
       case ExprKind::call:
         for (const ExprPtr& a : e.args) visit(*a);
-        // exp, log, sqrt, ... count as transcendentals; abs, relu, max, min as FLOPs.
-        (func_is_transcendental(e.func) ? cost_.transcendentals : cost_.flops) += domain(e);
+        // exp, log, sqrt, ... count as transcendentals; abs, relu, max, min as
+        // FLOPs; a dtype conversion is no arithmetic and counts nothing.
+        if (e.func != Func::convert)
+          (func_is_transcendental(e.func) ? cost_.transcendentals : cost_.flops) += domain(e);
         return;
       case ExprKind::add:
       case ExprKind::multiply: {

@@ -140,7 +140,7 @@ class NonlinearSums {
     if (held.empty()) return;
     switch (e.kind) {
       case ExprKind::call:
-        return warn(e, sum, held, call_text(e, held), func_name(e.func));
+        return warn(e, sum, held, call_text(e, held), call_name(e));
       case ExprKind::reduce:
         if (e.implicit || e.reduce_op == ReduceOp::sum || e.reduce_op == ReduceOp::mean) break;  // linear
         return warn(e, sum, held, binder_text(e, reduce_op_name(e.reduce_op), held), reduce_op_name(e.reduce_op));
@@ -196,7 +196,7 @@ class NonlinearSums {
   // `silu(sum(d: x[t, d]*w[d, f]))`: the call with the sum moved inside
   // each argument that holds a summed index.
   std::string call_text(const Expr& call, const std::vector<int>& ids) const {
-    std::string out = std::string(func_name(call.func)) + "(";
+    std::string out = call_name(call) + "(";
     for (std::size_t k = 0; k < call.args.size(); ++k) {
       const Expr& a = *call.args[k];
       out += (k ? ", " : "") + (intersect(ids, a.free).empty() ? text(a) : summed(intersect(ids, a.free), a));

@@ -107,6 +107,17 @@ ExprPtr make_normalize(Span span, NormOp op, std::vector<int> over, ExprPtr body
   return e;
 }
 
+ExprPtr make_convert(Span span, DType to, DType from, ExprPtr operand) {
+  auto e = node(ExprKind::call, span);
+  e->func = Func::convert;
+  e->convert_to = to;
+  e->convert_from = from;
+  e->free = operand->free;
+  e->folds = operand->folds;
+  e->args = {std::move(operand)};
+  return e;
+}
+
 ExprPtr make_select(Span span, Condition condition, ExprPtr then_value, ExprPtr else_value) {
   auto e = node(ExprKind::select, span);
   e->condition = condition;
@@ -124,7 +135,8 @@ ExprPtr with_args(const ExprPtr& node, std::vector<ExprPtr> args) {
     case ExprKind::negate:
       return make_negate(e.span, std::move(args.at(0)));
     case ExprKind::call:
-      return make_call(e.span, e.func, std::move(args));
+      return e.func == Func::convert ? make_convert(e.span, e.convert_to, e.convert_from, std::move(args.at(0)))
+                                     : make_call(e.span, e.func, std::move(args));
     case ExprKind::add:
     case ExprKind::multiply:
       return make_nary(e.kind, e.span, std::move(args), e.ops);

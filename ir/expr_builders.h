@@ -18,7 +18,8 @@ ExprPtr make_index_access(Span span, int tensor, const std::vector<int>& indices
 ExprPtr make_constant(Span span, double value);
 ExprPtr make_dim_value(Span span, int dim);
 ExprPtr make_negate(Span span, ExprPtr operand);
-ExprPtr make_call(Span span, Func func, std::vector<ExprPtr> args);
+ExprPtr make_call(Span span, Func func, std::vector<ExprPtr> args);  // not Func::convert:
+ExprPtr make_convert(Span span, DType to, DType from, ExprPtr operand);
 // kind is add ('+'/'-' ops) or multiply ('*'/'/' ops); one op per arg.
 ExprPtr make_nary(ExprKind kind, Span span, std::vector<ExprPtr> args, std::vector<char> ops);
 ExprPtr make_reduce(Span span, ReduceOp op, std::vector<int> over, ExprPtr body, bool implicit);

@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 
+#include "einc/internal_error.h"
 #include "ir/condition.h"
 #include "ir/expr_builders.h"
 #include "ir/product_plan.h"
@@ -236,6 +237,7 @@ class Matcher {
 
 std::optional<GettStatement> match_gett(const Program& program, const Statement& statement,
                                         const std::vector<std::int64_t>& c_strides) {
+  if (contains_conversion(*statement.value)) return std::nullopt;  // (a statement of several dtypes)
   return Matcher(program, statement).run(c_strides);
 }
 
@@ -366,6 +368,8 @@ double evaluate_scalar(const Program& program, const Expr& e, const std::functio
           return a < b ? a : b;
         case Func::pow:
           return std::pow(a, b);
+        case Func::convert:  // (match_gett refuses statements with conversions)
+          EINC_FAIL("evaluate_scalar: a conversion");
       }
       return a;
     }

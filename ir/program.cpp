@@ -37,8 +37,14 @@ const char* func_name(Func f) {
       return "min";
     case Func::pow:
       return "pow";
+    case Func::convert:
+      return "convert";
   }
   return "?";
+}
+
+std::string call_name(const Expr& call) {
+  return call.func == Func::convert ? dtype_name(call.convert_to) : func_name(call.func);
 }
 
 const char* reduce_op_name(ReduceOp op) {
@@ -79,6 +85,7 @@ bool func_is_transcendental(Func f) {
     case Func::relu:
     case Func::max:
     case Func::min:
+    case Func::convert:
       return false;
     default:
       return true;
@@ -231,7 +238,7 @@ std::string print_expr(const Program& p, const Statement& s, const Expr& e) {
     case ExprKind::negate:
       return "-" + child(e.args[0], true);
     case ExprKind::call: {
-      std::string out = std::string(func_name(e.func)) + "(";
+      std::string out = call_name(e) + "(";
       for (std::size_t i = 0; i < e.args.size(); ++i) out += (i ? ", " : "") + child(e.args[i], false);
       return out + ")";
     }
@@ -311,6 +318,11 @@ void collect_reads(const Expr& e, std::set<int>& out) {
 }
 
 }  // namespace
+
+bool contains_conversion(const Expr& e) {
+  if (e.kind == ExprKind::call && e.func == Func::convert) return true;
+  return std::any_of(e.args.begin(), e.args.end(), [](const ExprPtr& a) { return contains_conversion(*a); });
+}
 
 std::set<int> tensors_read(const Expr& e) {
   std::set<int> ids;

@@ -97,7 +97,9 @@ struct Condition {
   bool operator==(const Condition& o) const { return op == o.op && lhs == o.lhs && rhs == o.rhs; }
 };
 
-enum class Func { exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu, gelu, silu, max, min, pow };
+// `convert`: a dtype conversion, written as the target dtype's name
+// (`f32(acc[t, f])`, `i8(x[i] / s)`): Expr::convert_to and convert_from.
+enum class Func { exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu, gelu, silu, max, min, pow, convert };
 enum class ReduceOp { sum, max, min, prod, mean, logsumexp };
 enum class NormOp { softmax, layernorm, rmsnorm };
 
@@ -121,6 +123,8 @@ struct Expr {
   double constant = 0.0;              // constant
   int dim = -1;                       // dim_value
   Func func = Func::exp;              // call
+  DType convert_to = DType::f32;      // call of Func::convert: the dtype of its value
+  DType convert_from = DType::f32;    // ... and of its argument (f32 when only numbers and dims)
   ReduceOp reduce_op = ReduceOp::sum;
   NormOp norm_op = NormOp::softmax;
   bool implicit = false;      // reduce inserted by the Einstein rule
@@ -134,6 +138,10 @@ struct Expr {
   // "Scalars of dims and numbers"). Set by the builders (expr_builders.h).
   bool folds = false;
 };
+
+// The name a call is written with: func_name, or for a conversion the
+// dtype it converts to ("f32").
+std::string call_name(const Expr& call);
 
 // `repeat l < L { ... }`: statements [first, end) run `count` times in
 // order, iteration l reading the layer tensors' slices at l; state carries
@@ -162,6 +170,11 @@ struct Statement {
 // The ids of every tensor the expression reads (its accesses, and the
 // integer tensors their lookups read).
 std::set<int> tensors_read(const Expr& e);
+
+// Whether the expression converts a value's dtype anywhere (`f32(...)`):
+// only the interpreter runs those so far; the GETT and loop kernel paths
+// and the CUDA kernels assume one dtype per statement.
+bool contains_conversion(const Expr& e);
 
 struct Program {
   std::vector<Dim> dims;

@@ -121,20 +121,22 @@ void StatementLowering::learn_extent(int index, const Poly& extent, Span where) 
 }
 
 void StatementLowering::note_dtype(int tensor, Span where) {
-  DType dtype = program_.tensors[tensor].dtype;
+  note_dtype(program_.tensors[tensor].dtype, "'" + program_.tensors[tensor].name + "'", where);
+}
+
+void StatementLowering::note_dtype(DType dtype, const std::string& source, Span where) {
   if (!dtype_) {
     dtype_ = dtype;
-    dtype_tensor_ = tensor;
+    dtype_source_ = source;
     dtype_span_ = where;
     return;
   }
   if (*dtype_ == dtype) return;
-  const Tensor& first = program_.tensors[dtype_tensor_];
   sink_.error(where,
-              "dtype mismatch: '" + program_.tensors[tensor].name + "' is " + dtype_name(dtype) + " but '" +
-                  first.name + "' is " + dtype_name(*dtype_) +
-                  " (one statement has one dtype; there are no implicit casts)",
-              {Note{dtype_span_, "'" + first.name + "' used here"}});
+              "dtype mismatch: " + source + " is " + dtype_name(dtype) + " but " + dtype_source_ + " is " +
+                  dtype_name(*dtype_) + " (one statement has one dtype: convert one of them, with " +
+                  dtype_name(*dtype_) + "(...) or " + dtype_name(dtype) + "(...))",
+              {Note{dtype_span_, dtype_source_ + " used here"}});
   failed_ = true;
 }
 
@@ -228,6 +230,7 @@ ExprPtr StatementLowering::lower_call(const ast::Call& call) {
     return nullptr;
   }
   if (name == "padded") return lower_padded(call);
+  if (std::optional<DType> to = parse_dtype(name)) return lower_conversion(call, *to);
   std::optional<Func> func = lookup_function(name);
   if (!func) {
     if (lookup_reduce(name) || lookup_norm(name))
@@ -251,6 +254,34 @@ ExprPtr StatementLowering::lower_call(const ast::Call& call) {
   for (const ExprPtr& a : args)
     if (!a) return nullptr;
   return make_call(call.span, *func, std::move(args));
+}
+
+ExprPtr StatementLowering::lower_conversion(const ast::Call& call, DType to) {
+  const std::string& name = call.function.name;
+  if (call.args.size() != 1) {
+    sink_.error(call.span, "'" + name + "' (a conversion to " + name + ") takes 1 argument, not " +
+                               std::to_string(call.args.size()));
+    failed_ = true;
+    return nullptr;
+  }
+  // The argument is typed on its own: its operands share one dtype (i8
+  // products and sums give i32), whatever the rest of the statement's.
+  const std::optional<DType> outer_dtype = dtype_;
+  const std::string outer_source = dtype_source_;
+  const Span outer_span = dtype_span_;
+  const bool outer_product = has_product_or_sum_;
+  dtype_.reset();
+  has_product_or_sum_ = false;
+  ExprPtr operand = lower_operand(call.args[0]);
+  DType from = dtype_.value_or(DType::f32);  // only numbers and dims: a real number
+  if (from == DType::i8 && has_product_or_sum_) from = DType::i32;
+  dtype_ = outer_dtype;
+  dtype_source_ = outer_source;
+  dtype_span_ = outer_span;
+  has_product_or_sum_ = outer_product;
+  if (!operand) return nullptr;
+  note_dtype(to, name + "(...)", call.function.span);
+  return make_convert(call.span, to, from, std::move(operand));
 }
 
 ExprPtr StatementLowering::lower_reduction(const ast::Reduction& reduction) {

@@ -67,6 +67,9 @@ class StatementLowering {
   bool check_affine_bounds();
 
   ExprPtr lower_call(const ast::Call& call);
+  // `f32(...)`, `i8(...)`: its argument's operands share a dtype of their
+  // own; the conversion gives the statement `to`.
+  ExprPtr lower_conversion(const ast::Call& call, DType to);
   ExprPtr lower_reduction(const ast::Reduction& reduction);
   ExprPtr lower_unary(const ast::Unary& unary);
   ExprPtr lower_chain(const ast::Chain& chain);
@@ -80,6 +83,9 @@ class StatementLowering {
   ExprPtr lower_einsum(const ast::Einsum& einsum, std::vector<int>& lhs);
 
   void note_dtype(int tensor, Span where);
+  // `source` ("'A'", "f32(...)") is of `dtype`: the statement's dtype, or an
+  // error naming both when it differs from the one seen first.
+  void note_dtype(DType dtype, const std::string& source, Span where);
   void collect_explicit_reductions(const ast::Operand& operand);
   bool check_target(const ast::Assignment& assignment, bool is_einsum);
 
@@ -123,8 +129,10 @@ class StatementLowering {
   std::map<std::string, int> index_by_name_;
   std::map<std::string, Span> reduced_;      // index name -> reduction op span
   std::vector<std::string> active_reduced_;  // indices bound by enclosing reductions
+  // The dtype of the operands seen so far (outside conversions, or inside
+  // the conversion being lowered), and what set it: "'A'" or "f32(...)".
   std::optional<DType> dtype_;
-  int dtype_tensor_ = -1;
+  std::string dtype_source_;
   Span dtype_span_;
   bool has_product_or_sum_ = false;
 };

@@ -22,6 +22,7 @@ ExprPtr assign_temporary(Program& program, const Statement& statement, Span span
   step.target = id;
   step.lhs = indices;
   step.accumulate = false;
+  step.dtype = dtype;
   step.value = std::move(value);
   statements.push_back(std::move(step));
   temporaries.push_back(id);

@@ -318,8 +318,8 @@ class Emitter {
     return v;
   }
 
-  Value* vector_pointer(Value* scalar_pointer) {
-    return b_.CreateBitCast(scalar_pointer, llvm::PointerType::getUnqual(vec_));
+  Value* vector_pointer(Value* scalar_pointer, llvm::Type* vector = nullptr) {
+    return b_.CreateBitCast(scalar_pointer, llvm::PointerType::getUnqual(vector ? vector : vec_));
   }
 
   Value* widen(Value* v, llvm::Type* type) {
@@ -432,35 +432,48 @@ class Emitter {
     EINC_FAIL("loop kernel: a condition on an index that no loop binds here");
   }
 
+  // The access's element at the point (a vector of them along the vector
+  // level), as f32: an i32 access (under f32(...)) is loaded as i32 and
+  // converted (sitofp: to nearest, as the reference's conversion).
   Value* load(int slot) {
+    const bool integer = graph_.accesses.at(static_cast<std::size_t>(slot)).dtype == DType::i32;
+    llvm::Type* element = integer ? static_cast<llvm::Type*>(b_.getInt32Ty()) : f32_;
+    llvm::Type* vector =
+        spec_.lanes > 1 ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : nullptr;
     const std::vector<int>& free = slot_free(slot);
     Value* off = offset(slot, depth_of(free));
-    Value* where = b_.CreateGEP(f32_, base(slot), off);
+    // (the slot's base pointer is a float*: an i32 access's is cast, at its use)
+    Value* base_pointer = integer ? b_.CreateBitCast(base(slot), llvm::PointerType::getUnqual(element)) : base(slot);
+    Value* where = b_.CreateGEP(element, base_pointer, off);
     const Level* v = vector_level(free);
-    if (!v) return b_.CreateAlignedLoad(f32_, where, llvm::Align(4));
+    auto as_f32 = [&](Value* x, llvm::Type* type) { return integer ? b_.CreateSIToFP(x, type) : x; };
+    if (!v) return as_f32(b_.CreateAlignedLoad(element, where, llvm::Align(4)), f32_);
     int index = v->index;  // (copies: the chain may move below)
     Value* mask = v->mask;
     switch (spec_.stride_class(slot, index)) {
       case StrideClass::zero:
-        return b_.CreateAlignedLoad(f32_, where, llvm::Align(4));
+        return as_f32(b_.CreateAlignedLoad(element, where, llvm::Align(4)), f32_);
       case StrideClass::unit:
         if (mask)
-          return b_.CreateMaskedLoad(vec_, vector_pointer(where), llvm::Align(4), mask,
-                                     llvm::Constant::getNullValue(vec_));
-        return b_.CreateAlignedLoad(vec_, vector_pointer(where), llvm::Align(4));
+          return as_f32(b_.CreateMaskedLoad(vector, vector_pointer(where, vector), llvm::Align(4), mask,
+                                            llvm::Constant::getNullValue(vector)),
+                        vec_);
+        return as_f32(b_.CreateAlignedLoad(vector, vector_pointer(where, vector), llvm::Align(4)), vec_);
       case StrideClass::general: {
         auto lanes = static_cast<unsigned>(spec_.lanes);
         Value* stride = int_param(spec_.stride_param(slot, index));
         Value* offsets =
             b_.CreateAdd(b_.CreateVectorSplat(lanes, off), b_.CreateMul(iota(), b_.CreateVectorSplat(lanes, stride)));
-        Value* pointers = b_.CreateGEP(f32_, base(slot), offsets);
-        return b_.CreateMaskedGather(vec_, pointers, llvm::Align(4), mask, llvm::Constant::getNullValue(vec_));
+        Value* pointers = b_.CreateGEP(element, base_pointer, offsets);
+        return as_f32(
+            b_.CreateMaskedGather(vector, pointers, llvm::Align(4), mask, llvm::Constant::getNullValue(vector)), vec_);
       }
     }
     EINC_FAIL("loop kernel: unknown stride class");
   }
 
   void store(Value* v) {
+    if (graph_.target_dtype != DType::f32) return store_integer(v);
     Value* where = b_.CreateGEP(f32_, base(kTarget), offset(kTarget, depth_of(target_free_)));
     const Level* vl = vector_level(target_free_);
     Value* mask = vl ? vl->mask : nullptr;
@@ -482,6 +495,46 @@ class Emitter {
       b_.CreateMaskedStore(v, p, llvm::Align(4), mask);
     else
       b_.CreateAlignedStore(v, p, llvm::Align(4));
+  }
+
+  // `q = i8(...)` / `i32(...)`: the f32 value rounded to nearest (ties to
+  // even), NaN to 0, saturated to the target's range and stored as its
+  // integers: the reference's conversion (backends/reference/conversion.h).
+  void store_integer(Value* v) {
+    const bool i8 = graph_.target_dtype == DType::i8;
+    const Level* vl = vector_level(target_free_);
+    Value* mask = vl ? vl->mask : nullptr;
+    const unsigned lanes = static_cast<unsigned>(spec_.lanes);
+    auto typed = [&](llvm::Type* scalar) -> llvm::Type* {
+      return vl ? static_cast<llvm::Type*>(llvm::FixedVectorType::get(scalar, lanes)) : scalar;
+    };
+    llvm::Type* real = typed(f32_);
+    llvm::Type* i32 = typed(b_.getInt32Ty());
+    v = widen(v, real);
+    Value* r = b_.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, v);
+    r = b_.CreateSelect(b_.CreateFCmpUNO(r, r), llvm::ConstantFP::get(real, 0.0), r);
+    // Clamped into what fptosi takes exactly; 2^31 and above is INT32_MAX.
+    const double low = i8 ? -128.0 : -2147483648.0, high = i8 ? 127.0 : 2147483520.0;  // (the f32 below 2^31)
+    Value* lo = llvm::ConstantFP::get(real, low);
+    Value* hi = llvm::ConstantFP::get(real, high);
+    r = b_.CreateSelect(b_.CreateFCmpOLT(r, lo), lo, r);
+    Value* above = b_.CreateFCmpOGT(r, hi);
+    Value* n = b_.CreateFPToSI(b_.CreateSelect(above, hi, r), i32);
+    if (!i8) n = b_.CreateSelect(above, llvm::ConstantInt::get(i32, 2147483647), n);
+    llvm::Type* element = i8 ? b_.getInt8Ty() : b_.getInt32Ty();
+    if (i8) n = b_.CreateTrunc(n, typed(element));
+    Value* base_pointer = b_.CreateBitCast(base(kTarget), llvm::PointerType::getUnqual(element));
+    Value* where = b_.CreateGEP(element, base_pointer, offset(kTarget, depth_of(target_free_)));
+    const llvm::Align align(i8 ? 1 : 4);
+    if (!vl) {
+      b_.CreateAlignedStore(n, where, align);
+      return;
+    }
+    Value* p = vector_pointer(where, typed(element));
+    if (mask)
+      b_.CreateMaskedStore(n, p, align, mask);
+    else
+      b_.CreateAlignedStore(n, p, align);
   }
 
   // --- reductions ----------------------------------------------------------------

@@ -68,9 +68,17 @@ class GraphBuilder {
 
   LoopGraphResult build() {
     const ir::Tensor& target = program_.tensors.at(statement_.target);
-    if (statement_.dtype != DType::f32 || target.dtype != DType::f32) return fail("not f32");
+    const ir::Expr* value = statement_.value.get();
+    // `q = i8(f32 value)`: the value, rounded and saturated as it is stored.
+    if (value->kind == ir::ExprKind::call && value->func == ir::Func::convert && value->convert_from == DType::f32 &&
+        (value->convert_to == DType::i8 || value->convert_to == DType::i32) && !statement_.accumulate) {
+      graph_.target_dtype = value->convert_to;
+      value = value->args[0].get();
+    }
+    if (target.dtype != graph_.target_dtype || (graph_.target_dtype == DType::f32 && statement_.dtype != DType::f32))
+      return fail("not f32");
     graph_.lhs = statement_.lhs;
-    int root = lower(*statement_.value);
+    int root = lower(*value);
     if (!reason_.empty()) return fail(reason_);
     if (graph_.nodes.size() > kMaxNodes) return fail("too many operations for one loop kernel");
     graph_.root = root;
@@ -183,6 +191,44 @@ class GraphBuilder {
     return out;
   }
 
+  // A tensor access loaded as `dtype` (f32, or i32 under f32(...)).
+  int access(const ir::Expr& e, DType dtype) {
+    if (program_.tensors.at(e.tensor).dtype != dtype) {
+      reason_ = "an operand is not f32";
+      return 0;
+    }
+    if (e.tensor == statement_.target) {
+      reason_ = "+= reads its own target";
+      return 0;
+    }
+    if (e.zero_padded) {
+      reason_ = "a zero-padded access";
+      return 0;
+    }
+    if (ir::has_lookup(e.subscripts)) {
+      reason_ = "a lookup";
+      return 0;
+    }
+    std::string key = std::to_string(e.tensor) + ":" + ir::subscripts_key(e.subscripts);
+    auto [it, fresh] = access_slots_.emplace(key, static_cast<int>(graph_.accesses.size()));
+    if (fresh) graph_.accesses.push_back({e.tensor, dtype, e.subscripts, e.free});
+    LoopNode n;
+    n.op = LoopOp::load;
+    n.slot = it->second;
+    return add(std::move(n));
+  }
+
+  // f32(...): of an i32 tensor, the tensor loaded converted (sitofp rounds
+  // to nearest, as the conversion does); of an f32 value, that value.
+  int conversion(const ir::Expr& e) {
+    const ir::Expr& arg = *e.args[0];
+    if (e.convert_to == DType::f32 && e.convert_from == DType::f32) return lower(arg);
+    if (e.convert_to == DType::f32 && e.convert_from == DType::i32 && arg.kind == ir::ExprKind::access)
+      return access(arg, DType::i32);
+    reason_ = "a conversion other than f32(...) of an i32 tensor or an f32 value";
+    return 0;
+  }
+
   int lower(const ir::Expr& e) {
     if (!reason_.empty()) return 0;
     if (e.folds && e.kind != ir::ExprKind::constant && e.kind != ir::ExprKind::dim_value) {
@@ -198,31 +244,8 @@ class GraphBuilder {
     }
     if (ir::is_product(statement_, e)) return lower_product(e);
     switch (e.kind) {
-      case ir::ExprKind::access: {
-        if (program_.tensors.at(e.tensor).dtype != DType::f32) {
-          reason_ = "an operand is not f32";
-          return 0;
-        }
-        if (e.tensor == statement_.target) {
-          reason_ = "+= reads its own target";
-          return 0;
-        }
-        if (e.zero_padded) {
-          reason_ = "a zero-padded access";
-          return 0;
-        }
-        if (ir::has_lookup(e.subscripts)) {
-          reason_ = "a lookup";
-          return 0;
-        }
-        std::string key = std::to_string(e.tensor) + ":" + ir::subscripts_key(e.subscripts);
-        auto [it, fresh] = access_slots_.emplace(key, static_cast<int>(graph_.accesses.size()));
-        if (fresh) graph_.accesses.push_back({e.tensor, e.subscripts, e.free});
-        LoopNode n;
-        n.op = LoopOp::load;
-        n.slot = it->second;
-        return add(std::move(n));
-      }
+      case ir::ExprKind::access:
+        return access(e, DType::f32);
       case ir::ExprKind::constant: {
         LoopScalar s;
         s.number = e.constant;
@@ -237,6 +260,7 @@ class GraphBuilder {
       case ir::ExprKind::negate:
         return op(LoopOp::neg, {lower(*e.args[0])});
       case ir::ExprKind::call: {
+        if (e.func == ir::Func::convert) return conversion(e);
         std::vector<int> args;
         for (const auto& a : e.args) args.push_back(lower(*a));
         return call(e.func, std::move(args));
@@ -523,6 +547,10 @@ std::string loop_graph_signature(const LoopGraph& graph) {
     if (n.op == LoopOp::select) out << " if " << condition_key(n);
     out << "\n";
   }
+  if (graph.target_dtype != DType::f32) out << "store " << dtype_name(graph.target_dtype) << "\n";
+  for (std::size_t slot = 0; slot < graph.accesses.size(); ++slot)
+    if (graph.accesses[slot].dtype != DType::f32)
+      out << "slot " << slot << " " << dtype_name(graph.accesses[slot].dtype) << "\n";
   return out.str();
 }
 

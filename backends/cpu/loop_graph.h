@@ -22,7 +22,11 @@
 // evaluated wherever it is needed, and equal accesses are loaded once.
 //
 // What compiles is decided from the structure alone (statement_plan.h then
-// checks the tensors): f32 statement, target and operands; products lowered
+// checks the tensors): f32 statement, target and operands, except that
+// f32(...) of an i32 tensor loads it converted (a dequantisation,
+// `f32(acc[t, f]) * s[f]`), f32(...) of an f32 value is that value, and a
+// whole statement i8(...) or i32(...) of an f32 value is stored rounded and
+// saturated (a quantisation, `q[t, d] = i8(x[t, d] / s)`); products lowered
 // as their plan (ir/product_plan.h: operands inverted or summed first where
 // the plan says, then one multiply or divide node per step and a reduce
 // node for what a step sums), and only plans whose nodes then do the plan's
@@ -65,6 +69,7 @@ struct LoopNode {
 // kernel arguments.
 struct LoopAccess {
   int tensor = -1;
+  DType dtype = DType::f32;               // i32: an integer tensor under f32(...), converted as it is loaded
   std::vector<ir::Subscript> subscripts;  // as in ir::Expr: a strided view, perhaps with an offset
   std::vector<int> free;                  // sorted index ids
 };
@@ -83,6 +88,9 @@ struct LoopGraph {
   std::vector<LoopAccess> accesses;  // slots
   std::vector<LoopScalar> scalars;   // slots
   std::vector<int> lhs;              // the target's index ids, in dimension order
+  // f32, or i8/i32 for a statement `q = i8(...)` of an f32 value: the root
+  // is rounded to nearest (ties to even) and saturated as it is stored.
+  DType target_dtype = DType::f32;
   // The loop nests' order constraints: for the output nest (the lhs
   // indices) and for each reduce node (by node id), the groups of indices
   // that must come first, in order, then the rest: G1, G2 \ G1, ...

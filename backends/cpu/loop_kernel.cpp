@@ -66,10 +66,10 @@ std::optional<LoopGraph> plan_loop_kernel(const ir::Program& program, const ir::
     return std::nullopt;
   }
   const LoopGraph& graph = *built.graph;
-  auto usable = [&](int t) { return layouts.dtype(t) == DType::f32 && layouts.defined(t); };
-  if (!usable(statement.target)) return std::nullopt;
+  auto usable = [&](int t, DType dtype) { return layouts.dtype(t) == dtype && layouts.defined(t); };
+  if (!usable(statement.target, graph.target_dtype)) return std::nullopt;
   for (const LoopAccess& a : graph.accesses)
-    if (!usable(a.tensor)) return std::nullopt;
+    if (!usable(a.tensor, a.dtype)) return std::nullopt;
   if (!layouts.extents_known()) return built.graph;  // the rest is decided by a run
 
   std::vector<std::int64_t> extents = ir::index_extents(program, statement);
@@ -118,11 +118,12 @@ void run_loop_kernel(const ir::Program& program, const ir::Statement& statement,
   auto kernel = reinterpret_cast<LoopKernel>(address);
 
   // Arguments.
-  std::vector<float*> pointers{target.data_as<float>()};
+  std::vector<float*> pointers{static_cast<float*>(target.data())};  // (or i8/i32: graph.target_dtype)
   for (const LoopAccess& a : spec.graph.accesses) {
     const Tensor& t = tensors.at(static_cast<std::size_t>(a.tensor));
     auto evaluate = [&](const ir::Poly& p) { return program.evaluate(p); };
-    pointers.push_back(t.data_as<float>() + ir::access_offset(t.strides(), a.subscripts, evaluate));
+    // (an i32 access too: 4-byte elements, which the kernel loads as i32)
+    pointers.push_back(static_cast<float*>(t.data()) + ir::access_offset(t.strides(), a.subscripts, evaluate));
   }
   std::vector<std::int64_t> ints(spec.int_params(), 0);
   for (std::size_t i = 0; i < extents.size(); ++i)

@@ -29,7 +29,8 @@ void run_with_temporaries(const ir::Program& program, const std::vector<int>& te
   std::vector<Tensor> with_temporaries = tensors;  // shares every buffer, the target's included
   for (int id : temporaries) {
     EINC_CHECK(with_temporaries.size() == static_cast<std::size_t>(id), "temporaries out of order");
-    with_temporaries.push_back(Tensor::empty(DType::f32, ir::evaluated_shape(program, id)));
+    with_temporaries.push_back(
+        Tensor::empty(program.tensors[static_cast<std::size_t>(id)].dtype, ir::evaluated_shape(program, id)));
   }
   for (const ir::Statement& s : statements) run(program, s, with_temporaries);
 }

@@ -195,6 +195,28 @@ std::optional<StatementPlan> plan_i16_pairs(const ir::Program& program, const ir
 }
 
 StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
+  if (ir::contains_conversion(*statement.value)) {  // (the paths below assume one dtype per statement)
+    // Its contractions hoisted (an i8 product under f32(...) becomes an i32
+    // GETT); what is left a loop kernel if it converts i32 tensors to f32
+    // or quantises an f32 value (or product steps that are), else
+    // interpreted.
+    StatementPlan plan;
+    if ((plan.hoisted = ir::hoist_contractions(program, statement, statement.dtype))) {
+      plan.path = CpuPath::hoisted;
+      return plan;
+    }
+    if ((plan.loop = plan_loop_kernel(program, statement, layouts, &plan.reason))) {
+      plan.path = CpuPath::loop_kernel;  // f32(...) of i32 tensors, i8(...) of an f32 value (loop_graph.h)
+      return plan;
+    }
+    if (statement.dtype == DType::f32 && (plan.steps = plan_product_steps(program, statement))) {
+      plan.path = CpuPath::product_steps;  // each step planned as above
+      return plan;
+    }
+    if (plan.reason.empty() || statement.dtype != DType::f32)
+      plan.reason = "a dtype conversion, which only the interpreter runs so far";
+    return plan;
+  }
   if (std::optional<StatementPlan> pairs = plan_i16_pairs(program, statement, layouts)) return std::move(*pairs);
   const std::optional<DType> wide_dtype = widened_dtype(program, statement);
   if (!wide_dtype) return plan_native(program, statement, layouts);

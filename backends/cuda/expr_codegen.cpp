@@ -51,8 +51,10 @@ const char* function_helper(ir::Func f) {
       return "einc_min";
     case ir::Func::pow:
       return "einc_pow";
+    case ir::Func::convert:  // (refused before code generation: for_each_kernel_statement)
+      break;
   }
-  return "einc_exp";
+  throw std::runtime_error(std::string("cuda: no device function for ") + ir::func_name(f));
 }
 
 namespace {

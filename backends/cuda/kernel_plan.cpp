@@ -1,6 +1,9 @@
 // backends/cuda/kernel_plan.cpp — see kernel_plan.h.
 #include "backends/cuda/kernel_plan.h"
 
+#include <stdexcept>
+#include <string>
+
 #include "backends/cuda/elementwise_source.h"
 #include "backends/cuda/row_source.h"
 #include "ir/product_split.h"
@@ -55,6 +58,10 @@ ir::DType temporary_dtype(ir::DType statement) {
 
 void for_each_kernel_statement(const ir::Program& program, const ir::Statement& statement, const TensorStrides& strides,
                                const KernelStatementVisitor& visit) {
+  if (ir::contains_conversion(*statement.value))
+    throw std::runtime_error("line " + std::to_string(statement.line) +
+                             ": the cuda backend does not generate dtype conversions (f32(...), i8(...)) yet; run "
+                             "this script on the cpu or reference backend");
   if (!gett_of(program, statement, strides)) {
     if (const ir::Expr* product = ir::find_product_to_split(program, statement)) {
       const ir::ProductSplit split = ir::split_product(program, statement, *product, temporary_dtype(statement.dtype));

@@ -16,6 +16,7 @@
 #include <limits>
 #include <string>
 
+#include "backends/reference/conversion.h"
 #include "backends/reference/dense.h"
 #include "einc/internal_error.h"
 #include "ir/condition.h"
@@ -101,8 +102,10 @@ double apply_function(ir::Func f, double a, double b) {
       return std::isnan(a) || a < b ? a : b;
     case ir::Func::pow:
       return std::pow(a, b);
+    case ir::Func::convert:  // (Evaluator::convert: needs the dtypes)
+      break;
   }
-  return a;
+  EINC_FAIL(std::string("reference: apply_function of ") + ir::func_name(f));
 }
 
 template <typename T>
@@ -236,6 +239,7 @@ class Evaluator {
   }
 
   Dense<T> call(const Expr& e) {
+    if (e.func == ir::Func::convert) return convert(e);
     std::vector<Dense<T>> args;
     for (const auto& a : e.args) args.push_back(broadcast(eval(*a), e.free));
     Dense<T> out = std::move(args[0]);
@@ -244,6 +248,39 @@ class Evaluator {
       double a = static_cast<double>(out.data[i]);
       double b = args.size() > 1 ? static_cast<double>(args[1].data[i]) : 0.0;
       out.data[i] = Arith<T>::from_double(apply_function(e.func, a, b));
+    }
+    return out;
+  }
+
+  // f32(...), i8(...): the argument evaluated in its own dtype's domain
+  // (an Evaluator of that type over the same statement), then each value
+  // converted (conversion.h).
+  Dense<T> convert(const Expr& e) {
+    const Expr& arg = *e.args[0];
+    if (ir::is_floating(e.convert_from))
+      return converted(Evaluator<double>(program_, statement_, tensors_).eval(arg), e);
+    return converted(Evaluator<std::int64_t>(program_, statement_, tensors_).eval(arg), e);
+  }
+
+  template <typename U>
+  Dense<T> converted(const Dense<U>& value, const Expr& e) const {
+    Dense<T> out;
+    out.indices = value.indices;
+    out.extents = value.extents;
+    out.data.resize(value.data.size());
+    const bool to_real = ir::is_floating(e.convert_to);
+    if (to_real != std::is_floating_point_v<T>)
+      EINC_FAIL("reference: a conversion to " + std::string(dtype_name(e.convert_to)) + " in a statement of " +
+                dtype_name(statement_.dtype));
+    for (std::size_t i = 0; i < value.data.size(); ++i) {
+      if constexpr (std::is_floating_point_v<T> && std::is_floating_point_v<U>)
+        out.data[i] = convert_real_to_real(value.data[i], e.convert_from, e.convert_to);
+      else if constexpr (std::is_floating_point_v<T>)
+        out.data[i] = convert_integer_to_real(value.data[i], e.convert_from, e.convert_to);
+      else if constexpr (std::is_floating_point_v<U>)
+        out.data[i] = convert_real_to_integer(value.data[i], e.convert_from, e.convert_to);
+      else
+        out.data[i] = convert_integer_to_integer(value.data[i], e.convert_from, e.convert_to);
     }
     return out;
   }

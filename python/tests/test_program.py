@@ -164,6 +164,35 @@ def test_run_bf16_as_uint16(backend):
         einc.compile(source).run(A=a, x=x)
 
 
+QUANTISED_LINEAR = """dim T = 5, D = 40, F = 7
+input x[T, D]
+input sx
+param wq[F, D] : i8
+param sw[F], b[F]
+xq[t, d] = i8(x[t, d] / sx)
+y[t, f] = f32(sum(d: xq[t, d] * wq[f, d])) * sx * sw[f] + b[f]
+output xq, y
+"""
+
+
+def test_quantised_linear_layer_matches_numpy(backend):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 40)).astype(np.float32)
+    x[0, :4] = [0.01, 0.03, -0.05, np.nan]  # ties at x / sx = 0.5, 1.5, -2.5: to even; NaN: 0
+    x[1, :2] = [1e6, -1e6]  # saturated
+    sx = np.array(0.02, dtype=np.float32)
+    wq = rng.integers(-128, 128, (7, 40)).astype(np.int8)
+    sw = (rng.random(7) * 0.01).astype(np.float32)
+    b = rng.standard_normal(7).astype(np.float32)
+    out = einc.compile(QUANTISED_LINEAR).run(x=x, sx=sx, wq=wq, sw=sw, b=b, backend=backend)
+    with np.errstate(invalid="ignore"):
+        xq = np.clip(np.nan_to_num(np.rint(x / sx), nan=0.0), -128, 127).astype(np.int8)  # rint: ties to even
+    assert out["xq"].dtype == np.int8
+    np.testing.assert_array_equal(out["xq"], xq)
+    acc = xq.astype(np.int32) @ wq.astype(np.int32).T
+    np.testing.assert_allclose(out["y"], acc.astype(np.float32) * sx * sw + b, rtol=1e-5, atol=1e-4)
+
+
 def test_run_symbolic_dims_bound_from_shapes(backend):
     p = einc.compile("dim M, K, N\ninput A[M, K]\ninput B[K, N]\nC[i, j] = A[i, k] * B[k, j]\noutput C\n")
     for m, k, n in [(2, 3, 4), (0, 3, 2), (5, 0, 1)]:

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -675,6 +676,70 @@ TEST(CpuDifferential, Int8DecodeReadsItsWeightsInPlace) {
     EXPECT_EQ(compare_outputs(ref, one, 4100), "") << weights;
     EXPECT_EQ(compare_bitwise(one, program.run(inputs, options(backend_under_test(), 3))), "") << weights;
   }
+}
+
+// A quantised linear layer in the language: activations quantised with
+// i8(...), the i8 product summed in i32 under f32(...) and dequantised with
+// per-tensor and per-channel scales. The contraction is hoisted out of the
+// conversion and runs as the i16-pair GETT, the quantisation and the
+// dequantising steps as loop kernels.
+TEST(CpuDifferential, QuantisedLinearLayers) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  for (const auto& [t, d, f] : std::vector<std::array<int, 3>>{{1, 64, 8}, {5, 33, 17}, {37, 300, 65}, {64, 257, 96}}) {
+    const std::string script = "dim T = " + std::to_string(t) + ", D = " + std::to_string(d) +
+                               ", F = " + std::to_string(f) +
+                               "\ninput x[T, D]\ninput sx\nparam wq[F, D] : i8\nparam sw[F], b[F]\n"
+                               "xq[t, e] = i8(x[t, e] / sx)\n"
+                               "y[t, f] = f32(xq[t, e] * wq[f, e]) * sx * sw[f] + b[f]\n"
+                               "z[t, f] = i8(f32(sum(e: xq[t, e] * wq[f, e])) * sw[f])\n"
+                               "output y, z\n";
+    einc::Program program = einc::compile(script);
+    const std::string plan = program.emit(einc::EmitStage::plan);
+    EXPECT_NE(plan.find("y = contractions hoisted into temporaries: JIT GETT"), std::string::npos) << plan;
+    EXPECT_NE(plan.find("xq = JIT loop (elementwise)"), std::string::npos) << plan;
+    TensorMap inputs = einc::random_inputs(program, 5);
+    inputs.at("sx").set({}, 1.0 / 100);  // x in [-1, 1) to [-100, 100]
+    const Tensor& sw = inputs.at("sw");  // per-channel scales, small and positive
+    for (std::int64_t i = 0; i < sw.numel(); ++i) sw.set_flat(i, 0.001 + 0.0001 * static_cast<double>(i));
+    const TensorMap ref = program.run(inputs, options("reference"));
+    for (int threads : {1, 2}) {
+      const TensorMap got = program.run(inputs, options(backend_under_test(), threads));
+      // z: integer sums and a rounding both sides do alike, bit for bit; y:
+      // its f32 steps against the reference's double.
+      EXPECT_EQ(compare_bitwise({{"z", ref.at("z")}}, {{"z", got.at("z")}}), "") << t << "x" << d << "x" << f;
+      EXPECT_EQ(compare_outputs({{"y", ref.at("y")}}, {{"y", got.at("y")}}, 4), "") << t << "x" << d << "x" << f;
+    }
+  }
+}
+
+// Conversions in loop kernels, on the values where they differ most: ties
+// (rounded to even), the ends of the ranges (saturated), NaN and infinities
+// (NaN gives 0); contiguous, strided and vector-tail accesses. Bit for bit
+// the reference's.
+TEST(CpuDifferential, ConversionsInLoopKernelsRoundAndSaturateAsTheReference) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  const std::string script =
+      "dim M = 7, N = 19\ninput x[M, N]\ninput a[M, N] : i32\n"
+      "q[i, j] = i8(x[i, j] * 64)\n"
+      "qt[j, i] = i8(x[i, j] * 2)\n"
+      "r[i, j] = i32(x[i, j] * 4294967296.0)\n"
+      "d[i, j] = f32(a[i, j]) * 0.5 + f32(a[i, 0])\n"
+      "output q, qt, r, d\n";
+  einc::Program program = einc::compile(script);
+  const std::string plan = program.emit(einc::EmitStage::plan);
+  for (const char* line : {"q = JIT loop", "qt = JIT loop", "r = JIT loop", "d = JIT loop"})
+    EXPECT_NE(plan.find(line), std::string::npos) << line << "\n" << plan;
+  TensorMap inputs = einc::random_inputs(program, 3);
+  const double specials[] = {0.5 / 64, 1.5 / 64,   2.5 / 64, -0.5 / 64,    -2.5 / 64, 1.9921875, -2.0,           2.1,
+                             -2.1,     127.5 / 64, 0.75,     std::nan(""), INFINITY,  -INFINITY, 0.49999997 / 64};
+  const Tensor& x = inputs.at("x");
+  for (std::int64_t i = 0; i < x.numel(); i += 3)
+    x.set_flat(i, specials[static_cast<std::size_t>(i / 3) % (sizeof specials / sizeof specials[0])]);
+  const Tensor& a = inputs.at("a");
+  for (std::int64_t i = 0; i < a.numel(); i += 2) a.set_flat(i, i % 4 ? 16777217.0 : -2147483647.0);
+  const TensorMap ref = program.run(inputs, options("reference"));
+  for (int threads : {1, 2})
+    EXPECT_EQ(compare_bitwise(ref, program.run(inputs, options(backend_under_test(), threads))), "") << threads;
 }
 
 TEST(CpuDifferential, ThreadsAgree) {

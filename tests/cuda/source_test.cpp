@@ -244,6 +244,22 @@ TEST(CudaSource, AReductionOverNothingIsAnError) {
       << text;
 }
 
+TEST(CudaSource, ConversionsAreRefusedWithAClearError) {
+  // A statement that converts dtypes reads tensors of two dtypes, which the
+  // kernels (one dtype per statement) would misread: refused, never run.
+  einc::ir::Program p = compile_script(
+      "dim T = 4, D = 8, F = 3\ninput xq[T, D] : i8\nparam wq[F, D] : i8\nparam s[F]\n"
+      "y[t, f] = f32(xq[t, d] * wq[f, d]) * s[f]\n");
+  try {
+    (void)einc::cuda::emit_cuda(p, false);
+    ADD_FAILURE() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("line 5: the cuda backend does not generate dtype conversions"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(CudaSource, EmptyOutputsAreNotLaunched) {
   einc::ir::Program p = compile_script(
       "dim I = 0, J = 5, K = 3\ninput A[I, K], B[K, J]\nC[i, j] = A[i, k] * B[k, j]\nD[i] = A[i, k]\noutput C, D\n");

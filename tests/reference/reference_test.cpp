@@ -217,6 +217,37 @@ TEST(Reference, HalfPrecisionRoundsOnceWhenStored) {
   EXPECT_EQ(out.at("s").get({}), 1.0);  // 1 + 2^-8 rounds to 1 in bf16, once
 }
 
+// Conversions (docs/language.md): to an integer, round to nearest (ties to
+// even) and saturate, NaN giving 0; to a float, round to its precision; the
+// argument in its own dtype first (an i32 sum wraps before it converts).
+TEST(Reference, ConversionsRoundSaturateAndKeepTheirArgumentsDtype) {
+  const double nan = std::nan("");
+  auto out = run("dim N = 10\ninput x[N]\nq[i] = i8(x[i])\nr[i] = i32(x[i] * 2)\n",
+                 {{"x", f32({10}, {0.5, 1.5, 2.5, -0.5, -1.5, 127.4, 127.6, -300, nan, 1e10})}});
+  EXPECT_EQ(values(out.at("q")), (std::vector<double>{0, 2, 2, -0, -2, 127, 127, -128, 0, 127}));
+  EXPECT_EQ(values(out.at("r")), (std::vector<double>{1, 3, 5, -1, -3, 255, 255, -600, 0, 2147483647}));
+  // An i32 sum that wraps, then converted; i8 products summed exactly in i32.
+  out = run("dim N = 2\ninput a[N] : i32\ns = sum(i: f64(a[i]))\nw = f64(a[i])\n",
+            {{"a", make(DType::i32, {2}, {2147483647, 1})}});
+  EXPECT_EQ(values(out.at("s")), std::vector<double>{2147483648.0});  // each converted, then summed in f64
+  // The implicit sum goes inside the conversion (every use of i is there):
+  // summed in i32, which wraps, then converted.
+  EXPECT_EQ(values(out.at("w")), std::vector<double>{-2147483648.0});
+  out = run("dim N = 3\ninput a[N] : i8\ninput b[N] : i8\ny = f32(sum(i: a[i] * b[i])) * 0.5\n",
+            {{"a", make(DType::i8, {3}, {127, -128, 5})}, {"b", make(DType::i8, {3}, {127, -128, 7})}});
+  EXPECT_EQ(values(out.at("y")), std::vector<double>{(127.0 * 127 + 128.0 * 128 + 35) / 2});
+  // To f16 and bf16 and back: rounded to their precision (ties to even).
+  out = run("dim N = 3\ninput x[N] : f64\nh[i] = f64(f16(x[i]))\nb[i] = f64(bf16(x[i]))\n",
+            {{"x", make(DType::f64, {3}, {1.0 + 1.0 / 4096, 1.0 + 3.0 / 2048, 1.0 + 1.0 / 256})}});
+  EXPECT_EQ(values(out.at("h")), (std::vector<double>{1.0, 1.0 + 2.0 / 1024, 1.0 + 1.0 / 256}));
+  EXPECT_EQ(values(out.at("b")), (std::vector<double>{1.0, 1.0, 1.0}));
+  // Requantising an i32 saturates; an i8 widened to i32 is exact.
+  out = run("dim N = 3\ninput a[N] : i32\nq[i] = i8(a[i])\nw[i] = i32(q[i]) * 1000\noutput q, w\n",
+            {{"a", make(DType::i32, {3}, {-1000, 100, 1000})}});
+  EXPECT_EQ(values(out.at("q")), (std::vector<double>{-128, 100, 127}));
+  EXPECT_EQ(values(out.at("w")), (std::vector<double>{-128000, 100000, 127000}));
+}
+
 TEST(Reference, EmptyDims) {
   auto out = run("dim N = 0, M = 2\ninput A[M, N]\ns[i] = sum(j: A[i, j])\np[i] = prod(j: A[i, j])\n",
                  {{"A", Tensor::zeros(DType::f32, {2, 0})}});
