@@ -52,7 +52,7 @@ void run_product_steps(const ir::Program& program, const ir::Statement& statemen
 std::string describe_product_steps(const ProductSteps& steps);
 
 // Runs `statements` of `program` (the statement's program plus
-// `temporaries`, allocated here in f32 for the duration) through `run`, on
+// `temporaries`, allocated here in their dtypes for the duration) through `run`, on
 // the run's tensors: what both product steps and hoisted contractions
 // (ir/contraction_hoist.h) do.
 void run_with_temporaries(const ir::Program& program, const std::vector<int>& temporaries,
