@@ -6,7 +6,9 @@
 // cache when repeated) and a chain of four (256 MiB of weights, read from
 // DRAM each call). Then the other dtypes (issue 16): f64 squares (512 to
 // 2048) and int8 squares and the projection (i8 x i8 -> i32, the dtype of
-// an i8 product in einc), each against the anchors that have the routine.
+// an i8 product in einc), a decode, and a dequantising int8 linear layer
+// (the i32 sums converted to f32 and scaled per output channel), each
+// against the anchors that have the routine.
 //
 //   OpenBLAS   cblas_sgemm / sgemv on the case's buffers as they are
 //              (strided per-head slices, a permute where BLAS needs one);
@@ -15,7 +17,8 @@
 //   oneDNN     dnnl::matmul (onednn_matmul.h): 2-D, or 3-D for the batched
 //              cases, on strided views of the same buffers, the weights
 //              reordered once into oneDNN's preferred blocked format outside
-//              the timed region (its best case); int8 as s8 x s8 -> s32.
+//              the timed region (its best case); int8 as s8 x s8 -> s32,
+//              the linear layer as s8 x s8 -> f32 with output scales.
 //              A case its matmul cannot express without a permute
 //              (abcd,dbe->ace) is n/a, with why, and so is f64 (oneDNN 2.6
 //              has no f64 data type: its setup says so). Built only when
@@ -491,6 +494,26 @@ std::vector<Case> make_cases() {
   gemm_case("i8_projection_1000x4096x4096", dim(1000), dim(4096), dim(4096), einc::DType::i8);
   // An int8 decode (16 MiB of i8 weights: einc reads them in place).
   gemm_case("i8_decode_1x4096x4096", 1, dim(4096), dim(4096), einc::DType::i8);
+  {
+    // A dequantising int8 linear layer: i32 sums of i8 products converted
+    // to f32 and scaled per output channel. einc: the i8 GETT, then a loop
+    // kernel over the i32 result (docs/cpu-backend.md, "Conversions");
+    // oneDNN: one matmul with per-column output scales.
+    const int64_t m = dim(1000), k = dim(4096), n = dim(4096);
+    cases.push_back({"i8_linear_1000x4096x4096",
+                     "no int8 GEMM (0.3.21 exports no cblas_gemm_s8 or sbgemm)",
+                     "matmul, s8 x s8 -> f32, per-column output scales",
+                     "dim M = " + std::to_string(m) + ", K = " + std::to_string(k) + ", N = " + std::to_string(n) +
+                         "\ninput A[M, K] : i8\ninput B[K, N] : i8\ninput s[N]\n"
+                         "y[i, j] = f32(sum(k: A[i, k] * B[k, j])) * s[j]\noutput y\n",
+                     "y",
+                     {m, n},
+                     2.0 * m * k * n,
+                     nullptr,
+                     [](const einc::TensorMap& in, const einc::Tensor& out, std::vector<einc::Tensor>&) {
+                       return std::vector<MatmulStep>{{in.at("A"), in.at("B"), out, in.at("s")}};
+                     }});
+  }
   return cases;
 }
 

@@ -57,7 +57,10 @@ OnednnMatmul::OnednnMatmul(const std::vector<MatmulStep>& steps) : impl_(std::ma
     const memory::desc weights_md = desc_of(step.weights);
     const dnnl::matmul::desc desc(
         src_md, memory::desc(step.weights.shape(), weights_md.data_type(), memory::format_tag::any), dst_md);
-    const dnnl::matmul::primitive_desc pd(desc, m.engine);
+    dnnl::primitive_attr attr;
+    if (step.scales.defined())  // one scale per column of dst (its last dim), given at execution
+      attr.set_output_scales(1 << (static_cast<int>(step.dst.rank()) - 1), {DNNL_RUNTIME_F32_VAL});
+    const dnnl::matmul::primitive_desc pd(desc, attr, m.engine);
 
     // The weights, reordered once from the caller's layout into oneDNN's.
     memory weights_user(weights_md, m.engine, step.weights.data());
@@ -71,6 +74,8 @@ OnednnMatmul::OnednnMatmul(const std::vector<MatmulStep>& steps) : impl_(std::ma
     m.args.push_back({{DNNL_ARG_SRC, memory(src_md, m.engine, step.src.data())},
                       {DNNL_ARG_WEIGHTS, weights},
                       {DNNL_ARG_DST, memory(dst_md, m.engine, step.dst.data())}});
+    if (step.scales.defined())
+      m.args.back().emplace(DNNL_ARG_ATTR_OUTPUT_SCALES, memory(desc_of(step.scales), m.engine, step.scales.data()));
   }
 }
 

@@ -30,8 +30,11 @@ namespace einc::bench {
 // Each operand is an einc tensor or a view of one (einc::Tensor::view, any
 // strides): its data, dtype, dims and strides are what oneDNN is given; the
 // memory stays the caller's and must outlive the OnednnMatmul.
+// `scales` (optional, f32 [N]): oneDNN's per-column output scales, dst =
+// scales[n] * (src x weights) — a dequantising int8 matmul.
 struct MatmulStep {
   einc::Tensor src, weights, dst;
+  einc::Tensor scales = {};
 };
 
 class OnednnMatmul {
