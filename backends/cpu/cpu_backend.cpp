@@ -83,17 +83,23 @@ CpuBackend::CpuBackend(int threads, std::shared_ptr<PlanCache> plans)
     : threads_(threads > 0 ? threads : runtime::hardware_threads()), plans_(std::move(plans)) {}
 
 void CpuBackend::execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) {
+  execute_with(plans_.get(), program, statement, tensors);
+}
+
+void CpuBackend::execute_with(PlanCache* plans, const ir::Program& program, const ir::Statement& statement,
+                              std::vector<Tensor>& tensors) {
   if (needs_access_copies(statement)) {
-    // Zero-padded copies and gathered lookups, then the statement reading them.
+    // Zero-padded copies and gathered lookups, then the statement reading
+    // them (on a program made for this run: planned anew).
     const CopiedStatement copied = copy_accesses(program, statement);
     std::vector<Tensor> extended = tensors;  // shares every buffer
     make_access_copies(copied, program, statement, extended, threads_);
-    execute(copied.program, copied.statement, extended);
+    execute_with(nullptr, copied.program, copied.statement, extended);
     tensors[static_cast<std::size_t>(statement.target)] = extended[static_cast<std::size_t>(statement.target)];
     return;
   }
   std::shared_ptr<const StatementPlan> cached;
-  if (plans_ && plans_->serves(program, statement)) cached = plans_->plan(statement, tensors);
+  if (plans && plans->serves(program, statement)) cached = plans->plan(statement, tensors);
   std::optional<StatementPlan> fresh;
   if (!cached) fresh = plan_statement(program, statement, TensorLayouts(tensors));
   const StatementPlan& plan = cached ? *cached : *fresh;
@@ -112,9 +118,11 @@ void CpuBackend::execute(const ir::Program& program, const ir::Statement& statem
 
 void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& statement, const StatementPlan& plan,
                           std::vector<Tensor>& tensors) {
-  // A statement of its own (a product step, a hoisted contraction): planned anew.
-  auto run_statement = [this](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& t) {
-    execute(p, s, t);
+  // A statement of its own (a product step, a hoisted contraction), of a
+  // program the plan made: planned through the plan's own cache.
+  auto run_statement = [this, nested = plan.nested_plans.get()](const ir::Program& p, const ir::Statement& s,
+                                                                std::vector<Tensor>& t) {
+    execute_with(nested, p, s, t);
   };
   switch (plan.path) {
     case CpuPath::gett: {
@@ -133,7 +141,7 @@ void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& state
       run_loop_kernel(program, statement, *plan.loop, tensors, threads_);
       return;
     case CpuPath::product_steps:
-      run_product_steps(program, statement, *plan.steps, tensors, run_statement);
+      run_product_steps(*plan.steps, tensors, run_statement);
       return;
     case CpuPath::hoisted:
       run_with_temporaries(plan.hoisted->program, plan.hoisted->temporaries, plan.hoisted->statements, tensors,

@@ -24,6 +24,11 @@ class CpuBackend : public runtime::StatementBackend {
   void execute(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors) override;
 
  private:
+  // execute() with `plans` (may be null) the cache that serves `program`'s
+  // statements: the program's own, or a plan's nested_plans for the
+  // statements it made.
+  void execute_with(PlanCache* plans, const ir::Program& program, const ir::Statement& statement,
+                    std::vector<Tensor>& tensors);
   // Runs the statement on the path `plan` names (for a widened statement:
   // the f32 statement on the widened copies).
   void run_plan(const ir::Program& program, const ir::Statement& statement, const StatementPlan& plan,

@@ -11,15 +11,16 @@ std::optional<ProductSteps> plan_product_steps(const ir::Program& program, const
   try {
     const ir::Expr* product = ir::find_product_to_split(program, statement);
     if (!product) return std::nullopt;
-    return ProductSteps{product, ir::plan_product(program, statement, *product)};
+    return ProductSteps{
+        product, ir::plan_product(program, statement, *product),
+        std::make_shared<const ir::ProductSplit>(ir::split_product(program, statement, *product, DType::f32))};
   } catch (const ir::UnboundDimError&) {
     return std::nullopt;  // decided at run time
   }
 }
 
-void run_product_steps(const ir::Program& program, const ir::Statement& statement, const ProductSteps& steps,
-                       std::vector<Tensor>& tensors, const StatementRunner& run) {
-  const ir::ProductSplit split = ir::split_product(program, statement, *steps.product, DType::f32);
+void run_product_steps(const ProductSteps& steps, std::vector<Tensor>& tensors, const StatementRunner& run) {
+  const ir::ProductSplit& split = *steps.split;
   run_with_temporaries(split.program, split.temporaries, split.statements, tensors, run);
 }
 

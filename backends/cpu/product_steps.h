@@ -19,12 +19,14 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "einc/tensor.h"
 #include "ir/product_plan.h"
+#include "ir/product_split.h"
 #include "ir/program.h"
 
 namespace einc::cpu {
@@ -37,6 +39,7 @@ using StatementRunner =
 struct ProductSteps {
   const ir::Expr* product = nullptr;  // inside the statement's value
   ir::ProductPlan plan;
+  std::shared_ptr<const ir::ProductSplit> split;  // the statements of its steps, made with the plan
 };
 
 // The product steps of the statement, or nullopt when every product runs
@@ -44,9 +47,8 @@ struct ProductSteps {
 std::optional<ProductSteps> plan_product_steps(const ir::Program& program, const ir::Statement& statement);
 
 // Runs the statement as the statements of `steps` (planned for this
-// statement), each through `run`.
-void run_product_steps(const ir::Program& program, const ir::Statement& statement, const ProductSteps& steps,
-                       std::vector<Tensor>& tensors, const StatementRunner& run);
+// statement: steps.split), each through `run`.
+void run_product_steps(const ProductSteps& steps, std::vector<Tensor>& tensors, const StatementRunner& run);
 
 // "3 operands in 2 pairwise steps".
 std::string describe_product_steps(const ProductSteps& steps);

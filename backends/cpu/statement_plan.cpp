@@ -5,6 +5,7 @@
 #include "backends/cpu/gemv.h"
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_kernel.h"
+#include "backends/cpu/plan_cache.h"
 #include "backends/cpu/widened.h"
 #include "ir/condition.h"
 #include "ir/cost_model.h"
@@ -12,6 +13,11 @@
 namespace einc::cpu {
 
 namespace {
+
+std::shared_ptr<const ir::HoistedContractions> shared(std::optional<ir::HoistedContractions> hoisted) {
+  if (!hoisted) return nullptr;
+  return std::make_shared<const ir::HoistedContractions>(std::move(*hoisted));
+}
 
 // Whether the JIT GETT runs `g`: every operand and term a tensor of the
 // statement's dtype holding data, and (`+=`) none the target the kernel
@@ -73,7 +79,7 @@ StatementPlan plan_native(const ir::Program& program, const ir::Statement& s, co
     plan.path = CpuPath::product_steps;
     return plan;
   }
-  if (s.dtype == DType::f32 && (plan.hoisted = ir::hoist_contractions(program, s, DType::f32))) {
+  if (s.dtype == DType::f32 && (plan.hoisted = shared(ir::hoist_contractions(program, s, DType::f32)))) {
     plan.path = CpuPath::hoisted;
     return plan;
   }
@@ -194,14 +200,16 @@ std::optional<StatementPlan> plan_i16_pairs(const ir::Program& program, const ir
   return plan;
 }
 
-StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
+namespace {
+
+StatementPlan plan_path(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
   if (ir::contains_conversion(*statement.value)) {  // (the paths below assume one dtype per statement)
     // Its contractions hoisted (an i8 product under f32(...) becomes an i32
     // GETT); what is left a loop kernel if it converts i32 tensors to f32
     // or quantises an f32 value (or product steps that are), else
     // interpreted.
     StatementPlan plan;
-    if ((plan.hoisted = ir::hoist_contractions(program, statement, statement.dtype))) {
+    if ((plan.hoisted = shared(ir::hoist_contractions(program, statement, statement.dtype)))) {
       plan.path = CpuPath::hoisted;
       return plan;
     }
@@ -235,6 +243,15 @@ StatementPlan plan_statement(const ir::Program& program, const ir::Statement& st
   // i32 of i8 operands: only a GETT is worth the copies (widened.h).
   if (statement.dtype == *wide_dtype && plan.path != CpuPath::gett) return plan_native(program, statement, layouts);
   plan.widened = true;
+  return plan;
+}
+
+}  // namespace
+
+StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
+  StatementPlan plan = plan_path(program, statement, layouts);
+  if (plan.path == CpuPath::product_steps) plan.nested_plans = std::make_shared<PlanCache>(plan.steps->split->program);
+  if (plan.path == CpuPath::hoisted) plan.nested_plans = std::make_shared<PlanCache>(plan.hoisted->program);
   return plan;
 }
 

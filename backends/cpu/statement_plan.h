@@ -33,6 +33,7 @@
 // instead of copying them (`weights_in_place`).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,15 +49,20 @@ namespace einc::cpu {
 
 enum class CpuPath { gett, loop_kernel, product_steps, hoisted, interpreted };
 
+class PlanCache;  // plan_cache.h
+
 struct StatementPlan {
   CpuPath path = CpuPath::interpreted;
-  std::optional<ir::GettStatement> gett;           // gett
-  std::optional<LoopGraph> loop;                   // loop_kernel
-  std::optional<ProductSteps> steps;               // product_steps
-  std::optional<ir::HoistedContractions> hoisted;  // hoisted
-  std::string reason;                              // interpreted: the rule a loop kernel breaks, if that is why
-  bool widened = false;                            // f16/bf16 run in f32, or i8 operands on i32 copies
-  bool i16_pairs = false;                          // gett: i8 A and B as i16 pairs (i8_pairs.h)
+  std::optional<ir::GettStatement> gett;                   // gett
+  std::optional<LoopGraph> loop;                           // loop_kernel
+  std::optional<ProductSteps> steps;                       // product_steps
+  std::shared_ptr<const ir::HoistedContractions> hoisted;  // hoisted
+  // product_steps and hoisted: the plans of the statements of the program
+  // they made (the steps', the hoisted ones'), kept with this plan.
+  std::shared_ptr<PlanCache> nested_plans;
+  std::string reason;         // interpreted: the rule a loop kernel breaks, if that is why
+  bool widened = false;       // f16/bf16 run in f32, or i8 operands on i32 copies
+  bool i16_pairs = false;     // gett: i8 A and B as i16 pairs (i8_pairs.h)
   bool i8_gemv = false;       // i16_pairs, but a decode: the GEMV reading i8 weights in place (i8_gemv.h)
   int weights_in_place = -1;  // widened GETT (a GEMV): the tensor its kernel widens in registers
 };

@@ -112,6 +112,40 @@ TEST(RunCache, APlanServesOnlyTheStridesItWasMadeFor) {
   }
 }
 
+// Product steps and hoisted contractions run statements of programs their
+// plan made; those are planned through the plan's own cache. Runs that
+// alternate the inputs' layouts (a transposed view changes which GETT
+// groups a step gets) each agree with the reference.
+TEST(RunCache, StatementsThePlansMakeAreKeptPerLayoutToo) {
+  if (!has_cpu_backend()) GTEST_SKIP() << "no cpu backend in this build";
+  const einc::Program program = einc::compile(
+      "dim M = 9, K = 33, N = 5, L = 17\n"
+      "input A[M, K], B[K, N], C[N, L], D[K, L]\n"
+      "chain[i, l] = A[i, k] * B[k, n] * C[n, l]\n"                              // product steps
+      "two[i, l] = sum(k: A[i, k] * D[k, l]) + sum(n: A[i, n] * D[n, l])\n"  // hoisted contractions
+      "output chain, two\n");
+  const std::string plan = program.emit(einc::EmitStage::plan);
+  ASSERT_NE(plan.find("chain = product in pairwise steps"), std::string::npos) << plan;
+  ASSERT_NE(plan.find("two = contractions hoisted"), std::string::npos) << plan;
+  const Tensor a = values_tensor({9, 33}, 1);
+  Tensor a_stored = Tensor::zeros(DType::f32, {33, 9});
+  for (std::int64_t i = 0; i < 9; ++i)
+    for (std::int64_t k = 0; k < 33; ++k) a_stored.set({k, i}, a.get({i, k}));
+  const Tensor a_transposed = Tensor::view(DType::f32, a_stored.data(), {9, 33}, {1, 9});
+  for (int pass = 0; pass < 3; ++pass)
+    for (const Tensor& view : {a, a_transposed}) {
+      const TensorMap in{{"A", view},
+                         {"B", values_tensor({33, 5}, 2 + pass)},
+                         {"C", values_tensor({5, 17}, 3)},
+                         {"D", values_tensor({33, 17}, 4)}};
+      const TensorMap expect = program.run(in, {.backend = einc::Backend::reference});
+      const TensorMap got = program.run(in, {.backend = einc::Backend::cpu});
+      for (const char* name : {"chain", "two"})
+        EXPECT_LT(max_difference(got.at(name), expect.at(name)), 1e-4)
+            << name << ", pass " << pass << (view.is_contiguous() ? "" : ", A transposed");
+    }
+}
+
 TEST(RunCache, ProgramsBoundToTheInputsDimsAreKept) {
   const einc::Program program = einc::compile(kLayer);
   const TensorMap small = case_inputs({3, 5, 4, false}, 1).tensors, large = case_inputs({6, 2, 7, false}, 2).tensors;
