@@ -59,6 +59,18 @@ int numpy_type_number(DType dtype) {
 
 }  // namespace
 
+bool numpy_dtype_holds(const py::dtype& numpy, DType dtype) {
+  const NumpyType want = numpy_type(dtype);
+  return numpy.kind() == want.kind && numpy.itemsize() == want.itemsize;
+}
+
+bool native_byte_order(const py::dtype& numpy) {
+  // numpy's byte order: '=' native, '|' not applicable (one byte), or the
+  // explicit '<' / '>' (native when it is this machine's).
+  const char order = numpy.byteorder();
+  return order == '=' || order == '|' || order == (std::endian::native == std::endian::little ? '<' : '>');
+}
+
 const char* numpy_dtype_name(DType dtype) {
   switch (dtype) {
     case DType::f32:
@@ -84,21 +96,15 @@ DType dtype_from_name(const std::string& name) {
 }
 
 Tensor tensor_view_of(const py::array& array, DType dtype, const std::string& name) {
-  const NumpyType want = numpy_type(dtype);
   py::dtype have = array.dtype();
-  if (have.kind() != want.kind || have.itemsize() != want.itemsize) {
+  if (!numpy_dtype_holds(have, dtype)) {
     throw py::type_error("input '" + name + "' is declared " + dtype_name(dtype) + " but the array's dtype is " +
                          py::str(have).cast<std::string>() + "; pass an array of dtype " + numpy_dtype_name(dtype) +
                          (dtype == DType::bf16 ? " holding the bfloat16 bit patterns" : "") + " (x.astype(numpy." +
                          numpy_dtype_name(dtype) + "))");
   }
-  // numpy's byte order: '=' native, '|' not applicable (one byte), or the
-  // explicit '<' / '>' (native when it is this machine's).
-  const char order = have.byteorder();
-  const char native = std::endian::native == std::endian::little ? '<' : '>';
-  if (order != '=' && order != '|' && order != native)
-    throw py::type_error("input '" + name + "': the array is not in native byte order");
-  const auto itemsize = static_cast<std::int64_t>(want.itemsize);
+  if (!native_byte_order(have)) throw py::type_error("input '" + name + "': the array is not in native byte order");
+  const auto itemsize = static_cast<std::int64_t>(have.itemsize());
   if (reinterpret_cast<std::uintptr_t>(array.data()) % static_cast<std::uintptr_t>(itemsize) != 0)
     throw py::type_error("input '" + name + "': the array's data is not aligned to its element size");
   std::vector<std::int64_t> shape, strides;

@@ -27,6 +27,11 @@ namespace py = pybind11;
 // py::value_error for another name.
 DType dtype_from_name(const std::string& name);
 
+// Whether a numpy dtype holds einc's `dtype` elements (bf16: uint16), and
+// whether it is in this machine's byte order: what tensor_view_of checks.
+bool numpy_dtype_holds(const py::dtype& numpy, DType dtype);
+bool native_byte_order(const py::dtype& numpy);
+
 // A view of the array's memory as a Tensor of `dtype` (zero-copy: any
 // strides, negative ones included). Throws py::type_error when the array's
 // element type is not the numpy type of `dtype` (bf16: uint16), when it is

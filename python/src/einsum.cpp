@@ -8,7 +8,6 @@
 // directly, so that a small einsum costs about one run of its program.
 #include <pybind11/stl.h>
 
-#include <bit>
 #include <optional>
 
 #include "python/src/bindings.h"
@@ -19,14 +18,9 @@ namespace {
 
 // The einc dtype einsum computes in for an array of this numpy dtype, if
 // it is one einsum takes (bf16 is not: a uint16 array is a uint16 array).
-std::optional<DType> einsum_dtype(const py::dtype& dtype) {
-  const char kind = dtype.kind();
-  const py::ssize_t size = dtype.itemsize();
-  if (kind == 'f' && size == 4) return DType::f32;
-  if (kind == 'f' && size == 8) return DType::f64;
-  if (kind == 'f' && size == 2) return DType::f16;
-  if (kind == 'i' && size == 4) return DType::i32;
-  if (kind == 'i' && size == 1) return DType::i8;
+std::optional<DType> einsum_dtype(const py::dtype& numpy) {
+  for (DType dtype : {DType::f32, DType::f64, DType::f16, DType::i32, DType::i8})
+    if (numpy_dtype_holds(numpy, dtype)) return dtype;
   return std::nullopt;
 }
 
@@ -50,8 +44,7 @@ std::optional<std::vector<Tensor>> operands_as_given(const py::sequence& operand
       return std::nullopt;
     }
     if (!(array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_)) return std::nullopt;
-    const char foreign = std::endian::native == std::endian::little ? '>' : '<';
-    if (array.dtype().byteorder() == foreign) return std::nullopt;
+    if (!native_byte_order(array.dtype())) return std::nullopt;
     views.push_back(tensor_view_of(array, *common, "operand" + std::to_string(views.size())));
   }
   dtype = *common;
