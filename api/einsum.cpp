@@ -2,16 +2,15 @@
 // a generated script (whose einsum statement frontend/einsum_subscripts.cpp
 // and ir/lower_einsum.cpp give numpy's semantics), compiled once per
 // subscripts, dtypes and shapes and kept for the calls that follow.
-#include <list>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
-#include <utility>
 
+#include "api/recent_cache.h"
 #include "einc/einc.h"
 
 namespace einc {
+
+using detail::RecentCache;
 
 namespace {
 
@@ -50,48 +49,20 @@ std::string einsum_script(std::string_view subscripts, const std::vector<EinsumO
 // The most recently compiled einsum programs, by script (which names the
 // subscripts, dtypes and shapes): a loop calling einsum() on operands of
 // one shape compiles once. Shared by every thread.
-class EinsumCache {
- public:
-  static EinsumCache& instance() {
-    static EinsumCache cache;
-    return cache;
-  }
-
-  std::optional<Program> find(const std::string& script) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = index_.find(script);
-    if (it == index_.end()) return std::nullopt;
-    recent_.splice(recent_.begin(), recent_, it->second);  // now the most recent
-    return it->second->second;
-  }
-
-  void keep(const std::string& script, const Program& program) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (index_.count(script)) return;  // another thread compiled it too
-    recent_.emplace_front(script, program);
-    index_.emplace(script, recent_.begin());
-    if (recent_.size() > kKept) {
-      index_.erase(recent_.back().first);
-      recent_.pop_back();
-    }
-  }
-
- private:
-  static constexpr std::size_t kKept = 256;
-  std::mutex mutex_;
-  std::list<std::pair<std::string, Program>> recent_;  // most recent first
-  std::unordered_map<std::string, std::list<std::pair<std::string, Program>>::iterator> index_;
-};
+RecentCache<std::string, Program>& kept_programs() {
+  static RecentCache<std::string, Program> kept(256);
+  return kept;
+}
 
 }  // namespace
 
 Program compile_einsum(std::string_view subscripts, const std::vector<EinsumOperand>& operands) {
   const std::string script = einsum_script(subscripts, operands);
-  if (std::optional<Program> cached = EinsumCache::instance().find(script)) return *cached;
+  if (std::optional<Program> cached = kept_programs().find(script)) return *cached;
   CompileOptions compile_options;
   compile_options.filename = "<einsum>";
   Program program = compile(script, compile_options);  // a CompileError is not kept: it is thrown each time
-  EinsumCache::instance().keep(script, program);
+  kept_programs().keep(script, program);
   return program;
 }
 

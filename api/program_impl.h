@@ -5,9 +5,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "api/recent_cache.h"
 #include "einc/einc.h"
 #include "frontend/ast.h"
 #include "frontend/diagnostics.h"
@@ -24,12 +24,13 @@ namespace detail {
 
 // What a program keeps from one run for the next (api/run.cpp), so that
 // running it again costs only the run: the programs bound to the dims its
-// inputs set (Program::bind re-lowers the script), and the cpu backend's
-// plans of its statements. Runs on several threads share it under `mutex`.
+// inputs set (Program::bind re-lowers the script; inputs of a few shapes
+// each keep theirs), and the cpu backend's plans of its statements (made by
+// the first cpu run, under `mutex`). Runs on several threads share it.
 struct RunCache {
+  RecentCache<DimBindings, Program> bound{8};
   std::mutex mutex;
-  std::vector<std::pair<DimBindings, Program>> bound;  // most recently made last
-  std::shared_ptr<cpu::PlanCache> cpu_plans;           // made by the first cpu run
+  std::shared_ptr<cpu::PlanCache> cpu_plans;
 };
 
 }  // namespace detail

@@ -32,10 +32,6 @@ constexpr const char* kEmitStageNames[] = {"ast", "ir", "plan", "llvm-ir", "asm"
   return out;
 }
 
-// Programs bound to the dims of their inputs that a program keeps
-// (RunCache::bound): inputs of a few shapes each keep theirs.
-constexpr std::size_t kBoundProgramsKept = 8;
-
 #ifdef EINC_HAVE_CPU_BACKEND
 // The cpu backend's plans of `impl`'s statements, kept with the program.
 std::shared_ptr<cpu::PlanCache> cpu_plans(const detail::ProgramImpl& impl) {
@@ -194,16 +190,9 @@ Program Program::bind_inputs(const TensorMap& inputs) const {
   }
   if (bindings.empty()) return *this;
   // The bound program of these dims, made (a re-lowering) only the first time.
-  detail::RunCache& cache = impl_->run_cache;
-  {
-    std::lock_guard<std::mutex> lock(cache.mutex);
-    for (const auto& [dims, program] : cache.bound)
-      if (dims == bindings) return program;
-  }
+  if (std::optional<Program> kept = impl_->run_cache.bound.find(bindings)) return *kept;
   Program bound = bind(bindings);
-  std::lock_guard<std::mutex> lock(cache.mutex);
-  if (cache.bound.size() == kBoundProgramsKept) cache.bound.erase(cache.bound.begin());
-  cache.bound.emplace_back(std::move(bindings), bound);
+  impl_->run_cache.bound.keep(bindings, bound);
   return bound;
 }
 
