@@ -5,12 +5,12 @@
 #include <optional>
 #include <string>
 
-#include "api/recent_cache.h"
 #include "einc/einc.h"
+#include "runtime/recent_cache.h"
 
 namespace einc {
 
-using detail::RecentCache;
+using runtime::RecentCache;
 
 namespace {
 

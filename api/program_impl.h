@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "api/recent_cache.h"
 #include "einc/einc.h"
 #include "frontend/ast.h"
 #include "frontend/diagnostics.h"
 #include "frontend/source.h"
 #include "ir/program.h"
+#include "runtime/recent_cache.h"
 
 namespace einc {
 
@@ -28,7 +28,7 @@ namespace detail {
 // each keep theirs), and the cpu backend's plans of its statements (made by
 // the first cpu run, under `mutex`). Runs on several threads share it.
 struct RunCache {
-  RecentCache<DimBindings, Program> bound{8};
+  runtime::RecentCache<DimBindings, Program> bound{8};
   std::mutex mutex;
   std::shared_ptr<cpu::PlanCache> cpu_plans;
 };

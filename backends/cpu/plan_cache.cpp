@@ -8,7 +8,7 @@ namespace einc::cpu {
 namespace {
 
 // Plans kept per statement: inputs of a few layouts (C-order, a transposed
-// view, a slice) each keep theirs; more drop the oldest.
+// view, a slice) each keep theirs; more drop the least recently used.
 constexpr std::size_t kPlansPerStatement = 8;
 
 // What a plan reads of tensors `ids`: for each, whether it holds data, its
@@ -38,6 +38,8 @@ PlanCache::PlanCache(const ir::Program& program) : program_(program), statements
     ids.push_back(statement.target);
     for (int t : ir::tensors_read(*statement.value))
       if (t != statement.target) ids.push_back(t);
+    statements_[s].plans =
+        std::make_unique<runtime::RecentCache<LayoutKey, std::shared_ptr<const StatementPlan>>>(kPlansPerStatement);
   }
 }
 
@@ -49,19 +51,11 @@ bool PlanCache::serves(const ir::Program& program, const ir::Statement& statemen
 
 std::shared_ptr<const StatementPlan> PlanCache::plan(const ir::Statement& statement,
                                                      const std::vector<Tensor>& tensors) {
-  const auto index = static_cast<std::size_t>(&statement - program_.statements.data());
-  StatementEntries& cached = statements_.at(index);
-  std::vector<std::int64_t> key = layout_key(cached.tensors, tensors);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const Entry& e : cached.entries)
-      if (e.layouts == key) return e.plan;
-  }
-  // Planned outside the lock (another run may plan the same: either is kept).
+  const StatementEntries& cached = statements_.at(static_cast<std::size_t>(&statement - program_.statements.data()));
+  const LayoutKey key = layout_key(cached.tensors, tensors);
+  if (std::optional<std::shared_ptr<const StatementPlan>> kept = cached.plans->find(key)) return *kept;
   auto plan = std::make_shared<const StatementPlan>(plan_statement(program_, statement, TensorLayouts(tensors)));
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (cached.entries.size() == kPlansPerStatement) cached.entries.erase(cached.entries.begin());
-  cached.entries.push_back({std::move(key), plan});
+  cached.plans->keep(key, plan);
   return plan;
 }
 

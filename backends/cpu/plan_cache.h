@@ -13,18 +13,19 @@
 // cached (a product's steps and the statements on access copies belong to
 // programs made during the run, and are planned anew).
 //
-// One cache serves every run of its program, from any thread: lookups take
-// a mutex, and a plan, once made, is never changed.
+// One cache serves every run of its program, from any thread (a
+// runtime::RecentCache per statement), and a plan, once made, is never
+// changed.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "backends/cpu/statement_plan.h"
 #include "einc/tensor.h"
 #include "ir/program.h"
+#include "runtime/recent_cache.h"
 
 namespace einc::cpu {
 
@@ -41,17 +42,14 @@ class PlanCache {
   std::shared_ptr<const StatementPlan> plan(const ir::Statement& statement, const std::vector<Tensor>& tensors);
 
  private:
-  struct Entry {
-    std::vector<std::int64_t> layouts;  // layout_key of the statement's tensors
-    std::shared_ptr<const StatementPlan> plan;
-  };
+  // What a plan reads of the statement's tensors (plan_cache.cpp, layout_key).
+  using LayoutKey = std::vector<std::int64_t>;
   struct StatementEntries {
-    std::vector<int> tensors;    // the target and every tensor read
-    std::vector<Entry> entries;  // most recently made last
+    std::vector<int> tensors;  // the target and every tensor read
+    std::unique_ptr<runtime::RecentCache<LayoutKey, std::shared_ptr<const StatementPlan>>> plans;
   };
 
   const ir::Program& program_;
-  std::mutex mutex_;
   std::vector<StatementEntries> statements_;  // by statement index
 };
 

@@ -217,8 +217,8 @@ StatementPlan plan_path(const ir::Program& program, const ir::Statement& stateme
       plan.path = CpuPath::loop_kernel;  // f32(...) of i32 tensors, i8(...) of an f32 value (loop_graph.h)
       return plan;
     }
-    if (statement.dtype == DType::f32 && (plan.steps = plan_product_steps(program, statement))) {
-      plan.path = CpuPath::product_steps;  // each step planned as above
+    if ((plan.steps = plan_product_steps(program, statement))) {  // (f32 statements only)
+      plan.path = CpuPath::product_steps;                         // each step planned as above
       return plan;
     }
     if (plan.reason.empty() || statement.dtype != DType::f32)

@@ -1,9 +1,10 @@
-// api/recent_cache.h — values kept by key, at most a fixed number, the
+// runtime/recent_cache.h — values kept by key, at most a fixed number, the
 // least recently used dropped first; thread-safe.
 //
 // What a program keeps from one run for the next (the programs bound to its
-// inputs' dims, program_impl.h) and einsum's compiled programs (einsum.cpp)
-// are both such caches: a lookup under a lock, the value made outside it
+// inputs' dims, api/program_impl.h; the cpu plans of each statement per
+// layout, backends/cpu/plan_cache.h) and einsum's compiled programs
+// (api/einsum.cpp) are such caches: a lookup under a lock, the value made outside it
 // (two threads may make the same one: the first kept wins), kept.
 #pragma once
 
@@ -14,7 +15,7 @@
 #include <optional>
 #include <utility>
 
-namespace einc::detail {
+namespace einc::runtime {
 
 template <typename Key, typename Value>
 class RecentCache {
@@ -51,4 +52,4 @@ class RecentCache {
   std::map<Key, typename Entries::iterator> index_;
 };
 
-}  // namespace einc::detail
+}  // namespace einc::runtime
