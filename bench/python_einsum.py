@@ -9,13 +9,14 @@ time / einc's (the median of the per-round ratios; > 1: einc is faster). The fir
 timed: einc.einsum caches the compiled program per subscripts, dtypes and
 shapes. Every einc result is checked against numpy's before timing.
 
-    PYTHONPATH=build/python /usr/bin/python3 bench/python_einsum.py [--threads N] [--rounds R] [--smoke]
+    PYTHONPATH=build/python /usr/bin/python3 bench/python_einsum.py [--threads N] [--rounds R] [--filter REGEX] [--smoke]
 
 numpy.matmul and numpy.einsum(optimize=True) use numpy's BLAS with its own
 thread count (OPENBLAS_NUM_THREADS etc.); set it to --threads for a fair
 comparison. Not part of the test suite.
 """
 import argparse
+import re
 import statistics
 import time
 
@@ -61,6 +62,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--backend", default=einc.default_backend())
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--filter", default="", help="only the cases whose name this regular expression finds")
     parser.add_argument("--smoke", action="store_true", help="one short round, to check the script runs")
     args = parser.parse_args()
     rounds = 1 if args.smoke else args.rounds
@@ -74,6 +76,8 @@ def main():
     print(header)
     print("-" * len(header))
     for name, spec, shapes, matmul in CASES:
+        if not re.search(args.filter, name):
+            continue
         ops = [rng.standard_normal(s).astype(args.dtype) for s in shapes]
         run_einc = lambda: einc.einsum(spec, *ops, backend=args.backend, threads=args.threads)  # noqa: E731
         run_einsum = lambda: np.einsum(spec, *ops, optimize=True)  # noqa: E731

@@ -26,13 +26,23 @@ inline std::int64_t product(const std::vector<GettDim>& dims) {
 // mixed-radix over the dims (last fastest); offset = sum digit * stride.
 template <typename StrideOf>
 inline std::vector<std::int64_t> offsets(const std::vector<GettDim>& dims, StrideOf stride_of) {
-  std::vector<std::int64_t> table{0};
+  // Built in place, one dim at a time, from the back: position b of the
+  // table so far becomes positions b*e .. b*e + e - 1, all at or after b, so
+  // no entry is overwritten before it is read. (This runs on every GETT
+  // call: a push_back per element cost ~12 us of a 67 us 1024² GEMV.)
+  std::vector<std::int64_t> table(static_cast<std::size_t>(product(dims)));
+  if (table.empty()) return table;
+  std::size_t size = 1;
+  table[0] = 0;
   for (std::size_t d = 0; d < dims.size(); ++d) {
-    std::vector<std::int64_t> next;
-    next.reserve(table.size() * static_cast<std::size_t>(dims[d].extent));
-    for (std::int64_t base : table)
-      for (std::int64_t i = 0; i < dims[d].extent; ++i) next.push_back(base + i * stride_of(d));
-    table = std::move(next);
+    const auto extent = static_cast<std::size_t>(dims[d].extent);
+    const std::int64_t stride = stride_of(d);
+    for (std::size_t b = size; b-- > 0;) {
+      const std::int64_t base = table[b];
+      std::int64_t* out = table.data() + b * extent;
+      for (std::size_t i = 0; i < extent; ++i) out[i] = base + static_cast<std::int64_t>(i) * stride;
+    }
+    size *= extent;
   }
   return table;
 }

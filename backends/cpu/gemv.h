@@ -5,8 +5,8 @@
 //   axpy  A and C unit-stride along M: tasks are (K slice, M chunk) pairs;
 //         each thread streams whole rows of W into its slice's partial y (a
 //         thread-local buffer), and the partials are summed in slice order.
-//   dot   A and B unit-stride along K (W stored [out, in]): chunks of 64
-//         rows in parallel, each row one dot product.
+//   dot   A and B unit-stride along K (W stored [out, in]): one run of
+//         rows per thread, each row one dot product.
 //
 // Only a GEMV reads an f16/bf16 A in place (GettCall::a_half): the kernels'
 // 16-bit variants widen it in registers. Both cuts depend only on the shape,

@@ -153,14 +153,14 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape, DType weights, con
 
 // y[y_off[r]] = sum_k w[row_off[r] + k] * x[k] for r < rows: the GEMV whose
 // matrix runs along K (y = W x with W stored [out, in]), as dot products.
-// Four rows at a time share each vector of x (in L1); one vector
+// Eight rows at a time share each vector of x (in L1); one vector
 // accumulator per row, reduced in a fixed order at the end, then the
 // scalar tail of k. Each y element is one dot product in one fixed order.
 void generate_dot_gemv(llvm::Module& m, const KernelShape& shape, DType weights, const std::string& name) {
   GemvFunction function(m, shape, weights, name, "ffi", 5);
   auto& [b, f32, vec, weight, vl, args, fma, fma1] = function;
   Value *kc = args[0], *rows = args[1], *w = args[2], *row_off = args[3], *x = args[4], *y = args[5], *y_off = args[6];
-  constexpr int kRows = 4;
+  constexpr int kRows = 8;  // 4 streamed W from DRAM ~5-10 % slower (Zen 1)
   Value* k_vectors = b.CreateSDiv(kc, b.getInt64(vl));
   Value* k_vector_end = b.CreateMul(k_vectors, b.getInt64(vl));
   // Rows [r0, r0 + count): dot products with x, stored to y.

@@ -177,11 +177,13 @@ class Driver {
     if constexpr (kF32)
       if (call.activation) activation_ = jit.activation_kernel(*call.activation);
     m_blocks_ = ceil_div(m_, blocking_.mc);
-    direct_tiles();
-    classify_epilogue();
-    m_unit_stride_ = true;
-    for (std::int64_t i = 1; i < m_ && m_unit_stride_; ++i)
-      m_unit_stride_ = c_m_[static_cast<std::size_t>(i)] == c_m_[static_cast<std::size_t>(i - 1)] + 1;
+    if (gemv_path_ == GemvKind::none) {  // the tiles' tables: a GEMV reads none of them
+      direct_tiles();
+      classify_epilogue();
+      m_unit_stride_ = true;
+      for (std::int64_t i = 1; i < m_ && m_unit_stride_; ++i)
+        m_unit_stride_ = c_m_[static_cast<std::size_t>(i)] == c_m_[static_cast<std::size_t>(i - 1)] + 1;
+    }
     if (masked_sum_) fusable_ = false;  // a tile's last contribution may come from the exact loop
     if (!kF32) fusable_ = false;        // the fused epilogue is generated for f32 only
   }

@@ -47,8 +47,9 @@ TEST(CpuBlocking, MatmulAcrossEveryBlockBoundaryWithBiasAndRelu) {
 
 // The GEMV paths: y = x W (W stored [K, N], axpy form) cuts K into slices
 // and N (y's length, M of the GETT) into chunks: n > one chunk, k > several
-// slices; z = V x (V stored [N, K], dot-product form) runs 4 rows at a time
-// with a k tail (k is odd) and a row tail (n % 4 = 3).
+// slices; z = V x (V stored [N, K], dot-product form) runs 8 rows at a time
+// in one run of rows per thread, with a k tail (k is odd) and a row tail
+// (n % 8 = 7; 3 threads: runs of 3016, 3016 and 2999 rows).
 TEST(CpuBlocking, DecodeGemvAndItsTranspose) {
   const std::int64_t k = 5003, n = 9031;
   einc::CompileOptions options;
