@@ -742,6 +742,34 @@ TEST(CpuDifferential, ConversionsInLoopKernelsRoundAndSaturateAsTheReference) {
     EXPECT_EQ(compare_bitwise(ref, program.run(inputs, options(backend_under_test(), threads))), "") << threads;
 }
 
+// Dot products (a GETT shape with neither M nor N indices) run on the loop
+// kernels' reduction in f32, and stay GETTs in f64 (no f64 loop kernels):
+// every form against the reference, odd lengths (vector tails), a strided
+// operand, several threads.
+TEST(CpuDifferential, DotProductsRunOnTheLoopKernels) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  for (const char* dtype : {"f32", "f64"}) {
+    const std::string t = std::string(" : ") + dtype;
+    const std::string script = "dim B = 37, J = 1031\ninput x[B, J]" + t + "\ninput y[B, J]" + t + "\ninput v[J]" + t +
+                               "\nr[b] = x[b, j] * y[b, j]\n"  // one dot product per row
+                               "d = v[j] * v[j]\n"             // one dot product
+                               "f = x[b, j] * y[b, j]\n"       // over both indices
+                               "c[j] = x[b, j] * y[b, j]\n"    // along the strided index
+                               "output r, d, f, c\n";
+    einc::Program program = einc::compile(script);
+    const std::string plan = program.emit(einc::EmitStage::plan);
+    for (const char* line : {"r = JIT", "d = JIT", "f = JIT"})
+      EXPECT_NE(plan.find(std::string(line) + (dtype == std::string("f32") ? " loop" : " GETT")), std::string::npos)
+          << line << "\n"
+          << plan;
+    const TensorMap inputs = einc::random_inputs(program, 9);
+    const TensorMap ref = program.run(inputs, options("reference"));
+    for (int threads : {1, 2, 3})
+      EXPECT_EQ(compare_outputs(ref, program.run(inputs, options(backend_under_test(), threads)), 37 * 1031), "")
+          << dtype << " " << threads;
+  }
+}
+
 TEST(CpuDifferential, ThreadsAgree) {
   // The backend's reduction order does not depend on its thread count, so
   // every thread count gives the same bits. Cases with some work (>= 20000
