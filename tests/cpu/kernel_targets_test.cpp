@@ -92,7 +92,10 @@ TEST(KernelTargets, EmitShowsTheKernelsOfTheDtypesAProgramUses) {
   const einc::Program f32 = einc::compile("dim N = 8\ninput A[N, N], B[N, N]\nC[i, j] = A[i, k] * B[k, j]\n");
   const std::string f32_ir = f32.emit(einc::EmitStage::llvm_ir);
   EXPECT_NE(f32_ir.find("einc_ukr_f32_"), std::string::npos);
-  EXPECT_EQ(f32_ir.find("einc_ukr_f64_"), std::string::npos);
+  // (The header's list of kernels compiled so far is the process's: an
+  // earlier test's f64 run puts f64 names there. The sets shown are not.)
+  EXPECT_EQ(f32_ir.find("; the f64 GETT kernels"), std::string::npos);
+  EXPECT_EQ(f32_ir.find("define void @einc_ukr_f64_"), std::string::npos);
   const einc::Program mixed = einc::compile(
       "dim N = 8\ninput A[N, N], B[N, N] : f64\ninput X[N, N], Y[N, N] : i8\n"
       "C[i, j] = A[i, k] * B[k, j]\nD[i, j] = X[i, k] * Y[k, j]\n");
