@@ -199,6 +199,22 @@ struct GemvBaseline : Anchor {
   }
 };
 
+// C[N] = A[N,K] B[K]: the dot-product GEMV (weights stored [out, in], as
+// PyTorch's Linear keeps them), cblas_sgemv without the transpose.
+struct DotGemvBaseline : Anchor {
+  int64_t n, k;
+  const float *w, *x;
+  DotGemvBaseline(const einc::TensorMap& in, int64_t n_, int64_t k_) : n(n_), k(k_) {
+    w = f32(in, "A");
+    x = f32(in, "B");
+    result = einc::Tensor::zeros(einc::DType::f32, {n});
+  }
+  void run() override {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, blas_int(n), blas_int(k), 1.0f, w, blas_int(k), x, 1, 0.0f,
+                out_ptr(result), 1);
+  }
+};
+
 // Decode through a chain of layers: h1 = x W1, h2 = h1 W2, ..., C = h_{L-1}
 // W_L, one sgemv per layer (weights "B1".."BL", row-major [K,N], K = N).
 struct GemvChainBaseline : Anchor {
@@ -450,6 +466,21 @@ std::vector<Case> make_cases() {
                      2.0 * k * n,
                      [=](const einc::TensorMap& in) { return std::make_unique<GemvBaseline>(in, k, n); },
                      matmul_steps()});
+  }
+  for (int64_t side : {dim(2048), dim(4096)}) {
+    // y = W x with W stored [out, in] (16 and 64 MiB): each output one dot
+    // product, the layout numpy.matmul(W, x) and the Python bench's gemv use.
+    const int64_t n = side, k = side;
+    cases.push_back({"gemv_dot_" + std::to_string(n) + "x" + std::to_string(k),
+                     "sgemv (no transpose)",
+                     "not run: a GEMV (oneDNN 2.6's matmul has no GEMV path; see i8_decode)",
+                     "dim N = " + std::to_string(n) + ", K = " + std::to_string(k) +
+                         "\ninput A[N, K]\ninput B[K]\nC[i] = A[i, k] * B[k]\noutput C\n",
+                     "C",
+                     {n},
+                     2.0 * k * n,
+                     [=](const einc::TensorMap& in) { return std::make_unique<DotGemvBaseline>(in, n, k); },
+                     {}});
   }
   {
     // Four layers' weights (256 MiB) are more than the caches hold, so every
