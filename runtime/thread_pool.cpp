@@ -50,6 +50,12 @@ class Pool {
       tasks_ = tasks;
       fixed_ = fixed;
       cancel_ = cancel;
+      // Handed out dynamically, tasks go in runs of `grain_` per atomic
+      // step: a copy of one small row per task (3,584 tasks for a padded
+      // 64x56x56 image) spent ~0.5 ms of a 4.5 ms convolution on the
+      // counter's cache line going back and forth between the cores. Runs
+      // of at most 1/16 of a participant's share keep the load balanced.
+      grain_ = fixed ? 1 : std::max<std::int64_t>(1, tasks / (16 * (workers + 1)));
       next_.store(0);
       pending_.store(workers);
       error_ = nullptr;
@@ -94,16 +100,20 @@ class Pool {
     const auto participants = static_cast<std::int64_t>(job_.load(std::memory_order_relaxed) & kWorkerMask) + 1;
     std::int64_t fixed_task = index;
     while (true) {
-      std::int64_t task = fixed_ ? fixed_task : next_.fetch_add(1);
+      const std::int64_t first = fixed_ ? fixed_task : next_.fetch_add(grain_);
       fixed_task += participants;
-      if (task >= tasks_ || (fixed_ && next_.load(std::memory_order_relaxed) >= tasks_)) return;
-      if (cancel_requested(cancel_)) return;
-      try {
-        (*body_)(task);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!error_) error_ = std::current_exception();
-        next_.store(tasks_);  // stop handing out tasks
+      if (first >= tasks_ || (fixed_ && next_.load(std::memory_order_relaxed) >= tasks_)) return;
+      const std::int64_t last = std::min(tasks_, first + (fixed_ ? 1 : grain_));
+      for (std::int64_t task = first; task < last; ++task) {
+        if (cancel_requested(cancel_)) return;
+        try {
+          (*body_)(task);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (!error_) error_ = std::current_exception();
+          next_.store(tasks_);  // stop handing out tasks
+          return;
+        }
       }
     }
   }
@@ -143,7 +153,8 @@ class Pool {
   std::vector<std::thread> workers_;
   const std::function<void(std::int64_t)>* body_ = nullptr;
   std::int64_t tasks_ = 0;
-  bool fixed_ = false;  // tasks go to the participants round-robin, not on demand
+  std::int64_t grain_ = 1;  // tasks per step of next_ (dynamic hand-out)
+  bool fixed_ = false;      // tasks go to the participants round-robin, not on demand
   // The caller's cancel flag (runtime/cancel.h), null if none.
   const std::atomic<bool>* cancel_ = nullptr;
   std::atomic<std::int64_t> next_{0};
