@@ -34,7 +34,7 @@ void plan_padded_copy(const ir::Program& program, const std::vector<std::int64_t
 Tensor make_padded_copy(const AccessCopy& c, const Tensor& source, const std::string& name, int threads) {
   Tensor copy;
   try {
-    copy = Tensor::zeros(source.dtype(), c.shape);
+    copy = Tensor::empty(source.dtype(), c.shape);
   } catch (const std::bad_alloc&) {
     throw reference::ExecutionError("the zero-padded copy of '" + name +
                                     "' that padded(...) reads does not fit in memory");
@@ -42,29 +42,43 @@ Tensor make_padded_copy(const AccessCopy& c, const Tensor& source, const std::st
     throw reference::ExecutionError("the zero-padded copy of '" + name + "' that padded(...) reads is too large");
   }
   const std::size_t rank = c.shape.size();
+  if (copy.numel() == 0) return copy;  // (rank >= 1: a padded access has a position)
   const auto size = static_cast<std::int64_t>(dtype_size(source.dtype()));
-  if (source.numel() == 0) return copy;  // (rank >= 1: a padded access has a position)
-  // One task per row (every dim but the last) of the source.
-  const std::int64_t row_length = source.shape()[rank - 1];
-  const std::int64_t rows = source.numel() / row_length;
+  // One task per row (every dim but the last) of the copy, which writes all
+  // of it: zeros where the row lies in the margin, else the low margin's
+  // zeros, the source row, the high margin's zeros. (The whole copy zeroed
+  // first, then the rows copied in, was a serial memset: ~2 % of a 3x3
+  // convolution, perf.)
+  const std::int64_t row_length = c.shape[rank - 1], rows = copy.numel() / row_length;
+  const std::int64_t source_length = source.shape()[rank - 1], low = c.low[rank - 1];
+  const bool source_empty = source.numel() == 0;
   const auto* from = static_cast<const char*>(source.data());
   auto* to = static_cast<char*>(copy.data());
-  runtime::parallel_for(rows, rows * row_length >= (1 << 16) ? threads : 1, [&](std::int64_t row) {
-    std::int64_t in = 0, out = c.low[rank - 1];
-    for (std::size_t d = rank - 1, rest = static_cast<std::size_t>(row); d-- > 0;) {
-      const auto extent = static_cast<std::size_t>(source.shape()[d]);
-      const auto i = static_cast<std::int64_t>(rest % extent);
+  runtime::parallel_for(rows, copy.numel() >= (1 << 16) ? threads : 1, [&](std::int64_t row) {
+    char* out = to + row * row_length * size;  // the copy is contiguous
+    std::int64_t in = 0;
+    bool margin = source_empty;
+    for (std::size_t d = rank - 1, rest = static_cast<std::size_t>(row); d-- > 0 && !margin;) {
+      const auto extent = static_cast<std::size_t>(c.shape[d]);
+      const auto i = static_cast<std::int64_t>(rest % extent) - c.low[d];
       rest /= extent;
+      margin = i < 0 || i >= source.shape()[d];
       in += i * source.strides()[d];
-      out += (i + c.low[d]) * copy.strides()[d];
     }
-    const std::int64_t step = source.strides()[rank - 1];
-    if (step == 1) {
-      std::memcpy(to + out * size, from + in * size, static_cast<std::size_t>(row_length * size));
+    if (margin) {
+      std::memset(out, 0, static_cast<std::size_t>(row_length * size));
       return;
     }
-    for (std::int64_t k = 0; k < row_length; ++k)
-      std::memcpy(to + (out + k) * size, from + (in + k * step) * size, static_cast<std::size_t>(size));
+    std::memset(out, 0, static_cast<std::size_t>(low * size));
+    const std::int64_t step = source.strides()[rank - 1];
+    if (step == 1) {
+      std::memcpy(out + low * size, from + in * size, static_cast<std::size_t>(source_length * size));
+    } else {
+      for (std::int64_t k = 0; k < source_length; ++k)
+        std::memcpy(out + (low + k) * size, from + (in + k * step) * size, static_cast<std::size_t>(size));
+    }
+    std::memset(out + (low + source_length) * size, 0,
+                static_cast<std::size_t>((row_length - low - source_length) * size));
   });
   return copy;
 }
