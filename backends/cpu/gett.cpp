@@ -460,10 +460,15 @@ class Driver {
     bool any_contiguous = false;
     for (std::int64_t p = 0; p < panels; ++p) {
       std::int64_t first = row_off[static_cast<std::size_t>(p * panel)];
-      bool ok = first != kPadding;
-      for (int r = 1; r < panel && ok; ++r) ok = row_off[static_cast<std::size_t>(p * panel + r)] == first + r;
-      contiguous[static_cast<std::size_t>(p)] = ok;
-      any_contiguous = any_contiguous || ok;
+      // Rows one or two elements apart (the vector mode's fast panels).
+      auto rows_apart = [&](std::int64_t step) {
+        bool ok = first != kPadding;
+        for (int r = 1; r < panel && ok; ++r) ok = row_off[static_cast<std::size_t>(p * panel + r)] == first + r * step;
+        return ok;
+      };
+      const std::uint8_t flag = rows_apart(1) ? kPanelContiguous : panel > 1 && rows_apart(2) ? kPanelStride2 : 0;
+      contiguous[static_cast<std::size_t>(p)] = flag;
+      any_contiguous = any_contiguous || flag != 0;
     }
     // Transpose when every vector-wide chunk of k is contiguous (k runs along
     // the rows, maybe in several runs: `abcd,dbe` has runs of d).

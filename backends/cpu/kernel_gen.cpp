@@ -434,24 +434,37 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
       [&](Value* p) {
         Value* panel_dst = b.CreateGEP(f32, dst, b.CreateMul(p, b.CreateMul(kc, b.getInt64(r_count))));
         switch (pack_mode) {
-          case PackMode::vector: {  // a contiguous panel: one vector load per k; other panels gather
+          case PackMode::vector: {  // per panel: contiguous, every other element, or gathered
             Value* flag = b.CreateLoad(i8, b.CreateGEP(i8, contiguous, p));
+            Value* base = load_i64(b, row_off, b.CreateMul(p, b.getInt64(r_count)));
+            // Rows `step` elements apart: R elements per k from one load of
+            // the (R - 1) * step + 1 that span them (no element past the
+            // last row's), the rows' lanes picked out.
+            auto strided = [&](int step) {
+              auto* span = llvm::FixedVectorType::get(f32, static_cast<unsigned>((r_count - 1) * step + 1));
+              std::vector<int> lanes;
+              for (int r = 0; r < r_count; ++r) lanes.push_back(r * step);
+              counted_loop(
+                  b, b.getInt64(0), kc,
+                  [&](Value* k) {
+                    Value* at = b.CreateGEP(f32, src, b.CreateAdd(base, load_i64(b, k_off, k)));
+                    Value* v = b.CreateAlignedLoad(step == 1 ? rvec : span,
+                                                   as_vector_ptr(b, at, step == 1 ? rvec : span), llvm::Align(4));
+                    if (step != 1) v = b.CreateShuffleVector(v, lanes);
+                    b.CreateAlignedStore(
+                        v, as_vector_ptr(b, b.CreateGEP(f32, panel_dst, b.CreateMul(k, b.getInt64(r_count))), rvec),
+                        llvm::Align(4));
+                  },
+                  step == 1 ? "kv" : "k2");
+            };
             if_else(
-                b, b.CreateICmpNE(flag, b.getInt8(0)),
+                b, b.CreateICmpEQ(flag, b.getInt8(kPanelContiguous)), [&] { strided(1); },
                 [&] {
-                  Value* base = load_i64(b, row_off, b.CreateMul(p, b.getInt64(r_count)));
-                  counted_loop(
-                      b, b.getInt64(0), kc,
-                      [&](Value* k) {
-                        Value* at = b.CreateGEP(f32, src, b.CreateAdd(base, load_i64(b, k_off, k)));
-                        Value* v = b.CreateAlignedLoad(rvec, as_vector_ptr(b, at, rvec), llvm::Align(4));
-                        b.CreateAlignedStore(
-                            v, as_vector_ptr(b, b.CreateGEP(f32, panel_dst, b.CreateMul(k, b.getInt64(r_count))), rvec),
-                            llvm::Align(4));
-                      },
-                      "kv");
+                  if_else(
+                      b, b.CreateICmpEQ(flag, b.getInt8(kPanelStride2)), [&] { strided(2); },
+                      [&] { gather(panel_dst, p, b.getInt64(0), "g"); }, "stride2");
                 },
-                [&] { gather(panel_dst, p, b.getInt64(0), "g"); }, "contiguous");
+                "contiguous");
             break;
           }
           case PackMode::transpose: {  // k runs along rows: VL x VL blocks transposed in registers

@@ -28,8 +28,10 @@
 //     A row offset of INT64_MIN is padding and packs zeros, so the micro-kernel only ever sees
 //     full panels. One routine per mode (PackMode), each compiled on first
 //     use, since a contraction mostly needs one or two of them: `vector`:
-//     panels flagged contiguous load R consecutive floats as vectors, the
-//     others gather; `transpose`: each VL-aligned chunk of k is contiguous
+//     panels flagged contiguous (kPanelContiguous) load R consecutive floats
+//     as vectors, panels whose rows are two elements apart (kPanelStride2:
+//     a stride-2 convolution's A) load the span and pick every other lane,
+//     the others gather; `transpose`: each VL-aligned chunk of k is contiguous
 //     (k runs along the rows, possibly in several runs), VL x VL blocks are
 //     transposed in registers, the k tail gathered; `gather`: element by element.
 //
@@ -58,6 +60,8 @@ namespace einc::cpu {
 
 // How a pack routine reads its panels (see einc_pack_f32_* above).
 enum class PackMode : int { vector = 0, transpose = 1, gather = 2 };
+// The vector mode's flag per panel: how its rows lie (else 0: gathered).
+constexpr std::uint8_t kPanelContiguous = 1, kPanelStride2 = 2;
 constexpr PackMode kPackModes[] = {PackMode::vector, PackMode::transpose, PackMode::gather};
 
 // The instruction set a kernel targets and its register blocking.

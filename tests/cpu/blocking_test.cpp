@@ -152,6 +152,33 @@ TEST(CpuBlocking, ContractionOverSeveralRunsOfK) {
     }
 }
 
+// A stride-2 convolution's A panels (rows two elements of X apart) are
+// packed from one load of the span they cover, every other lane picked;
+// the last panel (Q = 37: rows 32..36) is padded and gathered. X ends at
+// the last element the last full panel reads (W = 2*Q - 2 + S), so a read
+// past the span would leave the tensor. Against a direct loop, 1 and 2
+// threads bit for bit.
+TEST(CpuBlocking, StrideTwoPanelsPackEveryOtherElement) {
+  const std::int64_t c = 5, q = 37, f = 7, s = 3, w = 2 * q - 2 + s;
+  einc::CompileOptions options;
+  options.dims = {{"C", c}, {"Q", q}, {"F", f}, {"W", w}};
+  einc::Program p =
+      einc::compile("dim C, Q, F, W\ninput X[C, W], K[F, C, 3]\nY[f, j] = X[c, 2*j + s] * K[f, c, s]\n", options);
+  einc::TensorMap in = einc::random_inputs(p, 21);
+  std::vector<double> want(static_cast<std::size_t>(f * q), 0.0);
+  for (std::int64_t of = 0; of < f; ++of)
+    for (std::int64_t j = 0; j < q; ++j)
+      for (std::int64_t ic = 0; ic < c; ++ic)
+        for (std::int64_t is = 0; is < s; ++is)
+          want[static_cast<std::size_t>(of * q + j)] += in.at("X").get({ic, 2 * j + is}) * in.at("K").get({of, ic, is});
+  Tensor one = p.run(in, {.backend = einc::Backend::cpu, .threads = 1}).at("Y");
+  EXPECT_NE(p.emit(einc::EmitStage::plan).find("Y = JIT GETT (batch -; M j; N f; K c,s)"), std::string::npos)
+      << p.emit(einc::EmitStage::plan);
+  EXPECT_LT(max_relative_error(one, want), 1e-5);
+  Tensor two = p.run(in, {.backend = einc::Backend::cpu, .threads = 2}).at("Y");
+  EXPECT_EQ(std::memcmp(one.data(), two.data(), static_cast<std::size_t>(one.numel()) * sizeof(float)), 0);
+}
+
 // Every activation the epilogue can apply (vectorised, after scale and
 // bias, before the residual), on positive data so that log and sqrt are
 // defined, against the reference. M = 37 is not a multiple of any vector
