@@ -67,7 +67,11 @@ class GemvDriver {
     const float* x = static_cast<const float*>(call_.b) + b_b_[0] + b_n_[0] + b_k_[0];
     float* y = static_cast<float*>(call_.c) + c_b_[0] + c_n_[0];
     constexpr std::int64_t kRowGroup = 8;  // the kernel's rows per pass (gemv_gen.cpp)
-    const std::int64_t parts = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, ceil_div(m_, kRowGroup)));
+    // At least 32 K weights per part: below that, handing half of it to
+    // another thread costs more (~8 us) than it saves.
+    constexpr std::int64_t kMinWeightsPerPart = 1 << 15;
+    const std::int64_t parts = std::max<std::int64_t>(
+        1, std::min({static_cast<std::int64_t>(threads), ceil_div(m_, kRowGroup), m_ * kk_ / kMinWeightsPerPart}));
     const std::int64_t part_rows = round_up(ceil_div(m_, parts), kRowGroup);
     runtime::parallel_for_fixed(parts, threads, [&](std::int64_t part) {
       std::int64_t r0 = part * part_rows, rows = std::min(part_rows, m_ - r0);
