@@ -184,34 +184,24 @@ struct GemmBaseline : Anchor {
   void run() override { gemm(blas_int(m), blas_int(n), blas_int(k), a, b, result.data_as<T>()); }
 };
 
-// y[1,N] = x[1,K] W[K,N]: y = W^T x with W row-major [K,N].
+// One cblas_sgemv on W row-major [rows, cols] (input `weights`) and x
+// (input `vector`). Decode, y[1,N] = x[1,K] W[K,N]: y = W^T x, transposed.
+// The dot-product GEMV, C[N] = A[N,K] B[K] (weights stored [out, in], as
+// PyTorch's Linear keeps them): no transpose.
 struct GemvBaseline : Anchor {
-  int64_t n, k;
-  const float *x, *w;
-  GemvBaseline(const einc::TensorMap& in, int64_t k_, int64_t n_) : n(n_), k(k_) {
-    x = f32(in, "A");
-    w = f32(in, "B");
-    result = einc::Tensor::zeros(einc::DType::f32, {1, n});
-  }
-  void run() override {
-    cblas_sgemv(CblasRowMajor, CblasTrans, blas_int(k), blas_int(n), 1.0f, w, blas_int(n), x, 1, 0.0f, out_ptr(result),
-                1);
-  }
-};
-
-// C[N] = A[N,K] B[K]: the dot-product GEMV (weights stored [out, in], as
-// PyTorch's Linear keeps them), cblas_sgemv without the transpose.
-struct DotGemvBaseline : Anchor {
-  int64_t n, k;
+  int64_t rows, cols;
+  bool transposed;
   const float *w, *x;
-  DotGemvBaseline(const einc::TensorMap& in, int64_t n_, int64_t k_) : n(n_), k(k_) {
-    w = f32(in, "A");
-    x = f32(in, "B");
-    result = einc::Tensor::zeros(einc::DType::f32, {n});
+  GemvBaseline(const einc::TensorMap& in, const char* weights, const char* vector, int64_t rows_, int64_t cols_,
+               bool transposed_, std::vector<int64_t> out_shape)
+      : rows(rows_), cols(cols_), transposed(transposed_) {
+    w = f32(in, weights);
+    x = f32(in, vector);
+    result = einc::Tensor::zeros(einc::DType::f32, std::move(out_shape));
   }
   void run() override {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, blas_int(n), blas_int(k), 1.0f, w, blas_int(k), x, 1, 0.0f,
-                out_ptr(result), 1);
+    cblas_sgemv(CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, blas_int(rows), blas_int(cols), 1.0f, w,
+                blas_int(cols), x, 1, 0.0f, out_ptr(result), 1);
   }
 };
 
@@ -464,7 +454,9 @@ std::vector<Case> make_cases() {
                      "C",
                      {1, n},
                      2.0 * k * n,
-                     [=](const einc::TensorMap& in) { return std::make_unique<GemvBaseline>(in, k, n); },
+                     [=](const einc::TensorMap& in) {
+                       return std::make_unique<GemvBaseline>(in, "B", "A", k, n, true, std::vector<int64_t>{1, n});
+                     },
                      matmul_steps()});
   }
   for (int64_t side : {dim(2048), dim(4096)}) {
@@ -479,7 +471,9 @@ std::vector<Case> make_cases() {
                      "C",
                      {n},
                      2.0 * k * n,
-                     [=](const einc::TensorMap& in) { return std::make_unique<DotGemvBaseline>(in, n, k); },
+                     [=](const einc::TensorMap& in) {
+                       return std::make_unique<GemvBaseline>(in, "A", "B", n, k, false, std::vector<int64_t>{n});
+                     },
                      {}});
   }
   {
