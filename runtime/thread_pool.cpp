@@ -54,8 +54,10 @@ class Pool {
       // step: a copy of one small row per task (3,584 tasks for a padded
       // 64x56x56 image) spent ~0.5 ms of a 4.5 ms convolution on the
       // counter's cache line going back and forth between the cores. Runs
-      // of at most 1/16 of a participant's share keep the load balanced.
-      grain_ = fixed ? 1 : std::max<std::int64_t>(1, tasks / (16 * (workers + 1)));
+      // of at most 1/64 of a participant's share keep the load balanced,
+      // and leave a loop of up to 64 tasks per participant (a GETT's
+      // rectangles, uneven under a causal mask) one task per step.
+      grain_ = fixed ? 1 : std::max<std::int64_t>(1, tasks / (64 * (workers + 1)));
       next_.store(0);
       pending_.store(workers);
       error_ = nullptr;

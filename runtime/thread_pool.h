@@ -3,7 +3,7 @@
 // parallel_for(n, threads, body) runs body(task) for task in [0, n) on up to
 // `threads` threads (the caller is one of them) and returns when all are
 // done. Tasks are handed out dynamically, in runs of consecutive tasks
-// when there are many (a participant takes at most 1/16 of its share at
+// when there are many (a participant takes at most 1/64 of its share at
 // once; by parallel_for_fixed: round robin, one at a time). Workers are created once per process and sleep between
 // jobs; concurrent callers take turns (one job at a time), so a Program may run from several threads safely. Exceptions
 // in a task are rethrown in the caller (the first one). Once the calling thread's run is cancelled (runtime/cancel.h),

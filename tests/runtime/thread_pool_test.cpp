@@ -53,7 +53,7 @@ TEST(ThreadPool, EveryTaskRunsExactlyOnce) {
   }
 }
 
-// Many small tasks go out in runs of consecutive tasks (at most 1/16 of a
+// Many small tasks go out in runs of consecutive tasks (at most 1/64 of a
 // participant's share per step of the shared counter), not one by one: a
 // padded copy's 3,584 one-row tasks spent a tenth of a convolution on that
 // counter. In task order, the thread changes at most once per run.
@@ -70,7 +70,7 @@ TEST(ThreadPool, ManyTasksGoOutInRunsOfConsecutiveTasks) {
   int changes = 0;
   for (std::int64_t t = 1; t < kTasks; ++t)
     changes += record.thread[static_cast<std::size_t>(t)] != record.thread[static_cast<std::size_t>(t - 1)];
-  EXPECT_LE(changes, 2 * 16 + 2) << "tasks handed out one by one";
+  EXPECT_LE(changes, 2 * 64 + 2) << "tasks handed out one by one";
   for (std::int64_t t = 0; t < kTasks; ++t) ASSERT_EQ(record.runs[static_cast<std::size_t>(t)].load(), 1) << t;
 }
 
