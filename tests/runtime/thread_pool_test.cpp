@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -62,8 +63,8 @@ TEST(ThreadPool, ManyTasksGoOutInRunsOfConsecutiveTasks) {
   Record record(kTasks);
   std::atomic<std::int64_t> sink{0};
   parallel_for(kTasks, 2, [&](std::int64_t task) {
-    std::int64_t x = task;
-    for (int i = 0; i < 200; ++i) x = x * 6364136223846793005 + 1442695040888963407;  // a little work
+    auto x = static_cast<std::uint64_t>(task);  // unsigned: the steps wrap by design
+    for (int i = 0; i < 200; ++i) x = x * 6364136223846793005u + 1442695040888963407u;  // a little work
     sink += x & 1;
     record.note(task);
   });
