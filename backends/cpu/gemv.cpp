@@ -53,7 +53,7 @@ class GemvDriver {
   // fixed order: results do not depend on the threads. Each thread then
   // streams one region of W, which the hardware prefetchers follow from row
   // to row; chunks of 64 rows handed out dynamically (interleaved regions)
-  // read W from DRAM ~25 % slower on the Zen 1 host (docs/performance.md).
+  // read W from DRAM ~25 % slower on the Zen 1 host (docs/cpu-backend.md).
   void dot_gemv(int threads) {
     if (call_.a_half)
       dot_gemv_with(jit_.half_dot_gemv_kernel(call_.a_dtype), call_.a_half, threads);

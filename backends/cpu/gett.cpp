@@ -450,14 +450,14 @@ class Driver {
             std::int64_t kc) const {
     const std::int64_t vector_lanes = v_.shape.vector_lanes;
     thread_local std::vector<std::int64_t> row_off, k_off;
-    thread_local std::vector<std::uint8_t> contiguous;
+    thread_local std::vector<std::uint8_t> panel_flags;  // the vector mode's, per panel
     row_off.assign(static_cast<std::size_t>(padded), kPadding);
     for (std::int64_t r = 0; r < count; ++r)
       row_off[static_cast<std::size_t>(r)] = base + rows[static_cast<std::size_t>(r0 + r)];
     k_off.assign(ks.begin() + p0, ks.begin() + p0 + kc);
     std::int64_t panels = padded / panel;
-    contiguous.assign(static_cast<std::size_t>(panels), 0);
-    bool any_contiguous = false;
+    panel_flags.assign(static_cast<std::size_t>(panels), 0);
+    bool any_fast_panel = false;
     for (std::int64_t p = 0; p < panels; ++p) {
       std::int64_t first = row_off[static_cast<std::size_t>(p * panel)];
       // Rows one or two elements apart (the vector mode's fast panels).
@@ -466,9 +466,9 @@ class Driver {
         for (int r = 1; r < panel && ok; ++r) ok = row_off[static_cast<std::size_t>(p * panel + r)] == first + r * step;
         return ok;
       };
-      const std::uint8_t flag = rows_apart(1) ? kPanelContiguous : panel > 1 && rows_apart(2) ? kPanelStride2 : 0;
-      contiguous[static_cast<std::size_t>(p)] = flag;
-      any_contiguous = any_contiguous || flag != 0;
+      const std::uint8_t flag = rows_apart(1) ? kPanelContiguous : rows_apart(2) ? kPanelStride2 : 0;
+      panel_flags[static_cast<std::size_t>(p)] = flag;
+      any_fast_panel = any_fast_panel || flag != 0;
     }
     // Transpose when every vector-wide chunk of k is contiguous (k runs along
     // the rows, maybe in several runs: `abcd,dbe` has runs of d).
@@ -476,9 +476,9 @@ class Driver {
     for (std::int64_t t = 0; t + vector_lanes <= kc && k_chunks_contiguous; t += vector_lanes)
       for (std::int64_t i = 1; i < vector_lanes && k_chunks_contiguous; ++i)
         k_chunks_contiguous = k_off[static_cast<std::size_t>(t + i)] == k_off[static_cast<std::size_t>(t)] + i;
-    PackMode mode = any_contiguous ? PackMode::vector : k_chunks_contiguous ? PackMode::transpose : PackMode::gather;
+    PackMode mode = any_fast_panel ? PackMode::vector : k_chunks_contiguous ? PackMode::transpose : PackMode::gather;
     jit_.pack_kernel(shape_index_, which, mode, call_.dtype)(src, dst, padded, kc, row_off.data(), k_off.data(),
-                                                             contiguous.data());
+                                                             panel_flags.data());
     // The plan's scalars, where it applies them to this operand.
     if (pack_scale_ == (which == 0 ? ir::ScaleAt::a : ir::ScaleAt::b)) {
       for (std::int64_t i = 0; i < padded * kc; ++i) dst[i] = mul(dst[i], scale_);

@@ -402,7 +402,7 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
   auto* type = llvm::FunctionType::get(b.getVoidTy(), {fptr, fptr, i64, i64, iptr, iptr, bptr}, false);
   std::vector<Value*> args = begin_function(b, m, shape.pack_name(rows_per_panel, pack_mode), type);
   Value *src = args[0], *dst = args[1], *rows = args[2], *kc = args[3], *row_off = args[4], *k_off = args[5],
-        *contiguous = args[6];
+        *panel_flags = args[6];
 
   const int r_count = rows_per_panel, vl = shape.vector_lanes;
   auto* rvec = llvm::FixedVectorType::get(f32, static_cast<unsigned>(r_count));
@@ -435,7 +435,7 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
         Value* panel_dst = b.CreateGEP(f32, dst, b.CreateMul(p, b.CreateMul(kc, b.getInt64(r_count))));
         switch (pack_mode) {
           case PackMode::vector: {  // per panel: contiguous, every other element, or gathered
-            Value* flag = b.CreateLoad(i8, b.CreateGEP(i8, contiguous, p));
+            Value* flag = b.CreateLoad(i8, b.CreateGEP(i8, panel_flags, p));
             Value* base = load_i64(b, row_off, b.CreateMul(p, b.getInt64(r_count)));
             // Rows `step` elements apart: R elements per k from one load of
             // the (R - 1) * step + 1 that span them (no element past the
@@ -448,9 +448,8 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
                   b, b.getInt64(0), kc,
                   [&](Value* k) {
                     Value* at = b.CreateGEP(f32, src, b.CreateAdd(base, load_i64(b, k_off, k)));
-                    Value* v = b.CreateAlignedLoad(step == 1 ? rvec : span,
-                                                   as_vector_ptr(b, at, step == 1 ? rvec : span), llvm::Align(4));
-                    if (step != 1) v = b.CreateShuffleVector(v, lanes);
+                    Value* v = b.CreateAlignedLoad(span, as_vector_ptr(b, at, span), llvm::Align(4));
+                    if (step != 1) v = b.CreateShuffleVector(v, lanes);  // (step 1: the span is the panel's rows)
                     b.CreateAlignedStore(
                         v, as_vector_ptr(b, b.CreateGEP(f32, panel_dst, b.CreateMul(k, b.getInt64(r_count))), rvec),
                         llvm::Align(4));

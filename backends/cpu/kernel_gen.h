@@ -21,7 +21,7 @@
 //
 //   void einc_pack_f32_<isa>_<R>_<mode>(const float* src, float* dst, i64 rows, i64 kc,
 //                                       const i64* row_off, const i64* k_off,
-//                                       const u8* panel_contiguous)
+//                                       const u8* panel_flags)
 //     Packs rows x kc elements read at src[row_off[r] + k_off[k]] (any
 //     strides, diagonals, broadcasts: the offsets come from the tensors'
 //     strides, and may be negative) into panels of R rows: dst[p*kc*R + k*R + r].

@@ -71,22 +71,19 @@ StatementPlan plan_native(const ir::Program& program, const ir::Statement& s, co
   // y[b, j]`, `t = x[i] * y[i]`): nothing it packs is reused, and the loop
   // kernels' vectorised reduction runs it 20-30 times faster
   // (docs/cpu-backend.md). The GETT stays for what the loop kernels refuse.
-  const bool dot_products = g && g->m.empty() && g->n.empty();
-  if (g && !dot_products) {
-    plan.path = CpuPath::gett;
-    plan.gett = std::move(g);
-    return plan;
-  }
-  if ((plan.loop = plan_loop_kernel(program, s, layouts, &plan.reason))) {
-    plan.path = CpuPath::loop_kernel;
-    return plan;
-  }
-  if (g) {
+  auto gett_plan = [&] {
     plan.reason.clear();
     plan.path = CpuPath::gett;
     plan.gett = std::move(g);
     return plan;
+  };
+  const bool dot_products = g && g->m.empty() && g->n.empty();
+  if (g && !dot_products) return gett_plan();
+  if ((plan.loop = plan_loop_kernel(program, s, layouts, &plan.reason))) {
+    plan.path = CpuPath::loop_kernel;
+    return plan;
   }
+  if (g) return gett_plan();
   if ((plan.steps = plan_product_steps(program, s))) {
     plan.path = CpuPath::product_steps;
     return plan;
