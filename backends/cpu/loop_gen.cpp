@@ -25,6 +25,7 @@
 #include "backends/cpu/llvm_util.h"
 #include "backends/cpu/vector_math.h"
 #include "einc/internal_error.h"
+#include "ir/condition.h"
 
 namespace einc::cpu {
 
@@ -33,7 +34,8 @@ namespace {
 using llvm::BasicBlock;
 using llvm::Value;
 
-constexpr int kTarget = -1;  // the target's "slot" in offset caches
+constexpr int kTarget = -1;      // the target's "slot" in offset caches
+constexpr int kOutputNest = -1;  // the output loops, as LoopSplit::nest names them
 
 bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
@@ -61,6 +63,7 @@ class Emitter {
     end_ = &*args++;
     target_free_ = graph_.lhs;
     std::sort(target_free_.begin(), target_free_.end());
+    for (const LoopSplit& split : graph_.splits) splits_[split.nest] = &split;
   }
 
   void emit() {
@@ -72,8 +75,11 @@ class Emitter {
     Level function_level;
     function_level.hoist = entry;
     chain_.push_back(std::move(function_level));
-    levels(spec_.output, 0, true, {}, [&](const std::vector<Value*>&) {
-      store(value(graph_.root));
+    find_stash();
+    levels(spec_.output, 0, kOutputNest, {}, [&](const std::vector<Value*>&) {
+      const int root = version(kOutputNest, graph_.root);
+      reuse_stash(root);
+      store(value(root));
       return std::vector<Value*>{};
     });
     b_.CreateRetVoid();
@@ -92,6 +98,8 @@ class Emitter {
   };
   using Carried = std::vector<Value*>;
   using Leaf = std::function<Carried(const Carried&)>;
+  using Body = std::function<Carried(Value* i, Value* mask, const Carried&)>;  // one loop's body
+  using Closed = std::function<Carried(Value* count, const Carried&)>;
 
   // --- levels and hoisting ----------------------------------------------------
 
@@ -199,20 +207,33 @@ class Emitter {
     return current;
   }
 
-  // The loops of `order` from position k inward; `leaf` runs innermost.
-  Carried levels(const LoopOrder& order, std::size_t k, bool output, const Carried& carried, const Leaf& leaf) {
+  // The loops of `order` from position k inward, of `nest` (kOutputNest or a
+  // reduce node's id); `leaf` runs innermost. `closed`, for a reduction whose
+  // version outside its split does not vary with its last loop: that
+  // version's share of the accumulators over `count` points at once.
+  Carried levels(const LoopOrder& order, std::size_t k, int nest, const Carried& carried, const Leaf& leaf,
+                 const Closed& closed = nullptr) {
+    const bool output = nest == kOutputNest;
     if (k == order.indices.size()) return leaf(carried);
     if (output && k == 0 && spec_.parallel_levels > 1) return flattened(order, carried, leaf);
     int x = order.indices[k];
     bool vector = x == order.vector_index && vec_ != nullptr;
     Value* lo = output && k == 0 ? begin_ : llvm::ConstantInt::get(i64_, 0);
     Value* hi = output && k == 0 ? end_ : int_param(spec_.extent_param(x));
-    auto inner = [&](Value* i, Value* mask, const Carried& current) {
+    const Body inner = [&](Value* i, Value* mask, const Carried& current) {
       push_level(x, vector, i, mask);
-      Carried r = levels(order, k + 1, output, current, leaf);
+      Carried r = levels(order, k + 1, nest, current, leaf, closed);
       pop_level();
       return r;
     };
+    if (const LoopSplit* split = split_at(nest, x))
+      return split_loop(*split, x, lo, hi, vector, carried, inner, k + 1 == order.indices.size() ? closed : nullptr);
+    return range(lo, hi, vector, carried, inner);
+  }
+
+  // The loop of one index over [lo, hi): whole vectors, then the rest as
+  // one masked vector when `vector`.
+  Carried range(Value* lo, Value* hi, bool vector, const Carried& carried, const Body& inner) {
     if (!vector)
       return loop(
           lo, hi, 1, false, carried, [&](Value* i, const Carried& c) { return inner(i, nullptr, c); }, nullptr);
@@ -241,6 +262,143 @@ class Emitter {
     return out;
   }
 
+  // --- loops split at a condition (loop_graph.h) ------------------------------
+
+  // The nest's split when it splits the loop of x here: not split yet, and
+  // the other compared index bound by an enclosing scalar loop.
+  const LoopSplit* split_at(int nest, int x) const {
+    auto it = splits_.find(nest);
+    if (it == splits_.end() || inside_.count(nest)) return nullptr;
+    const ir::Condition& c = it->second->condition;
+    const int other = c.lhs == x ? c.rhs : c.rhs == x ? c.lhs : -1;
+    const Level* bound = other < 0 ? nullptr : level_of(other);
+    return bound && !bound->vector ? it->second : nullptr;
+  }
+
+  const Level* level_of(int index) const {
+    for (std::size_t k = chain_.size(); k-- > 1;)
+      if (chain_[k].index == index) return &chain_[k];
+    return nullptr;
+  }
+
+  // The value the nest computes where the emitter is: the original, or the
+  // version of the piece of its split loop being emitted.
+  int version(int nest, int original) const {
+    auto it = inside_.find(nest);
+    if (it == inside_.end()) return original;
+    const LoopSplit& split = *splits_.at(nest);
+    return it->second ? split.inside : split.outside;
+  }
+
+  // The loop of x over [lo, hi) in two pieces at the condition's boundary,
+  // in order along x: for x <= y, [lo, y + 1) inside and the rest outside;
+  // for x >= y, [lo, y) outside and the rest inside (both clamped to [lo, hi]).
+  Carried split_loop(const LoopSplit& split, int x, Value* lo, Value* hi, bool vector, const Carried& carried,
+                     const Body& inner, const Closed& closed) {
+    const ir::Condition& c = split.condition;
+    const ir::CompareOp op = c.lhs == x ? c.op : ir::mirrored(c.op);  // x op y
+    Value* y = level_of(c.lhs == x ? c.rhs : c.lhs)->i;
+    Value* bound =
+        op == ir::CompareOp::le || op == ir::CompareOp::gt ? b_.CreateAdd(y, llvm::ConstantInt::get(i64_, 1)) : y;
+    bound = b_.CreateSelect(b_.CreateICmpSLT(bound, lo), lo, bound);
+    bound = b_.CreateSelect(b_.CreateICmpSGT(bound, hi), hi, bound);
+    const bool prefix = op == ir::CompareOp::lt || op == ir::CompareOp::le;
+    const int nest = split.nest;
+    Carried current = carried;
+    for (int piece = 0; piece < 2; ++piece) {
+      const bool inside = (piece == 0) == prefix;
+      Value* from = piece == 0 ? lo : bound;
+      Value* to = piece == 0 ? bound : hi;
+      inside_[nest] = inside;
+      current = !inside && closed ? closed(b_.CreateSub(to, from), current) : range(from, to, vector, current, inner);
+    }
+    inside_.erase(nest);
+    return current;
+  }
+
+  // --- a sum's terms kept in the target ---------------------------------------
+  //
+  // A softmax's output is exp(x - max) * (1 / sum(exp(x - max))): the sum
+  // and the output loop compute the same exp at every point. When a sum's
+  // body varies with every target index, its loops are the output's
+  // innermost loops (same order, same vectorised index), and both nests are
+  // split alike (or neither), the sum stores each term into the target as
+  // it adds it, and the output loop loads it back instead of computing it
+  // again: one exp per element instead of two. The target is written only
+  // by this kernel (a statement reading its own target is not a loop
+  // kernel), row by row, so the row is in cache when it is read back.
+
+  struct Stash {
+    int reduce = -1;      // the sum node, or -1
+    int node = -1;        // the body the output loop reuses: where the nests are split, the inside version
+    bool stored = false;  // the sum was emitted storing its terms
+  };
+
+  // The sum whose terms the root uses, when the rules above allow one.
+  void find_stash() {
+    if (spec_.accumulate || graph_.target_dtype != DType::f32) return;
+    auto output_split = splits_.find(kOutputNest);
+    for (std::size_t n = 0; n < graph_.nodes.size(); ++n) {
+      const LoopNode& node = graph_.nodes[n];
+      if (node.op != LoopOp::reduce || node.reduce != LoopReduce::sum) continue;
+      if (graph_.nodes[static_cast<std::size_t>(node.args[0])].free != target_free_) continue;
+      auto split = splits_.find(static_cast<int>(n));
+      if ((split == splits_.end()) != (output_split == splits_.end())) continue;
+      if (split != splits_.end() && !(split->second->condition == output_split->second->condition)) continue;
+      const int reused = split == splits_.end() ? node.args[0] : split->second->inside;
+      const int root = output_split == splits_.end() ? graph_.root : output_split->second->inside;
+      if (!reaches(root, reused)) continue;
+      stash_ = {static_cast<int>(n), reused, false};
+      return;
+    }
+  }
+
+  // Whether `from` uses `node` without looking inside reductions.
+  bool reaches(int from, int node) const {
+    if (from == node) return true;
+    const LoopNode& f = graph_.nodes[static_cast<std::size_t>(from)];
+    if (f.op == LoopOp::reduce) return false;
+    return std::any_of(f.args.begin(), f.args.end(), [&](int a) { return reaches(a, node); });
+  }
+
+  // Where the sum is being emitted (its enclosing levels are chain_[1..]),
+  // whether its loops continue the output's: the enclosing levels are the
+  // output's first loops, scalar, and its own loops the output's others,
+  // in order, vectorised alike.
+  bool stash_fits(const LoopOrder& order) const {
+    const std::vector<int>& out = spec_.output.indices;
+    const std::size_t outer = chain_.size() - 1;
+    if (out.size() != outer + order.indices.size() || spec_.output.vector_index != order.vector_index) return false;
+    for (std::size_t k = 0; k < outer; ++k)
+      if (chain_[k + 1].index != out[k] || chain_[k + 1].vector) return false;
+    return std::equal(order.indices.begin(), order.indices.end(), out.begin() + static_cast<std::ptrdiff_t>(outer));
+  }
+
+  // In the output loop's leaf: the kept terms, loaded from the target as
+  // the value of the reused node at this point, where the sum stored them
+  // (everywhere, or the inside piece of a split).
+  void reuse_stash(int root) {
+    if (stash_.reduce < 0 || !reaches(root, stash_.node)) return;
+    if (splits_.count(kOutputNest)) {
+      auto piece = inside_.find(kOutputNest);
+      if (piece == inside_.end() || !piece->second) return;
+    }
+    value(stash_.reduce);  // emitted (hoisted) first: it stores the terms
+    if (!stash_.stored) return;
+    const std::size_t p = chain_.size() - 1;  // (where the node's value is cached: it varies with every index)
+    chain_[p].values[stash_.node] = at_level(p, [&] { return load_target(); });
+  }
+
+  Value* load_target() {
+    Value* where = b_.CreateGEP(f32_, base(kTarget), offset(kTarget, depth_of(target_free_)));
+    const Level* vl = vector_level(target_free_);
+    if (!vl) return b_.CreateAlignedLoad(f32_, where, llvm::Align(4));
+    if (vl->mask)
+      return b_.CreateMaskedLoad(vec_, vector_pointer(where), llvm::Align(4), vl->mask,
+                                 llvm::Constant::getNullValue(vec_));
+    return b_.CreateAlignedLoad(vec_, vector_pointer(where), llvm::Align(4));
+  }
+
   // The first parallel_levels output loops as one loop over [begin, end)
   // of their flattened index (the last fastest).
   Carried flattened(const LoopOrder& order, const Carried& carried, const Leaf& leaf) {
@@ -257,7 +415,7 @@ class Emitter {
           }
           index[0] = rest;
           for (std::size_t q = 0; q < count; ++q) push_level(order.indices[q], false, index[q], nullptr);
-          Carried r = levels(order, count, true, current, leaf);
+          Carried r = levels(order, count, kOutputNest, current, leaf);
           for (std::size_t q = 0; q < count; ++q) pop_level();
           return r;
         },
@@ -588,8 +746,9 @@ class Emitter {
     llvm::Type* element = accumulates_in_double(node.reduce) ? b_.getDoubleTy() : f32_;
     llvm::Type* type = vector ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : element;
     Value* init = llvm::ConstantFP::get(type, identity(node.reduce));
-    Carried result = levels(order, 0, false, {init}, [&](const Carried& acc) {
-      Value* x = widen(value(node.args[0]), vector ? static_cast<llvm::Type*>(vec_) : f32_);
+    // The body's value at the point, as the accumulators' type.
+    auto term = [&](int body) {
+      Value* x = widen(value(body), vector ? static_cast<llvm::Type*>(vec_) : f32_);
       if (element != f32_) x = b_.CreateFPExt(x, type);
       if (horizontal) {
         // Lanes past the end of the vectorised index add nothing.
@@ -597,8 +756,45 @@ class Emitter {
         Value* mask = u ? u->mask : nullptr;
         if (mask) x = b_.CreateSelect(mask, x, init);
       }
-      return Carried{combine(node.reduce, acc[0], x)};
-    });
+      return x;
+    };
+    // Past a split (loop_graph.h), a body that no longer varies with the
+    // last loop (a causal softmax's exp(-inf - max)) is added once for the
+    // whole piece: max/min take it once, a sum adds count times it (to one
+    // lane when the lanes are that loop's: they are summed at the end).
+    Closed closed;
+    const auto split = splits_.find(n);
+    const int last = order.indices.empty() ? -1 : order.indices.back();
+    if (split != splits_.end() && node.reduce != LoopReduce::prod &&
+        !contains(graph_.nodes[static_cast<std::size_t>(split->second->outside)].free, last)) {
+      const int outside = split->second->outside;
+      closed = [&, outside, last](Value* count, const Carried& acc) {
+        Value* x = term(outside);
+        Value* combined = nullptr;
+        if (node.reduce == LoopReduce::sum) {
+          Value* n_points = b_.CreateSIToFP(count, element);
+          if (type->isVectorTy()) n_points = b_.CreateVectorSplat(static_cast<unsigned>(spec_.lanes), n_points);
+          Value* share = b_.CreateFMul(x, n_points);
+          if (horizontal && last == order.vector_index)
+            share = b_.CreateInsertElement(init, b_.CreateExtractElement(share, std::uint64_t{0}), std::uint64_t{0});
+          combined = b_.CreateFAdd(acc[0], share);
+        } else {
+          combined = combine(node.reduce, acc[0], x);
+        }
+        Value* any = b_.CreateICmpSGT(count, llvm::ConstantInt::get(i64_, 0));
+        return Carried{b_.CreateSelect(any, combined, acc[0])};
+      };
+    }
+    const bool stash = n == stash_.reduce && stash_fits(order);
+    Carried result = levels(
+        order, 0, n, {init},
+        [&](const Carried& acc) {
+          const int body = version(n, node.args[0]);
+          if (stash) store(value(body));
+          return Carried{combine(node.reduce, acc[0], term(body))};
+        },
+        closed);
+    if (stash) stash_.stored = true;
     Value* acc = result[0];
     if (horizontal) {
       for (int width = spec_.lanes; width > 1; width /= 2) {
@@ -628,6 +824,9 @@ class Emitter {
   std::vector<Level> chain_;
   std::unordered_map<int, Value*> int_params_, bases_;
   Value* pow_fn_ = nullptr;
+  std::unordered_map<int, const LoopSplit*> splits_;  // by nest
+  std::unordered_map<int, bool> inside_;              // nests in a piece of their split loop: whether the inside one
+  Stash stash_;
 };
 
 }  // namespace

@@ -5,12 +5,14 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "backends/reference/interpreter.h"
 #include "ir/condition.h"
 #include "ir/expr_builders.h"
+#include "ir/known_fill.h"
 #include "ir/product_plan.h"
 
 namespace einc::cpu {
@@ -82,8 +84,10 @@ class GraphBuilder {
     if (!reason_.empty()) return fail(reason_);
     if (graph_.nodes.size() > kMaxNodes) return fail("too many operations for one loop kernel");
     graph_.root = root;
+    split_loops();
     if (!place_reductions()) return fail(reason_);
     std::string kind = has_normalize_ ? "normalization" : has_reduce_ ? "reduction" : "elementwise";
+    if (!graph_.splits.empty()) parts_.push_back("loops split where " + condition_text(graph_.splits[0].condition));
     std::string parts;
     for (const std::string& p : parts_) parts += (parts.empty() ? "" : "; ") + p;
     graph_.summary = parts.empty() ? kind : kind + ": " + parts;
@@ -215,6 +219,26 @@ class GraphBuilder {
     LoopNode n;
     n.op = LoopOp::load;
     n.slot = it->second;
+    const int load = add(std::move(n));
+    return dtype == DType::f32 ? with_known_fill(e, load) : load;
+  }
+
+  // A read of a tensor known to hold a fill outside a condition
+  // (ir/known_fill.h) is `where(condition, the read, fill)`: the same value,
+  // written so that the loops can be split there.
+  int with_known_fill(const ir::Expr& e, int load) {
+    const std::optional<ir::KnownFill> fill = ir::known_fill(program_, statement_, e);
+    if (!fill) return load;
+    LoopScalar value;
+    try {
+      value.number = reference::fold_real(program_, *fill->writer, *fill->value);
+    } catch (const ir::UnboundDimError&) {
+      return load;
+    }
+    LoopNode n;
+    n.op = LoopOp::select;
+    n.condition = fill->condition;
+    n.args = {load, scalar(std::move(value))};
     return add(std::move(n));
   }
 
@@ -413,6 +437,77 @@ class GraphBuilder {
     return 0;
   }
 
+  // --- loops split at a condition (loop_graph.h) ------------------------------
+
+  static bool same_condition(const ir::Condition& a, const ir::Condition& b) {
+    return a == b || (a.op == ir::mirrored(b.op) && a.lhs == b.rhs && a.rhs == b.lhs);
+  }
+
+  std::string condition_text(const ir::Condition& c) const {
+    return names({c.lhs}) + " " + ir::compare_op_name(c.op) + " " + names({c.rhs});
+  }
+
+  // The first select in `value` on an ordering of two indices, one of them
+  // a loop of the nest (`loops`), not looking inside reductions (nests of
+  // their own).
+  std::optional<ir::Condition> first_condition(int value, const std::vector<int>& loops, std::set<int>& seen) const {
+    if (!seen.insert(value).second) return std::nullopt;
+    const LoopNode& node = graph_.nodes[static_cast<std::size_t>(value)];
+    if (node.op == LoopOp::reduce) return std::nullopt;
+    const ir::Condition& c = node.condition;
+    if (node.op == LoopOp::select && c.op != ir::CompareOp::eq && c.op != ir::CompareOp::ne &&
+        (std::count(loops.begin(), loops.end(), c.lhs) || std::count(loops.begin(), loops.end(), c.rhs)))
+      return c;
+    for (int a : node.args)
+      if (auto found = first_condition(a, loops, seen)) return found;
+    return std::nullopt;
+  }
+
+  // `value` where `condition` holds (or does not): each select on it (or on
+  // its negation) replaced by the branch it takes there.
+  int version(int value, const ir::Condition& condition, bool holds, std::map<int, int>& memo) {
+    if (auto it = memo.find(value); it != memo.end()) return it->second;
+    LoopNode node = graph_.nodes[static_cast<std::size_t>(value)];  // (a copy: add() grows the list)
+    int result = value;
+    if (node.op == LoopOp::select && same_condition(node.condition, condition)) {
+      result = version(node.args[holds ? 0 : 1], condition, holds, memo);
+    } else if (node.op == LoopOp::select && same_condition(node.condition, ir::negated(condition))) {
+      result = version(node.args[holds ? 1 : 0], condition, holds, memo);
+    } else if (node.op != LoopOp::reduce && !node.args.empty()) {
+      std::vector<int> args;
+      for (int a : node.args) args.push_back(version(a, condition, holds, memo));
+      if (args != node.args) {
+        node.args = std::move(args);
+        result = add(std::move(node));
+      }
+    }
+    memo[value] = result;
+    return result;
+  }
+
+  void split_nest(int nest, int value, const std::vector<int>& loops) {
+    std::set<int> seen;
+    const std::optional<ir::Condition> condition = first_condition(value, loops, seen);
+    if (!condition) return;
+    std::map<int, int> inside_memo, outside_memo;
+    LoopSplit split;
+    split.nest = nest;
+    split.condition = *condition;
+    split.inside = version(value, *condition, true, inside_memo);
+    split.outside = version(value, *condition, false, outside_memo);
+    graph_.splits.push_back(split);
+  }
+
+  void split_loops() {
+    if (graph_.nodes.size() > kMaxNodes / 2) return;  // each version may copy the nest's nodes
+    const std::size_t original = graph_.nodes.size();
+    split_nest(-1, graph_.root, graph_.lhs);
+    for (std::size_t n = 0; n < original; ++n) {
+      const LoopNode& node = graph_.nodes[n];
+      if (node.op == LoopOp::reduce) split_nest(static_cast<int>(n), node.args[0], std::vector<int>(node.over));
+    }
+  }
+
   // --- exact placement -------------------------------------------------------
   //
   // A nest is the output nest (-1, the lhs indices) or a reduce node (its
@@ -547,6 +642,9 @@ std::string loop_graph_signature(const LoopGraph& graph) {
     if (n.op == LoopOp::select) out << " if " << condition_key(n);
     out << "\n";
   }
+  for (const LoopSplit& split : graph.splits)
+    out << "split " << split.nest << " at " << split.condition.lhs << ir::compare_op_name(split.condition.op)
+        << split.condition.rhs << " " << split.inside << " " << split.outside << "\n";
   if (graph.target_dtype != DType::f32) out << "store " << dtype_name(graph.target_dtype) << "\n";
   for (std::size_t slot = 0; slot < graph.accesses.size(); ++slot)
     if (graph.accesses[slot].dtype != DType::f32)

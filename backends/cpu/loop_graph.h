@@ -40,6 +40,19 @@
 // free sets of the reductions inside one loop nest to be nested (a chain
 // under inclusion) so that one loop order has each of them as a prefix.
 // Statements that fail a rule are interpreted; `reason` says which rule.
+//
+// Loops split at a condition. A nest (the output loops, or a reduction's)
+// whose value selects on a condition between two indices (`where(j <= i,
+// x, -inf)`, or a read of a tensor known to hold a fill outside such a
+// condition: ir/known_fill.h) gets two more versions of its value: where
+// the condition holds (each such select its first branch) and where it
+// does not (its second). The emitted loop over the later of the two
+// indices runs in two pieces, [0, i + 1) and [i + 1, T) for j <= i, each
+// computing its version; so a causal softmax computes exp only on and
+// below the diagonal, and past it stores exp(-inf - max) / sum computed
+// once per row (0, or NaN exactly where the whole computation gives NaN).
+// Both versions equal the original value at every point of their piece,
+// so splitting changes no value (up to the order of a sum's terms).
 #pragma once
 
 #include <optional>
@@ -82,6 +95,15 @@ struct LoopScalar {
   std::vector<int> indices;  // count: the product of these indices' extents
 };
 
+// A nest's loop split at a condition (above). Reductions are nests of their
+// own: a version of a value shares the original's reduce nodes.
+struct LoopSplit {
+  int nest = -1;            // -1: the output nest; else the reduce node's id
+  ir::Condition condition;  // between two indices (<, <=, >, >=)
+  int inside = -1;          // the nest's value (output: the root; reduce: its body) where it holds
+  int outside = -1;         // ... and where it does not
+};
+
 struct LoopGraph {
   std::vector<LoopNode> nodes;
   int root = -1;
@@ -99,6 +121,7 @@ struct LoopGraph {
   // Index sets that max/min/mean/logsumexp/normalisations reduce over: when
   // one is empty at run time the reference reports the error.
   std::vector<std::vector<int>> must_be_nonempty;
+  std::vector<LoopSplit> splits;  // at most one per nest
   bool uses_pow = false;
   std::string summary;  // "elementwise", "reduction: sum over k", "normalization: softmax over j"
 };

@@ -563,6 +563,108 @@ TEST(LoopKernel, EveryVectorWidth) {
   }
 }
 
+// --- loops split at a condition (loop_graph.h) ---------------------------------
+
+// Every comparison, written either way round, with fills that make the
+// piece past the boundary 0, NaN (an infinity), or a plain number; rows
+// where the condition holds nowhere (j < i at i = 0: a softmax of nothing
+// but -inf is NaN); vector widths 1 and the ISA's; a transposed target;
+// a reduction over the other index (its outputs are a vector: not split).
+// The plan must say the loops split, the values match the reference and
+// the bits do not depend on the threads.
+TEST(LoopKernel, LoopsSplitAtAConditionMatchTheReference) {
+  for (const char* condition : {"j <= i", "j < i", "j > i", "j >= i", "i >= j", "i < j"})
+    for (const char* fill : {"-inf", "0", "inf", "2.5"})
+      for (int lanes : {1, 0}) {
+        const std::string where = std::string("where(") + condition + ", X[h, i, j], " + fill + ")";
+        const std::string script =
+            "dim H = 2, T = 37\ninput X[H, T, T]\n"
+            "P[h, i, j] = softmax(j: " +
+            where +
+            ")\n"
+            "Q[h, j, i] = softmax(j: " +
+            where +
+            ")\n"
+            "L[h, i] = logsumexp(j: " +
+            where + ") + mean(j: " + where +
+            ")\n"
+            "S[h, i] = sum(j: " +
+            where + " * 2) + max(j: " + where + ") - min(j: " + where +
+            ")\n"
+            "R[h, i] = prod(j: 1 + " +
+            where +
+            " * 0.01)\n"
+            "C[h, j] = sum(i: " +
+            where +
+            ")\n"
+            "E[h, i, j] = " +
+            where + " * 3 + 1\n";
+        SCOPED_TRACE(std::string(condition) + ", fill " + fill + ", lanes " + std::to_string(lanes));
+        LanesOverride override_lanes(lanes);
+        einc::Program program = einc::compile(script);
+        const std::vector<std::string> lines = plan(program);
+        ASSERT_EQ(lines.size(), 7u);
+        for (std::size_t line : {0u, 2u, 3u, 6u})
+          EXPECT_NE(lines[line].find("loops split where"), std::string::npos) << lines[line];
+        TensorMap inputs = einc::random_inputs(program, 7);
+        TensorMap one = program.run(inputs, on("cpu", 1));
+        EXPECT_EQ(compare(program.run(inputs, on("reference")), one, {1e-5, 2e-6}), "");
+        EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", 3))), "");
+      }
+}
+
+// A softmax of scores a masked GETT wrote (-inf past the diagonal: a known
+// fill, ir/known_fill.h) splits its loops; one of a tensor assigned twice
+// does not. Causal attention end to end against the reference.
+TEST(LoopKernel, ReadsOfAKnownFillSplitTheLoops) {
+  einc::Program program = einc::compile(
+      "dim H = 3, T = 45, E = 16\n"
+      "input q[H, T, E], k[H, T, E], v[T, H, E]\n"
+      "s[h, i, j] = where(j <= i, q[h, i, e] * k[h, j, e] / sqrt(E), -inf)\n"
+      "a[h, i, j] = softmax(j: s[h, i, j])\n"
+      "o[i, h, e] = where(j <= i, a[h, i, j] * v[j, h, e], 0)\n"
+      "u[h, i, j] = exp(s[h, j, i])\n"
+      "t[h, i, j] = where(j <= i, q[h, i, e] * k[h, j, e], -inf)\n"
+      "t[h, i, j] += 1\n"
+      "b[h, i, j] = softmax(j: t[h, i, j])\n"
+      "output o, a, u, b\n");
+  const std::vector<std::string> lines = plan(program);
+  ASSERT_EQ(lines.size(), 7u);
+  EXPECT_NE(lines[1].find("softmax over j; loops split where j <= i"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[3].find("loops split where i <= j"), std::string::npos) << lines[3];
+  EXPECT_EQ(lines[6].find("split"), std::string::npos) << lines[6];
+  TensorMap inputs = einc::random_inputs(program, 11);
+  TensorMap one = program.run(inputs, on("cpu", 1));
+  EXPECT_EQ(compare(program.run(inputs, on("reference")), one, {1e-5, 1e-6}), "");
+  EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", 2))), "");
+}
+
+// A softmax's sum stores its terms exp(x - max) into the target and the
+// output loop reads them back (loop_gen.cpp, "a sum's terms kept in the
+// target"): over the last axis, two axes, times more factors, inside a
+// split, next to forms that must not use it (a transposed target, a sum
+// over another axis); every vector width, thread counts alike.
+TEST(LoopKernel, SoftmaxTermsKeptInTheTargetMatchTheReference) {
+  const std::string script =
+      "dim H = 3, T = 29, D = 45\n"
+      "input X[H, T, D], Y[H, T, T]\n"
+      "A[h, t, d] = softmax(d: X[h, t, d])\n"
+      "B[h, t, d] = softmax(t, d: X[h, t, d] * 0.5)\n"
+      "C[h, t, d] = softmax(d: X[h, t, d]) * X[h, t, d] + 1\n"
+      "E[h, i, j] = softmax(j: where(j < i, Y[h, i, j], -inf))\n"
+      "F[h, d, t] = softmax(d: X[h, t, d])\n"
+      "G[h, t, d] = exp(X[h, t, d]) / sum(s: exp(X[h, s, d]))\n";
+  for (int lanes : {1, 4, 8, 16}) {
+    SCOPED_TRACE("lanes " + std::to_string(lanes));
+    LanesOverride override_lanes(lanes);
+    einc::Program program = einc::compile(script);
+    TensorMap inputs = einc::random_inputs(program, 13);
+    TensorMap one = program.run(inputs, on("cpu", 1));
+    EXPECT_EQ(compare(program.run(inputs, on("reference")), one, {1e-5, 1e-6}), "");
+    EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", 3))), "");
+  }
+}
+
 // --- the examples --------------------------------------------------------------
 
 TEST(LoopKernel, ExamplesRunEveryNonContractionAsAJitLoop) {
