@@ -14,13 +14,6 @@ std::optional<std::size_t> position_of(const std::vector<int>& lhs, int index) {
   return static_cast<std::size_t>(std::find(lhs.begin(), lhs.end(), index) - lhs.begin());
 }
 
-// The statement's position in the program, or -1 when it is not one of its statements.
-std::ptrdiff_t statement_position(const Program& program, const Statement& statement) {
-  for (std::size_t k = 0; k < program.statements.size(); ++k)
-    if (&program.statements[k] == &statement) return static_cast<std::ptrdiff_t>(k);
-  return -1;
-}
-
 }  // namespace
 
 std::optional<KnownFill> known_fill(const Program& program, const Statement& reader, const Expr& access) {
@@ -33,8 +26,9 @@ std::optional<KnownFill> known_fill(const Program& program, const Statement& rea
     if (writer_at >= 0) return std::nullopt;  // assigned twice
     writer_at = static_cast<std::ptrdiff_t>(k);
   }
-  const std::ptrdiff_t reader_at = statement_position(program, reader);
-  if (writer_at < 0 || reader_at <= writer_at) return std::nullopt;
+  // (Sema refuses a read before the tensor's first assignment, so a reader
+  // that is not the writer runs after it.)
+  if (writer_at < 0 || reader.target == access.tensor) return std::nullopt;
   const Statement& writer = program.statements[static_cast<std::size_t>(writer_at)];
   if (writer.accumulate || writer.block != reader.block) return std::nullopt;
   const Expr& value = *writer.value;

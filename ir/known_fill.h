@@ -11,7 +11,8 @@
 //
 // It holds when the tensor is an intermediate that exactly one statement
 // assigns (`=`, not `+=`), in the same repeat block as the reader (or
-// neither in one) and before it; that statement's value is a `where` whose
+// neither in one; sema refuses a read before the assignment, so the reader
+// runs after it); that statement's value is a `where` whose
 // condition compares two of its target's indices and whose other branch is
 // numbers and dims only (Expr::folds); and the read takes both compared
 // positions as plain, distinct indices.
@@ -29,8 +30,8 @@ struct KnownFill {
   const Expr* value = nullptr;  // the fill, an expression of numbers and dims in `writer`
 };
 
-// The fill of `access` (an access in `reader`, a statement of `program`),
-// or nullopt when nothing is known.
+// The fill of `access` (an access in `reader`, a statement of `program` or
+// a copy of one), or nullopt when nothing is known.
 std::optional<KnownFill> known_fill(const Program& program, const Statement& reader, const Expr& access);
 
 }  // namespace einc::ir

@@ -128,6 +128,7 @@ void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& state
     case CpuPath::gett: {
       Tensor previous;  // `+=`: the target's old values, read by the epilogue
       GettCall call = build_call(program, statement, *plan.gett, tensors, previous);
+      if (call.mask && plan.fill_unread) call.mask->write_fill = false;
       if (plan.i8_gemv) {  // a decode: its i8 weights read in place
         run_i8_gemv(Jit::instance(), call, threads_);
         return;

@@ -205,11 +205,14 @@ class Driver {
     }
     if (has_epilogue_ && !fused_)
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { epilogue_block(t); });
-    if (mask_ && !masked_sum_ && !filled_)
+    if (writes_fill() && !filled_)
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { fill_block(t); });
   }
 
  private:
+  // A select's fill is written after the product, unless no one reads it.
+  bool writes_fill() const { return mask_ && !masked_sum_ && mask_->mask().write_fill; }
+
   const T* a_data() const { return static_cast<const T*>(call_.a); }
   const T* b_data() const { return static_cast<const T*>(call_.b); }
   T* c_data() const { return static_cast<T*>(call_.c); }
@@ -221,7 +224,7 @@ class Driver {
       // A select's fill right after each batch element, when no second
       // epilogue pass must come first: one thread's stores then overlap
       // another's arithmetic instead of all threads storing at the end.
-      filled_ = mask_ && !masked_sum_ && (!has_epilogue_ || fused_);
+      filled_ = writes_fill() && (!has_epilogue_ || fused_);
       runtime::parallel_for(batches_, threads, [&](std::int64_t batch) {
         for (std::int64_t j0 = 0; j0 < n_; j0 += blocking_.nc) column_block(batch, j0);
         if (filled_)

@@ -31,6 +31,7 @@ struct GettMaskCall {
   int lhs = -1, rhs = -1;  // index ids
   bool on_sum = false;     // a masked sum (one index in K), else a select on C
   float fill = 0.0f;       // select: C where the condition fails
+  bool write_fill = true;  // select: false when no one reads the fill from memory (StatementPlan::fill_unread)
 };
 
 enum class MaskClass { nowhere, everywhere, partly };

@@ -1,6 +1,8 @@
 // backends/cpu/statement_plan.cpp — see statement_plan.h.
 #include "backends/cpu/statement_plan.h"
 
+#include <functional>
+
 #include "backends/cpu/access_copies.h"
 #include "backends/cpu/gemv.h"
 #include "backends/cpu/jit.h"
@@ -9,6 +11,7 @@
 #include "backends/cpu/widened.h"
 #include "ir/condition.h"
 #include "ir/cost_model.h"
+#include "ir/known_fill.h"
 
 namespace einc::cpu {
 
@@ -112,7 +115,9 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
         const ir::Condition& c = g.mask->condition;
         line += std::string(g.mask->on_sum ? ", sum only where " : ", where ") + s.indices[c.lhs].name + " " +
                 ir::compare_op_name(c.op) + " " + s.indices[c.rhs].name +
-                (g.mask->on_sum ? " (K blocks outside skipped)" : " (tiles outside skipped, filled)");
+                (g.mask->on_sum     ? " (K blocks outside skipped)"
+                 : plan.fill_unread ? " (tiles outside skipped; not filled: each reader selects the fill)"
+                                    : " (tiles outside skipped, filled)");
       }
       if (g.scale_at != ir::ScaleAt::result)
         line += std::string(", ") + (g.scale_at == ir::ScaleAt::a ? "A" : "B") + " scaled as it is packed";
@@ -257,8 +262,42 @@ StatementPlan plan_path(const ir::Program& program, const ir::Statement& stateme
 
 }  // namespace
 
+// Whether no statement reads a select GETT's fill from memory, so that it
+// need not be written: the target is an intermediate, and every statement
+// reading it is a loop kernel, in place (no access copies), whose target is
+// an intermediate (so a run allocates it C-order, as the layouts here
+// assume: the path found here is the run's), and whose every read of it
+// knows the fill (ir/known_fill.h): each such read is a select on the
+// condition in its loop graph, which takes the fill from the script, not
+// from memory (loop_graph.h).
+bool fill_unread(const ir::Program& program, const ir::Statement& writer) {
+  auto intermediate = [&](int t) {
+    const ir::Tensor& tensor = program.tensors.at(static_cast<std::size_t>(t));
+    return tensor.role == ir::TensorRole::intermediate && !tensor.is_output;
+  };
+  if (!intermediate(writer.target)) return false;
+  const TensorLayouts contiguous = TensorLayouts::contiguous(program);
+  for (const ir::Statement& reader : program.statements) {
+    if (!ir::tensors_read(*reader.value).count(writer.target)) continue;
+    if (!intermediate(reader.target) || needs_access_copies(reader)) return false;
+    bool known = true;
+    std::function<void(const ir::Expr&)> visit = [&](const ir::Expr& e) {
+      if (e.kind == ir::ExprKind::access && e.tensor == writer.target)
+        known = known && ir::known_fill(program, reader, e).has_value();
+      for (const ir::ExprPtr& a : e.args) visit(*a);
+    };
+    visit(*reader.value);
+    if (!known) return false;
+    const StatementPlan plan = plan_path(program, reader, contiguous);
+    if (plan.path != CpuPath::loop_kernel || plan.widened) return false;
+  }
+  return true;
+}
+
 StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
   StatementPlan plan = plan_path(program, statement, layouts);
+  if (plan.path == CpuPath::gett && !plan.widened && plan.gett->mask && !plan.gett->mask->on_sum)
+    plan.fill_unread = fill_unread(program, statement);
   if (plan.path == CpuPath::product_steps) plan.nested_plans = std::make_shared<PlanCache>(plan.steps->split->program);
   if (plan.path == CpuPath::hoisted) plan.nested_plans = std::make_shared<PlanCache>(plan.hoisted->program);
   return plan;

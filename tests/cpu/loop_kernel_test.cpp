@@ -665,6 +665,46 @@ TEST(LoopKernel, SoftmaxTermsKeptInTheTargetMatchTheReference) {
   }
 }
 
+// When every statement reading a select GETT's target is a loop kernel
+// that knows the fill, the GETT leaves the fill unwritten (statement_plan.h,
+// StatementPlan::fill_unread): the values stay the reference's, whatever
+// the unwritten half holds (a pooled buffer of an earlier run's values, a
+// fresh one of zeros: a read of either instead of the fill would change a
+// softmax). A tensor also read by a GETT (here all of it: -inf times v
+// sums to infinities and NaN, which a read of the unwritten half would not
+// give), or by a statement writing an output, is filled.
+TEST(LoopKernel, AFillNoStatementReadsIsNotWritten) {
+  const std::string head =
+      "dim H = 3, T = 45, E = 16\n"
+      "input q[H, T, E], k[H, T, E], v[T, H, E]\n"
+      "s[h, i, j] = where(j <= i, q[h, i, e] * k[h, j, e] / sqrt(E), -inf)\n"
+      "a[h, i, j] = softmax(j: s[h, i, j])\n"
+      "u[h, i, j] = exp(s[h, j, i]) * 2\n";
+  const std::string unread = head +
+                             "o[i, h, e] = where(j <= i, a[h, i, j] * v[j, h, e], 0)\n"
+                             "r[h, i, j] = u[h, i, j] + a[h, i, j]\n"
+                             "output o, r\n";
+  const std::string read_by_a_gett = head +
+                                     "o[i, h, e] = s[h, i, j] * v[j, h, e]\n"
+                                     "r[h, i, j] = u[h, i, j] + a[h, i, j]\n"
+                                     "output o, r\n";
+  const std::string read_into_an_output = head + "output a, u\n";
+  for (const auto& [script, unwritten] :
+       {std::pair{unread, true}, std::pair{read_by_a_gett, false}, std::pair{read_into_an_output, false}}) {
+    SCOPED_TRACE(script);
+    einc::Program program = einc::compile(script);
+    const std::vector<std::string> lines = plan(program);
+    ASSERT_GE(lines.size(), 1u);
+    EXPECT_EQ(lines[0].find("not filled") != std::string::npos, unwritten) << lines[0];
+    TensorMap inputs = einc::random_inputs(program, 17);
+    const TensorMap want = program.run(inputs, on("reference"));
+    for (int round = 0; round < 2; ++round) {  // the second run on the first's pooled buffers
+      TensorMap got = program.run(inputs, on("cpu", 1 + round));
+      EXPECT_EQ(compare(want, got, {1e-5, 1e-6}), "") << "round " << round;
+    }
+  }
+}
+
 // --- the examples --------------------------------------------------------------
 
 TEST(LoopKernel, ExamplesRunEveryNonContractionAsAJitLoop) {
