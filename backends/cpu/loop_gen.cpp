@@ -363,12 +363,16 @@ class Emitter {
 
   // Where the sum is being emitted (its enclosing levels are chain_[1..]),
   // whether its loops continue the output's: the enclosing levels are the
-  // output's first loops, scalar, and its own loops the output's others,
-  // in order, vectorised alike.
+  // output's first loops, scalar, the parallel one among them, and its own
+  // loops the output's others, in order, vectorised alike.
   bool stash_fits(const LoopOrder& order) const {
     const std::vector<int>& out = spec_.output.indices;
     const std::size_t outer = chain_.size() - 1;
     if (out.size() != outer + order.indices.size() || spec_.output.vector_index != order.vector_index) return false;
+    // The parallel loop (the first output loop, or the flattened ones) runs
+    // one task's part of its range: the sum must be inside it, or it would
+    // store terms into other tasks' points.
+    if (outer < static_cast<std::size_t>(std::max(1, spec_.parallel_levels))) return false;
     for (std::size_t k = 0; k < outer; ++k)
       if (chain_[k + 1].index != out[k] || chain_[k + 1].vector) return false;
     return std::equal(order.indices.begin(), order.indices.end(), out.begin() + static_cast<std::ptrdiff_t>(outer));

@@ -643,13 +643,16 @@ TEST(LoopKernel, ReadsOfAKnownFillSplitTheLoops) {
 // output loop reads them back (loop_gen.cpp, "a sum's terms kept in the
 // target"): over the last axis, two axes, times more factors, inside a
 // split, next to forms that must not use it (a transposed target, a sum
-// over another axis); every vector width, thread counts alike.
+// over another axis, a sum over every index: it spans the parallel loop,
+// whose tasks each compute a part of the target); every vector width,
+// thread counts alike.
 TEST(LoopKernel, SoftmaxTermsKeptInTheTargetMatchTheReference) {
   const std::string script =
-      "dim H = 3, T = 29, D = 45\n"
-      "input X[H, T, D], Y[H, T, T]\n"
+      "dim H = 3, T = 29, D = 45, P = 181, Q = 200\n"
+      "input X[H, T, D], Y[H, T, T], W[P, Q]\n"
       "A[h, t, d] = softmax(d: X[h, t, d])\n"
       "B[h, t, d] = softmax(t, d: X[h, t, d] * 0.5)\n"
+      "Z[a, b] = softmax(a, b: W[a, b])\n"  // over every index: the sum spans the parallel loop
       "C[h, t, d] = softmax(d: X[h, t, d]) * X[h, t, d] + 1\n"
       "E[h, i, j] = softmax(j: where(j < i, Y[h, i, j], -inf))\n"
       "F[h, d, t] = softmax(d: X[h, t, d])\n"
@@ -744,7 +747,7 @@ TEST(LoopKernel, EmitsTheKernelOfALoopStatement) {
 
 // Random statements of elementwise functions, reductions and normalisations
 // over random index sets and layouts (transposed reads, broadcasts,
-// diagonals), kept in the functions' domains and bounded (|values| stay
+// diagonals), with a select on two indices now and then, kept in the functions' domains and bounded (|values| stay
 // below ~50), so that f32 rounding stays far below the size of a wrong
 // element.
 class RandomStatements {
@@ -755,7 +758,11 @@ class RandomStatements {
     static const std::vector<int> extents = {1, 2, 3, 5, 7, 16, 17, 33};
     int outputs = static_cast<int>(pick(4));  // 0..3 output indices
     std::vector<std::string> lhs;
-    for (int k = 0; k < outputs; ++k) lhs.push_back(fresh_index(extents[pick(extents.size())]));
+    for (int k = 0; k < outputs; ++k) {
+      // Now and then two output indices of one extent, which a select can compare.
+      const bool same = k == 1 && chance(40);
+      lhs.push_back(fresh_index(same ? index_extent_.at(lhs[0]) : extents[pick(extents.size())]));
+    }
     std::string value = expr(lhs, lhs, 3);  // uses every output index (else it would have no extent)
     std::string out = "";
     for (const auto& [name, extent] : dims_) out += "dim " + name + " = " + std::to_string(extent) + "\n";
@@ -812,6 +819,22 @@ class RandomStatements {
     return name + sub;
   }
 
+  // `a < b` (or <=, >, >=) on two indices of `available` with one extent,
+  // or "" when there are none; one condition per statement (sema refuses
+  // two that share exactly one index).
+  std::string random_condition(const std::vector<std::string>& available) {
+    if (has_condition_) return "";
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (const std::string& a : available)
+      for (const std::string& b : available)
+        if (a != b && index_extent_.at(a) == index_extent_.at(b)) pairs.emplace_back(a, b);
+    if (pairs.empty()) return "";
+    has_condition_ = true;
+    static const std::vector<std::string> ops = {"<", "<=", ">", ">="};
+    const auto& [a, b] = pairs[pick(pairs.size())];
+    return a + " " + ops[pick(ops.size())] + " " + b;
+  }
+
   std::vector<std::string> subset(const std::vector<std::string>& from) {
     std::vector<std::string> out;
     for (const std::string& i : from)
@@ -864,7 +887,13 @@ class RandomStatements {
       case 4:
       case 5: {  // arithmetic
         std::string a = expr(available, must, depth - 1), b = expr(available, {}, depth - 1);
-        switch (pick(4)) {
+        switch (pick(5)) {
+          case 4:  // a select on two indices of one extent (loops split there: loop_graph.h)
+            if (std::string condition = random_condition(available); !condition.empty()) {
+              static const std::vector<std::string> fills = {"-1.5", "0", "2.5"};
+              return "where(" + condition + ", " + a + ", " + (chance(50) ? fills[pick(fills.size())] : b) + ")";
+            }
+            [[fallthrough]];
           case 0:
             return "(" + a + " + " + b + ")";
           case 1:
@@ -911,6 +940,7 @@ class RandomStatements {
   }
 
   std::mt19937_64 rng_;
+  bool has_condition_ = false;
   std::int64_t work_ = 1;
   std::map<std::string, int> index_extent_, dims_;
   std::vector<std::string> inputs_;
@@ -931,7 +961,7 @@ TEST(LoopKernel, RandomStatementsMatchTheReference) {
   const double budget = env("EINC_LOOP_RANDOM_SECONDS").empty() ? 60 : std::stod(env("EINC_LOOP_RANDOM_SECONDS"));
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  int ran = 0, compiled = 0, failures = 0;
+  int ran = 0, compiled = 0, split = 0, failures = 0;
   for (std::uint64_t seed : seeds) {
     if (elapsed() > budget) break;
     std::string script = RandomStatements(seed).script();
@@ -941,6 +971,7 @@ TEST(LoopKernel, RandomStatementsMatchTheReference) {
       std::vector<std::string> lines = plan(program);
       bool jit = !lines.empty() && lines[0].find("JIT loop") != std::string::npos;
       compiled += jit;
+      split += jit && lines[0].find("loops split") != std::string::npos;
       if (!jit) std::cout << "interpreted: " << (lines.empty() ? "?" : lines[0]) << "\n";
       TensorMap inputs = einc::random_inputs(program, seed);
       TensorMap ref = program.run(inputs, on("reference"));
@@ -959,8 +990,12 @@ TEST(LoopKernel, RandomStatementsMatchTheReference) {
       if (++failures >= 5) break;
     }
   }
-  std::cout << "random statements: " << ran << " run, " << compiled << " as JIT loops, in " << elapsed() << " s\n";
+  std::cout << "random statements: " << ran << " run, " << compiled << " as JIT loops (" << split
+            << " with split loops), in " << elapsed() << " s\n";
   EXPECT_GT(ran, 0);
+  if (ran >= 100) {
+    EXPECT_GT(split, 0) << "no random statement split its loops at a condition";
+  }
   EXPECT_GE(compiled * 10, ran * 8) << "fewer than 80% of the random statements compile as loop kernels";
 }
 
