@@ -148,6 +148,15 @@ void check_script(const std::string& script, Expect expect = Expect::jit, Tolera
   EXPECT_EQ(compare(ref, got, tol), "");
 }
 
+// Runs `program` on the cpu backend on 1 thread and on `threads`: the
+// first must match the reference within `tol`, the second bit for bit.
+void check_values_and_threads(const einc::Program& program, std::uint64_t seed, const Tolerance& tol, int threads) {
+  TensorMap inputs = einc::random_inputs(program, seed);
+  TensorMap one = program.run(inputs, on("cpu", 1));
+  EXPECT_EQ(compare(program.run(inputs, on("reference")), one, tol), "");
+  EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", threads))), "") << threads << " threads";
+}
+
 Tensor tensor_from(const std::vector<std::int64_t>& shape, const std::vector<float>& values) {
   Tensor t = Tensor::zeros(DType::f32, shape);
   for (std::size_t i = 0; i < values.size(); ++i) t.set_flat(static_cast<std::int64_t>(i), values[i]);
@@ -606,10 +615,7 @@ TEST(LoopKernel, LoopsSplitAtAConditionMatchTheReference) {
         ASSERT_EQ(lines.size(), 7u);
         for (std::size_t line : {0u, 2u, 3u, 6u})
           EXPECT_NE(lines[line].find("loops split where"), std::string::npos) << lines[line];
-        TensorMap inputs = einc::random_inputs(program, 7);
-        TensorMap one = program.run(inputs, on("cpu", 1));
-        EXPECT_EQ(compare(program.run(inputs, on("reference")), one, {1e-5, 2e-6}), "");
-        EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", 3))), "");
+        check_values_and_threads(program, 7, {1e-5, 2e-6}, 3);
       }
 }
 
@@ -633,10 +639,7 @@ TEST(LoopKernel, ReadsOfAKnownFillSplitTheLoops) {
   EXPECT_NE(lines[1].find("softmax over j; loops split where j <= i"), std::string::npos) << lines[1];
   EXPECT_NE(lines[3].find("loops split where i <= j"), std::string::npos) << lines[3];
   EXPECT_EQ(lines[6].find("split"), std::string::npos) << lines[6];
-  TensorMap inputs = einc::random_inputs(program, 11);
-  TensorMap one = program.run(inputs, on("cpu", 1));
-  EXPECT_EQ(compare(program.run(inputs, on("reference")), one, {1e-5, 1e-6}), "");
-  EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", 2))), "");
+  check_values_and_threads(program, 11, {1e-5, 1e-6}, 2);
 }
 
 // A softmax's sum stores its terms exp(x - max) into the target and the
@@ -660,11 +663,7 @@ TEST(LoopKernel, SoftmaxTermsKeptInTheTargetMatchTheReference) {
   for (int lanes : {1, 4, 8, 16}) {
     SCOPED_TRACE("lanes " + std::to_string(lanes));
     LanesOverride override_lanes(lanes);
-    einc::Program program = einc::compile(script);
-    TensorMap inputs = einc::random_inputs(program, 13);
-    TensorMap one = program.run(inputs, on("cpu", 1));
-    EXPECT_EQ(compare(program.run(inputs, on("reference")), one, {1e-5, 1e-6}), "");
-    EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", 3))), "");
+    check_values_and_threads(einc::compile(script), 13, {1e-5, 1e-6}, 3);
   }
 }
 
