@@ -378,9 +378,17 @@ class Driver {
     pack_used(0, a_data(), a_pack.data, batch, a_b_[static_cast<std::size_t>(batch)], a_m_, i0, mc, mc_padded, mr, a_k_,
               p0, kc);
     T* c = c_data() + c_b_[static_cast<std::size_t>(batch)];
+    // A masked sum whose condition does not involve M: its K runs, and the
+    // masked copies of B's slices, are the same for every row tile of a
+    // column panel (PanelRuns).
+    const bool panel_runs = masked_sum_ && !mask_->varies_along_m();
+    thread_local PanelRuns runs;
     for (std::int64_t jr = jr0; jr < jr1; jr += nr) {
       std::int64_t n0 = j0 + jr;
       std::int64_t ldc = n_ldc_[static_cast<std::size_t>(n0 / nr)];
+      if (panel_runs)
+        runs.prepare(*mask_, {batch, i0, i0 + 1, n0, n0 + std::min<std::int64_t>(nr, jr1 - jr), p0, p0 + kc},
+                     b_pack + jr * kc, nr);
       for (std::int64_t ir = 0; ir < mc; ir += mr) {
         std::int64_t m0 = i0 + ir;
         const T* a = a_pack.data + ir * kc;
@@ -390,6 +398,10 @@ class Driver {
           const std::int64_t mr_eff = std::min<std::int64_t>(mr, mc - ir),
                              nr_eff = std::min<std::int64_t>(nr, jr1 - jr);
           const MaskBox box{batch, m0, m0 + mr_eff, n0, n0 + nr_eff, p0, p0 + kc};
+          if (panel_runs) {
+            masked_sum_panel_tile(box, runs, a, b, c, direct ? ldc : 0, tile.data);
+            continue;
+          }
           if (masked_sum_) {
             masked_sum_tile(box, a, b, c, direct ? ldc : 0, tile.data);
             continue;
@@ -493,6 +505,78 @@ class Driver {
   // nothing).
   bool masked_out(const MaskBox& box) const { return mask_ && mask_->classify(box) == MaskClass::nowhere; }
 
+  // A masked sum's K runs over one column panel of one KC block (`box`: the
+  // panel's columns; its rows do not matter, the condition not involving
+  // M), and for each run where the mask holds partly, a copy of B's packed
+  // slice with the entries of the masked (k, column) pairs zeroed: what
+  // every row tile of the panel needs, worked out once (compute()).
+  struct PanelRuns {
+    struct Run {
+      MaskClass cls = MaskClass::nowhere;
+      std::int64_t k0 = 0, k1 = 0;
+      std::size_t masked_b = 0;  // partly: where its copy starts in masked_b
+    };
+    std::vector<Run> runs;
+    AlignedBuffer<T> masked_b;
+
+    void prepare(const GettMaskTables& mask, const MaskBox& box, const T* b, int nr) {
+      runs.clear();
+      std::size_t total = 0;
+      mask.for_each_k_run(box, [&](MaskClass cls, std::int64_t k0, std::int64_t k1) {
+        runs.push_back({cls, k0, k1, total});
+        if (cls == MaskClass::partly) total += static_cast<std::size_t>((k1 - k0) * nr);
+      });
+      masked_b.reserve(total);
+      for (const Run& run : runs) {
+        if (run.cls != MaskClass::partly) continue;
+        T* copy = masked_b.data + run.masked_b;
+        std::copy_n(b + (run.k0 - box.k0) * nr, (run.k1 - run.k0) * nr, copy);
+        for (std::int64_t col = 0; col < box.n1 - box.n0; ++col)
+          mask.for_each_k_span(box.batch, box.m0, box.n0 + col, run.k0, run.k1,
+                               [&](std::int64_t first, std::int64_t last, bool holds) {
+                                 if (!holds)
+                                   for (std::int64_t k = first; k < last; ++k) copy[(k - run.k0) * nr + col] = T(0);
+                               });
+      }
+    }
+  };
+
+  // The micro-kernel adding one tile's products over `kc` positions of
+  // packed panels into C (directly where `ldc` is not 0).
+  auto tile_adder(const MaskBox& box, T* c, std::int64_t ldc, T* tile) const {
+    return [this, &box, c, ldc, tile](std::int64_t kc, const T* ak, const T* bk) {
+      const int mr = v_.shape.mr();
+      if (ldc != 0) {
+        T* out = c + c_m_[static_cast<std::size_t>(box.m0)] + c_n_[static_cast<std::size_t>(box.n0)];
+        v_.micro_kernel(kc, ak, bk, out, ldc, 1);
+      } else {
+        v_.micro_kernel(kc, ak, bk, tile, mr, 0);
+        store_tile(tile, c, box.m0, box.m1 - box.m0, box.n0, box.n1 - box.n0, false);
+      }
+    };
+  }
+
+  // One row tile of a column panel whose K runs `runs` holds (the
+  // condition does not involve M): the micro-kernel on each run where the
+  // mask holds everywhere, and on the panel's masked copy of B where it
+  // holds partly (exact, unless A's slice is not finite: masked_run).
+  void masked_sum_panel_tile(const MaskBox& box, const PanelRuns& runs, const T* a, const T* b, T* c, std::int64_t ldc,
+                             T* tile) const {
+    const int mr = v_.shape.mr(), nr = v_.shape.nr;
+    auto kernel = tile_adder(box, c, ldc, tile);
+    for (const typename PanelRuns::Run& run : runs.runs) {
+      const std::int64_t len = run.k1 - run.k0;
+      const T* ak = a + (run.k0 - box.k0) * mr;
+      const T* bk = b + (run.k0 - box.k0) * nr;
+      if (run.cls == MaskClass::everywhere) kernel(len, ak, bk);
+      if (run.cls != MaskClass::partly) continue;
+      if (std::all_of(ak, ak + len * mr, [](T x) { return is_finite(x); }))
+        kernel(len, ak, runs.masked_b.data + run.masked_b);
+      else
+        exact_sum(box, run.k0, run.k1, ak, bk, c);
+    }
+  }
+
   // One tile of a masked sum for one KC block, adding into C (zeroed before
   // the first block): the micro-kernel on the runs of K where the mask holds
   // for the whole tile, nothing where it holds nowhere, and on the short
@@ -503,16 +587,8 @@ class Driver {
   // panels for the block starting at box.k0.
   void masked_sum_tile(const MaskBox& box, const T* a, const T* b, T* c, std::int64_t ldc, T* tile) const {
     const int mr = v_.shape.mr(), nr = v_.shape.nr;
-    const std::int64_t p0 = box.k0, rows = box.m1 - box.m0, cols = box.n1 - box.n0;
-    T* out = c + c_m_[static_cast<std::size_t>(box.m0)] + c_n_[static_cast<std::size_t>(box.n0)];
-    auto kernel = [&](std::int64_t kc, const T* ak, const T* bk) {
-      if (ldc != 0) {
-        v_.micro_kernel(kc, ak, bk, out, ldc, 1);
-      } else {
-        v_.micro_kernel(kc, ak, bk, tile, mr, 0);
-        store_tile(tile, c, box.m0, rows, box.n0, cols, false);
-      }
-    };
+    const std::int64_t p0 = box.k0;
+    auto kernel = tile_adder(box, c, ldc, tile);
     mask_->for_each_k_run(box, [&](MaskClass cls, std::int64_t k0, std::int64_t k1) {
       const T* ak = a + (k0 - p0) * mr;
       const T* bk = b + (k0 - p0) * nr;
@@ -555,6 +631,15 @@ class Driver {
       kernel(len, a_copy.data, b_copy.data);
       return;
     }
+    exact_sum(box, k0, k1, ak, bk, c);
+  }
+
+  // The products of one tile over K positions [k0, k1) where the mask
+  // holds, one by one, added into C: where a masked product would be
+  // 0 * inf (NaN) in the micro-kernel.
+  void exact_sum(const MaskBox& box, std::int64_t k0, std::int64_t k1, const T* ak, const T* bk, T* c) const {
+    const int mr = v_.shape.mr(), nr = v_.shape.nr;
+    const std::int64_t rows = box.m1 - box.m0, cols = box.n1 - box.n0;
     for (std::int64_t j = 0; j < cols; ++j) {
       T* column = c + c_n_[static_cast<std::size_t>(box.n0 + j)];
       for (std::int64_t i = 0; i < rows; ++i) {
