@@ -386,9 +386,14 @@ class Driver {
     for (std::int64_t jr = jr0; jr < jr1; jr += nr) {
       std::int64_t n0 = j0 + jr;
       std::int64_t ldc = n_ldc_[static_cast<std::size_t>(n0 / nr)];
-      if (panel_runs)
-        runs.prepare(*mask_, {batch, i0, i0 + 1, n0, n0 + std::min<std::int64_t>(nr, jr1 - jr), p0, p0 + kc},
-                     b_pack + jr * kc, nr);
+      const std::int64_t n1 = n0 + std::min<std::int64_t>(nr, jr1 - jr);
+      if (panel_runs) runs.prepare(*mask_, {batch, i0, i0 + 1, n0, n1, p0, p0 + kc}, b_pack + jr * kc, nr);
+      // A select's mask over the whole column panel: its tiles are
+      // classified one by one only where it holds partly (near a causal
+      // mask's diagonal), not across the rest of the panel.
+      MaskClass select_class = MaskClass::everywhere;
+      if (mask_ && !masked_sum_) select_class = mask_->classify({batch, i0, i0 + mc, n0, n1, p0, p0 + kc});
+      if (select_class == MaskClass::nowhere) continue;  // fill_block writes it
       for (std::int64_t ir = 0; ir < mc; ir += mr) {
         std::int64_t m0 = i0 + ir;
         const T* a = a_pack.data + ir * kc;
@@ -406,7 +411,7 @@ class Driver {
             masked_sum_tile(box, a, b, c, direct ? ldc : 0, tile.data);
             continue;
           }
-          if (mask_->classify(box) == MaskClass::nowhere) continue;  // fill_block writes it
+          if (select_class == MaskClass::partly && mask_->classify(box) == MaskClass::nowhere) continue;
         }
         if (direct) {
           T* out = c + c_m_[static_cast<std::size_t>(m0)] + c_n_[static_cast<std::size_t>(n0)];
