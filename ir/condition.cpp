@@ -46,6 +46,10 @@ Condition negated(const Condition& c) {
   return {kNot[static_cast<int>(c.op)], c.lhs, c.rhs};
 }
 
+bool equivalent(const Condition& a, const Condition& b) {
+  return a == b || (a.op == mirrored(b.op) && a.lhs == b.rhs && a.rhs == b.lhs);
+}
+
 std::optional<MaskedSum> masked_sum(const Expr& e) {
   if (e.kind != ExprKind::reduce || e.reduce_op != ReduceOp::sum || e.args[0]->kind != ExprKind::select)
     return std::nullopt;

@@ -22,6 +22,8 @@ const char* compare_op_name(CompareOp op);  // "<=", ...
 // The op mirrored (a < b is b > a) and negated (not a < b is a >= b).
 CompareOp mirrored(CompareOp op);
 Condition negated(const Condition& condition);
+// Whether two conditions hold at the same points (`j <= i` and `i >= j`).
+bool equivalent(const Condition& a, const Condition& b);
 
 // `sum(j: where(c, x * y, 0))` or `sum(j: where(c, 0, x * y))`: a sum that
 // adds a product (a multiply of two or more factors) only where a condition

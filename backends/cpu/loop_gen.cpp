@@ -309,6 +309,7 @@ class Emitter {
       const bool inside = (piece == 0) == prefix;
       Value* from = piece == 0 ? lo : bound;
       Value* to = piece == 0 ? bound : hi;
+      if (!inside && nest == kOutputNest && graph_.outside_unread) continue;  // the fill no one reads
       inside_[nest] = inside;
       current = !inside && closed ? closed(b_.CreateSub(to, from), current) : range(from, to, vector, current, inner);
     }

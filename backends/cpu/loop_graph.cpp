@@ -439,10 +439,6 @@ class GraphBuilder {
 
   // --- loops split at a condition (loop_graph.h) ------------------------------
 
-  static bool same_condition(const ir::Condition& a, const ir::Condition& b) {
-    return a == b || (a.op == ir::mirrored(b.op) && a.lhs == b.rhs && a.rhs == b.lhs);
-  }
-
   std::string condition_text(const ir::Condition& c) const {
     return names({c.lhs}) + " " + ir::compare_op_name(c.op) + " " + names({c.rhs});
   }
@@ -469,9 +465,9 @@ class GraphBuilder {
     if (auto it = memo.find(value); it != memo.end()) return it->second;
     LoopNode node = graph_.nodes[static_cast<std::size_t>(value)];  // (a copy: add() grows the list)
     int result = value;
-    if (node.op == LoopOp::select && same_condition(node.condition, condition)) {
+    if (node.op == LoopOp::select && ir::equivalent(node.condition, condition)) {
       result = version(node.args[holds ? 0 : 1], condition, holds, memo);
-    } else if (node.op == LoopOp::select && same_condition(node.condition, ir::negated(condition))) {
+    } else if (node.op == LoopOp::select && ir::equivalent(node.condition, ir::negated(condition))) {
       result = version(node.args[holds ? 1 : 0], condition, holds, memo);
     } else if (node.op != LoopOp::reduce && !node.args.empty()) {
       std::vector<int> args;
@@ -645,6 +641,7 @@ std::string loop_graph_signature(const LoopGraph& graph) {
   for (const LoopSplit& split : graph.splits)
     out << "split " << split.nest << " at " << split.condition.lhs << ir::compare_op_name(split.condition.op)
         << split.condition.rhs << " " << split.inside << " " << split.outside << "\n";
+  if (graph.outside_unread) out << "outside unread\n";
   if (graph.target_dtype != DType::f32) out << "store " << dtype_name(graph.target_dtype) << "\n";
   for (std::size_t slot = 0; slot < graph.accesses.size(); ++slot)
     if (graph.accesses[slot].dtype != DType::f32)

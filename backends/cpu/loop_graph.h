@@ -122,6 +122,10 @@ struct LoopGraph {
   // one is empty at run time the reference reports the error.
   std::vector<std::vector<int>> must_be_nonempty;
   std::vector<LoopSplit> splits;  // at most one per nest
+  // The output nest's piece outside its split is not stored: the statement
+  // is `where(c, x, fill)` split at c and no statement reads the fill from
+  // memory (set by statement_plan.h: StatementPlan::fill_unread).
+  bool outside_unread = false;
   bool uses_pow = false;
   std::string summary;  // "elementwise", "reduction: sum over k", "normalization: softmax over j"
 };

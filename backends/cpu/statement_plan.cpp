@@ -130,7 +130,8 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
       return epilogue.empty() ? line : line + ", epilogue:" + epilogue;
     }
     case CpuPath::loop_kernel:
-      return "JIT loop (" + plan.loop->summary + ")";
+      return "JIT loop (" + plan.loop->summary + ")" +
+             (plan.fill_unread ? ", the fill not stored: each reader selects it" : "");
     case CpuPath::product_steps:
       return "product in pairwise steps (" + describe_product_steps(*plan.steps) +
              "), each run as a statement of its own";
@@ -269,7 +270,7 @@ StatementPlan plan_path(const ir::Program& program, const ir::Statement& stateme
 // assume: the path found here is the run's), and whose every read of it
 // knows the fill (ir/known_fill.h): each such read is a select on the
 // condition in its loop graph, which takes the fill from the script, not
-// from memory (loop_graph.h).
+// from memory (loop_graph.h); and at least one statement reads it.
 bool fill_unread(const ir::Program& program, const ir::Statement& writer) {
   auto intermediate = [&](int t) {
     const ir::Tensor& tensor = program.tensors.at(static_cast<std::size_t>(t));
@@ -277,8 +278,10 @@ bool fill_unread(const ir::Program& program, const ir::Statement& writer) {
   };
   if (!intermediate(writer.target)) return false;
   const TensorLayouts contiguous = TensorLayouts::contiguous(program);
+  bool read = false;
   for (const ir::Statement& reader : program.statements) {
     if (!ir::tensors_read(*reader.value).count(writer.target)) continue;
+    read = true;
     if (!intermediate(reader.target) || needs_access_copies(reader)) return false;
     bool known = true;
     std::function<void(const ir::Expr&)> visit = [&](const ir::Expr& e) {
@@ -291,13 +294,26 @@ bool fill_unread(const ir::Program& program, const ir::Statement& writer) {
     const StatementPlan plan = plan_path(program, reader, contiguous);
     if (plan.path != CpuPath::loop_kernel || plan.widened) return false;
   }
-  return true;
+  // Read somewhere, not vacuously: a program a plan makes for one statement
+  // (its hoisted contractions, its product steps) writes the statement's
+  // target without holding the statements that read it.
+  return read;
 }
 
 StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
   StatementPlan plan = plan_path(program, statement, layouts);
   if (plan.path == CpuPath::gett && !plan.widened && plan.gett->mask && !plan.gett->mask->on_sum)
     plan.fill_unread = fill_unread(program, statement);
+  // A loop kernel `where(c, x, fill)` split at c: the piece past the
+  // boundary stores only the fill, which it can leave unwritten alike.
+  if (plan.path == CpuPath::loop_kernel && !plan.widened && statement.value->kind == ir::ExprKind::select &&
+      !statement.accumulate && plan.loop->target_dtype == DType::f32) {
+    LoopGraph& graph = *plan.loop;
+    const ir::Condition& c = statement.value->condition;
+    for (const LoopSplit& split : graph.splits)
+      if (split.nest == -1 && ir::equivalent(split.condition, c))
+        plan.fill_unread = graph.outside_unread = fill_unread(program, statement);
+  }
   if (plan.path == CpuPath::product_steps) plan.nested_plans = std::make_shared<PlanCache>(plan.steps->split->program);
   if (plan.path == CpuPath::hoisted) plan.nested_plans = std::make_shared<PlanCache>(plan.hoisted->program);
   return plan;

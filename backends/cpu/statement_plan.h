@@ -65,8 +65,9 @@ struct StatementPlan {
   bool i16_pairs = false;     // gett: i8 A and B as i16 pairs (i8_pairs.h)
   bool i8_gemv = false;       // i16_pairs, but a decode: the GEMV reading i8 weights in place (i8_gemv.h)
   int weights_in_place = -1;  // widened GETT (a GEMV): the tensor its kernel widens in registers
-  // gett under a select mask: no statement reads its fill from memory (each
-  // reader selects it: ir/known_fill.h), so the kernel does not write it.
+  // gett under a select mask, or a loop kernel `where(c, x, fill)` split at
+  // c (LoopGraph::outside_unread): no statement reads its fill from memory
+  // (each reader selects it: ir/known_fill.h), so the kernel does not write it.
   bool fill_unread = false;
 };
 
