@@ -354,12 +354,21 @@ class Emitter {
     }
   }
 
-  // Whether `from` uses `node` without looking inside reductions.
+  // Whether `from` uses `node` without looking inside reductions (each
+  // node visited once: the graph is a DAG whose paths can be many).
   bool reaches(int from, int node) const {
-    if (from == node) return true;
-    const LoopNode& f = graph_.nodes[static_cast<std::size_t>(from)];
-    if (f.op == LoopOp::reduce) return false;
-    return std::any_of(f.args.begin(), f.args.end(), [&](int a) { return reaches(a, node); });
+    std::vector<bool> seen(graph_.nodes.size(), false);
+    std::vector<int> stack{from};
+    while (!stack.empty()) {
+      const int n = stack.back();
+      stack.pop_back();
+      if (n == node) return true;
+      if (seen[static_cast<std::size_t>(n)]) continue;
+      seen[static_cast<std::size_t>(n)] = true;
+      const LoopNode& f = graph_.nodes[static_cast<std::size_t>(n)];
+      if (f.op != LoopOp::reduce) stack.insert(stack.end(), f.args.begin(), f.args.end());
+    }
+    return false;
   }
 
   // Where the sum is being emitted (its enclosing levels are chain_[1..]),

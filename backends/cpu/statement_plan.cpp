@@ -263,6 +263,8 @@ StatementPlan plan_path(const ir::Program& program, const ir::Statement& stateme
 
 }  // namespace
 
+namespace {
+
 // Whether no statement reads a select GETT's fill from memory, so that it
 // need not be written: the target is an intermediate, and every statement
 // reading it is a loop kernel, in place (no access copies), whose target is
@@ -277,7 +279,7 @@ bool fill_unread(const ir::Program& program, const ir::Statement& writer) {
     return tensor.role == ir::TensorRole::intermediate && !tensor.is_output;
   };
   if (!intermediate(writer.target)) return false;
-  const TensorLayouts contiguous = TensorLayouts::contiguous(program);
+  std::optional<TensorLayouts> contiguous;  // made for the first reader that gets as far as planning
   bool read = false;
   for (const ir::Statement& reader : program.statements) {
     if (!ir::tensors_read(*reader.value).count(writer.target)) continue;
@@ -291,7 +293,8 @@ bool fill_unread(const ir::Program& program, const ir::Statement& writer) {
     };
     visit(*reader.value);
     if (!known) return false;
-    const StatementPlan plan = plan_path(program, reader, contiguous);
+    if (!contiguous) contiguous = TensorLayouts::contiguous(program);
+    const StatementPlan plan = plan_path(program, reader, *contiguous);
     if (plan.path != CpuPath::loop_kernel || plan.widened) return false;
   }
   // Read somewhere, not vacuously: a program a plan makes for one statement
@@ -299,6 +302,8 @@ bool fill_unread(const ir::Program& program, const ir::Statement& writer) {
   // target without holding the statements that read it.
   return read;
 }
+
+}  // namespace
 
 StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
   StatementPlan plan = plan_path(program, statement, layouts);
