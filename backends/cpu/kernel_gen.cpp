@@ -176,23 +176,32 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
     }
     return out;
   };
-  // K unrolled by 4, then the last kc % 4 steps one by one: the loop's own
-  // counter, pointer and branch work once per 4 steps leaves the load ports
-  // and the scheduler to the FMAs (16 % faster on Zen 3 at 2048^3, 7-8 % on
-  // small and batched products; 8 is no better, docs/cpu-backend.md). Each
-  // accumulator still adds its products in K order: the bits do not change.
-  constexpr int kUnroll = 4;
-  Value* unrolled_trips = b.CreateUDiv(kc, b.getInt64(kUnroll));
-  std::vector<Value*> acc = counted_loop(
-      b, b.getInt64(0), unrolled_trips, zero,
-      [&](Value* k4, const std::vector<Value*>& in) {
-        std::vector<Value*> out = in;
-        for (int u = 0; u < kUnroll; ++u)
-          out = step(b.CreateAdd(b.CreateMul(k4, b.getInt64(kUnroll)), b.getInt64(u)), out);
-        return out;
-      },
-      "k4");
-  acc = counted_loop(b, b.CreateMul(unrolled_trips, b.getInt64(kUnroll)), kc, acc, step, "k");
+  // Float kernels unroll K by 4, then run the last kc % 4 steps one by one:
+  // the loop's own counter, pointer and branch work once per 4 steps leaves
+  // the load ports and the scheduler to the FMAs (16 % faster on Zen 3 at
+  // 2048^3, 7-8 % on small and batched products; 8 is no better,
+  // docs/cpu-backend.md). Integer kernels are not unrolled: their multiply
+  // and add are two instructions, LLVM's scheduler hoists the multiplies of
+  // later steps, and the accumulators spill (the i8 GETT ran 14 % slower).
+  // Each accumulator adds its products in K order either way: the bits do
+  // not depend on it.
+  const int unroll = integer ? 1 : 4;
+  std::vector<Value*> acc = zero;
+  Value* unrolled_end = b.getInt64(0);
+  if (unroll > 1) {
+    Value* unrolled_trips = b.CreateUDiv(kc, b.getInt64(unroll));
+    acc = counted_loop(
+        b, b.getInt64(0), unrolled_trips, acc,
+        [&](Value* k4, const std::vector<Value*>& in) {
+          std::vector<Value*> out = in;
+          for (int u = 0; u < unroll; ++u)
+            out = step(b.CreateAdd(b.CreateMul(k4, b.getInt64(unroll)), b.getInt64(u)), out);
+          return out;
+        },
+        "k_unrolled");
+    unrolled_end = b.CreateMul(unrolled_trips, b.getInt64(unroll));
+  }
+  acc = counted_loop(b, unrolled_end, kc, acc, step, "k");
   // The epilogue's operands, loaded once: bias_m[0:MR] as MR/VL vectors,
   // bias_n[0:NR], the residual tile's start and column stride, scale, sign.
   std::vector<Value*> bias_m, bias_n;
