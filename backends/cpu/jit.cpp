@@ -8,10 +8,13 @@
 
 #include <llvm/ADT/StringMap.h>
 #include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/JITEventListener.h>
 #include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/ExecutionEngine/SectionMemoryManager.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Passes/PassBuilder.h>
@@ -65,6 +68,25 @@ void optimise(llvm::Module& module, llvm::TargetMachine& machine) {
                                 : level[0] == '2' ? llvm::OptimizationLevel::O2
                                                   : llvm::OptimizationLevel::O3;
   builder.buildPerModuleDefaultPipeline(opt).run(module, mam);
+}
+
+// EINC_PERF_JIT=1 registers LLVM's perf listener, which writes
+// /tmp/jit-PID.dump for `perf record -k 1` + `perf inject --jit`, so that
+// profiles name the JIT kernels (docs/cpu-backend.md, "Profiling"). Unset,
+// LLJIT builds its default object layer.
+std::function<llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>>(llvm::orc::ExecutionSession&,
+                                                                      const llvm::Triple&)>
+perf_listened_layer() {
+  const char* env = std::getenv("EINC_PERF_JIT");
+  if (!env || std::string(env) != "1") return nullptr;
+  return [](llvm::orc::ExecutionSession& session,
+            const llvm::Triple&) -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
+    auto layer = std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+        session, [] { return std::make_unique<llvm::SectionMemoryManager>(); });
+    if (llvm::JITEventListener* listener = llvm::JITEventListener::createPerfJITEventListener())
+      layer->registerJITEventListener(*listener);
+    return std::unique_ptr<llvm::orc::ObjectLayer>(std::move(layer));
+  };
 }
 
 }  // namespace
@@ -136,6 +158,7 @@ Jit::Jit() : state_(new State) {
             if (!machine) return machine.takeError();
             return std::make_unique<llvm::orc::TMOwningSimpleCompiler>(std::move(*machine), object_cache);
           })
+          .setObjectLinkingLayerCreator(perf_listened_layer())
           .create(),
       "creating LLJIT");
   for (std::size_t i = 0; i < std::size(kGettSets); ++i) {
