@@ -579,6 +579,7 @@ struct CaseState {
 
 std::map<std::string, CaseState> g_states;
 std::map<std::string, std::string> g_onednn_choice;  // case -> what oneDNN chose, for the notes
+std::map<std::string, std::string> g_onednn_exact;   // int8 case -> oneDNN on full-range inputs, for the notes
 
 CaseState& prepare(const Case& c) {
   CaseState& s = g_states[c.name];
@@ -614,6 +615,58 @@ CaseState& prepare(const Case& c) {
 #endif
   return s;
 }
+
+#if EINC_BENCH_ONEDNN
+// `in` with every i8 tensor's values spread over the whole range [-128,
+// 127] (a fixed hash of the position), the others as they are.
+einc::TensorMap full_range_copy(const einc::TensorMap& in) {
+  einc::TensorMap out;
+  for (const auto& [name, t] : in) {
+    einc::Tensor copy = einc::Tensor::zeros(t.dtype(), t.shape());
+    std::memcpy(copy.data(), t.data(), t.nbytes());
+    if (t.dtype() == einc::DType::i8) {
+      auto* v = static_cast<std::int8_t*>(copy.data());
+      for (std::int64_t i = 0; i < copy.numel(); ++i)
+        v[i] = static_cast<std::int8_t>(static_cast<std::uint32_t>(i * 2654435761u + 12345u) >> 24);
+    }
+    out.emplace(name, std::move(copy));
+  }
+  return out;
+}
+
+// An int8 case's i32 sums are exact in any order, but the bench's inputs
+// ([-8, 8]) are small. Runs einc and oneDNN once more on full-range inputs
+// and notes whether oneDNN's sums are still einc's (exact: einc's int8 GETT
+// is checked bit for bit against the reference in the tests). On AVX2 hosts
+// without VNNI oneDNN 2.6 multiplies u8 x s8 pairs with vpmaddubsw, whose
+// i16 sums saturate: weights beyond [-64, 64] give wrong sums.
+void probe_full_range(CaseState& s, const Case& c) {
+  if (c.output_dtype != einc::DType::i32 || !s.anchors.count(kOnednn) || s.side_error.count(kOnednn) ||
+      s.side_error.count(kEinc))
+    return;
+  try {
+    const einc::TensorMap in = full_range_copy(s.inputs);
+    OnednnAnchor onednn(in, c);
+    onednn.run();
+    const einc::RunOptions options{.backend = *einc::backend_from_name(g_cfg.backend), .threads = g_cfg.threads};
+    const einc::Tensor exact = s.program->run(in, options).at(c.output);
+    const auto* got = static_cast<const std::int32_t*>(onednn.result.data());
+    const auto* want = static_cast<const std::int32_t*>(exact.data());
+    std::int64_t wrong = 0, worst = 0;
+    for (std::int64_t i = 0; i < exact.numel(); ++i)
+      if (got[i] != want[i]) {
+        ++wrong;
+        worst = std::max<std::int64_t>(worst, std::llabs(static_cast<std::int64_t>(got[i]) - want[i]));
+      }
+    g_onednn_exact[c.name] = wrong == 0 ? "exact on full-range int8 inputs too"
+                                        : "WRONG on full-range int8 inputs: " + std::to_string(wrong) + " of " +
+                                              std::to_string(exact.numel()) +
+                                              " sums differ from einc's exact ones, by up to " + std::to_string(worst);
+  } catch (const std::exception& e) {
+    g_onednn_exact[c.name] = std::string("full-range check failed: ") + e.what();
+  }
+}
+#endif
 
 // Runs every side once, untimed (their warm-up: JIT, caches, first touch),
 // and checks them: einc against the first anchor that ran (OpenBLAS, or
@@ -664,6 +717,9 @@ void check_sides(CaseState& s, const Case& c) {
   }
   for (auto it = s.side_error.begin(); it != s.side_error.end();)
     it = it->second.empty() ? s.side_error.erase(it) : ++it;
+#if EINC_BENCH_ONEDNN
+  probe_full_range(s, c);
+#endif
 }
 
 // The case ready for `side`, or nullptr after skipping the benchmark with
@@ -730,6 +786,7 @@ void print_notes(const std::vector<Case>& cases) {
 #if EINC_BENCH_ONEDNN
     line += "; oneDNN: " + c.onednn;
     if (auto it = g_onednn_choice.find(c.name); it != g_onednn_choice.end()) line += " [" + it->second + "]";
+    if (auto it = g_onednn_exact.find(c.name); it != g_onednn_exact.end()) line += "; " + it->second;
 #endif
     std::printf("  %-30s %s\n", c.name.c_str(), line.c_str());
   }
