@@ -23,9 +23,20 @@ std::vector<std::int64_t> packed_strides(const std::vector<GettDim>& dims, std::
   return strides;
 }
 
+// How one operand's copy is laid out: [batch][rows][K rounded up to
+// even] (K innermost: each word holds the values at k and k + 1 of a row),
+// or, when its rows are one element apart and K is not (B[k, j] of a
+// row-major B), [batch][K / 2][rows] with the words of consecutive rows
+// next to each other: that copy reads and writes whole rows, and the GETT
+// packs it with whole vectors instead of transposing words.
+struct PairLayout {
+  bool rows_inner = false;
+  std::int64_t rows = 0, pairs = 0;  // positions of the row group, K pairs
+};
+
 // Copies the i8 operand at `src` (one of the call's A or B: `which` 0 or 1)
-// into `dst`: [batch][rows][k_padded] i16, zero past K.
-void copy_rows(const std::int8_t* src, std::int16_t* dst, const GettCall& call, int which, std::int64_t k_padded,
+// into `dst` (i16 values, two per word) as `layout` says, zero past K.
+void copy_rows(const std::int8_t* src, std::int16_t* dst, const GettCall& call, int which, const PairLayout& layout,
                int threads) {
   const std::vector<GettDim>& row_dims = which == 0 ? call.m : call.n;
   auto stride = [&](const std::vector<GettDim>& dims) {
@@ -34,7 +45,24 @@ void copy_rows(const std::int8_t* src, std::int16_t* dst, const GettCall& call, 
   const std::vector<std::int64_t> batch = offsets(call.batch, stride(call.batch));
   const std::vector<std::int64_t> rows = offsets(row_dims, stride(row_dims));
   const std::vector<std::int64_t> ks = offsets(call.k, stride(call.k));
-  const auto k = static_cast<std::int64_t>(ks.size()), row_count = static_cast<std::int64_t>(rows.size());
+  const auto k = static_cast<std::int64_t>(ks.size()), row_count = layout.rows, k_padded = 2 * layout.pairs;
+  if (layout.rows_inner) {
+    // Per (batch, pair): rows k and k + 1 (the second zero past K),
+    // interleaved. Rows one element apart: loops the compiler vectorises.
+    runtime::parallel_for(static_cast<std::int64_t>(batch.size()) * layout.pairs, threads, [&](std::int64_t task) {
+      const std::int64_t pair = task % layout.pairs, k0 = 2 * pair;
+      const std::int8_t* base = src + batch[static_cast<std::size_t>(task / layout.pairs)] + rows.front();
+      const std::int8_t* first = base + ks[static_cast<std::size_t>(k0)];
+      std::int16_t* out = dst + task * 2 * row_count;
+      if (k0 + 1 < k) {
+        const std::int8_t* second = base + ks[static_cast<std::size_t>(k0 + 1)];
+        for (std::int64_t r = 0; r < row_count; ++r) out[2 * r] = first[r], out[2 * r + 1] = second[r];
+      } else {
+        for (std::int64_t r = 0; r < row_count; ++r) out[2 * r] = first[r], out[2 * r + 1] = 0;
+      }
+    });
+    return;
+  }
   bool unit_k = true;  // k one element apart: a loop the compiler vectorises
   for (std::int64_t i = 0; i < k && unit_k; ++i) unit_k = ks[static_cast<std::size_t>(i)] == i;
   runtime::parallel_for(static_cast<std::int64_t>(batch.size()) * row_count, threads, [&](std::int64_t task) {
@@ -49,25 +77,48 @@ void copy_rows(const std::int8_t* src, std::int16_t* dst, const GettCall& call, 
   });
 }
 
+// The layout of operand `which`'s copy (PairLayout).
+PairLayout pair_layout(const GettCall& call, int which) {
+  const std::vector<GettDim>& row_dims = which == 0 ? call.m : call.n;
+  auto stride = [&](const std::vector<GettDim>& dims) {
+    return [&dims, which](std::size_t d) { return which == 0 ? dims[d].stride_a : dims[d].stride_b; };
+  };
+  const std::vector<std::int64_t> rows = offsets(row_dims, stride(row_dims));
+  const std::vector<std::int64_t> ks = offsets(call.k, stride(call.k));
+  PairLayout layout;
+  layout.rows = static_cast<std::int64_t>(rows.size());
+  layout.pairs = (static_cast<std::int64_t>(ks.size()) + 1) / 2;
+  bool unit_rows = layout.rows > 1, unit_k = true;
+  for (std::size_t i = 1; i < rows.size() && unit_rows; ++i)
+    unit_rows = rows[i] == rows[0] + static_cast<std::int64_t>(i);
+  for (std::size_t i = 0; i < ks.size() && unit_k; ++i) unit_k = ks[i] == ks[0] + static_cast<std::int64_t>(i);
+  layout.rows_inner = unit_rows && !unit_k;
+  return layout;
+}
+
 }  // namespace
 
 GettCall i16_pair_call(const GettCall& call, I16PairCopies& copies, int threads) {
   if (call.dtype != DType::i32 || call.i16_pairs || call.a_half || call.mask || call.activation)
     EINC_FAIL("cpu backend: an i16-pair GETT of a call that is not a plain i32 one");
-  const std::int64_t batches = product(call.batch), m = product(call.m), n = product(call.n);
-  const std::int64_t pairs = (product(call.k) + 1) / 2;
-  copies.a = Tensor::empty(DType::i32, {batches * m * pairs});  // i32 words, each an i16 pair
-  copies.b = Tensor::empty(DType::i32, {batches * n * pairs});
-  copy_rows(static_cast<const std::int8_t*>(call.a), copies.a.data_as<std::int16_t>(), call, 0, 2 * pairs, threads);
-  copy_rows(static_cast<const std::int8_t*>(call.b), copies.b.data_as<std::int16_t>(), call, 1, 2 * pairs, threads);
+  const std::int64_t batches = product(call.batch);
+  const PairLayout a = pair_layout(call, 0), b = pair_layout(call, 1);
+  const std::int64_t pairs = a.pairs;
+  copies.a = Tensor::empty(DType::i32, {batches * a.rows * pairs});  // i32 words, each an i16 pair
+  copies.b = Tensor::empty(DType::i32, {batches * b.rows * pairs});
+  copy_rows(static_cast<const std::int8_t*>(call.a), copies.a.data_as<std::int16_t>(), call, 0, a, threads);
+  copy_rows(static_cast<const std::int8_t*>(call.b), copies.b.data_as<std::int16_t>(), call, 1, b, threads);
 
   GettCall out = call;  // C, its strides, the epilogue terms and the scale as they are
   out.i16_pairs = true;
   out.a = copies.a.data();
   out.b = copies.b.data();
-  const std::vector<std::int64_t> batch_a = packed_strides(call.batch, m * pairs),
-                                  batch_b = packed_strides(call.batch, n * pairs);
-  const std::vector<std::int64_t> m_a = packed_strides(call.m, pairs), n_b = packed_strides(call.n, pairs);
+  const std::vector<std::int64_t> batch_a = packed_strides(call.batch, a.rows * pairs),
+                                  batch_b = packed_strides(call.batch, b.rows * pairs);
+  // Within a batch element: rows, then pairs ([rows][pairs]), or pairs,
+  // then rows ([pairs][rows]).
+  const std::vector<std::int64_t> m_a = packed_strides(call.m, a.rows_inner ? 1 : pairs),
+                                  n_b = packed_strides(call.n, b.rows_inner ? 1 : pairs);
   for (std::size_t d = 0; d < out.batch.size(); ++d) {
     out.batch[d].stride_a = batch_a[d];
     out.batch[d].stride_b = batch_b[d];
@@ -77,7 +128,8 @@ GettCall i16_pair_call(const GettCall& call, I16PairCopies& copies, int threads)
   GettDim k;
   k.index = call.k.empty() ? -1 : call.k.front().index;
   k.extent = pairs;
-  k.stride_a = k.stride_b = 1;
+  k.stride_a = a.rows_inner ? a.rows : 1;
+  k.stride_b = b.rows_inner ? b.rows : 1;
   k.stride_c = 0;
   out.k = {k};
   return out;
