@@ -77,6 +77,7 @@
 #include "bench_common.h"
 #include "einc/einc.h"
 #include "fma_peak.h"
+#include "memory_bandwidth.h"
 #include "onednn_matmul.h"
 #include "ratio_table.h"
 
@@ -333,6 +334,7 @@ struct Case {
   std::function<std::unique_ptr<Anchor>(const einc::TensorMap&)> make_openblas;  // empty: OpenBLAS cannot
   OnednnSteps onednn_steps;  // empty: oneDNN's matmul cannot express the case
   einc::DType output_dtype = einc::DType::f32;
+  double weight_bytes = 0;  // a GEMV: the bytes of its weights, read once per call (print_bandwidth)
 };
 
 // The fraction of the f32 FMA peak a case's "%pk" is against: an f64 FMA
@@ -379,7 +381,12 @@ std::vector<Case> make_cases() {
       c.onednn = "matmul, s8 x s8 -> s32";
       c.make_openblas = nullptr;
       c.output_dtype = einc::DType::i32;
+    } else if (dtype == einc::DType::bf16) {
+      c.openblas = "no bf16 GEMM or GEMV (0.3.21 exports no sbgemm)";
+      c.onednn = "matmul, bf16";
+      c.make_openblas = nullptr;
     }
+    if (m == 1) c.weight_bytes = static_cast<double>(k * n) * static_cast<double>(einc::dtype_size(dtype));
     cases.push_back(std::move(c));
   };
   for (int64_t s : {256, 512, 1024, 2048}) gemm_case("square_" + std::to_string(s), dim(s), dim(s), dim(s));
@@ -458,6 +465,7 @@ std::vector<Case> make_cases() {
                        return std::make_unique<GemvBaseline>(in, "B", "A", k, n, true, std::vector<int64_t>{1, n});
                      },
                      matmul_steps()});
+    cases.back().weight_bytes = 4.0 * static_cast<double>(k * n);
   }
   for (int64_t side : {dim(2048), dim(4096)}) {
     // y = W x with W stored [out, in] (16 and 64 MiB): each output one dot
@@ -475,6 +483,7 @@ std::vector<Case> make_cases() {
                        return std::make_unique<GemvBaseline>(in, "A", "B", n, k, false, std::vector<int64_t>{n});
                      },
                      {}});
+    cases.back().weight_bytes = 4.0 * static_cast<double>(k * n);
   }
   {
     // Four layers' weights (256 MiB) are more than the caches hold, so every
@@ -509,6 +518,7 @@ std::vector<Case> make_cases() {
                        }
                        return steps;
                      }});
+    cases.back().weight_bytes = 4.0 * kLayers * static_cast<double>(n * n);
   }
   // The other dtypes (issue 16): f64 squares against dgemm, int8 squares,
   // the projection and a decode against oneDNN's s8 x s8 -> s32 matmul.
@@ -519,6 +529,11 @@ std::vector<Case> make_cases() {
   gemm_case("i8_projection_1000x4096x4096", dim(1000), dim(4096), dim(4096), einc::DType::i8);
   // An int8 decode (16 MiB of i8 weights: einc reads them in place).
   gemm_case("i8_decode_1x4096x4096", 1, dim(4096), dim(4096), einc::DType::i8);
+  // Decodes whose weights the caches cannot hold (64 MiB of i8, 128 MiB of
+  // bf16, read in place by einc's GEMV, widened in registers): issue 16
+  // asks them for >= 90 % of the DRAM read bandwidth (print_bandwidth).
+  gemm_case("i8_decode_1x8192x8192", 1, dim(8192), dim(8192), einc::DType::i8);
+  gemm_case("bf16_decode_1x8192x8192", 1, dim(8192), dim(8192), einc::DType::bf16);
   {
     // A dequantising int8 linear layer: i32 sums of i8 products converted
     // to f32 and scaled per output channel. einc: the i8 GETT, then a loop
@@ -792,6 +807,28 @@ void print_notes(const std::vector<Case>& cases) {
   }
 }
 
+// Each GEMV's weights read per second by einc (the weights' bytes over its
+// median time per call), against the DRAM read bandwidth measured in
+// process (memory_bandwidth.h). Weights the last-level cache can hold are
+// partly served from it when a call repeats: they can pass 100 %.
+void print_bandwidth(const std::vector<Case>& cases, const TableReporter& reporter, double bandwidth) {
+  std::printf("GEMVs: einc's weights read per second, against the DRAM read bandwidth measured in-process, %.1f GB/s\n",
+              bandwidth);
+  for (const Case& c : cases) {
+    if (c.weight_bytes <= 0) continue;
+    auto it = reporter.results.find(side_key(c.name, kEinc));
+    if (it == reporter.results.end() || !it->second.have()) continue;
+    const double seconds = c.flops / it->second.median();
+    const double gbs = c.weight_bytes / seconds / 1e9;
+    std::printf("  %-30s %6.0f MiB of %s weights at %5.1f GB/s = %3.0f %% of it\n", c.name.c_str(),
+                c.weight_bytes / (1 << 20),
+                c.name.rfind("i8_", 0) == 0     ? "i8"
+                : c.name.rfind("bf16_", 0) == 0 ? "bf16"
+                                                : "f32",
+                gbs, 100 * gbs / bandwidth);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -803,6 +840,7 @@ int main(int argc, char** argv) {
   print_environment();
 
   Peak peak = einc::bench::measure_peak(g_cfg.threads, g_cfg.smoke);
+  double bandwidth = einc::bench::measure_read_bandwidth(g_cfg.threads, g_cfg.smoke);
 
   const std::vector<Case> cases = make_cases();
   if (g_cfg.smoke) g_cfg.rounds = 1;
@@ -818,6 +856,7 @@ int main(int argc, char** argv) {
   const std::unique_ptr<TableReporter> reporter = einc::bench::run_benchmarks(&argc, argv);
   if (!reporter) return 1;
   peak = einc::bench::remeasure_peak(peak, g_cfg.threads, g_cfg.smoke);
+  bandwidth = std::max(bandwidth, einc::bench::measure_read_bandwidth(g_cfg.threads, g_cfg.smoke));
   std::vector<AnchorColumn> anchors = {{kOpenblas, "OpenBLAS"}};
 #if EINC_BENCH_ONEDNN
   anchors.push_back({kOnednn, "oneDNN"});
@@ -833,6 +872,7 @@ int main(int argc, char** argv) {
        "the f32 FMA peak itself (a multiply-add counts 2 ops in every dtype; AVX512-VNNI does 4x the f32 MACs)."},
       anchors, true);
   print_notes(cases);
+  print_bandwidth(cases, *reporter, bandwidth);
   print_environment();  // again, so the warning is next to the numbers
   return 0;
 }
