@@ -218,8 +218,13 @@ class Emitter {
     if (output && k == 0 && spec_.parallel_levels > 1) return flattened(order, carried, leaf);
     int x = order.indices[k];
     bool vector = x == order.vector_index && vec_ != nullptr;
-    Value* lo = output && k == 0 ? begin_ : llvm::ConstantInt::get(i64_, 0);
-    Value* hi = output && k == 0 ? end_ : int_param(spec_.extent_param(x));
+    // The first output loop runs over the thread's part [begin, end); inside
+    // a tile (below), the tile index was that loop, and the others run whole.
+    const bool threads_part = output && k == 0 && tile_.index < 0;
+    Value* lo = threads_part ? begin_ : llvm::ConstantInt::get(i64_, 0);
+    Value* hi = threads_part ? end_ : int_param(spec_.extent_param(x));
+    if (output && x == order.tile_index) return tiles(order, k, lo, hi, carried, leaf);
+    if (output && x == tile_.index) lo = tile_.lo, hi = tile_.hi;
     const Body inner = [&](Value* i, Value* mask, const Carried& current) {
       push_level(x, vector, i, mask);
       Carried r = levels(order, k + 1, nest, current, leaf, closed);
@@ -229,6 +234,27 @@ class Emitter {
     if (const LoopSplit* split = split_at(nest, x))
       return split_loop(*split, x, lo, hi, vector, carried, inner, k + 1 == order.indices.size() ? closed : nullptr);
     return range(lo, hi, vector, carried, inner);
+  }
+
+  // The loop of the output's tile index x = order.indices[k] over [lo, hi)
+  // strip-mined (LoopOrder::tile_index): for each tile of kTileRows values
+  // of x, the loops inside x, then x's loop over the tile, innermost.
+  Carried tiles(const LoopOrder& order, std::size_t k, Value* lo, Value* hi, const Carried& carried, const Leaf& leaf) {
+    LoopOrder inner = order;
+    const int x = order.indices[k];
+    inner.indices.erase(inner.indices.begin() + static_cast<std::ptrdiff_t>(k));
+    inner.indices.push_back(x);
+    inner.tile_index = -1;
+    return loop(
+        lo, hi, kTileRows, false, carried,
+        [&](Value* first, const Carried& current) {
+          Value* end = b_.CreateAdd(first, llvm::ConstantInt::get(i64_, kTileRows));
+          tile_ = {x, first, b_.CreateSelect(b_.CreateICmpSLT(end, hi), end, hi)};
+          Carried r = levels(inner, k, kOutputNest, current, leaf);
+          tile_ = {};
+          return r;
+        },
+        nullptr);
   }
 
   // The loop of one index over [lo, hi): whole vectors, then the rest as
@@ -836,6 +862,12 @@ class Emitter {
   Value *ptrs_ = nullptr, *ints_ = nullptr, *scalars_ = nullptr, *fns_ = nullptr, *begin_ = nullptr, *end_ = nullptr;
   std::vector<int> target_free_;
   std::vector<Level> chain_;
+  // Inside a tile of the output's tile index: that index's range there.
+  struct Tile {
+    int index = -1;
+    Value* lo = nullptr;
+    Value* hi = nullptr;
+  } tile_;
   std::unordered_map<int, Value*> int_params_, bases_;
   Value* pow_fn_ = nullptr;
   std::unordered_map<int, const LoopSplit*> splits_;  // by nest

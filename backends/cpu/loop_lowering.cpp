@@ -59,6 +59,7 @@ class Lowering {
     }
     classify();
     choose_parallel_levels();
+    choose_tile();
     make_key();
   }
 
@@ -170,6 +171,36 @@ class Lowering {
     spec_.parallel_levels = order.empty() ? 0 : std::max(levels, 1);
   }
 
+  // An elementwise nest whose vector loop (along j, the target's unit
+  // stride) reads an operand across its rows — B[j, i] in C[i, j] = B[j, i]
+  // — loads one element of each row per vector and moves on: each element
+  // costs a cache line (and, for large rows, a page). When the operand is
+  // unit-stride along another output index i, i's loop is strip-mined into
+  // tiles of kTileRows and each tile runs inside the vector loop: the lines
+  // of B's VL rows then serve kTileRows values of i each. The innermost
+  // such i is tiled; the flattened parallel loop stops before it (a tile
+  // index in front is cut among the threads by its own values). Only nests
+  // without reductions or splits: the tile moves no arithmetic, so every
+  // element's value is computed exactly as before.
+  void choose_tile() {
+    const LoopOrder& out = spec_.output;
+    const int j = out.vector_index;
+    if (j < 0 || out.indices.size() < 2 || out.indices.back() != j || !graph_.splits.empty()) return;
+    if (extent(j) < spec_.lanes) return;
+    for (const LoopNode& node : graph_.nodes)
+      if (node.op == LoopOp::reduce) return;
+    for (std::size_t p = out.indices.size() - 1; p-- > 0;) {
+      const int i = out.indices[p];
+      if (extent(i) < 2) continue;
+      for (std::size_t slot = 0; slot < graph_.accesses.size(); ++slot) {
+        if (stride(static_cast<int>(slot), i) != 1 || std::llabs(stride(static_cast<int>(slot), j)) <= 1) continue;
+        spec_.output.tile_index = i;
+        spec_.parallel_levels = std::max(1, std::min(spec_.parallel_levels, static_cast<int>(p)));
+        return;
+      }
+    }
+  }
+
   void classify() {
     std::set<int> vector_indices;
     if (spec_.output.vector_index >= 0) vector_indices.insert(spec_.output.vector_index);
@@ -190,7 +221,7 @@ class Lowering {
     key << "einc-loop-v1 " << spec_.isa << " lanes " << spec_.lanes << (spec_.accumulate ? " +=" : " =") << " indices "
         << spec_.index_count << "\n"
         << loop_graph_signature(graph_) << "out " << ids(spec_.output.indices) << " v " << spec_.output.vector_index
-        << " parallel " << spec_.parallel_levels << "\n";
+        << " parallel " << spec_.parallel_levels << " tile " << spec_.output.tile_index << "\n";
     for (const auto& [node, order] : spec_.reductions)
       key << "r" << node << " " << ids(order.indices) << " u " << order.vector_index << "\n";
     for (const auto& [where, cls] : spec_.classes)

@@ -40,7 +40,16 @@ enum class StrideClass : std::uint8_t { zero, unit, general };
 struct LoopOrder {
   std::vector<int> indices;  // outermost first
   int vector_index = -1;     // the index whose loop steps by the vector width, or -1
+  // The output nest only: an index whose loop is strip-mined into tiles of
+  // kTileRows, each tile's loop run innermost, inside the vector loop
+  // (choose_tile in loop_lowering.cpp), or -1.
+  int tile_index = -1;
 };
+
+// A tile of the strip-mined index: a cache line of floats, so that an
+// operand read across its rows by the vector loop uses each line it loads
+// for kTileRows iterations.
+inline constexpr int kTileRows = 16;
 
 // What a run supplies: extents per statement index, and strides (elements).
 struct LoopShape {

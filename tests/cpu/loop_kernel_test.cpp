@@ -34,6 +34,7 @@
 
 #include "api/program_impl.h"
 #include "backends/cpu/loop_graph.h"
+#include "backends/cpu/loop_lowering.h"
 #include "einc/einc.h"
 #include "tests/common/tensor_text.h"
 
@@ -420,6 +421,48 @@ TEST(LoopKernel, BroadcastsTransposesDiagonalsAndEinsum) {
       "E = einsum(\"ij,ij->ij\", B1, X)\n"  // an extent-1 broadcast subscript
       "F = einsum(\"ij->ji\", X)\n"
       "Cs = einsum(\"ij->j\", X)\n");
+}
+
+// An operand read across its rows by the vector loop (a transpose, a
+// permute) has its unit-stride index strip-mined into tiles of kTileRows
+// run inside the vector loop (loop_lowering.cpp, choose_tile): values as
+// the reference's at sizes that cut tiles and vectors short, with the tile
+// index outermost (cut among the threads) or inner (after a flattened
+// batch of 1), and the same bits on 1 and 3 threads. The lowering tiles
+// exactly where an operand's rows cross the vector loop.
+TEST(LoopKernel, TransposedOperandsRunInTiles) {
+  einc::Program program = einc::compile(
+      "dim N = 37, M = 45, B = 1, C = 19, H = 5, W = 23\n"
+      "input A[N, M], S[M, N], X[B, H, W, C], u[M], Sq[N, N]\n"
+      "T[j, i] = A[i, j]\n"                       // a transpose: i tiled, outermost
+      "P[i, j] = A[i, j] + S[j, i] * u[j]\n"      // one operand across, one along
+      "Y[b, c, h, w] = exp(X[b, h, w, c])\n"      // NHWC -> NCHW: c tiled, inner
+      "Z[b, w, c, h] = X[b, h, w, c] - 1\n"       // h's tile inside c's vector loop
+      "Q[j, i] = where(i <= j, Sq[i, j], 0)\n");  // a select: split, not tiled
+  for (const std::string& line : plan(program)) EXPECT_NE(line.find("JIT loop"), std::string::npos) << line;
+  check_values_and_threads(program, 9, {1e-6, 1e-7}, 3);
+
+  const einc::ir::Program& ir = einc::detail::ProgramAccess::ir(program);
+  auto tile_of = [&](std::size_t statement, bool transposed) {
+    einc::cpu::LoopGraphResult built = einc::cpu::build_loop_graph(ir, ir.statements.at(statement));
+    EXPECT_TRUE(built.graph.has_value()) << built.reason;
+    const einc::cpu::LoopGraph& graph = *built.graph;
+    // C[i, j] = A[j, i] (or A[i, j]), 64 x 64, row-major.
+    einc::cpu::LoopShape shape;
+    shape.extents.assign(8, 64);
+    shape.target_strides = {64, 1};
+    const int i = graph.lhs.at(0);
+    for (const einc::cpu::LoopAccess& access : graph.accesses) {
+      std::vector<std::int64_t> strides;
+      for (int x : access.free) strides.push_back((x == i) == transposed ? 1 : 64);
+      shape.access_strides.push_back(strides);
+    }
+    einc::cpu::LoopSpec spec = einc::cpu::lower_loop(graph, shape, false, 8, "avx2");
+    return std::pair{spec.output.tile_index, i};
+  };
+  auto [tiled, first] = tile_of(0, true);
+  EXPECT_EQ(tiled, first);                 // A read across its rows: i tiled
+  EXPECT_EQ(tile_of(0, false).first, -1);  // A read along its rows: nothing to tile
 }
 
 TEST(LoopKernel, TargetIndicesTheValueDoesNotUse) {
