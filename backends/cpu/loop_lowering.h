@@ -22,7 +22,11 @@
 //     larger strides outside and the vector index last;
 //   - per operand and vector index, a stride class: zero (broadcast: one
 //     load), unit (vector load), general (gather);
-//   - how many leading output loops form the parallel loop.
+//   - how many leading output loops form the parallel loop;
+//   - in a nest without reductions or splits, an output index i along which
+//     an operand is unit-stride while the vector loop reads it across its
+//     rows (a transpose): i's loop is strip-mined into tiles run inside the
+//     vector loop (LoopOrder::tile_index, kTileRows).
 #pragma once
 
 #include <cstdint>
