@@ -179,7 +179,8 @@ class Lowering {
   // tiles of kTileRows and each tile runs inside the vector loop: the lines
   // of B's VL rows then serve kTileRows values of i each. The innermost
   // such i is tiled; the flattened parallel loop stops before it (a tile
-  // index in front is cut among the threads by its own values). Only nests
+  // index in front is cut among the threads by its own values, and one
+  // behind loops of one is moved in front). Only nests
   // without reductions or splits: the tile moves no arithmetic, so every
   // element's value is computed exactly as before.
   void choose_tile() {
@@ -195,6 +196,16 @@ class Lowering {
       for (std::size_t slot = 0; slot < graph_.accesses.size(); ++slot) {
         if (stride(static_cast<int>(slot), i) != 1 || std::llabs(stride(static_cast<int>(slot), j)) <= 1) continue;
         spec_.output.tile_index = i;
+        // Loops of one in front (a batch of 1) would leave the parallel loop
+        // nothing to cut: i goes first instead (any order of an elementwise
+        // nest computes the same values).
+        bool ones_in_front = true;
+        for (std::size_t q = 0; q < p; ++q) ones_in_front = ones_in_front && extent(out.indices[q]) == 1;
+        if (ones_in_front && p > 0) {
+          spec_.output.indices.erase(spec_.output.indices.begin() + static_cast<std::ptrdiff_t>(p));
+          spec_.output.indices.insert(spec_.output.indices.begin(), i);
+          p = 0;
+        }
         spec_.parallel_levels = std::max(1, std::min(spec_.parallel_levels, static_cast<int>(p)));
         return;
       }

@@ -463,6 +463,28 @@ TEST(LoopKernel, TransposedOperandsRunInTiles) {
   auto [tiled, first] = tile_of(0, true);
   EXPECT_EQ(tiled, first);                 // A read across its rows: i tiled
   EXPECT_EQ(tile_of(0, false).first, -1);  // A read along its rows: nothing to tile
+
+  // Y[b, c, h, w] = exp(X[b, h, w, c]) with B = 1: c is tiled and moved in
+  // front of b, so that the parallel loop cuts c's tiles, not a batch of 1.
+  einc::cpu::LoopGraphResult built = einc::cpu::build_loop_graph(ir, ir.statements.at(2));
+  ASSERT_TRUE(built.graph.has_value()) << built.reason;
+  const einc::cpu::LoopGraph& graph = *built.graph;
+  const int b = graph.lhs.at(0), c = graph.lhs.at(1), h = graph.lhs.at(2), w = graph.lhs.at(3);
+  const std::map<int, std::int64_t> extent{{b, 1}, {c, 19}, {h, 5}, {w, 23}};
+  const std::map<int, std::int64_t> x_stride{{b, 5 * 23 * 19}, {h, 23 * 19}, {w, 19}, {c, 1}};
+  einc::cpu::LoopShape shape;
+  shape.extents.assign(8, 1);
+  for (const auto& [index, e] : extent) shape.extents.at(static_cast<std::size_t>(index)) = e;
+  shape.target_strides = {19 * 5 * 23, 5 * 23, 23, 1};
+  for (const einc::cpu::LoopAccess& access : graph.accesses) {
+    std::vector<std::int64_t> strides;
+    for (int x : access.free) strides.push_back(x_stride.at(x));
+    shape.access_strides.push_back(strides);
+  }
+  einc::cpu::LoopSpec spec = einc::cpu::lower_loop(graph, shape, false, 8, "avx2");
+  EXPECT_EQ(spec.output.tile_index, c);
+  EXPECT_EQ(spec.output.indices.front(), c);
+  EXPECT_EQ(spec.parallel_levels, 1);
 }
 
 TEST(LoopKernel, TargetIndicesTheValueDoesNotUse) {
