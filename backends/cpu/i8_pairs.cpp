@@ -23,29 +23,45 @@ std::vector<std::int64_t> packed_strides(const std::vector<GettDim>& dims, std::
   return strides;
 }
 
-// How one operand's copy is laid out: [batch][rows][K rounded up to
-// even] (K innermost: each word holds the values at k and k + 1 of a row),
-// or, when its rows are one element apart and K is not (B[k, j] of a
-// row-major B), [batch][K / 2][rows] with the words of consecutive rows
-// next to each other: that copy reads and writes whole rows, and the GETT
-// packs it with whole vectors instead of transposing words.
+// One operand's copy (`which` 0: A, 1: B): the element offsets of its
+// batch, row and K positions, and how the copy is laid out:
+// [batch][rows][K rounded up to even] (K innermost: each word holds the
+// values at k and k + 1 of a row), or, when its rows are one element apart
+// and K is not (B[k, j] of a row-major B), [batch][K / 2][rows] with the
+// words of consecutive rows next to each other: that copy reads and writes
+// whole rows, and the GETT packs it with whole vectors instead of
+// transposing words.
 struct PairLayout {
+  std::vector<std::int64_t> batch, rows, ks;
+  bool unit_k = true;  // k one element apart
   bool rows_inner = false;
-  std::int64_t rows = 0, pairs = 0;  // positions of the row group, K pairs
+  std::int64_t pairs = 0;
+  std::int64_t row_count() const { return static_cast<std::int64_t>(rows.size()); }
 };
 
-// Copies the i8 operand at `src` (one of the call's A or B: `which` 0 or 1)
-// into `dst` (i16 values, two per word) as `layout` says, zero past K.
-void copy_rows(const std::int8_t* src, std::int16_t* dst, const GettCall& call, int which, const PairLayout& layout,
-               int threads) {
-  const std::vector<GettDim>& row_dims = which == 0 ? call.m : call.n;
-  auto stride = [&](const std::vector<GettDim>& dims) {
-    return [&dims, which](std::size_t d) { return which == 0 ? dims[d].stride_a : dims[d].stride_b; };
+PairLayout pair_layout(const GettCall& call, int which) {
+  auto table = [which](const std::vector<GettDim>& dims) {
+    return offsets(dims, [&dims, which](std::size_t d) { return which == 0 ? dims[d].stride_a : dims[d].stride_b; });
   };
-  const std::vector<std::int64_t> batch = offsets(call.batch, stride(call.batch));
-  const std::vector<std::int64_t> rows = offsets(row_dims, stride(row_dims));
-  const std::vector<std::int64_t> ks = offsets(call.k, stride(call.k));
-  const auto k = static_cast<std::int64_t>(ks.size()), row_count = layout.rows, k_padded = 2 * layout.pairs;
+  PairLayout layout;
+  layout.batch = table(call.batch);
+  layout.rows = table(which == 0 ? call.m : call.n);
+  layout.ks = table(call.k);
+  layout.pairs = (static_cast<std::int64_t>(layout.ks.size()) + 1) / 2;
+  for (std::size_t i = 0; i < layout.ks.size() && layout.unit_k; ++i)
+    layout.unit_k = layout.ks[i] == static_cast<std::int64_t>(i);
+  bool unit_rows = layout.rows.size() > 1;
+  for (std::size_t i = 1; i < layout.rows.size() && unit_rows; ++i)
+    unit_rows = layout.rows[i] == layout.rows[0] + static_cast<std::int64_t>(i);
+  layout.rows_inner = unit_rows && !layout.unit_k;
+  return layout;
+}
+
+// Copies the i8 operand at `src` into `dst` (i16 values, two per word) as
+// `layout` says, zero past K.
+void copy_rows(const std::int8_t* src, std::int16_t* dst, const PairLayout& layout, int threads) {
+  const std::vector<std::int64_t>&batch = layout.batch, &rows = layout.rows, &ks = layout.ks;
+  const auto k = static_cast<std::int64_t>(ks.size()), row_count = layout.row_count(), k_padded = 2 * layout.pairs;
   if (layout.rows_inner) {
     // Per (batch, pair): rows k and k + 1 (the second zero past K),
     // interleaved. Rows one element apart: loops the compiler vectorises.
@@ -63,37 +79,16 @@ void copy_rows(const std::int8_t* src, std::int16_t* dst, const GettCall& call, 
     });
     return;
   }
-  bool unit_k = true;  // k one element apart: a loop the compiler vectorises
-  for (std::int64_t i = 0; i < k && unit_k; ++i) unit_k = ks[static_cast<std::size_t>(i)] == i;
   runtime::parallel_for(static_cast<std::int64_t>(batch.size()) * row_count, threads, [&](std::int64_t task) {
     const std::int8_t* in =
         src + batch[static_cast<std::size_t>(task / row_count)] + rows[static_cast<std::size_t>(task % row_count)];
     std::int16_t* out = dst + task * k_padded;
-    if (unit_k)
+    if (layout.unit_k)  // a loop the compiler vectorises
       for (std::int64_t i = 0; i < k; ++i) out[i] = in[i];
     else
       for (std::int64_t i = 0; i < k; ++i) out[i] = in[ks[static_cast<std::size_t>(i)]];
     for (std::int64_t i = k; i < k_padded; ++i) out[i] = 0;
   });
-}
-
-// The layout of operand `which`'s copy (PairLayout).
-PairLayout pair_layout(const GettCall& call, int which) {
-  const std::vector<GettDim>& row_dims = which == 0 ? call.m : call.n;
-  auto stride = [&](const std::vector<GettDim>& dims) {
-    return [&dims, which](std::size_t d) { return which == 0 ? dims[d].stride_a : dims[d].stride_b; };
-  };
-  const std::vector<std::int64_t> rows = offsets(row_dims, stride(row_dims));
-  const std::vector<std::int64_t> ks = offsets(call.k, stride(call.k));
-  PairLayout layout;
-  layout.rows = static_cast<std::int64_t>(rows.size());
-  layout.pairs = (static_cast<std::int64_t>(ks.size()) + 1) / 2;
-  bool unit_rows = layout.rows > 1, unit_k = true;
-  for (std::size_t i = 1; i < rows.size() && unit_rows; ++i)
-    unit_rows = rows[i] == rows[0] + static_cast<std::int64_t>(i);
-  for (std::size_t i = 0; i < ks.size() && unit_k; ++i) unit_k = ks[i] == ks[0] + static_cast<std::int64_t>(i);
-  layout.rows_inner = unit_rows && !unit_k;
-  return layout;
 }
 
 }  // namespace
@@ -104,17 +99,17 @@ GettCall i16_pair_call(const GettCall& call, I16PairCopies& copies, int threads)
   const std::int64_t batches = product(call.batch);
   const PairLayout a = pair_layout(call, 0), b = pair_layout(call, 1);
   const std::int64_t pairs = a.pairs;
-  copies.a = Tensor::empty(DType::i32, {batches * a.rows * pairs});  // i32 words, each an i16 pair
-  copies.b = Tensor::empty(DType::i32, {batches * b.rows * pairs});
-  copy_rows(static_cast<const std::int8_t*>(call.a), copies.a.data_as<std::int16_t>(), call, 0, a, threads);
-  copy_rows(static_cast<const std::int8_t*>(call.b), copies.b.data_as<std::int16_t>(), call, 1, b, threads);
+  copies.a = Tensor::empty(DType::i32, {batches * a.row_count() * pairs});  // i32 words, each an i16 pair
+  copies.b = Tensor::empty(DType::i32, {batches * b.row_count() * pairs});
+  copy_rows(static_cast<const std::int8_t*>(call.a), copies.a.data_as<std::int16_t>(), a, threads);
+  copy_rows(static_cast<const std::int8_t*>(call.b), copies.b.data_as<std::int16_t>(), b, threads);
 
   GettCall out = call;  // C, its strides, the epilogue terms and the scale as they are
   out.i16_pairs = true;
   out.a = copies.a.data();
   out.b = copies.b.data();
-  const std::vector<std::int64_t> batch_a = packed_strides(call.batch, a.rows * pairs),
-                                  batch_b = packed_strides(call.batch, b.rows * pairs);
+  const std::vector<std::int64_t> batch_a = packed_strides(call.batch, a.row_count() * pairs),
+                                  batch_b = packed_strides(call.batch, b.row_count() * pairs);
   // Within a batch element: rows, then pairs ([rows][pairs]), or pairs,
   // then rows ([pairs][rows]).
   const std::vector<std::int64_t> m_a = packed_strides(call.m, a.rows_inner ? 1 : pairs),
@@ -128,8 +123,8 @@ GettCall i16_pair_call(const GettCall& call, I16PairCopies& copies, int threads)
   GettDim k;
   k.index = call.k.empty() ? -1 : call.k.front().index;
   k.extent = pairs;
-  k.stride_a = a.rows_inner ? a.rows : 1;
-  k.stride_b = b.rows_inner ? b.rows : 1;
+  k.stride_a = a.rows_inner ? a.row_count() : 1;
+  k.stride_b = b.rows_inner ? b.row_count() : 1;
   k.stride_c = 0;
   out.k = {k};
   return out;
