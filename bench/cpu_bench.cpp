@@ -335,6 +335,7 @@ struct Case {
   OnednnSteps onednn_steps;  // empty: oneDNN's matmul cannot express the case
   einc::DType output_dtype = einc::DType::f32;
   double weight_bytes = 0;  // a GEMV: the bytes of its weights, read once per call (print_bandwidth)
+  einc::DType weight_dtype = einc::DType::f32;
 };
 
 // The fraction of the f32 FMA peak a case's "%pk" is against: an f64 FMA
@@ -386,7 +387,10 @@ std::vector<Case> make_cases() {
       c.onednn = "matmul, bf16";
       c.make_openblas = nullptr;
     }
-    if (m == 1) c.weight_bytes = static_cast<double>(k * n) * static_cast<double>(einc::dtype_size(dtype));
+    if (m == 1) {
+      c.weight_bytes = static_cast<double>(k * n) * static_cast<double>(einc::dtype_size(dtype));
+      c.weight_dtype = dtype;
+    }
     cases.push_back(std::move(c));
   };
   for (int64_t s : {256, 512, 1024, 2048}) gemm_case("square_" + std::to_string(s), dim(s), dim(s), dim(s));
@@ -812,6 +816,10 @@ void print_notes(const std::vector<Case>& cases) {
 // process (memory_bandwidth.h). Weights the last-level cache can hold are
 // partly served from it when a call repeats: they can pass 100 %.
 void print_bandwidth(const std::vector<Case>& cases, const TableReporter& reporter, double bandwidth) {
+  if (bandwidth <= 0) {
+    std::printf("GEMVs: the DRAM read bandwidth was not measured (no AVX2): no fractions of it\n");
+    return;
+  }
   std::printf("GEMVs: einc's weights read per second, against the DRAM read bandwidth measured in-process, %.1f GB/s\n",
               bandwidth);
   for (const Case& c : cases) {
@@ -821,11 +829,7 @@ void print_bandwidth(const std::vector<Case>& cases, const TableReporter& report
     const double seconds = c.flops / it->second.median();
     const double gbs = c.weight_bytes / seconds / 1e9;
     std::printf("  %-30s %6.0f MiB of %s weights at %5.1f GB/s = %3.0f %% of it\n", c.name.c_str(),
-                c.weight_bytes / (1 << 20),
-                c.name.rfind("i8_", 0) == 0     ? "i8"
-                : c.name.rfind("bf16_", 0) == 0 ? "bf16"
-                                                : "f32",
-                gbs, 100 * gbs / bandwidth);
+                c.weight_bytes / (1 << 20), einc::dtype_name(c.weight_dtype), gbs, 100 * gbs / bandwidth);
   }
 }
 
