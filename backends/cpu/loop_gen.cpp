@@ -223,8 +223,8 @@ class Emitter {
     const bool threads_part = output && k == 0 && tile_.index < 0;
     Value* lo = threads_part ? begin_ : llvm::ConstantInt::get(i64_, 0);
     Value* hi = threads_part ? end_ : int_param(spec_.extent_param(x));
-    if (output && x == order.tile_index) return tiles(order, k, lo, hi, carried, leaf);
-    if (output && x == tile_.index) lo = tile_.lo, hi = tile_.hi;
+    if (x == order.tile_index) return tiles(order, k, nest, lo, hi, carried, leaf, closed);
+    if (x == tile_.index) lo = tile_.lo, hi = tile_.hi;
     const Body inner = [&](Value* i, Value* mask, const Carried& current) {
       push_level(x, vector, i, mask);
       Carried r = levels(order, k + 1, nest, current, leaf, closed);
@@ -236,10 +236,12 @@ class Emitter {
     return range(lo, hi, vector, carried, inner);
   }
 
-  // The loop of the output's tile index x = order.indices[k] over [lo, hi)
+  // The loop of a nest's tile index x = order.indices[k] over [lo, hi)
   // strip-mined (LoopOrder::tile_index): for each tile of kTileRows values
   // of x, the loops inside x, then x's loop over the tile, innermost.
-  Carried tiles(const LoopOrder& order, std::size_t k, Value* lo, Value* hi, const Carried& carried, const Leaf& leaf) {
+  Carried tiles(const LoopOrder& order, std::size_t k, int nest, Value* lo, Value* hi, const Carried& carried,
+                const Leaf& leaf, const Closed& closed) {
+    EINC_CHECK(tile_.index < 0, "loop kernel: a tile inside a tile");
     LoopOrder inner = order;
     const int x = order.indices[k];
     inner.indices.erase(inner.indices.begin() + static_cast<std::ptrdiff_t>(k));
@@ -250,7 +252,7 @@ class Emitter {
         [&](Value* first, const Carried& current) {
           Value* end = b_.CreateAdd(first, llvm::ConstantInt::get(i64_, kTileRows));
           tile_ = {x, first, b_.CreateSelect(b_.CreateICmpSLT(end, hi), end, hi)};
-          Carried r = levels(inner, k, kOutputNest, current, leaf);
+          Carried r = levels(inner, k, nest, current, leaf, closed);
           tile_ = {};
           return r;
         },
@@ -862,7 +864,7 @@ class Emitter {
   Value *ptrs_ = nullptr, *ints_ = nullptr, *scalars_ = nullptr, *fns_ = nullptr, *begin_ = nullptr, *end_ = nullptr;
   std::vector<int> target_free_;
   std::vector<Level> chain_;
-  // Inside a tile of the output's tile index: that index's range there.
+  // Inside a tile of a nest's tile index: that index's range there.
   struct Tile {
     int index = -1;
     Value* lo = nullptr;

@@ -10,11 +10,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <limits>
 
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_gen.h"
 #include "backends/cpu/loop_graph.h"
 #include "backends/cpu/loop_lowering.h"
+#include "einc/internal_error.h"
 #include "ir/gett_lowering.h"
 #include "runtime/thread_pool.h"
 
@@ -87,90 +89,237 @@ std::optional<LoopGraph> plan_loop_kernel(const ir::Program& program, const ir::
   return built.graph;
 }
 
+namespace {
+
+// One run of a statement's loop kernels: the arguments every kernel of the
+// statement shares (extents, strides, base pointers, scalar values).
+class LoopRun {
+ public:
+  LoopRun(const ir::Program& program, const ir::Statement& statement, const LoopGraph& graph,
+          std::vector<Tensor>& tensors, int threads)
+      : program_(program), statement_(statement), tensors_(tensors), threads_(threads) {
+    extents_ = ir::index_extents(program, statement);
+    shape_.extents = extents_;
+    for (const LoopAccess& a : graph.accesses) {
+      const Tensor& t = tensors.at(static_cast<std::size_t>(a.tensor));
+      std::vector<std::int64_t> strides;
+      for (int index : a.free) strides.push_back(ir::access_stride(t.strides(), a.subscripts, index));
+      shape_.access_strides.push_back(std::move(strides));
+      auto evaluate = [&](const ir::Poly& p) { return program.evaluate(p); };
+      // (an i32 access too: 4-byte elements, which the kernel loads as i32)
+      pointers_.push_back(static_cast<float*>(t.data()) + ir::access_offset(t.strides(), a.subscripts, evaluate));
+    }
+    shape_.target_strides = tensors.at(static_cast<std::size_t>(statement.target)).strides();
+  }
+
+  const LoopShape& shape() const { return shape_; }
+  int lanes() const { return lanes_; }
+
+  LoopSpec lower(LoopGraph graph, bool accumulate) const {
+    return lower_loop(std::move(graph), shape_, accumulate, lanes_, Jit::instance().shape().isa);
+  }
+
+  // Runs `spec` over the whole statement: the flattened leading output
+  // loops split into tasks.
+  void run(const LoopSpec& spec) const {
+    const LoopKernel kernel = compile(spec);
+    const std::vector<float*> pointers = pointers_for(spec, target_data(), -1, 0);
+    const std::vector<std::int64_t> ints = ints_for(spec, -1, 0);
+    const std::vector<float> scalars = scalars_for(spec.graph);
+    void* const* fns = functions();
+    if (spec.output.indices.empty()) {
+      kernel(pointers.data(), ints.data(), scalars.data(), fns, 0, 1);
+      return;
+    }
+    const int first = spec.output.indices[0];
+    std::int64_t extent = 1;
+    for (int q = 0; q < spec.parallel_levels; ++q)
+      extent *= extents_[static_cast<std::size_t>(spec.output.indices[static_cast<std::size_t>(q)])];
+    const std::int64_t step = first == spec.output.vector_index ? lanes_ : 1;
+    const std::int64_t units = (extent + step - 1) / step;
+    if (threads_ <= 1 || units <= 1 || work() < 32768) {
+      kernel(pointers.data(), ints.data(), scalars.data(), fns, 0, extent);
+      return;
+    }
+    // A reduction over everything is computed once per task: few tasks then.
+    bool global_reduction = false;
+    for (const LoopNode& n : spec.graph.nodes) global_reduction |= n.op == LoopOp::reduce && n.free.empty();
+    const std::int64_t tasks = std::min<std::int64_t>(units, global_reduction ? threads_ : 4 * threads_);
+    runtime::parallel_for(tasks, threads_, [&](std::int64_t task) {
+      std::int64_t begin = units * task / tasks * step;
+      std::int64_t end = std::min(extent, units * (task + 1) / tasks * step);
+      kernel(pointers.data(), ints.data(), scalars.data(), fns, begin, end);
+    });
+  }
+
+  // Runs `partial` (a 0-d graph, its root a reduce node whose outermost
+  // loop is `index`) once per chunk of `index`'s range, each chunk's value
+  // into partials[chunk]; the chunks are tasks.
+  void run_chunks(const LoopSpec& partial, int index, std::vector<float>& partials) const {
+    const LoopKernel kernel = compile(partial);
+    const std::vector<float> scalars = scalars_for(partial.graph);
+    void* const* fns = functions();
+    const auto chunks = static_cast<std::int64_t>(partials.size());
+    const std::int64_t extent = extents_[static_cast<std::size_t>(index)];
+    const std::int64_t step = partial.reductions.at(partial.graph.root).vector_index == index ? lanes_ : 1;
+    const std::int64_t units = (extent + step - 1) / step;
+    runtime::parallel_for(chunks, threads_, [&](std::int64_t chunk) {
+      const std::int64_t begin = units * chunk / chunks * step;
+      const std::int64_t end = std::min(extent, units * (chunk + 1) / chunks * step);
+      float* target = &partials[static_cast<std::size_t>(chunk)];
+      const std::vector<float*> pointers = pointers_for(partial, target, index, begin);
+      std::vector<std::int64_t> ints = ints_for(partial, index, end - begin);
+      kernel(pointers.data(), ints.data(), scalars.data(), fns, 0, 1);
+    });
+  }
+
+  double work() const {
+    double w = 1;
+    for (std::int64_t e : extents_) w *= static_cast<double>(std::max<std::int64_t>(e, 1));
+    return w;
+  }
+
+ private:
+  LoopKernel compile(const LoopSpec& spec) const {
+    double compile_ms = 0;
+    std::uint64_t address = Jit::instance().compile_cached(
+        spec.key,
+        [&](llvm::LLVMContext& context, const std::string& symbol) {
+          return generate_loop_module(context, spec, symbol);
+        },
+        &compile_ms);
+    if (compile_ms > 0) {
+      if (int level = trace_level()) trace(spec, statement_, compile_ms, level);
+    }
+    return reinterpret_cast<LoopKernel>(address);
+  }
+
+  float* target_data() const {
+    return static_cast<float*>(tensors_.at(static_cast<std::size_t>(statement_.target)).data());
+  }
+
+  // The target, then each slot's base; with `index` >= 0, each base moved
+  // to that index's value `begin`.
+  std::vector<float*> pointers_for(const LoopSpec& spec, float* target, int index, std::int64_t begin) const {
+    std::vector<float*> pointers{target};  // (or i8/i32: graph.target_dtype)
+    for (std::size_t slot = 0; slot < pointers_.size(); ++slot) {
+      std::int64_t offset = 0;
+      const std::vector<int>& free = spec.graph.accesses[slot].free;
+      for (std::size_t k = 0; k < free.size(); ++k)
+        if (free[k] == index) offset = shape_.access_strides[slot][k] * begin;
+      pointers.push_back(pointers_[slot] + offset);
+    }
+    return pointers;
+  }
+
+  // Extents and strides as spec lays them out; with `index` >= 0, its
+  // extent replaced by `extent`.
+  std::vector<std::int64_t> ints_for(const LoopSpec& spec, int index, std::int64_t extent) const {
+    std::vector<std::int64_t> ints(spec.int_params(), 0);
+    for (std::size_t i = 0; i < extents_.size(); ++i)
+      ints[static_cast<std::size_t>(spec.extent_param(static_cast<int>(i)))] =
+          static_cast<int>(i) == index ? extent : extents_[i];
+    for (std::size_t slot = 0; slot < spec.graph.accesses.size(); ++slot)
+      for (std::size_t k = 0; k < spec.graph.accesses[slot].free.size(); ++k)
+        ints[static_cast<std::size_t>(spec.stride_base[slot]) + k] = shape_.access_strides[slot][k];
+    for (std::size_t d = 0; d < spec.graph.lhs.size(); ++d)
+      ints[static_cast<std::size_t>(spec.target_stride_base) + d] = shape_.target_strides[d];
+    return ints;
+  }
+
+  std::vector<float> scalars_for(const LoopGraph& graph) const {
+    std::vector<float> scalars;
+    for (const LoopScalar& s : graph.scalars) {
+      double v = s.kind == LoopScalar::Kind::number ? s.number
+                 : s.kind == LoopScalar::Kind::dim
+                     ? static_cast<double>(*program_.dims[static_cast<std::size_t>(s.dim)].value)
+                     : static_cast<double>(product(extents_, s.indices));
+      scalars.push_back(static_cast<float>(v));
+    }
+    return scalars;
+  }
+
+  static void* const* functions() {
+    static void* fns[1] = {[] {
+      double (*pow_fn)(double, double) = &std::pow;
+      void* f;
+      std::memcpy(&f, &pow_fn, sizeof f);
+      return f;
+    }()};
+    return fns;
+  }
+
+  const ir::Program& program_;
+  const ir::Statement& statement_;
+  std::vector<Tensor>& tensors_;
+  const int threads_;
+  const int lanes_ = vector_lanes();
+  std::vector<std::int64_t> extents_;
+  LoopShape shape_;
+  std::vector<float*> pointers_;  // per slot: the access's base
+};
+
+// The partials combined in order, as R's loop would have combined them.
+float combine(LoopReduce op, const std::vector<float>& partials) {
+  float total = partials[0];
+  for (std::size_t c = 1; c < partials.size(); ++c) {
+    const float p = partials[c];
+    switch (op) {
+      case LoopReduce::sum:
+        total += p;
+        break;
+      case LoopReduce::prod:
+        total *= p;
+        break;
+      case LoopReduce::max:
+      case LoopReduce::min:
+        if (std::isnan(total) || std::isnan(p))
+          total = std::numeric_limits<float>::quiet_NaN();
+        else
+          total = op == LoopReduce::max ? std::max(total, p) : std::min(total, p);
+        break;
+      case LoopReduce::max_skip_nan:
+        EINC_FAIL("loop kernel: a skip-NaN max is never split");
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
 void run_loop_kernel(const ir::Program& program, const ir::Statement& statement, LoopGraph graph,
                      std::vector<Tensor>& tensors, int threads) {
   const Tensor& target = tensors.at(static_cast<std::size_t>(statement.target));
   if (target.numel() == 0) return;
-  const std::vector<std::int64_t> extents = ir::index_extents(program, statement);
-
-  LoopShape shape;
-  shape.extents = extents;
-  for (const LoopAccess& a : graph.accesses) {
-    const Tensor& t = tensors.at(static_cast<std::size_t>(a.tensor));
-    std::vector<std::int64_t> strides;
-    for (int index : a.free) strides.push_back(ir::access_stride(t.strides(), a.subscripts, index));
-    shape.access_strides.push_back(std::move(strides));
-  }
-  shape.target_strides = target.strides();
-  const int lanes = vector_lanes();
-  LoopSpec spec = lower_loop(std::move(graph), shape, statement.accumulate, lanes, Jit::instance().shape().isa);
-
-  double compile_ms = 0;
-  std::uint64_t address = Jit::instance().compile_cached(
-      spec.key,
-      [&](llvm::LLVMContext& context, const std::string& symbol) {
-        return generate_loop_module(context, spec, symbol);
-      },
-      &compile_ms);
-  if (compile_ms > 0) {
-    if (int level = trace_level()) trace(spec, statement, compile_ms, level);
-  }
-  auto kernel = reinterpret_cast<LoopKernel>(address);
-
-  // Arguments.
-  std::vector<float*> pointers{static_cast<float*>(target.data())};  // (or i8/i32: graph.target_dtype)
-  for (const LoopAccess& a : spec.graph.accesses) {
-    const Tensor& t = tensors.at(static_cast<std::size_t>(a.tensor));
-    auto evaluate = [&](const ir::Poly& p) { return program.evaluate(p); };
-    // (an i32 access too: 4-byte elements, which the kernel loads as i32)
-    pointers.push_back(static_cast<float*>(t.data()) + ir::access_offset(t.strides(), a.subscripts, evaluate));
-  }
-  std::vector<std::int64_t> ints(spec.int_params(), 0);
-  for (std::size_t i = 0; i < extents.size(); ++i)
-    ints[static_cast<std::size_t>(spec.extent_param(static_cast<int>(i)))] = extents[i];
-  for (std::size_t slot = 0; slot < spec.graph.accesses.size(); ++slot)
-    for (std::size_t k = 0; k < spec.graph.accesses[slot].free.size(); ++k)
-      ints[static_cast<std::size_t>(spec.stride_base[slot]) + k] = shape.access_strides[slot][k];
-  for (std::size_t d = 0; d < spec.graph.lhs.size(); ++d)
-    ints[static_cast<std::size_t>(spec.target_stride_base) + d] = shape.target_strides[d];
-  std::vector<float> scalars;
-  for (const LoopScalar& s : spec.graph.scalars) {
-    double v = s.kind == LoopScalar::Kind::number ? s.number
-               : s.kind == LoopScalar::Kind::dim
-                   ? static_cast<double>(*program.dims[static_cast<std::size_t>(s.dim)].value)
-                   : static_cast<double>(product(extents, s.indices));
-    scalars.push_back(static_cast<float>(v));
-  }
-  double (*pow_fn)(double, double) = &std::pow;
-  void* fns[1];
-  std::memcpy(&fns[0], &pow_fn, sizeof fns[0]);
-
-  // The parallel loop (the flattened leading output loops), split into tasks.
-  if (spec.output.indices.empty()) {
-    kernel(pointers.data(), ints.data(), scalars.data(), fns, 0, 1);
+  const LoopRun run(program, statement, graph, tensors, threads);
+  LoopSpec spec = run.lower(std::move(graph), statement.accumulate);
+  const std::optional<ReductionChunks> split = spec.chunks;
+  if (!split) {
+    run.run(spec);
     return;
   }
-  const int first = spec.output.indices[0];
-  std::int64_t extent = 1;
-  for (int q = 0; q < spec.parallel_levels; ++q)
-    extent *= extents[static_cast<std::size_t>(spec.output.indices[static_cast<std::size_t>(q)])];
-  const std::int64_t step = first == spec.output.vector_index ? lanes : 1;
-  const std::int64_t units = (extent + step - 1) / step;
-  double work = 1;
-  for (std::int64_t e : extents) work *= static_cast<double>(std::max<std::int64_t>(e, 1));
-  if (threads <= 1 || units <= 1 || work < 32768) {
-    kernel(pointers.data(), ints.data(), scalars.data(), fns, 0, extent);
-    return;
-  }
-  // A reduction over everything is computed once per task: few tasks then.
-  bool global_reduction = false;
-  for (const LoopNode& n : spec.graph.nodes) global_reduction |= n.op == LoopOp::reduce && n.free.empty();
-  const std::int64_t tasks = std::min<std::int64_t>(units, global_reduction ? threads : 4 * threads);
-  runtime::parallel_for(tasks, threads, [&](std::int64_t task) {
-    std::int64_t begin = units * task / tasks * step;
-    std::int64_t end = std::min(extent, units * (task + 1) / tasks * step);
-    kernel(pointers.data(), ints.data(), scalars.data(), fns, begin, end);
-  });
+  // R's partials: the graph rooted at R, into a 0-d f32 target.
+  LoopGraph partial = spec.graph;
+  partial.root = split->node;
+  partial.lhs.clear();
+  partial.output_groups.clear();
+  partial.splits.clear();
+  partial.outside_unread = false;
+  partial.target_dtype = DType::f32;
+  std::vector<float> partials(static_cast<std::size_t>(split->chunks));
+  run.run_chunks(run.lower(std::move(partial), false), split->index, partials);
+  // The statement with R read from a scalar slot.
+  LoopGraph rest = std::move(spec.graph);
+  const LoopReduce op = rest.nodes[static_cast<std::size_t>(split->node)].reduce;
+  LoopNode scalar;
+  scalar.op = LoopOp::scalar;
+  scalar.slot = static_cast<int>(rest.scalars.size());
+  rest.nodes[static_cast<std::size_t>(split->node)] = scalar;
+  rest.reduce_groups[static_cast<std::size_t>(split->node)].clear();
+  LoopScalar value;
+  value.number = combine(op, partials);
+  rest.scalars.push_back(value);
+  run.run(run.lower(std::move(rest), statement.accumulate));
 }
 
 std::optional<std::string> emit_loop_kernel(const ir::Program& program, const ir::Statement& statement) {

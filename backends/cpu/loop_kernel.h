@@ -7,7 +7,9 @@
 // first use, loop_gen.h), its arguments, and a parallel split of the
 // outermost output loop over the backend's threads. Each output element is
 // computed by one task in an order that does not depend on the split, so
-// results are identical for any thread count.
+// results are identical for any thread count. A reduction over everything
+// (a 0-d sum, a dot product) is cut into chunks fixed by the shape
+// (loop_lowering.h, ReductionChunks): the chunks' partials are the tasks.
 //
 // Environment (for tests and measurements):
 //   EINC_LOOP_LANES=1|2|4|8|16  vector width instead of the ISA's (1: scalar code)

@@ -60,6 +60,8 @@ class Lowering {
     classify();
     choose_parallel_levels();
     choose_tile();
+    for (auto& [n, order] : spec_.reductions) choose_reduction_tile(n);
+    choose_chunks();
     make_key();
   }
 
@@ -171,45 +173,118 @@ class Lowering {
     spec_.parallel_levels = order.empty() ? 0 : std::max(levels, 1);
   }
 
-  // An elementwise nest whose vector loop (along j, the target's unit
-  // stride) reads an operand across its rows — B[j, i] in C[i, j] = B[j, i]
-  // — loads one element of each row per vector and moves on: each element
-  // costs a cache line (and, for large rows, a page). When the operand is
-  // unit-stride along another output index i, i's loop is strip-mined into
-  // tiles of kTileRows and each tile runs inside the vector loop: the lines
-  // of B's VL rows then serve kTileRows values of i each. The innermost
-  // such i is tiled; the flattened parallel loop stops before it (a tile
-  // index in front is cut among the threads by its own values, and one
-  // behind loops of one is moved in front). Only nests
-  // without reductions or splits: the tile moves no arithmetic, so every
-  // element's value is computed exactly as before.
+  // A nest whose vector loop (along v, the target's unit stride or a
+  // reduction's) reads an operand across its rows — B[j, i] in C[i, j] =
+  // B[j, i] — loads one element of each row per vector and moves on: each
+  // element costs a cache line (and, for large rows, a page). When the
+  // operand is unit-stride along another index i of the nest, i's loop is
+  // strip-mined into tiles of kTileRows and each tile runs inside the
+  // vector loop: the lines of B's VL rows then serve kTileRows values of i
+  // each. The innermost such i is tiled. Returns its position in `indices`,
+  // or -1.
+  int tile_position(const std::vector<int>& indices, int v, const std::set<int>& slots) const {
+    if (v < 0 || indices.size() < 2 || indices.back() != v || extent(v) < spec_.lanes) return -1;
+    for (std::size_t p = indices.size() - 1; p-- > 0;) {
+      const int i = indices[p];
+      if (extent(i) < 2) continue;
+      for (int slot : slots)
+        if (stride(slot, i) == 1 && std::llabs(stride(slot, v)) > 1) return static_cast<int>(p);
+    }
+    return -1;
+  }
+
+  // The output nest's tile, in a nest without reductions or splits: the
+  // tile moves no arithmetic, so every element's value is computed exactly
+  // as before. The flattened parallel loop stops before the tiled index (a
+  // tile index in front is cut among the threads by its own values, and
+  // one behind loops of one is moved in front).
   void choose_tile() {
-    const LoopOrder& out = spec_.output;
-    const int j = out.vector_index;
-    if (j < 0 || out.indices.size() < 2 || out.indices.back() != j || !graph_.splits.empty()) return;
-    if (extent(j) < spec_.lanes) return;
+    if (!graph_.splits.empty()) return;
     for (const LoopNode& node : graph_.nodes)
       if (node.op == LoopOp::reduce) return;
-    for (std::size_t p = out.indices.size() - 1; p-- > 0;) {
-      const int i = out.indices[p];
-      if (extent(i) < 2) continue;
-      for (std::size_t slot = 0; slot < graph_.accesses.size(); ++slot) {
-        if (stride(static_cast<int>(slot), i) != 1 || std::llabs(stride(static_cast<int>(slot), j)) <= 1) continue;
-        spec_.output.tile_index = i;
-        // Loops of one in front (a batch of 1) would leave the parallel loop
-        // nothing to cut: i goes first instead (any order of an elementwise
-        // nest computes the same values).
-        bool ones_in_front = true;
-        for (std::size_t q = 0; q < p; ++q) ones_in_front = ones_in_front && extent(out.indices[q]) == 1;
-        if (ones_in_front && p > 0) {
-          spec_.output.indices.erase(spec_.output.indices.begin() + static_cast<std::ptrdiff_t>(p));
-          spec_.output.indices.insert(spec_.output.indices.begin(), i);
-          p = 0;
-        }
-        spec_.parallel_levels = std::max(1, std::min(spec_.parallel_levels, static_cast<int>(p)));
-        return;
-      }
+    std::set<int> slots;
+    for (std::size_t slot = 0; slot < graph_.accesses.size(); ++slot) slots.insert(static_cast<int>(slot));
+    int p = tile_position(spec_.output.indices, spec_.output.vector_index, slots);
+    if (p < 0) return;
+    const int i = spec_.output.indices[static_cast<std::size_t>(p)];
+    spec_.output.tile_index = i;
+    // Loops of one in front (a batch of 1) would leave the parallel loop
+    // nothing to cut: i goes first instead (any order of an elementwise
+    // nest computes the same values).
+    bool ones_in_front = true;
+    for (int q = 0; q < p; ++q)
+      ones_in_front = ones_in_front && extent(spec_.output.indices[static_cast<std::size_t>(q)]) == 1;
+    if (ones_in_front && p > 0) {
+      spec_.output.indices.erase(spec_.output.indices.begin() + p);
+      spec_.output.indices.insert(spec_.output.indices.begin(), i);
+      p = 0;
     }
+    spec_.parallel_levels = std::max(1, std::min(spec_.parallel_levels, p));
+  }
+
+  // A reduction vectorised along its own index (horizontal: vector
+  // accumulators), with no split and no reduction inside, whose terms do
+  // not fill the target's row (a stashed sum's loops follow the output's):
+  // tiled like the output nest. The tile reorders the sum's terms, the
+  // same way for every run of the spec.
+  void choose_reduction_tile(int n) {
+    LoopOrder& order = spec_.reductions[n];
+    const LoopNode& node = graph_.nodes[static_cast<std::size_t>(n)];
+    if (order.vector_index < 0) return;
+    for (const LoopSplit& split : graph_.splits)
+      if (split.nest == n) return;
+    std::vector<int> lhs = graph_.lhs;
+    std::sort(lhs.begin(), lhs.end());
+    if (graph_.nodes[static_cast<std::size_t>(node.args[0])].free == lhs) return;
+    std::vector<int> stack{node.args[0]};
+    std::set<int> seen;
+    while (!stack.empty()) {
+      const int m = stack.back();
+      stack.pop_back();
+      if (!seen.insert(m).second) continue;
+      const LoopNode& inner = graph_.nodes[static_cast<std::size_t>(m)];
+      if (inner.op == LoopOp::reduce) return;
+      stack.insert(stack.end(), inner.args.begin(), inner.args.end());
+    }
+    const int p = tile_position(order.indices, order.vector_index, loads_of(n));
+    if (p >= 0) order.tile_index = order.indices[static_cast<std::size_t>(p)];
+  }
+
+  // ReductionChunks (loop_lowering.h).
+  void choose_chunks() {
+    ReductionChunks split;
+    for (std::size_t n = 0; n < graph_.nodes.size(); ++n) {
+      const LoopNode& node = graph_.nodes[n];
+      if (node.op != LoopOp::reduce || !node.free.empty()) continue;
+      if (split.node >= 0) return;  // two: left whole
+      split.node = static_cast<int>(n);
+    }
+    if (split.node < 0) return;
+    if (graph_.nodes[static_cast<std::size_t>(split.node)].reduce == LoopReduce::max_skip_nan) return;
+    std::set<int> inside;  // R and the nodes it reads
+    std::vector<int> stack{split.node};
+    double work = 1;
+    while (!stack.empty()) {
+      const int n = stack.back();
+      stack.pop_back();
+      if (!inside.insert(n).second) continue;
+      const LoopNode& node = graph_.nodes[static_cast<std::size_t>(n)];
+      if (node.op == LoopOp::select) return;  // reads the loop counters
+      if (node.op == LoopOp::reduce)
+        for (int x : node.over) work *= static_cast<double>(extent(x));
+      stack.insert(stack.end(), node.args.begin(), node.args.end());
+    }
+    for (const LoopSplit& s : graph_.splits)
+      if (inside.count(s.nest)) return;
+    const LoopOrder& order = spec_.reductions.at(split.node);
+    if (order.indices.empty()) return;
+    split.index = order.indices.front();
+    for (const int n : inside)  // only R may loop over the index it cuts
+      if (n != split.node && contains(graph_.nodes[static_cast<std::size_t>(n)].over, split.index)) return;
+    std::int64_t units = extent(split.index);
+    if (order.vector_index == split.index) units = (units + spec_.lanes - 1) / spec_.lanes;
+    split.chunks = std::min({units, kMaxChunks, static_cast<std::int64_t>(work / kChunkWork)});
+    if (split.chunks >= 2) spec_.chunks = split;
   }
 
   void classify() {
@@ -234,7 +309,8 @@ class Lowering {
         << loop_graph_signature(graph_) << "out " << ids(spec_.output.indices) << " v " << spec_.output.vector_index
         << " parallel " << spec_.parallel_levels << " tile " << spec_.output.tile_index << "\n";
     for (const auto& [node, order] : spec_.reductions)
-      key << "r" << node << " " << ids(order.indices) << " u " << order.vector_index << "\n";
+      key << "r" << node << " " << ids(order.indices) << " u " << order.vector_index << " tile " << order.tile_index
+          << "\n";
     for (const auto& [where, cls] : spec_.classes)
       key << "c" << where.first << "," << where.second << "=" << static_cast<int>(cls) << " ";
     spec_.key = key.str();

@@ -23,14 +23,18 @@
 //   - per operand and vector index, a stride class: zero (broadcast: one
 //     load), unit (vector load), general (gather);
 //   - how many leading output loops form the parallel loop;
-//   - in a nest without reductions or splits, an output index i along which
-//     an operand is unit-stride while the vector loop reads it across its
-//     rows (a transpose): i's loop is strip-mined into tiles run inside the
-//     vector loop (LoopOrder::tile_index, kTileRows).
+//   - in a nest whose vector loop reads an operand across its rows (a
+//     transpose; the trace of A·B), an index i along which that operand is
+//     unit-stride: i's loop is strip-mined into tiles run inside the vector
+//     loop (LoopOrder::tile_index, kTileRows). The output nest only without
+//     reductions or splits (no value changes); a reduction vectorised along
+//     its own index without a split or a reduction inside (its terms are
+//     added in another order).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,9 +48,9 @@ enum class StrideClass : std::uint8_t { zero, unit, general };
 struct LoopOrder {
   std::vector<int> indices;  // outermost first
   int vector_index = -1;     // the index whose loop steps by the vector width, or -1
-  // The output nest only: an index whose loop is strip-mined into tiles of
-  // kTileRows, each tile's loop run innermost, inside the vector loop
-  // (choose_tile in loop_lowering.cpp), or -1.
+  // An index whose loop is strip-mined into tiles of kTileRows, each tile's
+  // loop run innermost, inside the vector loop (tile_position in
+  // loop_lowering.cpp), or -1.
   int tile_index = -1;
 };
 
@@ -54,6 +58,27 @@ struct LoopOrder {
 // operand read across its rows by the vector loop uses each line it loads
 // for kTileRows iterations.
 inline constexpr int kTileRows = 16;
+
+// A reduction over everything — a 0-d sum, a dot product, the total in
+// `y[i] = x[i] / sum(j: x[j])` — has no output loop for the threads to
+// share: run whole, it takes one core (or, under an output loop, is
+// computed again by every task). When a graph has exactly one such reduce
+// node R (a sum, product, NaN-propagating max or min, with no condition on
+// its indices inside it) and enough work, R's outermost loop is cut into
+// chunks (run_loop_kernel): the graph rooted at R computes each chunk's
+// partial on a view of that range, the partials are combined in chunk
+// order, and the statement then runs with R read as a scalar. The chunks
+// are fixed by the shape, never by the thread count, so the result is the
+// same for any number of threads.
+struct ReductionChunks {
+  int node = -1;   // R
+  int index = -1;  // R's outermost loop, cut into chunks
+  std::int64_t chunks = 1;
+};
+
+// Points of R's nest per chunk, at least, and the most chunks.
+inline constexpr double kChunkWork = 1 << 15;
+inline constexpr std::int64_t kMaxChunks = 64;
 
 // What a run supplies: extents per statement index, and strides (elements).
 struct LoopShape {
@@ -75,6 +100,10 @@ struct LoopSpec {
   int parallel_levels = 0;
   std::map<int, LoopOrder> reductions;                 // by reduce node id
   std::map<std::pair<int, int>, StrideClass> classes;  // (slot, vector index) -> class
+  // Set when the run cuts a reduction over everything into chunks (the
+  // kernels it then runs are lowered from graphs of their own; this spec's
+  // kernel is not run).
+  std::optional<ReductionChunks> chunks;
   std::string key;
 
   // Kernel argument layout (int64 array): extents of every statement index,

@@ -487,6 +487,71 @@ TEST(LoopKernel, TransposedOperandsRunInTiles) {
   EXPECT_EQ(spec.parallel_levels, 1);
 }
 
+// A reduction over everything (loop_lowering.h, ReductionChunks): its
+// outermost loop cut into chunks fixed by the shape, computed as tasks and
+// combined in order; then the rest of the statement with the total as a
+// scalar. The trace of a product is also a tiled reduction (Bt read across
+// its rows).
+TEST(LoopKernel, ReductionsOverEverythingRunInChunks) {
+  einc::Program program = einc::compile(
+      "dim N = 301, M = 517, L = 200003\n"
+      "input A[N, M], Bt[M, N], a[L], b[L]\n"
+      "trace = sum(i, j: A[i, j] * Bt[j, i])\n"
+      "dot = a[k] * b[k]\n"  // the chunked index is the vector one
+      "top = max(i, j: A[i, j])\n"
+      "bottom = min(i, j: A[i, j] - Bt[j, i])\n"
+      "mu = mean(i, j: A[i, j])\n"                     // the total divided afterwards
+      "share[i] = exp(A[i, 0]) / sum(k: exp(a[k]))\n"  // the total under an output loop
+      "acc = 2\n"
+      "acc += sum(k: a[k] * a[k])\n");
+  for (const std::string& line : plan(program)) EXPECT_NE(line.find("JIT loop"), std::string::npos) << line;
+  check_values_and_threads(program, 5, {1e-5, 1e-5}, 3);
+
+  // The decisions, at these sizes: the trace cut along its outer loop, a
+  // tenth of it left whole.
+  const einc::ir::Program& ir = einc::detail::ProgramAccess::ir(program);
+  auto chunks_of = [&](std::int64_t n, std::int64_t m) {
+    einc::cpu::LoopGraphResult built = einc::cpu::build_loop_graph(ir, ir.statements.at(0));
+    EXPECT_TRUE(built.graph.has_value()) << built.reason;
+    einc::cpu::LoopShape shape;
+    const einc::cpu::LoopAccess& a = built.graph->accesses.at(0);  // A[i, j] (the first factor)
+    const int i = *a.subscripts.at(0).as_index(), j = *a.subscripts.at(1).as_index();
+    shape.extents.assign(8, 1);
+    shape.extents.at(static_cast<std::size_t>(i)) = n;
+    shape.extents.at(static_cast<std::size_t>(j)) = m;
+    for (const einc::cpu::LoopAccess& access : built.graph->accesses) {  // C order
+      const std::vector<std::int64_t> strides{
+          shape.extents.at(static_cast<std::size_t>(*access.subscripts.at(1).as_index())), 1};
+      std::vector<std::int64_t> free_strides;
+      for (int x : access.free) free_strides.push_back(einc::ir::access_stride(strides, access.subscripts, x));
+      shape.access_strides.push_back(free_strides);
+    }
+    einc::cpu::LoopSpec spec = einc::cpu::lower_loop(*built.graph, shape, false, 8, "avx2");
+    return std::pair{spec.chunks, spec};
+  };
+  auto [chunks, spec] = chunks_of(301, 517);
+  ASSERT_TRUE(chunks.has_value());
+  EXPECT_EQ(chunks->node, spec.graph.root);
+  EXPECT_EQ(chunks->index, spec.reductions.at(spec.graph.root).indices.front());
+  EXPECT_EQ(chunks->chunks, 301 * 517 / 32768);
+  EXPECT_GE(spec.reductions.at(spec.graph.root).tile_index, 0);  // Bt read across its rows: tiled
+  EXPECT_FALSE(chunks_of(30, 517).first.has_value());
+
+  // NaN in the last chunk only: max and min still propagate it.
+  einc::Program nan_program = einc::compile(
+      "dim L = 200003\n"
+      "input v[L]\n"
+      "top = max(k: v[k])\n"
+      "bottom = min(k: v[k] * 2)\n");
+  TensorMap inputs = einc::random_inputs(nan_program, 3);
+  inputs.at("v").set_flat(199990, std::numeric_limits<float>::quiet_NaN());
+  for (int threads : {1, 3}) {
+    TensorMap got = nan_program.run(inputs, on("cpu", threads));
+    EXPECT_TRUE(std::isnan(got.at("top").get_flat(0))) << threads << " threads";
+    EXPECT_TRUE(std::isnan(got.at("bottom").get_flat(0))) << threads << " threads";
+  }
+}
+
 TEST(LoopKernel, TargetIndicesTheValueDoesNotUse) {
   // Declared output shapes: j (and i in Z) only broadcast the value.
   check_script(
