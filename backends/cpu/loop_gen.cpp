@@ -44,14 +44,16 @@ class Emitter {
   Emitter(llvm::Module& module, const LoopSpec& spec, const std::string& symbol)
       : spec_(spec), graph_(spec.graph), ctx_(module.getContext()), b_(ctx_) {
     f32_ = b_.getFloatTy();
+    real_ = graph_.element == DType::f64 ? b_.getDoubleTy() : f32_;
     i64_ = b_.getInt64Ty();
-    if (spec.lanes > 1) vec_ = llvm::FixedVectorType::get(f32_, static_cast<unsigned>(spec.lanes));
+    if (spec.lanes > 1) vec_ = llvm::FixedVectorType::get(real_, static_cast<unsigned>(spec.lanes));
     auto* f32p = llvm::PointerType::getUnqual(f32_);
     auto* i8p = llvm::PointerType::getUnqual(b_.getInt8Ty());
-    auto* type = llvm::FunctionType::get(b_.getVoidTy(),
-                                         {llvm::PointerType::getUnqual(f32p), llvm::PointerType::getUnqual(i64_), f32p,
-                                          llvm::PointerType::getUnqual(i8p), i64_, i64_},
-                                         false);
+    auto* type = llvm::FunctionType::get(
+        b_.getVoidTy(),
+        {llvm::PointerType::getUnqual(f32p), llvm::PointerType::getUnqual(i64_),
+         llvm::PointerType::getUnqual(b_.getDoubleTy()), llvm::PointerType::getUnqual(i8p), i64_, i64_},
+        false);
     fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, symbol, module);
     fn_->addFnAttr(llvm::Attribute::NoUnwind);
     auto args = fn_->arg_begin();
@@ -365,7 +367,7 @@ class Emitter {
 
   // The sum whose terms the root uses, when the rules above allow one.
   void find_stash() {
-    if (spec_.accumulate || graph_.target_dtype != DType::f32) return;
+    if (spec_.accumulate || graph_.target_dtype != graph_.element) return;
     auto output_split = splits_.find(kOutputNest);
     for (std::size_t n = 0; n < graph_.nodes.size(); ++n) {
       const LoopNode& node = graph_.nodes[n];
@@ -432,13 +434,13 @@ class Emitter {
   }
 
   Value* load_target() {
-    Value* where = b_.CreateGEP(f32_, base(kTarget), offset(kTarget, depth_of(target_free_)));
+    Value* where = b_.CreateGEP(real_, base(kTarget, real_), offset(kTarget, depth_of(target_free_)));
     const Level* vl = vector_level(target_free_);
-    if (!vl) return b_.CreateAlignedLoad(f32_, where, llvm::Align(4));
+    if (!vl) return b_.CreateAlignedLoad(real_, where, align(real_));
     if (vl->mask)
-      return b_.CreateMaskedLoad(vec_, vector_pointer(where), llvm::Align(4), vl->mask,
+      return b_.CreateMaskedLoad(vec_, vector_pointer(where), align(real_), vl->mask,
                                  llvm::Constant::getNullValue(vec_));
-    return b_.CreateAlignedLoad(vec_, vector_pointer(where), llvm::Align(4));
+    return b_.CreateAlignedLoad(vec_, vector_pointer(where), align(real_));
   }
 
   // The first parallel_levels output loops as one loop over [begin, end)
@@ -481,23 +483,28 @@ class Emitter {
     return it->second;
   }
 
-  Value* base(int slot) {
+  // The base pointer of `slot` (kTarget: the target's) as an `element`*
+  // (the kernel's pointer array holds float*s).
+  Value* base(int slot, llvm::Type* element) {
     auto [it, fresh] = bases_.try_emplace(slot, nullptr);
     if (fresh)
       it->second = at_level(0, [&] {
         auto* f32p = llvm::PointerType::getUnqual(f32_);
         return b_.CreateLoad(f32p, b_.CreateConstGEP1_64(f32p, ptrs_, static_cast<std::uint64_t>(slot + 1)));
       });
-    return it->second;
+    return element == f32_ ? it->second : b_.CreateBitCast(it->second, llvm::PointerType::getUnqual(element));
   }
 
-  Value* pow_fn() {
-    if (!pow_fn_)
-      pow_fn_ = at_level(0, [&] {
+  static llvm::Align align(llvm::Type* element) { return llvm::Align(element->getScalarSizeInBits() / 8); }
+
+  Value* library_fn(int index) {
+    auto [it, fresh] = library_fns_.try_emplace(index, nullptr);
+    if (fresh)
+      it->second = at_level(0, [&] {
         auto* i8p = llvm::PointerType::getUnqual(b_.getInt8Ty());
-        return b_.CreateLoad(i8p, b_.CreateConstGEP1_64(i8p, fns_, 0));
+        return b_.CreateLoad(i8p, b_.CreateConstGEP1_64(i8p, fns_, static_cast<std::uint64_t>(index)));
       });
-    return pow_fn_;
+    return it->second;
   }
 
   const std::vector<int>& slot_free(int slot) const {
@@ -553,10 +560,13 @@ class Emitter {
     switch (node.op) {
       case LoopOp::load:
         return load(node.slot);
-      case LoopOp::scalar:
-        return b_.CreateLoad(f32_, b_.CreateConstGEP1_64(f32_, scalars_, static_cast<std::uint64_t>(node.slot)));
+      case LoopOp::scalar: {
+        Value* v = b_.CreateLoad(
+            b_.getDoubleTy(), b_.CreateConstGEP1_64(b_.getDoubleTy(), scalars_, static_cast<std::uint64_t>(node.slot)));
+        return real_ == f32_ ? b_.CreateFPTrunc(v, f32_) : v;
+      }
       case LoopOp::constant:
-        return llvm::ConstantFP::get(f32_, node.constant);
+        return llvm::ConstantFP::get(real_, node.constant);
       case LoopOp::neg:
         return b_.CreateFNeg(value(node.args[0]));
       case LoopOp::add:
@@ -570,7 +580,7 @@ class Emitter {
       case LoopOp::call: {
         Value* a = value(node.args[0]);
         Value* second = node.args.size() > 1 ? value(node.args[1]) : nullptr;
-        return emit_function(b_, node.func, a, second, node.func == ir::Func::pow ? pow_fn() : nullptr);
+        return call(node.func, a, second);
       }
       case LoopOp::reduce:
         return reduce(n);
@@ -582,10 +592,19 @@ class Emitter {
         unify(b_, m, s);
         Value* finite = b_.CreateFCmpOLT(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, m),
                                          float_constant(b_, m->getType(), std::numeric_limits<float>::infinity()));
-        return b_.CreateSelect(finite, b_.CreateFAdd(m, emit_log(b_, s)), m);
+        return b_.CreateSelect(finite, b_.CreateFAdd(m, call(ir::Func::log, s, nullptr)), m);
       }
     }
     EINC_FAIL("loop kernel: unknown node");
+  }
+
+  // A function of the language (vector_math.h): f32 in straight-line code
+  // (pow through fns[0]); f64 exact ones alike, the others through fns[1].
+  Value* call(ir::Func func, Value* a, Value* second) {
+    const bool f64 = real_ != f32_;
+    Value* pow = func == ir::Func::pow && !f64 ? library_fn(0) : nullptr;
+    Value* double_fn = f64 && !exact_in_any_precision(func) ? library_fn(1) : nullptr;
+    return emit_function(b_, func, a, second, pow, double_fn);
   }
 
   // where(j <= i, a, b): the loop counters compared (a vector level's
@@ -633,68 +652,76 @@ class Emitter {
   }
 
   // The access's element at the point (a vector of them along the vector
-  // level), as f32: an i32 access (under f32(...)) is loaded as i32 and
-  // converted (sitofp: to nearest, as the reference's conversion).
+  // level), as the kernel's element type: an i32 access (under f32(...)) is
+  // loaded as i32 and converted (sitofp: to nearest, as the reference's
+  // conversion).
   Value* load(int slot) {
     const bool integer = graph_.accesses.at(static_cast<std::size_t>(slot)).dtype == DType::i32;
-    llvm::Type* element = integer ? static_cast<llvm::Type*>(b_.getInt32Ty()) : f32_;
+    llvm::Type* element = integer ? static_cast<llvm::Type*>(b_.getInt32Ty()) : real_;
     llvm::Type* vector =
         spec_.lanes > 1 ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : nullptr;
     const std::vector<int>& free = slot_free(slot);
     Value* off = offset(slot, depth_of(free));
-    // (the slot's base pointer is a float*: an i32 access's is cast, at its use)
-    Value* base_pointer = integer ? b_.CreateBitCast(base(slot), llvm::PointerType::getUnqual(element)) : base(slot);
+    Value* base_pointer = base(slot, element);
     Value* where = b_.CreateGEP(element, base_pointer, off);
     const Level* v = vector_level(free);
-    auto as_f32 = [&](Value* x, llvm::Type* type) { return integer ? b_.CreateSIToFP(x, type) : x; };
-    if (!v) return as_f32(b_.CreateAlignedLoad(element, where, llvm::Align(4)), f32_);
+    auto as_real = [&](Value* x, llvm::Type* type) { return integer ? b_.CreateSIToFP(x, type) : x; };
+    const llvm::Align aligned = align(element);
+    if (!v) return as_real(b_.CreateAlignedLoad(element, where, aligned), real_);
     int index = v->index;  // (copies: the chain may move below)
     Value* mask = v->mask;
     switch (spec_.stride_class(slot, index)) {
       case StrideClass::zero:
-        return as_f32(b_.CreateAlignedLoad(element, where, llvm::Align(4)), f32_);
+        return as_real(b_.CreateAlignedLoad(element, where, aligned), real_);
       case StrideClass::unit:
         if (mask)
-          return as_f32(b_.CreateMaskedLoad(vector, vector_pointer(where, vector), llvm::Align(4), mask,
-                                            llvm::Constant::getNullValue(vector)),
-                        vec_);
-        return as_f32(b_.CreateAlignedLoad(vector, vector_pointer(where, vector), llvm::Align(4)), vec_);
+          return as_real(b_.CreateMaskedLoad(vector, vector_pointer(where, vector), aligned, mask,
+                                             llvm::Constant::getNullValue(vector)),
+                         vec_);
+        return as_real(b_.CreateAlignedLoad(vector, vector_pointer(where, vector), aligned), vec_);
       case StrideClass::general: {
         auto lanes = static_cast<unsigned>(spec_.lanes);
         Value* stride = int_param(spec_.stride_param(slot, index));
         Value* offsets =
             b_.CreateAdd(b_.CreateVectorSplat(lanes, off), b_.CreateMul(iota(), b_.CreateVectorSplat(lanes, stride)));
         Value* pointers = b_.CreateGEP(element, base_pointer, offsets);
-        return as_f32(
-            b_.CreateMaskedGather(vector, pointers, llvm::Align(4), mask, llvm::Constant::getNullValue(vector)), vec_);
+        return as_real(b_.CreateMaskedGather(vector, pointers, aligned, mask, llvm::Constant::getNullValue(vector)),
+                       vec_);
       }
     }
     EINC_FAIL("loop kernel: unknown stride class");
   }
 
+  // The root's value into the target at the point: f32 or f64 (rounded to
+  // the target's type when the kernel computes in another), or through
+  // store_integer.
   void store(Value* v) {
-    if (graph_.target_dtype != DType::f32) return store_integer(v);
-    Value* where = b_.CreateGEP(f32_, base(kTarget), offset(kTarget, depth_of(target_free_)));
+    if (graph_.target_dtype == DType::i8 || graph_.target_dtype == DType::i32) return store_integer(v);
+    llvm::Type* element = graph_.target_dtype == DType::f64 ? b_.getDoubleTy() : f32_;
+    Value* where = b_.CreateGEP(element, base(kTarget, element), offset(kTarget, depth_of(target_free_)));
     const Level* vl = vector_level(target_free_);
     Value* mask = vl ? vl->mask : nullptr;
+    llvm::Type* type = vl ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : element;
+    v = widen(v, vl ? static_cast<llvm::Type*>(vec_) : real_);
+    if (v->getType()->getScalarSizeInBits() < type->getScalarSizeInBits()) v = b_.CreateFPExt(v, type);
+    if (v->getType()->getScalarSizeInBits() > type->getScalarSizeInBits()) v = b_.CreateFPTrunc(v, type);
+    const llvm::Align aligned = align(element);
     if (!vl) {
-      v = widen(v, f32_);
-      if (spec_.accumulate) v = b_.CreateFAdd(b_.CreateAlignedLoad(f32_, where, llvm::Align(4)), v);
-      b_.CreateAlignedStore(v, where, llvm::Align(4));
+      if (spec_.accumulate) v = b_.CreateFAdd(b_.CreateAlignedLoad(element, where, aligned), v);
+      b_.CreateAlignedStore(v, where, aligned);
       return;
     }
-    v = widen(v, vec_);
-    Value* p = vector_pointer(where);
+    Value* p = vector_pointer(where, type);
     if (spec_.accumulate) {
-      Value* old = mask ? static_cast<Value*>(
-                              b_.CreateMaskedLoad(vec_, p, llvm::Align(4), mask, llvm::Constant::getNullValue(vec_)))
-                        : b_.CreateAlignedLoad(vec_, p, llvm::Align(4));
+      Value* old =
+          mask ? static_cast<Value*>(b_.CreateMaskedLoad(type, p, aligned, mask, llvm::Constant::getNullValue(type)))
+               : b_.CreateAlignedLoad(type, p, aligned);
       v = b_.CreateFAdd(old, v);
     }
     if (mask)
-      b_.CreateMaskedStore(v, p, llvm::Align(4), mask);
+      b_.CreateMaskedStore(v, p, aligned, mask);
     else
-      b_.CreateAlignedStore(v, p, llvm::Align(4));
+      b_.CreateAlignedStore(v, p, aligned);
   }
 
   // `q = i8(...)` / `i32(...)`: the f32 value rounded to nearest (ties to
@@ -708,7 +735,7 @@ class Emitter {
     auto typed = [&](llvm::Type* scalar) -> llvm::Type* {
       return vl ? static_cast<llvm::Type*>(llvm::FixedVectorType::get(scalar, lanes)) : scalar;
     };
-    llvm::Type* real = typed(f32_);
+    llvm::Type* real = typed(real_);
     llvm::Type* i32 = typed(b_.getInt32Ty());
     v = widen(v, real);
     Value* r = b_.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, v);
@@ -723,7 +750,7 @@ class Emitter {
     if (!i8) n = b_.CreateSelect(above, llvm::ConstantInt::get(i32, 2147483647), n);
     llvm::Type* element = i8 ? b_.getInt8Ty() : b_.getInt32Ty();
     if (i8) n = b_.CreateTrunc(n, typed(element));
-    Value* base_pointer = b_.CreateBitCast(base(kTarget), llvm::PointerType::getUnqual(element));
+    Value* base_pointer = base(kTarget, element);
     Value* where = b_.CreateGEP(element, base_pointer, offset(kTarget, depth_of(target_free_)));
     const llvm::Align align(i8 ? 1 : 4);
     if (!vl) {
@@ -739,19 +766,19 @@ class Emitter {
 
   // --- reductions ----------------------------------------------------------------
 
-  static float identity(LoopReduce r) {
+  static double identity(LoopReduce r) {
     switch (r) {
       case LoopReduce::sum:
-        return 0.0f;
+        return 0.0;
       case LoopReduce::prod:
-        return 1.0f;
+        return 1.0;
       case LoopReduce::max:
       case LoopReduce::max_skip_nan:
-        return -std::numeric_limits<float>::infinity();
+        return -std::numeric_limits<double>::infinity();
       case LoopReduce::min:
-        return std::numeric_limits<float>::infinity();
+        return std::numeric_limits<double>::infinity();
     }
-    return 0.0f;
+    return 0.0;
   }
 
   // acc (op) x, with the reference's NaN rules: max/min keep the first NaN
@@ -785,13 +812,13 @@ class Emitter {
     bool horizontal = !vertical && order.vector_index >= 0 && vec_ != nullptr;
     if (!horizontal) order.vector_index = -1;
     bool vector = vertical || horizontal;
-    llvm::Type* element = accumulates_in_double(node.reduce) ? b_.getDoubleTy() : f32_;
+    llvm::Type* element = accumulates_in_double(node.reduce) ? b_.getDoubleTy() : real_;
     llvm::Type* type = vector ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : element;
     Value* init = llvm::ConstantFP::get(type, identity(node.reduce));
     // The body's value at the point, as the accumulators' type.
     auto term = [&](int body) {
-      Value* x = widen(value(body), vector ? static_cast<llvm::Type*>(vec_) : f32_);
-      if (element != f32_) x = b_.CreateFPExt(x, type);
+      Value* x = widen(value(body), vector ? static_cast<llvm::Type*>(vec_) : real_);
+      if (element != real_) x = b_.CreateFPExt(x, type);
       if (horizontal) {
         // Lanes past the end of the vectorised index add nothing.
         const Level* u = vector_level({order.vector_index});
@@ -849,7 +876,11 @@ class Emitter {
       }
       acc = b_.CreateExtractElement(acc, static_cast<std::uint64_t>(0));
     }
-    if (element != f32_) acc = b_.CreateFPTrunc(acc, vertical ? static_cast<llvm::Type*>(vec_) : f32_);
+    // (A chunk's partial of an f32 sum is stored as it was accumulated, in
+    // double: loop_lowering.h, ReductionChunks.)
+    const bool stored_wide = n == graph_.root && graph_.target_dtype == DType::f64;
+    if (element != real_ && !stored_wide)
+      acc = b_.CreateFPTrunc(acc, vertical ? static_cast<llvm::Type*>(vec_) : real_);
     return acc;
   }
 
@@ -858,6 +889,7 @@ class Emitter {
   llvm::LLVMContext& ctx_;
   Builder b_;
   llvm::Type* f32_ = nullptr;
+  llvm::Type* real_ = nullptr;  // the element type the kernel computes in (LoopGraph::element)
   llvm::Type* i64_ = nullptr;
   llvm::FixedVectorType* vec_ = nullptr;
   llvm::Function* fn_ = nullptr;
@@ -871,7 +903,7 @@ class Emitter {
     Value* hi = nullptr;
   } tile_;
   std::unordered_map<int, Value*> int_params_, bases_;
-  Value* pow_fn_ = nullptr;
+  std::unordered_map<int, Value*> library_fns_;       // fns[index], loaded at the function level
   std::unordered_map<int, const LoopSplit*> splits_;  // by nest
   std::unordered_map<int, bool> inside_;              // nests in a piece of their split loop: whether the inside one
   Stash stash_;

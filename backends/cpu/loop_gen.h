@@ -1,11 +1,14 @@
 // backends/cpu/loop_gen.h — LLVM IR for a loop kernel (one LoopSpec).
 //
-//   void <symbol>(float* const* ptrs, const int64_t* ints, const float* scalars,
+//   void <symbol>(float* const* ptrs, const int64_t* ints, const double* scalars,
 //                 void* const* fns, int64_t begin, int64_t end)
 //
-// ptrs[0] is the target, ptrs[1 + slot] each access's tensor; `ints` holds
-// extents and strides as LoopSpec lays them out; `scalars` the graph's
-// scalar slots; fns[0] the C library's pow (when the graph uses pow). The
+// ptrs[0] is the target, ptrs[1 + slot] each access's tensor (cast to its
+// dtype's pointer at its use); `ints` holds extents and strides as
+// LoopSpec lays them out; `scalars` the graph's scalar slots, in double
+// (rounded once to f32 in an f32 kernel); fns[0] the C library's pow (f32
+// pow), fns[1] `double f(int64_t func, double a, double b)`, the
+// reference's formula of each function (f64 kernels). The
 // kernel computes the output points whose index in the parallel loop (the
 // first LoopSpec::parallel_levels output loops, flattened) lies in
 // [begin, end) (a 0-d target: its one point), so threads split that loop.
@@ -20,8 +23,9 @@
 // reduce node is a loop nest carrying its accumulator in phi nodes: one
 // vector of outputs at once inside a vectorised output loop, or vector
 // accumulators along its own vectorised index and one horizontal
-// reduction (a fixed tree) at the end. Values are f32 or <lanes x float>;
-// a scalar meeting a vector is splatted. Clean SSA, no allocas, so the JIT
+// reduction (a fixed tree) at the end. Values are the graph's element type
+// (f32 or f64), scalars or <lanes x element> vectors; a scalar meeting a
+// vector is splatted. Clean SSA, no allocas, so the JIT
 // runs no IR passes on it. Results depend only on the spec: each output
 // element is computed in the same order whatever `begin` and `end` are.
 #pragma once
@@ -39,7 +43,7 @@ class Module;
 
 namespace einc::cpu {
 
-using LoopKernel = void (*)(float* const* ptrs, const std::int64_t* ints, const float* scalars, void* const* fns,
+using LoopKernel = void (*)(float* const* ptrs, const std::int64_t* ints, const double* scalars, void* const* fns,
                             std::int64_t begin, std::int64_t end);
 
 std::unique_ptr<llvm::Module> generate_loop_module(llvm::LLVMContext& context, const LoopSpec& spec,

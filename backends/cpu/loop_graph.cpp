@@ -77,8 +77,12 @@ class GraphBuilder {
       graph_.target_dtype = value->convert_to;
       value = value->args[0].get();
     }
-    if (target.dtype != graph_.target_dtype || (graph_.target_dtype == DType::f32 && statement_.dtype != DType::f32))
-      return fail("not f32");
+    // An f64 statement computes in f64 throughout (its tensors, its target).
+    if (statement_.dtype == DType::f64 && graph_.target_dtype == DType::f32)
+      graph_.element = graph_.target_dtype = DType::f64;
+    if (target.dtype != graph_.target_dtype ||
+        (graph_.target_dtype == graph_.element && statement_.dtype != graph_.element))
+      return fail("not f32 or f64");
     graph_.lhs = statement_.lhs;
     int root = lower(*value);
     if (!reason_.empty()) return fail(reason_);
@@ -195,10 +199,11 @@ class GraphBuilder {
     return out;
   }
 
-  // A tensor access loaded as `dtype` (f32, or i32 under f32(...)).
+  // A tensor access loaded as `dtype` (the graph's element type, or i32
+  // under f32(...)).
   int access(const ir::Expr& e, DType dtype) {
     if (program_.tensors.at(e.tensor).dtype != dtype) {
-      reason_ = "an operand is not f32";
+      reason_ = std::string("an operand is not ") + dtype_name(dtype);
       return 0;
     }
     if (e.tensor == statement_.target) {
@@ -220,7 +225,7 @@ class GraphBuilder {
     n.op = LoopOp::load;
     n.slot = it->second;
     const int load = add(std::move(n));
-    return dtype == DType::f32 ? with_known_fill(e, load) : load;
+    return dtype == graph_.element ? with_known_fill(e, load) : load;
   }
 
   // A read of a tensor known to hold a fill outside a condition
@@ -246,8 +251,9 @@ class GraphBuilder {
   // to nearest, as the conversion does); of an f32 value, that value.
   int conversion(const ir::Expr& e) {
     const ir::Expr& arg = *e.args[0];
-    if (e.convert_to == DType::f32 && e.convert_from == DType::f32) return lower(arg);
-    if (e.convert_to == DType::f32 && e.convert_from == DType::i32 && arg.kind == ir::ExprKind::access)
+    if (e.convert_to == graph_.element && e.convert_from == graph_.element) return lower(arg);
+    if (graph_.element == DType::f32 && e.convert_to == DType::f32 && e.convert_from == DType::i32 &&
+        arg.kind == ir::ExprKind::access)
       return access(arg, DType::i32);
     reason_ = "a conversion other than f32(...) of an i32 tensor or an f32 value";
     return 0;
@@ -269,7 +275,7 @@ class GraphBuilder {
     if (ir::is_product(statement_, e)) return lower_product(e);
     switch (e.kind) {
       case ir::ExprKind::access:
-        return access(e, DType::f32);
+        return access(e, graph_.element);
       case ir::ExprKind::constant: {
         LoopScalar s;
         s.number = e.constant;
@@ -642,9 +648,10 @@ std::string loop_graph_signature(const LoopGraph& graph) {
     out << "split " << split.nest << " at " << split.condition.lhs << ir::compare_op_name(split.condition.op)
         << split.condition.rhs << " " << split.inside << " " << split.outside << "\n";
   if (graph.outside_unread) out << "outside unread\n";
-  if (graph.target_dtype != DType::f32) out << "store " << dtype_name(graph.target_dtype) << "\n";
+  if (graph.element != DType::f32) out << "element " << dtype_name(graph.element) << "\n";
+  if (graph.target_dtype != graph.element) out << "store " << dtype_name(graph.target_dtype) << "\n";
   for (std::size_t slot = 0; slot < graph.accesses.size(); ++slot)
-    if (graph.accesses[slot].dtype != DType::f32)
+    if (graph.accesses[slot].dtype != graph.element)
       out << "slot " << slot << " " << dtype_name(graph.accesses[slot].dtype) << "\n";
   return out.str();
 }

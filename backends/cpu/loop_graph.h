@@ -1,4 +1,4 @@
-// backends/cpu/loop_graph.h — a statement as a graph of f32 operations over
+// backends/cpu/loop_graph.h — a statement as a graph of f32 (or f64) operations over
 // index variables: what a JIT loop kernel computes, and whether one can.
 //
 // build_loop_graph() rewrites a statement's value (ir::Expr) into a small
@@ -22,7 +22,8 @@
 // evaluated wherever it is needed, and equal accesses are loaded once.
 //
 // What compiles is decided from the structure alone (statement_plan.h then
-// checks the tensors): f32 statement, target and operands, except that
+// checks the tensors): f32 statement, target and operands, or the same all
+// f64 (LoopGraph::element: the kernel then computes in double), except that
 // f32(...) of an i32 tensor loads it converted (a dequantisation,
 // `f32(acc[t, f]) * s[f]`), f32(...) of an f32 value is that value, and a
 // whole statement i8(...) or i32(...) of an f32 value is stored rounded and
@@ -110,8 +111,13 @@ struct LoopGraph {
   std::vector<LoopAccess> accesses;  // slots
   std::vector<LoopScalar> scalars;   // slots
   std::vector<int> lhs;              // the target's index ids, in dimension order
-  // f32, or i8/i32 for a statement `q = i8(...)` of an f32 value: the root
-  // is rounded to nearest (ties to even) and saturated as it is stored.
+  // The type the kernel computes in: f32, or f64 for an f64 statement (its
+  // tensors and target f64 too; no conversions).
+  DType element = DType::f32;
+  // The element type, or i8/i32 for a statement `q = i8(...)` of an f32
+  // value: the root is rounded to nearest (ties to even) and saturated as it
+  // is stored. (f64 also for the partial sums of a chunked f32 reduction:
+  // loop_lowering.h, ReductionChunks.)
   DType target_dtype = DType::f32;
   // The loop nests' order constraints: for the output nest (the lhs
   // indices) and for each reduce node (by node id), the groups of indices

@@ -16,6 +16,7 @@
 #include "backends/cpu/loop_gen.h"
 #include "backends/cpu/loop_graph.h"
 #include "backends/cpu/loop_lowering.h"
+#include "backends/reference/interpreter.h"
 #include "einc/internal_error.h"
 #include "ir/gett_lowering.h"
 #include "runtime/thread_pool.h"
@@ -30,6 +31,13 @@ int vector_lanes() {
     if (lanes == 1 || lanes == 2 || lanes == 4 || lanes == 8 || lanes == 16) return lanes;
   }
   return Jit::instance().shape().vector_lanes;
+}
+
+// The vector width of `graph`'s kernels: vector_lanes() floats, half as
+// many doubles.
+int lanes_for(const LoopGraph& graph) {
+  const int lanes = vector_lanes();
+  return graph.element == DType::f64 ? std::max(1, lanes / 2) : lanes;
 }
 
 int trace_level() {
@@ -97,7 +105,7 @@ class LoopRun {
  public:
   LoopRun(const ir::Program& program, const ir::Statement& statement, const LoopGraph& graph,
           std::vector<Tensor>& tensors, int threads)
-      : program_(program), statement_(statement), tensors_(tensors), threads_(threads) {
+      : program_(program), statement_(statement), tensors_(tensors), threads_(threads), lanes_(lanes_for(graph)) {
     extents_ = ir::index_extents(program, statement);
     shape_.extents = extents_;
     for (const LoopAccess& a : graph.accesses) {
@@ -106,8 +114,9 @@ class LoopRun {
       for (int index : a.free) strides.push_back(ir::access_stride(t.strides(), a.subscripts, index));
       shape_.access_strides.push_back(std::move(strides));
       auto evaluate = [&](const ir::Poly& p) { return program.evaluate(p); };
-      // (an i32 access too: 4-byte elements, which the kernel loads as i32)
-      pointers_.push_back(static_cast<float*>(t.data()) + ir::access_offset(t.strides(), a.subscripts, evaluate));
+      const auto size = static_cast<std::int64_t>(dtype_size(a.dtype));
+      element_sizes_.push_back(size);
+      pointers_.push_back(static_cast<char*>(t.data()) + ir::access_offset(t.strides(), a.subscripts, evaluate) * size);
     }
     shape_.target_strides = tensors.at(static_cast<std::size_t>(statement.target)).strides();
   }
@@ -125,7 +134,7 @@ class LoopRun {
     const LoopKernel kernel = compile(spec);
     const std::vector<float*> pointers = pointers_for(spec, target_data(), -1, 0);
     const std::vector<std::int64_t> ints = ints_for(spec, -1, 0);
-    const std::vector<float> scalars = scalars_for(spec.graph);
+    const std::vector<double> scalars = scalars_for(spec.graph);
     void* const* fns = functions();
     if (spec.output.indices.empty()) {
       kernel(pointers.data(), ints.data(), scalars.data(), fns, 0, 1);
@@ -153,11 +162,11 @@ class LoopRun {
   }
 
   // Runs `partial` (a 0-d graph, its root a reduce node whose outermost
-  // loop is `index`) once per chunk of `index`'s range, each chunk's value
-  // into partials[chunk]; the chunks are tasks.
-  void run_chunks(const LoopSpec& partial, int index, std::vector<float>& partials) const {
+  // loop is `index`, its target f64) once per chunk of `index`'s range, each
+  // chunk's value into partials[chunk]; the chunks are tasks.
+  void run_chunks(const LoopSpec& partial, int index, std::vector<double>& partials) const {
     const LoopKernel kernel = compile(partial);
-    const std::vector<float> scalars = scalars_for(partial.graph);
+    const std::vector<double> scalars = scalars_for(partial.graph);
     void* const* fns = functions();
     const auto chunks = static_cast<std::int64_t>(partials.size());
     const std::int64_t extent = extents_[static_cast<std::size_t>(index)];
@@ -166,7 +175,7 @@ class LoopRun {
     runtime::parallel_for(chunks, threads_, [&](std::int64_t chunk) {
       const std::int64_t begin = units * chunk / chunks * step;
       const std::int64_t end = std::min(extent, units * (chunk + 1) / chunks * step);
-      float* target = &partials[static_cast<std::size_t>(chunk)];
+      void* target = &partials[static_cast<std::size_t>(chunk)];
       const std::vector<float*> pointers = pointers_for(partial, target, index, begin);
       std::vector<std::int64_t> ints = ints_for(partial, index, end - begin);
       kernel(pointers.data(), ints.data(), scalars.data(), fns, 0, 1);
@@ -194,20 +203,19 @@ class LoopRun {
     return reinterpret_cast<LoopKernel>(address);
   }
 
-  float* target_data() const {
-    return static_cast<float*>(tensors_.at(static_cast<std::size_t>(statement_.target)).data());
-  }
+  void* target_data() const { return tensors_.at(static_cast<std::size_t>(statement_.target)).data(); }
 
   // The target, then each slot's base; with `index` >= 0, each base moved
-  // to that index's value `begin`.
-  std::vector<float*> pointers_for(const LoopSpec& spec, float* target, int index, std::int64_t begin) const {
-    std::vector<float*> pointers{target};  // (or i8/i32: graph.target_dtype)
+  // to that index's value `begin`. (The kernel takes float*s: it casts those
+  // of other dtypes, graph.target_dtype and LoopAccess::dtype, at their use.)
+  std::vector<float*> pointers_for(const LoopSpec& spec, void* target, int index, std::int64_t begin) const {
+    std::vector<float*> pointers{static_cast<float*>(target)};
     for (std::size_t slot = 0; slot < pointers_.size(); ++slot) {
       std::int64_t offset = 0;
       const std::vector<int>& free = spec.graph.accesses[slot].free;
       for (std::size_t k = 0; k < free.size(); ++k)
         if (free[k] == index) offset = shape_.access_strides[slot][k] * begin;
-      pointers.push_back(pointers_[slot] + offset);
+      pointers.push_back(reinterpret_cast<float*>(pointers_[slot] + offset * element_sizes_[slot]));
     }
     return pointers;
   }
@@ -227,43 +235,53 @@ class LoopRun {
     return ints;
   }
 
-  std::vector<float> scalars_for(const LoopGraph& graph) const {
-    std::vector<float> scalars;
+  std::vector<double> scalars_for(const LoopGraph& graph) const {
+    std::vector<double> scalars;
     for (const LoopScalar& s : graph.scalars) {
       double v = s.kind == LoopScalar::Kind::number ? s.number
                  : s.kind == LoopScalar::Kind::dim
                      ? static_cast<double>(*program_.dims[static_cast<std::size_t>(s.dim)].value)
                      : static_cast<double>(product(extents_, s.indices));
-      scalars.push_back(static_cast<float>(v));
+      scalars.push_back(v);
     }
     return scalars;
   }
 
+  // fns[0]: the C library's pow (f32 kernels); fns[1]: the reference's
+  // formula of a function in double (f64 kernels).
   static void* const* functions() {
-    static void* fns[1] = {[] {
-      double (*pow_fn)(double, double) = &std::pow;
-      void* f;
-      std::memcpy(&f, &pow_fn, sizeof f);
-      return f;
-    }()};
+    static void* fns[2] = {as_pointer(static_cast<double (*)(double, double)>(&std::pow)),
+                           as_pointer(&double_function)};
     return fns;
+  }
+
+  template <typename F>
+  static void* as_pointer(F* f) {
+    void* p;
+    std::memcpy(&p, &f, sizeof p);
+    return p;
+  }
+
+  static double double_function(std::int64_t func, double a, double b) {
+    return reference::apply_function(static_cast<ir::Func>(func), a, b);
   }
 
   const ir::Program& program_;
   const ir::Statement& statement_;
   std::vector<Tensor>& tensors_;
   const int threads_;
-  const int lanes_ = vector_lanes();
+  int lanes_ = 1;
   std::vector<std::int64_t> extents_;
   LoopShape shape_;
-  std::vector<float*> pointers_;  // per slot: the access's base
+  std::vector<char*> pointers_;              // per slot: the access's base
+  std::vector<std::int64_t> element_sizes_;  // per slot: its dtype's bytes
 };
 
 // The partials combined in order, as R's loop would have combined them.
-float combine(LoopReduce op, const std::vector<float>& partials) {
-  float total = partials[0];
+double combine(LoopReduce op, const std::vector<double>& partials) {
+  double total = partials[0];
   for (std::size_t c = 1; c < partials.size(); ++c) {
-    const float p = partials[c];
+    const double p = partials[c];
     switch (op) {
       case LoopReduce::sum:
         total += p;
@@ -274,7 +292,7 @@ float combine(LoopReduce op, const std::vector<float>& partials) {
       case LoopReduce::max:
       case LoopReduce::min:
         if (std::isnan(total) || std::isnan(p))
-          total = std::numeric_limits<float>::quiet_NaN();
+          total = std::numeric_limits<double>::quiet_NaN();
         else
           total = op == LoopReduce::max ? std::max(total, p) : std::min(total, p);
         break;
@@ -305,8 +323,8 @@ void run_loop_kernel(const ir::Program& program, const ir::Statement& statement,
   partial.output_groups.clear();
   partial.splits.clear();
   partial.outside_unread = false;
-  partial.target_dtype = DType::f32;
-  std::vector<float> partials(static_cast<std::size_t>(split->chunks));
+  partial.target_dtype = DType::f64;  // as an f32 sum accumulates
+  std::vector<double> partials(static_cast<std::size_t>(split->chunks));
   run.run_chunks(run.lower(std::move(partial), false), split->index, partials);
   // The statement with R read from a scalar slot.
   LoopGraph rest = std::move(spec.graph);
@@ -338,8 +356,8 @@ std::optional<std::string> emit_loop_kernel(const ir::Program& program, const ir
   } catch (const ir::UnboundDimError&) {
     return std::nullopt;  // decided at run time
   }
-  LoopSpec spec =
-      lower_loop(std::move(*built.graph), shape, statement.accumulate, vector_lanes(), Jit::instance().shape().isa);
+  const int lanes = lanes_for(*built.graph);
+  LoopSpec spec = lower_loop(std::move(*built.graph), shape, statement.accumulate, lanes, Jit::instance().shape().isa);
   llvm::LLVMContext context;
   std::string text;
   llvm::raw_string_ostream out(text);

@@ -11,6 +11,7 @@
 #include <llvm/IR/Module.h>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 
@@ -66,23 +67,39 @@ Value* sigmoid_of(Builder& b, Value* x) {
   return b.CreateFDiv(numerator, b.CreateFAdd(c(b, x, 1.0f), e));
 }
 
-// pow through the C library, lane by lane, in double.
-Value* pow_lanes(Builder& b, Value* x, Value* y, Value* pow_fn) {
+// one(x, y) on each lane of x and y (unified), or on the scalars.
+Value* by_lane(Builder& b, Value* x, Value* y, const std::function<Value*(Value*, Value*)>& one) {
   unify(b, x, y);
-  auto* type = llvm::FunctionType::get(b.getDoubleTy(), {b.getDoubleTy(), b.getDoubleTy()}, false);
-  Value* callee = b.CreateBitCast(pow_fn, llvm::PointerType::getUnqual(type));
-  auto one = [&](Value* xs, Value* ys) {
-    llvm::CallInst* call =
-        b.CreateCall(type, callee, {b.CreateFPExt(xs, b.getDoubleTy()), b.CreateFPExt(ys, b.getDoubleTy())});
-    call->setDoesNotThrow();
-    return b.CreateFPTrunc(call, b.getFloatTy());
-  };
   auto* vector = llvm::dyn_cast<llvm::FixedVectorType>(x->getType());
   if (!vector) return one(x, y);
   Value* out = llvm::UndefValue::get(vector);
   for (unsigned lane = 0; lane < vector->getNumElements(); ++lane)
     out = b.CreateInsertElement(out, one(b.CreateExtractElement(x, lane), b.CreateExtractElement(y, lane)), lane);
   return out;
+}
+
+// pow through the C library, lane by lane, in double.
+Value* pow_lanes(Builder& b, Value* x, Value* y, Value* pow_fn) {
+  auto* type = llvm::FunctionType::get(b.getDoubleTy(), {b.getDoubleTy(), b.getDoubleTy()}, false);
+  Value* callee = b.CreateBitCast(pow_fn, llvm::PointerType::getUnqual(type));
+  return by_lane(b, x, y, [&](Value* xs, Value* ys) {
+    llvm::CallInst* call =
+        b.CreateCall(type, callee, {b.CreateFPExt(xs, b.getDoubleTy()), b.CreateFPExt(ys, b.getDoubleTy())});
+    call->setDoesNotThrow();
+    return b.CreateFPTrunc(call, b.getFloatTy());
+  });
+}
+
+// An f64 function through `double f(i64 func, double a, double b)`, lane by lane.
+Value* double_lanes(Builder& b, ir::Func func, Value* x, Value* y, Value* double_fn) {
+  auto* type = llvm::FunctionType::get(b.getDoubleTy(), {b.getInt64Ty(), b.getDoubleTy(), b.getDoubleTy()}, false);
+  Value* callee = b.CreateBitCast(double_fn, llvm::PointerType::getUnqual(type));
+  Value* id = b.getInt64(static_cast<std::uint64_t>(func));
+  return by_lane(b, x, y ? y : llvm::ConstantFP::get(x->getType(), 0.0), [&](Value* xs, Value* ys) {
+    llvm::CallInst* call = b.CreateCall(type, callee, {id, xs, ys});
+    call->setDoesNotThrow();
+    return static_cast<Value*>(call);
+  });
 }
 
 }  // namespace
@@ -192,7 +209,25 @@ Value* emit_gelu(Builder& b, Value* x) {
   return b.CreateFMul(b.CreateFMul(c(b, x, 0.5f), x), b.CreateFAdd(c(b, x, 1.0f), erf));
 }
 
-Value* emit_function(Builder& b, ir::Func func, Value* a, Value* second, Value* pow_fn) {
+bool exact_in_any_precision(ir::Func func) {
+  switch (func) {
+    case ir::Func::sqrt:
+    case ir::Func::rsqrt:
+    case ir::Func::abs:
+    case ir::Func::relu:
+    case ir::Func::max:
+    case ir::Func::min:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Value* emit_function(Builder& b, ir::Func func, Value* a, Value* second, Value* pow_fn, Value* double_fn) {
+  if (a->getType()->getScalarType()->isDoubleTy() && !exact_in_any_precision(func)) {
+    if (!double_fn) EINC_FAIL(std::string("loop kernel: no f64 function for ") + ir::func_name(func));
+    return double_lanes(b, func, a, second, double_fn);
+  }
   switch (func) {
     case ir::Func::exp:
       return emit_exp(b, a);

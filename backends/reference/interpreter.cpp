@@ -73,7 +73,8 @@ bool is_nan(T x) {
 
 double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
 
-// The documented formulas (docs/semantics.md).
+}  // namespace
+
 double apply_function(ir::Func f, double a, double b) {
   switch (f) {
     case ir::Func::exp:
@@ -107,6 +108,8 @@ double apply_function(ir::Func f, double a, double b) {
   }
   EINC_FAIL(std::string("reference: apply_function of ") + ir::func_name(f));
 }
+
+namespace {
 
 template <typename T>
 class Evaluator {

@@ -39,6 +39,11 @@ void execute_statement(const ir::Program& program, const ir::Statement& statemen
 double fold_real(const ir::Program& program, const ir::Statement& statement, const ir::Expr& expr);
 std::int64_t fold_integer(const ir::Program& program, const ir::Statement& statement, const ir::Expr& expr);
 
+// A function of the language at a (and b: max, min, pow), in double: the
+// documented formulas (docs/semantics.md) every float statement's values
+// follow here. The cpu backend's f64 loop kernels call it for each lane.
+double apply_function(ir::Func f, double a, double b);
+
 // The id that lookup position `d` of `access` reads at index values `at`
 // (by index id), checked against the extent it indexes: an id outside it
 // is an ExecutionError naming the id and where it was read

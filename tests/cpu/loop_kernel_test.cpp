@@ -487,6 +487,41 @@ TEST(LoopKernel, TransposedOperandsRunInTiles) {
   EXPECT_EQ(spec.parallel_levels, 1);
 }
 
+// f64 statements run as loop kernels computing in double (LoopGraph::
+// element): arithmetic in <VL/2 x double> vectors, the exact functions
+// alike, the others through the reference's own double formulas lane by
+// lane; so values agree with the reference up to the order of a sum's
+// terms. Every function, reductions and normalisations, a select, a
+// transposed operand (tiled), accesses at an offset, a chunked total, +=
+// and threads; vector and scalar code.
+TEST(LoopKernel, F64StatementsComputeInDouble) {
+  const std::string script =
+      "dim N = 67, M = 45, L = 70001\n"
+      "input X[N, M] : f64\ninput Yt[M, N] : f64\ninput v[L] : f64\ninput S[N, N] : f64\n"
+      "Fexp[i, j] = exp(X[i, j] * 4) + log(abs(X[i, j]) + 0.001) + sqrt(abs(X[i, j]))\n"
+      "Frsqrt[i, j] = rsqrt(abs(X[i, j]) + 0.01) - abs(X[i, j]) * tanh(X[i, j] * 3)\n"
+      "Fsig[i, j] = sigmoid(X[i, j] * 10) + relu(X[i, j]) + gelu(X[i, j] * 5) + silu(X[i, j] * 5)\n"
+      "Fmax[i, j] = max(X[i, j], Yt[j, i]) - min(X[i, j], Yt[j, i]) + pow(abs(X[i, j]) + 0.1, Yt[j, i] * 3)\n"
+      "Fmix[i, j] = -X[i, j] / (2 + Yt[j, i]) - 3 * X[i, j] + N\n"
+      "Rows[i] = sum(j: X[i, j] * Yt[j, i]) + max(j: X[i, j]) - min(j: X[i, j])\n"
+      "Cols[j] = mean(i: X[i, j])\n"
+      "Soft[i, j] = softmax(j: X[i, j] * 3)\n"
+      "Norm[i, j] = layernorm(j: X[i, j]) + rmsnorm(j: X[i, j])\n"
+      "Lse[i] = logsumexp(j: X[i, j])\n"
+      "Causal[i, k] = softmax(k: where(k <= i, S[i, k] * 2, -inf))\n"
+      "T[j, i] = X[i, j]\n"
+      "Shift[i] = X[i, 2] * v[i + 3]\n"  // accesses at an offset
+      "Total = sum(k: v[k] * v[k])\n"
+      "Total += max(k: v[k])\n";
+  for (int lanes : {0, 1}) {
+    LanesOverride override(lanes);
+    SCOPED_TRACE("lanes " + std::to_string(lanes));
+    einc::Program program = einc::compile(script);
+    for (const std::string& line : plan(program)) EXPECT_NE(line.find("JIT loop"), std::string::npos) << line;
+    check_values_and_threads(program, 4, {1e-13, 1e-13}, 3);
+  }
+}
+
 // A reduction over everything (loop_lowering.h, ReductionChunks): its
 // outermost loop cut into chunks fixed by the shape, computed as tasks and
 // combined in order; then the rest of the statement with the total as a
@@ -631,12 +666,12 @@ TEST(LoopKernel, AccumulateStatements) {
 TEST(LoopKernel, FallsBackWhereItMust) {
   // += reading its own target; a reduction that would be recomputed per
   // point of an index it does not use; reductions whose free sets do not
-  // nest (t outside d for one, d outside t for the other); an f64 statement.
+  // nest (t outside d for one, d outside t for the other); an i32 statement.
   for (const char* script : {
            "dim N = 17\ninput X[N, N]\nY[i, j] = X[i, j]\nY[i, j] += Y[j, i]\noutput Y\n",
            "dim N = 17, M = 7\ninput X[M, N]\nY[j] = sum(i: softmax(j: X[i, j]))\n",
            "dim T = 17, D = 7\ninput X[T, D]\nY[t, d] = X[t, d] * sum(e: X[t, e]) * max(s: X[s, d])\n",
-           "dim N = 17\ninput X[N, N] : f64\nY[i] = sum(j: exp(X[i, j]))\n",
+           "dim N = 17\ninput X[N, N] : i32\nY[i] = sum(j: X[i, j] * 3 + X[j, i])\n",
        }) {
     check_script(script, Expect::last_interpreted, {1e-12, 1e-12});
   }
