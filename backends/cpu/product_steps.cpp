@@ -7,13 +7,13 @@
 namespace einc::cpu {
 
 std::optional<ProductSteps> plan_product_steps(const ir::Program& program, const ir::Statement& statement) {
-  if (statement.dtype != DType::f32) return std::nullopt;
+  if (statement.dtype != DType::f32 && statement.dtype != DType::f64) return std::nullopt;
   try {
     const ir::Expr* product = ir::find_product_to_split(program, statement);
     if (!product) return std::nullopt;
     return ProductSteps{
         product, ir::plan_product(program, statement, *product),
-        std::make_shared<const ir::ProductSplit>(ir::split_product(program, statement, *product, DType::f32))};
+        std::make_shared<const ir::ProductSplit>(ir::split_product(program, statement, *product, statement.dtype))};
   } catch (const ir::UnboundDimError&) {
     return std::nullopt;  // decided at run time
   }

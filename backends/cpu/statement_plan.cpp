@@ -91,7 +91,8 @@ StatementPlan plan_native(const ir::Program& program, const ir::Statement& s, co
     plan.path = CpuPath::product_steps;
     return plan;
   }
-  if (s.dtype == DType::f32 && (plan.hoisted = shared(ir::hoist_contractions(program, s, DType::f32)))) {
+  if ((s.dtype == DType::f32 || s.dtype == DType::f64) &&
+      (plan.hoisted = shared(ir::hoist_contractions(program, s, s.dtype)))) {
     plan.path = CpuPath::hoisted;
     return plan;
   }
@@ -232,7 +233,7 @@ StatementPlan plan_path(const ir::Program& program, const ir::Statement& stateme
       plan.path = CpuPath::loop_kernel;  // f32(...) of i32 tensors, i8(...) of an f32 value (loop_graph.h)
       return plan;
     }
-    if ((plan.steps = plan_product_steps(program, statement))) {  // (f32 statements only)
+    if ((plan.steps = plan_product_steps(program, statement))) {  // (f32 and f64 statements only)
       plan.path = CpuPath::product_steps;                         // each step planned as above
       return plan;
     }

@@ -520,6 +520,18 @@ TEST(LoopKernel, F64StatementsComputeInDouble) {
     for (const std::string& line : plan(program)) EXPECT_NE(line.find("JIT loop"), std::string::npos) << line;
     check_values_and_threads(program, 4, {1e-13, 1e-13}, 3);
   }
+  // Products of three in pairwise steps, and a contraction hoisted out of
+  // a softmax: f64 GETTs and f64 loop kernels.
+  einc::Program products = einc::compile(
+      "dim N = 64, M = 48, K = 40, L = 24\n"
+      "input A[N, K] : f64\ninput B[K, M] : f64\ninput C[M, L] : f64\n"
+      "D[i, l] = A[i, j] * B[j, k] * C[k, l]\n"
+      "Y[i, j] = softmax(j: A[i, k] * B[k, j])\n");
+  const std::vector<std::string> lines = plan(products);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("pairwise steps"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("hoisted into temporaries: JIT GETT"), std::string::npos) << lines[1];
+  check_values_and_threads(products, 6, {1e-13, 1e-13}, 3);
 }
 
 // A reduction over everything (loop_lowering.h, ReductionChunks): its
