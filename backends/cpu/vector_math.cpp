@@ -114,8 +114,51 @@ void unify(Builder& b, Value*& x, Value*& y) {
   }
 }
 
+// exp of doubles: Cephes exp.c. n = round(x log2 e), r = x - n ln 2 (two
+// parts), e^r = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)), times 2^n in two
+// halves (so that results down to the denormals are rounded once).
+Value* exp_f64(Builder& b, Value* x) {
+  Type* type = x->getType();
+  auto d = [&](double v) { return llvm::ConstantFP::get(type, v); };
+  auto polynomial = [&](Value* t, std::initializer_list<double> coefficients) {
+    auto it = coefficients.begin();
+    Value* y = d(*it++);
+    for (; it != coefficients.end(); ++it) y = mul_add(b, y, t, d(*it));
+    return y;
+  };
+  // e^710 overflows to +inf; below -746 e^x rounds to 0 (computed on 0,
+  // replaced at the end: no lane steps through denormals on the way). NaN
+  // stays in xc and out of the integer part.
+  Value* xc = b.CreateSelect(b.CreateFCmpOGT(x, d(710.0)), d(710.0), x);
+  Value* vanishes = b.CreateFCmpOLT(x, d(-746.0));
+  xc = b.CreateSelect(vanishes, d(0.0), xc);
+  Value* xs = b.CreateSelect(b.CreateFCmpUNO(x, x), d(0.0), xc);
+  const double magic = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
+  Value* n = b.CreateFSub(b.CreateFAdd(b.CreateFMul(xs, d(1.4426950408889634073599)), d(magic)), d(magic));
+  Value* r = mul_add(b, n, d(-6.93145751953125e-1), xc);
+  r = mul_add(b, n, d(-1.42860682030941723212e-6), r);
+  Value* rr = b.CreateFMul(r, r);
+  Value* px = b.CreateFMul(
+      r, polynomial(rr, {1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1}));
+  Value* qx = polynomial(
+      rr, {3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1, 2.00000000000000000009e0});
+  Value* y = b.CreateFAdd(d(1.0), b.CreateFMul(d(2.0), b.CreateFDiv(px, b.CreateFSub(qx, px))));
+  // y * 2^n1 * 2^n2, n in [-1076, 1025]: each half a normal double.
+  auto* vector = llvm::dyn_cast<llvm::FixedVectorType>(type);
+  Type* it = vector ? static_cast<Type*>(llvm::FixedVectorType::get(b.getInt64Ty(), vector->getNumElements()))
+                    : b.getInt64Ty();
+  auto i64 = [&](std::int64_t v) { return llvm::ConstantInt::get(it, static_cast<std::uint64_t>(v), true); };
+  auto pow2 = [&](Value* k) { return b.CreateBitCast(b.CreateShl(b.CreateAdd(k, i64(1023)), i64(52)), type); };
+  Value* ni = b.CreateFPToSI(n, it);
+  Value* n1 = b.CreateAShr(ni, i64(1));
+  Value* n2 = b.CreateSub(ni, n1);
+  Value* e = b.CreateFMul(b.CreateFMul(y, pow2(n1)), pow2(n2));
+  return b.CreateSelect(vanishes, d(0.0), e);
+}
+
 Value* emit_exp(Builder& b, Value* x) {
   Type* type = x->getType();
+  if (type->getScalarType()->isDoubleTy()) return exp_f64(b, x);
   // Clamp: e^89 overflows to +inf. Below -104 e^x rounds to 0: those lanes
   // are computed on 0 instead and replaced by 0 at the end, so that no lane
   // steps through denormals (a microcode assist of ~100 cycles per
@@ -209,7 +252,7 @@ Value* emit_gelu(Builder& b, Value* x) {
   return b.CreateFMul(b.CreateFMul(c(b, x, 0.5f), x), b.CreateFAdd(c(b, x, 1.0f), erf));
 }
 
-bool exact_in_any_precision(ir::Func func) {
+bool f64_in_vector_code(ir::Func func) {
   switch (func) {
     case ir::Func::sqrt:
     case ir::Func::rsqrt:
@@ -217,6 +260,9 @@ bool exact_in_any_precision(ir::Func func) {
     case ir::Func::relu:
     case ir::Func::max:
     case ir::Func::min:
+    case ir::Func::exp:
+    case ir::Func::sigmoid:
+    case ir::Func::silu:
       return true;
     default:
       return false;
@@ -224,7 +270,7 @@ bool exact_in_any_precision(ir::Func func) {
 }
 
 Value* emit_function(Builder& b, ir::Func func, Value* a, Value* second, Value* pow_fn, Value* double_fn) {
-  if (a->getType()->getScalarType()->isDoubleTy() && !exact_in_any_precision(func)) {
+  if (a->getType()->getScalarType()->isDoubleTy() && !f64_in_vector_code(func)) {
     if (!double_fn) EINC_FAIL(std::string("loop kernel: no f64 function for ") + ir::func_name(func));
     return double_lanes(b, func, a, second, double_fn);
   }

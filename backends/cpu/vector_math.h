@@ -6,8 +6,9 @@
 // reduction, a short polynomial, explicit selects for the special values
 // (NaN, infinities, zero, overflow). No calls, no tables, no libm, so that
 // a kernel needs nothing from the process but its arguments. f64 values
-// take the exact functions' code and call the reference's double formulas
-// lane by lane for the rest (emit_function).
+// take the exact functions' code, exp (and sigmoid, silu on it) from
+// Cephes' double exp (a Pade form, times 2^n in two halves), and call the
+// reference's double formulas lane by lane for the rest (emit_function).
 //
 //   exp      Cephes expf: n = round(x log2 e), r = x - n ln 2 (two parts),
 //            degree-6 polynomial, times 2^n applied in two halves (so that
@@ -53,16 +54,17 @@ llvm::Value* emit_sigmoid(Builder& b, llvm::Value* x);
 llvm::Value* emit_erf(Builder& b, llvm::Value* x);
 llvm::Value* emit_gelu(Builder& b, llvm::Value* x);
 
-// Whether `func` is computed here as exactly in f64 as in f32 (one IEEE
-// operation or a select: sqrt, rsqrt, abs, relu, max, min).
-bool exact_in_any_precision(ir::Func func);
+// Whether f64 values of `func` are computed in vector code here: the
+// functions that are one IEEE operation or a select (sqrt, rsqrt, abs,
+// relu, max, min: the f32 code on doubles), and exp with what is built on
+// it (sigmoid, silu) by Cephes' double exp.
+bool f64_in_vector_code(ir::Func func);
 
 // `func` applied to args (one, or two for max/min/pow). `pow_fn` is a
 // pointer to `double pow(double, double)` (an i8* value), used by f32 pow
-// only. f64 values (double, <N x double>) take the same code for the exact
-// functions and, for the others, call `double_fn`, a pointer to
-// `double f(int64_t func, double a, double b)` (the reference's formula
-// for func, in double), lane by lane.
+// only. f64 values (double, <N x double>) of the other functions call
+// `double_fn`, a pointer to `double f(int64_t func, double a, double b)`
+// (the reference's formula for func, in double), lane by lane.
 llvm::Value* emit_function(Builder& b, ir::Func func, llvm::Value* a, llvm::Value* second, llvm::Value* pow_fn,
                            llvm::Value* double_fn = nullptr);
 
