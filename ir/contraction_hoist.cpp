@@ -62,8 +62,24 @@ class Hoister {
 
 }  // namespace
 
+// The form hoist() gives a masked contraction: `where(c, contraction,
+// fill)` (or the sides swapped), c on two of its indices, the fill numbers
+// and dims only. Hoisting such a value again would give the same statement
+// back: where no masked GETT runs it (an f64 one), planning would recurse.
+bool is_hoisted_form(const Expr& value) {
+  if (value.kind != ExprKind::select) return false;
+  for (std::size_t side = 0; side < 2; ++side) {
+    const Expr& x = *value.args[side];
+    if (is_hoistable_contraction(x) && value.args[1 - side]->folds && contains_index(x, value.condition.lhs) &&
+        contains_index(x, value.condition.rhs))
+      return true;
+  }
+  return false;
+}
+
 std::optional<HoistedContractions> hoist_contractions(const Program& program, const Statement& statement,
                                                       DType temporaries) {
+  if (is_hoisted_form(*statement.value)) return std::nullopt;
   HoistedContractions out;
   Hoister hoister(program, statement, out);
   std::vector<Condition> conditions;

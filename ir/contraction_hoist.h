@@ -40,7 +40,8 @@ struct HoistedContractions {
 };
 
 // nullopt when no contraction inside the statement's value can be hoisted
-// (a value that is itself a contraction is not hoisted). `temporaries`:
+// (a value that is itself a contraction is not hoisted, nor one already in
+// the form a masked contraction is hoisted as, `where(c, sum(...), 0)`). `temporaries`:
 // the dtype of those outside conversions.
 std::optional<HoistedContractions> hoist_contractions(const Program& program, const Statement& statement,
                                                       DType temporaries);

@@ -142,7 +142,9 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
   }
   std::string kind_name = ir::statement_kind_name(kind);
   std::string reason = plan.reason;
-  if (reason == kind_name || s.dtype != DType::f32) reason.clear();  // says nothing more
+  // (a reason says nothing more when it names the kind, or for a dtype no
+  // loop kernel computes in)
+  if (reason == kind_name || (s.dtype != DType::f32 && s.dtype != DType::f64)) reason.clear();
   return "interpreted (" + kind_name + (s.dtype != DType::f32 ? ", " + std::string(ir::dtype_name(s.dtype)) : "") +
          (reason.empty() ? "" : ": " + reason) + ")";
 }
