@@ -40,8 +40,9 @@ bool operands_ok(const TensorLayouts& layouts, const ir::GettStatement& g, const
 
 // The GETT of a widened statement that runs as a GEMV reading its weights
 // (the GETT's A) in place: only an A read nowhere else in the statement, of
-// a dtype the JIT's GEMV kernels widen in registers. `wide`, `wide_statement`:
-// the statement as it runs in f32.
+// a dtype the JIT's GEMV kernels widen in registers, and no mask (a masked
+// GETT never runs as a GEMV). `wide`, `wide_statement`: the statement as it
+// runs in f32.
 std::optional<ir::GettStatement> half_gemv(const ir::Program& program, const ir::Program& wide,
                                            const ir::Statement& wide_statement, const TensorLayouts& layouts) {
   if (!layouts.extents_known() || !layouts.defined(wide_statement.target)) return std::nullopt;
@@ -49,7 +50,7 @@ std::optional<ir::GettStatement> half_gemv(const ir::Program& program, const ir:
     if (!layouts.defined(t)) return std::nullopt;  // for the f32 statement to report
   std::optional<ir::GettStatement> g =
       ir::match_gett(wide, wide_statement, ir::contiguous_strides(layouts.shape(wide_statement.target)));
-  if (!g) return std::nullopt;
+  if (!g || g->mask) return std::nullopt;
   const int w = g->a.tensor;
   if (w == wide_statement.target || w == g->b.tensor || !Jit::instance().reads_half_weights(program.tensors[w].dtype))
     return std::nullopt;

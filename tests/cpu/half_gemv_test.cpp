@@ -83,6 +83,12 @@ const std::vector<Case>& cases() {
        "dim K = 13, N = 5\ninput x[K] : %\nparam W[N, K] : %\n"
        "y[j] = 0.5 * W[j, k] * x[k]\noutput y\n",
        13},
+      // GEMV-shaped (one column) but masked: no GEMV runs a mask, so every
+      // operand is widened (the in-place weights' path said "internal error").
+      {"masked, one column",
+       "dim N = 17, E = 1\ninput S[N, N] : %\ninput A[N, E] : %\n"
+       "o[i, e] = where(j <= i, S[i, j] * A[j, e], 0)\noutput o\n",
+       17},
   };
   return all;
 }
