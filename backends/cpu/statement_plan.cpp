@@ -41,8 +41,9 @@ bool operands_ok(const TensorLayouts& layouts, const ir::GettStatement& g, const
 // The GETT of a widened statement that runs as a GEMV reading its weights
 // (the GETT's A) in place: only an A read nowhere else in the statement, of
 // a dtype the JIT's GEMV kernels widen in registers, and no mask (a masked
-// GETT never runs as a GEMV). `wide`, `wide_statement`: the statement as it
-// runs in f32.
+// GETT never runs as a GEMV); and neither operand the target (`h += h * W`:
+// the GEMV would overwrite h while it still reads it). `wide`,
+// `wide_statement`: the statement as it runs in f32.
 std::optional<ir::GettStatement> half_gemv(const ir::Program& program, const ir::Program& wide,
                                            const ir::Statement& wide_statement, const TensorLayouts& layouts) {
   if (!layouts.extents_known() || !layouts.defined(wide_statement.target)) return std::nullopt;
@@ -52,7 +53,8 @@ std::optional<ir::GettStatement> half_gemv(const ir::Program& program, const ir:
       ir::match_gett(wide, wide_statement, ir::contiguous_strides(layouts.shape(wide_statement.target)));
   if (!g || g->mask) return std::nullopt;
   const int w = g->a.tensor;
-  if (w == wide_statement.target || w == g->b.tensor || !Jit::instance().reads_half_weights(program.tensors[w].dtype))
+  if (w == wide_statement.target || g->b.tensor == wide_statement.target || w == g->b.tensor ||
+      !Jit::instance().reads_half_weights(program.tensors[w].dtype))
     return std::nullopt;
   for (const auto* terms : {&g->bias, &g->residual})
     for (const ir::GettTerm& t : *terms)

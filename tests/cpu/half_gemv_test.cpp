@@ -89,6 +89,12 @@ const std::vector<Case>& cases() {
        "dim N = 17, E = 1\ninput S[N, N] : %\ninput A[N, E] : %\n"
        "o[i, e] = where(j <= i, S[i, j] * A[j, e], 0)\noutput o\n",
        17},
+      // A decode accumulating into its own input: not the in-place GEMV,
+      // which would overwrite h while it still reads it (it did).
+      {"h += h * W, one row",
+       "dim K = 17\ninput X[1, K] : %\nparam W[K, K] : %\n"
+       "h[t, d] = X[t, d]\nh[t, d] += h[t, e] * W[e, d]\noutput h\n",
+       17},
   };
   return all;
 }
