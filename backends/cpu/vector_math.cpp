@@ -220,7 +220,26 @@ Value* emit_log(Builder& b, Value* x) {
   return b.CreateSelect(b.CreateFCmpULT(x, c(b, x, 0.0f)), c(b, x, std::numeric_limits<float>::quiet_NaN()), result);
 }
 
+// tanh of doubles: Cephes tanh.c. |x| >= 0.625: sign(x) (1 - 2 / (e^{2|x|}
+// + 1)) (exp_f64; 1 past overflow); below, x + x^3 P(x^2) / Q(x^2).
+Value* tanh_f64(Builder& b, Value* x) {
+  Type* type = x->getType();
+  auto d = [&](double v) { return llvm::ConstantFP::get(type, v); };
+  Value* ax = fabs(b, x);
+  Value* e = exp_f64(b, b.CreateFAdd(ax, ax));
+  Value* large = b.CreateFSub(d(1.0), b.CreateFDiv(d(2.0), b.CreateFAdd(e, d(1.0))));
+  large = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, large, x);
+  Value* s = b.CreateFMul(x, x);
+  Value* p = mul_add(b, mul_add(b, d(-9.64399179425052238628e-1), s, d(-9.92877231001918586564e1)), s,
+                     d(-1.61468768441708447952e3));
+  Value* q = mul_add(b, mul_add(b, b.CreateFAdd(s, d(1.12811678491632931402e2)), s, d(2.23548839060100448583e3)), s,
+                     d(4.84406305325125486048e3));
+  Value* small = mul_add(b, b.CreateFMul(s, b.CreateFDiv(p, q)), x, x);  // (x^3 P / Q + x; -0 stays -0)
+  return b.CreateSelect(b.CreateFCmpOGE(ax, d(0.625)), large, small);
+}
+
 Value* emit_tanh(Builder& b, Value* x) {
+  if (x->getType()->getScalarType()->isDoubleTy()) return tanh_f64(b, x);
   Value* ax = fabs(b, x);
   Value* e = emit_exp(b, b.CreateFAdd(ax, ax));
   Value* large = b.CreateFSub(c(b, x, 1.0f), b.CreateFDiv(c(b, x, 2.0f), b.CreateFAdd(e, c(b, x, 1.0f))));
@@ -263,6 +282,7 @@ bool f64_in_vector_code(ir::Func func) {
     case ir::Func::exp:
     case ir::Func::sigmoid:
     case ir::Func::silu:
+    case ir::Func::tanh:
       return true;
     default:
       return false;

@@ -249,10 +249,10 @@ TEST(LoopKernel, FunctionAccuracyOverSweeps) {
   }
 }
 
-// f64 exp (Cephes' double exp) and sigmoid, silu on it, against the
+// f64 exp (Cephes' double exp), sigmoid and silu on it, and tanh, against the
 // reference's libm, in double ulps over sweeps down to the denormals and
 // past overflow, and the special values.
-TEST(LoopKernel, F64ExpAccuracyOverSweeps) {
+TEST(LoopKernel, F64FunctionAccuracyOverSweeps) {
   struct Case {
     const char* name;
     const char* expr;
@@ -266,6 +266,8 @@ TEST(LoopKernel, F64ExpAccuracyOverSweeps) {
       // apart on either side, and x * sigmoid(x) makes that hundreds of ulps
       // of the product; the reference loses the same)
       {"silu", "silu(X[i])", -700, 40, 3},
+      {"tanh", "tanh(X[i])", -30, 30, 2},
+      {"tanh near 0", "tanh(X[i])", -0.7, 0.7, 2},
   };
   const std::int64_t n = 100003;
   std::cout << "f64 function: max ulp\n";
