@@ -117,7 +117,7 @@ void unify(Builder& b, Value*& x, Value*& y) {
 // exp of doubles: Cephes exp.c. n = round(x log2 e), r = x - n ln 2 (two
 // parts), e^r = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)), times 2^n in two
 // halves (so that results down to the denormals are rounded once).
-Value* exp_f64(Builder& b, Value* x) {
+static Value* exp_f64(Builder& b, Value* x) {
   Type* type = x->getType();
   auto d = [&](double v) { return llvm::ConstantFP::get(type, v); };
   auto polynomial = [&](Value* t, std::initializer_list<double> coefficients) {
@@ -190,7 +190,52 @@ Value* emit_exp(Builder& b, Value* x) {
   return b.CreateSelect(vanishes, c(b, x, 0.0f), e);
 }
 
+// log of doubles: Cephes log.c's form for exponents near 0, used for all
+// (the other form is only cheaper): x = m 2^e with m in [sqrt(1/2),
+// sqrt(2)) (denormals scaled by 2^54 first), f = m - 1, log x = f - f^2/2 +
+// f^3 P(f) / Q(f) + e ln 2 (ln 2 in two parts). 0 gives -inf, negatives
+// NaN, inf inf, NaN itself.
+static Value* log_f64(Builder& b, Value* x) {
+  Type* type = x->getType();
+  auto* vector = llvm::dyn_cast<llvm::FixedVectorType>(type);
+  Type* it = vector ? static_cast<Type*>(llvm::FixedVectorType::get(b.getInt64Ty(), vector->getNumElements()))
+                    : b.getInt64Ty();
+  auto d = [&](double v) { return llvm::ConstantFP::get(type, v); };
+  auto i64 = [&](std::int64_t v) { return llvm::ConstantInt::get(it, static_cast<std::uint64_t>(v), true); };
+  auto polynomial = [&](Value* t, std::initializer_list<double> coefficients) {
+    auto c0 = coefficients.begin();
+    Value* y = d(*c0++);
+    for (; c0 != coefficients.end(); ++c0) y = mul_add(b, y, t, d(*c0));
+    return y;
+  };
+  Value* denormal = b.CreateFCmpOLT(x, d(2.2250738585072014e-308));
+  Value* xs = b.CreateSelect(denormal, b.CreateFMul(x, d(18014398509481984.0)), x);  // * 2^54
+  Value* bits = b.CreateBitCast(xs, it);
+  Value* e = b.CreateSub(b.CreateAnd(b.CreateLShr(bits, i64(52)), i64(0x7ff)), i64(1022));
+  e = b.CreateSelect(denormal, b.CreateSub(e, i64(54)), e);
+  // m in [0.5, 1), then [sqrt(1/2), sqrt(2)): below sqrt(1/2), 2m and e - 1.
+  Value* m = b.CreateBitCast(b.CreateOr(b.CreateAnd(bits, i64(0x000fffffffffffffLL)), i64(0x3fe0000000000000LL)), type);
+  Value* low = b.CreateFCmpOLT(m, d(0.70710678118654752440));
+  e = b.CreateSelect(low, b.CreateSub(e, i64(1)), e);
+  Value* f = b.CreateFSub(b.CreateSelect(low, b.CreateFAdd(m, m), m), d(1.0));
+  Value* z = b.CreateFMul(f, f);
+  Value* p = polynomial(f, {1.01875663804580931796e-4, 4.97494994976747001425e-1, 4.70579119878881725854e0,
+                            1.44989225341610930846e1, 1.79368678507819816313e1, 7.70838733755885391666e0});
+  Value* q = polynomial(f, {1.0, 1.12873587189167450590e1, 4.52279145837532221105e1, 8.29875266912776603211e1,
+                            7.11544750618563894466e1, 2.31251620126765340583e1});
+  Value* ed = b.CreateSIToFP(e, type);
+  Value* y = b.CreateFMul(f, b.CreateFMul(z, b.CreateFDiv(p, q)));
+  y = mul_add(b, ed, d(-2.121944400546905827679e-4), y);
+  y = mul_add(b, z, d(-0.5), y);
+  Value* r = mul_add(b, ed, d(0.693359375), b.CreateFAdd(f, y));
+  r = b.CreateSelect(b.CreateFCmpOEQ(x, d(0.0)), d(-std::numeric_limits<double>::infinity()), r);
+  r = b.CreateSelect(b.CreateFCmpOLT(x, d(0.0)), d(std::numeric_limits<double>::quiet_NaN()), r);
+  r = b.CreateSelect(b.CreateFCmpOEQ(x, d(std::numeric_limits<double>::infinity())), x, r);
+  return b.CreateSelect(b.CreateFCmpUNO(x, x), x, r);
+}
+
 Value* emit_log(Builder& b, Value* x) {
+  if (x->getType()->getScalarType()->isDoubleTy()) return log_f64(b, x);
   Type* type = x->getType();
   Type* it = int_type_like(b, type);
   // Denormals: scale by 2^23 first.
@@ -222,7 +267,7 @@ Value* emit_log(Builder& b, Value* x) {
 
 // tanh of doubles: Cephes tanh.c. |x| >= 0.625: sign(x) (1 - 2 / (e^{2|x|}
 // + 1)) (exp_f64; 1 past overflow); below, x + x^3 P(x^2) / Q(x^2).
-Value* tanh_f64(Builder& b, Value* x) {
+static Value* tanh_f64(Builder& b, Value* x) {
   Type* type = x->getType();
   auto d = [&](double v) { return llvm::ConstantFP::get(type, v); };
   Value* ax = fabs(b, x);
@@ -283,6 +328,7 @@ bool f64_in_vector_code(ir::Func func) {
     case ir::Func::sigmoid:
     case ir::Func::silu:
     case ir::Func::tanh:
+    case ir::Func::log:
       return true;
     default:
       return false;

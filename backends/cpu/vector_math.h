@@ -7,8 +7,8 @@
 // (NaN, infinities, zero, overflow). No calls, no tables, no libm, so that
 // a kernel needs nothing from the process but its arguments. f64 values
 // take the exact functions' code, exp (and sigmoid, silu on it) from
-// Cephes' double exp (a Pade form, times 2^n in two halves), tanh from
-// Cephes' double tanh (a rational form below 0.625, exp above), and call the
+// Cephes' double exp (a Pade form, times 2^n in two halves), tanh and log
+// from Cephes' double tanh and log, and call the
 // reference's double formulas lane by lane for the rest (emit_function).
 //
 //   exp      Cephes expf: n = round(x log2 e), r = x - n ln 2 (two parts),
@@ -57,8 +57,8 @@ llvm::Value* emit_gelu(Builder& b, llvm::Value* x);
 
 // Whether f64 values of `func` are computed in vector code here: the
 // functions that are one IEEE operation or a select (sqrt, rsqrt, abs,
-// relu, max, min: the f32 code on doubles), and exp with what is built on
-// it (sigmoid, silu, tanh) by Cephes' double exp and tanh.
+// relu, max, min: the f32 code on doubles), exp with what is built on it
+// (sigmoid, silu), tanh and log, from Cephes' double exp, tanh and log.
 bool f64_in_vector_code(ir::Func func);
 
 // `func` applied to args (one, or two for max/min/pow). `pow_fn` is a

@@ -249,7 +249,7 @@ TEST(LoopKernel, FunctionAccuracyOverSweeps) {
   }
 }
 
-// f64 exp (Cephes' double exp), sigmoid and silu on it, and tanh, against the
+// f64 exp (Cephes' double exp), sigmoid and silu on it, tanh and log, against the
 // reference's libm, in double ulps over sweeps down to the denormals and
 // past overflow, and the special values.
 TEST(LoopKernel, F64FunctionAccuracyOverSweeps) {
@@ -268,6 +268,9 @@ TEST(LoopKernel, F64FunctionAccuracyOverSweeps) {
       {"silu", "silu(X[i])", -700, 40, 3},
       {"tanh", "tanh(X[i])", -30, 30, 2},
       {"tanh near 0", "tanh(X[i])", -0.7, 0.7, 2},
+      {"log", "log(X[i])", 1e-300, 1e300, 2},  // (log-spaced, as below)
+      {"log near 1", "log(X[i])", 0.5, 2, 2},
+      {"log of denormals", "log(X[i])", 1e-322, 2.2e-308, 2},
   };
   const std::int64_t n = 100003;
   std::cout << "f64 function: max ulp\n";
@@ -275,8 +278,11 @@ TEST(LoopKernel, F64FunctionAccuracyOverSweeps) {
     einc::Program program =
         einc::compile("dim N = " + std::to_string(n) + "\ninput X[N] : f64\nY[i] = " + c.expr + "\n");
     Tensor x = Tensor::zeros(DType::f64, {n});
-    for (std::int64_t i = 0; i < n; ++i)
-      x.set_flat(i, c.lo + (c.hi - c.lo) * static_cast<double>(i) / static_cast<double>(n - 1));
+    const bool log_spaced = c.lo > 0 && c.hi / c.lo > 100;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double t = static_cast<double>(i) / static_cast<double>(n - 1);
+      x.set_flat(i, log_spaced ? c.lo * std::pow(c.hi / c.lo, t) : c.lo + (c.hi - c.lo) * t);
+    }
     for (std::int64_t i = 0; i < 6; ++i)
       x.set_flat(i, std::array<double, 6>{INFINITY, -INFINITY, NAN, 0.0, -0.0, 709.78}[static_cast<std::size_t>(i)]);
     TensorMap inputs{{"X", x}};
