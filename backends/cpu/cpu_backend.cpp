@@ -70,7 +70,7 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
   if (g.mask) {
     GettMaskCall mask{g.mask->condition.op, g.mask->condition.lhs, g.mask->condition.rhs, g.mask->on_sum, 0.0f};
     if (g.mask->fill)
-      mask.fill = static_cast<float>(ir::evaluate_scalar(
+      mask.fill = static_cast<double>(ir::evaluate_scalar(
           program, *g.mask->fill, [&](int t) { return tensors[static_cast<std::size_t>(t)].get({}); }));
     call.mask = mask;
   }

@@ -162,8 +162,8 @@ class Driver {
     for (const EpilogueTerm& t : call.residual) residual_.push_back(tables(t));
     if (call.mask) mask_.emplace(*call.mask, call.batch, call.m, call.n, call.k);
     masked_sum_ = call.mask && call.mask->on_sum;
-    if ((call.mask || call.activation || call.a_half) && !kF32)
-      EINC_FAIL("cpu backend: a mask, an activation or an f16/bf16 A in a GETT outside f32");
+    if ((call.activation || call.a_half || (call.mask && !std::is_floating_point_v<T>)) && !kF32)
+      EINC_FAIL("cpu backend: an activation or an f16/bf16 A in a GETT outside f32, or a mask in an integer one");
     gemv_path_ = call.mask || !kF32 ? GemvKind::none : gemv_kind(call.batch, call.m, call.n, call.k);
     // The scale rounded once to T: f32 rounds the double the plan computed.
     scale_ = static_cast<T>(call.scale);

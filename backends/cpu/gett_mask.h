@@ -30,7 +30,7 @@ struct GettMaskCall {
   ir::CompareOp op = ir::CompareOp::le;
   int lhs = -1, rhs = -1;  // index ids
   bool on_sum = false;     // a masked sum (one index in K), else a select on C
-  float fill = 0.0f;       // select: C where the condition fails
+  double fill = 0.0;       // select: C where the condition fails (rounded once to the GETT's dtype)
   bool write_fill = true;  // select: false when no one reads the fill from memory (StatementPlan::fill_unread)
 };
 

@@ -24,12 +24,12 @@ std::shared_ptr<const ir::HoistedContractions> shared(std::optional<ir::HoistedC
 
 // Whether the JIT GETT runs `g`: every operand and term a tensor of the
 // statement's dtype holding data, and (`+=`) none the target the kernel
-// overwrites. f32 has every form; f64 and i32 (Jit::has_gett) no mask and
-// no activation, and i32 no scalar factors (their `/` truncates).
+// overwrites. f32 has every form; f64 and i32 (Jit::has_gett) no
+// activation, and i32 no mask and no scalar factors (their `/` truncates).
 bool operands_ok(const TensorLayouts& layouts, const ir::GettStatement& g, const ir::Statement& s) {
   const DType dtype = s.dtype;
   if (!Jit::has_gett(dtype)) return false;
-  if (dtype != DType::f32 && (g.mask || g.activation || (dtype == DType::i32 && !g.scale_factors.empty())))
+  if (dtype != DType::f32 && (g.activation || (dtype == DType::i32 && (g.mask || !g.scale_factors.empty()))))
     return false;
   auto ok = [&](int t) { return layouts.dtype(t) == dtype && layouts.defined(t) && !(g.accumulate && t == s.target); };
   bool all = ok(g.a.tensor) && ok(g.b.tensor) && layouts.dtype(s.target) == dtype;

@@ -467,6 +467,32 @@ TEST(CpuDifferential, RandomMaskedGetts) {
   EXPECT_GT(masked, 30);  // nearly every case is a masked GETT
 }
 
+// The same masked GETTs with every tensor f64 (f64 GETTs take masks too).
+RandomCase masked_gett_in_f64(std::uint64_t seed) {
+  RandomCase c = einc_test::random_masked_gett(seed);
+  std::string script;
+  std::istringstream lines(c.script);
+  for (std::string line; std::getline(lines, line);) {
+    const bool declaration = line.rfind("input ", 0) == 0 || line.rfind("param ", 0) == 0;
+    script += line + (declaration && line.find(':') == std::string::npos ? " : f64" : "") + "\n";
+  }
+  c.script = script;
+  c.description = "f64: " + c.description;
+  return c;
+}
+
+TEST(CpuDifferential, RandomMaskedGettsInF64) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  compare_generated_cases(masked_gett_in_f64, 60);
+  int masked = 0;
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    einc::Program program = einc::compile(masked_gett_in_f64(seed).script);
+    const std::string plan = program.emit(einc::EmitStage::plan);
+    masked += plan.find("JIT GETT") != std::string::npos && plan.find("where") != std::string::npos;
+  }
+  EXPECT_GT(masked, 15);  // nearly every case is a masked f64 GETT
+}
+
 // A masked sum never multiplies what its mask leaves out: an inf and a NaN
 // in V past the diagonal do not reach the rows before them (the masked
 // GETT's zeroed copies would make 0 * inf there; it takes its exact loop).

@@ -32,6 +32,10 @@ TEST(ContractionHoist, TwoMaskedContractionsBecomeMaskedTemporaries) {
   const Statement& last = h->statements[2];
   EXPECT_EQ(last.target, l.program.statements[0].target);
   EXPECT_EQ(print_expr(h->program, last, *last.value).find("sum("), std::string::npos);
+  // A temporary's statement is already in hoisted form: hoisting it again
+  // would give it back (and a backend planning by hoisting would recurse).
+  EXPECT_FALSE(hoist_contractions(h->program, h->statements[0], DType::f32));
+  EXPECT_FALSE(hoist_contractions(h->program, h->statements[1], DType::f32));
 }
 
 TEST(ContractionHoist, AConditionOnAnotherIndexDoesNotMaskIt) {
