@@ -121,9 +121,6 @@ class LoopRun {
     shape_.target_strides = tensors.at(static_cast<std::size_t>(statement.target)).strides();
   }
 
-  const LoopShape& shape() const { return shape_; }
-  int lanes() const { return lanes_; }
-
   LoopSpec lower(LoopGraph graph, bool accumulate) const {
     return lower_loop(std::move(graph), shape_, accumulate, lanes_, Jit::instance().shape().isa);
   }
@@ -316,7 +313,7 @@ void run_loop_kernel(const ir::Program& program, const ir::Statement& statement,
     run.run(spec);
     return;
   }
-  // R's partials: the graph rooted at R, into a 0-d f32 target.
+  // R's partials: the graph rooted at R, each into a 0-d f64 target.
   LoopGraph partial = spec.graph;
   partial.root = split->node;
   partial.lhs.clear();

@@ -66,8 +66,9 @@ inline constexpr int kTileRows = 16;
 // node R (a sum, product, NaN-propagating max or min, with no condition on
 // its indices inside it) and enough work, R's outermost loop is cut into
 // chunks (run_loop_kernel): the graph rooted at R computes each chunk's
-// partial on a view of that range, the partials are combined in chunk
-// order, and the statement then runs with R read as a scalar. The chunks
+// partial on a view of that range (stored in double, as a sum accumulates),
+// the partials are combined in chunk order, and the statement then runs
+// with R read as a scalar. The chunks
 // are fixed by the shape, never by the thread count, so the result is the
 // same for any number of threads.
 struct ReductionChunks {
