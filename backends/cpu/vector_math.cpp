@@ -26,27 +26,34 @@ using llvm::Value;
 
 bool is_vector(const Value* v) { return v->getType()->isVectorTy(); }
 
+bool is_double(const Type* type) { return type->getScalarType()->isDoubleTy(); }
+
+// The integer type of a float type's width (i32 for float, i64 for double),
+// with as many lanes.
 Type* int_type_like(Builder& b, Type* type) {
+  Type* scalar = is_double(type) ? b.getInt64Ty() : b.getInt32Ty();
   if (auto* vector = llvm::dyn_cast<llvm::FixedVectorType>(type))
-    return llvm::FixedVectorType::get(b.getInt32Ty(), vector->getNumElements());
-  return b.getInt32Ty();
+    return llvm::FixedVectorType::get(scalar, vector->getNumElements());
+  return scalar;
 }
 
-Value* int_constant(Builder&, Type* int_type, std::int32_t value) {
-  return llvm::ConstantInt::get(int_type, static_cast<std::uint64_t>(static_cast<std::int64_t>(value)), true);
+Value* int_constant(Builder&, Type* int_type, std::int64_t value) {
+  return llvm::ConstantInt::get(int_type, static_cast<std::uint64_t>(value), true);
 }
 
-Value* c(Builder& b, const Value* like, float value) { return float_constant(b, like->getType(), value); }
+// `value` as a constant of `like`'s type (f32 rounds it once: a float
+// literal comes back exactly).
+Value* c(Builder&, const Value* like, double value) { return llvm::ConstantFP::get(like->getType(), value); }
 
 // a * m + add, fused where the target has FMA.
 Value* mul_add(Builder& b, Value* a, Value* m, Value* add) {
   return b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {a->getType()}, {a, m, add});
 }
 
-Value* mul_add(Builder& b, Value* a, Value* m, float add) { return mul_add(b, a, m, c(b, a, add)); }
+Value* mul_add(Builder& b, Value* a, Value* m, double add) { return mul_add(b, a, m, c(b, a, add)); }
 
 // Horner: ((c0 x + c1) x + c2) ... with coefficients highest degree first.
-Value* horner(Builder& b, Value* x, std::initializer_list<float> coefficients) {
+Value* horner(Builder& b, Value* x, std::initializer_list<double> coefficients) {
   auto it = coefficients.begin();
   Value* y = c(b, x, *it++);
   for (; it != coefficients.end(); ++it) y = mul_add(b, y, x, *it);
@@ -55,10 +62,15 @@ Value* horner(Builder& b, Value* x, std::initializer_list<float> coefficients) {
 
 Value* fabs(Builder& b, Value* x) { return b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x); }
 
-// 2^k for integer k in [-126, 127], as a float of the matching type.
+// 2^k for integer k in the normal exponents ([-126, 127] for float,
+// [-1022, 1023] for double), as a float of the matching type (k an integer
+// of its width: int_type_like).
 Value* pow2(Builder& b, Value* k, Type* float_type) {
   Type* it = k->getType();
-  return b.CreateBitCast(b.CreateShl(b.CreateAdd(k, int_constant(b, it, 127)), int_constant(b, it, 23)), float_type);
+  const bool wide = is_double(float_type);
+  return b.CreateBitCast(
+      b.CreateShl(b.CreateAdd(k, int_constant(b, it, wide ? 1023 : 127)), int_constant(b, it, wide ? 52 : 23)),
+      float_type);
 }
 
 Value* sigmoid_of(Builder& b, Value* x) {
@@ -119,46 +131,37 @@ void unify(Builder& b, Value*& x, Value*& y) {
 // halves (so that results down to the denormals are rounded once).
 static Value* exp_f64(Builder& b, Value* x) {
   Type* type = x->getType();
-  auto d = [&](double v) { return llvm::ConstantFP::get(type, v); };
-  auto polynomial = [&](Value* t, std::initializer_list<double> coefficients) {
-    auto it = coefficients.begin();
-    Value* y = d(*it++);
-    for (; it != coefficients.end(); ++it) y = mul_add(b, y, t, d(*it));
-    return y;
-  };
   // e^710 overflows to +inf; below -746 e^x rounds to 0 (computed on 0,
   // replaced at the end: no lane steps through denormals on the way). NaN
   // stays in xc and out of the integer part.
-  Value* xc = b.CreateSelect(b.CreateFCmpOGT(x, d(710.0)), d(710.0), x);
-  Value* vanishes = b.CreateFCmpOLT(x, d(-746.0));
-  xc = b.CreateSelect(vanishes, d(0.0), xc);
-  Value* xs = b.CreateSelect(b.CreateFCmpUNO(x, x), d(0.0), xc);
+  Value* xc = b.CreateSelect(b.CreateFCmpOGT(x, c(b, x, 710.0)), c(b, x, 710.0), x);
+  Value* vanishes = b.CreateFCmpOLT(x, c(b, x, -746.0));
+  xc = b.CreateSelect(vanishes, c(b, x, 0.0), xc);
+  Value* xs = b.CreateSelect(b.CreateFCmpUNO(x, x), c(b, x, 0.0), xc);
   const double magic = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
-  Value* n = b.CreateFSub(b.CreateFAdd(b.CreateFMul(xs, d(1.4426950408889634073599)), d(magic)), d(magic));
-  Value* r = mul_add(b, n, d(-6.93145751953125e-1), xc);
-  r = mul_add(b, n, d(-1.42860682030941723212e-6), r);
+  Value* n =
+      b.CreateFSub(b.CreateFAdd(b.CreateFMul(xs, c(b, x, 1.4426950408889634073599)), c(b, x, magic)), c(b, x, magic));
+  Value* r = mul_add(b, n, c(b, x, -6.93145751953125e-1), xc);
+  r = mul_add(b, n, c(b, x, -1.42860682030941723212e-6), r);
   Value* rr = b.CreateFMul(r, r);
-  Value* px = b.CreateFMul(
-      r, polynomial(rr, {1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1}));
-  Value* qx = polynomial(
-      rr, {3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1, 2.00000000000000000009e0});
-  Value* y = b.CreateFAdd(d(1.0), b.CreateFMul(d(2.0), b.CreateFDiv(px, b.CreateFSub(qx, px))));
+  Value* px =
+      b.CreateFMul(r, horner(b, rr, {1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1}));
+  Value* qx = horner(
+      b, rr,
+      {3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1, 2.00000000000000000009e0});
+  Value* y = b.CreateFAdd(c(b, x, 1.0), b.CreateFMul(c(b, x, 2.0), b.CreateFDiv(px, b.CreateFSub(qx, px))));
   // y * 2^n1 * 2^n2, n in [-1076, 1025]: each half a normal double.
-  auto* vector = llvm::dyn_cast<llvm::FixedVectorType>(type);
-  Type* it = vector ? static_cast<Type*>(llvm::FixedVectorType::get(b.getInt64Ty(), vector->getNumElements()))
-                    : b.getInt64Ty();
-  auto i64 = [&](std::int64_t v) { return llvm::ConstantInt::get(it, static_cast<std::uint64_t>(v), true); };
-  auto pow2 = [&](Value* k) { return b.CreateBitCast(b.CreateShl(b.CreateAdd(k, i64(1023)), i64(52)), type); };
+  Type* it = int_type_like(b, type);
   Value* ni = b.CreateFPToSI(n, it);
-  Value* n1 = b.CreateAShr(ni, i64(1));
+  Value* n1 = b.CreateAShr(ni, int_constant(b, it, 1));
   Value* n2 = b.CreateSub(ni, n1);
-  Value* e = b.CreateFMul(b.CreateFMul(y, pow2(n1)), pow2(n2));
-  return b.CreateSelect(vanishes, d(0.0), e);
+  Value* e = b.CreateFMul(b.CreateFMul(y, pow2(b, n1, type)), pow2(b, n2, type));
+  return b.CreateSelect(vanishes, c(b, x, 0.0), e);
 }
 
 Value* emit_exp(Builder& b, Value* x) {
   Type* type = x->getType();
-  if (type->getScalarType()->isDoubleTy()) return exp_f64(b, x);
+  if (is_double(type)) return exp_f64(b, x);
   // Clamp: e^89 overflows to +inf. Below -104 e^x rounds to 0: those lanes
   // are computed on 0 instead and replaced by 0 at the end, so that no lane
   // steps through denormals (a microcode assist of ~100 cycles per
@@ -197,45 +200,38 @@ Value* emit_exp(Builder& b, Value* x) {
 // NaN, inf inf, NaN itself.
 static Value* log_f64(Builder& b, Value* x) {
   Type* type = x->getType();
-  auto* vector = llvm::dyn_cast<llvm::FixedVectorType>(type);
-  Type* it = vector ? static_cast<Type*>(llvm::FixedVectorType::get(b.getInt64Ty(), vector->getNumElements()))
-                    : b.getInt64Ty();
-  auto d = [&](double v) { return llvm::ConstantFP::get(type, v); };
-  auto i64 = [&](std::int64_t v) { return llvm::ConstantInt::get(it, static_cast<std::uint64_t>(v), true); };
-  auto polynomial = [&](Value* t, std::initializer_list<double> coefficients) {
-    auto c0 = coefficients.begin();
-    Value* y = d(*c0++);
-    for (; c0 != coefficients.end(); ++c0) y = mul_add(b, y, t, d(*c0));
-    return y;
-  };
-  Value* denormal = b.CreateFCmpOLT(x, d(2.2250738585072014e-308));
-  Value* xs = b.CreateSelect(denormal, b.CreateFMul(x, d(18014398509481984.0)), x);  // * 2^54
+  Type* it = int_type_like(b, type);
+  auto i64 = [&](std::int64_t v) { return int_constant(b, it, v); };
+  Value* denormal = b.CreateFCmpOLT(x, c(b, x, std::numeric_limits<double>::min()));
+  Value* xs = b.CreateSelect(denormal, b.CreateFMul(x, c(b, x, 18014398509481984.0)), x);  // * 2^54
   Value* bits = b.CreateBitCast(xs, it);
   Value* e = b.CreateSub(b.CreateAnd(b.CreateLShr(bits, i64(52)), i64(0x7ff)), i64(1022));
   e = b.CreateSelect(denormal, b.CreateSub(e, i64(54)), e);
   // m in [0.5, 1), then [sqrt(1/2), sqrt(2)): below sqrt(1/2), 2m and e - 1.
   Value* m = b.CreateBitCast(b.CreateOr(b.CreateAnd(bits, i64(0x000fffffffffffffLL)), i64(0x3fe0000000000000LL)), type);
-  Value* low = b.CreateFCmpOLT(m, d(0.70710678118654752440));
+  Value* low = b.CreateFCmpOLT(m, c(b, x, 0.70710678118654752440));
   e = b.CreateSelect(low, b.CreateSub(e, i64(1)), e);
-  Value* f = b.CreateFSub(b.CreateSelect(low, b.CreateFAdd(m, m), m), d(1.0));
+  Value* f = b.CreateFSub(b.CreateSelect(low, b.CreateFAdd(m, m), m), c(b, x, 1.0));
   Value* z = b.CreateFMul(f, f);
-  Value* p = polynomial(f, {1.01875663804580931796e-4, 4.97494994976747001425e-1, 4.70579119878881725854e0,
-                            1.44989225341610930846e1, 1.79368678507819816313e1, 7.70838733755885391666e0});
-  Value* q = polynomial(f, {1.0, 1.12873587189167450590e1, 4.52279145837532221105e1, 8.29875266912776603211e1,
-                            7.11544750618563894466e1, 2.31251620126765340583e1});
+  Value* p = horner(b, f,
+                    {1.01875663804580931796e-4, 4.97494994976747001425e-1, 4.70579119878881725854e0,
+                     1.44989225341610930846e1, 1.79368678507819816313e1, 7.70838733755885391666e0});
+  Value* q = horner(b, f,
+                    {1.0, 1.12873587189167450590e1, 4.52279145837532221105e1, 8.29875266912776603211e1,
+                     7.11544750618563894466e1, 2.31251620126765340583e1});
   Value* ed = b.CreateSIToFP(e, type);
   Value* y = b.CreateFMul(f, b.CreateFMul(z, b.CreateFDiv(p, q)));
-  y = mul_add(b, ed, d(-2.121944400546905827679e-4), y);
-  y = mul_add(b, z, d(-0.5), y);
-  Value* r = mul_add(b, ed, d(0.693359375), b.CreateFAdd(f, y));
-  r = b.CreateSelect(b.CreateFCmpOEQ(x, d(0.0)), d(-std::numeric_limits<double>::infinity()), r);
-  r = b.CreateSelect(b.CreateFCmpOLT(x, d(0.0)), d(std::numeric_limits<double>::quiet_NaN()), r);
-  r = b.CreateSelect(b.CreateFCmpOEQ(x, d(std::numeric_limits<double>::infinity())), x, r);
+  y = mul_add(b, ed, c(b, x, -2.121944400546905827679e-4), y);
+  y = mul_add(b, z, c(b, x, -0.5), y);
+  Value* r = mul_add(b, ed, c(b, x, 0.693359375), b.CreateFAdd(f, y));
+  r = b.CreateSelect(b.CreateFCmpOEQ(x, c(b, x, 0.0)), c(b, x, -std::numeric_limits<double>::infinity()), r);
+  r = b.CreateSelect(b.CreateFCmpOLT(x, c(b, x, 0.0)), c(b, x, std::numeric_limits<double>::quiet_NaN()), r);
+  r = b.CreateSelect(b.CreateFCmpOEQ(x, c(b, x, std::numeric_limits<double>::infinity())), x, r);
   return b.CreateSelect(b.CreateFCmpUNO(x, x), x, r);
 }
 
 Value* emit_log(Builder& b, Value* x) {
-  if (x->getType()->getScalarType()->isDoubleTy()) return log_f64(b, x);
+  if (is_double(x->getType())) return log_f64(b, x);
   Type* type = x->getType();
   Type* it = int_type_like(b, type);
   // Denormals: scale by 2^23 first.
@@ -268,23 +264,19 @@ Value* emit_log(Builder& b, Value* x) {
 // tanh of doubles: Cephes tanh.c. |x| >= 0.625: sign(x) (1 - 2 / (e^{2|x|}
 // + 1)) (exp_f64; 1 past overflow); below, x + x^3 P(x^2) / Q(x^2).
 static Value* tanh_f64(Builder& b, Value* x) {
-  Type* type = x->getType();
-  auto d = [&](double v) { return llvm::ConstantFP::get(type, v); };
   Value* ax = fabs(b, x);
   Value* e = exp_f64(b, b.CreateFAdd(ax, ax));
-  Value* large = b.CreateFSub(d(1.0), b.CreateFDiv(d(2.0), b.CreateFAdd(e, d(1.0))));
+  Value* large = b.CreateFSub(c(b, x, 1.0), b.CreateFDiv(c(b, x, 2.0), b.CreateFAdd(e, c(b, x, 1.0))));
   large = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, large, x);
   Value* s = b.CreateFMul(x, x);
-  Value* p = mul_add(b, mul_add(b, d(-9.64399179425052238628e-1), s, d(-9.92877231001918586564e1)), s,
-                     d(-1.61468768441708447952e3));
-  Value* q = mul_add(b, mul_add(b, b.CreateFAdd(s, d(1.12811678491632931402e2)), s, d(2.23548839060100448583e3)), s,
-                     d(4.84406305325125486048e3));
+  Value* p = horner(b, s, {-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3});
+  Value* q = horner(b, s, {1.0, 1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3});
   Value* small = mul_add(b, b.CreateFMul(s, b.CreateFDiv(p, q)), x, x);  // (x^3 P / Q + x; -0 stays -0)
-  return b.CreateSelect(b.CreateFCmpOGE(ax, d(0.625)), large, small);
+  return b.CreateSelect(b.CreateFCmpOGE(ax, c(b, x, 0.625)), large, small);
 }
 
 Value* emit_tanh(Builder& b, Value* x) {
-  if (x->getType()->getScalarType()->isDoubleTy()) return tanh_f64(b, x);
+  if (is_double(x->getType())) return tanh_f64(b, x);
   Value* ax = fabs(b, x);
   Value* e = emit_exp(b, b.CreateFAdd(ax, ax));
   Value* large = b.CreateFSub(c(b, x, 1.0f), b.CreateFDiv(c(b, x, 2.0f), b.CreateFAdd(e, c(b, x, 1.0f))));
@@ -336,7 +328,7 @@ bool f64_in_vector_code(ir::Func func) {
 }
 
 Value* emit_function(Builder& b, ir::Func func, Value* a, Value* second, Value* pow_fn, Value* double_fn) {
-  if (a->getType()->getScalarType()->isDoubleTy() && !f64_in_vector_code(func)) {
+  if (is_double(a->getType()) && !f64_in_vector_code(func)) {
     if (!double_fn) EINC_FAIL(std::string("loop kernel: no f64 function for ") + ir::func_name(func));
     return double_lanes(b, func, a, second, double_fn);
   }
