@@ -599,12 +599,12 @@ class Emitter {
   }
 
   // A function of the language (vector_math.h): f32 in straight-line code
-  // (pow through fns[0]); f64 in vector code where vector_math has it, the
-  // others through fns[1].
+  // (pow through kLibraryPow); f64 in vector code where vector_math has it,
+  // the others through kLibraryDoubleFunction.
   Value* call(ir::Func func, Value* a, Value* second) {
     const bool f64 = real_ != f32_;
-    Value* pow = func == ir::Func::pow && !f64 ? library_fn(0) : nullptr;
-    Value* double_fn = f64 && !f64_in_vector_code(func) ? library_fn(1) : nullptr;
+    Value* pow = func == ir::Func::pow && !f64 ? library_fn(kLibraryPow) : nullptr;
+    Value* double_fn = f64 && !f64_in_vector_code(func) ? library_fn(kLibraryDoubleFunction) : nullptr;
     return emit_function(b_, func, a, second, pow, double_fn);
   }
 

@@ -43,6 +43,9 @@ class Module;
 
 namespace einc::cpu {
 
+// The kernels' `fns` array: what each entry points to (above).
+enum LoopLibrary : int { kLibraryPow = 0, kLibraryDoubleFunction = 1, kLibraryEntries = 2 };
+
 using LoopKernel = void (*)(float* const* ptrs, const std::int64_t* ints, const double* scalars, void* const* fns,
                             std::int64_t begin, std::int64_t end);
 

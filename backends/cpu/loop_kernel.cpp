@@ -11,6 +11,7 @@
 #include <cstring>
 #include <iostream>
 #include <limits>
+#include <utility>
 
 #include "backends/cpu/jit.h"
 #include "backends/cpu/loop_gen.h"
@@ -99,6 +100,14 @@ std::optional<LoopGraph> plan_loop_kernel(const ir::Program& program, const ir::
 
 namespace {
 
+// Part `part` of `parts` of [0, extent), cut at multiples of `step` (the
+// last part ends at `extent`): the range a task computes.
+std::pair<std::int64_t, std::int64_t> part_of(std::int64_t extent, std::int64_t step, std::int64_t part,
+                                              std::int64_t parts) {
+  const std::int64_t units = (extent + step - 1) / step;
+  return {units * part / parts * step, std::min(extent, units * (part + 1) / parts * step)};
+}
+
 // One run of a statement's loop kernels: the arguments every kernel of the
 // statement shares (extents, strides, base pointers, scalar values).
 class LoopRun {
@@ -152,31 +161,28 @@ class LoopRun {
     for (const LoopNode& n : spec.graph.nodes) global_reduction |= n.op == LoopOp::reduce && n.free.empty();
     const std::int64_t tasks = std::min<std::int64_t>(units, global_reduction ? threads_ : 4 * threads_);
     runtime::parallel_for(tasks, threads_, [&](std::int64_t task) {
-      std::int64_t begin = units * task / tasks * step;
-      std::int64_t end = std::min(extent, units * (task + 1) / tasks * step);
+      const auto [begin, end] = part_of(extent, step, task, tasks);
       kernel(pointers.data(), ints.data(), scalars.data(), fns, begin, end);
     });
   }
 
-  // Runs `partial` (a 0-d graph, its root a reduce node whose outermost
-  // loop is `index`, its target f64) once per chunk of `index`'s range, each
-  // chunk's value into partials[chunk]; the chunks are tasks.
-  void run_chunks(const LoopSpec& partial, int index, std::vector<double>& partials) const {
+  // Runs `partial` (a 0-d graph rooted at split.node, its target f64) once
+  // per chunk of split.index's range, each chunk's value into
+  // partials[chunk]; the chunks are tasks.
+  std::vector<double> run_chunks(const LoopSpec& partial, const ReductionChunks& split) const {
     const LoopKernel kernel = compile(partial);
     const std::vector<double> scalars = scalars_for(partial.graph);
     void* const* fns = functions();
-    const auto chunks = static_cast<std::int64_t>(partials.size());
-    const std::int64_t extent = extents_[static_cast<std::size_t>(index)];
-    const std::int64_t step = partial.reductions.at(partial.graph.root).vector_index == index ? lanes_ : 1;
-    const std::int64_t units = (extent + step - 1) / step;
-    runtime::parallel_for(chunks, threads_, [&](std::int64_t chunk) {
-      const std::int64_t begin = units * chunk / chunks * step;
-      const std::int64_t end = std::min(extent, units * (chunk + 1) / chunks * step);
+    const std::int64_t extent = extents_[static_cast<std::size_t>(split.index)];
+    std::vector<double> partials(static_cast<std::size_t>(split.chunks));
+    runtime::parallel_for(split.chunks, threads_, [&](std::int64_t chunk) {
+      const auto [begin, end] = part_of(extent, split.step, chunk, split.chunks);
       void* target = &partials[static_cast<std::size_t>(chunk)];
-      const std::vector<float*> pointers = pointers_for(partial, target, index, begin);
-      std::vector<std::int64_t> ints = ints_for(partial, index, end - begin);
+      const std::vector<float*> pointers = pointers_for(partial, target, split.index, begin);
+      const std::vector<std::int64_t> ints = ints_for(partial, split.index, end - begin);
       kernel(pointers.data(), ints.data(), scalars.data(), fns, 0, 1);
     });
+    return partials;
   }
 
   double work() const {
@@ -244,11 +250,12 @@ class LoopRun {
     return scalars;
   }
 
-  // fns[0]: the C library's pow (f32 kernels); fns[1]: the reference's
-  // formula of a function in double (f64 kernels).
+  // The kernels' `fns` (LoopLibrary): the C library's pow (f32 kernels),
+  // the reference's formula of a function in double (f64 kernels).
   static void* const* functions() {
-    static void* fns[2] = {as_pointer(static_cast<double (*)(double, double)>(&std::pow)),
-                           as_pointer(&double_function)};
+    static_assert(kLibraryPow == 0 && kLibraryDoubleFunction == 1 && kLibraryEntries == 2, "the order below");
+    static void* fns[kLibraryEntries] = {as_pointer(static_cast<double (*)(double, double)>(&std::pow)),
+                                         as_pointer(&double_function)};
     return fns;
   }
 
@@ -321,8 +328,7 @@ void run_loop_kernel(const ir::Program& program, const ir::Statement& statement,
   partial.splits.clear();
   partial.outside_unread = false;
   partial.target_dtype = DType::f64;  // as an f32 sum accumulates
-  std::vector<double> partials(static_cast<std::size_t>(split->chunks));
-  run.run_chunks(run.lower(std::move(partial), false), split->index, partials);
+  const std::vector<double> partials = run.run_chunks(run.lower(std::move(partial), false), *split);
   // The statement with R read from a scalar slot.
   LoopGraph rest = std::move(spec.graph);
   const LoopReduce op = rest.nodes[static_cast<std::size_t>(split->node)].reduce;

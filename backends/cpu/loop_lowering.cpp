@@ -93,19 +93,27 @@ class Lowering {
 
   std::int64_t extent(int index) const { return shape_.extents[static_cast<std::size_t>(index)]; }
 
+  // Node n and every node it reads (through nested reductions too).
+  std::set<int> nodes_under(int n) const {
+    std::set<int> seen;
+    std::vector<int> stack{n};
+    while (!stack.empty()) {
+      const int m = stack.back();
+      stack.pop_back();
+      if (!seen.insert(m).second) continue;
+      const std::vector<int>& args = graph_.nodes[static_cast<std::size_t>(m)].args;
+      stack.insert(stack.end(), args.begin(), args.end());
+    }
+    return seen;
+  }
+
   // The access slots a reduce node's body reads (through nested ones too).
   const std::set<int>& loads_of(int reduce_node) {
     auto [it, fresh] = loads_.try_emplace(reduce_node);
     if (!fresh) return it->second;
-    std::set<int> seen;
-    std::vector<int> stack{graph_.nodes[static_cast<std::size_t>(reduce_node)].args[0]};
-    while (!stack.empty()) {
-      int n = stack.back();
-      stack.pop_back();
-      if (!seen.insert(n).second) continue;
-      const LoopNode& node = graph_.nodes[static_cast<std::size_t>(n)];
+    for (int m : nodes_under(graph_.nodes[static_cast<std::size_t>(reduce_node)].args[0])) {
+      const LoopNode& node = graph_.nodes[static_cast<std::size_t>(m)];
       if (node.op == LoopOp::load) it->second.insert(node.slot);
-      for (int a : node.args) stack.push_back(a);
     }
     return it->second;
   }
@@ -236,16 +244,8 @@ class Lowering {
     std::vector<int> lhs = graph_.lhs;
     std::sort(lhs.begin(), lhs.end());
     if (graph_.nodes[static_cast<std::size_t>(node.args[0])].free == lhs) return;
-    std::vector<int> stack{node.args[0]};
-    std::set<int> seen;
-    while (!stack.empty()) {
-      const int m = stack.back();
-      stack.pop_back();
-      if (!seen.insert(m).second) continue;
-      const LoopNode& inner = graph_.nodes[static_cast<std::size_t>(m)];
-      if (inner.op == LoopOp::reduce) return;
-      stack.insert(stack.end(), inner.args.begin(), inner.args.end());
-    }
+    for (int m : nodes_under(node.args[0]))
+      if (graph_.nodes[static_cast<std::size_t>(m)].op == LoopOp::reduce) return;
     const int p = tile_position(order.indices, order.vector_index, loads_of(n));
     if (p >= 0) order.tile_index = order.indices[static_cast<std::size_t>(p)];
   }
@@ -261,18 +261,13 @@ class Lowering {
     }
     if (split.node < 0) return;
     if (graph_.nodes[static_cast<std::size_t>(split.node)].reduce == LoopReduce::max_skip_nan) return;
-    std::set<int> inside;  // R and the nodes it reads
-    std::vector<int> stack{split.node};
+    const std::set<int> inside = nodes_under(split.node);  // R and the nodes it reads
     double work = 1;
-    while (!stack.empty()) {
-      const int n = stack.back();
-      stack.pop_back();
-      if (!inside.insert(n).second) continue;
+    for (const int n : inside) {
       const LoopNode& node = graph_.nodes[static_cast<std::size_t>(n)];
       if (node.op == LoopOp::select) return;  // reads the loop counters
       if (node.op == LoopOp::reduce)
         for (int x : node.over) work *= static_cast<double>(extent(x));
-      stack.insert(stack.end(), node.args.begin(), node.args.end());
     }
     for (const LoopSplit& s : graph_.splits)
       if (inside.count(s.nest)) return;
@@ -281,8 +276,8 @@ class Lowering {
     split.index = order.indices.front();
     for (const int n : inside)  // only R may loop over the index it cuts
       if (n != split.node && contains(graph_.nodes[static_cast<std::size_t>(n)].over, split.index)) return;
-    std::int64_t units = extent(split.index);
-    if (order.vector_index == split.index) units = (units + spec_.lanes - 1) / spec_.lanes;
+    split.step = order.vector_index == split.index ? spec_.lanes : 1;
+    const std::int64_t units = (extent(split.index) + split.step - 1) / split.step;
     split.chunks = std::min({units, kMaxChunks, static_cast<std::int64_t>(work / kChunkWork)});
     if (split.chunks >= 2) spec_.chunks = split;
   }

@@ -75,6 +75,7 @@ struct ReductionChunks {
   int node = -1;   // R
   int index = -1;  // R's outermost loop, cut into chunks
   std::int64_t chunks = 1;
+  std::int64_t step = 1;  // chunks start at multiples of it: R's vector width where the index is vectorised
 };
 
 // Points of R's nest per chunk, at least, and the most chunks.
