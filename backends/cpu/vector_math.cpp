@@ -73,6 +73,17 @@ Value* pow2(Builder& b, Value* k, Type* float_type) {
       float_type);
 }
 
+// y * 2^n (n a float holding an integer) as y * 2^n1 * 2^n2, n1 + n2 = n,
+// each half a normal number where n is at most twice the normal range: a
+// result down to the denormals is rounded once (exp's final scaling).
+Value* times_pow2(Builder& b, Value* y, Value* n) {
+  Type* it = int_type_like(b, y->getType());
+  Value* ni = b.CreateFPToSI(n, it);
+  Value* n1 = b.CreateAShr(ni, int_constant(b, it, 1));
+  Value* n2 = b.CreateSub(ni, n1);
+  return b.CreateFMul(b.CreateFMul(y, pow2(b, n1, y->getType())), pow2(b, n2, y->getType()));
+}
+
 Value* sigmoid_of(Builder& b, Value* x) {
   Value* e = emit_exp(b, b.CreateFNeg(fabs(b, x)));
   Value* numerator = b.CreateSelect(b.CreateFCmpOGE(x, c(b, x, 0.0f)), c(b, x, 1.0f), e);
@@ -130,7 +141,6 @@ void unify(Builder& b, Value*& x, Value*& y) {
 // parts), e^r = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)), times 2^n in two
 // halves (so that results down to the denormals are rounded once).
 static Value* exp_f64(Builder& b, Value* x) {
-  Type* type = x->getType();
   // e^710 overflows to +inf; below -746 e^x rounds to 0 (computed on 0,
   // replaced at the end: no lane steps through denormals on the way). NaN
   // stays in xc and out of the integer part.
@@ -150,13 +160,8 @@ static Value* exp_f64(Builder& b, Value* x) {
       b, rr,
       {3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1, 2.00000000000000000009e0});
   Value* y = b.CreateFAdd(c(b, x, 1.0), b.CreateFMul(c(b, x, 2.0), b.CreateFDiv(px, b.CreateFSub(qx, px))));
-  // y * 2^n1 * 2^n2, n in [-1076, 1025]: each half a normal double.
-  Type* it = int_type_like(b, type);
-  Value* ni = b.CreateFPToSI(n, it);
-  Value* n1 = b.CreateAShr(ni, int_constant(b, it, 1));
-  Value* n2 = b.CreateSub(ni, n1);
-  Value* e = b.CreateFMul(b.CreateFMul(y, pow2(b, n1, type)), pow2(b, n2, type));
-  return b.CreateSelect(vanishes, c(b, x, 0.0), e);
+  // (n in [-1076, 1025]: each half a normal double)
+  return b.CreateSelect(vanishes, c(b, x, 0.0), times_pow2(b, y, n));
 }
 
 Value* emit_exp(Builder& b, Value* x) {
@@ -184,13 +189,8 @@ Value* emit_exp(Builder& b, Value* x) {
       b, r,
       {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f});
   Value* y = b.CreateFAdd(mul_add(b, p, b.CreateFMul(r, r), r), c(b, x, 1.0f));
-  // y * 2^n as y * 2^n1 * 2^n2 (n in [-150, 129]: each half is a normal float).
-  Type* it = int_type_like(b, type);
-  Value* ni = b.CreateFPToSI(n, it);
-  Value* n1 = b.CreateAShr(ni, int_constant(b, it, 1));
-  Value* n2 = b.CreateSub(ni, n1);
-  Value* e = b.CreateFMul(b.CreateFMul(y, pow2(b, n1, type)), pow2(b, n2, type));
-  return b.CreateSelect(vanishes, c(b, x, 0.0f), e);
+  // (n in [-150, 129]: each half is a normal float)
+  return b.CreateSelect(vanishes, c(b, x, 0.0f), times_pow2(b, y, n));
 }
 
 // log of doubles: Cephes log.c's form for exponents near 0, used for all
