@@ -675,6 +675,7 @@ class Emitter {
       case StrideClass::zero:
         return as_real(b_.CreateAlignedLoad(element, where, aligned), real_);
       case StrideClass::unit:
+        prefetch_next_row(slot, free, element, where);
         if (mask)
           return as_real(b_.CreateMaskedLoad(vector, vector_pointer(where, vector), aligned, mask,
                                              llvm::Constant::getNullValue(vector)),
@@ -691,6 +692,47 @@ class Emitter {
       }
     }
     EINC_FAIL("loop kernel: unknown stride class");
+  }
+
+  // A reduction along its own vectorised index (a row's max, or its sum)
+  // reads its row from memory on the first pass over it; rows that are not
+  // one stream in memory (a causal softmax reads the first i + 1 elements
+  // of row i, then jumps to the next row's start) defeat the hardware's
+  // prefetcher, and that first pass then waits on every line. So a
+  // reduction whose body uses no other reduction (a row's first pass: a
+  // softmax's max, a layernorm's mean, not the sums that need them) also
+  // prefetches, for each vector it loads, the same position one step ahead
+  // along the innermost enclosing scalar loop of the slot's indices (the
+  // next row): by the time the row's later passes are done, the next row
+  // is in cache. Where rows are contiguous the prefetch asks for lines
+  // already on their way.
+  void prefetch_next_row(int slot, const std::vector<int>& free, llvm::Type* element, Value* where) {
+    if (!prefetch_rows_) return;
+    for (std::size_t k = chain_.size(); k-- > 1;) {
+      if (chain_[k].vector || !contains(free, chain_[k].index)) continue;
+      Value* next_row = b_.CreateGEP(element, where, int_param(spec_.stride_param(slot, chain_[k].index)));
+      llvm::Function* prefetch =
+          llvm::Intrinsic::getDeclaration(fn_->getParent(), llvm::Intrinsic::prefetch, {next_row->getType()});
+      // (read, keep in every cache level, data)
+      b_.CreateCall(prefetch, {next_row, b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
+      return;
+    }
+  }
+
+  // Whether `from` uses a reduction (looking through the others' nodes).
+  bool uses_a_reduction(int from) const {
+    std::vector<bool> seen(graph_.nodes.size(), false);
+    std::vector<int> stack{from};
+    while (!stack.empty()) {
+      const int n = stack.back();
+      stack.pop_back();
+      if (seen[static_cast<std::size_t>(n)]) continue;
+      seen[static_cast<std::size_t>(n)] = true;
+      const LoopNode& f = graph_.nodes[static_cast<std::size_t>(n)];
+      if (f.op == LoopOp::reduce) return true;
+      stack.insert(stack.end(), f.args.begin(), f.args.end());
+    }
+    return false;
   }
 
   // The root's value into the target at the point: f32 or f64 (rounded to
@@ -856,6 +898,9 @@ class Emitter {
       };
     }
     const bool stash = n == stash_.reduce && stash_fits(order);
+    // (a nest inside this one sets its own)
+    const bool outer_prefetch_rows = prefetch_rows_;
+    prefetch_rows_ = horizontal && !uses_a_reduction(node.args[0]);
     Carried result = levels(
         order, 0, n, {init},
         [&](const Carried& acc) {
@@ -864,6 +909,7 @@ class Emitter {
           return Carried{combine(node.reduce, acc[0], term(body))};
         },
         closed);
+    prefetch_rows_ = outer_prefetch_rows;
     if (stash) stash_.stored = true;
     Value* acc = result[0];
     if (horizontal) {
@@ -897,6 +943,7 @@ class Emitter {
   Value *ptrs_ = nullptr, *ints_ = nullptr, *scalars_ = nullptr, *fns_ = nullptr, *begin_ = nullptr, *end_ = nullptr;
   std::vector<int> target_free_;
   std::vector<Level> chain_;
+  bool prefetch_rows_ = false;  // in a nest that prefetches (prefetch_next_row)
   // Inside a tile of a nest's tile index: that index's range there.
   struct Tile {
     int index = -1;

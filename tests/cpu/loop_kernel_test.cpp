@@ -989,6 +989,31 @@ TEST(LoopKernel, EmitsTheKernelOfALoopStatement) {
   EXPECT_FALSE(einc::cpu::emit_loop_kernel(chain_ir, chain_ir.statements.at(0)).has_value());
 }
 
+// A reduction along its vectorised index prefetches the next row on its
+// first pass over a row (loop_gen.cpp, prefetch_next_row): a softmax's max
+// pass does, as a row max alone does, and its sum and output passes, which
+// read the row again from cache, do not (nor a layernorm's variance); an
+// elementwise kernel never does.
+TEST(LoopKernel, TheFirstPassOverARowPrefetchesTheNext) {
+  auto prefetches = [](const std::string& statement) {
+    einc::Program program = einc::compile("dim T = 37, D = 45\ninput x[T, D]\n" + statement + "\noutput y\n");
+    const einc::ir::Program& ir = einc::detail::ProgramAccess::ir(program);
+    const std::optional<std::string> kernel = einc::cpu::emit_loop_kernel(ir, ir.statements.at(0));
+    EXPECT_TRUE(kernel.has_value()) << statement;
+    std::size_t count = 0;
+    for (std::size_t at = kernel ? kernel->find("call void @llvm.prefetch") : std::string::npos;
+         at != std::string::npos; at = kernel->find("call void @llvm.prefetch", at + 1))
+      ++count;
+    return count;
+  };
+  LanesOverride override_lanes(8);
+  const std::size_t row_max = prefetches("y[t] = max(d: x[t, d])");
+  EXPECT_GT(row_max, 0u);
+  EXPECT_EQ(prefetches("y[t, d] = softmax(d: x[t, d])"), row_max);
+  EXPECT_EQ(prefetches("y[t, d] = layernorm(d: x[t, d])"), row_max);
+  EXPECT_EQ(prefetches("y[t, d] = exp(x[t, d]) * 2"), 0u);
+}
+
 // --- randomized -------------------------------------------------------------------
 
 // Random statements of elementwise functions, reductions and normalisations
