@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <type_traits>
@@ -24,6 +25,17 @@ namespace {
 
 std::vector<std::int64_t> term_offsets(const std::vector<GettDim>& dims, const std::vector<std::int64_t>& strides) {
   return offsets(dims, [&](std::size_t d) { return strides[d]; });
+}
+
+// For each K position p of an offset table, how many positions from p on
+// lie one element apart (offsets[p + i] == offsets[p] + i): the pack's
+// mode asks whether every vector-wide chunk of a block is contiguous, once
+// per panel of a masked sum, so the answer is read, not recounted.
+std::vector<std::int64_t> contiguous_runs(const std::vector<std::int64_t>& offsets) {
+  std::vector<std::int64_t> runs(offsets.size(), 1);
+  for (std::size_t p = offsets.size(); p-- > 1;)
+    if (offsets[p] == offsets[p - 1] + 1) runs[p - 1] = runs[p] + 1;
+  return runs;
 }
 
 // x + y, x - y, x * y in T: for i32 wrapping (two's complement), as the
@@ -49,12 +61,24 @@ T mul(T x, T y) {
   else
     return x * y;
 }
+// Whether x[0, n) holds no inf or NaN (an integer always does): by the
+// exponent bits, without a branch per element, so that the loop vectorises
+// (a masked sum asks it of an operand's slice on every tile of the diagonal).
 template <typename T>
-bool is_finite(T x) {
-  if constexpr (std::is_integral_v<T>)
+bool all_finite(const T* x, std::int64_t n) {
+  if constexpr (std::is_integral_v<T>) {
     return true;
-  else
-    return std::isfinite(x);
+  } else {
+    using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    constexpr Bits exponent = static_cast<Bits>(sizeof(T) == 4 ? 0x7f800000u : 0x7ff0000000000000u);
+    Bits any = 0;  // 1 once an element's exponent is all ones: inf or NaN
+    for (std::int64_t i = 0; i < n; ++i) {
+      Bits bits;
+      std::memcpy(&bits, x + i, sizeof bits);
+      any |= static_cast<Bits>((bits & exponent) == exponent);
+    }
+    return any == 0;
+  }
 }
 
 template <typename T>
@@ -158,6 +182,8 @@ class Driver {
     c_n_ = offsets(call.n, [&](std::size_t d) { return call.n[d].stride_c; });
     a_k_ = offsets(call.k, [&](std::size_t d) { return call.k[d].stride_a; });
     b_k_ = offsets(call.k, [&](std::size_t d) { return call.k[d].stride_b; });
+    a_k_runs_ = contiguous_runs(a_k_);
+    b_k_runs_ = contiguous_runs(b_k_);
     for (const EpilogueTerm& t : call.bias) bias_.push_back(tables(t));
     for (const EpilogueTerm& t : call.residual) residual_.push_back(tables(t));
     if (call.mask) mask_.emplace(*call.mask, call.batch, call.m, call.n, call.k);
@@ -469,12 +495,12 @@ class Driver {
             std::int64_t count, std::int64_t padded, int panel, const std::vector<std::int64_t>& ks, std::int64_t p0,
             std::int64_t kc) const {
     const std::int64_t vector_lanes = v_.shape.vector_lanes;
-    thread_local std::vector<std::int64_t> row_off, k_off;
+    thread_local std::vector<std::int64_t> row_off;
     thread_local std::vector<std::uint8_t> panel_flags;  // the vector mode's, per panel
     row_off.assign(static_cast<std::size_t>(padded), kPadding);
     for (std::int64_t r = 0; r < count; ++r)
       row_off[static_cast<std::size_t>(r)] = base + rows[static_cast<std::size_t>(r0 + r)];
-    k_off.assign(ks.begin() + p0, ks.begin() + p0 + kc);
+    const std::int64_t* const k_off = ks.data() + p0;
     std::int64_t panels = padded / panel;
     panel_flags.assign(static_cast<std::size_t>(panels), 0);
     bool any_fast_panel = false;
@@ -492,12 +518,13 @@ class Driver {
     }
     // Transpose when every vector-wide chunk of k is contiguous (k runs along
     // the rows, maybe in several runs: `abcd,dbe` has runs of d).
+    const std::vector<std::int64_t>& k_runs = which == 0 ? a_k_runs_ : b_k_runs_;
     bool k_chunks_contiguous = true;
-    for (std::int64_t t = 0; t + vector_lanes <= kc && k_chunks_contiguous; t += vector_lanes)
-      for (std::int64_t i = 1; i < vector_lanes && k_chunks_contiguous; ++i)
-        k_chunks_contiguous = k_off[static_cast<std::size_t>(t + i)] == k_off[static_cast<std::size_t>(t)] + i;
+    if (kc > 0 && k_runs[static_cast<std::size_t>(p0)] < kc)  // (else one run: every chunk is contiguous)
+      for (std::int64_t t = p0; t + vector_lanes <= p0 + kc && k_chunks_contiguous; t += vector_lanes)
+        k_chunks_contiguous = k_runs[static_cast<std::size_t>(t)] >= vector_lanes;
     PackMode mode = any_fast_panel ? PackMode::vector : k_chunks_contiguous ? PackMode::transpose : PackMode::gather;
-    jit_.pack_kernel(shape_index_, which, mode, call_.dtype)(src, dst, padded, kc, row_off.data(), k_off.data(),
+    jit_.pack_kernel(shape_index_, which, mode, call_.dtype)(src, dst, padded, kc, row_off.data(), k_off,
                                                              panel_flags.data());
     // The plan's scalars, where it applies them to this operand.
     if (pack_scale_ == (which == 0 ? ir::ScaleAt::a : ir::ScaleAt::b)) {
@@ -575,7 +602,7 @@ class Driver {
       const T* bk = b + (run.k0 - box.k0) * nr;
       if (run.cls == MaskClass::everywhere) kernel(len, ak, bk);
       if (run.cls != MaskClass::partly) continue;
-      if (std::all_of(ak, ak + len * mr, [](T x) { return is_finite(x); }))
+      if (all_finite(ak, len * mr))
         kernel(len, ak, runs.masked_b.data + run.masked_b);
       else
         exact_sum(box, run.k0, run.k1, ak, bk, c);
@@ -631,7 +658,7 @@ class Driver {
                                  for (std::int64_t k = first; k < last; ++k) masked[(k - k0) * width + r] = 0.0f;
                              });
     const T* other = along_m ? b_copy.data : a_copy.data;
-    const bool finite = std::all_of(other, other + len * (along_m ? nr : mr), [](T x) { return is_finite(x); });
+    const bool finite = all_finite(other, len * (along_m ? nr : mr));
     if (finite) {
       kernel(len, a_copy.data, b_copy.data);
       return;
@@ -857,6 +884,7 @@ class Driver {
   std::vector<const TermTables<T>*> bias_m_terms_, bias_n_terms_;
   std::int64_t residual_ldr_ = 0;
   std::vector<std::int64_t> a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_;
+  std::vector<std::int64_t> a_k_runs_, b_k_runs_;  // contiguous_runs of a_k_ and b_k_ (pack's mode)
   std::vector<std::uint8_t> m_direct_;
   std::vector<std::int64_t> n_ldc_;
   std::vector<TermTables<T>> bias_, residual_;

@@ -82,6 +82,8 @@ GettMaskTables::Side GettMaskTables::side(int index, const std::vector<ir::GettD
   if (!dims) EINC_FAIL("cpu GETT: a mask's index is in none of the kernel's groups");
   s.values = value_table(*dims, index);
   s.rising = std::is_sorted(s.values.begin(), s.values.end());
+  s.consecutive = !s.values.empty();
+  for (std::size_t p = 1; p < s.values.size() && s.consecutive; ++p) s.consecutive = s.values[p] == s.values[p - 1] + 1;
   return s;
 }
 
@@ -95,12 +97,11 @@ int GettMaskTables::k_cuts(const MaskBox& box, std::int64_t cuts[6]) const {
   const Side* other = along == &lhs_ ? &rhs_ : &lhs_;
   std::int64_t lo = 0, hi = 0;
   if (!along || !along->rising || other->group == Group::k || !other->bounds(box, lo, hi)) return 0;
-  const auto begin = along->values.begin(), first = begin + box.k0, last = begin + box.k1;
   int count = 0;
   cuts[count++] = box.k0;
   for (std::int64_t w : {lo, hi}) {
-    cuts[count++] = std::lower_bound(first, last, w) - begin;
-    cuts[count++] = std::upper_bound(first, last, w) - begin;
+    cuts[count++] = along->lower_bound(box.k0, box.k1, w);
+    cuts[count++] = along->upper_bound(box.k0, box.k1, w);
   }
   cuts[count++] = box.k1;
   std::sort(cuts, cuts + count);

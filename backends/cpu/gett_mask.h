@@ -128,9 +128,7 @@ class GettMaskTables {
     }
     const ir::CompareOp op = along == &lhs_ ? mask_.op : ir::mirrored(mask_.op);  // along op w
     const std::int64_t w = other->at(at.batch, at.m0, at.n0, at.k0);
-    const auto begin = along->values.begin();
-    const std::int64_t lower = std::lower_bound(begin + first, begin + last, w) - begin;
-    const std::int64_t upper = std::upper_bound(begin + lower, begin + last, w) - begin;
+    const std::int64_t lower = along->lower_bound(first, last, w), upper = along->upper_bound(lower, last, w);
     if (first < lower) span(first, lower, ir::compare(op, 0, 1));
     if (lower < upper) span(lower, upper, ir::compare(op, 0, 0));
     if (upper < last) span(upper, last, ir::compare(op, 1, 0));
@@ -160,12 +158,23 @@ class GettMaskTables {
     Group group = Group::batch;
     std::vector<std::int64_t> values;  // the index's value at each linear position of its group
     bool rising = false;               // values never decrease: a range's bounds are its ends
+    bool consecutive = false;          // values[p] == values[0] + p (the index alone in its group)
     std::int64_t at(std::int64_t b, std::int64_t m, std::int64_t n, std::int64_t k) const {
       const std::int64_t p = group == Group::batch ? b : group == Group::m ? m : group == Group::n ? n : k;
       return values[static_cast<std::size_t>(p)];
     }
     // The values over the box's range of this side's group; false if that range is empty.
     bool bounds(const MaskBox& box, std::int64_t& lo, std::int64_t& hi) const;
+    // (rising) The first position in [first, last) whose value is >= w
+    // (lower) or > w (upper), or last: by arithmetic where consecutive.
+    std::int64_t lower_bound(std::int64_t first, std::int64_t last, std::int64_t w) const {
+      if (consecutive) return std::clamp(w - values.front(), first, last);
+      return std::lower_bound(values.begin() + first, values.begin() + last, w) - values.begin();
+    }
+    std::int64_t upper_bound(std::int64_t first, std::int64_t last, std::int64_t w) const {
+      if (consecutive) return std::clamp(w - values.front() + 1, first, last);
+      return std::upper_bound(values.begin() + first, values.begin() + last, w) - values.begin();
+    }
   };
   // The side whose index lies in `group` (the left one if both), or null.
   const Side* side_in(Group group) const { return lhs_.group == group ? &lhs_ : rhs_.group == group ? &rhs_ : nullptr; }

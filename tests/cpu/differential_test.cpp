@@ -493,28 +493,6 @@ TEST(CpuDifferential, RandomMaskedGettsInF64) {
   EXPECT_GT(masked, 15);  // nearly every case is a masked f64 GETT
 }
 
-// A masked sum never multiplies what its mask leaves out: an inf and a NaN
-// in V past the diagonal do not reach the rows before them (the masked
-// GETT's zeroed copies would make 0 * inf there; it takes its exact loop).
-TEST(CpuDifferential, MaskedSumsIgnoreWhatTheMaskLeavesOut) {
-  EINC_REQUIRE_BACKEND_UNDER_TEST();
-  for (const bool v_holds_i : {false, true}) {
-    const std::string script =
-        v_holds_i
-            ? "dim T = 70, E = 20\ninput p[T, T], v[T, E]\no[e, j] = where(j <= i, v[i, e] * p[j, i], 0)\noutput o\n"
-            : "dim T = 70, E = 20\ninput p[T, T], v[T, E]\no[i, e] = where(j <= i, p[i, j] * v[j, e], 0)\noutput o\n";
-    einc::Program program = einc::compile(script);
-    ASSERT_NE(program.emit(einc::EmitStage::plan).find("sum only where"), std::string::npos);
-    TensorMap inputs = einc::random_inputs(program, 9);
-    const Tensor& v = inputs.at("v");
-    v.set({33, 3}, std::numeric_limits<double>::infinity());
-    v.set({50, 7}, std::numeric_limits<double>::quiet_NaN());
-    TensorMap ref = program.run(inputs, options("reference"));
-    TensorMap got = program.run(inputs, options(backend_under_test(), 2));
-    EXPECT_EQ(compare_outputs(ref, got, 70), "") << script;
-  }
-}
-
 // The generator's script with every tensor declared `dtype` (its inputs are
 // the only declarations; any f32/f64 suffix is replaced).
 std::string with_dtype(const std::string& script, const std::string& dtype) {
@@ -529,6 +507,31 @@ std::string with_dtype(const std::string& script, const std::string& dtype) {
     out += line + "\n";
   }
   return out;
+}
+
+// A masked sum never multiplies what its mask leaves out: an inf and a NaN
+// in V past the diagonal do not reach the rows before them (the masked
+// GETT's zeroed copies would make 0 * inf there; it takes its exact loop),
+// in f32 and in f64.
+TEST(CpuDifferential, MaskedSumsIgnoreWhatTheMaskLeavesOut) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  for (const bool v_holds_i : {false, true})
+    for (const std::string dtype : {"f32", "f64"}) {
+      const std::string script = with_dtype(
+          v_holds_i
+              ? "dim T = 70, E = 20\ninput p[T, T], v[T, E]\no[e, j] = where(j <= i, v[i, e] * p[j, i], 0)\noutput o\n"
+              : "dim T = 70, E = 20\ninput p[T, T], v[T, E]\no[i, e] = where(j <= i, p[i, j] * v[j, e], 0)\noutput o\n",
+          dtype);
+      einc::Program program = einc::compile(script);
+      ASSERT_NE(program.emit(einc::EmitStage::plan).find("sum only where"), std::string::npos);
+      TensorMap inputs = einc::random_inputs(program, 9);
+      const Tensor& v = inputs.at("v");
+      v.set({33, 3}, std::numeric_limits<double>::infinity());
+      v.set({50, 7}, std::numeric_limits<double>::quiet_NaN());
+      TensorMap ref = program.run(inputs, options("reference"));
+      TensorMap got = program.run(inputs, options(backend_under_test(), 2));
+      EXPECT_EQ(compare_outputs(ref, got, 70), "") << script;
+    }
 }
 
 // What compare_retyped_cases compared: the cases run, and how many of
