@@ -86,6 +86,15 @@ unsigned classes(CompareOp op) {
 
 }  // namespace
 
+bool implies(const Condition& a, const Condition& b) {
+  CompareOp b_op = b.op;  // b as a comparison of a's lhs with a's rhs
+  if (b.lhs == a.rhs && b.rhs == a.lhs)
+    b_op = mirrored(b.op);
+  else if (b.lhs != a.lhs || b.rhs != a.rhs)
+    return false;
+  return (classes(a.op) & ~classes(b_op)) == 0;
+}
+
 Poly points_where(const Statement& statement, const std::vector<int>& ids, const std::vector<Condition>& conditions) {
   auto in_ids = [&](int id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); };
   // Per unordered pair (lower id first): the classes every condition allows.

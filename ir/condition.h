@@ -24,6 +24,10 @@ CompareOp mirrored(CompareOp op);
 Condition negated(const Condition& condition);
 // Whether two conditions hold at the same points (`j <= i` and `i >= j`).
 bool equivalent(const Condition& a, const Condition& b);
+// Whether `a` holding implies `b` holding at every point: both compare the
+// same two indices, and a's classes (lt, eq, gt) are among b's (`j < i`
+// implies `j <= i` and `i != j`).
+bool implies(const Condition& a, const Condition& b);
 
 // `sum(j: where(c, x * y, 0))` or `sum(j: where(c, 0, x * y))`: a sum that
 // adds a product (a multiply of two or more factors) only where a condition

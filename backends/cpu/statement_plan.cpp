@@ -120,7 +120,7 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
         line += std::string(g.mask->on_sum ? ", sum only where " : ", where ") + s.indices[c.lhs].name + " " +
                 ir::compare_op_name(c.op) + " " + s.indices[c.rhs].name +
                 (g.mask->on_sum     ? " (K blocks outside skipped)"
-                 : plan.fill_unread ? " (tiles outside skipped; not filled: each reader selects the fill)"
+                 : plan.fill_unread ? " (tiles outside skipped; not filled: no statement reads the fill)"
                                     : " (tiles outside skipped, filled)");
       }
       if (g.scale_at != ir::ScaleAt::result)
@@ -135,7 +135,7 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
     }
     case CpuPath::loop_kernel:
       return "JIT loop (" + plan.loop->summary + ")" +
-             (plan.fill_unread ? ", the fill not stored: each reader selects it" : "");
+             (plan.fill_unread ? ", not stored past the split: no statement reads it there" : "");
     case CpuPath::product_steps:
       return "product in pairwise steps (" + describe_product_steps(*plan.steps) +
              "), each run as a statement of its own";
@@ -271,26 +271,36 @@ StatementPlan plan_path(const ir::Program& program, const ir::Statement& stateme
 
 namespace {
 
-// Whether no statement reads a select GETT's fill from memory, so that it
-// need not be written: the target is an intermediate, and every statement
-// reading it is a loop kernel, in place (no access copies), whose target is
-// an intermediate (so a run allocates it C-order, as the layouts here
-// assume: the path found here is the run's), and whose every read of it
-// knows the fill (ir/known_fill.h): each such read is a select on the
-// condition in its loop graph, which takes the fill from the script, not
-// from memory (loop_graph.h); and at least one statement reads it.
-bool fill_unread(const ir::Program& program, const ir::Statement& writer) {
+// Whether no statement reads the target of `writer` from memory where
+// `condition` (over the writer's indices) fails, so that the writer (a
+// select GETT, or a loop kernel split at the condition) need not store
+// that part: the target is an intermediate, at least one statement reads
+// it, and each reader either
+// - never looks there (ir::reads_only_where: it reads the target only in a
+//   branch of a `where` on the condition, which takes the other branch
+//   whatever the memory holds: causal attention's P V sum of the softmax),
+// - or, for a writer `where(c, x, fill)` with c the condition, is a loop
+//   kernel that knows the fill at its every read (ir/known_fill.h): each
+//   such read is a select on the condition in its loop graph, which takes
+//   the fill from the script, not from memory (loop_graph.h). The reader
+//   runs in place (no access copies) and its target is an intermediate
+//   (so a run allocates it C-order, as the layouts here assume: the path
+//   found here is the run's).
+bool fill_unread(const ir::Program& program, const ir::Statement& writer, const ir::Condition& condition) {
   auto intermediate = [&](int t) {
     const ir::Tensor& tensor = program.tensors.at(static_cast<std::size_t>(t));
     return tensor.role == ir::TensorRole::intermediate && !tensor.is_output;
   };
   if (!intermediate(writer.target)) return false;
+  const bool fill_known =
+      writer.value->kind == ir::ExprKind::select && ir::equivalent(writer.value->condition, condition);
   std::optional<TensorLayouts> contiguous;  // made for the first reader that gets as far as planning
   bool read = false;
   for (const ir::Statement& reader : program.statements) {
     if (!ir::tensors_read(*reader.value).count(writer.target)) continue;
     read = true;
-    if (!intermediate(reader.target) || needs_access_copies(reader)) return false;
+    if (ir::reads_only_where(program, reader, writer, condition)) continue;
+    if (!fill_known || !intermediate(reader.target) || needs_access_copies(reader)) return false;
     bool known = true;
     std::function<void(const ir::Expr&)> visit = [&](const ir::Expr& e) {
       if (e.kind == ir::ExprKind::access && e.tensor == writer.target)
@@ -314,16 +324,15 @@ bool fill_unread(const ir::Program& program, const ir::Statement& writer) {
 StatementPlan plan_statement(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
   StatementPlan plan = plan_path(program, statement, layouts);
   if (plan.path == CpuPath::gett && !plan.widened && plan.gett->mask && !plan.gett->mask->on_sum)
-    plan.fill_unread = fill_unread(program, statement);
-  // A loop kernel `where(c, x, fill)` split at c: the piece past the
-  // boundary stores only the fill, which it can leave unwritten alike.
-  if (plan.path == CpuPath::loop_kernel && !plan.widened && statement.value->kind == ir::ExprKind::select &&
-      !statement.accumulate && plan.loop->target_dtype == DType::f32) {
+    plan.fill_unread = fill_unread(program, statement, plan.gett->mask->condition);
+  // A loop kernel split at a condition c over its target's indices (a
+  // `where(c, x, fill)`, or a softmax of scores known to be -inf past c):
+  // the piece past the boundary, unread alike, can be left unwritten.
+  if (plan.path == CpuPath::loop_kernel && !plan.widened && !statement.accumulate &&
+      (plan.loop->target_dtype == DType::f32 || plan.loop->target_dtype == DType::f64)) {
     LoopGraph& graph = *plan.loop;
-    const ir::Condition& c = statement.value->condition;
     for (const LoopSplit& split : graph.splits)
-      if (split.nest == -1 && ir::equivalent(split.condition, c))
-        plan.fill_unread = graph.outside_unread = fill_unread(program, statement);
+      if (split.nest == -1) plan.fill_unread = graph.outside_unread = fill_unread(program, statement, split.condition);
   }
   if (plan.path == CpuPath::product_steps) plan.nested_plans = std::make_shared<PlanCache>(plan.steps->split->program);
   if (plan.path == CpuPath::hoisted) plan.nested_plans = std::make_shared<PlanCache>(plan.hoisted->program);

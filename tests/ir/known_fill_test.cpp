@@ -1,6 +1,7 @@
 // tests/ir/known_fill_test.cpp — ir::known_fill: when a read of a tensor is
 // known to be its fill outside a condition (`s = where(j <= i, ..., -inf)`
-// read by a later softmax), and every reason it is not.
+// read by a later softmax), and every reason it is not; ir::reads_only_where:
+// when a reader never looks at a tensor outside a condition.
 #include "ir/known_fill.h"
 
 #include <gtest/gtest.h>
@@ -93,6 +94,42 @@ TEST(KnownFill, RepeatBlocksKeepTheFactInsideTheBlockOnly) {
   EXPECT_EQ(fact(script, 6, "s"), "j <= i = -inf");
   // After the block (L could be 0: the block might never assign s).
   EXPECT_EQ(fact(script, 8, "s"), "none");
+}
+
+// Whether the statement at `line` reads the target of the statement at
+// `writer_line` only where `j <= i` holds (in the writer's names).
+bool guarded(const std::string& script, int line, int writer_line = 4) {
+  auto lowered = lower(script);
+  if (!lowered.errors.empty()) throw std::runtime_error(lowered.errors.front());
+  const Program& program = lowered.program;
+  const Statement& writer = at_line(program, writer_line);
+  auto id = [&](const std::string& name) {
+    for (std::size_t i = 0; i < writer.indices.size(); ++i)
+      if (writer.indices[i].name == name) return static_cast<int>(i);
+    throw std::runtime_error("no index " + name);
+  };
+  return reads_only_where(program, at_line(program, line), writer, Condition{CompareOp::le, id("j"), id("i")});
+}
+
+TEST(KnownFill, ReadsOnlyWhereAWhereOnTheConditionGuardsEveryRead) {
+  const std::string head = "dim T = 8, E = 4\ninput x[T, T], v[T, E]\na[i, j] = softmax(j: x[i, j])\n";
+  // Causal attention's P V sum; the reader's own names; a stricter
+  // condition (j < i implies j <= i); the positions read the other way.
+  EXPECT_TRUE(guarded(head + "o[i, e] = where(j <= i, a[i, j] * v[j, e], 0)\n", 4, 3));
+  EXPECT_TRUE(guarded(head + "o[y, e] = where(z <= y, a[y, z] * v[z, e], 0)\n", 4, 3));
+  EXPECT_TRUE(guarded(head + "o[i, e] = where(j < i, a[i, j] * v[j, e], 0)\n", 4, 3));
+  EXPECT_TRUE(guarded(head + "o[j, e] = where(i <= j, a[j, i] * v[i, e], 0)\n", 4, 3));
+  EXPECT_TRUE(guarded(head + "r[i, j] = where(j > i, 0, a[i, j] * 2)\n", 4, 3));  // the second branch: not j > i
+  // Unguarded; guarded by the wrong condition or branch; a read outside
+  // the where; a guard outside a softmax over j (which reads every j).
+  EXPECT_FALSE(guarded(head + "o[i, e] = a[i, j] * v[j, e]\n", 4, 3));
+  EXPECT_FALSE(guarded(head + "o[i, e] = where(j >= i, a[i, j] * v[j, e], 0)\n", 4, 3));
+  EXPECT_FALSE(guarded(head + "r[i, j] = where(j <= i, 0, a[i, j])\n", 4, 3));
+  EXPECT_FALSE(guarded(head + "r[i, j] = where(j <= i, a[i, j], 0) + a[i, j]\n", 4, 3));
+  EXPECT_FALSE(guarded(head + "r[i, j] = where(j <= i, softmax(j: a[i, j]), 0)\n", 4, 3));
+  // A diagonal read; the writer assigned twice or added into.
+  EXPECT_FALSE(guarded(head + "d[i, e] = where(j <= i, a[i, i] * v[j, e], 0)\n", 4, 3));
+  EXPECT_FALSE(guarded(head + "a[i, j] += 1\no[i, e] = where(j <= i, a[i, j] * v[j, e], 0)\n", 5, 3));
 }
 
 }  // namespace
