@@ -954,50 +954,55 @@ TEST(LoopKernel, AFillNoStatementReadsIsNotWritten) {
   }
 }
 
-// A softmax of causal scores read only by the masked P V sum, under its
-// mask (ir::reads_only_where), leaves its zeros past the diagonal
-// unwritten; read also by an unmasked sum, it writes them. Each run takes
-// buffers that held NaN (the pool hands a freed buffer of the size out
-// again: s and a are over its 1 MB threshold), so a read of an unwritten
-// part would turn the output to NaN.
+// A softmax of causal scores read only under its mask (ir::reads_only_where),
+// by every path a guarded reader takes, leaves its zeros past the diagonal
+// unwritten, in f32 and f64; read also by an unmasked sum, it writes them.
+// Each run takes buffers that held NaN (the pool hands a freed buffer of
+// the size out again: s and a are over its 1 MB threshold), so a read of
+// an unwritten part would turn the output to NaN.
 TEST(LoopKernel, ASoftmaxReadOnlyUnderItsMaskLeavesThePastDiagonalUnwritten) {
-  const std::string head =
-      "dim H = 3, T = 300, E = 16\n"
-      "input q[H, T, E], k[H, T, E], v[T, H, E], w[T]\n"
-      "s[h, i, j] = where(j <= i, q[h, i, e] * k[h, j, e] / sqrt(E), -inf)\n"
-      "a[h, i, j] = softmax(j: s[h, i, j])\n";
-  // Guarded readers, by every path they take: a masked GETT, product
-  // steps, hoisted contractions, loop kernels (a select, a masked sum).
-  std::vector<std::pair<std::string, bool>> cases;
-  for (const char* reader : {
-           "o[i, h, e] = where(j <= i, a[h, i, j] * v[j, h, e], 0)",
-           "o[i, h, e] = where(j < i, a[h, i, j] * v[j, h, e], 0)",
-           "o[i, h, e] = where(j <= i, a[h, i, j] * v[j, h, e] * w[j], 0)",
-           "o[i, h, e] = where(j <= i, a[h, i, j] * v[j, h, e], 0) * 2 + v[i, h, e]",
-           "o[i, h] = where(j <= i, a[h, i, j] * a[h, i, j], 0)",
-           "o[h, i, j] = where(j <= i, a[h, i, j] * 3, 0)",
-           "o[i, h] = sum(j: where(j <= i, exp(a[h, i, j]), 0))",
-       })
-    cases.emplace_back(head + reader + "\noutput o\n", true);
-  cases.emplace_back(head + "o[i, h, e] = a[h, i, j] * v[j, h, e]\noutput o\n", false);
-  auto poison_pool = [] {
-    std::vector<Tensor> held;
-    for (int i = 0; i < 3; ++i) {
-      held.push_back(Tensor::empty(DType::f32, {3, 300, 300}));
-      std::fill_n(held.back().data_as<float>(), held.back().numel(), std::numeric_limits<float>::quiet_NaN());
-    }
-  };  // (given back to the pool here)
-  for (const auto& [script, unwritten] : cases) {
-    SCOPED_TRACE(script);
-    einc::Program program = einc::compile(script);
-    const std::vector<std::string> lines = plan(program);
-    ASSERT_EQ(lines.size(), 3u);
-    EXPECT_EQ(lines[1].find("not stored past the split") != std::string::npos, unwritten) << lines[1];
-    TensorMap inputs = einc::random_inputs(program, 5);
-    const TensorMap want = program.run(inputs, on("reference"));
-    for (int threads : {1, 2}) {
-      poison_pool();
-      EXPECT_EQ(compare(want, program.run(inputs, on("cpu", threads)), {1e-5, 1e-6}), "") << threads << " threads";
+  for (const DType dtype : {DType::f32, DType::f64}) {
+    SCOPED_TRACE(einc::dtype_name(dtype));
+    const std::string head = std::string("dim H = 3, T = 300, E = 16\n") +
+                             "input q[H, T, E], k[H, T, E], v[T, H, E], w[T] : " + einc::dtype_name(dtype) + "\n" +
+                             "s[h, i, j] = where(j <= i, q[h, i, e] * k[h, j, e] / sqrt(E), -inf)\n"
+                             "a[h, i, j] = softmax(j: s[h, i, j])\n";
+    // Guarded readers, by every path they take: a masked GETT, product
+    // steps, hoisted contractions, loop kernels (a select, a masked sum).
+    std::vector<std::pair<std::string, bool>> cases;
+    for (const char* reader : {
+             "o[i, h, e] = where(j <= i, a[h, i, j] * v[j, h, e], 0)",
+             "o[i, h, e] = where(j < i, a[h, i, j] * v[j, h, e], 0)",
+             "o[i, h, e] = where(j <= i, a[h, i, j] * v[j, h, e] * w[j], 0)",
+             "o[i, h, e] = where(j <= i, a[h, i, j] * v[j, h, e], 0) * 2 + v[i, h, e]",
+             "o[i, h] = where(j <= i, a[h, i, j] * a[h, i, j], 0)",
+             "o[h, i, j] = where(j <= i, a[h, i, j] * 3, 0)",
+             "o[i, h] = sum(j: where(j <= i, exp(a[h, i, j]), 0))",
+         })
+      cases.emplace_back(head + reader + "\noutput o\n", true);
+    cases.emplace_back(head + "o[i, h, e] = a[h, i, j] * v[j, h, e]\noutput o\n", false);
+    auto poison_pool = [dtype] {
+      std::vector<Tensor> held;
+      for (int i = 0; i < 3; ++i) {
+        held.push_back(Tensor::empty(dtype, {3, 300, 300}));
+        if (dtype == DType::f64)
+          std::fill_n(held.back().data_as<double>(), held.back().numel(), std::numeric_limits<double>::quiet_NaN());
+        else
+          std::fill_n(held.back().data_as<float>(), held.back().numel(), std::numeric_limits<float>::quiet_NaN());
+      }
+    };  // (given back to the pool here)
+    for (const auto& [script, unwritten] : cases) {
+      SCOPED_TRACE(script);
+      einc::Program program = einc::compile(script);
+      const std::vector<std::string> lines = plan(program);
+      ASSERT_EQ(lines.size(), 3u);
+      EXPECT_EQ(lines[1].find("not stored past the split") != std::string::npos, unwritten) << lines[1];
+      TensorMap inputs = einc::random_inputs(program, 5);
+      const TensorMap want = program.run(inputs, on("reference"));
+      for (int threads : {1, 2}) {
+        poison_pool();
+        EXPECT_EQ(compare(want, program.run(inputs, on("cpu", threads)), {1e-5, 1e-6}), "") << threads << " threads";
+      }
     }
   }
 }
