@@ -512,7 +512,20 @@ class Driver {
         for (int r = 1; r < panel && ok; ++r) ok = row_off[static_cast<std::size_t>(p * panel + r)] == first + r * step;
         return ok;
       };
-      const std::uint8_t flag = rows_apart(1) ? kPanelContiguous : rows_apart(2) ? kPanelStride2 : 0;
+      // Two runs of rows one element apart (a convolution's output
+      // positions wrapping to the next image row mid-panel).
+      auto two_runs = [&]() -> std::uint8_t {
+        if (first == kPadding) return 0;
+        int a = 1;
+        while (a < panel && row_off[static_cast<std::size_t>(p * panel + a)] == first + a) ++a;
+        if (a >= panel || a >= 64) return 0;
+        const std::int64_t second = row_off[static_cast<std::size_t>(p * panel + a)];
+        if (second == kPadding) return 0;
+        for (int r = a + 1; r < panel; ++r)
+          if (row_off[static_cast<std::size_t>(p * panel + r)] != second + (r - a)) return 0;
+        return two_runs_flag(a);
+      };
+      const std::uint8_t flag = rows_apart(1) ? kPanelContiguous : rows_apart(2) ? kPanelStride2 : two_runs();
       panel_flags[static_cast<std::size_t>(p)] = flag;
       any_fast_panel = any_fast_panel || flag != 0;
     }

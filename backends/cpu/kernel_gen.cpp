@@ -480,12 +480,45 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
                   },
                   step == 1 ? "kv" : "k2");
             };
+            // Two runs of rows (kPanelTwoRuns): rows [0, a) from the first
+            // row's offset, rows [a, R) from row a's, each read by a masked
+            // vector load (a lane masked off reads nothing), blended.
+            auto two_runs = [&] {
+              Value* a = b.CreateZExt(b.CreateLShr(flag, b.getInt8(2)), i64);
+              Value* second = b.CreateSub(load_i64(b, row_off, b.CreateAdd(b.CreateMul(p, b.getInt64(r_count)), a)), a);
+              std::vector<llvm::Constant*> lanes;
+              for (int r = 0; r < r_count; ++r) lanes.push_back(b.getInt64(static_cast<std::uint64_t>(r)));
+              Value* first_run = b.CreateICmpSLT(llvm::ConstantVector::get(lanes),
+                                                 b.CreateVectorSplat(static_cast<unsigned>(r_count), a));
+              Value* second_run = b.CreateNot(first_run);
+              Value* none = llvm::Constant::getNullValue(rvec);
+              counted_loop(
+                  b, b.getInt64(0), kc,
+                  [&](Value* k) {
+                    Value* koff = load_i64(b, k_off, k);
+                    auto run = [&](Value* start, Value* mask) {
+                      Value* at = b.CreateGEP(f32, src, b.CreateAdd(start, koff));
+                      return b.CreateMaskedLoad(rvec, as_vector_ptr(b, at, rvec), llvm::Align(4), mask, none);
+                    };
+                    Value* v = b.CreateSelect(first_run, run(base, first_run), run(second, second_run));
+                    b.CreateAlignedStore(
+                        v, as_vector_ptr(b, b.CreateGEP(f32, panel_dst, b.CreateMul(k, b.getInt64(r_count))), rvec),
+                        llvm::Align(4));
+                  },
+                  "k_runs");
+            };
+            Value* kind = b.CreateAnd(flag, b.getInt8(3));
             if_else(
-                b, b.CreateICmpEQ(flag, b.getInt8(kPanelContiguous)), [&] { strided(1); },
+                b, b.CreateICmpEQ(kind, b.getInt8(kPanelContiguous)), [&] { strided(1); },
                 [&] {
                   if_else(
-                      b, b.CreateICmpEQ(flag, b.getInt8(kPanelStride2)), [&] { strided(2); },
-                      [&] { gather(panel_dst, p, b.getInt64(0), "g"); }, "stride2");
+                      b, b.CreateICmpEQ(kind, b.getInt8(kPanelStride2)), [&] { strided(2); },
+                      [&] {
+                        if_else(
+                            b, b.CreateICmpEQ(kind, b.getInt8(kPanelTwoRuns)), two_runs,
+                            [&] { gather(panel_dst, p, b.getInt64(0), "g"); }, "two_runs");
+                      },
+                      "stride2");
                 },
                 "contiguous");
             break;

@@ -31,9 +31,11 @@
 //     panels flagged contiguous (kPanelContiguous) load R consecutive floats
 //     as vectors, panels whose rows are two elements apart (kPanelStride2:
 //     a stride-2 convolution's A) load the span and pick every other lane,
-//     the others gather; `transpose`: each VL-aligned chunk of k is contiguous
-//     (k runs along the rows, possibly in several runs), VL x VL blocks are
-//     transposed in registers, the k tail gathered; `gather`: element by element.
+//     panels of two contiguous runs of rows (kPanelTwoRuns: a convolution's
+//     A where a panel of output positions wraps to the next image row) load
+//     each run with a masked vector load and blend them, the others gather; `transpose`: each VL-aligned chunk of k is
+//     contiguous (k runs along the rows, possibly in several runs), VL x VL blocks are transposed in registers, the k
+//     tail gathered; `gather`: element by element.
 //
 //   void einc_transpose_f32_<isa>_<VL>(const float** rows, float* dst, i64 stride, i64 width)
 //     The VL x VL in-register transpose the `transpose` pack routines call.
@@ -61,7 +63,11 @@ namespace einc::cpu {
 // How a pack routine reads its panels (see einc_pack_f32_* above).
 enum class PackMode : int { vector = 0, transpose = 1, gather = 2 };
 // The vector mode's flag per panel: how its rows lie (else 0: gathered).
-constexpr std::uint8_t kPanelContiguous = 1, kPanelStride2 = 2;
+// kPanelTwoRuns: rows [0, a) one element apart, and rows [a, R) one
+// element apart from another start; a (1 <= a < R, a < 64) is the flag's
+// upper six bits (two_runs_flag).
+constexpr std::uint8_t kPanelContiguous = 1, kPanelStride2 = 2, kPanelTwoRuns = 3;
+constexpr std::uint8_t two_runs_flag(int a) { return static_cast<std::uint8_t>(kPanelTwoRuns | (a << 2)); }
 constexpr PackMode kPackModes[] = {PackMode::vector, PackMode::transpose, PackMode::gather};
 
 // The instruction set a kernel targets and its register blocking.
