@@ -512,20 +512,21 @@ class Driver {
         for (int r = 1; r < panel && ok; ++r) ok = row_off[static_cast<std::size_t>(p * panel + r)] == first + r * step;
         return ok;
       };
-      // Two runs of rows one element apart (a convolution's output
+      // Two runs of rows one or two elements apart (a convolution's output
       // positions wrapping to the next image row mid-panel).
-      auto two_runs = [&]() -> std::uint8_t {
+      auto two_runs = [&](int step) -> std::uint8_t {
         if (first == kPadding) return 0;
         int a = 1;
-        while (a < panel && row_off[static_cast<std::size_t>(p * panel + a)] == first + a) ++a;
-        if (a >= panel || a >= 64) return 0;
+        while (a < panel && row_off[static_cast<std::size_t>(p * panel + a)] == first + a * step) ++a;
+        if (a >= panel || a >= 32) return 0;
         const std::int64_t second = row_off[static_cast<std::size_t>(p * panel + a)];
         if (second == kPadding) return 0;
         for (int r = a + 1; r < panel; ++r)
-          if (row_off[static_cast<std::size_t>(p * panel + r)] != second + (r - a)) return 0;
-        return two_runs_flag(a);
+          if (row_off[static_cast<std::size_t>(p * panel + r)] != second + (r - a) * step) return 0;
+        return two_runs_flag(a, step);
       };
-      const std::uint8_t flag = rows_apart(1) ? kPanelContiguous : rows_apart(2) ? kPanelStride2 : two_runs();
+      std::uint8_t flag = rows_apart(1) ? kPanelContiguous : rows_apart(2) ? kPanelStride2 : two_runs(1);
+      if (flag == 0) flag = two_runs(2);
       panel_flags[static_cast<std::size_t>(p)] = flag;
       any_fast_panel = any_fast_panel || flag != 0;
     }

@@ -480,32 +480,48 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
                   },
                   step == 1 ? "kv" : "k2");
             };
-            // Two runs of rows (kPanelTwoRuns): rows [0, a) from the first
-            // row's offset, rows [a, R) from row a's, each read by a masked
-            // vector load (a lane masked off reads nothing), blended.
-            auto two_runs = [&] {
-              Value* a = b.CreateZExt(b.CreateLShr(flag, b.getInt8(2)), i64);
-              Value* second = b.CreateSub(load_i64(b, row_off, b.CreateAdd(b.CreateMul(p, b.getInt64(r_count)), a)), a);
+            // Two runs of rows (kPanelTwoRuns): rows [0, a) `step` elements
+            // apart from the first row's offset, rows [a, R) from row a's,
+            // each read as the span it covers by a masked vector load (a
+            // lane masked off reads nothing), blended, the rows' lanes
+            // picked out (step 2).
+            auto two_runs = [&](int step) {
+              // (A power of two of lanes, R * step, so that the masked load
+              // lowers to whole vector ones; the lanes past the last row's
+              // are masked off.)
+              const int span_lanes = r_count * step, last_lane = (r_count - 1) * step;
+              auto* span = llvm::FixedVectorType::get(f32, static_cast<unsigned>(span_lanes));
+              Value* a = b.CreateZExt(b.CreateLShr(flag, b.getInt8(3)), i64);
+              Value* a_lane = b.CreateMul(a, b.getInt64(step));  // the span lane of row a
+              Value* second =
+                  b.CreateSub(load_i64(b, row_off, b.CreateAdd(b.CreateMul(p, b.getInt64(r_count)), a)), a_lane);
               std::vector<llvm::Constant*> lanes;
-              for (int r = 0; r < r_count; ++r) lanes.push_back(b.getInt64(static_cast<std::uint64_t>(r)));
-              Value* first_run = b.CreateICmpSLT(llvm::ConstantVector::get(lanes),
-                                                 b.CreateVectorSplat(static_cast<unsigned>(r_count), a));
-              Value* second_run = b.CreateNot(first_run);
-              Value* none = llvm::Constant::getNullValue(rvec);
+              for (int l = 0; l < span_lanes; ++l) lanes.push_back(b.getInt64(static_cast<std::uint64_t>(l)));
+              // The first run's lanes end at row a - 1's (none read past it).
+              Value* lane = llvm::ConstantVector::get(lanes);
+              auto below = [&](Value* bound) {
+                return b.CreateICmpSLT(lane, b.CreateVectorSplat(static_cast<unsigned>(span_lanes), bound));
+              };
+              Value* first_run = below(b.CreateSub(a_lane, b.getInt64(step - 1)));
+              Value* second_run = b.CreateAnd(b.CreateNot(below(a_lane)), below(b.getInt64(last_lane + 1)));
+              std::vector<int> rows_lanes;
+              for (int r = 0; r < r_count; ++r) rows_lanes.push_back(r * step);
+              Value* none = llvm::Constant::getNullValue(span);
               counted_loop(
                   b, b.getInt64(0), kc,
                   [&](Value* k) {
                     Value* koff = load_i64(b, k_off, k);
                     auto run = [&](Value* start, Value* mask) {
                       Value* at = b.CreateGEP(f32, src, b.CreateAdd(start, koff));
-                      return b.CreateMaskedLoad(rvec, as_vector_ptr(b, at, rvec), llvm::Align(4), mask, none);
+                      return b.CreateMaskedLoad(span, as_vector_ptr(b, at, span), llvm::Align(4), mask, none);
                     };
-                    Value* v = b.CreateSelect(first_run, run(base, first_run), run(second, second_run));
+                    Value* v = b.CreateSelect(below(a_lane), run(base, first_run), run(second, second_run));
+                    if (step != 1) v = b.CreateShuffleVector(v, rows_lanes);
                     b.CreateAlignedStore(
                         v, as_vector_ptr(b, b.CreateGEP(f32, panel_dst, b.CreateMul(k, b.getInt64(r_count))), rvec),
                         llvm::Align(4));
                   },
-                  "k_runs");
+                  step == 1 ? "k_runs" : "k_runs2");
             };
             Value* kind = b.CreateAnd(flag, b.getInt8(3));
             if_else(
@@ -515,8 +531,14 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
                       b, b.CreateICmpEQ(kind, b.getInt8(kPanelStride2)), [&] { strided(2); },
                       [&] {
                         if_else(
-                            b, b.CreateICmpEQ(kind, b.getInt8(kPanelTwoRuns)), two_runs,
-                            [&] { gather(panel_dst, p, b.getInt64(0), "g"); }, "two_runs");
+                            b, b.CreateICmpEQ(b.CreateAnd(flag, b.getInt8(7)), b.getInt8(kPanelTwoRuns)),
+                            [&] { two_runs(1); },
+                            [&] {
+                              if_else(
+                                  b, b.CreateICmpEQ(b.CreateAnd(flag, b.getInt8(7)), b.getInt8(kPanelTwoRuns | 4)),
+                                  [&] { two_runs(2); }, [&] { gather(panel_dst, p, b.getInt64(0), "g"); }, "two_runs2");
+                            },
+                            "two_runs");
                       },
                       "stride2");
                 },

@@ -31,9 +31,10 @@
 //     panels flagged contiguous (kPanelContiguous) load R consecutive floats
 //     as vectors, panels whose rows are two elements apart (kPanelStride2:
 //     a stride-2 convolution's A) load the span and pick every other lane,
-//     panels of two contiguous runs of rows (kPanelTwoRuns: a convolution's
-//     A where a panel of output positions wraps to the next image row) load
-//     each run with a masked vector load and blend them, the others gather; `transpose`: each VL-aligned chunk of k is
+//     panels of two runs of rows, each contiguous or two apart
+//     (kPanelTwoRuns: a convolution's A where a panel of output positions
+//     wraps to the next image row) load each run's span with a masked
+//     vector load and blend them, the others gather; `transpose`: each VL-aligned chunk of k is
 //     contiguous (k runs along the rows, possibly in several runs), VL x VL blocks are transposed in registers, the k
 //     tail gathered; `gather`: element by element.
 //
@@ -63,11 +64,13 @@ namespace einc::cpu {
 // How a pack routine reads its panels (see einc_pack_f32_* above).
 enum class PackMode : int { vector = 0, transpose = 1, gather = 2 };
 // The vector mode's flag per panel: how its rows lie (else 0: gathered).
-// kPanelTwoRuns: rows [0, a) one element apart, and rows [a, R) one
-// element apart from another start; a (1 <= a < R, a < 64) is the flag's
-// upper six bits (two_runs_flag).
+// kPanelTwoRuns: rows [0, a) `step` (1 or 2) elements apart, and rows
+// [a, R) as far apart from another start; bit 2 is set for step 2, and a
+// (1 <= a < R, a < 32) is the upper five bits (two_runs_flag).
 constexpr std::uint8_t kPanelContiguous = 1, kPanelStride2 = 2, kPanelTwoRuns = 3;
-constexpr std::uint8_t two_runs_flag(int a) { return static_cast<std::uint8_t>(kPanelTwoRuns | (a << 2)); }
+constexpr std::uint8_t two_runs_flag(int a, int step) {
+  return static_cast<std::uint8_t>(kPanelTwoRuns | (step == 2 ? 4 : 0) | (a << 3));
+}
 constexpr PackMode kPackModes[] = {PackMode::vector, PackMode::transpose, PackMode::gather};
 
 // The instruction set a kernel targets and its register blocking.
