@@ -505,28 +505,35 @@ class Driver {
     panel_flags.assign(static_cast<std::size_t>(panels), 0);
     bool any_fast_panel = false;
     for (std::int64_t p = 0; p < panels; ++p) {
-      std::int64_t first = row_off[static_cast<std::size_t>(p * panel)];
-      // Rows one or two elements apart (the vector mode's fast panels).
-      auto rows_apart = [&](std::int64_t step) {
-        bool ok = first != kPadding;
-        for (int r = 1; r < panel && ok; ++r) ok = row_off[static_cast<std::size_t>(p * panel + r)] == first + r * step;
-        return ok;
+      // The panel's rows as runs `step` elements apart: how many from the
+      // first row on (`panel`: all of them), and whether the rest is one
+      // more such run (a convolution's output positions wrapping to the
+      // next image row mid-panel).
+      struct Runs {
+        int first = 0;
+        bool second = false;
       };
-      // Two runs of rows one or two elements apart (a convolution's output
-      // positions wrapping to the next image row mid-panel).
-      auto two_runs = [&](int step) -> std::uint8_t {
-        if (first == kPadding) return 0;
-        int a = 1;
-        while (a < panel && row_off[static_cast<std::size_t>(p * panel + a)] == first + a * step) ++a;
-        if (a >= panel || a >= 32) return 0;
-        const std::int64_t second = row_off[static_cast<std::size_t>(p * panel + a)];
-        if (second == kPadding) return 0;
-        for (int r = a + 1; r < panel; ++r)
-          if (row_off[static_cast<std::size_t>(p * panel + r)] != second + (r - a) * step) return 0;
-        return two_runs_flag(a, step);
+      const std::int64_t* const row = row_off.data() + p * panel;
+      auto runs = [&](int step) {
+        Runs r;
+        if (row[0] == kPadding) return r;
+        while (r.first < panel && row[r.first] == row[0] + r.first * step) ++r.first;
+        if (r.first == panel) return r;
+        const std::int64_t start = row[r.first];
+        r.second = start != kPadding;
+        for (int i = r.first + 1; i < panel && r.second; ++i) r.second = row[i] == start + (i - r.first) * step;
+        return r;
       };
-      std::uint8_t flag = rows_apart(1) ? kPanelContiguous : rows_apart(2) ? kPanelStride2 : two_runs(1);
-      if (flag == 0) flag = two_runs(2);
+      const Runs one = runs(1), two = runs(2);
+      std::uint8_t flag = 0;  // gathered
+      if (one.first == panel)
+        flag = kPanelContiguous;
+      else if (two.first == panel)
+        flag = kPanelStride2;
+      else if (one.second && one.first < kTwoRunsStartLimit)
+        flag = two_runs_flag(one.first, 1);
+      else if (two.second && two.first < kTwoRunsStartLimit)
+        flag = two_runs_flag(two.first, 2);
       panel_flags[static_cast<std::size_t>(p)] = flag;
       any_fast_panel = any_fast_panel || flag != 0;
     }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace einc::cpu {
@@ -491,7 +492,7 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
               // are masked off.)
               const int span_lanes = r_count * step, last_lane = (r_count - 1) * step;
               auto* span = llvm::FixedVectorType::get(f32, static_cast<unsigned>(span_lanes));
-              Value* a = b.CreateZExt(b.CreateLShr(flag, b.getInt8(3)), i64);
+              Value* a = b.CreateZExt(b.CreateLShr(flag, b.getInt8(kTwoRunsStartShift)), i64);
               Value* a_lane = b.CreateMul(a, b.getInt64(step));  // the span lane of row a
               Value* second =
                   b.CreateSub(load_i64(b, row_off, b.CreateAdd(b.CreateMul(p, b.getInt64(r_count)), a)), a_lane);
@@ -523,26 +524,21 @@ void generate_pack(llvm::Module& m, const KernelShape& shape, int rows_per_panel
                   },
                   step == 1 ? "k_runs" : "k_runs2");
             };
-            Value* kind = b.CreateAnd(flag, b.getInt8(3));
-            if_else(
-                b, b.CreateICmpEQ(kind, b.getInt8(kPanelContiguous)), [&] { strided(1); },
-                [&] {
-                  if_else(
-                      b, b.CreateICmpEQ(kind, b.getInt8(kPanelStride2)), [&] { strided(2); },
-                      [&] {
-                        if_else(
-                            b, b.CreateICmpEQ(b.CreateAnd(flag, b.getInt8(7)), b.getInt8(kPanelTwoRuns)),
-                            [&] { two_runs(1); },
-                            [&] {
-                              if_else(
-                                  b, b.CreateICmpEQ(b.CreateAnd(flag, b.getInt8(7)), b.getInt8(kPanelTwoRuns | 4)),
-                                  [&] { two_runs(2); }, [&] { gather(panel_dst, p, b.getInt64(0), "g"); }, "two_runs2");
-                            },
-                            "two_runs");
-                      },
-                      "stride2");
-                },
-                "contiguous");
+            // The panel's form (kPanelKind), each with its routine; any
+            // other panel gathers.
+            Value* kind = b.CreateAnd(flag, b.getInt8(kPanelKind));
+            const std::vector<std::pair<std::uint8_t, std::function<void()>>> forms = {
+                {kPanelContiguous, [&] { strided(1); }},
+                {kPanelStride2, [&] { strided(2); }},
+                {two_runs_flag(0, 1), [&] { two_runs(1); }},
+                {two_runs_flag(0, 2), [&] { two_runs(2); }}};
+            std::function<void(std::size_t)> form_from = [&](std::size_t i) {
+              if (i == forms.size()) return gather(panel_dst, p, b.getInt64(0), "g");
+              if_else(
+                  b, b.CreateICmpEQ(kind, b.getInt8(forms[i].first)), forms[i].second, [&] { form_from(i + 1); },
+                  "form" + std::to_string(i));
+            };
+            form_from(0);
             break;
           }
           case PackMode::transpose: {  // k runs along rows: VL x VL blocks transposed in registers

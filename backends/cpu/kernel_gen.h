@@ -34,8 +34,9 @@
 //     panels of two runs of rows, each contiguous or two apart
 //     (kPanelTwoRuns: a convolution's A where a panel of output positions
 //     wraps to the next image row) load each run's span with a masked
-//     vector load and blend them, the others gather; `transpose`: each VL-aligned chunk of k is
-//     contiguous (k runs along the rows, possibly in several runs), VL x VL blocks are transposed in registers, the k
+//     vector load and blend them, the others gather; `transpose`: each
+//     VL-aligned chunk of k is contiguous (k runs along the rows, possibly
+//     in several runs), VL x VL blocks are transposed in registers, the k
 //     tail gathered; `gather`: element by element.
 //
 //   void einc_transpose_f32_<isa>_<VL>(const float** rows, float* dst, i64 stride, i64 width)
@@ -66,10 +67,13 @@ enum class PackMode : int { vector = 0, transpose = 1, gather = 2 };
 // The vector mode's flag per panel: how its rows lie (else 0: gathered).
 // kPanelTwoRuns: rows [0, a) `step` (1 or 2) elements apart, and rows
 // [a, R) as far apart from another start; bit 2 is set for step 2, and a
-// (1 <= a < R, a < 32) is the upper five bits (two_runs_flag).
-constexpr std::uint8_t kPanelContiguous = 1, kPanelStride2 = 2, kPanelTwoRuns = 3;
+// (1 <= a < R, a < kTwoRunsStartLimit) is the upper five bits
+// (two_runs_flag). The low three bits (kPanelKind) tell the panels' forms
+// apart: two_runs_flag(0, step) is the form of either step.
+constexpr std::uint8_t kPanelContiguous = 1, kPanelStride2 = 2, kPanelTwoRuns = 3, kPanelKind = 7;
+constexpr int kTwoRunsStartShift = 3, kTwoRunsStartLimit = 256 >> kTwoRunsStartShift;
 constexpr std::uint8_t two_runs_flag(int a, int step) {
-  return static_cast<std::uint8_t>(kPanelTwoRuns | (step == 2 ? 4 : 0) | (a << 3));
+  return static_cast<std::uint8_t>(kPanelTwoRuns | (step == 2 ? 4 : 0) | (a << kTwoRunsStartShift));
 }
 constexpr PackMode kPackModes[] = {PackMode::vector, PackMode::transpose, PackMode::gather};
 

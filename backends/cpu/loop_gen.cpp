@@ -719,22 +719,6 @@ class Emitter {
     }
   }
 
-  // Whether `from` uses a reduction (looking through the others' nodes).
-  bool uses_a_reduction(int from) const {
-    std::vector<bool> seen(graph_.nodes.size(), false);
-    std::vector<int> stack{from};
-    while (!stack.empty()) {
-      const int n = stack.back();
-      stack.pop_back();
-      if (seen[static_cast<std::size_t>(n)]) continue;
-      seen[static_cast<std::size_t>(n)] = true;
-      const LoopNode& f = graph_.nodes[static_cast<std::size_t>(n)];
-      if (f.op == LoopOp::reduce) return true;
-      stack.insert(stack.end(), f.args.begin(), f.args.end());
-    }
-    return false;
-  }
-
   // The root's value into the target at the point: f32 or f64 (rounded to
   // the target's type when the kernel computes in another), or through
   // store_integer.
@@ -900,7 +884,7 @@ class Emitter {
     const bool stash = n == stash_.reduce && stash_fits(order);
     // (a nest inside this one sets its own)
     const bool outer_prefetch_rows = prefetch_rows_;
-    prefetch_rows_ = horizontal && !uses_a_reduction(node.args[0]);
+    prefetch_rows_ = horizontal && !uses_a_reduction(graph_, node.args[0]);
     Carried result = levels(
         order, 0, n, {init},
         [&](const Carried& acc) {

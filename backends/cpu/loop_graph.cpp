@@ -631,6 +631,25 @@ LoopGraphResult build_loop_graph(const ir::Program& program, const ir::Statement
   return GraphBuilder(program, statement).build();
 }
 
+std::set<int> nodes_under(const LoopGraph& graph, int n) {
+  std::set<int> seen;
+  std::vector<int> stack{n};
+  while (!stack.empty()) {
+    const int m = stack.back();
+    stack.pop_back();
+    if (!seen.insert(m).second) continue;
+    const std::vector<int>& args = graph.nodes[static_cast<std::size_t>(m)].args;
+    stack.insert(stack.end(), args.begin(), args.end());
+  }
+  return seen;
+}
+
+bool uses_a_reduction(const LoopGraph& graph, int n) {
+  const std::set<int> under = nodes_under(graph, n);
+  return std::any_of(under.begin(), under.end(),
+                     [&](int m) { return graph.nodes[static_cast<std::size_t>(m)].op == LoopOp::reduce; });
+}
+
 std::string loop_graph_signature(const LoopGraph& graph) {
   std::ostringstream out;
   out << "lhs " << ids(graph.lhs) << " root " << graph.root << (graph.uses_pow ? " pow" : "") << "\n";

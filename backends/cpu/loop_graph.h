@@ -57,6 +57,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -142,6 +143,11 @@ struct LoopGraphResult {
 };
 
 LoopGraphResult build_loop_graph(const ir::Program& program, const ir::Statement& statement);
+
+// Node n and every node it reads, through nested reductions too.
+std::set<int> nodes_under(const LoopGraph& graph, int n);
+// Whether node n is or reads a reduction (a row's first pass reads none).
+bool uses_a_reduction(const LoopGraph& graph, int n);
 
 // One line per node, for cache keys and debugging: everything the
 // generated code depends on except strides and extents.

@@ -93,25 +93,11 @@ class Lowering {
 
   std::int64_t extent(int index) const { return shape_.extents[static_cast<std::size_t>(index)]; }
 
-  // Node n and every node it reads (through nested reductions too).
-  std::set<int> nodes_under(int n) const {
-    std::set<int> seen;
-    std::vector<int> stack{n};
-    while (!stack.empty()) {
-      const int m = stack.back();
-      stack.pop_back();
-      if (!seen.insert(m).second) continue;
-      const std::vector<int>& args = graph_.nodes[static_cast<std::size_t>(m)].args;
-      stack.insert(stack.end(), args.begin(), args.end());
-    }
-    return seen;
-  }
-
   // The access slots a reduce node's body reads (through nested ones too).
   const std::set<int>& loads_of(int reduce_node) {
     auto [it, fresh] = loads_.try_emplace(reduce_node);
     if (!fresh) return it->second;
-    for (int m : nodes_under(graph_.nodes[static_cast<std::size_t>(reduce_node)].args[0])) {
+    for (int m : nodes_under(graph_, graph_.nodes[static_cast<std::size_t>(reduce_node)].args[0])) {
       const LoopNode& node = graph_.nodes[static_cast<std::size_t>(m)];
       if (node.op == LoopOp::load) it->second.insert(node.slot);
     }
@@ -244,8 +230,7 @@ class Lowering {
     std::vector<int> lhs = graph_.lhs;
     std::sort(lhs.begin(), lhs.end());
     if (graph_.nodes[static_cast<std::size_t>(node.args[0])].free == lhs) return;
-    for (int m : nodes_under(node.args[0]))
-      if (graph_.nodes[static_cast<std::size_t>(m)].op == LoopOp::reduce) return;
+    if (uses_a_reduction(graph_, node.args[0])) return;
     const int p = tile_position(order.indices, order.vector_index, loads_of(n));
     if (p >= 0) order.tile_index = order.indices[static_cast<std::size_t>(p)];
   }
@@ -261,7 +246,7 @@ class Lowering {
     }
     if (split.node < 0) return;
     if (graph_.nodes[static_cast<std::size_t>(split.node)].reduce == LoopReduce::max_skip_nan) return;
-    const std::set<int> inside = nodes_under(split.node);  // R and the nodes it reads
+    const std::set<int> inside = nodes_under(graph_, split.node);  // R and the nodes it reads
     double work = 1;
     for (const int n : inside) {
       const LoopNode& node = graph_.nodes[static_cast<std::size_t>(n)];
