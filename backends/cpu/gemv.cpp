@@ -145,12 +145,26 @@ class GemvDriver {
 
 }  // namespace
 
-GemvKind gemv_kind(const std::vector<GettDim>& batch, const std::vector<GettDim>& m, const std::vector<GettDim>& n,
-                   const std::vector<GettDim>& k) {
+namespace {
+
+GemvKind kind_of(const std::vector<GettDim>& batch, const std::vector<GettDim>& m, const std::vector<GettDim>& n,
+                 const std::vector<GettDim>& k, bool x_in_place) {
   if (product(n) != 1 || product(batch) != 1 || product(k) == 0) return GemvKind::none;
-  if (unit_stride(k, &GettDim::stride_a) && unit_stride(k, &GettDim::stride_b)) return GemvKind::dot;
+  if (unit_stride(k, &GettDim::stride_a) && (!x_in_place || unit_stride(k, &GettDim::stride_b))) return GemvKind::dot;
   if (unit_stride(m, &GettDim::stride_a) && unit_stride(m, &GettDim::stride_c)) return GemvKind::axpy;
   return GemvKind::none;
+}
+
+}  // namespace
+
+GemvKind gemv_kind(const std::vector<GettDim>& batch, const std::vector<GettDim>& m, const std::vector<GettDim>& n,
+                   const std::vector<GettDim>& k) {
+  return kind_of(batch, m, n, k, true);
+}
+
+GemvKind gemv_kind_copying_x(const std::vector<GettDim>& batch, const std::vector<GettDim>& m,
+                             const std::vector<GettDim>& n, const std::vector<GettDim>& k) {
+  return kind_of(batch, m, n, k, false);
 }
 
 void run_gemv(Jit& jit, const GettCall& call, GemvKind kind, const GemvOffsets& offsets, std::int64_t m, std::int64_t k,

@@ -30,6 +30,10 @@ namespace einc::cpu {
 enum class GemvKind { none, axpy, dot };
 GemvKind gemv_kind(const std::vector<GettDim>& batch, const std::vector<GettDim>& m, const std::vector<GettDim>& n,
                    const std::vector<GettDim>& k);
+// The same for a GEMV whose driver copies x (the K values of B) first, as
+// the i8 GEMV does (i8_gemv.h): `dot` whenever A is unit-stride along K.
+GemvKind gemv_kind_copying_x(const std::vector<GettDim>& batch, const std::vector<GettDim>& m,
+                             const std::vector<GettDim>& n, const std::vector<GettDim>& k);
 
 // Where a GEMV's operands lie: the offset tables the GETT driver builds for
 // every call, per group the offset in A, B or C of each of the group's

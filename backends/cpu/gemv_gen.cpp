@@ -25,9 +25,9 @@ namespace {
 // Memory-bound: rows of w stream in order while the y chunk stays in L1.
 // Reads a GEMV's weights as f32: f32 as stored; bf16 as the high half of
 // an f32 (zero-extended and shifted: exact); f16 converted with fpext
-// (vcvtph2ps, F16C); i8 sign-extended and converted (exact). The narrow
-// forms let a decode read its weights in place, a half or a quarter of the
-// bytes of the f32 copy it would otherwise stream.
+// (vcvtph2ps, F16C). The narrow forms let a decode read its weights in
+// place, half the bytes of the f32 copy it would otherwise stream. (i8
+// weights have kernels of their own, on i16 pairs: i8_gemv_gen.h.)
 struct WeightReader {
   IRBuilder<>& b;
   DType dtype;
@@ -35,7 +35,6 @@ struct WeightReader {
 
   llvm::Type* element() const {
     if (dtype == DType::bf16) return b.getInt16Ty();
-    if (dtype == DType::i8) return b.getInt8Ty();
     return dtype == DType::f16 ? b.getHalfTy() : b.getFloatTy();
   }
   llvm::Type* pointer() const { return llvm::PointerType::getUnqual(element()); }
@@ -54,7 +53,6 @@ struct WeightReader {
  private:
   Value* widen(Value* raw, llvm::Type* f32_type, llvm::Type* i32_type) const {
     if (dtype == DType::bf16) return b.CreateBitCast(b.CreateShl(b.CreateZExt(raw, i32_type), 16), f32_type);
-    if (dtype == DType::i8) return b.CreateSIToFP(raw, f32_type);
     return dtype == DType::f16 ? b.CreateFPExt(raw, f32_type) : raw;
   }
 };
@@ -143,11 +141,7 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape, DType weights, con
         b, b.getInt64(0), vectors, [&](Value* v) { axpy_rows(rows, b.CreateMul(v, b.getInt64(vl))); }, "gv");
     tail_rows(rows, xs);
   };
-  Value* groups = b.CreateSDiv(kc, b.getInt64(kRows));
-  counted_loop(
-      b, b.getInt64(0), groups, [&](Value* g) { pass(b.CreateMul(g, b.getInt64(kRows)), kRows); }, "gk");
-  counted_loop(
-      b, b.CreateMul(groups, b.getInt64(kRows)), kc, [&](Value* k) { pass(k, 1); }, "gr");
+  grouped_loop(b, kc, kRows, pass, "gk");
   b.CreateRetVoid();
 }
 
@@ -200,17 +194,13 @@ void generate_dot_gemv(llvm::Module& m, const KernelShape& shape, DType weights,
       b.CreateStore(sums[static_cast<std::size_t>(r)],
                     b.CreateGEP(f32, y, load_i64(b, y_off, b.CreateAdd(r0, b.getInt64(r)))));
   };
-  Value* groups = b.CreateSDiv(rows, b.getInt64(kRows));
-  counted_loop(
-      b, b.getInt64(0), groups, [&](Value* g) { dot_rows(b.CreateMul(g, b.getInt64(kRows)), kRows); }, "dg");
-  counted_loop(
-      b, b.CreateMul(groups, b.getInt64(kRows)), rows, [&](Value* r) { dot_rows(r, 1); }, "dr");
+  grouped_loop(b, rows, kRows, dot_rows, "dr");
   b.CreateRetVoid();
 }
 
 std::unique_ptr<llvm::Module> generate_half_gemv_module(llvm::LLVMContext& context, const KernelShape& shape,
                                                         DType weights, bool dot, const std::string& symbol) {
-  if (weights != DType::f16 && weights != DType::bf16 && weights != DType::i8)
+  if (weights != DType::f16 && weights != DType::bf16)
     EINC_FAIL("a narrow-weights GEMV of " + std::string(dtype_name(weights)) + " weights");
   auto module = std::make_unique<llvm::Module>(symbol, context);
   if (dot)

@@ -12,10 +12,10 @@
 //     y[y_off[r]] = sum_k w[row_off[r] + k] * x[k]: the GEMV whose matrix
 //     runs along K (W stored [out, in]), as dot products, four rows at a time.
 //
-//   The two GEMV kernels also come reading f16, bf16 or i8 weights in place
-//   (w: const u16* or const i8*, widened to f32 in registers; x and y stay
-//   f32), for a decode whose weights are half precision or i8 (i8_gemv.h):
-//   generate_half_gemv_module.
+//   The two GEMV kernels also come reading f16 or bf16 weights in place
+//   (w: const u16*, widened to f32 in registers; x and y stay f32), for a
+//   decode whose weights are half precision: generate_half_gemv_module.
+//   (i8 decodes have kernels of their own: i8_gemv_gen.h.)
 //
 // The f32 kernels are GETT functions (GettFunction::Kind::gemv, dot_gemv in
 // kernel_gen.h), generated with the others; the 16-bit ones on demand.
@@ -40,8 +40,8 @@ void generate_gemv(llvm::Module& m, const KernelShape& shape, DType weights, con
 void generate_dot_gemv(llvm::Module& m, const KernelShape& shape, DType weights, const std::string& name);
 
 // void <symbol>(...): einc_gemv_f32 (dot == false) or einc_dotgemv_f32
-// (dot == true) with w of `weights` (f16, bf16 or i8) in place of f32.
-// Compiled on demand for half-precision and i8 decodes (not part of
+// (dot == true) with w of `weights` (f16, bf16) in place of f32.
+// Compiled on demand for half-precision decodes (not part of
 // gett_functions).
 std::unique_ptr<llvm::Module> generate_half_gemv_module(llvm::LLVMContext& context, const KernelShape& shape,
                                                         DType weights, bool dot, const std::string& symbol);

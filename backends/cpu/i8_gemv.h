@@ -4,13 +4,11 @@
 //
 // Such a GEMV costs the stream of its weights, so the i16-pair copies of
 // i8_pairs.h (two bytes written and read per weight) would triple it.
-// Instead the JIT's GEMV kernels read the i8 weights in place, widened to
-// f32 in registers (gemv_gen.h), with x (K values) copied to f32 and f32
-// sums. Exact: K is cut into slices of at most 1024 rows, whose sums are
-// integers of magnitude at most 1024 * 2^14 = 2^24, all of which f32
-// holds; each slice's sums are converted and added in i32, wrapping as the
-// reference does (docs/semantics.md). The cuts depend only on the shape,
-// so every thread count gives the same results.
+// Instead the JIT's i8 GEMV kernels (i8_gemv_gen.h) read the i8 weights in
+// place and multiply them as i16 pairs with pmaddwd, summing in i32: exact
+// in any order (i32 sums wrap as the reference's do, docs/semantics.md),
+// so every thread count gives the same bits. x (K values) is copied as
+// i16, or as pairs of i16 in 32-bit words for the axpy form.
 #pragma once
 
 #include "backends/cpu/gett.h"

@@ -2,6 +2,7 @@
 #include "backends/cpu/jit.h"
 
 #include "backends/cpu/gemv_gen.h"
+#include "backends/cpu/i8_gemv_gen.h"
 #include "backends/cpu/object_cache.h"
 #include "einc/internal_error.h"
 #include "runtime/stable_hash.h"
@@ -262,6 +263,20 @@ GettKernels::HalfDotGemv Jit::half_dot_gemv_kernel(DType weights) {
   return reinterpret_cast<GettKernels::HalfDotGemv>(
       compile_cached(shapes_[0].dot_gemv_name(weights), [&](llvm::LLVMContext& context, const std::string& symbol) {
         return generate_half_gemv_module(context, shapes_[0], weights, true, symbol);
+      }));
+}
+
+GettKernels::I8Gemv Jit::i8_gemv_kernel() {
+  return reinterpret_cast<GettKernels::I8Gemv>(
+      compile_cached(i8_gemv_name(shapes_[0]), [&](llvm::LLVMContext& context, const std::string& symbol) {
+        return generate_i8_gemv_module(context, shapes_[0], false, symbol);
+      }));
+}
+
+GettKernels::I8DotGemv Jit::i8_dot_gemv_kernel() {
+  return reinterpret_cast<GettKernels::I8DotGemv>(
+      compile_cached(i8_dot_gemv_name(shapes_[0]), [&](llvm::LLVMContext& context, const std::string& symbol) {
+        return generate_i8_gemv_module(context, shapes_[0], true, symbol);
       }));
 }
 

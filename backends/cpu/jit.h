@@ -36,12 +36,17 @@ struct GettKernels {
                         const std::int64_t* x_koff, float* y);
   using DotGemv = void (*)(std::int64_t kc, std::int64_t rows, const float* w, const std::int64_t* row_off,
                            const float* x, float* y, const std::int64_t* y_off);
-  // The same, reading f16, bf16 or i8 weights in place (gemv_gen.h; w:
-  // const u16* for f16/bf16, const i8* for i8).
+  // The same, reading f16 or bf16 weights in place (gemv_gen.h; w:
+  // const u16*).
   using HalfGemv = void (*)(std::int64_t kc, std::int64_t m, const void* w, const std::int64_t* w_koff, const float* x,
                             const std::int64_t* x_koff, float* y);
   using HalfDotGemv = void (*)(std::int64_t kc, std::int64_t rows, const void* w, const std::int64_t* row_off,
                                const float* x, float* y, const std::int64_t* y_off);
+  // The i8 GEMVs on i16 pairs (i8_gemv_gen.h).
+  using I8Gemv = void (*)(std::int64_t pairs, std::int64_t m, const std::int8_t* w, const std::int64_t* row_off,
+                          const std::int32_t* x_pairs, std::int32_t* y);
+  using I8DotGemv = void (*)(std::int64_t kc, std::int64_t rows, const std::int8_t* w, const std::int64_t* row_off,
+                             const std::int16_t* x, std::int32_t* y, const std::int64_t* y_off);
   KernelShape shape;
   MicroKernel micro_kernel = nullptr;
   // Pack routines by panel (0: MR rows, 1: NR rows) and PackMode: each is
@@ -79,6 +84,9 @@ class Jit {
   // Those kernels, compiled on first use (through compile_cached).
   GettKernels::HalfGemv half_gemv_kernel(DType weights);
   GettKernels::HalfDotGemv half_dot_gemv_kernel(DType weights);
+  // The i8 GEMV kernels (i8_gemv_gen.h), compiled on first use.
+  GettKernels::I8Gemv i8_gemv_kernel();
+  GettKernels::I8DotGemv i8_dot_gemv_kernel();
   // x[0:n] = func(x[0:n]) in place, vectorised (the epilogue's activation),
   // compiled on first use.
   using Activation = void (*)(float* x, std::int64_t n);

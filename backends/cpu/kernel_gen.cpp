@@ -80,30 +80,6 @@ llvm::Type* element_type(llvm::LLVMContext& ctx, DType dtype) {
   EINC_FAIL("cpu backend: no GETT kernels for " + std::string(dtype_name(dtype)));
 }
 
-// The i32 lanes of pmaddwd: each lane of `a` and `b` (<VL x i32>) read as
-// two i16, multiplied pairwise, the two products summed (exact: i8 values
-// make at most 2 * 2^14). The instruction where the ISA has it; else the
-// same arithmetic written out, for LLVM to lower as it can.
-Value* multiply_i16_pairs(IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, Value* a, Value* bv) {
-  const unsigned vl = static_cast<unsigned>(shape.vector_lanes);
-  auto* i16s = llvm::FixedVectorType::get(b.getInt16Ty(), 2 * vl);
-  Value* a16 = b.CreateBitCast(a, i16s);
-  Value* b16 = b.CreateBitCast(bv, i16s);
-  if (shape.isa == "avx2" || shape.isa == "avx512") {
-    const llvm::Intrinsic::ID id =
-        shape.isa == "avx2" ? llvm::Intrinsic::x86_avx2_pmadd_wd : llvm::Intrinsic::x86_avx512_pmaddw_d_512;
-    return b.CreateCall(llvm::Intrinsic::getDeclaration(&m, id), {a16, b16});
-  }
-  auto* i32s = llvm::FixedVectorType::get(b.getInt32Ty(), 2 * vl);
-  Value* products = b.CreateMul(b.CreateSExt(a16, i32s), b.CreateSExt(b16, i32s));
-  std::vector<int> even, odd;
-  for (unsigned i = 0; i < vl; ++i) {
-    even.push_back(static_cast<int>(2 * i));
-    odd.push_back(static_cast<int>(2 * i + 1));
-  }
-  return b.CreateAdd(b.CreateShuffleVector(products, even), b.CreateShuffleVector(products, odd));
-}
-
 // x + y and x * y in the element type: float arithmetic, or integer
 // arithmetic that wraps (two's complement, as docs/semantics.md defines it).
 Value* add(IRBuilder<>& b, Value* x, Value* y) {

@@ -1,12 +1,14 @@
 // backends/cpu/llvm_util.cpp — see llvm_util.h.
 #include "backends/cpu/llvm_util.h"
 
+#include <llvm/IR/IntrinsicsX86.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <stdexcept>
 
+#include "backends/cpu/kernel_gen.h"
 #include "einc/internal_error.h"
 
 namespace einc::cpu {
@@ -77,6 +79,15 @@ void counted_loop(IRBuilder<>& b, Value* begin, Value* end, const std::function<
       name);
 }
 
+void grouped_loop(IRBuilder<>& b, Value* count, int group, const std::function<void(Value*, int)>& body,
+                  const std::string& name) {
+  Value* groups = b.CreateSDiv(count, b.getInt64(group));
+  counted_loop(
+      b, b.getInt64(0), groups, [&](Value* g) { body(b.CreateMul(g, b.getInt64(group)), group); }, name + "g");
+  counted_loop(
+      b, b.CreateMul(groups, b.getInt64(group)), count, [&](Value* i) { body(i, 1); }, name + "1");
+}
+
 void if_else(IRBuilder<>& b, Value* cond, const std::function<void()>& then_body,
              const std::function<void()>& else_body, const std::string& name) {
   llvm::Function* f = b.GetInsertBlock()->getParent();
@@ -92,6 +103,26 @@ void if_else(IRBuilder<>& b, Value* cond, const std::function<void()>& then_body
   else_body();
   b.CreateBr(join);
   b.SetInsertPoint(join);
+}
+
+llvm::Value* multiply_i16_pairs(llvm::IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, Value* a, Value* bv) {
+  const unsigned vl = static_cast<unsigned>(shape.vector_lanes);
+  auto* i16s = llvm::FixedVectorType::get(b.getInt16Ty(), 2 * vl);
+  llvm::Value* a16 = b.CreateBitCast(a, i16s);
+  llvm::Value* b16 = b.CreateBitCast(bv, i16s);
+  if (shape.isa == "avx2" || shape.isa == "avx512") {
+    const llvm::Intrinsic::ID id =
+        shape.isa == "avx2" ? llvm::Intrinsic::x86_avx2_pmadd_wd : llvm::Intrinsic::x86_avx512_pmaddw_d_512;
+    return b.CreateCall(llvm::Intrinsic::getDeclaration(&m, id), {a16, b16});
+  }
+  auto* i32s = llvm::FixedVectorType::get(b.getInt32Ty(), 2 * vl);
+  llvm::Value* products = b.CreateMul(b.CreateSExt(a16, i32s), b.CreateSExt(b16, i32s));
+  std::vector<int> even, odd;
+  for (unsigned i = 0; i < vl; ++i) {
+    even.push_back(static_cast<int>(2 * i));
+    odd.push_back(static_cast<int>(2 * i + 1));
+  }
+  return b.CreateAdd(b.CreateShuffleVector(products, even), b.CreateShuffleVector(products, odd));
 }
 
 std::unique_ptr<llvm::Module> verified(std::unique_ptr<llvm::Module> module) {

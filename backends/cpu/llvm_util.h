@@ -1,9 +1,10 @@
 // backends/cpu/llvm_util.h — IRBuilder helpers shared by the generators of
-// the GETT kernels (kernel_gen.cpp) and of the GEMV kernels (gemv_gen.cpp):
-// vector pointer casts, loads from i64 offset tables, starting a function,
-// counted loops that carry values in phi nodes, if/else, and verifying a
-// finished module. The generated IR is clean SSA (no allocas), so these
-// build loops and branches block by block.
+// the GETT kernels (kernel_gen.cpp) and of the GEMV kernels (gemv_gen.cpp,
+// i8_gemv_gen.cpp): vector pointer casts, loads from i64 offset tables,
+// starting a function, counted loops that carry values in phi nodes,
+// if/else, pmaddwd on i16 pairs, and verifying a finished module. The
+// generated IR is clean SSA (no allocas), so these build loops and
+// branches block by block.
 #pragma once
 
 #include <llvm/IR/IRBuilder.h>
@@ -15,6 +16,8 @@
 #include <vector>
 
 namespace einc::cpu {
+
+struct KernelShape;
 
 // LLVM 14 has typed pointers: a float* must be cast to <N x float>* for
 // vector loads and stores.
@@ -40,9 +43,22 @@ std::vector<llvm::Value*> counted_loop(
 void counted_loop(llvm::IRBuilder<>& b, llvm::Value* begin, llvm::Value* end,
                   const std::function<void(llvm::Value*)>& body, const std::string& name);
 
+// for (i = 0; i + group <= count; i += group) body(i, group), then
+// for (; i < count; ++i) body(i, 1): a loop unrolled by `group` (the body
+// generated twice: for `group` items at once and for one).
+void grouped_loop(llvm::IRBuilder<>& b, llvm::Value* count, int group,
+                  const std::function<void(llvm::Value*, int)>& body, const std::string& name);
+
 // if (cond) then_body else else_body; continues after both.
 void if_else(llvm::IRBuilder<>& b, llvm::Value* cond, const std::function<void()>& then_body,
              const std::function<void()>& else_body, const std::string& name);
+
+// The i32 lanes of pmaddwd: each lane of `a` and `b` (<VL x i32>) read as
+// two i16, multiplied pairwise, the two products summed (exact: i8 values
+// make at most 2 * 2^14). The instruction where the ISA has it; else the
+// same arithmetic written out, for LLVM to lower as it can.
+llvm::Value* multiply_i16_pairs(llvm::IRBuilder<>& b, llvm::Module& m, const KernelShape& shape, llvm::Value* a,
+                                llvm::Value* bv);
 
 // `module`, once llvm::verifyModule finds nothing wrong with it (else
 // throws, with what it found).

@@ -182,7 +182,7 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
     return line;
   }
   if (plan.i8_gemv)
-    return describe_path(plan, s, kind) + ", a GEMV reading the i8 weights in place (widened in registers)";
+    return describe_path(plan, s, kind) + ", a GEMV reading the i8 weights in place (as i16 pairs, pmaddwd)";
   if (plan.i16_pairs) return describe_path(plan, s, kind) + ", on i8 operands as i16 pairs (pmaddwd)";
   if (!plan.widened) return describe_path(plan, s, kind);
   ir::Statement wide = s;
@@ -215,8 +215,8 @@ std::optional<StatementPlan> plan_i16_pairs(const ir::Program& program, const ir
   // A decode with nothing to add reads its weights in place (i8_gemv.h).
   const ir::GettSpec spec =
       ir::make_gett_spec(program, s, *g, [&](int t) -> const std::vector<std::int64_t>& { return layouts.strides(t); });
-  plan.i8_gemv =
-      layouts.extents_known() && !g->accumulate && gemv_kind(spec.batch, spec.m, spec.n, spec.k) != GemvKind::none;
+  plan.i8_gemv = layouts.extents_known() && !g->accumulate &&
+                 gemv_kind_copying_x(spec.batch, spec.m, spec.n, spec.k) != GemvKind::none;
   plan.gett = std::move(g);
   return plan;
 }

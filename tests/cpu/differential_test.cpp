@@ -713,32 +713,47 @@ TEST(CpuDifferential, Int8ProductsWithRowsInnerOperands) {
 }
 
 // An i8 decode (one token: a GEMV) reads its i8 weights in place, in both
-// layouts (W[k, n]: rows streamed; W[n, k]: dot products), with K cut into
-// several exact slices: bit-exact with the extremes -128 and 127, and the
-// same for 1 and 3 threads. A `+=` decode takes the i16 pairs instead.
+// layouts (W[k, n]: rows streamed, two at a time as i16 pairs; W[n, k]: dot
+// products), with K cut among the threads: bit-exact with the extremes
+// -128 and 127, and the same for 1 and 3 threads. The shapes cover an odd
+// K (the last row paired with itself), N below one vector and past one
+// chunk of y (8192), vector and scalar tails, and an x read with a stride.
+// A `+=` decode takes the i16 pairs instead.
 TEST(CpuDifferential, Int8DecodeReadsItsWeightsInPlace) {
   EINC_REQUIRE_BACKEND_UNDER_TEST();
-  for (const std::string weights : {"W[K, N]", "W[N, K]"}) {
-    const std::string access = weights == "W[K, N]" ? "W[k, n]" : "W[n, k]";
-    const std::string script = "dim K = 4100, N = 517\ninput x[1, K], " + weights + " : i8\ny[i, n] = x[i, k] * " +
-                               access + "\nz[i, n] = x[i, k] * " + access + "\nz[i, n] += x[i, k] * " + access +
-                               "\noutput y, z\n";
-    einc::Program program = einc::compile(script);
-    const std::string plan = program.emit(einc::EmitStage::plan);
-    EXPECT_NE(plan.find("y = JIT GETT (batch -; M n; N i; K k), a GEMV reading the i8 weights in place"),
-              std::string::npos)
-        << plan;
-    EXPECT_NE(plan.find("epilogue: accumulate, on i8 operands as i16 pairs"), std::string::npos) << plan;
-    TensorMap inputs = einc::random_inputs(program, 21);
-    for (const char* name : {"x", "W"}) {
-      const Tensor& t = inputs.at(name);
-      for (std::int64_t i = 0; i < t.numel(); i += 2) t.set(unflatten(i, t.shape()), i % 4 ? 127.0 : -128.0);
+  for (const auto& [k, n] : std::vector<std::pair<int, int>>{{4100, 517}, {4101, 45}, {7, 3}, {301, 8243}})
+    for (const std::string weights : {"W[K, N]", "W[N, K]"}) {
+      const std::string access = weights == "W[K, N]" ? "W[k, n]" : "W[n, k]";
+      const std::string script = "dim K = " + std::to_string(k) + ", N = " + std::to_string(n) +
+                                 "\ninput x[1, K], xs[K, 3], " + weights + " : i8\ny[i, n] = x[i, k] * " + access +
+                                 "\nys[n] = xs[k, 1] * " + access + "\nz[i, n] = x[i, k] * " + access +
+                                 "\nz[i, n] += x[i, k] * " + access + "\noutput y, ys, z\n";
+      const std::string where = std::to_string(k) + "x" + std::to_string(n) + " " + weights;
+      einc::Program program = einc::compile(script);
+      const std::string plan = program.emit(einc::EmitStage::plan);
+      EXPECT_NE(
+          plan.find(
+              "y = JIT GETT (batch -; M n; N i; K k), a GEMV reading the i8 weights in place (as i16 pairs, pmaddwd)"),
+          std::string::npos)
+          << where << "\n"
+          << plan;
+      EXPECT_NE(
+          plan.find(
+              "ys = JIT GETT (batch -; M n; N -; K k), a GEMV reading the i8 weights in place (as i16 pairs, pmaddwd)"),
+          std::string::npos)
+          << where << "\n"
+          << plan;
+      EXPECT_NE(plan.find("epilogue: accumulate, on i8 operands as i16 pairs"), std::string::npos) << plan;
+      TensorMap inputs = einc::random_inputs(program, 21);
+      for (const char* name : {"x", "xs", "W"}) {
+        const Tensor& t = inputs.at(name);
+        for (std::int64_t i = 0; i < t.numel(); i += 2) t.set(unflatten(i, t.shape()), i % 4 ? 127.0 : -128.0);
+      }
+      TensorMap ref = program.run(inputs, options("reference"));
+      TensorMap one = program.run(inputs, options(backend_under_test(), 1));
+      EXPECT_EQ(compare_outputs(ref, one, k), "") << where;
+      EXPECT_EQ(compare_bitwise(one, program.run(inputs, options(backend_under_test(), 3))), "") << where;
     }
-    TensorMap ref = program.run(inputs, options("reference"));
-    TensorMap one = program.run(inputs, options(backend_under_test(), 1));
-    EXPECT_EQ(compare_outputs(ref, one, 4100), "") << weights;
-    EXPECT_EQ(compare_bitwise(one, program.run(inputs, options(backend_under_test(), 3))), "") << weights;
-  }
 }
 
 // A quantised linear layer in the language: activations quantised with
