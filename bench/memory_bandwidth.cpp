@@ -6,13 +6,17 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <new>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace einc::bench {
@@ -45,52 +49,113 @@ __attribute__((target("avx2"))) std::uint64_t sum_words(const std::uint64_t* fir
   return lanes[0] + lanes[1] + lanes[2] + lanes[3];
 }
 
+// Threads that each run job(t) for their t, started together and waited
+// for; the caller is thread 0. Workers sleep between jobs.
+class Crew {
+ public:
+  explicit Crew(int threads) {
+    for (int t = 1; t < threads; ++t) workers_.emplace_back([this, t] { work(t); });
+  }
+  ~Crew() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& w : workers_) w.join();
+  }
+  void run(const std::function<void(int)>& job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &job;
+      pending_ = static_cast<int>(workers_.size());
+      ++generation_;
+    }
+    wake_.notify_all();
+    job(0);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+  }
+
+ private:
+  void work(int t) {
+    std::uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)>* job = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        job = job_;
+      }
+      (*job)(t);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)>* job_ = nullptr;
+  std::uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
 }  // namespace
 
-double measure_read_bandwidth(int threads, bool smoke) {
-  threads = std::max(threads, 1);
-  if (!__builtin_cpu_supports("avx2")) return 0;
-  const std::size_t bytes = smoke ? kBytes / 8 : kBytes, words = bytes / sizeof(std::uint64_t);
-  // 2 MiB-aligned and advised as huge pages, as einc's large buffers are
-  // (runtime/buffer_pool.h): 4 KiB pages would measure TLB misses too.
-  const std::unique_ptr<void, decltype(&std::free)> memory(std::aligned_alloc(kHugePage, bytes), &std::free);
-  if (!memory) return 0;
-  madvise(memory.get(), bytes, MADV_HUGEPAGE);
-  auto* buffer = static_cast<std::uint64_t*>(memory.get());
-  auto part = [&](int t) {  // whole blocks of 4 words per stream per thread
-    const std::size_t block = 4 * kStreams, blocks = words / block;
-    return std::pair{buffer + block * (blocks * static_cast<std::size_t>(t) / static_cast<std::size_t>(threads)),
-                     buffer + block * (blocks * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(threads))};
-  };
-  auto on_threads = [&](auto work) {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(work, t);
-    for (std::thread& th : pool) th.join();
-  };
-  on_threads([&](int t) {  // first touch: each part's pages where its reader runs
-    auto [first, last] = part(t);
-    std::fill(first, last, static_cast<std::uint64_t>(t) + 1);
+struct ReadProbe::State {
+  State(std::size_t bytes, int threads) : threads(std::max(threads, 1)), crew(this->threads) {
+    const std::size_t block = 4 * kStreams;  // words: whole 256-bit loads of every stream
+    words = bytes / sizeof(std::uint64_t) / (block * static_cast<std::size_t>(this->threads)) * block *
+            static_cast<std::size_t>(this->threads);
+    const std::size_t allocated =
+        std::max<std::size_t>((words * sizeof(std::uint64_t) + kHugePage - 1) / kHugePage, 1) * kHugePage;
+    memory.reset(std::aligned_alloc(kHugePage, allocated));
+    if (!memory) throw std::bad_alloc();
+    madvise(memory.get(), allocated, MADV_HUGEPAGE);
+    crew.run([&](int t) {  // first touch: each part's pages where its reader runs
+      auto [first, last] = part(t);
+      std::fill(first, last, static_cast<std::uint64_t>(t) + 1);
+    });
+  }
+  std::pair<std::uint64_t*, std::uint64_t*> part(int t) const {
+    auto* buffer = static_cast<std::uint64_t*>(memory.get());
+    const std::size_t each = words / static_cast<std::size_t>(threads);
+    return {buffer + each * static_cast<std::size_t>(t), buffer + each * static_cast<std::size_t>(t + 1)};
+  }
+
+  int threads;
+  std::size_t words = 0;
+  std::unique_ptr<void, decltype(&std::free)> memory{nullptr, &std::free};
+  Crew crew;
+};
+
+bool ReadProbe::available() { return __builtin_cpu_supports("avx2"); }
+
+ReadProbe::ReadProbe(std::size_t bytes, int threads) : state_(std::make_unique<State>(bytes, threads)) {}
+ReadProbe::~ReadProbe() = default;
+
+void ReadProbe::read() {
+  state_->crew.run([&](int t) {
+    auto [first, last] = state_->part(t);
+    benchmark::DoNotOptimize(sum_words(first, last));
   });
+}
+
+std::size_t ReadProbe::bytes() const { return state_->words * sizeof(std::uint64_t); }
+
+double measure_read_bandwidth(int threads, bool smoke) {
+  if (!ReadProbe::available()) return 0;
+  ReadProbe probe(smoke ? kBytes / 8 : kBytes, threads);
   double best = 0;
   for (int trial = 0; trial < 3; ++trial) {
-    std::atomic<int> ready{0};
-    std::atomic<bool> go{false};
-    std::chrono::steady_clock::time_point start;
-    on_threads([&](int t) {
-      ready.fetch_add(1);
-      if (t == 0) {
-        while (ready.load() < threads) {
-        }
-        start = std::chrono::steady_clock::now();
-        go.store(true);
-      }
-      while (!go.load()) {
-      }
-      auto [first, last] = part(t);
-      benchmark::DoNotOptimize(sum_words(first, last));
-    });
+    const auto start = std::chrono::steady_clock::now();
+    probe.read();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    best = std::max(best, static_cast<double>(bytes) / seconds / 1e9);
+    best = std::max(best, static_cast<double>(probe.bytes()) / seconds / 1e9);
   }
   return best;
 }
