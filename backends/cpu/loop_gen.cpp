@@ -44,7 +44,8 @@ class Emitter {
   Emitter(llvm::Module& module, const LoopSpec& spec, const std::string& symbol)
       : spec_(spec), graph_(spec.graph), ctx_(module.getContext()), b_(ctx_) {
     f32_ = b_.getFloatTy();
-    real_ = graph_.element == DType::f64 ? b_.getDoubleTy() : f32_;
+    integer_ = graph_.element == DType::i32;
+    real_ = integer_ ? b_.getInt64Ty() : graph_.element == DType::f64 ? b_.getDoubleTy() : f32_;
     i64_ = b_.getInt64Ty();
     if (spec.lanes > 1) vec_ = llvm::FixedVectorType::get(real_, static_cast<unsigned>(spec.lanes));
     auto* f32p = llvm::PointerType::getUnqual(f32_);
@@ -563,18 +564,21 @@ class Emitter {
       case LoopOp::scalar: {
         Value* v = b_.CreateLoad(
             b_.getDoubleTy(), b_.CreateConstGEP1_64(b_.getDoubleTy(), scalars_, static_cast<std::uint64_t>(node.slot)));
+        if (integer_) return b_.CreateFPToSI(v, real_);  // (an integer, exact: loop_graph.cpp)
         return real_ == f32_ ? b_.CreateFPTrunc(v, f32_) : v;
       }
       case LoopOp::constant:
+        if (integer_)
+          return llvm::ConstantInt::get(real_, static_cast<std::uint64_t>(std::int64_t(node.constant)), true);
         return llvm::ConstantFP::get(real_, node.constant);
       case LoopOp::neg:
-        return b_.CreateFNeg(value(node.args[0]));
+        return integer_ ? b_.CreateNeg(value(node.args[0])) : b_.CreateFNeg(value(node.args[0]));
       case LoopOp::add:
-        return binary([&](Value* a, Value* c) { return b_.CreateFAdd(a, c); });
+        return binary([&](Value* a, Value* c) { return integer_ ? b_.CreateAdd(a, c) : b_.CreateFAdd(a, c); });
       case LoopOp::sub:
-        return binary([&](Value* a, Value* c) { return b_.CreateFSub(a, c); });
+        return binary([&](Value* a, Value* c) { return integer_ ? b_.CreateSub(a, c) : b_.CreateFSub(a, c); });
       case LoopOp::mul:
-        return binary([&](Value* a, Value* c) { return b_.CreateFMul(a, c); });
+        return binary([&](Value* a, Value* c) { return integer_ ? b_.CreateMul(a, c) : b_.CreateFMul(a, c); });
       case LoopOp::div:
         return binary([&](Value* a, Value* c) { return b_.CreateFDiv(a, c); });
       case LoopOp::call: {
@@ -655,10 +659,13 @@ class Emitter {
   // The access's element at the point (a vector of them along the vector
   // level), as the kernel's element type: an i32 access (under f32(...)) is
   // loaded as i32 and converted (sitofp: to nearest, as the reference's
-  // conversion).
+  // conversion); in an integer statement's kernel, i8 and i32 accesses are
+  // sign-extended to i64.
   Value* load(int slot) {
-    const bool integer = graph_.accesses.at(static_cast<std::size_t>(slot)).dtype == DType::i32;
-    llvm::Type* element = integer ? static_cast<llvm::Type*>(b_.getInt32Ty()) : real_;
+    const DType dtype = graph_.accesses.at(static_cast<std::size_t>(slot)).dtype;
+    const bool integer = dtype == DType::i32 || dtype == DType::i8;
+    llvm::Type* element =
+        integer ? static_cast<llvm::Type*>(dtype == DType::i8 ? b_.getInt8Ty() : b_.getInt32Ty()) : real_;
     llvm::Type* vector =
         spec_.lanes > 1 ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : nullptr;
     const std::vector<int>& free = slot_free(slot);
@@ -666,7 +673,9 @@ class Emitter {
     Value* base_pointer = base(slot, element);
     Value* where = b_.CreateGEP(element, base_pointer, off);
     const Level* v = vector_level(free);
-    auto as_real = [&](Value* x, llvm::Type* type) { return integer ? b_.CreateSIToFP(x, type) : x; };
+    auto as_real = [&](Value* x, llvm::Type* type) {
+      return !integer ? x : integer_ ? b_.CreateSExt(x, type) : b_.CreateSIToFP(x, type);
+    };
     const llvm::Align aligned = align(element);
     if (!v) return as_real(b_.CreateAlignedLoad(element, where, aligned), real_);
     int index = v->index;  // (copies: the chain may move below)
@@ -720,35 +729,22 @@ class Emitter {
   }
 
   // The root's value into the target at the point: f32 or f64 (rounded to
-  // the target's type when the kernel computes in another), or through
-  // store_integer.
+  // the target's type when the kernel computes in another), an integer
+  // statement's int64 wrapped to the target's dtype (its low 8 or 32 bits;
+  // `+=` adds in that dtype, which wraps alike), or through store_integer.
   void store(Value* v) {
-    if (graph_.target_dtype == DType::i8 || graph_.target_dtype == DType::i32) return store_integer(v);
+    v = widen(v, vector_level(target_free_) ? static_cast<llvm::Type*>(vec_) : real_);
+    if (graph_.target_dtype == DType::i8 || graph_.target_dtype == DType::i32) {
+      if (!integer_) return store_integer(v);
+      llvm::Type* element = graph_.target_dtype == DType::i8 ? b_.getInt8Ty() : b_.getInt32Ty();
+      return write_target(element, [&](llvm::Type* type) { return b_.CreateTrunc(v, type); });
+    }
     llvm::Type* element = graph_.target_dtype == DType::f64 ? b_.getDoubleTy() : f32_;
-    Value* where = b_.CreateGEP(element, base(kTarget, element), offset(kTarget, depth_of(target_free_)));
-    const Level* vl = vector_level(target_free_);
-    Value* mask = vl ? vl->mask : nullptr;
-    llvm::Type* type = vl ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : element;
-    v = widen(v, vl ? static_cast<llvm::Type*>(vec_) : real_);
-    if (v->getType()->getScalarSizeInBits() < type->getScalarSizeInBits()) v = b_.CreateFPExt(v, type);
-    if (v->getType()->getScalarSizeInBits() > type->getScalarSizeInBits()) v = b_.CreateFPTrunc(v, type);
-    const llvm::Align aligned = align(element);
-    if (!vl) {
-      if (spec_.accumulate) v = b_.CreateFAdd(b_.CreateAlignedLoad(element, where, aligned), v);
-      b_.CreateAlignedStore(v, where, aligned);
-      return;
-    }
-    Value* p = vector_pointer(where, type);
-    if (spec_.accumulate) {
-      Value* old =
-          mask ? static_cast<Value*>(b_.CreateMaskedLoad(type, p, aligned, mask, llvm::Constant::getNullValue(type)))
-               : b_.CreateAlignedLoad(type, p, aligned);
-      v = b_.CreateFAdd(old, v);
-    }
-    if (mask)
-      b_.CreateMaskedStore(v, p, aligned, mask);
-    else
-      b_.CreateAlignedStore(v, p, aligned);
+    write_target(element, [&](llvm::Type* type) {
+      if (v->getType()->getScalarSizeInBits() < type->getScalarSizeInBits()) return b_.CreateFPExt(v, type);
+      if (v->getType()->getScalarSizeInBits() > type->getScalarSizeInBits()) return b_.CreateFPTrunc(v, type);
+      return v;
+    });
   }
 
   // `q = i8(...)` / `i32(...)`: the f32 value rounded to nearest (ties to
@@ -756,39 +752,51 @@ class Emitter {
   // integers: the reference's conversion (backends/reference/conversion.h).
   void store_integer(Value* v) {
     const bool i8 = graph_.target_dtype == DType::i8;
+    write_target(i8 ? b_.getInt8Ty() : b_.getInt32Ty(), [&](llvm::Type* type) {
+      llvm::Type* real = type->isVectorTy() ? vec_ : real_;
+      llvm::Type* i32 = type->isVectorTy() ? static_cast<llvm::Type*>(llvm::FixedVectorType::get(
+                                                 b_.getInt32Ty(), static_cast<unsigned>(spec_.lanes)))
+                                           : b_.getInt32Ty();
+      Value* r = b_.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, v);
+      r = b_.CreateSelect(b_.CreateFCmpUNO(r, r), llvm::ConstantFP::get(real, 0.0), r);
+      // Clamped into what fptosi takes exactly; 2^31 and above is INT32_MAX.
+      const double low = i8 ? -128.0 : -2147483648.0, high = i8 ? 127.0 : 2147483520.0;  // (the f32 below 2^31)
+      Value* lo = llvm::ConstantFP::get(real, low);
+      Value* hi = llvm::ConstantFP::get(real, high);
+      r = b_.CreateSelect(b_.CreateFCmpOLT(r, lo), lo, r);
+      Value* above = b_.CreateFCmpOGT(r, hi);
+      Value* n = b_.CreateFPToSI(b_.CreateSelect(above, hi, r), i32);
+      if (!i8) n = b_.CreateSelect(above, llvm::ConstantInt::get(i32, 2147483647), n);
+      return i8 ? b_.CreateTrunc(n, type) : n;
+    });
+  }
+
+  // Stores a value into the target at the point: `convert` makes it from
+  // the root's value (widened to the vector level's lanes where the target
+  // has one) as `type`, the target's `element` or a vector of them; `+=`
+  // adds the target's old value (a float or an integer add, by the type).
+  // Masked loads and stores at a vector tail.
+  void write_target(llvm::Type* element, const std::function<Value*(llvm::Type*)>& convert) {
     const Level* vl = vector_level(target_free_);
     Value* mask = vl ? vl->mask : nullptr;
-    const unsigned lanes = static_cast<unsigned>(spec_.lanes);
-    auto typed = [&](llvm::Type* scalar) -> llvm::Type* {
-      return vl ? static_cast<llvm::Type*>(llvm::FixedVectorType::get(scalar, lanes)) : scalar;
+    llvm::Type* type = vl ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : element;
+    Value* where = b_.CreateGEP(element, base(kTarget, element), offset(kTarget, depth_of(target_free_)));
+    const llvm::Align aligned = align(element);
+    auto add = [&](Value* old, Value* v) {
+      return element->isFloatingPointTy() ? b_.CreateFAdd(old, v) : b_.CreateAdd(old, v);
     };
-    llvm::Type* real = typed(real_);
-    llvm::Type* i32 = typed(b_.getInt32Ty());
-    v = widen(v, real);
-    Value* r = b_.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, v);
-    r = b_.CreateSelect(b_.CreateFCmpUNO(r, r), llvm::ConstantFP::get(real, 0.0), r);
-    // Clamped into what fptosi takes exactly; 2^31 and above is INT32_MAX.
-    const double low = i8 ? -128.0 : -2147483648.0, high = i8 ? 127.0 : 2147483520.0;  // (the f32 below 2^31)
-    Value* lo = llvm::ConstantFP::get(real, low);
-    Value* hi = llvm::ConstantFP::get(real, high);
-    r = b_.CreateSelect(b_.CreateFCmpOLT(r, lo), lo, r);
-    Value* above = b_.CreateFCmpOGT(r, hi);
-    Value* n = b_.CreateFPToSI(b_.CreateSelect(above, hi, r), i32);
-    if (!i8) n = b_.CreateSelect(above, llvm::ConstantInt::get(i32, 2147483647), n);
-    llvm::Type* element = i8 ? b_.getInt8Ty() : b_.getInt32Ty();
-    if (i8) n = b_.CreateTrunc(n, typed(element));
-    Value* base_pointer = base(kTarget, element);
-    Value* where = b_.CreateGEP(element, base_pointer, offset(kTarget, depth_of(target_free_)));
-    const llvm::Align align(i8 ? 1 : 4);
-    if (!vl) {
-      b_.CreateAlignedStore(n, where, align);
-      return;
+    Value* p = vl ? vector_pointer(where, type) : where;
+    Value* v = convert(type);
+    if (spec_.accumulate) {
+      Value* old =
+          mask ? static_cast<Value*>(b_.CreateMaskedLoad(type, p, aligned, mask, llvm::Constant::getNullValue(type)))
+               : b_.CreateAlignedLoad(type, p, aligned);
+      v = add(old, v);
     }
-    Value* p = vector_pointer(where, typed(element));
     if (mask)
-      b_.CreateMaskedStore(n, p, align, mask);
+      b_.CreateMaskedStore(v, p, aligned, mask);
     else
-      b_.CreateAlignedStore(n, p, align);
+      b_.CreateAlignedStore(v, p, aligned);
   }
 
   // --- reductions ----------------------------------------------------------------
@@ -920,7 +928,8 @@ class Emitter {
   llvm::LLVMContext& ctx_;
   Builder b_;
   llvm::Type* f32_ = nullptr;
-  llvm::Type* real_ = nullptr;  // the element type the kernel computes in (LoopGraph::element)
+  llvm::Type* real_ = nullptr;  // the element type the kernel computes in (LoopGraph::element; i64 for i32)
+  bool integer_ = false;        // an integer statement's kernel: real_ is i64
   llvm::Type* i64_ = nullptr;
   llvm::FixedVectorType* vec_ = nullptr;
   llvm::Function* fn_ = nullptr;

@@ -80,9 +80,14 @@ class GraphBuilder {
     // An f64 statement computes in f64 throughout (its tensors, its target).
     if (statement_.dtype == DType::f64 && graph_.target_dtype == DType::f32)
       graph_.element = graph_.target_dtype = DType::f64;
+    // An integer statement computes in 64-bit integers (LoopGraph::element).
+    if ((statement_.dtype == DType::i8 || statement_.dtype == DType::i32) && graph_.target_dtype == DType::f32) {
+      graph_.element = DType::i32;
+      graph_.target_dtype = statement_.dtype;
+    }
     if (target.dtype != graph_.target_dtype ||
         (graph_.target_dtype == graph_.element && statement_.dtype != graph_.element))
-      return fail("not f32 or f64");
+      return fail("not f32, f64 or an integer statement");
     graph_.lhs = statement_.lhs;
     int root = lower(*value);
     if (!reason_.empty()) return fail(reason_);
@@ -105,6 +110,27 @@ class GraphBuilder {
     LoopGraphResult r;
     r.reason = why;
     return r;
+  }
+
+  bool integer() const { return graph_.element == DType::i32; }
+
+  // What integer loop kernels do not compute yet: the statement is
+  // interpreted, with this reason.
+  int refuse_in_integer_statement(const std::string& what) {
+    if (reason_.empty()) reason_ = what + " in an integer statement (integer loop kernels do + - * and where only)";
+    return 0;
+  }
+
+  // A number or dim expression of an integer statement, folded as the
+  // reference folds it (wrapping int64, `/` truncating), into a scalar
+  // slot; the slots are doubles, exact up to 2^53.
+  int integer_scalar(const ir::Expr& e) {
+    const std::int64_t value = reference::fold_integer(program_, statement_, e);
+    constexpr std::int64_t kExact = std::int64_t{1} << 53;
+    if (value > kExact || value < -kExact) return refuse_in_integer_statement("a constant past 2^53");
+    LoopScalar s;
+    s.number = static_cast<double>(value);
+    return scalar(std::move(s));
   }
 
   int add(LoopNode n) {
@@ -144,6 +170,7 @@ class GraphBuilder {
   }
 
   int op(LoopOp kind, std::vector<int> args) {
+    if (integer() && kind == LoopOp::div) return refuse_in_integer_statement("`/`");
     LoopNode n;
     n.op = kind;
     n.args = std::move(args);
@@ -176,6 +203,7 @@ class GraphBuilder {
   }
 
   int call(ir::Func f, std::vector<int> args) {
+    if (integer()) return refuse_in_integer_statement("a function");
     LoopNode n;
     n.op = LoopOp::call;
     n.func = f;
@@ -185,6 +213,7 @@ class GraphBuilder {
   }
 
   int reduce(LoopReduce r, const std::vector<int>& over, int body) {
+    if (integer()) return refuse_in_integer_statement("a reduction");
     LoopNode n;
     n.op = LoopOp::reduce;
     n.reduce = r;
@@ -202,6 +231,13 @@ class GraphBuilder {
   // A tensor access loaded as `dtype` (the graph's element type, or i32
   // under f32(...)).
   int access(const ir::Expr& e, DType dtype) {
+    if (integer()) {  // i8 and i32 tensors alike, sign-extended as loaded
+      dtype = program_.tensors.at(e.tensor).dtype;
+      if (dtype != DType::i8 && dtype != DType::i32) {
+        reason_ = "an operand of an integer statement is not i8 or i32";
+        return 0;
+      }
+    }
     if (program_.tensors.at(e.tensor).dtype != dtype) {
       reason_ = std::string("an operand is not ") + dtype_name(dtype);
       return 0;
@@ -225,7 +261,7 @@ class GraphBuilder {
     n.op = LoopOp::load;
     n.slot = it->second;
     const int load = add(std::move(n));
-    return dtype == graph_.element ? with_known_fill(e, load) : load;
+    return dtype == graph_.element && !integer() ? with_known_fill(e, load) : load;
   }
 
   // A read of a tensor known to hold a fill outside a condition
@@ -250,6 +286,7 @@ class GraphBuilder {
   // f32(...): of an i32 tensor, the tensor loaded converted (sitofp rounds
   // to nearest, as the conversion does); of an f32 value, that value.
   int conversion(const ir::Expr& e) {
+    if (integer()) return refuse_in_integer_statement("a conversion");
     const ir::Expr& arg = *e.args[0];
     if (e.convert_to == graph_.element && e.convert_from == graph_.element) return lower(arg);
     if (graph_.element == DType::f32 && e.convert_to == DType::f32 && e.convert_from == DType::i32 &&
@@ -261,6 +298,14 @@ class GraphBuilder {
 
   int lower(const ir::Expr& e) {
     if (!reason_.empty()) return 0;
+    if (integer() && e.folds && e.kind != ir::ExprKind::dim_value) {
+      try {
+        return integer_scalar(e);
+      } catch (const ir::UnboundDimError&) {
+      } catch (const std::exception&) {  // (a division by zero: the interpreter reports it)
+        return refuse_in_integer_statement("a constant expression that does not fold");
+      }
+    }
     if (e.folds && e.kind != ir::ExprKind::constant && e.kind != ir::ExprKind::dim_value) {
       // Numbers and dims only (`sqrt(E)`): computed here, once, as the
       // reference computes it, and read from a scalar slot like a number.
@@ -383,6 +428,7 @@ class GraphBuilder {
   }
 
   int lower_reduce(const ir::Expr& e) {
+    if (integer()) return refuse_in_integer_statement("a reduction");
     has_reduce_ = true;
     parts_.push_back(std::string(ir::reduce_op_name(e.reduce_op)) + " over " + names(e.over));
     int body = lower(*e.args[0]);
@@ -411,6 +457,7 @@ class GraphBuilder {
   }
 
   int lower_normalize(const ir::Expr& e) {
+    if (integer()) return refuse_in_integer_statement("a normalization");
     has_normalize_ = true;
     parts_.push_back(std::string(ir::norm_op_name(e.norm_op)) + " over " + names(e.over));
     int body = lower(*e.args[0]);

@@ -35,10 +35,10 @@ int vector_lanes() {
 }
 
 // The vector width of `graph`'s kernels: vector_lanes() floats, half as
-// many doubles.
+// many doubles or 64-bit integers (an integer statement's).
 int lanes_for(const LoopGraph& graph) {
   const int lanes = vector_lanes();
-  return graph.element == DType::f64 ? std::max(1, lanes / 2) : lanes;
+  return graph.element == DType::f64 || graph.element == DType::i32 ? std::max(1, lanes / 2) : lanes;
 }
 
 int trace_level() {

@@ -147,7 +147,7 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
   std::string reason = plan.reason;
   // (a reason says nothing more when it names the kind, or for a dtype no
   // loop kernel computes in)
-  if (reason == kind_name || (s.dtype != DType::f32 && s.dtype != DType::f64)) reason.clear();
+  if (reason == kind_name || s.dtype == DType::f16 || s.dtype == DType::bf16) reason.clear();
   return "interpreted (" + kind_name + (s.dtype != DType::f32 ? ", " + std::string(ir::dtype_name(s.dtype)) : "") +
          (reason.empty() ? "" : ": " + reason) + ")";
 }

@@ -597,6 +597,54 @@ TEST(LoopKernel, F64StatementsComputeInDouble) {
   check_values_and_threads(products, 6, {1e-13, 1e-13}, 3);
 }
 
+// Integer statements of + - * and where run as loop kernels computing in
+// 64-bit integers, bit for bit the reference's: i8 operands sign-extended,
+// products and sums that overflow i32 wrapped as stored, i8 targets
+// wrapped to 8 bits, numbers folded as integers and truncated toward zero
+// (`(7 / 2) * 2` is 6, `2.7` is 2), dims, a transposed write, a loop split
+// at `where`, `+=`; on values at the ends of each dtype's range. What they
+// do not compute yet (reductions, `/`) is interpreted, saying why.
+TEST(LoopKernel, IntegerStatementsWrapAsTheReference) {
+  const std::string script =
+      "dim M = 37, N = 19, L = 70001\n"
+      "input x[M, N] : i32\ninput b[N] : i32\ninput q[N, M] : i8\ninput s[M, M] : i32\ninput v[L] : i8\n"
+      "y[i, j] = x[i, j] * 3 + b[j]\n"
+      "w[i, j] = x[i, j] * x[i, j] * x[i, j] * 1000000 - b[j]\n"
+      "c[i, j] = q[j, i] * 2.7 + (7 / 2) * 2 + N - 5000000000\n"
+      "d[i, j] = where(j <= i, s[i, j] * s[j, i], -s[i, j])\n"
+      "e[i, j] = -x[i, j] * b[j] + 5000000000\n"
+      "g[i, j] = q[j, i] * q[j, i] * 3\n"
+      "g[i, j] += q[j, i] * 100\n"
+      "t[j, i] = x[i, j] - 7\n"
+      "z[j, i] = q[j, i] + q[j, i] * 3 + 100\n"
+      "u[k] = v[k] * 2 - v[k] + 120\n";
+  for (int lanes : {0, 1}) {
+    LanesOverride override(lanes);
+    SCOPED_TRACE("lanes " + std::to_string(lanes));
+    einc::Program program = einc::compile(script);
+    for (const std::string& line : plan(program)) EXPECT_NE(line.find("JIT loop"), std::string::npos) << line;
+    TensorMap inputs = einc::random_inputs(program, 8);
+    for (const char* name : {"x", "b", "s", "q", "v"}) {
+      const Tensor& t = inputs.at(name);
+      const bool i8 = t.dtype() == DType::i8;
+      for (std::int64_t i = 0; i < t.numel(); i += 3)  // the ends of the range, and far from 0
+        t.set_flat(i, i % 2 ? (i8 ? 127.0 : 2147483647.0 - static_cast<double>(i)) : (i8 ? -128.0 : -2147483647.0));
+    }
+    const TensorMap ref = program.run(inputs, on("reference"));
+    const TensorMap one = program.run(inputs, on("cpu", 1));
+    EXPECT_EQ(compare_bitwise(ref, one), "");
+    EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", 3))), "");
+  }
+  for (const char* statement : {"r[i] = sum(j: x[i, j])", "h[i, j] = x[i, j] / b[j]"}) {
+    einc::Program program =
+        einc::compile(std::string("dim M = 5, N = 3\ninput x[M, N] : i32\ninput b[N] : i32\n") + statement + "\n");
+    const std::vector<std::string> lines = plan(program);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("interpreted"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("in an integer statement"), std::string::npos) << lines[0];
+  }
+}
+
 // A reduction over everything (loop_lowering.h, ReductionChunks): its
 // outermost loop cut into chunks fixed by the shape, computed as tasks and
 // combined in order; then the rest of the statement with the total as a
