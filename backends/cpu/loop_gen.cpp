@@ -816,9 +816,33 @@ class Emitter {
     return 0.0;
   }
 
+  // The identity of `r` as `type`: an integer statement's in int64.
+  Value* initial(LoopReduce r, llvm::Type* type) {
+    if (!integer_) return llvm::ConstantFP::get(type, identity(r));
+    const std::int64_t value = r == LoopReduce::sum    ? 0
+                               : r == LoopReduce::prod ? 1
+                               : r == LoopReduce::min  ? std::numeric_limits<std::int64_t>::max()
+                                                       : std::numeric_limits<std::int64_t>::min();
+    return llvm::ConstantInt::get(type, static_cast<std::uint64_t>(value), true);
+  }
+
   // acc (op) x, with the reference's NaN rules: max/min keep the first NaN
-  // seen; max_skip_nan ignores NaN (the stable forms' row maximum).
+  // seen; max_skip_nan ignores NaN (the stable forms' row maximum). In an
+  // integer statement's int64: + and * wrap, max/min compare signed.
   Value* combine(LoopReduce r, Value* acc, Value* x) {
+    if (integer_) {
+      switch (r) {
+        case LoopReduce::sum:
+          return b_.CreateAdd(acc, x);
+        case LoopReduce::prod:
+          return b_.CreateMul(acc, x);
+        case LoopReduce::max:
+        case LoopReduce::max_skip_nan:
+          return b_.CreateSelect(b_.CreateICmpSGT(x, acc), x, acc);
+        case LoopReduce::min:
+          return b_.CreateSelect(b_.CreateICmpSLT(x, acc), x, acc);
+      }
+    }
     switch (r) {
       case LoopReduce::sum:
         return b_.CreateFAdd(acc, x);
@@ -847,9 +871,9 @@ class Emitter {
     bool horizontal = !vertical && order.vector_index >= 0 && vec_ != nullptr;
     if (!horizontal) order.vector_index = -1;
     bool vector = vertical || horizontal;
-    llvm::Type* element = accumulates_in_double(node.reduce) ? b_.getDoubleTy() : real_;
+    llvm::Type* element = accumulates_in_double(node.reduce) && !integer_ ? b_.getDoubleTy() : real_;
     llvm::Type* type = vector ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : element;
-    Value* init = llvm::ConstantFP::get(type, identity(node.reduce));
+    Value* init = initial(node.reduce, type);
     // The body's value at the point, as the accumulators' type.
     auto term = [&](int body) {
       Value* x = widen(value(body), vector ? static_cast<llvm::Type*>(vec_) : real_);
@@ -876,12 +900,12 @@ class Emitter {
         Value* x = term(outside);
         Value* combined = nullptr;
         if (node.reduce == LoopReduce::sum) {
-          Value* n_points = b_.CreateSIToFP(count, element);
+          Value* n_points = integer_ ? count : b_.CreateSIToFP(count, element);
           if (type->isVectorTy()) n_points = b_.CreateVectorSplat(static_cast<unsigned>(spec_.lanes), n_points);
-          Value* share = b_.CreateFMul(x, n_points);
+          Value* share = integer_ ? b_.CreateMul(x, n_points) : b_.CreateFMul(x, n_points);
           if (horizontal && last == order.vector_index)
             share = b_.CreateInsertElement(init, b_.CreateExtractElement(share, std::uint64_t{0}), std::uint64_t{0});
-          combined = b_.CreateFAdd(acc[0], share);
+          combined = combine(LoopReduce::sum, acc[0], share);
         } else {
           combined = combine(node.reduce, acc[0], x);
         }

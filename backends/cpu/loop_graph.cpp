@@ -117,7 +117,8 @@ class GraphBuilder {
   // What integer loop kernels do not compute yet: the statement is
   // interpreted, with this reason.
   int refuse_in_integer_statement(const std::string& what) {
-    if (reason_.empty()) reason_ = what + " in an integer statement (integer loop kernels do + - * and where only)";
+    if (reason_.empty())
+      reason_ = what + " in an integer statement (integer loop kernels do + - *, where, sum, prod, max and min)";
     return 0;
   }
 
@@ -213,7 +214,6 @@ class GraphBuilder {
   }
 
   int reduce(LoopReduce r, const std::vector<int>& over, int body) {
-    if (integer()) return refuse_in_integer_statement("a reduction");
     LoopNode n;
     n.op = LoopOp::reduce;
     n.reduce = r;
@@ -428,7 +428,8 @@ class GraphBuilder {
   }
 
   int lower_reduce(const ir::Expr& e) {
-    if (integer()) return refuse_in_integer_statement("a reduction");
+    if (integer() && (e.reduce_op == ir::ReduceOp::mean || e.reduce_op == ir::ReduceOp::logsumexp))
+      return refuse_in_integer_statement(std::string(ir::reduce_op_name(e.reduce_op)));
     has_reduce_ = true;
     parts_.push_back(std::string(ir::reduce_op_name(e.reduce_op)) + " over " + names(e.over));
     int body = lower(*e.args[0]);

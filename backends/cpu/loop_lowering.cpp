@@ -246,6 +246,7 @@ class Lowering {
     }
     if (split.node < 0) return;
     if (graph_.nodes[static_cast<std::size_t>(split.node)].reduce == LoopReduce::max_skip_nan) return;
+    if (graph_.element == DType::i32) return;  // (the partials are doubles: an integer total runs whole)
     const std::set<int> inside = nodes_under(graph_, split.node);  // R and the nodes it reads
     double work = 1;
     for (const int n : inside) {

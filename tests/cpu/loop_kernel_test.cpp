@@ -597,13 +597,15 @@ TEST(LoopKernel, F64StatementsComputeInDouble) {
   check_values_and_threads(products, 6, {1e-13, 1e-13}, 3);
 }
 
-// Integer statements of + - * and where run as loop kernels computing in
-// 64-bit integers, bit for bit the reference's: i8 operands sign-extended,
-// products and sums that overflow i32 wrapped as stored, i8 targets
+// Integer statements of + - *, where and sum/prod/max/min run as loop
+// kernels computing in 64-bit integers, bit for bit the reference's: i8
+// operands sign-extended, products and sums that overflow i32 wrapped as
+// stored (a max taken on the int64 values, before the wrap), i8 targets
 // wrapped to 8 bits, numbers folded as integers and truncated toward zero
-// (`(7 / 2) * 2` is 6, `2.7` is 2), dims, a transposed write, a loop split
-// at `where`, `+=`; on values at the ends of each dtype's range. What they
-// do not compute yet (reductions, `/`) is interpreted, saying why.
+// (`(7 / 2) * 2` is 6, `2.7` is 2), dims, a transposed write, loops split
+// at `where`, `+=`, a total over everything; on values at the ends of each
+// dtype's range. What they do not compute yet (`/`, mean) is interpreted,
+// saying why.
 TEST(LoopKernel, IntegerStatementsWrapAsTheReference) {
   const std::string script =
       "dim M = 37, N = 19, L = 70001\n"
@@ -617,7 +619,13 @@ TEST(LoopKernel, IntegerStatementsWrapAsTheReference) {
       "g[i, j] += q[j, i] * 100\n"
       "t[j, i] = x[i, j] - 7\n"
       "z[j, i] = q[j, i] + q[j, i] * 3 + 100\n"
-      "u[k] = v[k] * 2 - v[k] + 120\n";
+      "u[k] = v[k] * 2 - v[k] + 120\n"
+      "r1[i] = sum(j: x[i, j] * x[i, j])\n"
+      "r2[i] = max(j: x[i, j] * b[j]) - min(j: x[i, j] * 3)\n"
+      "r3[j] = prod(i: q[j, i]) + sum(i: q[j, i] * q[j, i])\n"
+      "r4[i] = sum(k: where(k <= i, s[i, k] * 5, s[k, i]))\n"
+      "r5 = sum(k: v[k] * 3) + max(k: v[k] * v[k])\n"
+      "r6[i, j] = x[i, j] * sum(e: x[i, e])\n";
   for (int lanes : {0, 1}) {
     LanesOverride override(lanes);
     SCOPED_TRACE("lanes " + std::to_string(lanes));
@@ -635,7 +643,7 @@ TEST(LoopKernel, IntegerStatementsWrapAsTheReference) {
     EXPECT_EQ(compare_bitwise(ref, one), "");
     EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", 3))), "");
   }
-  for (const char* statement : {"r[i] = sum(j: x[i, j])", "h[i, j] = x[i, j] / b[j]"}) {
+  for (const char* statement : {"r[i] = mean(j: x[i, j])", "h[i, j] = x[i, j] / b[j]"}) {
     einc::Program program =
         einc::compile(std::string("dim M = 5, N = 3\ninput x[M, N] : i32\ninput b[N] : i32\n") + statement + "\n");
     const std::vector<std::string> lines = plan(program);
@@ -789,12 +797,13 @@ TEST(LoopKernel, AccumulateStatements) {
 TEST(LoopKernel, FallsBackWhereItMust) {
   // += reading its own target; a reduction that would be recomputed per
   // point of an index it does not use; reductions whose free sets do not
-  // nest (t outside d for one, d outside t for the other); an i32 statement.
+  // nest (t outside d for one, d outside t for the other); an i32 statement
+  // that divides.
   for (const char* script : {
            "dim N = 17\ninput X[N, N]\nY[i, j] = X[i, j]\nY[i, j] += Y[j, i]\noutput Y\n",
            "dim N = 17, M = 7\ninput X[M, N]\nY[j] = sum(i: softmax(j: X[i, j]))\n",
            "dim T = 17, D = 7\ninput X[T, D]\nY[t, d] = X[t, d] * sum(e: X[t, e]) * max(s: X[s, d])\n",
-           "dim N = 17\ninput X[N, N] : i32\nY[i] = sum(j: X[i, j] * 3 + X[j, i])\n",
+           "dim N = 17\ninput X[N, N] : i32\nY[i] = sum(j: X[i, j] / 3 + X[j, i])\n",
        }) {
     check_script(script, Expect::last_interpreted, {1e-12, 1e-12});
   }
@@ -1214,8 +1223,56 @@ class RandomStatements {
     return out;
   }
 
+  // The same for an integer statement: + - *, where and sum/max/min/prod
+  // over accesses and small integers (integer loop kernels).
+  std::string integer_expr(const std::vector<std::string>& available, const std::vector<std::string>& must, int depth) {
+    switch (depth <= 0 ? 0 : static_cast<int>(pick(8))) {
+      case 0:
+      case 1: {  // a leaf
+        std::vector<std::string> idx = subset(available);
+        for (const std::string& m : must)
+          if (std::find(idx.begin(), idx.end(), m) == idx.end()) idx.push_back(m);
+        if (idx.empty() && chance(30)) return "(" + std::to_string(static_cast<int>(pick(9)) - 4) + ")";
+        return access(idx);
+      }
+      case 2:
+      case 3:
+      case 4: {  // arithmetic
+        std::string a = integer_expr(available, must, depth - 1), b = integer_expr(available, {}, depth - 1);
+        switch (pick(4)) {
+          case 3:
+            if (std::string condition = random_condition(available); !condition.empty()) {
+              static const std::vector<std::string> fills = {"-3", "0", "7"};
+              return "where(" + condition + ", " + a + ", " + (chance(50) ? fills[pick(fills.size())] : b) + ")";
+            }
+            [[fallthrough]];
+          case 0:
+            return "(" + a + " + " + b + ")";
+          case 1:
+            return "(" + a + " - " + b + ")";
+          default:
+            return "(" + a + " * " + b + ")";
+        }
+      }
+      default: {  // a reduction over fresh indices
+        std::vector<std::string> over;
+        static const std::vector<int> extents = {1, 3, 7, 16, 17, 33};
+        for (int k = 0, count = 1 + static_cast<int>(pick(2)); k < count; ++k)
+          over.push_back(fresh_index(extents[pick(extents.size())]));
+        std::vector<std::string> inner = available, inner_must = must;
+        inner.insert(inner.end(), over.begin(), over.end());
+        inner_must.insert(inner_must.end(), over.begin(), over.end());
+        std::string list;
+        for (std::size_t k = 0; k < over.size(); ++k) list += (k ? ", " : "") + over[k];
+        static const std::vector<std::string> ops = {"sum", "max", "min", "prod"};
+        return ops[pick(ops.size())] + "(" + list + ": " + integer_expr(inner, inner_must, depth - 1) + ")";
+      }
+    }
+  }
+
   // An expression over (a subset of) `available`, which must use every index of `must`.
   std::string expr(const std::vector<std::string>& available, const std::vector<std::string>& must, int depth) {
+    if (dtype_ == "i32") return integer_expr(available, must, depth);
     int kind = depth <= 0 ? 0 : static_cast<int>(pick(10));
     switch (kind) {
       case 0:
@@ -1337,7 +1394,10 @@ TEST(LoopKernel, RandomStatementsMatchTheReference) {
   int ran = 0, compiled = 0, split = 0, failures = 0;
   for (std::uint64_t seed : seeds) {
     if (elapsed() > budget) break;
-    std::string script = RandomStatements(seed, seed % 3 == 2 ? "f64" : "f32").script();
+    // A fifth of them integer statements (compared bit for bit), a third of
+    // the rest f64.
+    const bool integer = seed % 5 == 4;
+    std::string script = RandomStatements(seed, integer ? "i32" : seed % 3 == 2 ? "f64" : "f32").script();
     std::string failure;
     try {
       einc::Program program = einc::compile(script);
@@ -1352,7 +1412,7 @@ TEST(LoopKernel, RandomStatementsMatchTheReference) {
       // with the reference.
       LanesOverride lanes(seed % 4 == 0 ? 1 : seed % 4 == 1 ? 4 : 0);
       TensorMap got = program.run(inputs, on("cpu", seed % 2 == 0 ? 1 : 2));
-      failure = compare(ref, got, {1e-5, 1e-4});
+      failure = integer ? compare_bitwise(ref, got) : compare(ref, got, {1e-5, 1e-4});
       if (failure.empty() && seed % 8 == 3) failure = compare_bitwise(got, program.run(inputs, on("cpu", 1)));
     } catch (const std::exception& e) {
       failure = std::string("threw: ") + e.what();
