@@ -1216,6 +1216,14 @@ class RandomStatements {
     return a + " " + ops[pick(ops.size())] + " " + b;
   }
 
+  // where(condition, a, a fill or b) on a random_condition, or "".
+  std::string random_select(const std::vector<std::string>& available, const std::string& a, const std::string& b,
+                            const std::vector<std::string>& fills) {
+    const std::string condition = random_condition(available);
+    if (condition.empty()) return "";
+    return "where(" + condition + ", " + a + ", " + (chance(50) ? fills[pick(fills.size())] : b) + ")";
+  }
+
   std::vector<std::string> subset(const std::vector<std::string>& from) {
     std::vector<std::string> out;
     for (const std::string& i : from)
@@ -1241,10 +1249,7 @@ class RandomStatements {
         std::string a = integer_expr(available, must, depth - 1), b = integer_expr(available, {}, depth - 1);
         switch (pick(4)) {
           case 3:
-            if (std::string condition = random_condition(available); !condition.empty()) {
-              static const std::vector<std::string> fills = {"-3", "0", "7"};
-              return "where(" + condition + ", " + a + ", " + (chance(50) ? fills[pick(fills.size())] : b) + ")";
-            }
+            if (std::string select = random_select(available, a, b, {"-3", "0", "7"}); !select.empty()) return select;
             [[fallthrough]];
           case 0:
             return "(" + a + " + " + b + ")";
@@ -1318,10 +1323,8 @@ class RandomStatements {
         std::string a = expr(available, must, depth - 1), b = expr(available, {}, depth - 1);
         switch (pick(5)) {
           case 4:  // a select on two indices of one extent (loops split there: loop_graph.h)
-            if (std::string condition = random_condition(available); !condition.empty()) {
-              static const std::vector<std::string> fills = {"-1.5", "0", "2.5"};
-              return "where(" + condition + ", " + a + ", " + (chance(50) ? fills[pick(fills.size())] : b) + ")";
-            }
+            if (std::string select = random_select(available, a, b, {"-1.5", "0", "2.5"}); !select.empty())
+              return select;
             [[fallthrough]];
           case 0:
             return "(" + a + " + " + b + ")";
