@@ -580,7 +580,7 @@ class Emitter {
       case LoopOp::mul:
         return binary([&](Value* a, Value* c) { return integer_ ? b_.CreateMul(a, c) : b_.CreateFMul(a, c); });
       case LoopOp::div:
-        return binary([&](Value* a, Value* c) { return b_.CreateFDiv(a, c); });
+        return binary([&](Value* a, Value* c) { return integer_ ? divide_integers(a, c) : b_.CreateFDiv(a, c); });
       case LoopOp::call: {
         Value* a = value(node.args[0]);
         Value* second = node.args.size() > 1 ? value(node.args[1]) : nullptr;
@@ -600,6 +600,15 @@ class Emitter {
       }
     }
     EINC_FAIL("loop kernel: unknown node");
+  }
+
+  // a / c in int64 as the reference divides: truncated toward zero, and
+  // INT64_MIN / -1 wraps to INT64_MIN (the divisor is a nonzero number:
+  // loop_graph.cpp; sdiv by -1 would be undefined there).
+  Value* divide_integers(Value* a, Value* c) {
+    Value* minus_one = b_.CreateICmpEQ(c, llvm::ConstantInt::get(c->getType(), static_cast<std::uint64_t>(-1), true));
+    Value* safe = b_.CreateSelect(minus_one, llvm::ConstantInt::get(c->getType(), 1), c);
+    return b_.CreateSelect(minus_one, b_.CreateNeg(a), b_.CreateSDiv(a, safe));
   }
 
   // A function of the language (vector_math.h): f32 in straight-line code

@@ -118,8 +118,20 @@ class GraphBuilder {
   // interpreted, with this reason.
   int refuse_in_integer_statement(const std::string& what) {
     if (reason_.empty())
-      reason_ = what + " in an integer statement (integer loop kernels do + - *, where, sum, prod, max and min)";
+      reason_ =
+          what +
+          " in an integer statement (integer loop kernels do + - *, / by a number, where, sum, prod, max and min)";
     return 0;
+  }
+
+  // Whether `node` is a number known now (a scalar slot) and not 0: an
+  // integer division by it cannot fail at run time.
+  bool nonzero_number(int node) const {
+    if (!reason_.empty()) return false;
+    const LoopNode& n = graph_.nodes.at(static_cast<std::size_t>(node));
+    if (n.op != LoopOp::scalar) return false;
+    const LoopScalar& s = graph_.scalars.at(static_cast<std::size_t>(n.slot));
+    return s.kind == LoopScalar::Kind::number && s.number != 0;
   }
 
   // A number or dim expression of an integer statement, folded as the
@@ -171,7 +183,8 @@ class GraphBuilder {
   }
 
   int op(LoopOp kind, std::vector<int> args) {
-    if (integer() && kind == LoopOp::div) return refuse_in_integer_statement("`/`");
+    if (integer() && kind == LoopOp::div && !nonzero_number(args.at(1)))
+      return refuse_in_integer_statement("`/` by other than a nonzero number");
     LoopNode n;
     n.op = kind;
     n.args = std::move(args);

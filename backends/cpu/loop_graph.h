@@ -24,8 +24,8 @@
 // What compiles is decided from the structure alone (statement_plan.h then
 // checks the tensors): f32 statement, target and operands, or the same all
 // f64 (LoopGraph::element: the kernel then computes in double), or an
-// integer statement of + - *, where and sum/prod/max/min over i8/i32
-// tensors (in int64), except that
+// integer statement of + - *, / by a number, where and sum/prod/max/min
+// over i8/i32 tensors (in int64), except that
 // f32(...) of an i32 tensor loads it converted (a dequantisation,
 // `f32(acc[t, f]) * s[f]`), f32(...) of an f32 value is that value, and a
 // whole statement i8(...) or i32(...) of an f32 value is stored rounded and
@@ -120,9 +120,9 @@ struct LoopGraph {
   // computes in 64-bit integers as the reference does (docs/semantics.md):
   // loads sign-extended, + - * wrapping, numbers and dims folded as
   // integers, the value wrapped to the target's dtype as it is stored.
-  // Integer kernels compute + - *, where, and sum/prod/max/min in int64
-  // (no `/`, functions, mean, logsumexp or conversions yet: those
-  // statements are interpreted).
+  // Integer kernels compute + - *, `/` by a nonzero number, where, and
+  // sum/prod/max/min in int64 (no `/` by a tensor or dim, functions, mean,
+  // logsumexp or conversions yet: those statements are interpreted).
   DType element = DType::f32;
   // The element type, or i8/i32 for a statement `q = i8(...)` of an f32
   // value: the root is rounded to nearest (ties to even) and saturated as it

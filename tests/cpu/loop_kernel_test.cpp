@@ -597,15 +597,16 @@ TEST(LoopKernel, F64StatementsComputeInDouble) {
   check_values_and_threads(products, 6, {1e-13, 1e-13}, 3);
 }
 
-// Integer statements of + - *, where and sum/prod/max/min run as loop
-// kernels computing in 64-bit integers, bit for bit the reference's: i8
-// operands sign-extended, products and sums that overflow i32 wrapped as
-// stored (a max taken on the int64 values, before the wrap), i8 targets
-// wrapped to 8 bits, numbers folded as integers and truncated toward zero
-// (`(7 / 2) * 2` is 6, `2.7` is 2), dims, a transposed write, loops split
-// at `where`, `+=`, a total over everything; on values at the ends of each
-// dtype's range. What they do not compute yet (`/`, mean) is interpreted,
-// saying why.
+// Integer statements of + - *, / by a number, where and sum/prod/max/min
+// run as loop kernels computing in 64-bit integers, bit for bit the
+// reference's: i8 operands sign-extended, products and sums that overflow
+// i32 wrapped as stored (a max taken on the int64 values, before the
+// wrap), i8 targets wrapped to 8 bits, numbers folded as integers and
+// truncated toward zero (`(7 / 2) * 2` is 6, `2.7` is 2), division
+// truncating (by negative numbers and -1 too), dims, a transposed write,
+// loops split at `where`, `+=`, a total over everything; on values at the
+// ends of each dtype's range. What they do not compute yet (mean, `/` by
+// a tensor, by 0 or by a dim) is interpreted, saying why.
 TEST(LoopKernel, IntegerStatementsWrapAsTheReference) {
   const std::string script =
       "dim M = 37, N = 19, L = 70001\n"
@@ -625,7 +626,8 @@ TEST(LoopKernel, IntegerStatementsWrapAsTheReference) {
       "r3[j] = prod(i: q[j, i]) + sum(i: q[j, i] * q[j, i])\n"
       "r4[i] = sum(k: where(k <= i, s[i, k] * 5, s[k, i]))\n"
       "r5 = sum(k: v[k] * 3) + max(k: v[k] * v[k])\n"
-      "r6[i, j] = x[i, j] * sum(e: x[i, e])\n";
+      "r6[i, j] = x[i, j] * sum(e: x[i, e])\n"
+      "h[i, j] = x[i, j] / 3 - x[i, j] * 5 / (-7) + b[j] / (-1) + 100 / 7 + x[i, j] * x[i, j] / 1000003\n";
   for (int lanes : {0, 1}) {
     LanesOverride override(lanes);
     SCOPED_TRACE("lanes " + std::to_string(lanes));
@@ -643,7 +645,8 @@ TEST(LoopKernel, IntegerStatementsWrapAsTheReference) {
     EXPECT_EQ(compare_bitwise(ref, one), "");
     EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", 3))), "");
   }
-  for (const char* statement : {"r[i] = mean(j: x[i, j])", "h[i, j] = x[i, j] / b[j]"}) {
+  for (const char* statement :
+       {"r[i] = mean(j: x[i, j])", "h[i, j] = x[i, j] / b[j]", "h[i, j] = x[i, j] / 0", "h[i, j] = x[i, j] / N"}) {
     einc::Program program =
         einc::compile(std::string("dim M = 5, N = 3\ninput x[M, N] : i32\ninput b[N] : i32\n") + statement + "\n");
     const std::vector<std::string> lines = plan(program);
@@ -798,12 +801,12 @@ TEST(LoopKernel, FallsBackWhereItMust) {
   // += reading its own target; a reduction that would be recomputed per
   // point of an index it does not use; reductions whose free sets do not
   // nest (t outside d for one, d outside t for the other); an i32 statement
-  // that divides.
+  // that divides by a dim.
   for (const char* script : {
            "dim N = 17\ninput X[N, N]\nY[i, j] = X[i, j]\nY[i, j] += Y[j, i]\noutput Y\n",
            "dim N = 17, M = 7\ninput X[M, N]\nY[j] = sum(i: softmax(j: X[i, j]))\n",
            "dim T = 17, D = 7\ninput X[T, D]\nY[t, d] = X[t, d] * sum(e: X[t, e]) * max(s: X[s, d])\n",
-           "dim N = 17\ninput X[N, N] : i32\nY[i] = sum(j: X[i, j] / 3 + X[j, i])\n",
+           "dim N = 17\ninput X[N, N] : i32\nY[i] = sum(j: X[i, j] / N + X[j, i])\n",
        }) {
     check_script(script, Expect::last_interpreted, {1e-12, 1e-12});
   }
