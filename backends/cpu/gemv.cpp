@@ -66,15 +66,9 @@ class GemvDriver {
     const Weight* w = a + a_b_[0] + a_k_[0];
     const float* x = static_cast<const float*>(call_.b) + b_b_[0] + b_n_[0] + b_k_[0];
     float* y = static_cast<float*>(call_.c) + c_b_[0] + c_n_[0];
-    constexpr std::int64_t kRowGroup = 8;  // the kernel's rows per pass (gemv_gen.cpp)
-    // At least 32 K weights per part: below that, handing half of it to
-    // another thread costs more (~8 us) than it saves.
-    constexpr std::int64_t kMinWeightsPerPart = 1 << 15;
-    const std::int64_t parts = std::max<std::int64_t>(
-        1, std::min({static_cast<std::int64_t>(threads), ceil_div(m_, kRowGroup), m_ * kk_ / kMinWeightsPerPart}));
-    const std::int64_t part_rows = round_up(ceil_div(m_, parts), kRowGroup);
-    runtime::parallel_for_fixed(parts, threads, [&](std::int64_t part) {
-      std::int64_t r0 = part * part_rows, rows = std::min(part_rows, m_ - r0);
+    const GemvRowParts cut = dot_gemv_row_parts(m_, kk_, threads);
+    runtime::parallel_for_fixed(cut.parts, threads, [&](std::int64_t part) {
+      std::int64_t r0 = part * cut.rows, rows = std::min(cut.rows, m_ - r0);
       if (rows > 0) kernel(kk_, rows, w, a_m_.data() + r0, x, y, c_m_.data() + r0);
     });
   }
@@ -156,6 +150,15 @@ GemvKind kind_of(const std::vector<GettDim>& batch, const std::vector<GettDim>& 
 }
 
 }  // namespace
+
+GemvRowParts dot_gemv_row_parts(std::int64_t m, std::int64_t k, int threads) {
+  constexpr std::int64_t kRowGroup = 8;  // the kernels' rows per pass (gemv_gen.cpp, i8_gemv_gen.cpp)
+  GemvRowParts cut;
+  cut.parts = std::max<std::int64_t>(
+      1, std::min({static_cast<std::int64_t>(threads), ceil_div(m, kRowGroup), m * k / kGemvMinWeightsPerPart}));
+  cut.rows = round_up(ceil_div(m, cut.parts), kRowGroup);
+  return cut;
+}
 
 GemvKind gemv_kind(const std::vector<GettDim>& batch, const std::vector<GettDim>& m, const std::vector<GettDim>& n,
                    const std::vector<GettDim>& k) {

@@ -35,6 +35,20 @@ GemvKind gemv_kind(const std::vector<GettDim>& batch, const std::vector<GettDim>
 GemvKind gemv_kind_copying_x(const std::vector<GettDim>& batch, const std::vector<GettDim>& m,
                              const std::vector<GettDim>& n, const std::vector<GettDim>& k);
 
+// A GEMV's part of the work per thread holds at least this many weights:
+// below that, handing half of it to another thread costs more (~8 us) than
+// it saves.
+constexpr std::int64_t kGemvMinWeightsPerPart = 1 << 15;
+
+// How the dot-product GEMVs (f32, f16/bf16, i8) cut M rows of K weights
+// among `threads`: `parts` contiguous runs of `rows` rows each (the last
+// shorter), a multiple of the kernels' 8-row pass, one run per thread, so
+// that each thread streams one region of W.
+struct GemvRowParts {
+  std::int64_t parts = 1, rows = 0;
+};
+GemvRowParts dot_gemv_row_parts(std::int64_t m, std::int64_t k, int threads);
+
 // Where a GEMV's operands lie: the offset tables the GETT driver builds for
 // every call, per group the offset in A, B or C of each of the group's
 // linear positions. A GEMV has one batch element and no N index, so the

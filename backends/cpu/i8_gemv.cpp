@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
-#include <numeric>
 #include <vector>
 
 #include "backends/cpu/driver_util.h"
@@ -22,15 +20,6 @@ namespace {
 // hardware prefetchers follow best (half rows of 4 KB, one page each,
 // read 0.8x as fast on the Zen 3 host).
 constexpr std::int64_t kAxpyChunk = 8192;
-// At least 32 K weights per part: below that, handing half of it to
-// another thread costs more than it saves (as for the f32 GEMVs, gemv.cpp).
-constexpr std::int64_t kMinWeightsPerPart = 1 << 15;
-// The dot form's rows per kernel pass (i8_gemv_gen.cpp).
-constexpr std::int64_t kRowGroup = 8;
-
-std::int64_t parts_for(std::int64_t weights, std::int64_t most, int threads) {
-  return std::max<std::int64_t>(1, std::min({static_cast<std::int64_t>(threads), most, weights / kMinWeightsPerPart}));
-}
 
 }  // namespace
 
@@ -61,11 +50,10 @@ void run_i8_gemv(Jit& jit, const GettCall& call, int threads) {
   if (kind == GemvKind::dot) {  // W unit-stride along K: one dot product per row, rows split among threads
     std::vector<std::int16_t> x(static_cast<std::size_t>(k));  // K values: the copy costs nothing next to W
     for (std::int64_t i = 0; i < k; ++i) x[static_cast<std::size_t>(i)] = x_at(i);
-    const std::int64_t parts = parts_for(m * k, ceil_div(m, kRowGroup), threads);
-    const std::int64_t part_rows = round_up(ceil_div(m, parts), kRowGroup);
+    const GemvRowParts cut = dot_gemv_row_parts(m, k, threads);
     const GettKernels::I8DotGemv kernel = jit.i8_dot_gemv_kernel();
-    runtime::parallel_for_fixed(parts, threads, [&](std::int64_t part) {
-      const std::int64_t r0 = part * part_rows, rows = std::min(part_rows, m - r0);
+    runtime::parallel_for_fixed(cut.parts, threads, [&](std::int64_t part) {
+      const std::int64_t r0 = part * cut.rows, rows = std::min(cut.rows, m - r0);
       if (rows > 0) kernel(k, rows, w + a_k[0], a_m.data() + r0, x.data(), c, c_m.data() + r0);
     });
     return;
@@ -90,7 +78,8 @@ void run_i8_gemv(Jit& jit, const GettCall& call, int threads) {
   // of pairs into its own partial y, summed at the end: with as many parts
   // as threads, thread t reads part t of every chunk (round robin).
   const std::int64_t chunks = ceil_div(m, kAxpyChunk), chunk = ceil_div(m, chunks);
-  const std::int64_t parts = parts_for(m * k, pairs, threads);
+  const std::int64_t parts =
+      std::max<std::int64_t>(1, std::min({static_cast<std::int64_t>(threads), pairs, m * k / kGemvMinWeightsPerPart}));
   // Reused between calls, as the f32 GEMV's partial sums are (gemv.cpp).
   thread_local AlignedBuffer<std::int32_t> scratch;
   scratch.reserve(static_cast<std::size_t>(parts * m));

@@ -315,7 +315,7 @@ class GraphBuilder {
       try {
         return integer_scalar(e);
       } catch (const ir::UnboundDimError&) {
-      } catch (const std::exception&) {  // (a division by zero: the interpreter reports it)
+      } catch (const reference::ExecutionError&) {  // (a division by zero: the interpreter reports it)
         return refuse_in_integer_statement("a constant expression that does not fold");
       }
     }

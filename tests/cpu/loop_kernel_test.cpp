@@ -645,8 +645,8 @@ TEST(LoopKernel, IntegerStatementsWrapAsTheReference) {
     EXPECT_EQ(compare_bitwise(ref, one), "");
     EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", 3))), "");
   }
-  for (const char* statement :
-       {"r[i] = mean(j: x[i, j])", "h[i, j] = x[i, j] / b[j]", "h[i, j] = x[i, j] / 0", "h[i, j] = x[i, j] / N"}) {
+  for (const char* statement : {"r[i] = mean(j: x[i, j])", "h[i, j] = x[i, j] / b[j]", "h[i, j] = x[i, j] / 0",
+                                "h[i, j] = x[i, j] * (1 / 0)", "h[i, j] = x[i, j] / N"}) {
     einc::Program program =
         einc::compile(std::string("dim M = 5, N = 3\ninput x[M, N] : i32\ninput b[N] : i32\n") + statement + "\n");
     const std::vector<std::string> lines = plan(program);
