@@ -7,8 +7,10 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -107,7 +109,11 @@ std::size_t shape_for(const std::vector<KernelShape>& shapes, std::int64_t m, in
   return best;
 }
 
-constexpr std::int64_t kPadding = INT64_MIN;  // a padding row in the pack routines
+constexpr std::int64_t kPadding = INT64_MIN;     // a padding row in the pack routines
+constexpr int kFusedVariant = 2, kBInPlace = 1;  // Driver::variants_
+constexpr int kMaxNr = 16;
+constexpr std::int64_t kMaxRowPanelsForBInPlace =
+    8;  // plan_b_in_place                     // the widest micro-kernel's NR (in-place B's column pointers)
 
 // Whether each thread runs whole batch elements on its own (its own packed
 // B, no barrier between blocks): many batch elements, so that every thread
@@ -205,6 +211,7 @@ class Driver {
     m_blocks_ = ceil_div(m_, blocking_.mc);
     if (gemv_path_ == GemvKind::none) {  // the tiles' tables: a GEMV reads none of them
       direct_tiles();
+      plan_b_in_place();
       classify_epilogue();
       m_unit_stride_ = true;
       for (std::int64_t i = 1; i < m_ && m_unit_stride_; ++i)
@@ -220,8 +227,7 @@ class Driver {
     if (call_.a_half && gemv_path_ == GemvKind::none) EINC_FAIL("cpu backend: an f16/bf16 A outside a GEMV");
     const bool dot = gemv_path_ == GemvKind::dot, axpy = gemv_path_ == GemvKind::axpy;
     fused_ = fusable_ && !dot && !axpy && kk_ > 0;
-    if (fused_ && kF32)
-      fused_kernel_ = jit_.epilogue_kernel(shape_index_, UkrEpilogue{call_.activation, !residual_.empty()});
+    if (!dot && !axpy) compile_variants();
     if (dot || axpy) {
       run_gemv(jit_, call_, gemv_path_, {a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_}, m_, kk_, threads);
     } else {
@@ -319,8 +325,7 @@ class Driver {
       std::int64_t kc = std::min(blocking_.kc, kk_ - p0);
       if (masked_out({batch, 0, m_, j0, j0 + nc, p0, p0 + kc})) continue;
       b_pack.reserve(static_cast<std::size_t>(nc_padded * kc));
-      pack_used(1, b_data(), b_pack.data, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0, nc, nc_padded,
-                v_.shape.nr, b_k_, p0, kc);
+      pack_b(batch, j0, nc, 0, nc_padded / v_.shape.nr, p0, kc, b_pack.data);
       for (std::int64_t ib = 0; ib < part.m_parts; ++ib) {
         auto [first, last] = part.rows(ib);
         compute(batch, first, last - first, j0, 0, nc, p0, kc, b_pack.data);
@@ -374,11 +379,7 @@ class Driver {
     std::int64_t b_panels = nc_padded / nr;
     std::int64_t chunks = std::min<std::int64_t>(b_panels, threads * 4);
     runtime::parallel_for(chunks, threads, [&](std::int64_t chunk) {
-      std::int64_t first = b_panels * chunk / chunks, last = b_panels * (chunk + 1) / chunks;
-      std::int64_t r0 = first * nr, count = std::min(last * nr, nc) - r0;
-      if (last <= first) return;
-      pack_used(1, b_data(), shared_b_pack + r0 * kc, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
-                std::max<std::int64_t>(count, 0), (last - first) * nr, nr, b_k_, p0, kc);
+      pack_b(batch, j0, nc, b_panels * chunk / chunks, b_panels * (chunk + 1) / chunks, p0, kc, shared_b_pack);
     });
     Partition part = partition(nc, threads);
     runtime::parallel_for(part.m_parts * part.n_parts, threads, [&](std::int64_t t) {
@@ -413,6 +414,14 @@ class Driver {
       std::int64_t n0 = j0 + jr;
       std::int64_t ldc = n_ldc_[static_cast<std::size_t>(n0 / nr)];
       const std::int64_t n1 = n0 + std::min<std::int64_t>(nr, jr1 - jr);
+      // B's columns where they are (reads_b_in_place), else its packed panel.
+      const bool b_in_place = reads_b_in_place(n0, p0, kc);
+      std::array<const T*, kMaxNr> b_columns{};
+      if (b_in_place)
+        for (int j = 0; j < nr; ++j)
+          b_columns[static_cast<std::size_t>(j)] = b_data() + b_b_[static_cast<std::size_t>(batch)] +
+                                                   b_n_[static_cast<std::size_t>(n0 + j)] +
+                                                   b_k_[static_cast<std::size_t>(p0)];
       if (panel_runs) runs.prepare(*mask_, {batch, i0, i0 + 1, n0, n1, p0, p0 + kc}, b_pack + jr * kc, nr);
       // A select's mask over the whole column panel: its tiles are
       // classified one by one only where it holds partly (near a causal
@@ -423,7 +432,17 @@ class Driver {
       for (std::int64_t ir = 0; ir < mc; ir += mr) {
         std::int64_t m0 = i0 + ir;
         const T* a = a_pack.data + ir * kc;
-        const T* b = b_pack + jr * kc;
+        const T* b = b_pack + jr * kc;  // (packed; in place, the kernel reads b_columns)
+        // The micro-kernel, or its variant reading B in place, or with the
+        // fused epilogue (`args`).
+        auto kernel = [&](T* out, std::int64_t ld, int accumulate, const UkrEpilogueArgs* args) {
+          const int which = (b_in_place ? kBInPlace : 0) | (args ? kFusedVariant : 0);
+          if (which == 0)
+            v_.micro_kernel(kc, a, b, out, ld, accumulate);
+          else
+            variants_[static_cast<std::size_t>(which)](
+                kc, a, b_in_place ? static_cast<const void*>(b_columns.data()) : b, out, ld, accumulate, args);
+        };
         const bool direct = ldc != 0 && m_direct_[static_cast<std::size_t>(m0 / mr)];
         if (mask_) {
           const std::int64_t mr_eff = std::min<std::int64_t>(mr, mc - ir),
@@ -444,18 +463,76 @@ class Driver {
           if (fused_ && last_k) {
             if constexpr (kF32) {
               UkrEpilogueArgs args = epilogue_args(batch, m0, n0);
-              fused_kernel_(kc, a, b, out, ldc, first_k ? 0 : 1, &args);
+              kernel(out, ldc, first_k ? 0 : 1, &args);
             }
           } else {
-            v_.micro_kernel(kc, a, b, out, ldc, first_k ? 0 : 1);
+            kernel(out, ldc, first_k ? 0 : 1, nullptr);
           }
         } else {
-          v_.micro_kernel(kc, a, b, tile.data, mr, 0);
+          kernel(tile.data, mr, 0, nullptr);
           std::int64_t mr_eff = std::min<std::int64_t>(mr, mc - ir), nr_eff = std::min<std::int64_t>(nr, jr1 - jr);
           store_tile(tile.data, c, m0, mr_eff, n0, nr_eff, first_k);
           if (fused_ && last_k) epilogue_rect(batch, m0, m0 + mr_eff, n0, n0 + nr_eff);
         }
       }
+    }
+  }
+
+  // The micro-kernel variants this call may run (compute()'s kernel): with
+  // the fused epilogue, and with B read in place where it may be.
+  void compile_variants() {
+    for (int which = 1; which < 4; ++which) {
+      const bool fused = which & kFusedVariant, b = which & kBInPlace;
+      if ((fused && !fused_) || (b && !reads_b_in_place_)) continue;
+      UkrVariant variant;
+      if (fused) variant.epilogue = UkrEpilogue{call_.activation, !residual_.empty()};
+      variant.b_in_place = b;
+      variants_[static_cast<std::size_t>(which)] = jit_.micro_kernel_variant(shape_index_, call_.dtype, variant);
+    }
+  }
+
+  // Whether the micro-kernel reads B's columns in place rather than
+  // packed, where K runs one element apart along them (as along a
+  // row-major B's rows: P . V's P[h, i, j], the batched A[b, i, j] of
+  // bij,bjk): the transposing pack such a B needs otherwise costs the most
+  // where its panels are reused least, under a thin M (at most 8 row
+  // panels per column panel: P . V 4-9 % faster, the batched 32 x 128^3
+  // 3-4 %; at M = 256 and 512 no faster, measured in interleaved rounds,
+  // docs/cpu-backend.md). Not for a masked sum (its tiles read packed panels), a
+  // scale applied to B as it is packed, or i16 pairs.
+  void plan_b_in_place() {
+    if (masked_sum_ || pack_scale_ == ir::ScaleAt::b || call_.i16_pairs || v_.shape.nr > kMaxNr) return;
+    // EINC_GETT_PACK_B=1 packs every B (the tests compare the two paths:
+    // the same products in the same order, so the same bits).
+    const char* pack_b = std::getenv("EINC_GETT_PACK_B");
+    if (pack_b && std::strcmp(pack_b, "1") == 0) return;
+    reads_b_in_place_ = ceil_div(m_, v_.shape.mr()) <= kMaxRowPanelsForBInPlace;
+  }
+
+  // Whether the panel of B at column n0 is read in place for the KC block
+  // [p0, p0 + kc): a whole panel (a partial one is packed, padded with
+  // zeros) whose K is one run there.
+  bool reads_b_in_place(std::int64_t n0, std::int64_t p0, std::int64_t kc) const {
+    return reads_b_in_place_ && n0 + v_.shape.nr <= n_ && b_k_runs_[static_cast<std::size_t>(p0)] >= kc;
+  }
+
+  // Packs the column panels [first, last) of B's NC block at column j0
+  // (nc columns) for the KC block at p0, into their places in `dst` (the
+  // block's packed panels), but for those the micro-kernel reads in place:
+  // runs of packed panels, one pack call each.
+  void pack_b(std::int64_t batch, std::int64_t j0, std::int64_t nc, std::int64_t first, std::int64_t last,
+              std::int64_t p0, std::int64_t kc, T* dst) const {
+    const int nr = v_.shape.nr;
+    while (first < last) {
+      while (first < last && reads_b_in_place(j0 + first * nr, p0, kc)) ++first;
+      std::int64_t end = first;
+      while (end < last && !reads_b_in_place(j0 + end * nr, p0, kc)) ++end;
+      if (end > first) {
+        const std::int64_t r0 = first * nr, count = std::min(end * nr, nc) - r0;
+        pack_used(1, b_data(), dst + r0 * kc, batch, b_b_[static_cast<std::size_t>(batch)], b_n_, j0 + r0,
+                  std::max<std::int64_t>(count, 0), (end - first) * nr, nr, b_k_, p0, kc);
+      }
+      first = end;
     }
   }
 
@@ -901,7 +978,10 @@ class Driver {
   bool has_epilogue_ = false;
   Jit::Activation activation_ = nullptr;
   bool fusable_ = false, fused_ = false;  // the epilogue in the micro-kernel's stores (classify_epilogue)
-  Jit::EpilogueMicroKernel fused_kernel_ = nullptr;
+  // The micro-kernel's variants by kFusedVariant | kBInPlace (0:
+  // v_.micro_kernel), those the call may run (compile_variants).
+  std::array<Jit::MicroKernelVariant, 4> variants_{};
+  bool reads_b_in_place_ = false;  // plan_b_in_place
   std::vector<const TermTables<T>*> bias_m_terms_, bias_n_terms_;
   std::int64_t residual_ldr_ = 0;
   std::vector<std::int64_t> a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_;

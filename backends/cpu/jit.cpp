@@ -321,12 +321,11 @@ Jit::Activation Jit::activation_kernel(ir::Func func) {
   }));
 }
 
-Jit::EpilogueMicroKernel Jit::epilogue_kernel(std::size_t index, const UkrEpilogue& epilogue) {
-  const KernelShape& shape = shapes_.at(index);
-  std::string key = shape.ukr_name() + "_epilogue_" + epilogue.tag();
-  return reinterpret_cast<EpilogueMicroKernel>(
-      compile_cached(key, [&](llvm::LLVMContext& context, const std::string& symbol) {
-        return generate_epilogue_ukr_module(context, shape, epilogue, symbol);
+Jit::MicroKernelVariant Jit::micro_kernel_variant(std::size_t index, DType dtype, const UkrVariant& variant) {
+  const KernelShape& shape = gett_set(dtype).shapes.at(index);
+  return reinterpret_cast<MicroKernelVariant>(
+      compile_cached(shape.ukr_name() + variant.tag(), [&](llvm::LLVMContext& context, const std::string& symbol) {
+        return generate_ukr_variant_module(context, shape, variant, symbol);
       }));
 }
 

@@ -91,11 +91,12 @@ class Jit {
   // compiled on first use.
   using Activation = void (*)(float* x, std::int64_t n);
   Activation activation_kernel(ir::Func func);
-  // The micro-kernel of gett_shapes()[index] with `epilogue` fused into its
-  // stores, compiled on first use.
-  using EpilogueMicroKernel = void (*)(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc,
-                                       std::int64_t accumulate, const UkrEpilogueArgs* args);
-  EpilogueMicroKernel epilogue_kernel(std::size_t index, const UkrEpilogue& epilogue);
+  // A variant of the micro-kernel of gett_shapes(dtype)[index] (an epilogue
+  // fused into its stores, f32 only; B read in place: `b` points to NR
+  // column pointers), compiled on first use.
+  using MicroKernelVariant = void (*)(std::int64_t kc, const void* a, const void* b, void* c, std::int64_t ldc,
+                                      std::int64_t accumulate, const UkrEpilogueArgs* args);
+  MicroKernelVariant micro_kernel_variant(std::size_t index, DType dtype, const UkrVariant& variant);
   // What getting each GETT function took (compiling it, or loading its
   // object from the disk cache), in order; compiles every one not compiled
   // yet (for `einc emit`).

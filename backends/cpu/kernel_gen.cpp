@@ -86,11 +86,13 @@ Value* add(IRBuilder<>& b, Value* x, Value* y) {
   return x->getType()->isFPOrFPVectorTy() ? b.CreateFAdd(x, y) : b.CreateAdd(x, y);
 }
 
-// The micro-kernel; with `epilogue`, the variant that also applies the
-// GETT epilogue to the tile in registers before storing it (see
-// UkrEpilogue in kernel_gen.h).
-void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* epilogue = nullptr,
+// The micro-kernel; with `variant`, one of its variants (UkrVariant in
+// kernel_gen.h: the GETT epilogue applied to the tile in registers before
+// it is stored, B read in place), named `symbol`.
+void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrVariant* variant = nullptr,
                   const std::string& symbol = "") {
+  const UkrEpilogue* epilogue = variant && variant->epilogue ? &*variant->epilogue : nullptr;
+  const bool b_in_place = variant && variant->b_in_place;
   llvm::LLVMContext& ctx = m.getContext();
   IRBuilder<> b(ctx);
   if (epilogue && shape.dtype != DType::f32) EINC_FAIL("cpu backend: a fused GETT epilogue outside f32");
@@ -102,14 +104,25 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
   // struct UkrEpilogueArgs (kernel_gen.h): the same layout as the C++ struct.
   auto* args_type = llvm::StructType::get(ctx, {ptr, ptr, ptr, i64, f32, f32});
   std::vector<llvm::Type*> params{i64, ptr, ptr, ptr, i64, i64};
-  if (epilogue) params.push_back(llvm::PointerType::getUnqual(args_type));
+  if (variant) params.push_back(llvm::PointerType::getUnqual(args_type));  // every variant, used or not
   auto* type = llvm::FunctionType::get(b.getVoidTy(), params, false);
-  std::vector<Value*> args = begin_function(b, m, epilogue ? symbol : shape.ukr_name(), type, {1, 2, 3});
+  std::vector<Value*> args = begin_function(b, m, variant ? symbol : shape.ukr_name(), type, {1, 2, 3});
   Value *kc = args[0], *a = args[1], *bp = args[2], *c = args[3], *ldc = args[4], *accumulate = args[5];
   kc->setName("kc");
   ldc->setName("ldc");
 
   const int mv = shape.mr_vectors, nr = shape.nr, mr = shape.mr(), vl = shape.vector_lanes;
+  // B read in place: bp holds NR pointers, column j's K elements run from
+  // the j-th, one element apart; packed: k's NR elements from bp + k * NR.
+  // (Pointers loaded, not bp + j * ldb: from that affine chain LLVM's loop
+  // strength reduction made one pointer advanced by ldb before each of the
+  // NR broadcasts, 5 dependent adds per k step, and the kernel ran ~6 %
+  // slower than on a packed panel.)
+  std::vector<Value*> b_columns;
+  if (b_in_place) {
+    Value* columns = b.CreatePointerCast(bp, llvm::PointerType::getUnqual(ptr));
+    for (int j = 0; j < nr; ++j) b_columns.push_back(b.CreateLoad(ptr, b.CreateGEP(ptr, columns, b.getInt64(j))));
+  }
   std::vector<Value*> zero(static_cast<std::size_t>(mv * nr), llvm::Constant::getNullValue(vec));
   llvm::Function* fma = integer ? nullptr : llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
   const int line_elements = 64 / static_cast<int>(dtype_size(shape.dtype));
@@ -132,13 +145,15 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrEpilogue* 
   auto step = [&](Value* k, const std::vector<Value*>& in) {
     std::vector<Value*> out = in;
     Value* a_row = b.CreateGEP(f32, a, b.CreateMul(k, b.getInt64(mr)));
-    Value* b_row = b.CreateGEP(f32, bp, b.CreateMul(k, b.getInt64(nr)));
+    Value* b_row = b_in_place ? nullptr : b.CreateGEP(f32, bp, b.CreateMul(k, b.getInt64(nr)));
     std::vector<Value*> av;
     for (int v = 0; v < mv; ++v)
       av.push_back(
           b.CreateAlignedLoad(vec, as_vector_ptr(b, b.CreateGEP(f32, a_row, b.getInt64(v * vl)), vec), llvm::Align(4)));
     for (int j = 0; j < nr; ++j) {
-      Value* scalar = b.CreateAlignedLoad(f32, b.CreateGEP(f32, b_row, b.getInt64(j)), llvm::Align(4));
+      Value* at = b_in_place ? b.CreateGEP(f32, b_columns[static_cast<std::size_t>(j)], k)
+                             : b.CreateGEP(f32, b_row, b.getInt64(j));
+      Value* scalar = b.CreateAlignedLoad(f32, at, llvm::Align(4));
       Value* splat = b.CreateVectorSplat(static_cast<unsigned>(vl), scalar);
       for (int v = 0; v < mv; ++v) {
         std::size_t idx = static_cast<std::size_t>(j * mv + v);
@@ -610,10 +625,15 @@ std::string UkrEpilogue::tag() const {
   return std::string(activation ? ir::func_name(*activation) : "none") + (residual ? "_residual" : "");
 }
 
-std::unique_ptr<llvm::Module> generate_epilogue_ukr_module(llvm::LLVMContext& context, const KernelShape& shape,
-                                                           const UkrEpilogue& epilogue, const std::string& symbol) {
+std::string UkrVariant::tag() const {
+  std::string tag = epilogue ? "_epilogue_" + epilogue->tag() : "";
+  return tag + (b_in_place ? "_b_in_place" : "");
+}
+
+std::unique_ptr<llvm::Module> generate_ukr_variant_module(llvm::LLVMContext& context, const KernelShape& shape,
+                                                          const UkrVariant& variant, const std::string& symbol) {
   auto module = std::make_unique<llvm::Module>(symbol, context);
-  generate_ukr(*module, shape, &epilogue, symbol);
+  generate_ukr(*module, shape, &variant, symbol);
   return verified(std::move(module));
 }
 

@@ -129,9 +129,7 @@ std::unique_ptr<llvm::Module> generate_gett_function(llvm::LLVMContext& context,
 // sign * residual[i + j * ldr]. What is baked into the code: the activation
 // and whether there is a residual; the rest comes at run time in
 // UkrEpilogueArgs (bias_m: MR floats, bias_n: NR floats, both gathered by
-// the driver for the tile). The kernel takes the args as a 7th parameter:
-//   void (i64 kc, const float* a, const float* b, float* c, i64 ldc, i64 accumulate,
-//         const UkrEpilogueArgs* e)
+// the driver for the tile), a micro-kernel variant (UkrVariant below).
 struct UkrEpilogue {
   std::optional<ir::Func> activation;
   bool residual = false;
@@ -145,8 +143,21 @@ struct UkrEpilogueArgs {
   float scale = 1.0f;
   float residual_sign = 1.0f;
 };
-std::unique_ptr<llvm::Module> generate_epilogue_ukr_module(llvm::LLVMContext& context, const KernelShape& shape,
-                                                           const UkrEpilogue& epilogue, const std::string& symbol);
+// A variant of the micro-kernel: the fused epilogue above, and/or B read
+// in place instead of packed (`b_in_place`): `b` then points to NR
+// pointers, one per column, each to that column's kc elements one apart
+// (a B whose K runs along its columns, which the driver then need not
+// transpose into panels). Every variant takes the epilogue's args (unread
+// without one):
+//   void (i64 kc, const T* a, const T* b, T* c, i64 ldc, i64 accumulate,
+//         const UkrEpilogueArgs* e)
+struct UkrVariant {
+  std::optional<UkrEpilogue> epilogue;
+  bool b_in_place = false;
+  std::string tag() const;  // "_epilogue_gelu_b_in_place", "_b_in_place", ...
+};
+std::unique_ptr<llvm::Module> generate_ukr_variant_module(llvm::LLVMContext& context, const KernelShape& shape,
+                                                          const UkrVariant& variant, const std::string& symbol);
 
 // void <symbol>(float* x, i64 n): x[i] = func(x[i]) for i < n, a unary
 // function of the language (vector_math.h) on whole vectors and a scalar

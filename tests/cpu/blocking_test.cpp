@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "einc/einc.h"
 
@@ -219,6 +221,57 @@ TEST(CpuBlocking, FusedAndUnfusedEpiloguesMatchTheReference) {
       ASSERT_NEAR(got.get_flat(i), want.get_flat(i), 1e-4 * std::max(1.0, std::fabs(want.get_flat(i))))
           << value << " at " << i;
     EXPECT_EQ(std::memcmp(one.data(), got.data(), got.nbytes()), 0) << value;
+  }
+}
+
+// Under a thin M (at most 8 row panels) the micro-kernel reads B's columns
+// where they are when K runs along them, instead of packing B: the same
+// products in the same order as on the packed panels, so the same bits as
+// with EINC_GETT_PACK_B=1, and the reference's values. A partial last
+// column panel (packed, padded), K over two KC blocks, batches split among
+// threads, heads strided as in P . V, a fused epilogue, a select's mask,
+// and f64 and i32 GETTs.
+TEST(CpuBlocking, BReadInPlaceGivesThePackedBits) {
+  struct Case {
+    const char* what;
+    std::string script;
+  };
+  const Case cases[] = {
+      {"batched, N = 45 (a partial panel)",
+       "dim Bt = 12, M = 40, N = 45, K = 70\ninput A[Bt, N, K], B[Bt, K, M]\n"
+       "C[b, i, j] = A[b, i, k] * B[b, k, j]\n"},
+      {"P . V, strided heads, K in two KC blocks",
+       "dim H = 3, I = 50, J = 1100, E = 40\ninput P[H, I, J], V[J, H, E]\nO[i, h, e] = P[h, i, j] * V[j, h, e]\n"},
+      {"fused epilogue",
+       "dim M = 70, N = 26, K = 700\ninput A[N, K], B[K, M], bm[M], R[N, M]\n"
+       "C[i, j] = relu(A[i, k] * B[k, j] + bm[j]) + R[i, j]\n"},
+      {"select mask",
+       "dim T = 100, E = 32\ninput Q[T, E], Kt[T, E]\n"
+       "S[i, j] = where(j <= i, Q[i, e] * Kt[j, e], -inf)\n"},
+      {"f64", "dim M = 40, N = 45, K = 300\ninput A[N, K] : f64\ninput B[K, M] : f64\nC[i, j] = A[i, k] * B[k, j]\n"},
+      {"i32", "dim M = 40, N = 45, K = 300\ninput A[N, K] : i32\ninput B[K, M] : i32\nC[i, j] = A[i, k] * B[k, j]\n"},
+  };
+  for (const Case& c : cases) {
+    einc::Program p = einc::compile(c.script);
+    einc::TensorMap in = einc::random_inputs(p, 6);
+    EXPECT_NE(p.emit(einc::EmitStage::plan).find("JIT GETT"), std::string::npos) << c.what;
+    const std::string out = p.outputs().at(0);
+    for (int threads : {1, 2}) {
+      Tensor in_place = p.run(in, {.backend = einc::Backend::cpu, .threads = threads}).at(out);
+      setenv("EINC_GETT_PACK_B", "1", 1);
+      Tensor packed = p.run(in, {.backend = einc::Backend::cpu, .threads = threads}).at(out);
+      unsetenv("EINC_GETT_PACK_B");
+      EXPECT_EQ(std::memcmp(in_place.data(), packed.data(), packed.nbytes()), 0) << c.what << ", threads=" << threads;
+      Tensor want = p.run(in, {.backend = einc::Backend::reference}).at(out);
+      for (std::int64_t i = 0; i < want.numel(); ++i) {
+        const double w = want.get_flat(i), g = in_place.get_flat(i);
+        if (std::isinf(w)) {
+          ASSERT_EQ(g, w) << c.what << " at " << i;
+          continue;
+        }
+        ASSERT_NEAR(g, w, 1e-4 * std::max(1.0, std::fabs(w))) << c.what << " at " << i;
+      }
+    }
   }
 }
 
