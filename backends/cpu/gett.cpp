@@ -422,7 +422,9 @@ class Driver {
           b_columns[static_cast<std::size_t>(j)] = b_data() + b_b_[static_cast<std::size_t>(batch)] +
                                                    b_n_[static_cast<std::size_t>(n0 + j)] +
                                                    b_k_[static_cast<std::size_t>(p0)];
-      if (panel_runs) runs.prepare(*mask_, {batch, i0, i0 + 1, n0, n1, p0, p0 + kc}, b_pack + jr * kc, nr);
+      if (panel_runs)
+        runs.prepare(*mask_, {batch, i0, i0 + 1, n0, n1, p0, p0 + kc}, b_pack + jr * kc,
+                     b_in_place ? b_columns.data() : nullptr, nr);
       // A select's mask over the whole column panel: its tiles are
       // classified one by one only where it holds partly (near a causal
       // mask's diagonal), not across the rest of the panel.
@@ -449,7 +451,8 @@ class Driver {
                              nr_eff = std::min<std::int64_t>(nr, jr1 - jr);
           const MaskBox box{batch, m0, m0 + mr_eff, n0, n0 + nr_eff, p0, p0 + kc};
           if (panel_runs) {
-            masked_sum_panel_tile(box, runs, a, b, c, direct ? ldc : 0, tile.data);
+            masked_sum_panel_tile(box, runs, a, b, b_in_place ? b_columns.data() : nullptr, c, direct ? ldc : 0,
+                                  tile.data);
             continue;
           }
           if (masked_sum_) {
@@ -498,10 +501,15 @@ class Driver {
   // where its panels are reused least, under a thin M (at most 8 row
   // panels per column panel: P . V 4-9 % faster, the batched 32 x 128^3
   // 3-4 %; at M = 256 and 512 no faster, measured in interleaved rounds,
-  // docs/cpu-backend.md). Not for a masked sum (its tiles read packed panels), a
-  // scale applied to B as it is packed, or i16 pairs.
+  // docs/cpu-backend.md). A masked sum whose condition does not involve M
+  // (causal P . V) reads B in place on its K runs where the mask holds
+  // everywhere and makes its masked copies from the columns; one whose
+  // condition does (masked_sum_tile) packs. Not for a scale applied to B
+  // as it is packed, or i16 pairs.
   void plan_b_in_place() {
-    if (masked_sum_ || pack_scale_ == ir::ScaleAt::b || call_.i16_pairs || v_.shape.nr > kMaxNr) return;
+    if ((masked_sum_ && mask_->varies_along_m()) || pack_scale_ == ir::ScaleAt::b || call_.i16_pairs ||
+        v_.shape.nr > kMaxNr)
+      return;
     // EINC_GETT_PACK_B=1 packs every B (the tests compare the two paths:
     // the same products in the same order, so the same bits).
     const char* pack_b = std::getenv("EINC_GETT_PACK_B");
@@ -649,7 +657,9 @@ class Driver {
     std::vector<Run> runs;
     AlignedBuffer<T> masked_b;
 
-    void prepare(const GettMaskTables& mask, const MaskBox& box, const T* b, int nr) {
+    // `b`: the panel's packed slice, or where B is read in place
+    // (`columns` not null), its NR column pointers at box.k0.
+    void prepare(const GettMaskTables& mask, const MaskBox& box, const T* b, const T* const* columns, int nr) {
       runs.clear();
       std::size_t total = 0;
       mask.for_each_k_run(box, [&](MaskClass cls, std::int64_t k0, std::int64_t k1) {
@@ -660,7 +670,12 @@ class Driver {
       for (const Run& run : runs) {
         if (run.cls != MaskClass::partly) continue;
         T* copy = masked_b.data + run.masked_b;
-        std::copy_n(b + (run.k0 - box.k0) * nr, (run.k1 - run.k0) * nr, copy);
+        if (columns) {
+          for (std::int64_t k = run.k0; k < run.k1; ++k)
+            for (int col = 0; col < nr; ++col) copy[(k - run.k0) * nr + col] = columns[col][k - box.k0];
+        } else {
+          std::copy_n(b + (run.k0 - box.k0) * nr, (run.k1 - run.k0) * nr, copy);
+        }
         for (std::int64_t col = 0; col < box.n1 - box.n0; ++col)
           mask.for_each_k_span(box.batch, box.m0, box.n0 + col, run.k0, run.k1,
                                [&](std::int64_t first, std::int64_t last, bool holds) {
@@ -672,17 +687,18 @@ class Driver {
   };
 
   // The micro-kernel adding one tile's products over `kc` positions of
-  // packed panels into C (directly where `ldc` is not 0).
+  // packed panels into C (directly where `ldc` is not 0); with `columns`,
+  // B's columns read in place from there instead of the packed `bk`.
   auto tile_adder(const MaskBox& box, T* c, std::int64_t ldc, T* tile) const {
-    return [this, &box, c, ldc, tile](std::int64_t kc, const T* ak, const T* bk) {
+    return [this, &box, c, ldc, tile](std::int64_t kc, const T* ak, const T* bk, const T* const* columns = nullptr) {
       const int mr = v_.shape.mr();
-      if (ldc != 0) {
-        T* out = c + c_m_[static_cast<std::size_t>(box.m0)] + c_n_[static_cast<std::size_t>(box.n0)];
-        v_.micro_kernel(kc, ak, bk, out, ldc, 1);
-      } else {
-        v_.micro_kernel(kc, ak, bk, tile, mr, 0);
-        store_tile(tile, c, box.m0, box.m1 - box.m0, box.n0, box.n1 - box.n0, false);
-      }
+      T* const out =
+          ldc != 0 ? c + c_m_[static_cast<std::size_t>(box.m0)] + c_n_[static_cast<std::size_t>(box.n0)] : tile;
+      if (columns)
+        variants_[kBInPlace](kc, ak, columns, out, ldc != 0 ? ldc : mr, ldc != 0 ? 1 : 0, nullptr);
+      else
+        v_.micro_kernel(kc, ak, bk, out, ldc != 0 ? ldc : mr, ldc != 0 ? 1 : 0);
+      if (ldc == 0) store_tile(tile, c, box.m0, box.m1 - box.m0, box.n0, box.n1 - box.n0, false);
     };
   }
 
@@ -690,20 +706,32 @@ class Driver {
   // condition does not involve M): the micro-kernel on each run where the
   // mask holds everywhere, and on the panel's masked copy of B where it
   // holds partly (exact, unless A's slice is not finite: masked_run).
-  void masked_sum_panel_tile(const MaskBox& box, const PanelRuns& runs, const T* a, const T* b, T* c, std::int64_t ldc,
-                             T* tile) const {
+  // `columns`: B's NR column pointers at box.k0 where B is read in place
+  // (else null, and `b` is its packed panel).
+  void masked_sum_panel_tile(const MaskBox& box, const PanelRuns& runs, const T* a, const T* b, const T* const* columns,
+                             T* c, std::int64_t ldc, T* tile) const {
     const int mr = v_.shape.mr(), nr = v_.shape.nr;
     auto kernel = tile_adder(box, c, ldc, tile);
     for (const typename PanelRuns::Run& run : runs.runs) {
       const std::int64_t len = run.k1 - run.k0;
       const T* ak = a + (run.k0 - box.k0) * mr;
-      const T* bk = b + (run.k0 - box.k0) * nr;
-      if (run.cls == MaskClass::everywhere) kernel(len, ak, bk);
+      if (run.cls == MaskClass::everywhere) {
+        if (columns) {
+          std::array<const T*, kMaxNr> at;
+          for (int j = 0; j < nr; ++j) at[static_cast<std::size_t>(j)] = columns[j] + (run.k0 - box.k0);
+          kernel(len, ak, nullptr, at.data());
+        } else {
+          kernel(len, ak, b + (run.k0 - box.k0) * nr);
+        }
+      }
       if (run.cls != MaskClass::partly) continue;
+      // The masked copy holds B's values wherever the mask holds: all that
+      // the exact loop reads.
+      const T* masked = runs.masked_b.data + run.masked_b;
       if (all_finite(ak, len * mr))
-        kernel(len, ak, runs.masked_b.data + run.masked_b);
+        kernel(len, ak, masked);
       else
-        exact_sum(box, run.k0, run.k1, ak, bk, c);
+        exact_sum(box, run.k0, run.k1, ak, masked, c);
     }
   }
 

@@ -230,7 +230,8 @@ TEST(CpuBlocking, FusedAndUnfusedEpiloguesMatchTheReference) {
 // with EINC_GETT_PACK_B=1, and the reference's values. A partial last
 // column panel (packed, padded), K over two KC blocks, batches split among
 // threads, heads strided as in P . V, a fused epilogue, a select's mask,
-// and f64 and i32 GETTs.
+// a masked sum (its K runs where the mask holds everywhere read in place,
+// its masked copies made from the columns), and f64 and i32 GETTs.
 TEST(CpuBlocking, BReadInPlaceGivesThePackedBits) {
   struct Case {
     const char* what;
@@ -248,6 +249,10 @@ TEST(CpuBlocking, BReadInPlaceGivesThePackedBits) {
       {"select mask",
        "dim T = 100, E = 32\ninput Q[T, E], Kt[T, E]\n"
        "S[i, j] = where(j <= i, Q[i, e] * Kt[j, e], -inf)\n"},
+      {"causal P . V (a masked sum), K in two KC blocks",
+       "dim T = 700, E = 40\ninput P[T, T], V[T, E]\nO[i, e] = where(j <= i, P[i, j] * V[j, e], 0)\n"},
+      {"anti-causal P . V (its runs where the mask holds everywhere start past the diagonal)",
+       "dim T = 300, E = 40\ninput P[T, T], V[T, E]\nO[i, e] = where(j >= i, P[i, j] * V[j, e], 0)\n"},
       {"f64", "dim M = 40, N = 45, K = 300\ninput A[N, K] : f64\ninput B[K, M] : f64\nC[i, j] = A[i, k] * B[k, j]\n"},
       {"i32", "dim M = 40, N = 45, K = 300\ninput A[N, K] : i32\ninput B[K, M] : i32\nC[i, j] = A[i, k] * B[k, j]\n"},
   };
