@@ -579,8 +579,16 @@ class Emitter {
         return binary([&](Value* a, Value* c) { return integer_ ? b_.CreateSub(a, c) : b_.CreateFSub(a, c); });
       case LoopOp::mul:
         return binary([&](Value* a, Value* c) { return integer_ ? b_.CreateMul(a, c) : b_.CreateFMul(a, c); });
-      case LoopOp::div:
-        return binary([&](Value* a, Value* c) { return integer_ ? divide_integers(a, c) : b_.CreateFDiv(a, c); });
+      case LoopOp::div: {
+        const bool may_be_zero = integer_ && !nonzero_number(graph_, node.args[1]);
+        // At a vector loop's masked remainder, the lanes past the end hold
+        // no divisor (masked loads read 0 there): they raise no error.
+        const Level* vl = vector_level(node.free);
+        Value* in_range = vl ? vl->mask : nullptr;
+        return binary([&](Value* a, Value* c) {
+          return integer_ ? divide_integers(a, c, may_be_zero, in_range) : b_.CreateFDiv(a, c);
+        });
+      }
       case LoopOp::call: {
         Value* a = value(node.args[0]);
         Value* second = node.args.size() > 1 ? value(node.args[1]) : nullptr;
@@ -603,22 +611,60 @@ class Emitter {
   }
 
   // a / c in int64 as the reference divides: truncated toward zero, and
-  // INT64_MIN / -1 wraps to INT64_MIN (the divisor is a nonzero number:
-  // loop_graph.cpp; sdiv by -1 would be undefined there).
-  Value* divide_integers(Value* a, Value* c) {
+  // INT64_MIN / -1 wraps to INT64_MIN (sdiv by -1 would be undefined
+  // there). A divisor that `may_be_zero` (a tensor's element, a dim):
+  // where it is 0 the quotient is 0 and the run's flag (fns[2]) is set, by
+  // a masked store (no branch, nothing written while no divisor is 0); the
+  // caller then reports the interpreter's error. `in_range`: a vector
+  // remainder's lanes in range (the others count for nothing).
+  Value* divide_integers(Value* a, Value* c, bool may_be_zero, Value* in_range) {
+    Value* one = llvm::ConstantInt::get(c->getType(), 1);
     Value* minus_one = b_.CreateICmpEQ(c, llvm::ConstantInt::get(c->getType(), static_cast<std::uint64_t>(-1), true));
-    Value* safe = b_.CreateSelect(minus_one, llvm::ConstantInt::get(c->getType(), 1), c);
-    return b_.CreateSelect(minus_one, b_.CreateNeg(a), b_.CreateSDiv(a, safe));
+    Value* zero = may_be_zero ? b_.CreateICmpEQ(c, llvm::Constant::getNullValue(c->getType())) : nullptr;
+    Value* safe = b_.CreateSelect(zero ? b_.CreateOr(minus_one, zero) : minus_one, one, c);
+    Value* quotient = b_.CreateSelect(minus_one, b_.CreateNeg(a), b_.CreateSDiv(a, safe));
+    if (!zero) return quotient;
+    Value* counted = zero->getType()->isVectorTy() && in_range ? b_.CreateAnd(zero, in_range) : zero;
+    Value* any = counted->getType()->isVectorTy() ? b_.CreateOrReduce(counted) : counted;
+    auto* flag_type = llvm::FixedVectorType::get(b_.getInt32Ty(), 1);
+    Value* flag = b_.CreatePointerCast(library_fn(kLibraryDivisionByZero), llvm::PointerType::getUnqual(flag_type));
+    b_.CreateMaskedStore(llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(1), b_.getInt32(1)), flag,
+                         llvm::Align(4), b_.CreateVectorSplat(1, any));
+    return b_.CreateSelect(zero, llvm::Constant::getNullValue(quotient->getType()), quotient);
   }
 
   // A function of the language (vector_math.h): f32 in straight-line code
   // (pow through kLibraryPow); f64 in vector code where vector_math has it,
   // the others through kLibraryDoubleFunction.
   Value* call(ir::Func func, Value* a, Value* second) {
+    if (integer_) return call_on_integers(func, a, second);
     const bool f64 = real_ != f32_;
     Value* pow = func == ir::Func::pow && !f64 ? library_fn(kLibraryPow) : nullptr;
     Value* double_fn = f64 && !f64_in_vector_code(func) ? library_fn(kLibraryDoubleFunction) : nullptr;
     return emit_function(b_, func, a, second, pow, double_fn);
+  }
+
+  // A function of int64 values as the reference computes it: the
+  // arguments converted to double, the function's value in double, exactly
+  // the reference's (one IEEE operation or a select in vector code, the
+  // others through its own formula lane by lane: a value 1 ulp off could
+  // truncate to another integer), then toward zero to an integer, 0 where
+  // it is not finite or |v| >= 9.2e18 (the reference's from_double).
+  Value* call_on_integers(ir::Func func, Value* a, Value* second) {
+    auto to_double = [&](Value* v) {
+      llvm::Type* type = b_.getDoubleTy();
+      if (auto* vt = llvm::dyn_cast<llvm::FixedVectorType>(v->getType()))
+        type = llvm::FixedVectorType::get(type, vt->getNumElements());
+      return b_.CreateSIToFP(v, type);
+    };
+    Value* v = emit_function(b_, func, to_double(a), second ? to_double(second) : nullptr, nullptr,
+                             library_fn(kLibraryDoubleFunction), true);
+    Value* in_range = b_.CreateFCmpOLT(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, v),
+                                       llvm::ConstantFP::get(v->getType(), 9.2e18));
+    llvm::Type* type = real_;
+    if (auto* vt = llvm::dyn_cast<llvm::FixedVectorType>(v->getType()))
+      type = llvm::FixedVectorType::get(real_, vt->getNumElements());
+    return b_.CreateSelect(in_range, b_.CreateFPToSI(v, type), llvm::Constant::getNullValue(type));
   }
 
   // where(j <= i, a, b): the loop counters compared (a vector level's

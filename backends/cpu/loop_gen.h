@@ -8,7 +8,9 @@
 // LoopSpec lays them out; `scalars` the graph's scalar slots, in double
 // (rounded once to f32 in an f32 kernel); fns[0] the C library's pow (f32
 // pow), fns[1] `double f(int64_t func, double a, double b)`, the
-// reference's formula of each function (f64 kernels). The
+// reference's formula of each function (f64 kernels), fns[2] an int32
+// flag the kernel sets to 1 when an integer division's divisor is 0 (the
+// run then reports the interpreter's error; the quotient stored is 0). The
 // kernel computes the output points whose index in the parallel loop (the
 // first LoopSpec::parallel_levels output loops, flattened) lies in
 // [begin, end) (a 0-d target: its one point), so threads split that loop.
@@ -44,7 +46,7 @@ class Module;
 namespace einc::cpu {
 
 // The kernels' `fns` array: what each entry points to (above).
-enum LoopLibrary : int { kLibraryPow = 0, kLibraryDoubleFunction = 1, kLibraryEntries = 2 };
+enum LoopLibrary : int { kLibraryPow = 0, kLibraryDoubleFunction = 1, kLibraryDivisionByZero = 2, kLibraryEntries = 3 };
 
 using LoopKernel = void (*)(float* const* ptrs, const std::int64_t* ints, const double* scalars, void* const* fns,
                             std::int64_t begin, std::int64_t end);

@@ -24,8 +24,9 @@
 // What compiles is decided from the structure alone (statement_plan.h then
 // checks the tensors): f32 statement, target and operands, or the same all
 // f64 (LoopGraph::element: the kernel then computes in double), or an
-// integer statement of + - *, / by a number, where and sum/prod/max/min
-// over i8/i32 tensors (in int64), except that
+// integer statement of + - * /, where and sum/prod/max/min over i8/i32
+// tensors (in int64; a divisor that may be 0 checked in the kernel,
+// loop_gen.h), except that
 // f32(...) of an i32 tensor loads it converted (a dequantisation,
 // `f32(acc[t, f]) * s[f]`), f32(...) of an f32 value is that value, and a
 // whole statement i8(...) or i32(...) of an f32 value is stored rounded and
@@ -152,6 +153,14 @@ struct LoopGraphResult {
 };
 
 LoopGraphResult build_loop_graph(const ir::Program& program, const ir::Statement& statement);
+
+// Whether node n is a number known when the kernel is planned (a constant,
+// or a scalar slot holding a number), and not 0: an integer division by it
+// cannot fail at run time.
+bool nonzero_number(const LoopGraph& graph, int n);
+// Whether the graph divides integers by something that may be 0 at run
+// time (a tensor's element, a dim): its kernel checks every divisor.
+bool divides_by_what_may_be_zero(const LoopGraph& graph);
 
 // Node n and every node it reads, through nested reductions too.
 std::set<int> nodes_under(const LoopGraph& graph, int n);

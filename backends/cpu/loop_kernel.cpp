@@ -6,6 +6,7 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -128,6 +129,14 @@ class LoopRun {
       pointers_.push_back(static_cast<char*>(t.data()) + ir::access_offset(t.strides(), a.subscripts, evaluate) * size);
     }
     shape_.target_strides = tensors.at(static_cast<std::size_t>(statement.target)).strides();
+    static_assert(
+        kLibraryPow == 0 && kLibraryDoubleFunction == 1 && kLibraryDivisionByZero == 2 && kLibraryEntries == 3,
+        "the order below");
+    static_assert(sizeof(division_by_zero_) == 4 && std::atomic<std::int32_t>::is_always_lock_free,
+                  "the kernels store an i32 into it");
+    functions_[0] = as_pointer(static_cast<double (*)(double, double)>(&std::pow));
+    functions_[1] = as_pointer(&double_function);
+    functions_[2] = &division_by_zero_;
   }
 
   LoopSpec lower(LoopGraph graph, bool accumulate) const {
@@ -183,6 +192,14 @@ class LoopRun {
       kernel(pointers.data(), ints.data(), scalars.data(), fns, 0, 1);
     });
     return partials;
+  }
+
+  // After the kernels: the interpreter's error where an integer divisor
+  // was 0 (they stored 0 there and set the flag).
+  void check_division_by_zero() const {
+    if (division_by_zero_.load() != 0)
+      throw reference::ExecutionError("integer division by zero in the statement at line " +
+                                      std::to_string(statement_.line));
   }
 
   double work() const {
@@ -252,12 +269,9 @@ class LoopRun {
 
   // The kernels' `fns` (LoopLibrary): the C library's pow (f32 kernels),
   // the reference's formula of a function in double (f64 kernels).
-  static void* const* functions() {
-    static_assert(kLibraryPow == 0 && kLibraryDoubleFunction == 1 && kLibraryEntries == 2, "the order below");
-    static void* fns[kLibraryEntries] = {as_pointer(static_cast<double (*)(double, double)>(&std::pow)),
-                                         as_pointer(&double_function)};
-    return fns;
-  }
+  // The kernels' fns array (loop_gen.h): the library functions, and this
+  // run's flag for a division by zero.
+  void* const* functions() const { return functions_; }
 
   template <typename F>
   static void* as_pointer(F* f) {
@@ -270,6 +284,8 @@ class LoopRun {
     return reference::apply_function(static_cast<ir::Func>(func), a, b);
   }
 
+  mutable std::atomic<std::int32_t> division_by_zero_{0};  // fns[2]: set by a kernel (loop_gen.h)
+  void* functions_[kLibraryEntries] = {};
   const ir::Program& program_;
   const ir::Statement& statement_;
   std::vector<Tensor>& tensors_;
@@ -318,6 +334,7 @@ void run_loop_kernel(const ir::Program& program, const ir::Statement& statement,
   const std::optional<ReductionChunks> split = spec.chunks;
   if (!split) {
     run.run(spec);
+    run.check_division_by_zero();
     return;
   }
   // R's partials: the graph rooted at R, each into a 0-d f64 target.
@@ -329,6 +346,7 @@ void run_loop_kernel(const ir::Program& program, const ir::Statement& statement,
   partial.outside_unread = false;
   partial.target_dtype = DType::f64;  // as an f32 sum accumulates
   const std::vector<double> partials = run.run_chunks(run.lower(std::move(partial), false), *split);
+  run.check_division_by_zero();
   // The statement with R read from a scalar slot.
   LoopGraph rest = std::move(spec.graph);
   const LoopReduce op = rest.nodes[static_cast<std::size_t>(split->node)].reduce;
@@ -341,6 +359,7 @@ void run_loop_kernel(const ir::Program& program, const ir::Statement& statement,
   value.number = combine(op, partials);
   rest.scalars.push_back(value);
   run.run(run.lower(std::move(rest), statement.accumulate));
+  run.check_division_by_zero();
 }
 
 std::optional<std::string> emit_loop_kernel(const ir::Program& program, const ir::Statement& statement) {

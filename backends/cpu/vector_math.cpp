@@ -308,7 +308,7 @@ Value* emit_gelu(Builder& b, Value* x) {
   return b.CreateFMul(b.CreateFMul(c(b, x, 0.5f), x), b.CreateFAdd(c(b, x, 1.0f), erf));
 }
 
-bool f64_in_vector_code(ir::Func func) {
+bool exact_in_vector_code(ir::Func func) {
   switch (func) {
     case ir::Func::sqrt:
     case ir::Func::rsqrt:
@@ -316,6 +316,15 @@ bool f64_in_vector_code(ir::Func func) {
     case ir::Func::relu:
     case ir::Func::max:
     case ir::Func::min:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool f64_in_vector_code(ir::Func func) {
+  if (exact_in_vector_code(func)) return true;
+  switch (func) {
     case ir::Func::exp:
     case ir::Func::sigmoid:
     case ir::Func::silu:
@@ -327,8 +336,8 @@ bool f64_in_vector_code(ir::Func func) {
   }
 }
 
-Value* emit_function(Builder& b, ir::Func func, Value* a, Value* second, Value* pow_fn, Value* double_fn) {
-  if (is_double(a->getType()) && !f64_in_vector_code(func)) {
+Value* emit_function(Builder& b, ir::Func func, Value* a, Value* second, Value* pow_fn, Value* double_fn, bool exact) {
+  if (is_double(a->getType()) && !(exact ? exact_in_vector_code(func) : f64_in_vector_code(func))) {
     if (!double_fn) EINC_FAIL(std::string("loop kernel: no f64 function for ") + ir::func_name(func));
     return double_lanes(b, func, a, second, double_fn);
   }

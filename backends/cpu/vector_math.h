@@ -60,13 +60,20 @@ llvm::Value* emit_gelu(Builder& b, llvm::Value* x);
 // relu, max, min: the f32 code on doubles), exp with what is built on it
 // (sigmoid, silu), tanh and log, from Cephes' double exp, tanh and log.
 bool f64_in_vector_code(ir::Func func);
+// Whether f64 values of `func` are exactly the reference's in vector code:
+// the functions that are one IEEE operation or a select (sqrt, rsqrt, abs,
+// relu, max, min).
+bool exact_in_vector_code(ir::Func func);
 
 // `func` applied to args (one, or two for max/min/pow). `pow_fn` is a
 // pointer to `double pow(double, double)` (an i8* value), used by f32 pow
 // only. f64 values (double, <N x double>) of the other functions call
 // `double_fn`, a pointer to `double f(int64_t func, double a, double b)`
-// (the reference's formula for func, in double), lane by lane.
+// (the reference's formula for func, in double), lane by lane; with
+// `exact`, every function not exact_in_vector_code does (an integer
+// statement's functions, truncated afterwards, must be the reference's
+// bits).
 llvm::Value* emit_function(Builder& b, ir::Func func, llvm::Value* a, llvm::Value* second, llvm::Value* pow_fn,
-                           llvm::Value* double_fn = nullptr);
+                           llvm::Value* double_fn = nullptr, bool exact = false);
 
 }  // namespace einc::cpu
