@@ -119,7 +119,8 @@ class GraphBuilder {
   int refuse_in_integer_statement(const std::string& what) {
     if (reason_.empty())
       reason_ =
-          what + " in an integer statement (integer loop kernels do + - * /, functions, where, sum, prod, max and min)";
+          what +
+          " in an integer statement (integer loop kernels do + - * /, functions, where, sum, prod, max, min and mean)";
     return 0;
   }
 
@@ -427,7 +428,9 @@ class GraphBuilder {
   }
 
   int lower_reduce(const ir::Expr& e) {
-    if (integer() && (e.reduce_op == ir::ReduceOp::mean || e.reduce_op == ir::ReduceOp::logsumexp))
+    // (An integer mean is the int64 sum divided by the count, truncating,
+    // as the reference's; logsumexp computes in double there.)
+    if (integer() && e.reduce_op == ir::ReduceOp::logsumexp)
       return refuse_in_integer_statement(std::string(ir::reduce_op_name(e.reduce_op)));
     has_reduce_ = true;
     parts_.push_back(std::string(ir::reduce_op_name(e.reduce_op)) + " over " + names(e.over));

@@ -24,7 +24,7 @@
 // What compiles is decided from the structure alone (statement_plan.h then
 // checks the tensors): f32 statement, target and operands, or the same all
 // f64 (LoopGraph::element: the kernel then computes in double), or an
-// integer statement of + - * /, where and sum/prod/max/min over i8/i32
+// integer statement of + - * /, functions, where and sum/prod/max/min/mean over i8/i32
 // tensors (in int64; a divisor that may be 0 checked in the kernel,
 // loop_gen.h), except that
 // f32(...) of an i32 tensor loads it converted (a dequantisation,

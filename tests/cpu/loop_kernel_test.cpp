@@ -606,8 +606,8 @@ TEST(LoopKernel, F64StatementsComputeInDouble) {
 // truncating (by negative numbers and -1 too, by i32 and i8 tensors and
 // by a dim), dims, a transposed write, loops split at `where`, `+=`, a
 // total over everything; on values at the ends of each dtype's range.
-// What they do not compute yet (mean, a constant that does not fold) is
-// interpreted, saying why.
+// What they do not compute yet (logsumexp, a constant that does not fold)
+// is interpreted, saying why.
 TEST(LoopKernel, IntegerStatementsWrapAsTheReference) {
   const std::string script =
       "dim M = 37, N = 19, L = 70001\n"
@@ -637,7 +637,9 @@ TEST(LoopKernel, IntegerStatementsWrapAsTheReference) {
       "f2[i, j] = sqrt(x[i, j]) / 3 + pow(b[j], 2) / 1000 + exp(x[i, j] / 50000000) + log(abs(b[j]) + 1) * 1000\n"
       "f3[i] = sum(j: rsqrt(abs(x[i, j]) + 1) + tanh(x[i, j]) * 3 + sigmoid(b[j]) + gelu(x[i, j] / 1000000) +"
       " silu(b[j] / 1000000) + pow(x[i, j], 3) / 1000 + pow(2, b[j] / 100000000))\n"
-      "f4[j, i] = abs(q[j, i]) + max(q[j, i], -3) * 2\n";
+      "f4[j, i] = abs(q[j, i]) + max(q[j, i], -3) * 2\n"
+      "m1[i] = mean(j: x[i, j] * 3) - mean(k: s[i, k])\n"
+      "m2 = mean(k: v[k] * v[k] * v[k])\n";
   for (int lanes : {0, 1}) {
     LanesOverride override(lanes);
     SCOPED_TRACE("lanes " + std::to_string(lanes));
@@ -660,7 +662,7 @@ TEST(LoopKernel, IntegerStatementsWrapAsTheReference) {
     EXPECT_EQ(compare_bitwise(ref, one), "");
     EXPECT_EQ(compare_bitwise(one, program.run(inputs, on("cpu", 3))), "");
   }
-  for (const char* statement : {"r[i] = mean(j: x[i, j])", "h[i, j] = x[i, j] * (1 / 0)"}) {
+  for (const char* statement : {"r[i] = logsumexp(j: x[i, j])", "h[i, j] = x[i, j] * (1 / 0)"}) {
     einc::Program program =
         einc::compile(std::string("dim M = 5, N = 3\ninput x[M, N] : i32\ninput b[N] : i32\n") + statement + "\n");
     const std::vector<std::string> lines = plan(program);
@@ -861,12 +863,12 @@ TEST(LoopKernel, FallsBackWhereItMust) {
   // += reading its own target; a reduction that would be recomputed per
   // point of an index it does not use; reductions whose free sets do not
   // nest (t outside d for one, d outside t for the other); an i32 statement
-  // that takes a mean.
+  // that takes a logsumexp.
   for (const char* script : {
            "dim N = 17\ninput X[N, N]\nY[i, j] = X[i, j]\nY[i, j] += Y[j, i]\noutput Y\n",
            "dim N = 17, M = 7\ninput X[M, N]\nY[j] = sum(i: softmax(j: X[i, j]))\n",
            "dim T = 17, D = 7\ninput X[T, D]\nY[t, d] = X[t, d] * sum(e: X[t, e]) * max(s: X[s, d])\n",
-           "dim N = 17\ninput X[N, N] : i32\nY[i] = mean(j: X[i, j] + X[j, i])\n",
+           "dim N = 17\ninput X[N, N] : i32\nY[i] = logsumexp(j: X[i, j] + X[j, i])\n",
        }) {
     check_script(script, Expect::last_interpreted, {1e-12, 1e-12});
   }
