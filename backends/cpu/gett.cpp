@@ -111,9 +111,10 @@ std::size_t shape_for(const std::vector<KernelShape>& shapes, std::int64_t m, in
 
 constexpr std::int64_t kPadding = INT64_MIN;     // a padding row in the pack routines
 constexpr int kFusedVariant = 2, kBInPlace = 1;  // Driver::variants_
+// The widest micro-kernel's NR (an in-place B's column pointers), and the
+// most row panels of M under which B is read in place (plan_b_in_place).
 constexpr int kMaxNr = 16;
-constexpr std::int64_t kMaxRowPanelsForBInPlace =
-    8;  // plan_b_in_place                     // the widest micro-kernel's NR (in-place B's column pointers)
+constexpr std::int64_t kMaxRowPanelsForBInPlace = 8;
 
 // Whether each thread runs whole batch elements on its own (its own packed
 // B, no barrier between blocks): many batch elements, so that every thread
