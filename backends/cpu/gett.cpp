@@ -228,7 +228,7 @@ class Driver {
     if (call_.a_half && gemv_path_ == GemvKind::none) EINC_FAIL("cpu backend: an f16/bf16 A outside a GEMV");
     const bool dot = gemv_path_ == GemvKind::dot, axpy = gemv_path_ == GemvKind::axpy;
     fused_ = fusable_ && !dot && !axpy && kk_ > 0;
-    if (!dot && !axpy) compile_variants();
+    if (!dot && !axpy && kk_ > 0) compile_variants();  // (an empty sum runs no micro-kernel)
     if (dot || axpy) {
       run_gemv(jit_, call_, gemv_path_, {a_b_, b_b_, c_b_, a_m_, c_m_, b_n_, c_n_, a_k_, b_k_}, m_, kk_, threads);
     } else {
@@ -423,9 +423,8 @@ class Driver {
           b_columns[static_cast<std::size_t>(j)] = b_data() + b_b_[static_cast<std::size_t>(batch)] +
                                                    b_n_[static_cast<std::size_t>(n0 + j)] +
                                                    b_k_[static_cast<std::size_t>(p0)];
-      if (panel_runs)
-        runs.prepare(*mask_, {batch, i0, i0 + 1, n0, n1, p0, p0 + kc}, b_pack + jr * kc,
-                     b_in_place ? b_columns.data() : nullptr, nr);
+      const T* const* const columns = b_in_place ? b_columns.data() : nullptr;
+      if (panel_runs) runs.prepare(*mask_, {batch, i0, i0 + 1, n0, n1, p0, p0 + kc}, b_pack + jr * kc, columns, nr);
       // A select's mask over the whole column panel: its tiles are
       // classified one by one only where it holds partly (near a causal
       // mask's diagonal), not across the rest of the panel.
@@ -435,16 +434,9 @@ class Driver {
       for (std::int64_t ir = 0; ir < mc; ir += mr) {
         std::int64_t m0 = i0 + ir;
         const T* a = a_pack.data + ir * kc;
-        const T* b = b_pack + jr * kc;  // (packed; in place, the kernel reads b_columns)
-        // The micro-kernel, or its variant reading B in place, or with the
-        // fused epilogue (`args`).
+        const T* b = b_pack + jr * kc;  // (packed; in place, the kernel reads `columns`)
         auto kernel = [&](T* out, std::int64_t ld, int accumulate, const UkrEpilogueArgs* args) {
-          const int which = (b_in_place ? kBInPlace : 0) | (args ? kFusedVariant : 0);
-          if (which == 0)
-            v_.micro_kernel(kc, a, b, out, ld, accumulate);
-          else
-            variants_[static_cast<std::size_t>(which)](
-                kc, a, b_in_place ? static_cast<const void*>(b_columns.data()) : b, out, ld, accumulate, args);
+          micro_kernel(kc, a, b, columns, out, ld, accumulate, args);
         };
         const bool direct = ldc != 0 && m_direct_[static_cast<std::size_t>(m0 / mr)];
         if (mask_) {
@@ -452,8 +444,7 @@ class Driver {
                              nr_eff = std::min<std::int64_t>(nr, jr1 - jr);
           const MaskBox box{batch, m0, m0 + mr_eff, n0, n0 + nr_eff, p0, p0 + kc};
           if (panel_runs) {
-            masked_sum_panel_tile(box, runs, a, b, b_in_place ? b_columns.data() : nullptr, c, direct ? ldc : 0,
-                                  tile.data);
+            masked_sum_panel_tile(box, runs, a, b, columns, c, direct ? ldc : 0, tile.data);
             continue;
           }
           if (masked_sum_) {
@@ -480,6 +471,19 @@ class Driver {
         }
       }
     }
+  }
+
+  // The micro-kernel on the packed panels a and b, or its variant reading
+  // B's columns in place (`columns` not null) or with the fused epilogue
+  // (`args` not null); variants_ holds those the call may run.
+  void micro_kernel(std::int64_t kc, const T* a, const T* b, const T* const* columns, T* out, std::int64_t ld,
+                    int accumulate, const UkrEpilogueArgs* args) const {
+    const int which = (columns ? kBInPlace : 0) | (args ? kFusedVariant : 0);
+    if (which == 0)
+      v_.micro_kernel(kc, a, b, out, ld, accumulate);
+    else
+      variants_[static_cast<std::size_t>(which)](kc, a, columns ? static_cast<const void*>(columns) : b, out, ld,
+                                                 accumulate, args);
   }
 
   // The micro-kernel variants this call may run (compute()'s kernel): with
@@ -695,10 +699,7 @@ class Driver {
       const int mr = v_.shape.mr();
       T* const out =
           ldc != 0 ? c + c_m_[static_cast<std::size_t>(box.m0)] + c_n_[static_cast<std::size_t>(box.n0)] : tile;
-      if (columns)
-        variants_[kBInPlace](kc, ak, columns, out, ldc != 0 ? ldc : mr, ldc != 0 ? 1 : 0, nullptr);
-      else
-        v_.micro_kernel(kc, ak, bk, out, ldc != 0 ? ldc : mr, ldc != 0 ? 1 : 0);
+      micro_kernel(kc, ak, bk, columns, out, ldc != 0 ? ldc : mr, ldc != 0 ? 1 : 0, nullptr);
       if (ldc == 0) store_tile(tile, c, box.m0, box.m1 - box.m0, box.n0, box.n1 - box.n0, false);
     };
   }

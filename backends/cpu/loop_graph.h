@@ -121,8 +121,8 @@ struct LoopGraph {
   // computes in 64-bit integers as the reference does (docs/semantics.md):
   // loads sign-extended, + - * wrapping, numbers and dims folded as
   // integers, the value wrapped to the target's dtype as it is stored.
-  // Integer kernels compute + - *, `/` by a nonzero number, where, and
-  // sum/prod/max/min in int64 (no `/` by a tensor or dim, functions, mean,
+  // Integer kernels compute + - * / (a divisor that may be 0 checked at
+  // run time), functions, where, and sum/prod/max/min/mean in int64 (no
   // logsumexp or conversions yet: those statements are interpreted).
   DType element = DType::f32;
   // The element type, or i8/i32 for a statement `q = i8(...)` of an f32

@@ -267,10 +267,9 @@ class LoopRun {
     return scalars;
   }
 
-  // The kernels' `fns` (LoopLibrary): the C library's pow (f32 kernels),
-  // the reference's formula of a function in double (f64 kernels).
-  // The kernels' fns array (loop_gen.h): the library functions, and this
-  // run's flag for a division by zero.
+  // The kernels' `fns` (LoopLibrary, loop_gen.h): the C library's pow (f32
+  // kernels), the reference's formula of a function in double (f64 and
+  // integer kernels), and this run's flag for an integer division by zero.
   void* const* functions() const { return functions_; }
 
   template <typename F>
