@@ -8,6 +8,7 @@
 
 #include "einc/tensor.h"
 #include "ir/program.h"
+#include "ir/real_to_integer.h"
 #include "runtime/buffer_pool.h"
 
 namespace einc {
@@ -72,7 +73,7 @@ void store_element(DType dtype, void* where, double value) {
     case DType::i8:
     case DType::i32: {
       // Integers wrap (two's complement) like numpy's astype; NaN/inf store 0.
-      std::int64_t wide = std::isfinite(value) && std::fabs(value) < 9.2e18 ? static_cast<std::int64_t>(value) : 0;
+      std::int64_t wide = ir::real_to_int64(value);
       if (dtype == DType::i8) {
         auto v = static_cast<std::int8_t>(static_cast<std::uint8_t>(static_cast<std::uint64_t>(wide)));
         std::memcpy(where, &v, 1);

@@ -26,6 +26,7 @@
 #include "backends/cpu/vector_math.h"
 #include "einc/internal_error.h"
 #include "ir/condition.h"
+#include "ir/real_to_integer.h"
 
 namespace einc::cpu {
 
@@ -649,7 +650,7 @@ class Emitter {
   // the reference's (one IEEE operation or a select in vector code, the
   // others through its own formula lane by lane: a value 1 ulp off could
   // truncate to another integer), then toward zero to an integer, 0 where
-  // it is not finite or |v| >= 9.2e18 (the reference's from_double).
+  // it is not finite or too large (ir/real_to_integer.h).
   Value* call_on_integers(ir::Func func, Value* a, Value* second) {
     auto to_double = [&](Value* v) {
       llvm::Type* type = b_.getDoubleTy();
@@ -660,7 +661,7 @@ class Emitter {
     Value* v = emit_function(b_, func, to_double(a), second ? to_double(second) : nullptr, nullptr,
                              library_fn(kLibraryDoubleFunction), true);
     Value* in_range = b_.CreateFCmpOLT(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, v),
-                                       llvm::ConstantFP::get(v->getType(), 9.2e18));
+                                       llvm::ConstantFP::get(v->getType(), ir::kRealToIntegerLimit));
     llvm::Type* type = real_;
     if (auto* vt = llvm::dyn_cast<llvm::FixedVectorType>(v->getType()))
       type = llvm::FixedVectorType::get(real_, vt->getNumElements());

@@ -8,18 +8,13 @@
 
 #include "backends/reference/interpreter.h"
 #include "ir/condition.h"
+#include "ir/real_to_integer.h"
 
 namespace einc::cuda {
 
 namespace {
 
 bool is_integer(ir::DType d) { return d == ir::DType::i8 || d == ir::DType::i32; }
-
-// reference: Arith<int64>::from_double.
-std::int64_t truncate(double v) {
-  if (!std::isfinite(v) || std::fabs(v) >= 9.2e18) return 0;
-  return static_cast<std::int64_t>(v);
-}
 
 }  // namespace
 
@@ -228,7 +223,7 @@ std::string ExprEmitter::load(const ir::Expr& access, const std::string& pointer
 }
 
 std::string ExprEmitter::literal(double value) const {
-  if (integer_) return "(" + ll(truncate(value)) + ")";
+  if (integer_) return "(" + ll(ir::real_to_int64(value)) + ")";
   if (t_ == "float") return float_literal(static_cast<float>(value));
   return double_literal(value);
 }

@@ -1,6 +1,8 @@
 // backends/cuda/source_util.cpp — see source_util.h.
 #include "backends/cuda/source_util.h"
 
+#include "ir/real_to_integer.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -111,8 +113,12 @@ EINC_DEV long long einc_lookup(long long id, long long extent, unsigned int* sta
   if (id < 0 || id >= extent) { atomicOr(status, 2u); return 0; }
   return id;
 }
-// A double to int64, toward zero; NaN, infinities and |v| >= 9.2e18 give 0.
-EINC_DEV long long einc_d2ll(double v) { return (v != v || v >= 9.2e18 || v <= -9.2e18) ? 0 : (long long)v; }
+// A double to int64, toward zero; NaN, infinities and magnitudes past the
+// limit give 0 (ir/real_to_integer.h).
+#define EINC_REAL_TO_INTEGER_LIMIT )" + double_literal(ir::kRealToIntegerLimit) + R"(
+EINC_DEV long long einc_d2ll(double v) {
+  return (v != v || v >= EINC_REAL_TO_INTEGER_LIMIT || v <= -EINC_REAL_TO_INTEGER_LIMIT) ? 0 : (long long)v;
+}
 
 // Combiners of reductions (associative; NaN handling as in the reference).
 struct EincAdd {

@@ -22,6 +22,7 @@
 #include "ir/condition.h"
 #include "ir/expr_builders.h"
 #include "ir/product_plan.h"
+#include "ir/real_to_integer.h"
 
 namespace einc::reference {
 
@@ -57,10 +58,7 @@ struct Arith<std::int64_t> {
     return a / b;
   }
   static std::int64_t neg(std::int64_t a) { return static_cast<std::int64_t>(U(0) - U(a)); }
-  static std::int64_t from_double(double v) {
-    if (!std::isfinite(v) || std::fabs(v) >= 9.2e18) return 0;
-    return static_cast<std::int64_t>(v);  // toward zero
-  }
+  static std::int64_t from_double(double v) { return ir::real_to_int64(v); }
 };
 
 template <typename T>
