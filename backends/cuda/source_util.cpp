@@ -115,7 +115,8 @@ EINC_DEV long long einc_lookup(long long id, long long extent, unsigned int* sta
 }
 // A double to int64, toward zero; NaN, infinities and magnitudes past the
 // limit give 0 (ir/real_to_integer.h).
-#define EINC_REAL_TO_INTEGER_LIMIT )" + double_literal(ir::kRealToIntegerLimit) + R"(
+#define EINC_REAL_TO_INTEGER_LIMIT )" +
+         double_literal(ir::kRealToIntegerLimit) + R"(
 EINC_DEV long long einc_d2ll(double v) {
   return (v != v || v >= EINC_REAL_TO_INTEGER_LIMIT || v <= -EINC_REAL_TO_INTEGER_LIMIT) ? 0 : (long long)v;
 }
