@@ -89,6 +89,49 @@ class Matcher {
     return assign_roles(*product.args[0], *product.args[1], contraction->over, c_strides);
   }
 
+  // match_dequantised_gett.
+  std::optional<GettStatement> run_dequantised(const std::vector<std::int64_t>& c_strides) {
+    if (statement_.dtype != DType::f32 || statement_.accumulate) return std::nullopt;
+    out_ = statement_.lhs;
+    const Expr* main = split_sum(*statement_.value, result_.bias, true);
+    if (!main) return std::nullopt;
+    // main = f32(contraction), times (or over) scalars, times channel scales.
+    const Expr* converted = main;
+    if (main->kind == ExprKind::multiply) {
+      converted = nullptr;
+      for (std::size_t i = 0; i < main->args.size(); ++i) {
+        const Expr& factor = *main->args[i];
+        const bool times = main->ops[i] == '*';
+        if (scalar_only(factor)) {
+          result_.scale_factors.push_back(main->args[i]);
+          result_.scale_divides.push_back(!times);
+        } else if (factor.kind == ExprKind::call && factor.func == Func::convert && times && !converted) {
+          converted = &factor;
+        } else if (std::optional<GettOperand> scales = output_access(factor, out_); scales && times) {
+          result_.channel_scales.push_back(std::move(*scales));
+        } else {
+          return std::nullopt;
+        }
+      }
+    }
+    if (!converted || converted->kind != ExprKind::call || converted->func != Func::convert ||
+        converted->convert_to != DType::f32 || converted->convert_from != DType::i32)
+      return std::nullopt;
+    const Expr& contraction = *converted->args[0];
+    if (!is_contraction(contraction) || contraction.reduce_op != ReduceOp::sum) return std::nullopt;
+    const Expr& product = *contraction.args[0];
+    if (product.args.size() != 2 || product.ops[0] != '*' || product.ops[1] != '*') return std::nullopt;
+    for (const ExprPtr& f : product.args)
+      if (!strided_view(*f) || program_.tensors[f->tensor].dtype != DType::i8) return std::nullopt;
+    for (int i : contraction.over)
+      if (!contains_index(*product.args[0], i) || !contains_index(*product.args[1], i)) return std::nullopt;
+    for (int i : out_)
+      if (!contains_index(contraction, i)) return std::nullopt;
+    if (contraction.free.size() != out_.size()) return std::nullopt;
+    result_.dequantise = true;
+    return assign_roles(*product.args[0], *product.args[1], contraction.over, c_strides);
+  }
+
  private:
   // `e` = main + or - output accesses (in any order); returns main, or
   // nullptr if `e` is a sum of another shape. Not a sum: `e` is the main.
@@ -241,6 +284,11 @@ std::optional<GettStatement> match_gett(const Program& program, const Statement&
   return Matcher(program, statement).run(c_strides);
 }
 
+std::optional<GettStatement> match_dequantised_gett(const Program& program, const Statement& statement,
+                                                    const std::vector<std::int64_t>& c_strides) {
+  return Matcher(program, statement).run_dequantised(c_strides);
+}
+
 GettSpec make_gett_spec(const Program& program, const Statement& statement, const GettStatement& gett,
                         const std::function<const std::vector<std::int64_t>&(int)>& strides_of, bool swap) {
   GettSpec spec;
@@ -286,6 +334,7 @@ GettSpec make_gett_spec(const Program& program, const Statement& statement, cons
   };
   for (const GettTerm& t : gett.bias) spec.bias.push_back(term(t));
   for (const GettTerm& t : gett.residual) spec.residual.push_back(term(t));
+  for (const GettOperand& s : gett.channel_scales) spec.channel_scales.push_back(term(GettTerm{s, false}));
   return spec;
 }
 
@@ -293,6 +342,7 @@ bool reads_with_offsets(const GettStatement& gett) {
   bool any = has_offset(gett.a.subscripts) || has_offset(gett.b.subscripts);
   for (const auto* terms : {&gett.bias, &gett.residual})
     for (const GettTerm& t : *terms) any = any || has_offset(t.access.subscripts);
+  for (const GettOperand& s : gett.channel_scales) any = any || has_offset(s.subscripts);
   return any;
 }
 

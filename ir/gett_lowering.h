@@ -69,6 +69,11 @@ struct GettStatement {
   std::vector<GettTerm> bias;      // added before the activation
   std::optional<Func> activation;  // one-argument function
   std::vector<GettTerm> residual;  // added after it
+  // The dequantising form (match_dequantised_gett): A and B are i8, the
+  // kernel sums in i32 (wrapping), and the sums are converted to f32 before
+  // the scale, the channel scales (multiplied in) and the bias terms apply.
+  bool dequantise = false;
+  std::vector<GettOperand> channel_scales;
 };
 
 // Recognises the GETT form above (f32, f64 and i32 statements whose A and
@@ -79,6 +84,19 @@ struct GettStatement {
 // group (largest output stride first).
 std::optional<GettStatement> match_gett(const Program& program, const Statement& statement,
                                         const std::vector<std::int64_t>& c_strides);
+
+// The dequantising form of a quantised layer (docs/language.md,
+// "Conversions"), in an f32 statement:
+//
+//   target[out] = f32(sum_K(A[...] * B[...])) * scale * channel scales + bias terms
+//
+// A and B i8 tensor accesses whose products are summed in i32 (every
+// summed index held by both), `scale` scalar factors (`*` or `/`), channel
+// scales accesses of output indices (`*` only: the per-channel scales of
+// the weights), bias terms as in match_gett. Returned as the GETT of the
+// i32 sum with `dequantise` set (no activation, residual, mask or `+=`).
+std::optional<GettStatement> match_dequantised_gett(const Program& program, const Statement& statement,
+                                                    const std::vector<std::int64_t>& c_strides);
 
 // One index of a GETT with the concrete extent and strides (elements) it
 // has in A, B and C for one run.
@@ -105,6 +123,7 @@ struct GettSpec {
   std::int64_t a_offset = 0, b_offset = 0;  // the elements where A's and B's views start
   std::vector<GettDimSpec> batch, m, n, k;
   std::vector<GettTermSpec> bias, residual;
+  std::vector<GettTermSpec> channel_scales;  // dequantise: never negated
 };
 
 // `strides_of(tensor)` gives a tensor's strides; `swap` exchanges the roles

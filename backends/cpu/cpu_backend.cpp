@@ -29,7 +29,7 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
     return tensors[static_cast<std::size_t>(t)].strides();
   });
   GettCall call;
-  call.dtype = statement.dtype;
+  call.dtype = g.dequantise ? DType::i32 : statement.dtype;  // (dequantised: i32 sums, an f32 target)
   // Element `offset` of tensor t (of the statement's dtype).
   auto element = [&](int t, std::int64_t offset) -> void* {
     const Tensor& tensor = tensors[static_cast<std::size_t>(t)];
@@ -55,6 +55,8 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
   };
   for (const ir::GettTermSpec& t : spec.bias) call.bias.push_back(term(t));
   for (const ir::GettTermSpec& t : spec.residual) call.residual.push_back(term(t));
+  for (const ir::GettTermSpec& t : spec.channel_scales) call.channel_scales.push_back(term(t));
+  call.dequantise = g.dequantise;
   if (g.accumulate) {
     previous = tensors[static_cast<std::size_t>(statement.target)].clone();
     EpilogueTerm old{previous.data(), {}, {}, {}, false};

@@ -18,6 +18,7 @@
 
 #include "backends/cpu/driver_util.h"
 #include "backends/cpu/gemv.h"
+#include "backends/cpu/gett_dequantise.h"
 #include "einc/internal_error.h"
 #include "runtime/thread_pool.h"
 
@@ -191,15 +192,21 @@ class Driver {
     b_k_ = offsets(call.k, [&](std::size_t d) { return call.k[d].stride_b; });
     a_k_runs_ = contiguous_runs(a_k_);
     b_k_runs_ = contiguous_runs(b_k_);
-    for (const EpilogueTerm& t : call.bias) bias_.push_back(tables(t));
-    for (const EpilogueTerm& t : call.residual) residual_.push_back(tables(t));
+    if (call.dequantise) {  // its scale and terms are f32, applied by the dequantising epilogue
+      if (!std::is_same_v<T, std::int32_t> || !call.i16_pairs || call.activation || call.mask || !call.residual.empty())
+        EINC_FAIL("cpu backend: a dequantising GETT that is not a plain i32 one on i16 pairs");
+      dequantise_.emplace(call);
+    } else {
+      for (const EpilogueTerm& t : call.bias) bias_.push_back(tables(t));
+      for (const EpilogueTerm& t : call.residual) residual_.push_back(tables(t));
+    }
     if (call.mask) mask_.emplace(*call.mask, call.batch, call.m, call.n, call.k);
     masked_sum_ = call.mask && call.mask->on_sum;
     if ((call.activation || call.a_half || (call.mask && !std::is_floating_point_v<T>)) && !kF32)
       EINC_FAIL("cpu backend: an activation or an f16/bf16 A in a GETT outside f32, or a mask in an integer one");
     gemv_path_ = call.mask || !kF32 ? GemvKind::none : gemv_kind(call.batch, call.m, call.n, call.k);
     // The scale rounded once to T: f32 rounds the double the plan computed.
-    scale_ = static_cast<T>(call.scale);
+    scale_ = call.dequantise ? T(1) : static_cast<T>(call.scale);
     if (scale_ != T(1) && call.scale_at != ir::ScaleAt::result && gemv_path_ == GemvKind::none) {
       pack_scale_ = call.scale_at;
       epilogue_scale_ = T(1);
@@ -236,6 +243,8 @@ class Driver {
         runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { zero_block(t); });
       if (kk_ > 0) run_blocks(threads);
     }
+    if (dequantise_ && kk_ == 0)  // (else each tile is dequantised as its last KC block stores it)
+      runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { dequantise_block(t); });
     if (has_epilogue_ && !fused_)
       runtime::parallel_for(batches_ * m_blocks_, threads, [&](std::int64_t t) { epilogue_block(t); });
     if (writes_fill() && !filled_)
@@ -439,9 +448,8 @@ class Driver {
           micro_kernel(kc, a, b, columns, out, ld, accumulate, args);
         };
         const bool direct = ldc != 0 && m_direct_[static_cast<std::size_t>(m0 / mr)];
+        const std::int64_t mr_eff = std::min<std::int64_t>(mr, mc - ir), nr_eff = std::min<std::int64_t>(nr, jr1 - jr);
         if (mask_) {
-          const std::int64_t mr_eff = std::min<std::int64_t>(mr, mc - ir),
-                             nr_eff = std::min<std::int64_t>(nr, jr1 - jr);
           const MaskBox box{batch, m0, m0 + mr_eff, n0, n0 + nr_eff, p0, p0 + kc};
           if (panel_runs) {
             masked_sum_panel_tile(box, runs, a, b, columns, c, direct ? ldc : 0, tile.data);
@@ -465,10 +473,10 @@ class Driver {
           }
         } else {
           kernel(tile.data, mr, 0, nullptr);
-          std::int64_t mr_eff = std::min<std::int64_t>(mr, mc - ir), nr_eff = std::min<std::int64_t>(nr, jr1 - jr);
           store_tile(tile.data, c, m0, mr_eff, n0, nr_eff, first_k);
           if (fused_ && last_k) epilogue_rect(batch, m0, m0 + mr_eff, n0, n0 + nr_eff);
         }
+        if (dequantise_ && last_k) dequantise_->apply(c, c_m_, c_n_, batch, m0, m0 + mr_eff, n0, n0 + nr_eff);
       }
     }
   }
@@ -896,6 +904,15 @@ class Driver {
     }
   }
 
+  // An empty sum's dequantisation (C zeroed first) over one MC block of one
+  // batch element.
+  void dequantise_block(std::int64_t t) const {
+    std::int64_t ib = t % m_blocks_, batch = t / m_blocks_;
+    std::int64_t i0 = ib * blocking_.mc;
+    dequantise_->apply(c_data() + c_b_[static_cast<std::size_t>(batch)], c_m_, c_n_, batch, i0,
+                       std::min(m_, i0 + blocking_.mc), 0, n_);
+  }
+
   // C = act(scale * C + bias terms) + residual terms over one MC block of
   // one batch element (the second pass, when the epilogue is not fused).
   void epilogue_block(std::int64_t t) const {
@@ -1006,6 +1023,7 @@ class Driver {
   T scale_ = T(1);                                // the plan's scalars, in T
   T epilogue_scale_ = T(1);                       // the scale the epilogue applies
   bool has_epilogue_ = false;
+  std::optional<DequantisingEpilogue> dequantise_;  // call_.dequantise
   Jit::Activation activation_ = nullptr;
   bool fusable_ = false, fused_ = false;  // the epilogue in the micro-kernel's stores (classify_epilogue)
   // The micro-kernel's variants by kFusedVariant | kBInPlace (0:

@@ -8,6 +8,8 @@
 //       for each NR panel, for each MR panel: micro-kernel -> tile -> C
 //       (overwrite on the first KC block, beta == 0: C is never read before
 //       it is written; add on the others)
+//       (a dequantising call converts each tile to f32 as the last KC
+//       block stores it: gett_dequantise.h)
 //   (many batch elements: each thread runs whole batch elements instead;
 //   a wide N: each thread runs whole NC blocks, packing its own B)
 //   then, in parallel over MC blocks, the epilogue: scale, bias terms,
@@ -75,6 +77,13 @@ struct GettCall {
   // second pass). Masked calls use the default micro-kernel shape for any
   // thread count, so their tiles, and so their bits, do not depend on it.
   std::optional<GettMaskCall> mask;
+  // An f32 target of i32 sums (ir::GettStatement::dequantise; an i32 call
+  // on i16 pairs, without an activation, residual terms or a mask): C holds
+  // the i32 partial sums until the last KC block, which converts each tile
+  // to f32 as it stores it, times `scale` and the channel scales, plus the
+  // bias terms (f32 tensors: gett_dequantise.h).
+  bool dequantise = false;
+  std::vector<EpilogueTerm> channel_scales;
 };
 
 struct Blocking {

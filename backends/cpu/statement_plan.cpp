@@ -126,7 +126,9 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
       if (g.scale_at != ir::ScaleAt::result)
         line += std::string(", ") + (g.scale_at == ir::ScaleAt::a ? "A" : "B") + " scaled as it is packed";
       std::string epilogue;
+      if (g.dequantise) epilogue += " to f32";
       if (!g.scale_factors.empty() && g.scale_at == ir::ScaleAt::result) epilogue += " scale";
+      if (!g.channel_scales.empty()) epilogue += " channel scales";
       if (!g.bias.empty()) epilogue += " bias";
       if (g.activation) epilogue += std::string(" ") + ir::func_name(*g.activation);
       if (!g.residual.empty()) epilogue += " residual";
@@ -223,8 +225,41 @@ std::optional<StatementPlan> plan_i16_pairs(const ir::Program& program, const ir
 
 namespace {
 
+// A quantised layer's dequantising statement (ir::match_dequantised_gett):
+// the i32 GETT on i16 pairs of its i8 operands, its tiles converted to f32,
+// scaled and biased as they are stored (gett_dequantise.h). Not a decode,
+// which reads its i8 weights in place through the GEMV (the statement is
+// hoisted then: the i32 GEMV, then a loop kernel).
+std::optional<StatementPlan> plan_dequantised_gett(const ir::Program& program, const ir::Statement& s,
+                                                   const TensorLayouts& layouts) {
+  if (!layouts.defined(s.target) || layouts.dtype(s.target) != DType::f32) return std::nullopt;
+  std::optional<ir::GettStatement> g = ir::match_dequantised_gett(program, s, layouts.strides(s.target));
+  if (!g) return std::nullopt;
+  for (int t : {g->a.tensor, g->b.tensor})
+    if (layouts.dtype(t) != DType::i8 || !layouts.defined(t)) return std::nullopt;
+  // The scales and bias are f32 and not the target, which holds i32 sums
+  // until the epilogue reads them.
+  auto f32_term = [&](int t) { return layouts.dtype(t) == DType::f32 && layouts.defined(t) && t != s.target; };
+  for (const ir::GettOperand& scales : g->channel_scales)
+    if (!f32_term(scales.tensor)) return std::nullopt;
+  for (const ir::GettTerm& t : g->bias)
+    if (!f32_term(t.access.tensor)) return std::nullopt;
+  if (layouts.extents_known()) {
+    const ir::GettSpec spec = ir::make_gett_spec(
+        program, s, *g, [&](int t) -> const std::vector<std::int64_t>& { return layouts.strides(t); });
+    if (gemv_kind_copying_x(spec.batch, spec.m, spec.n, spec.k) != GemvKind::none) return std::nullopt;
+  }
+  StatementPlan plan;
+  plan.path = CpuPath::gett;
+  plan.i16_pairs = true;
+  plan.gett = std::move(g);
+  return plan;
+}
+
 StatementPlan plan_path(const ir::Program& program, const ir::Statement& statement, const TensorLayouts& layouts) {
   if (ir::contains_conversion(*statement.value)) {  // (the paths below assume one dtype per statement)
+    if (std::optional<StatementPlan> dequantised = plan_dequantised_gett(program, statement, layouts))
+      return std::move(*dequantised);
     // Its contractions hoisted (an i8 product under f32(...) becomes an i32
     // GETT); what is left a loop kernel if it converts i32 tensors to f32
     // or quantises an f32 value (or product steps that are), else

@@ -763,9 +763,11 @@ TEST(CpuDifferential, Int8DecodeReadsItsWeightsInPlace) {
 
 // A quantised linear layer in the language: activations quantised with
 // i8(...), the i8 product summed in i32 under f32(...) and dequantised with
-// per-tensor and per-channel scales. The contraction is hoisted out of the
-// conversion and runs as the i16-pair GETT, the quantisation and the
-// dequantising steps as loop kernels.
+// per-tensor and per-channel scales. The dequantising statement is one
+// i16-pair GETT whose epilogue converts, scales and adds the bias (a decode,
+// T = 1, hoists the contraction: the GEMV reading the i8 weights in place,
+// then a loop kernel); the quantisation is a loop kernel, and so is the
+// requantising step of z after its hoisted GETT.
 TEST(CpuDifferential, QuantisedLinearLayers) {
   EINC_REQUIRE_BACKEND_UNDER_TEST();
   for (const auto& [t, d, f] : std::vector<std::array<int, 3>>{{1, 64, 8}, {5, 33, 17}, {37, 300, 65}, {64, 257, 96}}) {
@@ -778,7 +780,11 @@ TEST(CpuDifferential, QuantisedLinearLayers) {
                                "output y, z\n";
     einc::Program program = einc::compile(script);
     const std::string plan = program.emit(einc::EmitStage::plan);
-    EXPECT_NE(plan.find("y = contractions hoisted into temporaries: JIT GETT"), std::string::npos) << plan;
+    EXPECT_NE(plan.find(t == 1 ? "y = contractions hoisted into temporaries: JIT GETT"
+                               : "y = JIT GETT (batch -; M f; N t; K e), epilogue: to f32 scale channel scales bias"),
+              std::string::npos)
+        << plan;
+    EXPECT_NE(plan.find("z = contractions hoisted into temporaries: JIT GETT"), std::string::npos) << plan;
     EXPECT_NE(plan.find("xq = JIT loop (elementwise)"), std::string::npos) << plan;
     TensorMap inputs = einc::random_inputs(program, 5);
     inputs.at("sx").set({}, 1.0 / 100);  // x in [-1, 1) to [-100, 100]
@@ -792,6 +798,50 @@ TEST(CpuDifferential, QuantisedLinearLayers) {
       EXPECT_EQ(compare_bitwise({{"z", ref.at("z")}}, {{"z", got.at("z")}}), "") << t << "x" << d << "x" << f;
       EXPECT_EQ(compare_outputs({{"y", ref.at("y")}}, {{"y", got.at("y")}}, 4), "") << t << "x" << d << "x" << f;
     }
+  }
+}
+
+// The dequantising GETT (gett_dequantise.h) in every form it takes:
+// channel scales along M, along N and along both, a transposed target (the
+// roles of A and B swap), a divided scale, a 2-D bias subtracted, a batch,
+// a bare conversion; K empty, short, and over several KC blocks; full-range
+// i8 values (sums past 2^24, rounded to f32); odd extents (partial tiles).
+// Against the reference, and bit for bit across thread counts.
+TEST(CpuDifferential, DequantisingGettConvertsScalesAndBiasesItsTiles) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  for (int d : {0, 1, 301, 3001}) {
+    const std::string script =
+        "dim G = 2, T = 37, F = 53, D = " + std::to_string(d) +
+        "\ninput x[T, D] : i8\nparam w[F, D] : i8\ninput xb[G, T, D] : i8\nparam wb[G, F, D] : i8\n"
+        "input sx, sz\nparam sw[F], st[T], b[F], c[T, F], bb[G, F]\n"
+        "y[t, f] = f32(sum(d: x[t, d] * w[f, d])) * sx * sw[f] + b[f]\n"
+        "yt[f, t] = f32(x[t, d] * w[f, d]) * sw[f] / sz - c[t, f] + b[f]\n"
+        "ys[t, f] = f32(sum(d: x[t, d] * w[f, d])) * st[t] * sw[f]\n"
+        "yb[g, t, f] = f32(sum(d: xb[g, t, d] * wb[g, f, d])) * sw[f] + bb[g, f]\n"
+        "yp[t, f] = f32(sum(d: x[t, d] * w[f, d]))\n"
+        "output y, yt, ys, yb, yp\n";
+    einc::Program program = einc::compile(script);
+    const std::string plan = program.emit(einc::EmitStage::plan);
+    for (const char* line :
+         {"y = JIT GETT (batch -; M f; N t; K d), epilogue: to f32 scale channel scales bias, on i8 operands",
+          "yt = JIT GETT (batch -; M t; N f; K d), epilogue: to f32 scale channel scales bias, on i8 operands",
+          "ys = JIT GETT (batch -; M f; N t; K d), epilogue: to f32 channel scales, on i8 operands",
+          "yb = JIT GETT (batch g; M f; N t; K d), epilogue: to f32 channel scales bias, on i8 operands",
+          "yp = JIT GETT (batch -; M f; N t; K d), epilogue: to f32, on i8 operands"})
+      EXPECT_NE(plan.find(line), std::string::npos) << line << "\n" << plan;
+    TensorMap inputs = einc::random_inputs(program, 11);
+    for (const char* name : {"x", "w", "xb", "wb"}) {
+      const Tensor& t = inputs.at(name);
+      for (std::int64_t i = 0; i < t.numel(); ++i) t.set_flat(i, i % 3 ? 127.0 : i % 2 ? -128.0 : t.get_flat(i));
+    }
+    inputs.at("sx").set({}, 0.0123);
+    inputs.at("sz").set({}, 3.0);
+    const TensorMap ref = program.run(inputs, options("reference"));
+    const TensorMap one = program.run(inputs, options(backend_under_test(), 1));
+    EXPECT_EQ(compare_outputs(ref, one, std::max(d, 1)), "") << "D = " << d;
+    for (int threads : {2, 3})
+      EXPECT_EQ(compare_bitwise(one, program.run(inputs, options(backend_under_test(), threads))), "")
+          << "D = " << d << ", " << threads << " threads";
   }
 }
 
