@@ -39,21 +39,21 @@ Poly times(std::int64_t k, const Poly& p) { return Poly::constant(k) * p; }
 class StatementCounter {
  public:
   StatementCounter(const Program& program, const Statement& statement, StatementCost& cost)
-      : program_(program), statement_(statement), cost_(cost) {}
+      : program_(program), statement_(&statement), cost_(cost) {}
 
   void run() {
     cost_.reduction_length = Poly::constant(1);
-    visit(*statement_.value);
-    const Tensor& target = program_.tensors[statement_.target];
+    visit(*statement_->value);
+    const Tensor& target = program_.tensors[statement_->target];
     cost_.outputs = tensor_elements(target);
-    if (statement_.accumulate) cost_.flops += cost_.outputs;  // the += itself
+    if (statement_->accumulate) cost_.flops += cost_.outputs;  // the += itself
     count_bytes(target);
   }
 
  private:
   // The points of the grid over `ids` that the enclosing conditions keep
   // (every extent's product when no condition compares two of them).
-  Poly extent_product(const std::vector<int>& ids) const { return points_where(statement_, ids, active_); }
+  Poly extent_product(const std::vector<int>& ids) const { return points_where(*statement_, ids, active_); }
   Poly domain(const Expr& e) const { return extent_product(e.free); }
 
   void raise_kind(StatementKind kind) { cost_.kind = std::max(cost_.kind, kind); }
@@ -64,7 +64,7 @@ class StatementCounter {
     // operand still counts where that happens (a step of the product).
     if (e.folds) return;
     // A product is counted whole, as its plan computes it (product_plan.h).
-    if (is_product(statement_, e)) return visit_product(e);
+    if (is_product(*statement_, e)) return visit_product(e);
     switch (e.kind) {
       case ExprKind::access:
       case ExprKind::constant:
@@ -75,11 +75,18 @@ class StatementCounter {
         cost_.flops += domain(e);  // one negation per element
         return;
       case ExprKind::call:
+        if (e.func == Func::convert) {  // the argument counted as it computes (in its own dtype)
+          const Statement as_argument = statement_for_argument(*statement_, e);
+          const Statement* const outer = statement_;
+          statement_ = &as_argument;
+          visit(*e.args[0]);
+          statement_ = outer;
+          return;
+        }
         for (const ExprPtr& a : e.args) visit(*a);
         // exp, log, sqrt, ... count as transcendentals; abs, relu, max, min as
-        // FLOPs; a dtype conversion is no arithmetic and counts nothing.
-        if (e.func != Func::convert)
-          (func_is_transcendental(e.func) ? cost_.transcendentals : cost_.flops) += domain(e);
+        // FLOPs; a dtype conversion (above) is no arithmetic and counts nothing.
+        (func_is_transcendental(e.func) ? cost_.transcendentals : cost_.flops) += domain(e);
         return;
       case ExprKind::add:
       case ExprKind::multiply: {
@@ -143,7 +150,7 @@ class StatementCounter {
       for (const ExprPtr& factor : product.args) {
         visit(*factor);
         term.operands.push_back(factor.get());
-        labels.push_back(label_of(program_, statement_, *factor));
+        labels.push_back(label_of(program_, *statement_, *factor));
       }
       term.macs = extent_product(product.free);
       term.order = "(" + labels[0] + "*" + labels[1] + ")";
@@ -232,7 +239,7 @@ class StatementCounter {
   static constexpr std::size_t kMaxSpelledOperands = 64;
 
   void visit_product(const Expr& e) {
-    const ProductPlan plan = plan_product(program_, statement_, e);
+    const ProductPlan plan = plan_product(program_, *statement_, e);
     ContractionCost term;
     term.node = &e;
     term.summed = plan.summed;
@@ -248,7 +255,7 @@ class StatementCounter {
       term.operands.push_back(operand.factor);
       current.push_back(operand.indices);
       all.insert(all.end(), operand.indices.begin(), operand.indices.end());
-      std::string label = spelled ? label_of(program_, statement_, *operand.factor) : "";
+      std::string label = spelled ? label_of(program_, *statement_, *operand.factor) : "";
       labels.push_back(operand.use == FactorUse::invert ? "(1/" + label + ")" : label);
     }
     std::sort(all.begin(), all.end());
@@ -305,7 +312,7 @@ class StatementCounter {
   }
 
   void count_bytes(const Tensor& target) {
-    const std::set<int> read = tensors_read(*statement_.value);
+    const std::set<int> read = tensors_read(*statement_->value);
     Poly bytes;
     for (int id : read) {
       const Tensor& t = program_.tensors[id];
@@ -314,13 +321,13 @@ class StatementCounter {
                                program_.tensors[static_cast<std::size_t>(t.layer_of)].role == TensorRole::param;
       if (t.role == TensorRole::param || param_layer) cost_.params += tensor_elements(t);
     }
-    std::int64_t writes = statement_.accumulate && !read.count(statement_.target) ? 2 : 1;
+    std::int64_t writes = statement_->accumulate && !read.count(statement_->target) ? 2 : 1;
     bytes += times(writes * static_cast<std::int64_t>(dtype_size(target.dtype)), tensor_elements(target));
     cost_.bytes = bytes;
   }
 
   const Program& program_;
-  const Statement& statement_;
+  const Statement* statement_;  // the statement, or as a conversion's argument computes (visit)
   StatementCost& cost_;
   std::vector<Condition> active_;  // the conditions of the selects around the node being counted
 };

@@ -13,7 +13,11 @@ namespace einc::ir {
 
 namespace {
 
+// (Not inside a conversion: its argument computes in another dtype than
+// the statement's, which the temporaries would not have; the backends run
+// a product there as written.)
 const Expr* find_in(const Statement& statement, const Program& program, const Expr& e) {
+  if (e.kind == ExprKind::call && e.func == Func::convert) return nullptr;
   if (is_product(statement, e)) {
     const ProductPlan plan = plan_product(program, statement, e);
     if (!runs_in_one_pass(plan)) return &e;

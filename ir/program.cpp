@@ -324,6 +324,12 @@ bool contains_conversion(const Expr& e) {
   return std::any_of(e.args.begin(), e.args.end(), [](const ExprPtr& a) { return contains_conversion(*a); });
 }
 
+Statement statement_for_argument(const Statement& statement, const Expr& conversion) {
+  Statement as_argument = statement;
+  as_argument.dtype = conversion.convert_from;
+  return as_argument;
+}
+
 std::set<int> tensors_read(const Expr& e) {
   std::set<int> ids;
   collect_reads(e, ids);

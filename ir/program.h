@@ -172,9 +172,16 @@ struct Statement {
 std::set<int> tensors_read(const Expr& e);
 
 // Whether the expression converts a value's dtype anywhere (`f32(...)`):
-// only the interpreter runs those so far; the GETT and loop kernel paths
-// and the CUDA kernels assume one dtype per statement.
+// the backends' paths that assume one dtype per statement refuse those.
 bool contains_conversion(const Expr& e);
+
+// The statement as a conversion's argument computes: `statement` with the
+// argument's dtype (`conversion.convert_from`), so that what depends on
+// the dtype follows the argument's (an integer product that divides is
+// computed as written, not planned: product_plan.h), as docs/language.md,
+// "Conversions", says: the argument is computed as a statement of its
+// dtype would compute it.
+Statement statement_for_argument(const Statement& statement, const Expr& conversion);
 
 struct Program {
   std::vector<Dim> dims;

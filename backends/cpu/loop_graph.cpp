@@ -66,7 +66,8 @@ std::string condition_key(const LoopNode& n) {
 
 class GraphBuilder {
  public:
-  GraphBuilder(const ir::Program& program, const ir::Statement& statement) : program_(program), statement_(statement) {}
+  GraphBuilder(const ir::Program& program, const ir::Statement& statement)
+      : program_(program), statement_(statement), computes_as_(statement) {}
 
   LoopGraphResult build() {
     const ir::Tensor& target = program_.tensors.at(statement_.target);
@@ -75,6 +76,7 @@ class GraphBuilder {
     if (value->kind == ir::ExprKind::call && value->func == ir::Func::convert && value->convert_from == DType::f32 &&
         (value->convert_to == DType::i8 || value->convert_to == DType::i32) && !statement_.accumulate) {
       graph_.target_dtype = value->convert_to;
+      computes_as_ = ir::statement_for_argument(statement_, *value);
       value = value->args[0].get();
     }
     // An f64 statement computes in f64 throughout (its tensors, its target).
@@ -317,7 +319,7 @@ class GraphBuilder {
       } catch (const ir::UnboundDimError&) {
       }
     }
-    if (ir::is_product(statement_, e)) return lower_product(e);
+    if (ir::is_product(computes_as_, e)) return lower_product(e);
     switch (e.kind) {
       case ir::ExprKind::access:
         return access(e, graph_.element);
@@ -385,7 +387,7 @@ class GraphBuilder {
   int lower_product(const ir::Expr& e) {
     ir::ProductPlan plan;
     try {
-      plan = ir::plan_product(program_, statement_, e);
+      plan = ir::plan_product(program_, computes_as_, e);
     } catch (const ir::UnboundDimError&) {
       reason_ = "a dim is unbound";
       return 0;
@@ -640,6 +642,10 @@ class GraphBuilder {
 
   const ir::Program& program_;
   const ir::Statement& statement_;
+  // The statement whose dtype the value computes in: `statement_`, or for
+  // `q = i8(f32 value)` the value's (ir::statement_for_argument), which
+  // decides how its products are planned, as the reference plans them.
+  ir::Statement computes_as_;
   LoopGraph graph_;
   std::string reason_;
   std::map<std::string, int> interned_, access_slots_, scalar_slots_;

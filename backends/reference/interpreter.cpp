@@ -254,13 +254,14 @@ class Evaluator {
   }
 
   // f32(...), i8(...): the argument evaluated in its own dtype's domain
-  // (an Evaluator of that type over the same statement), then each value
-  // converted (conversion.h).
+  // (an Evaluator of that type over the statement as the argument computes:
+  // ir::statement_for_argument), then each value converted (conversion.h).
   Dense<T> convert(const Expr& e) {
     const Expr& arg = *e.args[0];
+    const ir::Statement as_argument = ir::statement_for_argument(statement_, e);
     if (ir::is_floating(e.convert_from))
-      return converted(Evaluator<double>(program_, statement_, tensors_).eval(arg), e);
-    return converted(Evaluator<std::int64_t>(program_, statement_, tensors_).eval(arg), e);
+      return converted(Evaluator<double>(program_, as_argument, tensors_).eval(arg), e);
+    return converted(Evaluator<std::int64_t>(program_, as_argument, tensors_).eval(arg), e);
   }
 
   template <typename U>

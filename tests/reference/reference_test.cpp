@@ -24,10 +24,11 @@ Tensor f32(std::vector<std::int64_t> shape, std::vector<double> values) {
   return make(DType::f32, std::move(shape), std::move(values));
 }
 
+// On the reference backend (the default is the build's fast one).
 TensorMap run(const std::string& script, const TensorMap& inputs, einc::DimBindings dims = {}) {
   einc::CompileOptions options;
   options.dims = std::move(dims);
-  return einc::compile(script, options).run(inputs);
+  return einc::compile(script, options).run(inputs, {.backend = einc::Backend::reference});
 }
 
 std::vector<double> values(const Tensor& t) {
@@ -246,6 +247,17 @@ TEST(Reference, ConversionsRoundSaturateAndKeepTheirArgumentsDtype) {
             {{"a", make(DType::i32, {3}, {-1000, 100, 1000})}});
   EXPECT_EQ(values(out.at("q")), (std::vector<double>{-128, 100, 127}));
   EXPECT_EQ(values(out.at("w")), (std::vector<double>{-128000, 100000, 127000}));
+  // An integer argument's division is computed as written, as in an integer
+  // statement (each quotient truncated, then summed), not planned as a
+  // product (the sum divided once) because the statement is f32; counted
+  // alike.
+  const std::string divides =
+      "dim N = 4\ninput a[N] : i32\nu = f32(sum(i: a[i] / 3))\nv = sum(i: a[i] / 3)\noutput u, v\n";
+  out = run(divides, {{"a", make(DType::i32, {4}, {1, 2, 4, -8})}});
+  EXPECT_EQ(values(out.at("u")), std::vector<double>{-1.0});  // 0 + 0 + 1 - 2 (the sum over 3: -1 / 3 = 0)
+  EXPECT_EQ(values(out.at("v")), std::vector<double>{-1.0});
+  const einc::Report report = einc::compile(divides).report();
+  EXPECT_EQ(report.statements.at(0).flops.formula, report.statements.at(1).flops.formula);
 }
 
 TEST(Reference, EmptyDims) {
