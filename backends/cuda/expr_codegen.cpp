@@ -46,13 +46,48 @@ const char* function_helper(ir::Func f) {
       return "einc_min";
     case ir::Func::pow:
       return "einc_pow";
-    case ir::Func::convert:  // (refused before code generation: for_each_kernel_statement)
+    case ir::Func::convert:  // (ExprEmitter::conversion)
       break;
   }
   throw std::runtime_error(std::string("cuda: no device function for ") + ir::func_name(f));
 }
 
 namespace {
+
+// The dtype each binder computes in: `dtype` (the statement's), or below a
+// conversion its argument's.
+void collect_binder_dtypes(const ir::Expr& e, ir::DType dtype, std::map<const ir::Expr*, ir::DType>& out) {
+  if (e.kind == ir::ExprKind::reduce || e.kind == ir::ExprKind::normalize) out[&e] = dtype;
+  if (e.kind == ir::ExprKind::call && e.func == ir::Func::convert) dtype = e.convert_from;
+  for (const ir::ExprPtr& a : e.args) collect_binder_dtypes(*a, dtype, out);
+}
+
+// `v` (of a float compute type) rounded to float dtype `dtype`'s
+// precision, to nearest (ties to even), as a value of its compute type.
+std::string rounded(const std::string& v, ir::DType dtype) {
+  switch (dtype) {
+    case ir::DType::f64:
+      return "(double)(" + v + ")";
+    case ir::DType::f16:
+      return "__half2float(__float2half_rn((float)(" + v + ")))";
+    case ir::DType::bf16:
+      return "__bfloat162float(__float2bfloat16_rn((float)(" + v + ")))";
+    default:
+      return "(float)(" + v + ")";
+  }
+}
+
+// An int64 value wrapped to integer dtype `dtype`'s width (two's complement).
+std::string wrapped(const std::string& v, ir::DType dtype) {
+  return std::string(dtype == ir::DType::i8 ? "(long long)(signed char)(unsigned char)"
+                                            : "(long long)(int)(unsigned int)") +
+         "(unsigned long long)(" + v + ")";
+}
+
+// The range of integer dtype `dtype`, as "lo, hi" arguments.
+std::string integer_range(ir::DType dtype) {
+  return dtype == ir::DType::i8 ? "-128LL, 127LL" : "(-2147483647LL - 1), 2147483647LL";
+}
 
 void collect_binders(const ir::Expr& e, bool inside, std::vector<const ir::Expr*>& out, bool* nested) {
   bool binder = e.kind == ir::ExprKind::reduce || e.kind == ir::ExprKind::normalize;
@@ -75,9 +110,8 @@ std::vector<const ir::Expr*> find_binders(const ir::Expr& e, bool* nested) {
 ExprEmitter::ExprEmitter(const ir::Program& program, const ir::Statement& statement, const TensorStrides& strides)
     : program_(program), statement_(statement), strides_(strides) {
   extents_ = ir::index_extents(program, statement);
-  integer_ = is_integer(statement.dtype);
-  t_ = integer_ ? "long long" : statement.dtype == ir::DType::f64 ? "double" : "float";
-  s_ = t_ == "float" ? "float" : "double";
+  set_compute_type(statement.dtype);
+  collect_binder_dtypes(*statement.value, statement.dtype, binder_dtypes_);
   const ir::Tensor& target = program.tensors.at(static_cast<std::size_t>(statement.target));
   fp16_ = needs_fp16_header(target.dtype);
   KernelParam out;
@@ -97,6 +131,12 @@ ExprEmitter::ExprEmitter(const ir::Program& program, const ir::Statement& statem
                                                          : ir::reduce_op_name(b->reduce_op)) +
           " over an empty index in the statement at line " + std::to_string(statement.line));
   }
+}
+
+void ExprEmitter::set_compute_type(ir::DType dtype) {
+  integer_ = is_integer(dtype);
+  t_ = integer_ ? "long long" : dtype == ir::DType::f64 ? "double" : "float";
+  s_ = t_ == "float" ? "float" : "double";
 }
 
 void throw_on_kernel_status(unsigned int bits, int line) {
@@ -266,6 +306,7 @@ std::string ExprEmitter::value(const ir::Expr& e, CodeWriter& w) {
       return define(integer_ ? "einc_neg(" + a + ")" : "-" + a);
     }
     case ir::ExprKind::call: {
+      if (e.func == ir::Func::convert) return conversion(e, w);
       std::vector<std::string> args;
       for (const ir::ExprPtr& a : e.args) args.push_back(value(*a, w));
       std::string call = std::string(function_helper(e.func)) + "(";
@@ -311,6 +352,29 @@ std::string ExprEmitter::value(const ir::Expr& e, CodeWriter& w) {
     }
   }
   throw std::runtime_error("cuda: unknown IR node");
+}
+
+// A conversion (reference/conversion.h): the argument computed as a
+// statement of its dtype computes it and rounded once to that dtype (a
+// float to its precision, an integer wrapped to its width), then
+// converted: to a float dtype rounded to nearest (ties to even), to an
+// integer dtype rounded so and saturated, NaN giving 0 (einc_quantise).
+std::string ExprEmitter::conversion(const ir::Expr& e, CodeWriter& w) {
+  const ir::DType from = e.convert_from, to = e.convert_to;
+  const std::string x = with_dtype(from, [&] { return value(*e.args[0], w); });
+  fp16_ = fp16_ || needs_fp16_header(from) || needs_fp16_header(to);
+  std::string converted;
+  if (is_integer(from)) {
+    const std::string exact = wrapped(x, from);
+    converted =
+        is_integer(to) ? "einc_saturate(" + exact + ", " + integer_range(to) + ")" : rounded("(double)" + exact, to);
+  } else {
+    const std::string r = rounded(x, from);
+    converted = is_integer(to) ? "einc_quantise((double)" + r + ", " + integer_range(to) + ")" : rounded(r, to);
+  }
+  const std::string v = w.fresh("v");
+  w.line("const " + t_ + " " + v + " = (" + t_ + ")(" + converted + ");  // " + ir::call_name(e) + "(...)");
+  return v;
 }
 
 std::vector<StatPass> ExprEmitter::passes(const ir::Expr& b) const {

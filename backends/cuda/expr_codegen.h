@@ -7,7 +7,9 @@
 // free. T, the compute type, follows docs/semantics.md as far as a GPU
 // reasonably can: float for f32/f16/bf16 statements, double for f64, and
 // wrapping int64 (`long long`) for i8/i32 statements (functions of integers
-// in double, truncated). Row statistics (softmax, layernorm, rmsnorm,
+// in double, truncated). A conversion's argument (`f32(sum(d: xq * wq))`)
+// computes in the compute type of its own dtype, as a statement of that
+// dtype would, and is then converted as reference/conversion.h says. Row statistics (softmax, layernorm, rmsnorm,
 // logsumexp) are in float for float statements and double otherwise. A
 // subexpression of numbers and dims (ir::Expr::folds, `sqrt(E)`) is computed
 // on the host by reference::fold_real / fold_integer and embedded as a
@@ -49,7 +51,7 @@ class ExprEmitter {
   // reference), and std::runtime_error for a statement it cannot compile.
   ExprEmitter(const ir::Program& program, const ir::Statement& statement, const TensorStrides& strides);
 
-  const std::string& t() const { return t_; }  // compute type
+  const std::string& t() const { return t_; }  // compute type (where the emitter is: see with_dtype)
   const std::string& s() const { return s_; }  // statistics type
   bool integer() const { return integer_; }
   bool uses_fp16() const { return fp16_; }
@@ -68,6 +70,24 @@ class ExprEmitter {
   // Appends the store of `v` into the target at the current lhs values
   // (adding the old value for `+=`).
   void store(const std::string& v, CodeWriter& w);
+
+  // The dtype a binder computes in: the statement's, or inside a
+  // conversion its argument's. A row kernel computes the binder's
+  // statistics with_dtype that one.
+  ir::DType binder_dtype(const ir::Expr& binder) const { return binder_dtypes_.at(&binder); }
+  // Runs `body` with the compute type of `dtype` (t(), s(), integer()),
+  // then restores the emitter's.
+  template <class F>
+  decltype(auto) with_dtype(ir::DType dtype, F&& body) {
+    struct Restore {
+      ExprEmitter& e;
+      std::string t, s;
+      bool integer;
+      ~Restore() { e.t_ = t, e.s_ = s, e.integer_ = integer; }
+    } restore{*this, t_, s_, integer_};
+    set_compute_type(dtype);
+    return body();
+  }
 
   // Row kernels: the statistics of `binder` are in `vars` (one per pass).
   void set_stats(const ir::Expr* binder, std::vector<std::string> vars) { stats_[binder] = std::move(vars); }
@@ -96,6 +116,8 @@ class ExprEmitter {
   std::string literal(double value) const;
   std::optional<std::string> folded(const ir::Expr& e) const;
   std::string binder(const ir::Expr& e, CodeWriter& w);
+  std::string conversion(const ir::Expr& e, CodeWriter& w);
+  void set_compute_type(ir::DType dtype);
 
   const ir::Program& program_;
   const ir::Statement& statement_;
@@ -107,6 +129,7 @@ class ExprEmitter {
   std::vector<KernelParam> params_;
   std::map<int, std::string> inputs_;  // tensor id -> parameter name
   std::map<const ir::Expr*, std::vector<std::string>> stats_;
+  std::map<const ir::Expr*, ir::DType> binder_dtypes_;
 };
 
 // Throws the error a kernel's status word reports (bit 0: an integer

@@ -58,10 +58,6 @@ ir::DType temporary_dtype(ir::DType statement) {
 
 void for_each_kernel_statement(const ir::Program& program, const ir::Statement& statement, const TensorStrides& strides,
                                const KernelStatementVisitor& visit) {
-  if (ir::contains_conversion(*statement.value))
-    throw std::runtime_error("line " + std::to_string(statement.line) +
-                             ": the cuda backend does not generate dtype conversions (f32(...), i8(...)) yet; run "
-                             "this script on the cpu or reference backend");
   if (!gett_of(program, statement, strides)) {
     if (const ir::Expr* product = ir::find_product_to_split(program, statement)) {
       const ir::ProductSplit split = ir::split_product(program, statement, *product, temporary_dtype(statement.dtype));

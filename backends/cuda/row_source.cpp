@@ -44,22 +44,25 @@ GeneratedKernel generate_row_kernel(const ir::Program& program, const ir::Statem
   for (std::size_t b = 0; b < binders.size(); ++b) {
     const ir::Expr& binder = *binders[b];
     std::vector<std::string> stats;
-    for (const StatPass& pass : emitter.passes(binder)) {
-      std::string result = body.fresh("st");
-      smem_types.insert(pass.type);
-      body.line(pass.type + " " + result + ";");
-      body.open("");
-      body.line("// statistics of binder " + std::to_string(b) + ", pass " + std::to_string(stats.size() + 1));
-      body.line(pass.type + " acc = " + pass.identity + ";");
-      body.open("for (long long q = threadIdx.x; q < " + ll(row_count) + "; q += blockDim.x)");
-      emitter.decode(r, "q", body);
-      std::string x = emitter.value(*binder.args[0], body);
-      body.line("acc = " + pass.combine + "()(acc, " + pass.element(x, stats) + ");");
-      body.close();
-      body.line(result + " = einc_block_reduce(acc, " + pass.combine + "(), " + smem_name(pass.type) + ");");
-      body.close();
-      stats.push_back(result);
-    }
+    // (in the binder's compute type: a conversion's argument's, inside one)
+    emitter.with_dtype(emitter.binder_dtype(binder), [&] {
+      for (const StatPass& pass : emitter.passes(binder)) {
+        std::string result = body.fresh("st");
+        smem_types.insert(pass.type);
+        body.line(pass.type + " " + result + ";");
+        body.open("");
+        body.line("// statistics of binder " + std::to_string(b) + ", pass " + std::to_string(stats.size() + 1));
+        body.line(pass.type + " acc = " + pass.identity + ";");
+        body.open("for (long long q = threadIdx.x; q < " + ll(row_count) + "; q += blockDim.x)");
+        emitter.decode(r, "q", body);
+        std::string x = emitter.value(*binder.args[0], body);
+        body.line("acc = " + pass.combine + "()(acc, " + pass.element(x, stats) + ");");
+        body.close();
+        body.line(result + " = einc_block_reduce(acc, " + pass.combine + "(), " + smem_name(pass.type) + ");");
+        body.close();
+        stats.push_back(result);
+      }
+    });
     emitter.set_stats(&binder, stats);
   }
   body.open("for (long long q = threadIdx.x; q < " + ll(inner_count) + "; q += blockDim.x)");

@@ -121,6 +121,16 @@ EINC_DEV long long einc_d2ll(double v) {
   return (v != v || v >= EINC_REAL_TO_INTEGER_LIMIT || v <= -EINC_REAL_TO_INTEGER_LIMIT) ? 0 : (long long)v;
 }
 
+// Conversions to an integer dtype of range [lo, hi]: a real value rounded
+// to nearest (ties to even) and saturated, NaN giving 0; an integer one
+// saturated.
+EINC_DEV long long einc_quantise(double r, long long lo, long long hi) {
+  if (r != r) return 0;
+  const double n = rint(r);
+  return n <= (double)lo ? lo : n >= (double)hi ? hi : (long long)n;
+}
+EINC_DEV long long einc_saturate(long long v, long long lo, long long hi) { return v < lo ? lo : v > hi ? hi : v; }
+
 // Combiners of reductions (associative; NaN handling as in the reference).
 struct EincAdd {
   EINC_DEVM float operator()(float a, float b) const { return a + b; }

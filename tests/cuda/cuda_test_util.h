@@ -196,6 +196,20 @@ inline const std::vector<std::pair<std::string, std::string>>& handwritten() {
        "output Y1, Y2, Y3\n"},
       {"three_operands",  // not GETT: the row kernel sums over j, k
        "dim N = 33\ninput A[N, N], B[N, N], v[N]\ny[i] = A[i, j] * B[j, k] * v[k]\noutput y\n"},
+      {"conversions",  // quantise (rounded, saturated), an i32 sum dequantised (row kernel, inline), wraps
+       "dim I = 9, J = 37, K = 5\ninput x[I, J]\ninput a[I, J] : i32\nparam w[K, J] : i8\nparam s[K]\n"
+       "q[i, j] = i8(x[i, j] * 256)\n"
+       "y[i, k] = f32(sum(j: q[i, j] * w[k, j])) * s[k]\n"
+       "z[i] = f32(sum(j: q[i, j] * q[i, j])) + f32(max(k: w[k, 0]))\n"
+       "t[i] = f32(sum(j: a[i, j] * 300000000))\nu[i] = f32(sum(j: a[i, j] / 3))\n"  // i32: wraps, truncates
+       "n[i, j] = i8(a[i, j] * 1000) + i8(q[i, j] * 3)\n"
+       "g[i, j] = f64(x[i, j]) * 2 + f64(a[i, j])\n"
+       "r[i, j] = i32(x[i, j] * 4294967296.0) + i32(q[i, j])\n"
+       "output q, y, z, t, u, n, g, r\n"},
+      {"f16_conversions",  // not emulated (cuda_fp16.h): NVRTC and GPU tests only
+       "dim I = 9, J = 37\ninput x[I, J]\ninput h[I, J] : f16\n"
+       "u[i, j] = f16(x[i, j] * 3)\nv[i, j] = f32(h[i, j]) + f32(bf16(x[i, j]))\nc[i, j] = i8(h[i, j] * 64)\n"
+       "output u, v, c\n"},
       {"f16_bf16",  // not emulated (cuda_fp16.h): NVRTC and GPU tests only
        "dim I = 33, J = 70\ninput X[I, J] : f16\ninput Y[I, J] : bf16\ninput W[J, I] : f16\n"
        "P[i, j] = softmax(j: X[i, j])\nS[i] = sum(j: Y[i, j])\nM[i, k] = X[i, j] * W[j, k]\nE[i, j] = gelu(Y[i, j]) * "

@@ -244,20 +244,18 @@ TEST(CudaSource, AReductionOverNothingIsAnError) {
       << text;
 }
 
-TEST(CudaSource, ConversionsAreRefusedWithAClearError) {
-  // A statement that converts dtypes reads tensors of two dtypes, which the
-  // kernels (one dtype per statement) would misread: refused, never run.
+TEST(CudaSource, ConversionsComputeTheirArgumentInItsOwnDtype) {
+  // The i8 products under f32(...) are summed in the i32 compute type
+  // (long long, wrapped to 32 bits), then converted; the f32 argument of
+  // i8(...) is rounded and saturated by einc_quantise.
   einc::ir::Program p = compile_script(
-      "dim T = 4, D = 8, F = 3\ninput xq[T, D] : i8\nparam wq[F, D] : i8\nparam s[F]\n"
-      "y[t, f] = f32(xq[t, d] * wq[f, d]) * s[f]\n");
-  try {
-    (void)einc::cuda::emit_cuda(p, false);
-    ADD_FAILURE() << "no error";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("line 5: the cuda backend does not generate dtype conversions"),
-              std::string::npos)
-        << e.what();
-  }
+      "dim T = 4, D = 8, F = 3\ninput x[T, D]\nparam wq[F, D] : i8\nparam s[F]\n"
+      "xq[t, d] = i8(x[t, d] * 100)\ny[t, f] = f32(xq[t, d] * wq[f, d]) * s[f]\n");
+  const std::string text = einc::cuda::emit_cuda(p, false);
+  for (const char* line : {"= (long long)(einc_quantise((double)(float)(", ", -128LL, 127LL));  // i8(...)",
+                           "long long acc = (0LL);", "acc = EincAdd()(acc, ",
+                           "(float)((float)((double)(long long)(int)(unsigned int)(unsigned long long)("})
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
 }
 
 TEST(CudaSource, EmptyOutputsAreNotLaunched) {
