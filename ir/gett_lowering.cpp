@@ -32,6 +32,23 @@ bool has_offset(const std::vector<Subscript>& subscripts) {
   return std::any_of(subscripts.begin(), subscripts.end(), [](const Subscript& s) { return !s.offset.is_zero(); });
 }
 
+// `x - z`, an i8 access less a zero point (GettStatement::a_zero_point):
+// {x, z}; any other factor: {factor, null}. Null access: `x - z` of
+// another form.
+std::pair<const Expr*, ExprPtr> split_zero_point(const Program& program, const Expr& factor) {
+  if (factor.kind != ExprKind::add) return {&factor, nullptr};
+  if (factor.args.size() != 2 || factor.ops[0] != '+' || factor.ops[1] != '-') return {nullptr, nullptr};
+  const Expr& x = *factor.args[0];
+  const ExprPtr& z = factor.args[1];
+  if (x.kind != ExprKind::access || program.tensors[x.tensor].dtype != DType::i8) return {nullptr, nullptr};
+  const bool i8_scalar = z->kind == ExprKind::access && z->free.empty() && strided_view(*z) &&
+                         program.tensors[z->tensor].dtype == DType::i8;
+  const bool small_integer = z->kind == ExprKind::constant && z->constant == std::trunc(z->constant) &&
+                             std::fabs(z->constant) <= kMaxZeroPoint;
+  if (!i8_scalar && !small_integer) return {nullptr, nullptr};
+  return {&x, z};
+}
+
 // An access whose indices are all output indices: a bias or residual term.
 std::optional<GettOperand> output_access(const Expr& e, const std::vector<int>& out) {
   if (!strided_view(e)) return std::nullopt;
@@ -73,20 +90,21 @@ class Matcher {
     if (!product_ptr) return std::nullopt;
     const Expr& product = *product_ptr;
     if (product.args.size() != 2 || product.ops[0] != '*' || product.ops[1] != '*') return std::nullopt;
-    if (!strided_view(*product.args[0]) || !strided_view(*product.args[1])) return std::nullopt;
+    const Operand x = operand(*product.args[0]), y = operand(*product.args[1]);
+    if (!x.access || !y.access || !strided_view(*x.access) || !strided_view(*y.access)) return std::nullopt;
     // Every output index must come from the contraction (no broadcast target).
     for (int i : out_)
       if (!contains_index(*contraction, i)) return std::nullopt;
     if (contraction->free.size() != out_.size()) return std::nullopt;
-    for (const ExprPtr& f : product.args)
-      if (const DType f_dtype = program_.tensors[f->tensor].dtype;
+    for (const Operand& f : {x, y})
+      if (const DType f_dtype = program_.tensors[f.access->tensor].dtype;
           f_dtype != dtype && !(dtype == DType::i32 && f_dtype == DType::i8))  // a product of i8 tensors is i32
         return std::nullopt;
     // A masked sum's plan is the contraction over the kept points, its
     // scalars applied to the result.
     const bool masked_sum = result_.mask && result_.mask->on_sum;
-    if (!masked_sum && !plan_is_gett(*main, *product.args[0], *product.args[1])) return std::nullopt;
-    return assign_roles(*product.args[0], *product.args[1], contraction->over, c_strides);
+    if (!masked_sum && !plan_is_gett(*main, *x.factor, *y.factor)) return std::nullopt;
+    return assign_roles(x, y, contraction->over, c_strides);
   }
 
   // match_dequantised_gett.
@@ -121,18 +139,33 @@ class Matcher {
     if (!is_contraction(contraction) || contraction.reduce_op != ReduceOp::sum) return std::nullopt;
     const Expr& product = *contraction.args[0];
     if (product.args.size() != 2 || product.ops[0] != '*' || product.ops[1] != '*') return std::nullopt;
-    for (const ExprPtr& f : product.args)
-      if (!strided_view(*f) || program_.tensors[f->tensor].dtype != DType::i8) return std::nullopt;
+    const Operand x = operand(*product.args[0]), y = operand(*product.args[1]);
+    for (const Operand& f : {x, y})
+      if (!f.access || !strided_view(*f.access) || program_.tensors[f.access->tensor].dtype != DType::i8)
+        return std::nullopt;
     for (int i : contraction.over)
-      if (!contains_index(*product.args[0], i) || !contains_index(*product.args[1], i)) return std::nullopt;
+      if (!contains_index(*x.access, i) || !contains_index(*y.access, i)) return std::nullopt;
     for (int i : out_)
       if (!contains_index(contraction, i)) return std::nullopt;
     if (contraction.free.size() != out_.size()) return std::nullopt;
     result_.dequantise = true;
-    return assign_roles(*product.args[0], *product.args[1], contraction.over, c_strides);
+    return assign_roles(x, y, contraction.over, c_strides);
   }
 
  private:
+  // A factor of the product: the node itself (`x - z` with a zero point),
+  // the access it reads, and the zero point (null without one). Null
+  // access: not a GETT operand.
+  struct Operand {
+    const Expr* factor = nullptr;
+    const Expr* access = nullptr;
+    ExprPtr zero_point;
+  };
+  Operand operand(const Expr& factor) const {
+    auto [access, zero_point] = split_zero_point(program_, factor);
+    return {&factor, access, std::move(zero_point)};
+  }
+
   // `e` = main + or - output accesses (in any order); returns main, or
   // nullptr if `e` is a sum of another shape. Not a sum: `e` is the main.
   const Expr* split_sum(const Expr& e, std::vector<GettTerm>& terms, bool) {
@@ -237,8 +270,10 @@ class Matcher {
     return main;
   }
 
-  std::optional<GettStatement> assign_roles(const Expr& x, const Expr& y, const std::vector<int>& summed,
+  std::optional<GettStatement> assign_roles(const Operand& x_operand, const Operand& y_operand,
+                                            const std::vector<int>& summed,
                                             const std::vector<std::int64_t>& c_strides) {
+    const Expr &x = *x_operand.access, &y = *y_operand.access;
     // A holds the output index with the smallest output stride.
     int smallest = -1;
     std::int64_t best = 0;
@@ -248,11 +283,15 @@ class Matcher {
       if (!batch && (smallest < 0 || s < best)) smallest = static_cast<int>(d), best = s;
     }
     bool x_is_a = smallest < 0 || contains_index(x, out_[smallest]);
-    const Expr& a = x_is_a ? x : y;
-    const Expr& b = x_is_a ? y : x;
+    const Operand& a_operand = x_is_a ? x_operand : y_operand;
+    const Operand& b_operand = x_is_a ? y_operand : x_operand;
+    const Expr& a = *a_operand.access;
+    const Expr& b = *b_operand.access;
     result_.a = {a.tensor, a.subscripts};
     result_.b = {b.tensor, b.subscripts};
-    if (scaled_factor_) result_.scale_at = scaled_factor_ == &a ? ScaleAt::a : ScaleAt::b;
+    result_.a_zero_point = a_operand.zero_point;
+    result_.b_zero_point = b_operand.zero_point;
+    if (scaled_factor_) result_.scale_at = scaled_factor_ == a_operand.factor ? ScaleAt::a : ScaleAt::b;
     // Output groups, ordered by output stride, largest first.
     std::vector<std::size_t> order(out_.size());
     for (std::size_t d = 0; d < order.size(); ++d) order[d] = d;
@@ -294,6 +333,8 @@ GettSpec make_gett_spec(const Program& program, const Statement& statement, cons
   GettSpec spec;
   spec.a = swap ? gett.b : gett.a;
   spec.b = swap ? gett.a : gett.b;
+  spec.a_zero_point = swap ? gett.b_zero_point : gett.a_zero_point;
+  spec.b_zero_point = swap ? gett.a_zero_point : gett.b_zero_point;
   const std::vector<std::int64_t>& sa = strides_of(spec.a.tensor);
   const std::vector<std::int64_t>& sb = strides_of(spec.b.tensor);
   const std::vector<std::int64_t>& sc = strides_of(statement.target);

@@ -74,10 +74,18 @@ struct GettStatement {
   // the scale, the channel scales (multiplied in) and the bias terms apply.
   bool dequantise = false;
   std::vector<GettOperand> channel_scales;
+  // Zero points (asymmetric quantisation): an i8 operand written `x - z`,
+  // with z an i8 0-d tensor or an integer number of at most kMaxZeroPoint
+  // in magnitude (so that x - z fits in 16 bits), is the GETT of x with z
+  // subtracted as the operand is read; null without one.
+  ExprPtr a_zero_point, b_zero_point;
 };
 
+inline constexpr double kMaxZeroPoint = 32639;  // 32767 - 128
+
 // Recognises the GETT form above (f32, f64 and i32 statements whose A and
-// B are of the statement's dtype, or i8 in an i32 statement; `=` or `+=`), under at most one mask
+// B are of the statement's dtype, or i8 in an i32 statement, each maybe
+// less a zero point; `=` or `+=`), under at most one mask
 // (GettMask); a backend decides which of these forms it runs. `c_strides`
 // are the target's strides (elements): they decide which operand is A (the
 // one holding the output's smallest-stride index) and the order of each
@@ -90,7 +98,8 @@ std::optional<GettStatement> match_gett(const Program& program, const Statement&
 //
 //   target[out] = f32(sum_K(A[...] * B[...])) * scale * channel scales + bias terms
 //
-// A and B i8 tensor accesses whose products are summed in i32 (every
+// A and B i8 tensor accesses (each maybe less a zero point, as in
+// match_gett) whose products are summed in i32 (every
 // summed index held by both), `scale` scalar factors (`*` or `/`), channel
 // scales accesses of output indices (`*` only: the per-channel scales of
 // the weights), bias terms as in match_gett. Returned as the GETT of the
@@ -124,6 +133,7 @@ struct GettSpec {
   std::vector<GettDimSpec> batch, m, n, k;
   std::vector<GettTermSpec> bias, residual;
   std::vector<GettTermSpec> channel_scales;  // dequantise: never negated
+  ExprPtr a_zero_point, b_zero_point;        // the statement's, swapped with A and B
 };
 
 // `strides_of(tensor)` gives a tensor's strides; `swap` exchanges the roles

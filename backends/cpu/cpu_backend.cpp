@@ -50,6 +50,13 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
   call.k = spec.k;
   call.scale = ir::evaluate_gett_scale(program, g, [&](int t) { return tensors[static_cast<std::size_t>(t)].get({}); });
   call.scale_at = g.scale_at;
+  auto zero_point = [&](const ir::ExprPtr& z) {
+    return z ? static_cast<std::int32_t>(ir::evaluate_scalar(
+                   program, *z, [&](int t) { return tensors[static_cast<std::size_t>(t)].get({}); }))
+             : 0;
+  };
+  call.a_zero_point = zero_point(spec.a_zero_point);
+  call.b_zero_point = zero_point(spec.b_zero_point);
   auto term = [&](const ir::GettTermSpec& t) {
     return EpilogueTerm{element(t.tensor, t.offset), t.batch_strides, t.m_strides, t.n_strides, t.negate};
   };

@@ -64,6 +64,10 @@ struct GettCall {
   // the pairs, and the micro-kernel multiplies them with pmaddwd
   // (KernelShape::i16_pairs; i8_pairs.h makes such calls).
   bool i16_pairs = false;
+  // i8 operands (before i16_pair_call): the zero points subtracted from A's
+  // and B's values as the pairs are made (ir::GettStatement::a_zero_point;
+  // each difference fits in 16 bits).
+  std::int32_t a_zero_point = 0, b_zero_point = 0;
   // Where `scale` applies (the product's plan, ir::GettStatement::scale_at):
   // to C in the epilogue, or to A or B as they are packed. A GEMV applies
   // it in the epilogue whatever this says (it reads A and B in place).

@@ -58,8 +58,11 @@ PairLayout pair_layout(const GettCall& call, int which) {
 }
 
 // Copies the i8 operand at `src` into `dst` (i16 values, two per word) as
-// `layout` says, zero past K.
-void copy_rows(const std::int8_t* src, std::int16_t* dst, const PairLayout& layout, int threads) {
+// `layout` says, less `zero_point` (asymmetric quantisation: x - z), zero
+// past K (no zero point subtracted there: the padding adds nothing).
+void copy_rows(const std::int8_t* src, std::int16_t* dst, const PairLayout& layout, std::int32_t zero_point,
+               int threads) {
+  const auto z = static_cast<std::int16_t>(zero_point);
   const std::vector<std::int64_t>&batch = layout.batch, &rows = layout.rows, &ks = layout.ks;
   const auto k = static_cast<std::int64_t>(ks.size()), row_count = layout.row_count(), k_padded = 2 * layout.pairs;
   if (layout.rows_inner) {
@@ -72,9 +75,12 @@ void copy_rows(const std::int8_t* src, std::int16_t* dst, const PairLayout& layo
       std::int16_t* out = dst + task * 2 * row_count;
       if (k0 + 1 < k) {
         const std::int8_t* second = base + ks[static_cast<std::size_t>(k0 + 1)];
-        for (std::int64_t r = 0; r < row_count; ++r) out[2 * r] = first[r], out[2 * r + 1] = second[r];
+        for (std::int64_t r = 0; r < row_count; ++r)
+          out[2 * r] = static_cast<std::int16_t>(first[r] - z),
+                  out[2 * r + 1] = static_cast<std::int16_t>(second[r] - z);
       } else {
-        for (std::int64_t r = 0; r < row_count; ++r) out[2 * r] = first[r], out[2 * r + 1] = 0;
+        for (std::int64_t r = 0; r < row_count; ++r)
+          out[2 * r] = static_cast<std::int16_t>(first[r] - z), out[2 * r + 1] = 0;
       }
     });
     return;
@@ -84,9 +90,9 @@ void copy_rows(const std::int8_t* src, std::int16_t* dst, const PairLayout& layo
         src + batch[static_cast<std::size_t>(task / row_count)] + rows[static_cast<std::size_t>(task % row_count)];
     std::int16_t* out = dst + task * k_padded;
     if (layout.unit_k)  // a loop the compiler vectorises
-      for (std::int64_t i = 0; i < k; ++i) out[i] = in[i];
+      for (std::int64_t i = 0; i < k; ++i) out[i] = static_cast<std::int16_t>(in[i] - z);
     else
-      for (std::int64_t i = 0; i < k; ++i) out[i] = in[ks[static_cast<std::size_t>(i)]];
+      for (std::int64_t i = 0; i < k; ++i) out[i] = static_cast<std::int16_t>(in[ks[static_cast<std::size_t>(i)]] - z);
     for (std::int64_t i = k; i < k_padded; ++i) out[i] = 0;
   });
 }
@@ -101,11 +107,12 @@ GettCall i16_pair_call(const GettCall& call, I16PairCopies& copies, int threads)
   const std::int64_t pairs = a.pairs;
   copies.a = Tensor::empty(DType::i32, {batches * a.row_count() * pairs});  // i32 words, each an i16 pair
   copies.b = Tensor::empty(DType::i32, {batches * b.row_count() * pairs});
-  copy_rows(static_cast<const std::int8_t*>(call.a), copies.a.data_as<std::int16_t>(), a, threads);
-  copy_rows(static_cast<const std::int8_t*>(call.b), copies.b.data_as<std::int16_t>(), b, threads);
+  copy_rows(static_cast<const std::int8_t*>(call.a), copies.a.data_as<std::int16_t>(), a, call.a_zero_point, threads);
+  copy_rows(static_cast<const std::int8_t*>(call.b), copies.b.data_as<std::int16_t>(), b, call.b_zero_point, threads);
 
   GettCall out = call;  // C, its strides, the epilogue terms and the scale as they are
   out.i16_pairs = true;
+  out.a_zero_point = out.b_zero_point = 0;  // (subtracted in the copies)
   out.a = copies.a.data();
   out.b = copies.b.data();
   const std::vector<std::int64_t> batch_a = packed_strides(call.batch, a.row_count() * pairs),

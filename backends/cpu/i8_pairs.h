@@ -13,7 +13,11 @@
 // (KernelShape::i16_pairs): twice the products of an i32 multiply per
 // instruction, and on AVX2 a cheaper instruction than vpmulld. Exact: a
 // product of i8 values is at most 2^14, a pair's sum at most 2^15, and the
-// i32 sums wrap as the reference's do (docs/semantics.md). The copies are
+// i32 sums wrap as the reference's do (docs/semantics.md). An operand less
+// a zero point (`x - z`, GettCall::a_zero_point) has z subtracted as it
+// is copied (|x - z| < 2^15 by ir::kMaxZeroPoint; the padding past an odd
+// K stays 0); the products then reach 2^30 and a pair's sum wraps as
+// the i32 sums do. The copies are
 // one pass over A and B; the bias and residual terms of the call (i32)
 // are read in place.
 #pragma once

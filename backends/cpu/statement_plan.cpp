@@ -133,6 +133,8 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
       if (g.activation) epilogue += std::string(" ") + ir::func_name(*g.activation);
       if (!g.residual.empty()) epilogue += " residual";
       if (g.accumulate) epilogue += " accumulate";
+      if (g.a_zero_point || g.b_zero_point)
+        line += std::string(", less zero points of ") + (g.a_zero_point ? g.b_zero_point ? "A and B" : "A" : "B");
       return epilogue.empty() ? line : line + ", epilogue:" + epilogue;
     }
     case CpuPath::loop_kernel:
@@ -217,7 +219,8 @@ std::optional<StatementPlan> plan_i16_pairs(const ir::Program& program, const ir
   // A decode with nothing to add reads its weights in place (i8_gemv.h).
   const ir::GettSpec spec =
       ir::make_gett_spec(program, s, *g, [&](int t) -> const std::vector<std::int64_t>& { return layouts.strides(t); });
-  plan.i8_gemv = layouts.extents_known() && !g->accumulate &&
+  // (An operand less a zero point is copied into pairs, never read in place.)
+  plan.i8_gemv = layouts.extents_known() && !g->accumulate && !g->a_zero_point && !g->b_zero_point &&
                  gemv_kind_copying_x(spec.batch, spec.m, spec.n, spec.k) != GemvKind::none;
   plan.gett = std::move(g);
   return plan;

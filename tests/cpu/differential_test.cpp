@@ -845,6 +845,59 @@ TEST(CpuDifferential, DequantisingGettConvertsScalesAndBiasesItsTiles) {
   }
 }
 
+// Zero points (asymmetric quantisation): `(x - z) * w` of i8 tensors runs
+// as the i16-pair GETT with z subtracted as the pairs are made, for a zero
+// point on A, on B or on both, an i8 0-d tensor or a number (large ones
+// too: x - 32000 still fits in 16 bits), both layouts of the pair copies
+// (w[f, d] K-major, v[d, f] and xt[d, t] rows inner), odd K (the padding pair must
+// stay 0, not -z), a batch, a decode (T = 1: no in-place GEMV then), and
+// under the dequantising f32(...). i32 results bit for bit the
+// reference's, f32 ones within its tolerance; 1 and 3 threads.
+TEST(CpuDifferential, ZeroPointsAreSubtractedAsThePairsAreMade) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  for (int t : {1, 37})
+    for (int d : {1, 301, 2049}) {
+      const std::string script =
+          "dim G = 2, T = " + std::to_string(t) + ", F = 53, D = " + std::to_string(d) +
+          "\ninput x[T, D] : i8\ninput xt[D, T] : i8\ninput zx : i8\ninput zw : i8\nparam w[F, D] : i8\n"
+          "param v[D, F] : i8\n"
+          "input xb[G, T, D] : i8\nparam wb[G, F, D] : i8\ninput sx\nparam sw[F], b[F]\n"
+          "a[t, f] = sum(d: (x[t, d] - zx) * w[f, d])\n"
+          "c[t, f] = sum(d: x[t, d] * (v[d, f] - zw))\n"
+          "e[t, f] = sum(d: (x[t, d] - 32000) * (v[d, f] - zw))\n"
+          "h[t, f] = sum(d: (xt[d, t] - zx) * (v[d, f] - zw))\n"
+          "g[k, t, f] = sum(d: (xb[k, t, d] - 5) * wb[k, f, d])\n"
+          "y[t, f] = f32(sum(d: (x[t, d] - zx) * w[f, d])) * sx * sw[f] + b[f]\n"
+          "output a, c, e, g, h, y\n";
+      einc::Program program = einc::compile(script);
+      const std::string plan = program.emit(einc::EmitStage::plan);
+      const std::string where = "T = " + std::to_string(t) + ", D = " + std::to_string(d);
+      for (const char* line : {"a = JIT GETT", "c = JIT GETT", "e = JIT GETT", "g = JIT GETT", "h = JIT GETT"})
+        EXPECT_NE(plan.find(line), std::string::npos) << line << " " << where << "\n" << plan;
+      EXPECT_NE(plan.find("less zero points of A and B"), std::string::npos) << where << "\n" << plan;
+      EXPECT_NE(plan.find(t == 1 ? "y = contractions hoisted into temporaries: JIT GETT"
+                                 : "y = JIT GETT (batch -; M f; N t; K d), less zero points of B, epilogue: to f32"),
+                std::string::npos)
+          << where << "\n"
+          << plan;
+      EXPECT_EQ(plan.find("a GEMV reading the i8 weights in place"), std::string::npos) << where << "\n" << plan;
+      TensorMap inputs = einc::random_inputs(program, 13);
+      for (const char* name : {"x", "xt", "w", "v", "xb", "wb"}) {
+        const Tensor& m = inputs.at(name);
+        for (std::int64_t i = 0; i < m.numel(); ++i) m.set_flat(i, i % 3 ? 127.0 : i % 2 ? -128.0 : m.get_flat(i));
+      }
+      inputs.at("zx").set({}, -128.0);
+      inputs.at("zw").set({}, 127.0);
+      const TensorMap ref = program.run(inputs, options("reference"));
+      for (int threads : {1, 3}) {
+        const TensorMap got = program.run(inputs, options(backend_under_test(), threads));
+        for (const char* name : {"a", "c", "e", "g", "h"})
+          EXPECT_EQ(compare_bitwise({{name, ref.at(name)}}, {{name, got.at(name)}}), "") << name << " " << where;
+        EXPECT_EQ(compare_outputs({{"y", ref.at("y")}}, {{"y", got.at("y")}}, d), "") << where;
+      }
+    }
+}
+
 // Conversions in loop kernels, on the values where they differ most: ties
 // (rounded to even), the ends of the ranges (saturated), NaN and infinities
 // (NaN gives 0); contiguous, strided and vector-tail accesses. Bit for bit
