@@ -111,7 +111,12 @@ class Matcher {
   std::optional<GettStatement> run_dequantised(const std::vector<std::int64_t>& c_strides) {
     if (statement_.dtype != DType::f32 || statement_.accumulate) return std::nullopt;
     out_ = statement_.lhs;
-    const Expr* main = split_sum(*statement_.value, result_.bias, true);
+    const Expr* pre = statement_.value.get();
+    if (pre->kind == ExprKind::call && pre->func != Func::convert && pre->args.size() == 1 && !pre->free.empty()) {
+      result_.activation = pre->func;  // act(dequantised + bias)
+      pre = pre->args[0].get();
+    }
+    const Expr* main = split_sum(*pre, result_.bias, true);
     if (!main) return std::nullopt;
     // main = f32(contraction), times (or over) scalars, times channel scales.
     const Expr* converted = main;

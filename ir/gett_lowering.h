@@ -96,14 +96,15 @@ std::optional<GettStatement> match_gett(const Program& program, const Statement&
 // The dequantising form of a quantised layer (docs/language.md,
 // "Conversions"), in an f32 statement:
 //
-//   target[out] = f32(sum_K(A[...] * B[...])) * scale * channel scales + bias terms
+//   target[out] = act( f32(sum_K(A[...] * B[...])) * scale * channel scales + bias terms )
 //
 // A and B i8 tensor accesses (each maybe less a zero point, as in
 // match_gett) whose products are summed in i32 (every
 // summed index held by both), `scale` scalar factors (`*` or `/`), channel
 // scales accesses of output indices (`*` only: the per-channel scales of
-// the weights), bias terms as in match_gett. Returned as the GETT of the
-// i32 sum with `dequantise` set (no activation, residual, mask or `+=`).
+// the weights), bias terms as in match_gett, `act` one elementwise
+// function or none. Returned as the GETT of the i32 sum with `dequantise`
+// set (no residual, mask or `+=`).
 std::optional<GettStatement> match_dequantised_gett(const Program& program, const Statement& statement,
                                                     const std::vector<std::int64_t>& c_strides);
 

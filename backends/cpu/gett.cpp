@@ -193,16 +193,16 @@ class Driver {
     a_k_runs_ = contiguous_runs(a_k_);
     b_k_runs_ = contiguous_runs(b_k_);
     if (call.dequantise) {  // its scale and terms are f32, applied by the dequantising epilogue
-      if (!std::is_same_v<T, std::int32_t> || !call.i16_pairs || call.activation || call.mask || !call.residual.empty())
+      if (!std::is_same_v<T, std::int32_t> || !call.i16_pairs || call.mask || !call.residual.empty())
         EINC_FAIL("cpu backend: a dequantising GETT that is not a plain i32 one on i16 pairs");
-      dequantise_.emplace(call);
+      dequantise_.emplace(call, call.activation ? jit.activation_kernel(*call.activation) : nullptr);
     } else {
       for (const EpilogueTerm& t : call.bias) bias_.push_back(tables(t));
       for (const EpilogueTerm& t : call.residual) residual_.push_back(tables(t));
     }
     if (call.mask) mask_.emplace(*call.mask, call.batch, call.m, call.n, call.k);
     masked_sum_ = call.mask && call.mask->on_sum;
-    if ((call.activation || call.a_half || (call.mask && !std::is_floating_point_v<T>)) && !kF32)
+    if (((call.activation && !call.dequantise) || call.a_half || (call.mask && !std::is_floating_point_v<T>)) && !kF32)
       EINC_FAIL("cpu backend: an activation or an f16/bf16 A in a GETT outside f32, or a mask in an integer one");
     gemv_path_ = call.mask || !kF32 ? GemvKind::none : gemv_kind(call.batch, call.m, call.n, call.k);
     // The scale rounded once to T: f32 rounds the double the plan computed.

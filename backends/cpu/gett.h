@@ -85,7 +85,7 @@ struct GettCall {
   // on i16 pairs, without an activation, residual terms or a mask): C holds
   // the i32 partial sums until the last KC block, which converts each tile
   // to f32 as it stores it, times `scale` and the channel scales, plus the
-  // bias terms (f32 tensors: gett_dequantise.h).
+  // bias terms (f32 tensors), then the activation (gett_dequantise.h).
   bool dequantise = false;
   std::vector<EpilogueTerm> channel_scales;
 };

@@ -28,7 +28,8 @@ void store_value(unsigned char* at, float value) { std::memcpy(at, &value, 4); }
 bool DequantisingEpilogue::Term::along_m_only() const { return constant(n); }
 bool DequantisingEpilogue::Term::along_n_only() const { return constant(m); }
 
-DequantisingEpilogue::DequantisingEpilogue(const GettCall& call) : scale_(static_cast<float>(call.scale)) {
+DequantisingEpilogue::DequantisingEpilogue(const GettCall& call, Jit::Activation activation)
+    : scale_(static_cast<float>(call.scale)), activation_(activation) {
   for (const EpilogueTerm& t : call.channel_scales) channel_scales_.push_back(term(call, t));
   for (const EpilogueTerm& t : call.bias) bias_.push_back(term(call, t));
   auto classify = [&](const std::vector<Term>& terms, std::vector<const Term*>& along_m,
@@ -92,6 +93,7 @@ void DequantisingEpilogue::apply(void* c, const std::vector<std::int64_t>& c_m, 
       if (add_column_bias) value += column_bias;
       store_value(column + 4 * i, value);
     }
+    if (activation_) activation_(reinterpret_cast<float*>(column), static_cast<std::int64_t>(rows));
   }
 }
 
@@ -105,6 +107,7 @@ void DequantisingEpilogue::apply_any(unsigned char* c, const std::vector<std::in
       for (const Term& s : channel_scales_) factor *= s.at(batch, m, n);
       float value = static_cast<float>(load_sum(at)) * factor;
       for (const Term& t : bias_) value = t.negate ? value - t.at(batch, m, n) : value + t.at(batch, m, n);
+      if (activation_) activation_(&value, 1);
       store_value(at, value);
     }
   }

@@ -15,7 +15,8 @@ namespace einc::cpu {
 
 class DequantisingEpilogue {
  public:
-  explicit DequantisingEpilogue(const GettCall& call);
+  // `activation`: the call's, compiled (Jit::activation_kernel), or null.
+  DequantisingEpilogue(const GettCall& call, Jit::Activation activation);
   DequantisingEpilogue(const DequantisingEpilogue&) = delete;  // (it points into its own vectors)
   DequantisingEpilogue& operator=(const DequantisingEpilogue&) = delete;
 
@@ -24,7 +25,7 @@ class DequantisingEpilogue {
   // columns) holds i32 sums, become f32: each sum rounded to f32, times
   // the scale times the channel scales (their product rounded to f32
   // first, as the statement's plan multiplies the small factors first),
-  // plus the bias terms.
+  // plus the bias terms, then the activation.
   void apply(void* c, const std::vector<std::int64_t>& c_m, const std::vector<std::int64_t>& c_n, std::int64_t batch,
              std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1) const;
 
@@ -46,6 +47,7 @@ class DequantisingEpilogue {
                  std::int64_t batch, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1) const;
 
   float scale_ = 1.0f;
+  Jit::Activation activation_ = nullptr;
   std::vector<Term> channel_scales_, bias_;
   // Whether every scale and bias term varies along M only or along N only
   // (a layer's per-channel scales and bias): apply() then works out each

@@ -100,7 +100,7 @@ void copy_rows(const std::int8_t* src, std::int16_t* dst, const PairLayout& layo
 }  // namespace
 
 GettCall i16_pair_call(const GettCall& call, I16PairCopies& copies, int threads) {
-  if (call.dtype != DType::i32 || call.i16_pairs || call.a_half || call.mask || call.activation)
+  if (call.dtype != DType::i32 || call.i16_pairs || call.a_half || call.mask || (call.activation && !call.dequantise))
     EINC_FAIL("cpu backend: an i16-pair GETT of a call that is not a plain i32 one");
   const std::int64_t batches = product(call.batch);
   const PairLayout a = pair_layout(call, 0), b = pair_layout(call, 1);

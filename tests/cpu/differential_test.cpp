@@ -804,7 +804,8 @@ TEST(CpuDifferential, QuantisedLinearLayers) {
 // The dequantising GETT (gett_dequantise.h) in every form it takes:
 // channel scales along M, along N and along both, a transposed target (the
 // roles of A and B swap), a divided scale, a 2-D bias subtracted, a batch,
-// a bare conversion; K empty, short, and over several KC blocks; full-range
+// a bare conversion, an activation after it (gelu on the vectorised
+// columns, relu element by element); K empty, short, and over several KC blocks; full-range
 // i8 values (sums past 2^24, rounded to f32); odd extents (partial tiles).
 // Against the reference, and bit for bit across thread counts.
 TEST(CpuDifferential, DequantisingGettConvertsScalesAndBiasesItsTiles) {
@@ -819,7 +820,9 @@ TEST(CpuDifferential, DequantisingGettConvertsScalesAndBiasesItsTiles) {
         "ys[t, f] = f32(sum(d: x[t, d] * w[f, d])) * st[t] * sw[f]\n"
         "yb[g, t, f] = f32(sum(d: xb[g, t, d] * wb[g, f, d])) * sw[f] + bb[g, f]\n"
         "yp[t, f] = f32(sum(d: x[t, d] * w[f, d]))\n"
-        "output y, yt, ys, yb, yp\n";
+        "ya[t, f] = gelu(f32(sum(d: x[t, d] * w[f, d])) * sx * sw[f] + b[f])\n"
+        "yr[f, t] = relu(f32(x[t, d] * w[f, d]) * sw[f] - c[t, f])\n"
+        "output y, yt, ys, yb, yp, ya, yr\n";
     einc::Program program = einc::compile(script);
     const std::string plan = program.emit(einc::EmitStage::plan);
     for (const char* line :
@@ -827,7 +830,9 @@ TEST(CpuDifferential, DequantisingGettConvertsScalesAndBiasesItsTiles) {
           "yt = JIT GETT (batch -; M t; N f; K d), epilogue: to f32 scale channel scales bias, on i8 operands",
           "ys = JIT GETT (batch -; M f; N t; K d), epilogue: to f32 channel scales, on i8 operands",
           "yb = JIT GETT (batch g; M f; N t; K d), epilogue: to f32 channel scales bias, on i8 operands",
-          "yp = JIT GETT (batch -; M f; N t; K d), epilogue: to f32, on i8 operands"})
+          "yp = JIT GETT (batch -; M f; N t; K d), epilogue: to f32, on i8 operands",
+          "ya = JIT GETT (batch -; M f; N t; K d), epilogue: to f32 scale channel scales bias gelu, on i8 operands",
+          "yr = JIT GETT (batch -; M t; N f; K d), epilogue: to f32 channel scales bias relu, on i8 operands"})
       EXPECT_NE(plan.find(line), std::string::npos) << line << "\n" << plan;
     TensorMap inputs = einc::random_inputs(program, 11);
     for (const char* name : {"x", "w", "xb", "wb"}) {
