@@ -285,16 +285,17 @@ class GraphBuilder {
     return add(std::move(n));
   }
 
-  // f32(...): of an i32 tensor, the tensor loaded converted (sitofp rounds
-  // to nearest, as the conversion does); of an f32 value, that value.
+  // f32(...): of an i32 or i8 tensor, the tensor loaded converted (sitofp
+  // rounds to nearest, as the conversion does; i8 is exact); of an f32
+  // value, that value.
   int conversion(const ir::Expr& e) {
     if (integer()) return refuse_in_integer_statement("a conversion");
     const ir::Expr& arg = *e.args[0];
     if (e.convert_to == graph_.element && e.convert_from == graph_.element) return lower(arg);
-    if (graph_.element == DType::f32 && e.convert_to == DType::f32 && e.convert_from == DType::i32 &&
-        arg.kind == ir::ExprKind::access)
-      return access(arg, DType::i32);
-    reason_ = "a conversion other than f32(...) of an i32 tensor or an f32 value";
+    if (graph_.element == DType::f32 && e.convert_to == DType::f32 &&
+        (e.convert_from == DType::i32 || e.convert_from == DType::i8) && arg.kind == ir::ExprKind::access)
+      return access(arg, e.convert_from);
+    reason_ = "a conversion other than f32(...) of an i32 or i8 tensor or an f32 value";
     return 0;
   }
 

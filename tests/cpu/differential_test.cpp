@@ -910,15 +910,18 @@ TEST(CpuDifferential, ZeroPointsAreSubtractedAsThePairsAreMade) {
 TEST(CpuDifferential, ConversionsInLoopKernelsRoundAndSaturateAsTheReference) {
   EINC_REQUIRE_BACKEND_UNDER_TEST();
   const std::string script =
-      "dim M = 7, N = 19\ninput x[M, N]\ninput a[M, N] : i32\n"
+      "dim M = 7, N = 19\ninput x[M, N]\ninput a[M, N] : i32\ninput b[M, N] : i8\ninput z : i8\n"
       "q[i, j] = i8(x[i, j] * 64)\n"
       "qt[j, i] = i8(x[i, j] * 2)\n"
       "r[i, j] = i32(x[i, j] * 4294967296.0)\n"
       "d[i, j] = f32(a[i, j]) * 0.5 + f32(a[i, 0])\n"
-      "output q, qt, r, d\n";
+      "e[i, j] = i8(x[i, j] * 64 + f32(z))\n"
+      "f[j, i] = f32(b[i, j]) * 0.5 - f32(z)\n"
+      "output q, qt, r, d, e, f\n";
   einc::Program program = einc::compile(script);
   const std::string plan = program.emit(einc::EmitStage::plan);
-  for (const char* line : {"q = JIT loop", "qt = JIT loop", "r = JIT loop", "d = JIT loop"})
+  for (const char* line :
+       {"q = JIT loop", "qt = JIT loop", "r = JIT loop", "d = JIT loop", "e = JIT loop", "f = JIT loop"})
     EXPECT_NE(plan.find(line), std::string::npos) << line << "\n" << plan;
   TensorMap inputs = einc::random_inputs(program, 3);
   const double specials[] = {0.5 / 64, 1.5 / 64,   2.5 / 64, -0.5 / 64,    -2.5 / 64, 1.9921875, -2.0,           2.1,
@@ -928,6 +931,9 @@ TEST(CpuDifferential, ConversionsInLoopKernelsRoundAndSaturateAsTheReference) {
     x.set_flat(i, specials[static_cast<std::size_t>(i / 3) % (sizeof specials / sizeof specials[0])]);
   const Tensor& a = inputs.at("a");
   for (std::int64_t i = 0; i < a.numel(); i += 2) a.set_flat(i, i % 4 ? 16777217.0 : -2147483647.0);
+  const Tensor& b = inputs.at("b");
+  for (std::int64_t i = 0; i < b.numel(); i += 3) b.set_flat(i, i % 2 ? 127.0 : -128.0);
+  inputs.at("z").set({}, -3.0);
   const TensorMap ref = program.run(inputs, options("reference"));
   for (int threads : {1, 2})
     EXPECT_EQ(compare_bitwise(ref, program.run(inputs, options(backend_under_test(), threads))), "") << threads;
@@ -1154,6 +1160,7 @@ TEST(CpuDifferential, ModelExamples) {
       {"09_gpt2", {{"T", 9}, {"V", 37}, {"P", 12}, {"D", 24}, {"H", 3}, {"L", 2}}},
       {"10_llama_block", {{"T", 9}, {"D", 48}, {"G", 2}, {"R", 2}, {"F", 20}}},
       {"11_resnet_bottleneck", {{"C", 8}, {"H", 10}, {"W", 10}, {"M", 6}, {"O", 12}}},
+      {"12_quantised_mlp", {{"T", 9}, {"D", 33}, {"F", 20}}},
   };
   for (const auto& [name, dims] : examples) {
     SCOPED_TRACE(name);

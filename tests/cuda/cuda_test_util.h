@@ -101,6 +101,7 @@ inline std::vector<einc::ir::DimBinding> small_dims(const std::string& example) 
       {"09_gpt2", {{"T", 9}, {"V", 37}, {"P", 12}, {"D", 24}, {"H", 3}, {"L", 2}}},
       {"10_llama_block", {{"T", 9}, {"D", 48}, {"G", 2}, {"R", 2}, {"F", 20}}},
       {"11_resnet_bottleneck", {{"C", 8}, {"H", 10}, {"W", 10}, {"M", 6}, {"O", 12}}},
+      {"12_quantised_mlp", {{"T", 9}, {"D", 33}, {"F", 20}}},
   };
   auto it = table.find(example);
   return it == table.end() ? std::vector<einc::ir::DimBinding>{} : it->second;
