@@ -41,11 +41,14 @@ std::pair<const Expr*, ExprPtr> split_zero_point(const Program& program, const E
   const Expr& x = *factor.args[0];
   const ExprPtr& z = factor.args[1];
   if (x.kind != ExprKind::access || program.tensors[x.tensor].dtype != DType::i8) return {nullptr, nullptr};
-  const bool i8_scalar = z->kind == ExprKind::access && z->free.empty() && strided_view(*z) &&
-                         program.tensors[z->tensor].dtype == DType::i8;
+  // (an i8 access of x's indices: one zero point per row, a channel's; the
+  // matcher checks that none of them is summed)
+  const bool i8_rows = z->kind == ExprKind::access && strided_view(*z) &&
+                       program.tensors[z->tensor].dtype == DType::i8 &&
+                       std::all_of(z->free.begin(), z->free.end(), [&](int i) { return contains_index(x, i); });
   const bool small_integer = z->kind == ExprKind::constant && z->constant == std::trunc(z->constant) &&
                              std::fabs(z->constant) <= kMaxZeroPoint;
-  if (!i8_scalar && !small_integer) return {nullptr, nullptr};
+  if (!i8_rows && !small_integer) return {nullptr, nullptr};
   return {&x, z};
 }
 
@@ -279,6 +282,10 @@ class Matcher {
                                             const std::vector<int>& summed,
                                             const std::vector<std::int64_t>& c_strides) {
     const Expr &x = *x_operand.access, &y = *y_operand.access;
+    for (const Operand* o : {&x_operand, &y_operand})  // a zero point is one per row: not along K
+      if (o->zero_point)
+        for (int i : o->zero_point->free)
+          if (std::find(summed.begin(), summed.end(), i) != summed.end()) return std::nullopt;
     // A holds the output index with the smallest output stride.
     int smallest = -1;
     std::int64_t best = 0;
@@ -381,6 +388,12 @@ GettSpec make_gett_spec(const Program& program, const Statement& statement, cons
   for (const GettTerm& t : gett.bias) spec.bias.push_back(term(t));
   for (const GettTerm& t : gett.residual) spec.residual.push_back(term(t));
   for (const GettOperand& s : gett.channel_scales) spec.channel_scales.push_back(term(GettTerm{s, false}));
+  auto zero_points = [&](const ExprPtr& z) {
+    return z && z->kind == ExprKind::access ? term(GettTerm{GettOperand{z->tensor, z->subscripts}, false})
+                                            : GettTermSpec{};
+  };
+  spec.a_zero_points = zero_points(spec.a_zero_point);
+  spec.b_zero_points = zero_points(spec.b_zero_point);
   return spec;
 }
 

@@ -75,9 +75,11 @@ struct GettStatement {
   bool dequantise = false;
   std::vector<GettOperand> channel_scales;
   // Zero points (asymmetric quantisation): an i8 operand written `x - z`,
-  // with z an i8 0-d tensor or an integer number of at most kMaxZeroPoint
-  // in magnitude (so that x - z fits in 16 bits), is the GETT of x with z
-  // subtracted as the operand is read; null without one.
+  // with z an i8 access of x's unsummed indices (a 0-d tensor: one for
+  // the tensor; `zw[f]` of `w[f, d] - zw[f]`: one per channel) or an
+  // integer number of at most kMaxZeroPoint in magnitude (so that x - z
+  // fits in 16 bits), is the GETT of x with z subtracted as the operand is
+  // read; null without one.
   ExprPtr a_zero_point, b_zero_point;
 };
 
@@ -135,6 +137,9 @@ struct GettSpec {
   std::vector<GettTermSpec> bias, residual;
   std::vector<GettTermSpec> channel_scales;  // dequantise: never negated
   ExprPtr a_zero_point, b_zero_point;        // the statement's, swapped with A and B
+  // An access zero point's strides along the groups (tensor -1: none, or
+  // a number).
+  GettTermSpec a_zero_points, b_zero_points;
 };
 
 // `strides_of(tensor)` gives a tensor's strides; `swap` exchanges the roles

@@ -50,13 +50,20 @@ GettCall build_call(const ir::Program& program, const ir::Statement& statement, 
   call.k = spec.k;
   call.scale = ir::evaluate_gett_scale(program, g, [&](int t) { return tensors[static_cast<std::size_t>(t)].get({}); });
   call.scale_at = g.scale_at;
-  auto zero_point = [&](const ir::ExprPtr& z) {
-    return z ? static_cast<std::int32_t>(ir::evaluate_scalar(
-                   program, *z, [&](int t) { return tensors[static_cast<std::size_t>(t)].get({}); }))
-             : 0;
+  // A number, or an i8 tensor's value per row.
+  auto zero_points = [&](const ir::ExprPtr& z, const ir::GettTermSpec& t, bool of_a, std::int32_t& number,
+                         ZeroPoints& table) {
+    if (!z) return;
+    if (z->kind != ir::ExprKind::access) {
+      number = static_cast<std::int32_t>(z->constant);
+      return;
+    }
+    table.data = static_cast<const std::int8_t*>(element(t.tensor, t.offset));
+    table.batch_strides = t.batch_strides;
+    table.row_strides = of_a ? t.m_strides : t.n_strides;
   };
-  call.a_zero_point = zero_point(spec.a_zero_point);
-  call.b_zero_point = zero_point(spec.b_zero_point);
+  zero_points(spec.a_zero_point, spec.a_zero_points, true, call.a_zero_point, call.a_zero_points);
+  zero_points(spec.b_zero_point, spec.b_zero_points, false, call.b_zero_point, call.b_zero_points);
   auto term = [&](const ir::GettTermSpec& t) {
     return EpilogueTerm{element(t.tensor, t.offset), t.batch_strides, t.m_strides, t.n_strides, t.negate};
   };

@@ -45,6 +45,15 @@ struct EpilogueTerm {
   bool negate = false;
 };
 
+// Zero points of an i8 operand read from an i8 tensor, one per row (a 0-d
+// tensor: the same for every row): its data at the view's start and its
+// strides along the batch group and the operand's row group (M for A, N
+// for B). Null data: none.
+struct ZeroPoints {
+  const std::int8_t* data = nullptr;
+  std::vector<std::int64_t> batch_strides, row_strides;
+};
+
 // The operands are of `dtype`: f32, f64 or i32 (Jit::has_gett). Only f32
 // calls have an activation, a mask, a GEMV path, an A of f16/bf16 or a
 // fused epilogue; an i32 call's arithmetic wraps (docs/semantics.md).
@@ -66,8 +75,10 @@ struct GettCall {
   bool i16_pairs = false;
   // i8 operands (before i16_pair_call): the zero points subtracted from A's
   // and B's values as the pairs are made (ir::GettStatement::a_zero_point;
-  // each difference fits in 16 bits).
+  // each difference fits in 16 bits): a number, or an i8 tensor's value per
+  // row (ZeroPoints).
   std::int32_t a_zero_point = 0, b_zero_point = 0;
+  ZeroPoints a_zero_points, b_zero_points;
   // Where `scale` applies (the product's plan, ir::GettStatement::scale_at):
   // to C in the epilogue, or to A or B as they are packed. A GEMV applies
   // it in the epilogue whatever this says (it reads A and B in place).

@@ -57,30 +57,50 @@ PairLayout pair_layout(const GettCall& call, int which) {
   return layout;
 }
 
+// The zero point of each row of each batch element ([batch][rows]) of
+// operand `which` (0: A, 1: B): the number plus the per-row i8 tensor's
+// value where the call has one (GettCall::a_zero_points).
+std::vector<std::int16_t> zero_points(const GettCall& call, const PairLayout& layout, int which) {
+  const std::int32_t number = which == 0 ? call.a_zero_point : call.b_zero_point;
+  const ZeroPoints& table = which == 0 ? call.a_zero_points : call.b_zero_points;
+  std::vector<std::int16_t> out(layout.batch.size() * layout.rows.size(), static_cast<std::int16_t>(number));
+  if (!table.data) return out;
+  auto offsets_of = [](const std::vector<GettDim>& dims, const std::vector<std::int64_t>& strides) {
+    return offsets(dims, [&](std::size_t d) { return strides[d]; });
+  };
+  const std::vector<std::int64_t> b = offsets_of(call.batch, table.batch_strides),
+                                  r = offsets_of(which == 0 ? call.m : call.n, table.row_strides);
+  for (std::size_t i = 0; i < b.size(); ++i)
+    for (std::size_t j = 0; j < r.size(); ++j)
+      out[i * r.size() + j] = static_cast<std::int16_t>(out[i * r.size() + j] + table.data[b[i] + r[j]]);
+  return out;
+}
+
 // Copies the i8 operand at `src` into `dst` (i16 values, two per word) as
-// `layout` says, less `zero_point` (asymmetric quantisation: x - z), zero
-// past K (no zero point subtracted there: the padding adds nothing).
-void copy_rows(const std::int8_t* src, std::int16_t* dst, const PairLayout& layout, std::int32_t zero_point,
-               int threads) {
-  const auto z = static_cast<std::int16_t>(zero_point);
+// `layout` says, less each row's zero point (`zeros`, [batch][rows]:
+// asymmetric quantisation, x - z), zero past K (no zero point subtracted
+// there: the padding adds nothing).
+void copy_rows(const std::int8_t* src, std::int16_t* dst, const PairLayout& layout,
+               const std::vector<std::int16_t>& zeros, int threads) {
   const std::vector<std::int64_t>&batch = layout.batch, &rows = layout.rows, &ks = layout.ks;
   const auto k = static_cast<std::int64_t>(ks.size()), row_count = layout.row_count(), k_padded = 2 * layout.pairs;
   if (layout.rows_inner) {
     // Per (batch, pair): rows k and k + 1 (the second zero past K),
     // interleaved. Rows one element apart: loops the compiler vectorises.
     runtime::parallel_for(static_cast<std::int64_t>(batch.size()) * layout.pairs, threads, [&](std::int64_t task) {
-      const std::int64_t pair = task % layout.pairs, k0 = 2 * pair;
-      const std::int8_t* base = src + batch[static_cast<std::size_t>(task / layout.pairs)] + rows.front();
+      const std::int64_t pair = task % layout.pairs, k0 = 2 * pair, b = task / layout.pairs;
+      const std::int8_t* base = src + batch[static_cast<std::size_t>(b)] + rows.front();
+      const std::int16_t* z = zeros.data() + b * row_count;
       const std::int8_t* first = base + ks[static_cast<std::size_t>(k0)];
       std::int16_t* out = dst + task * 2 * row_count;
       if (k0 + 1 < k) {
         const std::int8_t* second = base + ks[static_cast<std::size_t>(k0 + 1)];
         for (std::int64_t r = 0; r < row_count; ++r)
-          out[2 * r] = static_cast<std::int16_t>(first[r] - z),
-                  out[2 * r + 1] = static_cast<std::int16_t>(second[r] - z);
+          out[2 * r] = static_cast<std::int16_t>(first[r] - z[r]),
+                  out[2 * r + 1] = static_cast<std::int16_t>(second[r] - z[r]);
       } else {
         for (std::int64_t r = 0; r < row_count; ++r)
-          out[2 * r] = static_cast<std::int16_t>(first[r] - z), out[2 * r + 1] = 0;
+          out[2 * r] = static_cast<std::int16_t>(first[r] - z[r]), out[2 * r + 1] = 0;
       }
     });
     return;
@@ -89,6 +109,7 @@ void copy_rows(const std::int8_t* src, std::int16_t* dst, const PairLayout& layo
     const std::int8_t* in =
         src + batch[static_cast<std::size_t>(task / row_count)] + rows[static_cast<std::size_t>(task % row_count)];
     std::int16_t* out = dst + task * k_padded;
+    const std::int16_t z = zeros[static_cast<std::size_t>(task)];
     if (layout.unit_k)  // a loop the compiler vectorises
       for (std::int64_t i = 0; i < k; ++i) out[i] = static_cast<std::int16_t>(in[i] - z);
     else
@@ -107,12 +128,15 @@ GettCall i16_pair_call(const GettCall& call, I16PairCopies& copies, int threads)
   const std::int64_t pairs = a.pairs;
   copies.a = Tensor::empty(DType::i32, {batches * a.row_count() * pairs});  // i32 words, each an i16 pair
   copies.b = Tensor::empty(DType::i32, {batches * b.row_count() * pairs});
-  copy_rows(static_cast<const std::int8_t*>(call.a), copies.a.data_as<std::int16_t>(), a, call.a_zero_point, threads);
-  copy_rows(static_cast<const std::int8_t*>(call.b), copies.b.data_as<std::int16_t>(), b, call.b_zero_point, threads);
+  copy_rows(static_cast<const std::int8_t*>(call.a), copies.a.data_as<std::int16_t>(), a, zero_points(call, a, 0),
+            threads);
+  copy_rows(static_cast<const std::int8_t*>(call.b), copies.b.data_as<std::int16_t>(), b, zero_points(call, b, 1),
+            threads);
 
   GettCall out = call;  // C, its strides, the epilogue terms and the scale as they are
   out.i16_pairs = true;
   out.a_zero_point = out.b_zero_point = 0;  // (subtracted in the copies)
+  out.a_zero_points = out.b_zero_points = {};
   out.a = copies.a.data();
   out.b = copies.b.data();
   const std::vector<std::int64_t> batch_a = packed_strides(call.batch, a.row_count() * pairs),

@@ -855,7 +855,9 @@ TEST(CpuDifferential, DequantisingGettConvertsScalesAndBiasesItsTiles) {
 // point on A, on B or on both, an i8 0-d tensor or a number (large ones
 // too: x - 32000 still fits in 16 bits), both layouts of the pair copies
 // (w[f, d] K-major, v[d, f] and xt[d, t] rows inner), odd K (the padding pair must
-// stay 0, not -z), a batch, a decode (T = 1: no in-place GEMV then), and
+// stay 0, not -z), per-row zero points (per token zt[t], per channel
+// zc[f], per batch and channel zb[k, f]), a batch, a decode (T = 1: no
+// in-place GEMV then), and
 // under the dequantising f32(...). i32 results bit for bit the
 // reference's, f32 ones within its tolerance; 1 and 3 threads.
 TEST(CpuDifferential, ZeroPointsAreSubtractedAsThePairsAreMade) {
@@ -867,17 +869,22 @@ TEST(CpuDifferential, ZeroPointsAreSubtractedAsThePairsAreMade) {
           "\ninput x[T, D] : i8\ninput xt[D, T] : i8\ninput zx : i8\ninput zw : i8\nparam w[F, D] : i8\n"
           "param v[D, F] : i8\n"
           "input xb[G, T, D] : i8\nparam wb[G, F, D] : i8\ninput sx\nparam sw[F], b[F]\n"
+          "input zt[T] : i8\nparam zc[F] : i8\nparam zb[G, F] : i8\n"
           "a[t, f] = sum(d: (x[t, d] - zx) * w[f, d])\n"
           "c[t, f] = sum(d: x[t, d] * (v[d, f] - zw))\n"
           "e[t, f] = sum(d: (x[t, d] - 32000) * (v[d, f] - zw))\n"
           "h[t, f] = sum(d: (xt[d, t] - zx) * (v[d, f] - zw))\n"
           "g[k, t, f] = sum(d: (xb[k, t, d] - 5) * wb[k, f, d])\n"
+          "p[t, f] = sum(d: (x[t, d] - zt[t]) * (w[f, d] - zc[f]))\n"
+          "q[t, f] = sum(d: (xt[d, t] - zt[t]) * (v[d, f] - zc[f]))\n"
+          "r[k, t, f] = sum(d: xb[k, t, d] * (wb[k, f, d] - zb[k, f]))\n"
           "y[t, f] = f32(sum(d: (x[t, d] - zx) * w[f, d])) * sx * sw[f] + b[f]\n"
-          "output a, c, e, g, h, y\n";
+          "output a, c, e, g, h, p, q, r, y\n";
       einc::Program program = einc::compile(script);
       const std::string plan = program.emit(einc::EmitStage::plan);
       const std::string where = "T = " + std::to_string(t) + ", D = " + std::to_string(d);
-      for (const char* line : {"a = JIT GETT", "c = JIT GETT", "e = JIT GETT", "g = JIT GETT", "h = JIT GETT"})
+      for (const char* line : {"a = JIT GETT", "c = JIT GETT", "e = JIT GETT", "g = JIT GETT", "h = JIT GETT",
+                               "p = JIT GETT", "q = JIT GETT", "r = JIT GETT"})
         EXPECT_NE(plan.find(line), std::string::npos) << line << " " << where << "\n" << plan;
       EXPECT_NE(plan.find("less zero points of A and B"), std::string::npos) << where << "\n" << plan;
       EXPECT_NE(plan.find(t == 1 ? "y = contractions hoisted into temporaries: JIT GETT"
@@ -887,7 +894,7 @@ TEST(CpuDifferential, ZeroPointsAreSubtractedAsThePairsAreMade) {
           << plan;
       EXPECT_EQ(plan.find("a GEMV reading the i8 weights in place"), std::string::npos) << where << "\n" << plan;
       TensorMap inputs = einc::random_inputs(program, 13);
-      for (const char* name : {"x", "xt", "w", "v", "xb", "wb"}) {
+      for (const char* name : {"x", "xt", "w", "v", "xb", "wb", "zt", "zc", "zb"}) {
         const Tensor& m = inputs.at(name);
         for (std::int64_t i = 0; i < m.numel(); ++i) m.set_flat(i, i % 3 ? 127.0 : i % 2 ? -128.0 : m.get_flat(i));
       }
@@ -896,11 +903,22 @@ TEST(CpuDifferential, ZeroPointsAreSubtractedAsThePairsAreMade) {
       const TensorMap ref = program.run(inputs, options("reference"));
       for (int threads : {1, 3}) {
         const TensorMap got = program.run(inputs, options(backend_under_test(), threads));
-        for (const char* name : {"a", "c", "e", "g", "h"})
+        for (const char* name : {"a", "c", "e", "g", "h", "p", "q", "r"})
           EXPECT_EQ(compare_bitwise({{name, ref.at(name)}}, {{name, got.at(name)}}), "") << name << " " << where;
         EXPECT_EQ(compare_outputs({{"y", ref.at("y")}}, {{"y", got.at("y")}}, d), "") << where;
       }
     }
+  // A zero point along K (one per summed position) is no GETT's: computed
+  // as written, and right.
+  einc::Program program = einc::compile(
+      "dim T = 5, F = 7, D = 9\ninput x[T, D] : i8\nparam w[F, D] : i8\ninput zd[D] : i8\n"
+      "s[t, f] = sum(d: (x[t, d] - zd[d]) * w[f, d])\n");
+  EXPECT_EQ(program.emit(einc::EmitStage::plan).find("JIT GETT"), std::string::npos)
+      << program.emit(einc::EmitStage::plan);
+  const TensorMap inputs = einc::random_inputs(program, 4);
+  EXPECT_EQ(
+      compare_bitwise(program.run(inputs, options("reference")), program.run(inputs, options(backend_under_test()))),
+      "");
 }
 
 // Conversions in loop kernels, on the values where they differ most: ties
