@@ -193,6 +193,29 @@ def test_quantised_linear_layer_matches_numpy(backend):
     np.testing.assert_allclose(out["y"], acc.astype(np.float32) * sx * sw + b, rtol=1e-5, atol=1e-4)
 
 
+ZERO_POINTS = """dim T = 6, D = 33, F = 9
+input xq[T, D] : i8
+input zx : i8
+param wq[F, D] : i8
+param zw[F] : i8
+param sw[F]
+y[t, f] = relu(f32(sum(d: (xq[t, d] - zx) * (wq[f, d] - zw[f]))) * sw[f])
+output y
+"""
+
+
+def test_zero_points_match_numpy(backend):
+    rng = np.random.default_rng(2)
+    xq = rng.integers(-128, 128, (6, 33)).astype(np.int8)
+    wq = rng.integers(-128, 128, (9, 33)).astype(np.int8)
+    zx = np.array(-128, dtype=np.int8)
+    zw = rng.integers(-128, 128, 9).astype(np.int8)
+    sw = (rng.random(9) * 0.01).astype(np.float32)
+    y = einc.compile(ZERO_POINTS).run(xq=xq, zx=zx, wq=wq, zw=zw, sw=sw, backend=backend)["y"]
+    acc = (xq.astype(np.int32) - zx) @ (wq.astype(np.int32) - zw[:, None]).T  # exact in int32 here
+    np.testing.assert_allclose(y, np.maximum(acc.astype(np.float32) * sw, 0), rtol=1e-6, atol=1e-6)
+
+
 def test_run_symbolic_dims_bound_from_shapes(backend):
     p = einc.compile("dim M, K, N\ninput A[M, K]\ninput B[K, N]\nC[i, j] = A[i, k] * B[k, j]\noutput C\n")
     for m, k, n in [(2, 3, 4), (0, 3, 2), (5, 0, 1)]:
