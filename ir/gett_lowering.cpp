@@ -91,14 +91,9 @@ class Matcher {
     const Expr* product_ptr = masked_product(*contraction);
     if (!product_ptr && is_contraction(*contraction)) product_ptr = contraction->args[0].get();
     if (!product_ptr) return std::nullopt;
-    const Expr& product = *product_ptr;
-    if (product.args.size() != 2 || product.ops[0] != '*' || product.ops[1] != '*') return std::nullopt;
-    const Operand x = operand(*product.args[0]), y = operand(*product.args[1]);
-    if (!x.access || !y.access || !strided_view(*x.access) || !strided_view(*y.access)) return std::nullopt;
-    // Every output index must come from the contraction (no broadcast target).
-    for (int i : out_)
-      if (!contains_index(*contraction, i)) return std::nullopt;
-    if (contraction->free.size() != out_.size()) return std::nullopt;
+    const std::optional<std::pair<Operand, Operand>> operands = operands_of(*product_ptr, *contraction);
+    if (!operands) return std::nullopt;
+    const auto& [x, y] = *operands;
     for (const Operand& f : {x, y})
       if (const DType f_dtype = program_.tensors[f.access->tensor].dtype;
           f_dtype != dtype && !(dtype == DType::i32 && f_dtype == DType::i8))  // a product of i8 tensors is i32
@@ -145,17 +140,13 @@ class Matcher {
       return std::nullopt;
     const Expr& contraction = *converted->args[0];
     if (!is_contraction(contraction) || contraction.reduce_op != ReduceOp::sum) return std::nullopt;
-    const Expr& product = *contraction.args[0];
-    if (product.args.size() != 2 || product.ops[0] != '*' || product.ops[1] != '*') return std::nullopt;
-    const Operand x = operand(*product.args[0]), y = operand(*product.args[1]);
+    const std::optional<std::pair<Operand, Operand>> operands = operands_of(*contraction.args[0], contraction);
+    if (!operands) return std::nullopt;
+    const auto& [x, y] = *operands;
     for (const Operand& f : {x, y})
-      if (!f.access || !strided_view(*f.access) || program_.tensors[f.access->tensor].dtype != DType::i8)
-        return std::nullopt;
+      if (program_.tensors[f.access->tensor].dtype != DType::i8) return std::nullopt;
     for (int i : contraction.over)
       if (!contains_index(*x.access, i) || !contains_index(*y.access, i)) return std::nullopt;
-    for (int i : out_)
-      if (!contains_index(contraction, i)) return std::nullopt;
-    if (contraction.free.size() != out_.size()) return std::nullopt;
     result_.dequantise = true;
     return assign_roles(x, y, contraction.over, c_strides);
   }
@@ -172,6 +163,19 @@ class Matcher {
   Operand operand(const Expr& factor) const {
     auto [access, zero_point] = split_zero_point(program_, factor);
     return {&factor, access, std::move(zero_point)};
+  }
+
+  // The two operands of `product`, the product inside `contraction`: each
+  // a strided view (maybe less a zero point), and the contraction giving
+  // every output index and no other (no broadcast target); else nullopt.
+  std::optional<std::pair<Operand, Operand>> operands_of(const Expr& product, const Expr& contraction) const {
+    if (product.args.size() != 2 || product.ops[0] != '*' || product.ops[1] != '*') return std::nullopt;
+    Operand x = operand(*product.args[0]), y = operand(*product.args[1]);
+    if (!x.access || !y.access || !strided_view(*x.access) || !strided_view(*y.access)) return std::nullopt;
+    for (int i : out_)
+      if (!contains_index(contraction, i)) return std::nullopt;
+    if (contraction.free.size() != out_.size()) return std::nullopt;
+    return std::pair{std::move(x), std::move(y)};
   }
 
   // `e` = main + or - output accesses (in any order); returns main, or

@@ -1,8 +1,10 @@
-// backends/cpu/driver_util.h — what the GETT driver (gett.cpp), the GEMV
-// driver (gemv.cpp) and the i16-pair copies (i8_pairs.cpp) share: the size
-// of an index group, the offsets of its positions, integer division
-// rounded up, and 64-byte-aligned buffers kept and regrown between calls
-// (the drivers hold them thread-local, for packed panels and partial sums).
+// backends/cpu/driver_util.h — what the GETT driver (gett.cpp), its
+// dequantising epilogue (gett_dequantise.cpp), the GEMV driver (gemv.cpp)
+// and the i16-pair copies (i8_pairs.cpp) share: the size of an index
+// group, the offsets of its positions, an epilogue term's offset tables,
+// integer division rounded up, and 64-byte-aligned buffers kept and
+// regrown between calls (the drivers hold them thread-local, for packed
+// panels and partial sums).
 #pragma once
 
 #include <cstddef>
@@ -45,6 +47,40 @@ inline std::vector<std::int64_t> offsets(const std::vector<GettDim>& dims, Strid
     size *= extent;
   }
   return table;
+}
+
+// offsets() with one stride per dim (parallel to `dims`).
+inline std::vector<std::int64_t> offsets_along(const std::vector<GettDim>& dims,
+                                               const std::vector<std::int64_t>& strides) {
+  return offsets(dims, [&](std::size_t d) { return strides[d]; });
+}
+
+// An epilogue term (gett.h) of element type T as the offsets of its
+// elements along each group of the call: data[b[batch] + m[i] + n[j]].
+template <typename T>
+struct TermTables {
+  const T* data;
+  std::vector<std::int64_t> b, m, n;
+  bool negate;
+  T at(std::int64_t batch, std::int64_t m_pos, std::int64_t n_pos) const {
+    return data[b[static_cast<std::size_t>(batch)] + m[static_cast<std::size_t>(m_pos)] +
+                n[static_cast<std::size_t>(n_pos)]];
+  }
+  bool same_along_n() const { return same(n); }  // varies along M (and the batch) only
+  bool same_along_m() const { return same(m); }
+
+ private:
+  static bool same(const std::vector<std::int64_t>& offsets) {
+    for (std::int64_t o : offsets)
+      if (o != offsets.front()) return false;
+    return true;
+  }
+};
+
+template <typename T>
+TermTables<T> term_tables(const GettCall& call, const EpilogueTerm& t) {
+  return {static_cast<const T*>(t.data), offsets_along(call.batch, t.batch_strides), offsets_along(call.m, t.m_strides),
+          offsets_along(call.n, t.n_strides), t.negate};
 }
 
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }

@@ -26,10 +26,6 @@ namespace einc::cpu {
 
 namespace {
 
-std::vector<std::int64_t> term_offsets(const std::vector<GettDim>& dims, const std::vector<std::int64_t>& strides) {
-  return offsets(dims, [&](std::size_t d) { return strides[d]; });
-}
-
 // For each K position p of an offset table, how many positions from p on
 // lie one element apart (offsets[p + i] == offsets[p] + i): the pack's
 // mode asks whether every vector-wide chunk of a block is contiguous, once
@@ -83,13 +79,6 @@ bool all_finite(const T* x, std::int64_t n) {
     return any == 0;
   }
 }
-
-template <typename T>
-struct TermTables {
-  const T* data;
-  std::vector<std::int64_t> b, m, n;
-  bool negate;
-};
 
 // The micro-kernel shape for M rows on `threads` threads: the default
 // (the fastest per row) unless another computes at least 10 % fewer rows on
@@ -197,8 +186,8 @@ class Driver {
         EINC_FAIL("cpu backend: a dequantising GETT that is not a plain i32 one on i16 pairs");
       dequantise_.emplace(call, call.activation ? jit.activation_kernel(*call.activation) : nullptr);
     } else {
-      for (const EpilogueTerm& t : call.bias) bias_.push_back(tables(t));
-      for (const EpilogueTerm& t : call.residual) residual_.push_back(tables(t));
+      for (const EpilogueTerm& t : call.bias) bias_.push_back(term_tables<T>(call, t));
+      for (const EpilogueTerm& t : call.residual) residual_.push_back(term_tables<T>(call, t));
     }
     if (call.mask) mask_.emplace(*call.mask, call.batch, call.m, call.n, call.k);
     masked_sum_ = call.mask && call.mask->on_sum;
@@ -341,11 +330,6 @@ class Driver {
         compute(batch, first, last - first, j0, 0, nc, p0, kc, b_pack.data);
       }
     }
-  }
-
-  TermTables<T> tables(const EpilogueTerm& t) const {
-    return {static_cast<const T*>(t.data), term_offsets(call_.batch, t.batch_strides),
-            term_offsets(call_.m, t.m_strides), term_offsets(call_.n, t.n_strides), t.negate};
   }
 
   // Which MR x NR tiles the micro-kernel may write straight into C: C is
@@ -869,8 +853,7 @@ class Driver {
   static T add_terms(T value, const std::vector<TermTables<T>>& terms, std::int64_t batch, std::int64_t m,
                      std::int64_t n) {
     for (const TermTables<T>& t : terms) {
-      T x = t.data[t.b[static_cast<std::size_t>(batch)] + t.m[static_cast<std::size_t>(m)] +
-                   t.n[static_cast<std::size_t>(n)]];
+      const T x = t.at(batch, m, n);
       value = t.negate ? sub(value, x) : add(value, x);
     }
     return value;
@@ -949,11 +932,9 @@ class Driver {
   void classify_epilogue() {
     fusable_ = has_epilogue_ && residual_.size() <= 1;
     for (const TermTables<T>& t : bias_) {
-      bool constant_along_n = std::all_of(t.n.begin(), t.n.end(), [&](std::int64_t o) { return o == t.n[0]; });
-      bool constant_along_m = std::all_of(t.m.begin(), t.m.end(), [&](std::int64_t o) { return o == t.m[0]; });
-      if (constant_along_n)
+      if (t.same_along_n())
         bias_m_terms_.push_back(&t);
-      else if (constant_along_m)
+      else if (t.same_along_m())
         bias_n_terms_.push_back(&t);
       else
         fusable_ = false;
@@ -980,7 +961,7 @@ class Driver {
     for (int i = 0; i < mr; ++i) {
       T sum = 0;
       for (const TermTables<T>* t : bias_m_terms_) {
-        T x = t->data[t->b[b] + t->m[static_cast<std::size_t>(m0 + i)] + t->n[0]];
+        const T x = t->at(batch, m0 + i, 0);
         sum = t->negate ? sum - x : sum + x;
       }
       bias_m.data[i] = sum;
@@ -988,7 +969,7 @@ class Driver {
     for (int j = 0; j < nr; ++j) {
       T sum = 0;
       for (const TermTables<T>* t : bias_n_terms_) {
-        T x = t->data[t->b[b] + t->m[0] + t->n[static_cast<std::size_t>(n0 + j)]];
+        const T x = t->at(batch, 0, n0 + j);
         sum = t->negate ? sum - x : sum + x;
       }
       bias_n.data[j] = sum;

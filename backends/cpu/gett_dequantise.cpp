@@ -1,18 +1,11 @@
 // backends/cpu/gett_dequantise.cpp — see gett_dequantise.h.
 #include "backends/cpu/gett_dequantise.h"
 
-#include <algorithm>
 #include <cstring>
-
-#include "backends/cpu/driver_util.h"
 
 namespace einc::cpu {
 
 namespace {
-
-bool constant(const std::vector<std::int64_t>& offsets) {
-  return std::all_of(offsets.begin(), offsets.end(), [&](std::int64_t o) { return o == offsets.front(); });
-}
 
 // C's bytes at `at` hold an i32 sum, then the f32 value replacing it
 // (memcpy: the same 4 bytes read as one type and written as the other).
@@ -25,19 +18,16 @@ void store_value(unsigned char* at, float value) { std::memcpy(at, &value, 4); }
 
 }  // namespace
 
-bool DequantisingEpilogue::Term::along_m_only() const { return constant(n); }
-bool DequantisingEpilogue::Term::along_n_only() const { return constant(m); }
-
 DequantisingEpilogue::DequantisingEpilogue(const GettCall& call, Jit::Activation activation)
     : scale_(static_cast<float>(call.scale)), activation_(activation) {
-  for (const EpilogueTerm& t : call.channel_scales) channel_scales_.push_back(term(call, t));
-  for (const EpilogueTerm& t : call.bias) bias_.push_back(term(call, t));
+  for (const EpilogueTerm& t : call.channel_scales) channel_scales_.push_back(term_tables<float>(call, t));
+  for (const EpilogueTerm& t : call.bias) bias_.push_back(term_tables<float>(call, t));
   auto classify = [&](const std::vector<Term>& terms, std::vector<const Term*>& along_m,
                       std::vector<const Term*>& along_n) {
     for (const Term& t : terms) {
-      if (t.along_m_only())
+      if (t.same_along_n())
         along_m.push_back(&t);
-      else if (t.along_n_only())
+      else if (t.same_along_m())
         along_n.push_back(&t);
       else
         separable_ = false;
@@ -45,14 +35,6 @@ DequantisingEpilogue::DequantisingEpilogue(const GettCall& call, Jit::Activation
   };
   classify(channel_scales_, m_scales_, n_scales_);
   classify(bias_, m_bias_, n_bias_);
-}
-
-DequantisingEpilogue::Term DequantisingEpilogue::term(const GettCall& call, const EpilogueTerm& t) const {
-  auto table = [](const std::vector<GettDim>& dims, const std::vector<std::int64_t>& strides) {
-    return offsets(dims, [&](std::size_t d) { return strides[d]; });
-  };
-  return {static_cast<const float*>(t.data), table(call.batch, t.batch_strides), table(call.m, t.m_strides),
-          table(call.n, t.n_strides), t.negate};
 }
 
 void DequantisingEpilogue::apply(void* c, const std::vector<std::int64_t>& c_m, const std::vector<std::int64_t>& c_n,

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backends/cpu/driver_util.h"
 #include "backends/cpu/gett.h"
 
 namespace einc::cpu {
@@ -30,18 +31,7 @@ class DequantisingEpilogue {
              std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1) const;
 
  private:
-  struct Term {
-    const float* data = nullptr;
-    std::vector<std::int64_t> b, m, n;  // offsets of each group's positions
-    bool negate = false;
-    float at(std::int64_t batch, std::int64_t m_pos, std::int64_t n_pos) const {
-      return data[b[static_cast<std::size_t>(batch)] + m[static_cast<std::size_t>(m_pos)] +
-                  n[static_cast<std::size_t>(n_pos)]];
-    }
-    bool along_m_only() const;  // the same along N
-    bool along_n_only() const;  // the same along M
-  };
-  Term term(const GettCall& call, const EpilogueTerm& t) const;
+  using Term = TermTables<float>;
   // The general form, element by element, the bias terms in written order.
   void apply_any(unsigned char* c, const std::vector<std::int64_t>& c_m, const std::vector<std::int64_t>& c_n,
                  std::int64_t batch, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1) const;

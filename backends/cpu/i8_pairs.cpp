@@ -65,11 +65,8 @@ std::vector<std::int16_t> zero_points(const GettCall& call, const PairLayout& la
   const ZeroPoints& table = which == 0 ? call.a_zero_points : call.b_zero_points;
   std::vector<std::int16_t> out(layout.batch.size() * layout.rows.size(), static_cast<std::int16_t>(number));
   if (!table.data) return out;
-  auto offsets_of = [](const std::vector<GettDim>& dims, const std::vector<std::int64_t>& strides) {
-    return offsets(dims, [&](std::size_t d) { return strides[d]; });
-  };
-  const std::vector<std::int64_t> b = offsets_of(call.batch, table.batch_strides),
-                                  r = offsets_of(which == 0 ? call.m : call.n, table.row_strides);
+  const std::vector<std::int64_t> b = offsets_along(call.batch, table.batch_strides),
+                                  r = offsets_along(which == 0 ? call.m : call.n, table.row_strides);
   for (std::size_t i = 0; i < b.size(); ++i)
     for (std::size_t j = 0; j < r.size(); ++j)
       out[i * r.size() + j] = static_cast<std::int16_t>(out[i * r.size() + j] + table.data[b[i] + r[j]]);
