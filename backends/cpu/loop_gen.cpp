@@ -251,7 +251,22 @@ class Emitter {
     inner.indices.erase(inner.indices.begin() + static_cast<std::ptrdiff_t>(k));
     inner.indices.push_back(x);
     inner.tile_index = -1;
-    return loop(
+    // Opened while the level's values are being emitted (at_level: a
+    // reduction's nest hoisted out of the loops that use it), the tile loop
+    // adds no level, and its body is no place for the level's values (a
+    // later nest could not use them): while it is emitted, what its body
+    // asks of this level goes in a block of its own just before the loop,
+    // which ends in a plain branch to it whatever comes after.
+    const std::size_t p = chain_.size() - 1;
+    const bool hoisting = chain_[p].hoisting;
+    if (hoisting) {
+      BasicBlock* before = BasicBlock::Create(ctx_, "tiles", fn_);
+      b_.CreateBr(before);
+      b_.SetInsertPoint(before);
+      chain_[p].hoist = before;
+      chain_[p].hoisting = false;
+    }
+    Carried out = loop(
         lo, hi, kTileRows, false, carried,
         [&](Value* first, const Carried& current) {
           Value* end = b_.CreateAdd(first, llvm::ConstantInt::get(i64_, kTileRows));
@@ -261,6 +276,8 @@ class Emitter {
           return r;
         },
         nullptr);
+    chain_[p].hoisting = hoisting;  // (at the loop's exit, which dominates what follows)
+    return out;
   }
 
   // The loop of one index over [lo, hi): whole vectors, then the rest as

@@ -544,6 +544,16 @@ TEST(LoopKernel, TransposedOperandsRunInTiles) {
   EXPECT_EQ(spec.output.tile_index, c);
   EXPECT_EQ(spec.output.indices.front(), c);
   EXPECT_EQ(spec.parallel_levels, 1);
+
+  // Two tiled reduction nests at the function level (a 0-d logsumexp of a
+  // diagonal read across: its max, then its sum): the extents and pointers
+  // the first nest's tile loop needs are the second's too, so they are
+  // emitted before that loop, not in its body (the random test's seed 1122
+  // gave invalid IR, "Instruction does not dominate all uses").
+  einc::Program totals =
+      einc::compile("dim D = 33\ninput X3[D, D, D], x[D]\nR = logsumexp(k0, k1: X3[k0, k0, k1] + x[k0])\n");
+  for (const std::string& line : plan(totals)) EXPECT_NE(line.find("JIT loop"), std::string::npos) << line;
+  check_values_and_threads(totals, 9, {1e-6, 1e-6}, 3);
 }
 
 // f64 statements run as loop kernels computing in double (LoopGraph::
