@@ -616,6 +616,8 @@ class Emitter {
         return reduce(n);
       case LoopOp::select:
         return select(node);
+      case LoopOp::round:
+        return widen_half(half_bits(value(node.args[0]), node.round_to), node.round_to);
       case LoopOp::lse_final: {
         Value* m = value(node.args[0]);
         Value* s = value(node.args[1]);
@@ -732,13 +734,16 @@ class Emitter {
   // The access's element at the point (a vector of them along the vector
   // level), as the kernel's element type: an i32 access (under f32(...)) is
   // loaded as i32 and converted (sitofp: to nearest, as the reference's
-  // conversion); in an integer statement's kernel, i8 and i32 accesses are
-  // sign-extended to i64.
+  // conversion); an f16/bf16 access as its 16 bits, widened (exact); in
+  // an integer statement's kernel, i8 and i32 accesses are sign-extended
+  // to i64.
   Value* load(int slot) {
     const DType dtype = graph_.accesses.at(static_cast<std::size_t>(slot)).dtype;
     const bool integer = dtype == DType::i32 || dtype == DType::i8;
-    llvm::Type* element =
-        integer ? static_cast<llvm::Type*>(dtype == DType::i8 ? b_.getInt8Ty() : b_.getInt32Ty()) : real_;
+    const bool half = is_half(dtype);
+    llvm::Type* element = integer ? static_cast<llvm::Type*>(dtype == DType::i8 ? b_.getInt8Ty() : b_.getInt32Ty())
+                          : half  ? b_.getInt16Ty()
+                                  : real_;
     llvm::Type* vector =
         spec_.lanes > 1 ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : nullptr;
     const std::vector<int>& free = slot_free(slot);
@@ -747,6 +752,7 @@ class Emitter {
     Value* where = b_.CreateGEP(element, base_pointer, off);
     const Level* v = vector_level(free);
     auto as_real = [&](Value* x, llvm::Type* type) {
+      if (half) return widen_half(x, dtype);
       return !integer ? x : integer_ ? b_.CreateSExt(x, type) : b_.CreateSIToFP(x, type);
     };
     const llvm::Align aligned = align(element);
@@ -802,11 +808,18 @@ class Emitter {
   }
 
   // The root's value into the target at the point: f32 or f64 (rounded to
-  // the target's type when the kernel computes in another), an integer
+  // the target's type when the kernel computes in another), f16/bf16
+  // (rounded from f32, half_bits), an integer
   // statement's int64 wrapped to the target's dtype (its low 8 or 32 bits;
   // `+=` adds in that dtype, which wraps alike), or through store_integer.
   void store(Value* v) {
     v = widen(v, vector_level(target_free_) ? static_cast<llvm::Type*>(vec_) : real_);
+    if (is_half(graph_.target_dtype)) {  // computed in f32, rounded once (`+=`: the sum)
+      const DType half = graph_.target_dtype;
+      return write_target_from(b_.getInt16Ty(), [&](llvm::Type*, Value* old) {
+        return half_bits(old ? b_.CreateFAdd(widen_half(old, half), v) : v, half);
+      });
+    }
     if (graph_.target_dtype == DType::i8 || graph_.target_dtype == DType::i32) {
       if (!integer_) return store_integer(v);
       llvm::Type* element = graph_.target_dtype == DType::i8 ? b_.getInt8Ty() : b_.getInt32Ty();
@@ -818,6 +831,43 @@ class Emitter {
       if (v->getType()->getScalarSizeInBits() > type->getScalarSizeInBits()) return b_.CreateFPTrunc(v, type);
       return v;
     });
+  }
+
+  // `type` with as many lanes as `like` (a scalar type for a scalar).
+  static llvm::Type* lanes_of(llvm::Type* type, Value* like) {
+    if (auto* vt = llvm::dyn_cast<llvm::FixedVectorType>(like->getType()))
+      return llvm::FixedVectorType::get(type, vt->getNumElements());
+    return type;
+  }
+
+  // f16/bf16 bits (i16) widened to f32, exactly: bf16 shifted into a
+  // float's high half; f16 through fpext (vcvtph2ps: F16C, which the plan
+  // requires of an f16 kernel, loop_kernel.cpp).
+  Value* widen_half(Value* bits, DType dtype) {
+    if (dtype == DType::bf16)
+      return b_.CreateBitCast(b_.CreateShl(b_.CreateZExt(bits, lanes_of(b_.getInt32Ty(), bits)), 16),
+                              lanes_of(f32_, bits));
+    return b_.CreateFPExt(b_.CreateBitCast(bits, lanes_of(b_.getHalfTy(), bits)), lanes_of(f32_, bits));
+  }
+
+  // An f32 value rounded to f16/bf16 bits (i16) to nearest, ties to even,
+  // bit for bit as einc::float_to_bf16 / float_to_half (tensor.h) round
+  // it, NaNs included: bf16 keeps a NaN's high half, quieted; f16 gives
+  // the sign and 0x7e00 (vcvtps2ph would keep its payload).
+  Value* half_bits(Value* v, DType dtype) {
+    llvm::Type* i32 = lanes_of(b_.getInt32Ty(), v);
+    llvm::Type* i16 = lanes_of(b_.getInt16Ty(), v);
+    auto c32 = [&](std::uint32_t k) { return llvm::ConstantInt::get(i32, k); };
+    Value* nan = b_.CreateFCmpUNO(v, v);
+    Value* x = b_.CreateBitCast(v, i32);
+    if (dtype == DType::bf16) {
+      Value* rounding = b_.CreateAdd(c32(0x7fff), b_.CreateAnd(b_.CreateLShr(x, 16), c32(1)));
+      Value* r = b_.CreateSelect(nan, b_.CreateOr(x, c32(0x400000)), b_.CreateAdd(x, rounding));
+      return b_.CreateTrunc(b_.CreateLShr(r, 16), i16);
+    }
+    Value* h = b_.CreateBitCast(b_.CreateFPTrunc(v, lanes_of(b_.getHalfTy(), v)), i16);
+    Value* sign_nan = b_.CreateTrunc(b_.CreateOr(b_.CreateAnd(b_.CreateLShr(x, 16), c32(0x8000)), c32(0x7e00)), i16);
+    return b_.CreateSelect(nan, sign_nan, h);
   }
 
   // `q = i8(...)` / `i32(...)`: the f32 value rounded to nearest (ties to
@@ -850,22 +900,27 @@ class Emitter {
   // adds the target's old value (a float or an integer add, by the type).
   // Masked loads and stores at a vector tail.
   void write_target(llvm::Type* element, const std::function<Value*(llvm::Type*)>& convert) {
+    write_target_from(element, [&](llvm::Type* type, Value* old) {
+      Value* v = convert(type);
+      if (!old) return v;
+      return element->isFloatingPointTy() ? b_.CreateFAdd(old, v) : b_.CreateAdd(old, v);
+    });
+  }
+
+  // write_target, where `make` gets the target's old value too (`+=`; else
+  // null) and adds it itself: an f16/bf16 target adds in f32, then rounds.
+  void write_target_from(llvm::Type* element, const std::function<Value*(llvm::Type*, Value*)>& make) {
     const Level* vl = vector_level(target_free_);
     Value* mask = vl ? vl->mask : nullptr;
     llvm::Type* type = vl ? llvm::FixedVectorType::get(element, static_cast<unsigned>(spec_.lanes)) : element;
     Value* where = b_.CreateGEP(element, base(kTarget, element), offset(kTarget, depth_of(target_free_)));
     const llvm::Align aligned = align(element);
-    auto add = [&](Value* old, Value* v) {
-      return element->isFloatingPointTy() ? b_.CreateFAdd(old, v) : b_.CreateAdd(old, v);
-    };
     Value* p = vl ? vector_pointer(where, type) : where;
-    Value* v = convert(type);
-    if (spec_.accumulate) {
-      Value* old =
-          mask ? static_cast<Value*>(b_.CreateMaskedLoad(type, p, aligned, mask, llvm::Constant::getNullValue(type)))
-               : b_.CreateAlignedLoad(type, p, aligned);
-      v = add(old, v);
-    }
+    Value* old = nullptr;
+    if (spec_.accumulate)
+      old = mask ? static_cast<Value*>(b_.CreateMaskedLoad(type, p, aligned, mask, llvm::Constant::getNullValue(type)))
+                 : b_.CreateAlignedLoad(type, p, aligned);
+    Value* v = make(type, old);
     if (mask)
       b_.CreateMaskedStore(v, p, aligned, mask);
     else

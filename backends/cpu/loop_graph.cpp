@@ -72,16 +72,22 @@ class GraphBuilder {
   LoopGraphResult build() {
     const ir::Tensor& target = program_.tensors.at(statement_.target);
     const ir::Expr* value = statement_.value.get();
-    // `q = i8(f32 value)`: the value, rounded and saturated as it is stored.
-    if (value->kind == ir::ExprKind::call && value->func == ir::Func::convert && value->convert_from == DType::f32 &&
+    // `q = i8(f32 value)`: the value, rounded and saturated as it is stored
+    // (an f16/bf16 value rounded to its dtype first).
+    std::optional<DType> rounded_first;
+    if (value->kind == ir::ExprKind::call && value->func == ir::Func::convert &&
+        (value->convert_from == DType::f32 || is_half(value->convert_from)) &&
         (value->convert_to == DType::i8 || value->convert_to == DType::i32) && !statement_.accumulate) {
       graph_.target_dtype = value->convert_to;
       computes_as_ = ir::statement_for_argument(statement_, *value);
+      if (is_half(value->convert_from)) rounded_first = value->convert_from;
       value = value->args[0].get();
     }
     // An f64 statement computes in f64 throughout (its tensors, its target).
     if (statement_.dtype == DType::f64 && graph_.target_dtype == DType::f32)
       graph_.element = graph_.target_dtype = DType::f64;
+    // An f16/bf16 statement computes in f32, rounded once as it is stored.
+    if (is_half(statement_.dtype) && graph_.target_dtype == DType::f32) graph_.target_dtype = statement_.dtype;
     // An integer statement computes in 64-bit integers (LoopGraph::element).
     if ((statement_.dtype == DType::i8 || statement_.dtype == DType::i32) && graph_.target_dtype == DType::f32) {
       graph_.element = DType::i32;
@@ -92,7 +98,11 @@ class GraphBuilder {
       return fail("not f32, f64 or an integer statement");
     graph_.lhs = statement_.lhs;
     int root = lower(*value);
+    if (rounded_first) root = round(root, *rounded_first);
     if (!reason_.empty()) return fail(reason_);
+    // (the store rounds a half target: `y = bf16(x)` needs no round node)
+    const LoopNode& top = graph_.nodes[static_cast<std::size_t>(root)];
+    if (top.op == LoopOp::round && top.round_to == graph_.target_dtype) root = top.args[0];
     if (graph_.nodes.size() > kMaxNodes) return fail("too many operations for one loop kernel");
     graph_.root = root;
     split_loops();
@@ -143,7 +153,7 @@ class GraphBuilder {
     std::ostringstream key;
     key << static_cast<int>(n.op) << '|' << ids(n.args) << '|' << n.slot << '|' << hex_double(n.constant) << '|'
         << static_cast<int>(n.func) << '|' << static_cast<int>(n.reduce) << '|' << ids(n.over) << '|'
-        << condition_key(n);
+        << condition_key(n) << '|' << static_cast<int>(n.round_to);
     auto [it, fresh] = interned_.emplace(key.str(), static_cast<int>(graph_.nodes.size()));
     if (!fresh) return it->second;
     switch (n.op) {
@@ -285,19 +295,56 @@ class GraphBuilder {
     return add(std::move(n));
   }
 
-  // f32(...): of an i32 or i8 tensor, the tensor loaded converted (sitofp
-  // rounds to nearest, as the conversion does; i8 is exact); of an f32
-  // value, that value.
+  // A conversion in an f32 kernel, to f32, f16 or bf16, as the reference
+  // converts (reference/conversion.h): the argument's value in f32 — an
+  // i32/i8 tensor loaded converted (sitofp rounds to nearest, as the
+  // reference's conversion through f32 does; i8 is exact), an f16/bf16
+  // tensor loaded widened (exact), any other argument computed as its own
+  // statement would (computes_as_) and rounded to its dtype where that is
+  // f16/bf16 — then rounded to the target dtype where that is f16/bf16.
+  // f32(...) of an f32 value (f64 of f64) is that value.
   int conversion(const ir::Expr& e) {
     if (integer()) return refuse_in_integer_statement("a conversion");
     const ir::Expr& arg = *e.args[0];
-    if (e.convert_to == graph_.element && e.convert_from == graph_.element) return lower(arg);
-    if (graph_.element == DType::f32 && e.convert_to == DType::f32 &&
-        (e.convert_from == DType::i32 || e.convert_from == DType::i8) && arg.kind == ir::ExprKind::access)
-      return access(arg, e.convert_from);
-    reason_ = "a conversion other than f32(...) of an i32 or i8 tensor or an f32 value";
-    return 0;
+    const DType from = e.convert_from, to = e.convert_to;
+    if (to == graph_.element && from == graph_.element) return lower(arg);
+    const bool integer_from = from == DType::i32 || from == DType::i8;
+    if (graph_.element != DType::f32 || !(to == DType::f32 || is_half(to)) ||
+        !(from == DType::f32 || is_half(from) || (integer_from && arg.kind == ir::ExprKind::access))) {
+      reason_ = "a conversion other than between f32, f16 and bf16 values or of an i32 or i8 tensor to them";
+      return 0;
+    }
+    int x = 0;
+    if (arg.kind == ir::ExprKind::access && from != DType::f32) {
+      x = access(arg, from);
+    } else {
+      const ir::Statement outer = computes_as_;
+      computes_as_ = ir::statement_for_argument(outer, e);
+      x = lower(arg);
+      computes_as_ = outer;
+      if (is_half(from)) x = round(x, from);
+    }
+    return is_half(to) ? round(x, to) : x;
   }
+
+  // x rounded to f16/bf16 `to` (to nearest, ties to even), as an f32 value.
+  int round(int x, DType to) {
+    if (!reason_.empty()) return 0;
+    const LoopNode& node = graph_.nodes.at(static_cast<std::size_t>(x));
+    // (a load of a tensor of that dtype, or a value rounded to it already, is exact)
+    if ((node.op == LoopOp::load && graph_.accesses.at(static_cast<std::size_t>(node.slot)).dtype == to) ||
+        (node.op == LoopOp::round && node.round_to == to))
+      return x;
+    LoopNode n;
+    n.op = LoopOp::round;
+    n.round_to = to;
+    n.args = {x};
+    return add(std::move(n));
+  }
+
+  // The dtype a tensor read in the current (sub)statement is loaded as:
+  // the kernel's element type, or the f16/bf16 of the statement computed.
+  DType operand_dtype() const { return is_half(computes_as_.dtype) ? computes_as_.dtype : graph_.element; }
 
   int lower(const ir::Expr& e) {
     if (!reason_.empty()) return 0;
@@ -323,7 +370,7 @@ class GraphBuilder {
     if (ir::is_product(computes_as_, e)) return lower_product(e);
     switch (e.kind) {
       case ir::ExprKind::access:
-        return access(e, graph_.element);
+        return access(e, operand_dtype());
       case ir::ExprKind::constant: {
         LoopScalar s;
         s.number = e.constant;
@@ -682,6 +729,8 @@ const char* op_name(LoopOp op) {
       return "lse";
     case LoopOp::select:
       return "select";
+    case LoopOp::round:
+      return "round";
   }
   return "?";
 }
@@ -694,6 +743,15 @@ bool nonzero_number(const LoopGraph& graph, int n) {
   if (node.op != LoopOp::scalar) return false;
   const LoopScalar& slot = graph.scalars.at(static_cast<std::size_t>(node.slot));
   return slot.kind == LoopScalar::Kind::number && slot.number != 0;
+}
+
+bool uses_dtype(const LoopGraph& graph, DType dtype) {
+  if (graph.target_dtype == dtype) return true;
+  for (const LoopAccess& a : graph.accesses)
+    if (a.dtype == dtype) return true;
+  for (const LoopNode& n : graph.nodes)
+    if (n.op == LoopOp::round && n.round_to == dtype) return true;
+  return false;
 }
 
 bool divides_by_what_may_be_zero(const LoopGraph& graph) {
@@ -737,6 +795,7 @@ std::string loop_graph_signature(const LoopGraph& graph) {
     if (n.op == LoopOp::call) out << " " << ir::func_name(n.func);
     if (n.op == LoopOp::reduce) out << " r" << static_cast<int>(n.reduce) << " over " << ids(n.over);
     if (n.op == LoopOp::select) out << " if " << condition_key(n);
+    if (n.op == LoopOp::round) out << " to " << dtype_name(n.round_to);
     out << "\n";
   }
   for (const LoopSplit& split : graph.splits)

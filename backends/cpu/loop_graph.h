@@ -24,13 +24,19 @@
 // What compiles is decided from the structure alone (statement_plan.h then
 // checks the tensors): f32 statement, target and operands, or the same all
 // f64 (LoopGraph::element: the kernel then computes in double), or an
-// integer statement of + - * /, functions, where and sum/prod/max/min/mean over i8/i32
-// tensors (in int64; a divisor that may be 0 checked in the kernel,
-// loop_gen.h), except that
-// f32(...) of an i32 tensor loads it converted (a dequantisation,
-// `f32(acc[t, f]) * s[f]`), f32(...) of an f32 value is that value, and a
-// whole statement i8(...) or i32(...) of an f32 value is stored rounded and
-// saturated (a quantisation, `q[t, d] = i8(x[t, d] / s)`); products lowered
+// f16/bf16 statement (computed in f32: its tensors widened as loaded, the
+// value rounded once as stored), or an integer statement of + - * /,
+// functions, where and sum/prod/max/min/mean over i8/i32 tensors (in
+// int64; a divisor that may be 0 checked in the kernel, loop_gen.h),
+// except that, in f32 kernels, conversions compile between f32, f16 and
+// bf16 values and from i32/i8 tensors: f32(...) of an i32 tensor loads it
+// converted (a dequantisation, `f32(acc[t, f]) * s[f]`), of an f16/bf16
+// tensor loads it widened; an argument of another dtype is computed in f32
+// and rounded to it (a `round` node), as its own statement would be
+// (ir::statement_for_argument); f32(...) of an f32 value is that value;
+// and a whole statement i8(...) or i32(...) of an f32, f16 or bf16 value
+// is stored rounded and saturated (a quantisation, `q[t, d] = i8(x[t, d]
+// / s)`); products lowered
 // as their plan (ir/product_plan.h: operands inverted or summed first where
 // the plan says, then one multiply or divide node per step and a reduce
 // node for what a step sums), and only plans whose nodes then do the plan's
@@ -68,7 +74,7 @@
 
 namespace einc::cpu {
 
-enum class LoopOp { load, scalar, constant, neg, add, sub, mul, div, call, reduce, lse_final, select };
+enum class LoopOp { load, scalar, constant, neg, add, sub, mul, div, call, reduce, lse_final, select, round };
 enum class LoopReduce { sum, prod, max, min, max_skip_nan };
 
 struct LoopNode {
@@ -79,15 +85,18 @@ struct LoopNode {
   double constant = 0;    // constant (fixed by the rewrite, baked into the code)
   ir::Func func = ir::Func::exp;
   LoopReduce reduce = LoopReduce::sum;
-  std::vector<int> over;    // reduce: the indices it loops over (sorted)
-  ir::Condition condition;  // select: args[0] where it holds at the point, else args[1]
+  std::vector<int> over;        // reduce: the indices it loops over (sorted)
+  ir::Condition condition;      // select: args[0] where it holds at the point, else args[1]
+  DType round_to = DType::f32;  // round: args[0] rounded to this f16/bf16 (to nearest even), as f32
 };
 
 // A tensor access: its base pointer and one stride per free index are
 // kernel arguments.
 struct LoopAccess {
   int tensor = -1;
-  DType dtype = DType::f32;               // i32: an integer tensor under f32(...), converted as it is loaded
+  // i32/i8: an integer tensor under f32(...), converted as it is loaded;
+  // f16/bf16: widened as it is loaded (exact)
+  DType dtype = DType::f32;
   std::vector<ir::Subscript> subscripts;  // as in ir::Expr: a strided view, perhaps with an offset
   std::vector<int> free;                  // sorted index ids
 };
@@ -126,9 +135,11 @@ struct LoopGraph {
   // logsumexp or conversions yet: those statements are interpreted).
   DType element = DType::f32;
   // The element type, or i8/i32 for a statement `q = i8(...)` of an f32
-  // value: the root is rounded to nearest (ties to even) and saturated as it
-  // is stored. (f64 also for the partial sums of a chunked f32 reduction:
-  // loop_lowering.h, ReductionChunks.)
+  // (or f16/bf16) value: the root is rounded to nearest (ties to even) and
+  // saturated as it is stored; or f16/bf16 for a statement of that dtype
+  // (computed in f32, rounded once as it is stored, as run_widened's f32
+  // copies give: widened.h). (f64 also for the partial sums of a chunked
+  // f32 reduction: loop_lowering.h, ReductionChunks.)
   DType target_dtype = DType::f32;
   // The loop nests' order constraints: for the output nest (the lhs
   // indices) and for each reduce node (by node id), the groups of indices
@@ -153,6 +164,10 @@ struct LoopGraphResult {
 };
 
 LoopGraphResult build_loop_graph(const ir::Program& program, const ir::Statement& statement);
+
+// Whether the kernel reads, rounds to or stores `dtype` (f16 kernels need
+// F16C: Jit::reads_half_weights).
+bool uses_dtype(const LoopGraph& graph, DType dtype);
 
 // Whether node n is a number known when the kernel is planned (a constant,
 // or a scalar slot holding a number), and not 0: an integer division by it

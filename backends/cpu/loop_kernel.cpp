@@ -78,6 +78,11 @@ std::optional<LoopGraph> plan_loop_kernel(const ir::Program& program, const ir::
     return std::nullopt;
   }
   const LoopGraph& graph = *built.graph;
+  // (f16 is converted with F16C, which a generic kernel may not use)
+  if (uses_dtype(graph, DType::f16) && !Jit::instance().reads_half_weights(DType::f16)) {
+    if (reason) *reason = "f16 values, which loop kernels convert with F16C, not available here";
+    return std::nullopt;
+  }
   auto usable = [&](int t, DType dtype) { return layouts.dtype(t) == dtype && layouts.defined(t); };
   if (!usable(statement.target, graph.target_dtype)) return std::nullopt;
   for (const LoopAccess& a : graph.accesses)

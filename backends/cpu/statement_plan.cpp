@@ -149,9 +149,8 @@ std::string describe_path(const StatementPlan& plan, const ir::Statement& s, ir:
   }
   std::string kind_name = ir::statement_kind_name(kind);
   std::string reason = plan.reason;
-  // (a reason says nothing more when it names the kind, or for a dtype no
-  // loop kernel computes in)
-  if (reason == kind_name || s.dtype == DType::f16 || s.dtype == DType::bf16) reason.clear();
+  // (a reason says nothing more when it names the kind)
+  if (reason == kind_name) reason.clear();
   return "interpreted (" + kind_name + (s.dtype != DType::f32 ? ", " + std::string(ir::dtype_name(s.dtype)) : "") +
          (reason.empty() ? "" : ": " + reason) + ")";
 }
@@ -301,6 +300,15 @@ StatementPlan plan_path(const ir::Program& program, const ir::Statement& stateme
   }
   // i32 of i8 operands: only a GETT is worth the copies (widened.h).
   if (statement.dtype == *wide_dtype && plan.path != CpuPath::gett) return plan_native(program, statement, layouts);
+  // An f16/bf16 statement whose f32 statement is a loop kernel runs as that
+  // kernel on its own tensors: each widened as it is loaded, the value
+  // rounded once as it is stored, the copies' f32 values without the
+  // copies (loop_graph.h).
+  if (plan.path == CpuPath::loop_kernel)
+    if (std::optional<LoopGraph> native = plan_loop_kernel(program, statement, layouts)) {
+      plan.loop = std::move(native);
+      return plan;
+    }
   plan.widened = true;
   return plan;
 }

@@ -27,14 +27,18 @@
 // rewritten statement, which CpuBackend::execute makes before planning.
 // An f16/bf16 statement is `widened`: it runs as the f32 statement on f32
 // copies, rounded once into its target (widened.h), and its path is that
-// f32 statement's. An i32 product of i8 tensors of the GETT form runs as
-// the i32 GETT on i16 pairs (`i16_pairs`, i8_pairs.h) when it has no bias
-// or residual terms, else on i32 copies of them (widened); so does the f32
-// statement that dequantises such a sum (`f32(sum(d: xq * wq)) * sx * sw[f]
-// + b[f]`, ir::match_dequantised_gett), its tiles converted to f32, scaled
-// and biased as they are stored (gett_dequantise.h); other statements with
-// conversions are hoisted, loop kernels or interpreted (plan_path). A widened GEMV reads its half-precision weights in
-// place instead of copying them (`weights_in_place`).
+// f32 statement's; but where that is a loop kernel, the kernel reads and
+// writes the f16/bf16 tensors themselves (widening each value as it loads
+// it, rounding once as it stores: the same values, without the copies).
+// A widened GEMV reads its half-precision weights in place instead of
+// copying them (`weights_in_place`).
+// An i32 product of i8 tensors of the GETT form runs as the i32 GETT on
+// i16 pairs (`i16_pairs`, i8_pairs.h) when it has no bias or residual
+// terms, else on i32 copies of them (widened); so does the f32 statement
+// that dequantises such a sum (`f32(sum(d: xq * wq)) * sx * sw[f] + b[f]`,
+// ir::match_dequantised_gett), its tiles converted to f32, scaled and
+// biased as they are stored (gett_dequantise.h); other statements with
+// conversions are hoisted, loop kernels or interpreted (plan_path).
 #pragma once
 
 #include <memory>

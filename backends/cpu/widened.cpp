@@ -87,7 +87,7 @@ void narrow_into(const Tensor& wide, const Tensor& target, int threads) {
 }  // namespace
 
 std::optional<DType> widened_dtype(const ir::Program& program, const ir::Statement& statement) {
-  if (statement.dtype == DType::f16 || statement.dtype == DType::bf16) return DType::f32;
+  if (is_half(statement.dtype)) return DType::f32;
   if (statement.dtype == DType::i32)
     for (int t : ir::tensors_read(*statement.value))
       if (program.tensors[static_cast<std::size_t>(t)].dtype == DType::i8) return DType::i32;

@@ -56,7 +56,7 @@ const char* storage_ctype(ir::DType dtype) {
   return "float";
 }
 
-bool needs_fp16_header(ir::DType dtype) { return dtype == ir::DType::f16 || dtype == ir::DType::bf16; }
+bool needs_fp16_header(ir::DType dtype) { return is_half(dtype); }
 
 std::string device_prelude(bool fp16) {
   std::string out = R"(// ---- einc device prelude (backends/cuda/source_util.cpp) ----

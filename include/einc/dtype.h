@@ -13,4 +13,7 @@ enum class DType { f32, f64, f16, bf16, i8, i32 };
 const char* dtype_name(DType dtype);  // "f32", ...
 std::size_t dtype_size(DType dtype);  // bytes per element
 
+// f16 or bf16: stored in 16 bits, computed in f32.
+inline bool is_half(DType dtype) { return dtype == DType::f16 || dtype == DType::bf16; }
+
 }  // namespace einc

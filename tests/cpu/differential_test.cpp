@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -955,6 +957,93 @@ TEST(CpuDifferential, ConversionsInLoopKernelsRoundAndSaturateAsTheReference) {
   const TensorMap ref = program.run(inputs, options("reference"));
   for (int threads : {1, 2})
     EXPECT_EQ(compare_bitwise(ref, program.run(inputs, options(backend_under_test(), threads))), "") << threads;
+}
+
+// f16 and bf16 in loop kernels: statements of those dtypes (their tensors
+// widened as loaded, the f32 value rounded once as stored, no copies) and
+// conversions between f32, f16, bf16 and from i32 (to nearest even, via
+// f32 as the reference converts), on the values where rounding differs
+// most: ties, the ends of each range, subnormals, NaN and infinities;
+// contiguous, transposed and vector-tail accesses, `+=`. The conversions
+// and exact arithmetic bit for bit the reference's; the rest within one
+// unit in the last place of the dtype. f16 needs F16C: under
+// EINC_CPU_ISA=generic its statements stay on the widened copies, or
+// (conversions) on the interpreter.
+TEST(CpuDifferential, HalfPrecisionLoopKernelsAndConversions) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  const char* isa = std::getenv("EINC_CPU_ISA");
+  const bool f16c = !(isa && std::string(isa) == "generic");
+  const std::string script =
+      "dim M = 7, N = 19\ninput x[M, N]\ninput a[M, N] : i32\ninput h[M, N] : bf16\ninput g[M, N] : f16\n"
+      "input u[M, N], hb[N] : bf16\ninput v[M, N] : f16\n"
+      // conversions, exact: bit for bit
+      "xb[i, j] = bf16(x[i, j])\n"
+      "xh[j, i] = f16(x[i, j] * 2)\n"
+      "hg[i, j] = f16(h[i, j])\n"
+      "gh[i, j] = bf16(g[i, j])\n"
+      "ab[i, j] = bf16(a[i, j])\n"
+      "wf[i, j] = f32(h[i, j]) * x[i, j]\n"
+      "sq[i, j] = f32(h[i, j] * h[i, j]) + f32(g[i, 0] * 2)\n"
+      "q[i, j] = i8(h[i, j] * 8)\n"
+      "mix[i, j] = h[i, j] + bf16(x[i, j] * 2)\n"
+      // half statements (on ordinary values: an f32 statement too overflows where
+      // the reference's doubles do not), rounded once
+      "e[i, j] = gelu(u[i, j]) * 3 + hb[j]\n"
+      "s[i] = sum(j: u[i, j])\n"
+      "p[i, j] = softmax(j: v[i, j])\n"
+      "n[i, j] = layernorm(j: u[i, j])\n"
+      "t[j, i] = v[i, j] / 4\n"
+      "t[j, i] += v[i, j]\n"
+      "output xb, xh, hg, gh, ab, wf, sq, q, mix, e, s, p, n, t\n";
+  einc::Program program = einc::compile(script);
+  const std::string plan = program.emit(einc::EmitStage::plan);
+  const std::set<std::string> uses_f16 = {"xh", "hg", "gh", "sq", "p", "t"};
+  std::istringstream lines(plan);
+  int planned = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const std::size_t colon = line.find(": "), equals = line.find(" = ");
+    if (colon == std::string::npos || equals == std::string::npos) continue;
+    ++planned;
+    if (!f16c && uses_f16.count(line.substr(colon + 2, equals - colon - 2))) continue;  // (widened or interpreted)
+    EXPECT_NE(line.find("JIT loop"), std::string::npos) << line;
+    EXPECT_EQ(line.find("widened"), std::string::npos) << line;
+  }
+  EXPECT_EQ(planned, 15) << plan;
+  TensorMap inputs = einc::random_inputs(program, 5);
+  const double specials[] = {1.0 + std::ldexp(1.0, -8),      // a bf16 tie, to even (down)
+                             1.0 + 3 * std::ldexp(1.0, -8),  // a bf16 tie, to even (up)
+                             1.0 + std::ldexp(1.0, -11),     // an f16 tie
+                             -(1.0 + 3 * std::ldexp(1.0, -11)),
+                             65519.0,                   // f16: 65504
+                             65520.0,                   // f16: inf
+                             3.3961e38,                 // bf16: inf
+                             std::ldexp(1.0, -25),      // f16: half its least subnormal, to even (0)
+                             3 * std::ldexp(1.0, -25),  // ... (up)
+                             std::ldexp(1.0, -130),     // an f32 subnormal
+                             -0.0,
+                             std::nan(""),
+                             INFINITY,
+                             -INFINITY,
+                             0.3,
+                             std::bit_cast<double>(0xfffc000000000000ull)};  // a NaN with a payload, negative
+  const std::size_t n_specials = sizeof specials / sizeof specials[0];
+  const Tensor& x = inputs.at("x");
+  for (std::int64_t i = 0; i < x.numel(); i += 2) x.set_flat(i, specials[static_cast<std::size_t>(i / 2) % n_specials]);
+  const Tensor& a = inputs.at("a");
+  for (std::int64_t i = 0; i < a.numel(); i += 2) a.set_flat(i, i % 4 ? 16843009.0 : -2147483647.0);
+  for (const char* half : {"h", "g"}) {
+    const Tensor& t = inputs.at(half);
+    for (std::int64_t i = 0; i < t.numel(); i += 5)
+      t.set_flat(i, specials[static_cast<std::size_t>(i / 5 + 4) % n_specials]);
+  }
+  const TensorMap ref = program.run(inputs, options("reference"));
+  for (int threads : {1, 2}) {
+    const TensorMap got = program.run(inputs, options(backend_under_test(), threads));
+    for (const char* name : {"xb", "xh", "hg", "gh", "ab", "wf", "q", "mix"})
+      EXPECT_EQ(compare_bitwise({{name, ref.at(name)}}, {{name, got.at(name)}}), "") << name << ", " << threads;
+    for (const char* name : {"sq", "e", "s", "p", "n", "t"})
+      EXPECT_EQ(compare_outputs({{name, ref.at(name)}}, {{name, got.at(name)}}, 19), "") << name << ", " << threads;
+  }
 }
 
 // Dot products (a GETT shape with neither M nor N indices) run on the loop

@@ -1473,9 +1473,15 @@ TEST(LoopKernel, RandomStatementsMatchTheReference) {
   for (std::uint64_t seed : seeds) {
     if (elapsed() > budget) break;
     // A fifth of them integer statements (compared bit for bit), a third of
-    // the rest f64.
+    // the rest f64, and one in seven of those left f16 or bf16 (computed in
+    // f32 as the widened statement would be, rounded once as stored:
+    // within an ulp or two of the dtype of the reference's value).
     const bool integer = seed % 5 == 4;
-    std::string script = RandomStatements(seed, integer ? "i32" : seed % 3 == 2 ? "f64" : "f32").script();
+    const char* dtype = integer ? "i32" : seed % 3 == 2 ? "f64" : seed % 7 == 1 ? (seed % 2 ? "bf16" : "f16") : "f32";
+    const Tolerance tolerance = std::string(dtype) == "bf16"  ? Tolerance{1e-2, 1e-2}
+                                : std::string(dtype) == "f16" ? Tolerance{2e-3, 2e-3}
+                                                              : Tolerance{1e-5, 1e-4};
+    std::string script = RandomStatements(seed, dtype).script();
     std::string failure;
     try {
       einc::Program program = einc::compile(script);
@@ -1490,7 +1496,7 @@ TEST(LoopKernel, RandomStatementsMatchTheReference) {
       // with the reference.
       LanesOverride lanes(seed % 4 == 0 ? 1 : seed % 4 == 1 ? 4 : 0);
       TensorMap got = program.run(inputs, on("cpu", seed % 2 == 0 ? 1 : 2));
-      failure = integer ? compare_bitwise(ref, got) : compare(ref, got, {1e-5, 1e-4});
+      failure = integer ? compare_bitwise(ref, got) : compare(ref, got, tolerance);
       if (failure.empty() && seed % 8 == 3) failure = compare_bitwise(got, program.run(inputs, on("cpu", 1)));
     } catch (const std::exception& e) {
       failure = std::string("threw: ") + e.what();
