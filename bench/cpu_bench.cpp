@@ -543,6 +543,12 @@ std::vector<Case> make_cases() {
   for (int64_t s : {512, 1024, 2048})
     gemm_case("i8_square_" + std::to_string(s), dim(s), dim(s), dim(s), einc::DType::i8);
   gemm_case("i8_projection_1000x4096x4096", dim(1000), dim(4096), dim(4096), einc::DType::i8);
+  // bf16 squares and the projection against oneDNN's bf16 matmul (einc: on
+  // bf16 pairs with vdpbf16ps where the host has AVX512-BF16, else widened
+  // to f32).
+  for (int64_t s : {512, 1024, 2048})
+    gemm_case("bf16_square_" + std::to_string(s), dim(s), dim(s), dim(s), einc::DType::bf16);
+  gemm_case("bf16_projection_1000x4096x4096", dim(1000), dim(4096), dim(4096), einc::DType::bf16);
   // An int8 decode (16 MiB of i8 weights: einc reads them in place).
   gemm_case("i8_decode_1x4096x4096", 1, dim(4096), dim(4096), einc::DType::i8);
   // Decodes whose weights the caches cannot hold (64 MiB of i8, 128 MiB of

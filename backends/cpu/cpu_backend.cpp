@@ -124,8 +124,11 @@ void CpuBackend::execute_with(PlanCache* plans, const ir::Program& program, cons
     return;
   }
   // The plan is the f32 statement's, made on the layouts of the copies
-  // run_widened makes (TensorLayouts::widened).
-  const int keep = plan.weights_in_place;
+  // run_widened makes (TensorLayouts::widened); a GEMV's weights and a
+  // bf16-pair GETT's operands are read as they are.
+  std::vector<int> keep;
+  if (plan.weights_in_place >= 0) keep.push_back(plan.weights_in_place);
+  if (plan.bf16_pairs) keep = {plan.gett->a.tensor, plan.gett->b.tensor};
   run_widened(
       program, statement, tensors,
       [&](const ir::Program& p, const ir::Statement& s, std::vector<Tensor>& wide) { run_plan(p, s, plan, wide); },
@@ -149,8 +152,9 @@ void CpuBackend::run_plan(const ir::Program& program, const ir::Statement& state
         run_i8_gemv(Jit::instance(), call, threads_);
         return;
       }
-      I16PairCopies copies;  // i8 operands as i16 pairs: the copies the call reads
+      PairCopies copies;  // i8 operands as i16 pairs, bf16 ones as bf16 pairs: the copies the call reads
       if (plan.i16_pairs) call = i16_pair_call(call, copies, threads_);
+      if (plan.bf16_pairs) call = bf16_pair_call(call, copies, threads_);
       run_gett(Jit::instance(), call, threads_);
       return;
     }

@@ -159,7 +159,7 @@ class Driver {
                                      static_cast<std::int64_t>(sizeof(T)), threads)),
         shape_index_(call.mask ? 0
                                : shape_for(jit.gett_shapes(call.dtype), product(call.m), split_columns_ ? 1 : threads)),
-        v_(jit.gett_kernels(shape_index_, call.dtype, call.i16_pairs)),
+        v_(jit.gett_kernels(shape_index_, call.dtype, call.i16_pairs, call.bf16_pairs)),
         call_(call) {
     batches_ = product(call.batch);
     m_ = product(call.m);
@@ -193,7 +193,9 @@ class Driver {
     masked_sum_ = call.mask && call.mask->on_sum;
     if (((call.activation && !call.dequantise) || call.a_half || (call.mask && !std::is_floating_point_v<T>)) && !kF32)
       EINC_FAIL("cpu backend: an activation or an f16/bf16 A in a GETT outside f32, or a mask in an integer one");
-    gemv_path_ = call.mask || !kF32 ? GemvKind::none : gemv_kind(call.batch, call.m, call.n, call.k);
+    gemv_path_ = call.mask || !kF32 || call.bf16_pairs ? GemvKind::none : gemv_kind(call.batch, call.m, call.n, call.k);
+    if (call.bf16_pairs && (call.mask || call.a_half))
+      EINC_FAIL("cpu backend: a bf16-pair GETT with a mask, a scale in its packs or an f16/bf16 A");
     // The scale rounded once to T: f32 rounds the double the plan computed.
     scale_ = call.dequantise ? T(1) : static_cast<T>(call.scale);
     if (scale_ != T(1) && call.scale_at != ir::ScaleAt::result && gemv_path_ == GemvKind::none) {
@@ -487,7 +489,8 @@ class Driver {
       UkrVariant variant;
       if (fused) variant.epilogue = UkrEpilogue{call_.activation, !residual_.empty()};
       variant.b_in_place = b;
-      variants_[static_cast<std::size_t>(which)] = jit_.micro_kernel_variant(shape_index_, call_.dtype, variant);
+      variants_[static_cast<std::size_t>(which)] =
+          jit_.micro_kernel_variant(shape_index_, call_.dtype, variant, call_.bf16_pairs);
     }
   }
 
@@ -505,7 +508,7 @@ class Driver {
   // as it is packed, or i16 pairs.
   void plan_b_in_place() {
     if ((masked_sum_ && mask_->varies_along_m()) || pack_scale_ == ir::ScaleAt::b || call_.i16_pairs ||
-        v_.shape.nr > kMaxNr)
+        call_.bf16_pairs || v_.shape.nr > kMaxNr)
       return;
     // EINC_GETT_PACK_B=1 packs every B (the tests compare the two paths:
     // the same products in the same order, so the same bits).

@@ -73,6 +73,11 @@ struct GettCall {
   // the pairs, and the micro-kernel multiplies them with pmaddwd
   // (KernelShape::i16_pairs; i8_pairs.h makes such calls).
   bool i16_pairs = false;
+  // f32 only: A and B hold bf16 pairs along K (32-bit words; k counts
+  // pairs), multiplied by vdpbf16ps into the f32 C (KernelShape::bf16_pairs;
+  // i8_pairs.h makes such calls). No GEMV path, no B read in place, the
+  // scale in the epilogue.
+  bool bf16_pairs = false;
   // i8 operands (before i16_pair_call): the zero points subtracted from A's
   // and B's values as the pairs are made (ir::GettStatement::a_zero_point;
   // each difference fits in 16 bits): a number, or an i8 tensor's value per

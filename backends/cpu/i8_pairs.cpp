@@ -73,12 +73,14 @@ std::vector<std::int16_t> zero_points(const GettCall& call, const PairLayout& la
   return out;
 }
 
-// Copies the i8 operand at `src` into `dst` (i16 values, two per word) as
-// `layout` says, less each row's zero point (`zeros`, [batch][rows]:
-// asymmetric quantisation, x - z), zero past K (no zero point subtracted
-// there: the padding adds nothing).
-void copy_rows(const std::int8_t* src, std::int16_t* dst, const PairLayout& layout,
-               const std::vector<std::int16_t>& zeros, int threads) {
+// Copies the operand at `src` into `dst` (16-bit values, two per word) as
+// `layout` says, each value made by `value(x, z)` from the source element
+// and its row's zero point (`zeros`, [batch][rows]: for i8, asymmetric
+// quantisation, x - z), zero past K (no zero point subtracted there: the
+// padding adds nothing).
+template <typename Src, typename Value>
+void copy_rows(const Src* src, std::uint16_t* dst, const PairLayout& layout, const std::vector<std::int16_t>& zeros,
+               Value value, int threads) {
   const std::vector<std::int64_t>&batch = layout.batch, &rows = layout.rows, &ks = layout.ks;
   const auto k = static_cast<std::int64_t>(ks.size()), row_count = layout.row_count(), k_padded = 2 * layout.pairs;
   if (layout.rows_inner) {
@@ -86,54 +88,37 @@ void copy_rows(const std::int8_t* src, std::int16_t* dst, const PairLayout& layo
     // interleaved. Rows one element apart: loops the compiler vectorises.
     runtime::parallel_for(static_cast<std::int64_t>(batch.size()) * layout.pairs, threads, [&](std::int64_t task) {
       const std::int64_t pair = task % layout.pairs, k0 = 2 * pair, b = task / layout.pairs;
-      const std::int8_t* base = src + batch[static_cast<std::size_t>(b)] + rows.front();
+      const Src* base = src + batch[static_cast<std::size_t>(b)] + rows.front();
       const std::int16_t* z = zeros.data() + b * row_count;
-      const std::int8_t* first = base + ks[static_cast<std::size_t>(k0)];
-      std::int16_t* out = dst + task * 2 * row_count;
+      const Src* first = base + ks[static_cast<std::size_t>(k0)];
+      std::uint16_t* out = dst + task * 2 * row_count;
       if (k0 + 1 < k) {
-        const std::int8_t* second = base + ks[static_cast<std::size_t>(k0 + 1)];
+        const Src* second = base + ks[static_cast<std::size_t>(k0 + 1)];
         for (std::int64_t r = 0; r < row_count; ++r)
-          out[2 * r] = static_cast<std::int16_t>(first[r] - z[r]),
-                  out[2 * r + 1] = static_cast<std::int16_t>(second[r] - z[r]);
+          out[2 * r] = value(first[r], z[r]), out[2 * r + 1] = value(second[r], z[r]);
       } else {
-        for (std::int64_t r = 0; r < row_count; ++r)
-          out[2 * r] = static_cast<std::int16_t>(first[r] - z[r]), out[2 * r + 1] = 0;
+        for (std::int64_t r = 0; r < row_count; ++r) out[2 * r] = value(first[r], z[r]), out[2 * r + 1] = 0;
       }
     });
     return;
   }
   runtime::parallel_for(static_cast<std::int64_t>(batch.size()) * row_count, threads, [&](std::int64_t task) {
-    const std::int8_t* in =
+    const Src* in =
         src + batch[static_cast<std::size_t>(task / row_count)] + rows[static_cast<std::size_t>(task % row_count)];
-    std::int16_t* out = dst + task * k_padded;
+    std::uint16_t* out = dst + task * k_padded;
     const std::int16_t z = zeros[static_cast<std::size_t>(task)];
     if (layout.unit_k)  // a loop the compiler vectorises
-      for (std::int64_t i = 0; i < k; ++i) out[i] = static_cast<std::int16_t>(in[i] - z);
+      for (std::int64_t i = 0; i < k; ++i) out[i] = value(in[i], z);
     else
-      for (std::int64_t i = 0; i < k; ++i) out[i] = static_cast<std::int16_t>(in[ks[static_cast<std::size_t>(i)]] - z);
+      for (std::int64_t i = 0; i < k; ++i) out[i] = value(in[ks[static_cast<std::size_t>(i)]], z);
     for (std::int64_t i = k; i < k_padded; ++i) out[i] = 0;
   });
 }
 
-}  // namespace
-
-GettCall i16_pair_call(const GettCall& call, I16PairCopies& copies, int threads) {
-  if (call.dtype != DType::i32 || call.i16_pairs || call.a_half || call.mask || (call.activation && !call.dequantise))
-    EINC_FAIL("cpu backend: an i16-pair GETT of a call that is not a plain i32 one");
-  const std::int64_t batches = product(call.batch);
-  const PairLayout a = pair_layout(call, 0), b = pair_layout(call, 1);
+// `call` on the copies of its A and B laid out as `a` and `b` (K: pairs).
+GettCall paired_call(const GettCall& call, const PairLayout& a, const PairLayout& b, const PairCopies& copies) {
   const std::int64_t pairs = a.pairs;
-  copies.a = Tensor::empty(DType::i32, {batches * a.row_count() * pairs});  // i32 words, each an i16 pair
-  copies.b = Tensor::empty(DType::i32, {batches * b.row_count() * pairs});
-  copy_rows(static_cast<const std::int8_t*>(call.a), copies.a.data_as<std::int16_t>(), a, zero_points(call, a, 0),
-            threads);
-  copy_rows(static_cast<const std::int8_t*>(call.b), copies.b.data_as<std::int16_t>(), b, zero_points(call, b, 1),
-            threads);
-
   GettCall out = call;  // C, its strides, the epilogue terms and the scale as they are
-  out.i16_pairs = true;
-  out.a_zero_point = out.b_zero_point = 0;  // (subtracted in the copies)
-  out.a_zero_points = out.b_zero_points = {};
   out.a = copies.a.data();
   out.b = copies.b.data();
   const std::vector<std::int64_t> batch_a = packed_strides(call.batch, a.row_count() * pairs),
@@ -155,6 +140,52 @@ GettCall i16_pair_call(const GettCall& call, I16PairCopies& copies, int threads)
   k.stride_b = b.rows_inner ? b.row_count() : 1;
   k.stride_c = 0;
   out.k = {k};
+  return out;
+}
+
+// Word buffers for the pair copies of operands laid out as `a` and `b`.
+void allocate(PairCopies& copies, const GettCall& call, const PairLayout& a, const PairLayout& b) {
+  const std::int64_t batches = product(call.batch);
+  copies.a = Tensor::empty(DType::i32, {batches * a.row_count() * a.pairs});  // 32-bit words, each a pair
+  copies.b = Tensor::empty(DType::i32, {batches * b.row_count() * b.pairs});
+}
+
+}  // namespace
+
+GettCall i16_pair_call(const GettCall& call, PairCopies& copies, int threads) {
+  if (call.dtype != DType::i32 || call.i16_pairs || call.a_half || call.mask || (call.activation && !call.dequantise))
+    EINC_FAIL("cpu backend: an i16-pair GETT of a call that is not a plain i32 one");
+  const PairLayout a = pair_layout(call, 0), b = pair_layout(call, 1);
+  allocate(copies, call, a, b);
+  auto less_zero_point = [](std::int8_t x, std::int16_t z) {
+    return static_cast<std::uint16_t>(static_cast<std::int16_t>(x - z));
+  };
+  copy_rows(static_cast<const std::int8_t*>(call.a), copies.a.data_as<std::uint16_t>(), a, zero_points(call, a, 0),
+            less_zero_point, threads);
+  copy_rows(static_cast<const std::int8_t*>(call.b), copies.b.data_as<std::uint16_t>(), b, zero_points(call, b, 1),
+            less_zero_point, threads);
+  GettCall out = paired_call(call, a, b, copies);
+  out.i16_pairs = true;
+  out.a_zero_point = out.b_zero_point = 0;  // (subtracted in the copies)
+  out.a_zero_points = out.b_zero_points = {};
+  return out;
+}
+
+GettCall bf16_pair_call(const GettCall& call, PairCopies& copies, int threads) {
+  if (call.dtype != DType::f32 || call.i16_pairs || call.bf16_pairs || call.mask ||
+      call.scale_at != ir::ScaleAt::result || (call.a_half && call.a_dtype != DType::bf16))
+    EINC_FAIL("cpu backend: a bf16-pair GETT of a call that is not a plain f32 one on bf16 operands");
+  const PairLayout a = pair_layout(call, 0), b = pair_layout(call, 1);
+  allocate(copies, call, a, b);
+  auto as_is = [](std::uint16_t x, std::int16_t) { return x; };
+  const std::vector<std::int16_t> none_a(a.batch.size() * a.rows.size(), 0), none_b(b.batch.size() * b.rows.size(), 0);
+  const auto* source_a = call.a_half ? call.a_half : static_cast<const std::uint16_t*>(call.a);
+  copy_rows(source_a, copies.a.data_as<std::uint16_t>(), a, none_a, as_is, threads);
+  copy_rows(static_cast<const std::uint16_t*>(call.b), copies.b.data_as<std::uint16_t>(), b, none_b, as_is, threads);
+  GettCall out = paired_call(call, a, b, copies);
+  out.bf16_pairs = true;
+  out.a_half = nullptr;
+  out.a_dtype = DType::f32;
   return out;
 }
 

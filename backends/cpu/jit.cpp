@@ -95,12 +95,18 @@ perf_listened_layer() {
 namespace {
 
 // The GETT kernel sets, in the order of Jit::gett_sets_: f32 (added to the
-// JIT when it starts), f64, i32, and i32 on i16 pairs (i8 operands).
+// JIT when it starts), f64, i32, i32 on i16 pairs (i8 operands), and f32
+// on bf16 pairs (bf16 operands, AVX512-BF16 hosts).
 struct GettSetKind {
   DType dtype;
   bool i16_pairs;
+  bool bf16_pairs;
 };
-constexpr GettSetKind kGettSets[] = {{DType::f32, false}, {DType::f64, false}, {DType::i32, false}, {DType::i32, true}};
+constexpr GettSetKind kGettSets[] = {{DType::f32, false, false},
+                                     {DType::f64, false, false},
+                                     {DType::i32, false, false},
+                                     {DType::i32, true, false},
+                                     {DType::f32, false, true}};
 
 }  // namespace
 
@@ -143,6 +149,7 @@ Jit::Jit() : state_(new State) {
   }
   shapes_ = shapes_for_features(avx512f, avx2_fma);
   f16c_ = (avx512f || avx2_fma) && host.lookup("f16c");
+  bf16_pairs_ = avx512f && host.lookup("avx512bf16");
   for (const char* f : {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx2", "fma"})
     if (host.lookup(f)) state_->features += std::string(state_->features.empty() ? "+" : ",+") + f;
   state_->machine = check(state_->builder.createTargetMachine(), "creating the target machine");
@@ -165,7 +172,10 @@ Jit::Jit() : state_(new State) {
   for (std::size_t i = 0; i < std::size(kGettSets); ++i) {
     GettSet& set = gett_sets_[i];
     set.shapes = shapes_for_features(avx512f, avx2_fma, kGettSets[i].dtype);
-    for (KernelShape& shape : set.shapes) shape.i16_pairs = kGettSets[i].i16_pairs;
+    for (KernelShape& shape : set.shapes) {
+      shape.i16_pairs = kGettSets[i].i16_pairs;
+      shape.bf16_pairs = kGettSets[i].bf16_pairs;
+    }
     set.kernels = std::vector<GettKernels>(set.shapes.size());  // not resize(): GettKernels holds atomics
     for (std::size_t s = 0; s < set.shapes.size(); ++s) set.kernels[s].shape = set.shapes[s];
   }
@@ -177,15 +187,21 @@ bool Jit::has_gett(DType dtype) {
                      [&](const GettSetKind& k) { return k.dtype == dtype; });
 }
 
-Jit::GettSet& Jit::gett_set(DType dtype, bool i16_pairs) {
-  return const_cast<GettSet&>(static_cast<const Jit*>(this)->gett_set(dtype, i16_pairs));
+Jit::GettSet& Jit::gett_set(DType dtype, bool i16_pairs, bool bf16_pairs) {
+  return const_cast<GettSet&>(static_cast<const Jit*>(this)->gett_set(dtype, i16_pairs, bf16_pairs));
 }
 
-const Jit::GettSet& Jit::gett_set(DType dtype, bool i16_pairs) const {
+const Jit::GettSet& Jit::gett_set(DType dtype, bool i16_pairs, bool bf16_pairs) const {
   for (std::size_t i = 0; i < std::size(kGettSets); ++i)
-    if (kGettSets[i].dtype == dtype && kGettSets[i].i16_pairs == i16_pairs) return gett_sets_[i];
-  EINC_FAIL("cpu backend: no GETT kernels for " + std::string(dtype_name(dtype)) + (i16_pairs ? " on i16 pairs" : ""));
+    if (kGettSets[i].dtype == dtype && kGettSets[i].i16_pairs == i16_pairs && kGettSets[i].bf16_pairs == bf16_pairs)
+      return gett_sets_[i];
+  EINC_FAIL("cpu backend: no GETT kernels for " + std::string(dtype_name(dtype)) +
+            (i16_pairs    ? " on i16 pairs"
+             : bf16_pairs ? " on bf16 pairs"
+                          : ""));
 }
+
+bool Jit::multiplies_bf16_pairs() const { return bf16_pairs_; }
 
 // Every GETT function of the set as its own module: added now, compiled by
 // LLJIT when first looked up.
@@ -214,10 +230,11 @@ std::uint64_t Jit::lookup(const std::string& name) {
   return address;
 }
 
-const GettKernels& Jit::gett_kernels(std::size_t index, DType dtype, bool i16_pairs) {
+const GettKernels& Jit::gett_kernels(std::size_t index, DType dtype, bool i16_pairs, bool bf16_pairs) {
   std::lock_guard<std::mutex> lock(mutex_);
-  GettSet& set = gett_set(dtype, i16_pairs);
-  if (i16_pairs) add_gett_functions(gett_set(dtype));  // the pack routines it uses
+  if (bf16_pairs && !bf16_pairs_) EINC_FAIL("cpu backend: bf16-pair kernels on a host without AVX512-BF16");
+  GettSet& set = gett_set(dtype, i16_pairs, bf16_pairs);
+  if (i16_pairs || bf16_pairs) add_gett_functions(gett_set(dtype));  // the pack routines it uses
   add_gett_functions(set);
   GettKernels& k = set.kernels.at(index);
   if (!k.micro_kernel) k.micro_kernel = reinterpret_cast<GettKernels::MicroKernel>(lookup(k.shape.ukr_name()));
@@ -321,8 +338,9 @@ Jit::Activation Jit::activation_kernel(ir::Func func) {
   }));
 }
 
-Jit::MicroKernelVariant Jit::micro_kernel_variant(std::size_t index, DType dtype, const UkrVariant& variant) {
-  const KernelShape& shape = gett_set(dtype).shapes.at(index);
+Jit::MicroKernelVariant Jit::micro_kernel_variant(std::size_t index, DType dtype, const UkrVariant& variant,
+                                                  bool bf16_pairs) {
+  const KernelShape& shape = gett_set(dtype, false, bf16_pairs).shapes.at(index);
   return reinterpret_cast<MicroKernelVariant>(
       compile_cached(shape.ukr_name() + variant.tag(), [&](llvm::LLVMContext& context, const std::string& symbol) {
         return generate_ukr_variant_module(context, shape, variant, symbol);

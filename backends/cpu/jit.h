@@ -70,7 +70,11 @@ class Jit {
   // (`i16_pairs`: the i32 one on i16 pairs, KernelShape::i16_pairs; its
   // pack routines are the i32 ones). The f32 functions are added to the
   // JIT when it starts, the others' with the first use of their dtype.
-  const GettKernels& gett_kernels(std::size_t index, DType dtype = DType::f32, bool i16_pairs = false);
+  const GettKernels& gett_kernels(std::size_t index, DType dtype = DType::f32, bool i16_pairs = false,
+                                  bool bf16_pairs = false);
+  // Whether the host multiplies bf16 pairs (AVX512-BF16, the avx512 ISA not
+  // narrowed): the f32 GETT on bf16 pairs (KernelShape::bf16_pairs) runs.
+  bool multiplies_bf16_pairs() const;
   // Its pack routine for panels of MR (panel 0) or NR (panel 1) rows in
   // `mode`, compiled on first use. Thread-safe; lock-free once compiled.
   GettKernels::Pack pack_kernel(std::size_t index, int panel, PackMode mode, DType dtype = DType::f32);
@@ -96,7 +100,8 @@ class Jit {
   // column pointers), compiled on first use.
   using MicroKernelVariant = void (*)(std::int64_t kc, const void* a, const void* b, void* c, std::int64_t ldc,
                                       std::int64_t accumulate, const UkrEpilogueArgs* args);
-  MicroKernelVariant micro_kernel_variant(std::size_t index, DType dtype, const UkrVariant& variant);
+  MicroKernelVariant micro_kernel_variant(std::size_t index, DType dtype, const UkrVariant& variant,
+                                          bool bf16_pairs = false);
   // What getting each GETT function took (compiling it, or loading its
   // object from the disk cache), in order; compiles every one not compiled
   // yet (for `einc emit`).
@@ -135,15 +140,16 @@ class Jit {
     std::vector<GettKernels> kernels;  // parallel to shapes
     bool added = false;
   };
-  GettSet& gett_set(DType dtype, bool i16_pairs = false);
-  const GettSet& gett_set(DType dtype, bool i16_pairs = false) const;
+  GettSet& gett_set(DType dtype, bool i16_pairs = false, bool bf16_pairs = false);
+  const GettSet& gett_set(DType dtype, bool i16_pairs = false, bool bf16_pairs = false) const;
   void add_gett_functions(GettSet& set);  // locked
   struct State;
   State* state_;                     // never freed: lives as long as the process
   std::vector<KernelShape> shapes_;  // f32's: gett_sets_[0].shapes
   bool f16c_ = false;                // the kernels may convert f16 with F16C
+  bool bf16_pairs_ = false;          // multiplies_bf16_pairs()
   std::mutex mutex_;
-  GettSet gett_sets_[4];  // f32, f64, i32, i32 on i16 pairs (kGettSets in jit.cpp)
+  GettSet gett_sets_[5];  // f32, f64, i32, i32 on i16 pairs, f32 on bf16 pairs (kGettSets in jit.cpp)
   GettKernels::Gemv gemv_ = nullptr;
   GettKernels::DotGemv dot_gemv_ = nullptr;
   std::vector<Compiled> compile_ms_;  // per function, once compiled

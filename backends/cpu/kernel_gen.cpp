@@ -21,8 +21,8 @@
 namespace einc::cpu {
 
 std::string KernelShape::ukr_name() const {
-  return "einc_ukr_" + std::string(i16_pairs ? "i16p" : dtype_name(dtype)) + "_" + isa + "_" + std::to_string(mr()) +
-         "x" + std::to_string(nr);
+  const std::string element = i16_pairs ? "i16p" : bf16_pairs ? "bf16p" : dtype_name(dtype);
+  return "einc_ukr_" + element + "_" + isa + "_" + std::to_string(mr()) + "x" + std::to_string(nr);
 }
 
 std::string KernelShape::gemv_name(DType weights) const {
@@ -125,6 +125,11 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrVariant* v
   }
   std::vector<Value*> zero(static_cast<std::size_t>(mv * nr), llvm::Constant::getNullValue(vec));
   llvm::Function* fma = integer ? nullptr : llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::fmuladd, {vec});
+  // bf16 pairs: acc + a.lo * b.lo + a.hi * b.hi per f32 lane (AVX-512 only)
+  if (shape.bf16_pairs && shape.vector_lanes != 16) EINC_FAIL("cpu backend: bf16-pair kernels are AVX-512 only");
+  llvm::Function* dpbf16 =
+      shape.bf16_pairs ? llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::x86_avx512bf16_dpbf16ps_512) : nullptr;
+  auto* words = llvm::FixedVectorType::get(b.getInt32Ty(), static_cast<unsigned>(shape.vector_lanes));
   const int line_elements = 64 / static_cast<int>(dtype_size(shape.dtype));
   llvm::Function* prefetch = llvm::Intrinsic::getDeclaration(&m, llvm::Intrinsic::prefetch, {b.getInt8PtrTy()});
   auto prefetch_line = [&](Value* at, int write) {
@@ -160,6 +165,8 @@ void generate_ukr(llvm::Module& m, const KernelShape& shape, const UkrVariant* v
         Value* x = av[static_cast<std::size_t>(v)];
         if (shape.i16_pairs)
           out[idx] = b.CreateAdd(multiply_i16_pairs(b, m, shape, x, splat), in[idx]);
+        else if (shape.bf16_pairs)
+          out[idx] = b.CreateCall(dpbf16, {in[idx], b.CreateBitCast(x, words), b.CreateBitCast(splat, words)});
         else if (integer)
           out[idx] = b.CreateAdd(b.CreateMul(x, splat), in[idx]);
         else
@@ -572,7 +579,7 @@ std::vector<GettFunction> gett_functions(const std::vector<KernelShape>& shapes)
   auto add = [&](GettFunction f) {
     if (seen.insert(f.name()).second) out.push_back(std::move(f));
   };
-  if (shapes.at(0).i16_pairs) {  // micro-kernels only: packed by the i32 routines
+  if (shapes.at(0).i16_pairs || shapes.at(0).bf16_pairs) {  // micro-kernels only: packed by the i32 / f32 routines
     for (const KernelShape& shape : shapes) add({GettFunction::Kind::micro_kernel, shape, 0});
     return out;
   }

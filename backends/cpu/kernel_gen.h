@@ -89,6 +89,12 @@ struct KernelShape {
   // i32 accumulators by one pmaddwd (vpmaddwd) per vector and column; kc
   // counts pairs. Packed by the i32 pack routines (they move words).
   bool i16_pairs = false;
+  // f32 only (AVX512-BF16): each 32-bit word of the packed A and B holds
+  // two bf16 values along K, multiplied pairwise and added into the f32
+  // accumulators by one vdpbf16ps per vector and column (twice an FMA's
+  // products); kc counts pairs. Packed by the f32 pack routines (they move
+  // words).
+  bool bf16_pairs = false;
   int mr() const { return vector_lanes * mr_vectors; }
   std::string ukr_name() const;
   std::string pack_name(int rows, PackMode mode) const;

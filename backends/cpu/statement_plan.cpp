@@ -193,7 +193,8 @@ std::string describe_statement(const ir::Program& program, const ir::Statement& 
   DType operands = s.dtype;  // what is widened: the statement's dtype, or (i32) its i8 operands'
   if (s.dtype == wide.dtype) operands = DType::i8;
   std::string line = describe_path(plan, wide, kind) + ", in " + ir::dtype_name(wide.dtype) + " on " +
-                     ir::dtype_name(operands) + " operands widened";
+                     ir::dtype_name(operands) +
+                     (plan.bf16_pairs ? " operands as bf16 pairs (vdpbf16ps), terms widened" : " operands widened");
   if (plan.weights_in_place >= 0)
     line += " (" + program.tensors[plan.weights_in_place].name + " read in place by the GEMV, widened in registers)";
   return s.dtype == wide.dtype ? line : line + ", rounded once into " + program.tensors[s.target].name;
@@ -300,6 +301,16 @@ StatementPlan plan_path(const ir::Program& program, const ir::Statement& stateme
   }
   // i32 of i8 operands: only a GETT is worth the copies (widened.h).
   if (statement.dtype == *wide_dtype && plan.path != CpuPath::gett) return plan_native(program, statement, layouts);
+  // A bf16 GETT where the host multiplies bf16 pairs: its A and B copied
+  // as bf16 pairs (i8_pairs.h) instead of widened, the GETT's f32 C as the
+  // widened target. Not under a mask (its K blocks count elements), and
+  // not with an operand the target (widened.h writes an f32 copy of it).
+  if (plan.path == CpuPath::gett && plan.weights_in_place < 0 && statement.dtype == DType::bf16 && !plan.gett->mask &&
+      plan.gett->a.tensor != statement.target && plan.gett->b.tensor != statement.target &&
+      Jit::instance().multiplies_bf16_pairs()) {
+    plan.bf16_pairs = true;
+    plan.gett->scale_at = ir::ScaleAt::result;  // (scaling a pack would multiply words)
+  }
   // An f16/bf16 statement whose f32 statement is a loop kernel runs as that
   // kernel on its own tensors: each widened as it is loaded, the value
   // rounded once as it is stored, the copies' f32 values without the

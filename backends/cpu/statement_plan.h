@@ -73,6 +73,7 @@ struct StatementPlan {
   bool i16_pairs = false;     // gett: i8 A and B as i16 pairs (i8_pairs.h)
   bool i8_gemv = false;       // i16_pairs, but a decode: the GEMV reading i8 weights in place (i8_gemv.h)
   int weights_in_place = -1;  // widened GETT (a GEMV): the tensor its kernel widens in registers
+  bool bf16_pairs = false;    // widened bf16 GETT: A and B as bf16 pairs (vdpbf16ps, i8_pairs.h), not widened
   // gett under a select mask, or a loop kernel `where(c, x, fill)` split at
   // c (LoopGraph::outside_unread): no statement reads its fill from memory
   // (each reader selects it: ir/known_fill.h), so the kernel does not write it.

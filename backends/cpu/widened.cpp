@@ -103,7 +103,7 @@ ir::Program widened_program(const ir::Program& program, const ir::Statement& sta
 }
 
 void run_widened(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors,
-                 const StatementRunner& run, int threads, int keep) {
+                 const StatementRunner& run, int threads, const std::vector<int>& keep) {
   const ir::Program wide_program = widened_program(program, statement);
   ir::Statement wide_statement = statement;
   wide_statement.dtype = wide_program.tensors[static_cast<std::size_t>(statement.target)].dtype;
@@ -111,7 +111,7 @@ void run_widened(const ir::Program& program, const ir::Statement& statement, std
   std::vector<Tensor> wide = tensors;  // shares the buffers of every tensor it does not replace
   const std::set<int> read = ir::tensors_read(*statement.value);
   for (int t : read)  // (an undefined one is left for the f32 statement to report)
-    if (t != keep && tensors[static_cast<std::size_t>(t)].defined())
+    if (std::find(keep.begin(), keep.end(), t) == keep.end() && tensors[static_cast<std::size_t>(t)].defined())
       wide[static_cast<std::size_t>(t)] = widen(tensors[static_cast<std::size_t>(t)], wide_dtype, threads);
   Tensor& target = tensors[static_cast<std::size_t>(statement.target)];
   Tensor& wide_target = wide[static_cast<std::size_t>(statement.target)];

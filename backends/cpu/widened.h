@@ -39,12 +39,13 @@ namespace einc::cpu {
 std::optional<DType> widened_dtype(const ir::Program& program, const ir::Statement& statement);
 
 // Runs the statement as one of its widened dtype through `run` (which
-// must not call back here for it: the statement it gets is f32). Tensor
-// `keep` (if not -1; never the target) is passed to `run` as it is, not
-// widened, though the program `run` gets declares it f32: the GEMV that
-// reads half-precision weights in place (cpu_backend.cpp).
+// must not call back here for it: the statement it gets is f32). The
+// tensors in `keep` (never the target) are passed to `run` as they are,
+// not widened, though the program `run` gets declares them f32: the GEMV
+// that reads half-precision weights in place, the bf16-pair GETT's
+// operands (cpu_backend.cpp).
 void run_widened(const ir::Program& program, const ir::Statement& statement, std::vector<Tensor>& tensors,
-                 const StatementRunner& run, int threads, int keep = -1);
+                 const StatementRunner& run, int threads, const std::vector<int>& keep = {});
 
 // The program and statement as run_widened runs them: every tensor the
 // statement touches declared of the widened dtype, the statement too (for

@@ -959,6 +959,50 @@ TEST(CpuDifferential, ConversionsInLoopKernelsRoundAndSaturateAsTheReference) {
     EXPECT_EQ(compare_bitwise(ref, program.run(inputs, options(backend_under_test(), threads))), "") << threads;
 }
 
+// bf16 GETTs on hosts with AVX512-BF16 (the avx512 ISA not narrowed): A
+// and B copied as bf16 pairs along K, multiplied by vdpbf16ps into the f32
+// C (i8_pairs.h), against the reference within the bf16 tolerance: both
+// pair layouts (B row-major: its rows inside the pairs; transposed
+// operands: K inside), an odd K (the padding), a K of several KC blocks,
+// a batch, the epilogue (scale, bias, activation, residual, `+=`; a scale
+// the plan puts on an operand moves there), odd M and N; bitwise the same on 1 and 3 threads. Elsewhere the same
+// statements run on widened copies, and the test checks that instead.
+TEST(CpuDifferential, Bf16GettsOnBf16Pairs) {
+  EINC_REQUIRE_BACKEND_UNDER_TEST();
+  const char* isa = std::getenv("EINC_CPU_ISA");
+  const bool narrowed = isa && *isa && std::string(isa) != "avx512";
+  const bool pairs_expected = __builtin_cpu_supports("avx512bf16") && !narrowed;
+  const std::string script =
+      "dim M = 67, N = 45, K = 301, B = 3, L = 1201, S = 33, F = 200\n"
+      "input A[M, K], At[K, M], W[K, N], Wt[N, K], bias[N], R[M, N] : bf16\n"
+      "input X[B, M, K], Y[B, K, N], P[M, L], Q[L, N], U[M, S], V[S, F] : bf16\n"
+      "C1[i, j] = A[i, k] * W[k, j]\n"
+      "C2[i, j] = At[k, i] * Wt[j, k] / sqrt(K)\n"
+      "C3[i, j] = gelu(A[i, k] * W[k, j] + bias[j]) + R[i, j]\n"
+      "C4[b, i, j] = X[b, i, k] * Y[b, k, j]\n"
+      "C5[i, j] = P[i, l] * Q[l, j]\n"
+      "C6[i, j] = R[i, j]\n"
+      "C6[i, j] += A[i, k] * W[k, j] * 2\n"
+      "C7[i, f] = U[i, s] * V[s, f] * 3\n"  // the plan scales U first: moved to the epilogue
+      "output C1, C2, C3, C4, C5, C6, C7\n";
+  einc::Program program = einc::compile(script);
+  const std::string plan = program.emit(einc::EmitStage::plan);
+  std::istringstream lines(plan);
+  int getts = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("JIT GETT") == std::string::npos) continue;
+    ++getts;
+    EXPECT_NE(line.find(pairs_expected ? "as bf16 pairs (vdpbf16ps)" : "operands widened"), std::string::npos) << line;
+  }
+  EXPECT_EQ(getts, 7) << plan;
+  std::cout << (pairs_expected ? "bf16 pairs (vdpbf16ps)" : "widened copies (no AVX512-BF16 here)") << "\n";
+  const TensorMap inputs = einc::random_inputs(program, 21);
+  const TensorMap ref = program.run(inputs, options("reference"));
+  const TensorMap one = program.run(inputs, options(backend_under_test(), 1));
+  EXPECT_EQ(compare_outputs(ref, one, 1201), "");
+  EXPECT_EQ(compare_bitwise(one, program.run(inputs, options(backend_under_test(), 3))), "");
+}
+
 // f16 and bf16 in loop kernels: statements of those dtypes (their tensors
 // widened as loaded, the f32 value rounded once as stored, no copies) and
 // conversions between f32, f16, bf16 and from i32 (to nearest even, via
