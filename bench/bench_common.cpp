@@ -210,10 +210,25 @@ double rel_error(const einc::Tensor& got, const einc::Tensor& want) {
   return diff / std::max(scale, 1e-30);
 }
 
+double tolerance_for(einc::DType dtype) {
+  switch (dtype) {
+    case einc::DType::i8:
+    case einc::DType::i32:
+      return 0.0;
+    case einc::DType::bf16:
+      return std::ldexp(1.0, -7);
+    case einc::DType::f16:
+      return std::ldexp(1.0, -10);
+    case einc::DType::f32:
+    case einc::DType::f64:
+      break;
+  }
+  return kTolerance;
+}
+
 std::string check_result(const einc::Tensor& got, const einc::Tensor& want, const char* against, double* error) {
   *error = rel_error(got, want);
-  const bool integer = want.dtype() == einc::DType::i8 || want.dtype() == einc::DType::i32;
-  if (*error <= (integer ? 0.0 : kTolerance)) return "";
+  if (*error <= tolerance_for(want.dtype())) return "";
   char buf[200];
   std::snprintf(buf, sizeof buf, "wrong result: max rel err %.3g vs %s (%s vs %s)", *error, against,
                 got.describe().c_str(), want.describe().c_str());

@@ -127,11 +127,14 @@ std::vector<TableRow> busy_rows(const Cases& cases, const std::vector<const char
 double rel_error(const einc::Tensor& got, const einc::Tensor& want);
 
 // The tolerance of the check of a floating-point result: relative to
-// max |want|; f32, any summation order.
+// max |want|; f32, any summation order. An f16/bf16 result is rounded once
+// from f32 sums that differ by their order: two right answers may be an
+// ulp of the largest value apart (bf16 2^-7, f16 2^-10).
 inline constexpr double kTolerance = 1e-4;
+double tolerance_for(einc::DType dtype);
 
 // The check of one side's output: "" when rel_error(got, want) (stored in
-// *error) is within kTolerance, or 0 for an integer dtype (i32 sums are
+// *error) is within tolerance_for its dtype, or 0 for an integer dtype (i32 sums are
 // exact, in any order), else "wrong result: max rel err 0.03 vs <against>
 // (<got> vs <want>)", the reason that side is not timed.
 std::string check_result(const einc::Tensor& got, const einc::Tensor& want, const char* against, double* error);

@@ -41,8 +41,9 @@
 // its inputs are made once (einc::random_inputs); every anchor reads the
 // same input buffers. Before anything is timed, einc's output is checked
 // against OpenBLAS's (oneDNN's where OpenBLAS cannot run the case) and
-// oneDNN's against einc's (max |diff| / max |want| <= 1e-4; integer results
-// must be equal); a side with a wrong answer is not timed. Each benchmark
+// oneDNN's against einc's (max |diff| / max |want| <= 1e-4, an ulp of the
+// dtype for bf16 and f16 results: bench_common.h; integer results must be
+// equal); a side with a wrong answer is not timed. Each benchmark
 // reports FLOP/s as a counter: 2 x the multiply-adds in every dtype. The
 // sides of a case run in interleaved rounds (OpenBLAS, oneDNN, einc,
 // OpenBLAS, ...: 5 rounds by default), so that the drift of this VM's speed
