@@ -194,7 +194,7 @@ class Driver {
     if (((call.activation && !call.dequantise) || call.a_half || (call.mask && !std::is_floating_point_v<T>)) && !kF32)
       EINC_FAIL("cpu backend: an activation or an f16/bf16 A in a GETT outside f32, or a mask in an integer one");
     gemv_path_ = call.mask || !kF32 || call.bf16_pairs ? GemvKind::none : gemv_kind(call.batch, call.m, call.n, call.k);
-    if (call.bf16_pairs && (call.mask || call.a_half))
+    if (call.bf16_pairs && (call.mask || call.scale_at != ir::ScaleAt::result || call.a_half))
       EINC_FAIL("cpu backend: a bf16-pair GETT with a mask, a scale in its packs or an f16/bf16 A");
     // The scale rounded once to T: f32 rounds the double the plan computed.
     scale_ = call.dequantise ? T(1) : static_cast<T>(call.scale);
